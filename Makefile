@@ -1,0 +1,44 @@
+# Two commands matter: `make run` and `make test`. Both bootstrap everything they need
+# from the lock file, starting from nothing but Python 3.11+ and make.
+PYTHON ?= python3
+BOOT := .sciplan/boot
+UV := $(BOOT)/bin/uv
+UV_VERSION := 0.13.8
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint fmt bench migrate clean bootstrap
+
+bootstrap: $(VENV)/.synced
+
+$(UV):
+	$(PYTHON) -m venv $(BOOT)
+	$(BOOT)/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(VENV)/.synced: uv.lock pyproject.toml | $(UV)
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --quiet --python $(PYTHON)
+	touch $@
+
+run: bootstrap
+	$(BIN)/sciplan dev
+
+test: bootstrap lint
+	$(BIN)/pytest -q
+
+lint: bootstrap
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+fmt: bootstrap
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+migrate: bootstrap
+	$(BIN)/sciplan migrate
+
+bench: bootstrap
+	$(BIN)/python -m bench.gateway_overhead
+
+clean:
+	rm -rf $(VENV) $(BOOT) .mypy_cache .ruff_cache .pytest_cache

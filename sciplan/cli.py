@@ -1,0 +1,179 @@
+"""The `sciplan` command: run the product, migrate, create the first admin, check the audit log."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import SecretStr
+
+from sciplan.stack import DEFAULT_PORTS, SERVICES, Stack
+from services.gateway import operations
+from services.gateway.config import GatewaySettings
+from shared.devdb import EmbeddedPostgres, create_database
+from shared.migrate import URL_VARIABLE, upgrade_all
+
+app = typer.Typer(help="SciPlan: science funding backend.", no_args_is_help=True)
+audit_app = typer.Typer(help="The gateway's hash-chained audit log.", no_args_is_help=True)
+keys_app = typer.Typer(help="The gateway's token signing keys.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+app.add_typer(keys_app, name="keys")
+
+DATA_DIR = Path(".sciplan")
+
+
+@contextlib.contextmanager
+def database() -> Iterator[str]:
+    """The database to use: SCIPLAN_DATABASE_URL, or the embedded one under .sciplan/."""
+    url = os.environ.get(URL_VARIABLE)
+    if url:
+        yield url
+        return
+    embedded = EmbeddedPostgres(DATA_DIR / "pgdata")
+    server_url = embedded.start()
+    try:
+        yield asyncio.run(create_database(server_url, "sciplan"))
+    finally:
+        embedded.stop()
+
+
+def _settings(url: str) -> GatewaySettings:
+    return GatewaySettings(database_url=SecretStr(url))
+
+
+@app.command()
+def dev(
+    log_dir: Annotated[
+        Path | None, typer.Option(help="write each service's log to a file here")
+    ] = None,
+) -> None:
+    """Run the whole product: embedded PostgreSQL (unless SCIPLAN_DATABASE_URL is set),
+    migrations, the first admin, and the four services as separate processes. Ctrl-C stops all."""
+    with database() as url:
+        stack = Stack(database_url=url, log_dir=log_dir)
+        password = os.environ.get("SCIPLAN_ADMIN_PASSWORD")
+        generated = password is None
+        if generated:
+            password = secrets.token_urlsafe(12)
+        created = stack.prepare(password)
+        stopping = False
+
+        def request_stop(signum: int, _frame: object) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, request_stop)
+        signal.signal(signal.SIGTERM, request_stop)
+        stack.start_all()
+        try:
+            stack.wait_ready(timeout=60)
+            _banner(stack, password if created else None, generated)
+            while not stopping:
+                for name, process in stack.processes.items():
+                    if process.poll() is not None:
+                        typer.echo(f"{name} exited ({process.returncode}); stopping", err=True)
+                        stopping = True
+                time.sleep(0.3)
+        finally:
+            typer.echo("stopping services ...", err=True)
+            stack.stop()
+            typer.echo("stopped; the embedded database stops with this command", err=True)
+
+
+def _banner(stack: Stack, new_password: str | None, generated: bool) -> None:
+    gw = stack.gateway_url
+    lines = [
+        "",
+        "SciPlan is running.",
+        f"  API docs (all services):  {gw}/docs",
+        f"  gateway:                  {gw}   (services on ports "
+        + ", ".join(str(DEFAULT_PORTS[s]) for s in SERVICES[1:])
+        + ", internal)",
+    ]
+    if new_password is not None and generated:
+        lines.append(f"  admin login:              admin / {new_password}   (shown once; keep it)")
+    elif new_password is not None:
+        lines.append("  admin login:              admin / $SCIPLAN_ADMIN_PASSWORD")
+    else:
+        lines.append("  admin login:              admin / the password set when it was created")
+    lines += [
+        "  get a token:",
+        f"    curl -s -X POST {gw}/auth/token -d username=admin -d password=...",
+        "  Ctrl-C stops everything.",
+        "",
+    ]
+    typer.echo("\n".join(lines))
+
+
+@app.command()
+def migrate() -> None:
+    """Apply every service's migrations (each in its own schema) to the database."""
+    with database() as url:
+        upgrade_all(url)
+        typer.echo("migrations applied: " + ", ".join(SERVICES))
+
+
+@app.command("create-admin")
+def create_admin(
+    username: Annotated[str, typer.Option(help="login name of the admin")] = "admin",
+) -> None:
+    """Create the first admin of a deployment. The password comes from SCIPLAN_ADMIN_PASSWORD,
+    or is generated and printed once."""
+    password = os.environ.get("SCIPLAN_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+    with database() as url:
+        upgrade_all(url)
+        created = asyncio.run(operations.ensure_admin(_settings(url), username, password))
+    if not created:
+        typer.echo(f"user {username!r} exists already; nothing changed")
+        return
+    if os.environ.get("SCIPLAN_ADMIN_PASSWORD"):
+        typer.echo(f"created {username!r} with the password from SCIPLAN_ADMIN_PASSWORD")
+    else:
+        typer.echo(f"created {username!r}; password (shown once): {password}")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the audit log's hash chain; exits 1 if a row was edited, deleted or reordered."""
+    with database() as url:
+        result = asyncio.run(operations.verify_audit_log(_settings(url)))
+    if result.ok:
+        typer.echo(f"audit log intact: {result.checked} rows verified")
+        return
+    typer.echo(
+        f"audit log TAMPERED at row {result.at_seq}: {result.problem} "
+        f"({result.checked} rows verified before it)",
+        err=True,
+    )
+    raise typer.Exit(1)
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Add a new signing key; it signs from now on, the old keys still verify until retired."""
+    with database() as url:
+        kid = asyncio.run(operations.rotate_key(_settings(url)))
+    typer.echo(f"new signing key {kid}")
+
+
+@keys_app.command("retire")
+def keys_retire(kid: Annotated[str, typer.Argument(help="the key id (kid) to retire")]) -> None:
+    """Retire a key: tokens it signed stop verifying."""
+    with database() as url:
+        done = asyncio.run(operations.retire_key(_settings(url), kid))
+    if not done:
+        typer.echo(f"no active key {kid}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"retired {kid}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,59 @@
+"""One service as a process: `python -m sciplan.serve <service>` (settings from the environment)."""
+
+from __future__ import annotations
+
+import sys
+
+import uvicorn
+from fastapi import FastAPI
+
+from shared.logging import configure_logging
+from shared.settings import ServiceSettings
+
+
+def build(service: str) -> tuple[FastAPI, ServiceSettings]:
+    if service == "gateway":
+        from services.gateway.config import GatewaySettings
+        from services.gateway.main import create_app as gateway_app
+
+        gateway_settings = GatewaySettings()
+        return gateway_app(gateway_settings), gateway_settings
+    if service == "projects":
+        from services.projects.config import ProjectsSettings
+        from services.projects.main import create_app as projects_app
+
+        projects_settings = ProjectsSettings()
+        return projects_app(projects_settings), projects_settings
+    if service == "credit":
+        from services.credit.config import CreditSettings
+        from services.credit.main import create_app as credit_app
+
+        credit_settings = CreditSettings()
+        return credit_app(credit_settings), credit_settings
+    if service == "funds":
+        from services.funds.config import FundsSettings
+        from services.funds.main import create_app as funds_app
+
+        funds_settings = FundsSettings()
+        return funds_app(funds_settings), funds_settings
+    raise SystemExit(f"unknown service {service!r}")
+
+
+def main() -> None:
+    service = sys.argv[1]
+    app, settings = build(service)
+    configure_logging(service, settings.log_level)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+        timeout_graceful_shutdown=5,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""The whole product on one machine: database, migrations, accounts, four service processes.
+
+`make run` (through `sciplan dev`) and the end-to-end tests use this same machinery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from pydantic import SecretStr
+
+from services.gateway import operations
+from services.gateway.config import GatewaySettings
+from shared.migrate import upgrade_all
+
+SERVICES = ("gateway", "projects", "credit", "funds")
+DEFAULT_PORTS = {"gateway": 8000, "projects": 8001, "credit": 8002, "funds": 8003}
+ALL_AUDIENCES = [f"sciplan-{name}" for name in SERVICES]
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Children get SIGTERM if the runner dies, even by SIGKILL: no orphan processes."""
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+@dataclass
+class Stack:
+    database_url: str
+    ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    host: str = "127.0.0.1"
+    environment: str = "development"
+    log_dir: Path | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    client_secrets: dict[str, str] = field(default_factory=dict)
+
+    def url(self, service: str) -> str:
+        return f"http://{self.host}:{self.ports[service]}"
+
+    @property
+    def gateway_url(self) -> str:
+        return self.url("gateway")
+
+    def gateway_settings(self) -> GatewaySettings:
+        return GatewaySettings(database_url=SecretStr(self.database_url))
+
+    def prepare(self, admin_password: str | None) -> bool:
+        """Migrates, creates the admin (True if created now) and the service accounts."""
+        upgrade_all(self.database_url)
+        return asyncio.run(self._accounts(admin_password))
+
+    async def _accounts(self, admin_password: str | None) -> bool:
+        settings = self.gateway_settings()
+        created = False
+        if admin_password is not None:
+            created = await operations.ensure_admin(settings, "admin", admin_password)
+        for service in SERVICES[1:]:
+            # A fresh secret each start: nothing to store, nothing to leak between runs.
+            secret = secrets.token_urlsafe(32)
+            await operations.register_client(settings, service, secret, ALL_AUDIENCES)
+            self.client_secrets[service] = secret
+        return created
+
+    def env_for(self, service: str) -> dict[str, str]:
+        prefix = f"SCIPLAN_{service.upper()}_"
+        env = {
+            **os.environ,
+            **self.extra_env,
+            f"{prefix}DATABASE_URL": self.database_url,
+            f"{prefix}HOST": self.host,
+            f"{prefix}PORT": str(self.ports[service]),
+            f"{prefix}ENVIRONMENT": self.environment,
+            f"{prefix}GATEWAY_URL": self.gateway_url,
+        }
+        if service == "gateway":
+            for upstream in SERVICES[1:]:
+                env[f"{prefix}{upstream.upper()}_URL"] = self.url(upstream)
+        else:
+            env[f"{prefix}CLIENT_ID"] = service
+            env[f"{prefix}CLIENT_SECRET"] = self.client_secrets[service]
+        return env
+
+    def start(self, service: str) -> None:
+        output: IO[bytes] | int | None = None
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            output = (self.log_dir / f"{service}.log").open("ab")
+        self.processes[service] = subprocess.Popen(
+            [sys.executable, "-m", "sciplan.serve", service],
+            env=self.env_for(service),
+            stdout=output,
+            stderr=subprocess.STDOUT if output is not None else None,
+            preexec_fn=_die_with_parent,
+        )
+
+    def start_all(self) -> None:
+        for service in SERVICES:
+            self.start(service)
+
+    def wait_ready(self, services: tuple[str, ...] = SERVICES, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        for service in services:
+            while True:
+                process = self.processes.get(service)
+                if process is not None and process.poll() is not None:
+                    raise RuntimeError(f"{service} exited with code {process.returncode}")
+                try:
+                    with urllib.request.urlopen(f"{self.url(service)}/readyz", timeout=2) as r:
+                        if r.status == 200:
+                            break
+                except (urllib.error.URLError, OSError):
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{service} not ready after {timeout}s")
+                time.sleep(0.1)
+
+    def kill(self, service: str, sig: int = signal.SIGKILL) -> None:
+        process = self.processes.pop(service)
+        process.send_signal(sig)
+        process.wait(timeout=10)
+
+    def stop(self, grace: float = 10.0) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        deadline = time.monotonic() + grace
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.processes.clear()

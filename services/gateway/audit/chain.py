@@ -1,0 +1,114 @@
+"""The audit log's hash chain: each row's hash covers its content and the previous row's hash.
+
+Rows are numbered without gaps under an advisory lock, so a deleted row shows as a gap, an
+edited row as a hash that no longer matches, and a reordered pair as broken links.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.gateway.models import AuditEntry
+
+GENESIS = "0" * 64
+AUDIT_LOCK_ID = 0x5C1_0002
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    at: datetime
+    actor: str | None
+    method: str
+    path: str
+    status: int
+    request_id: str
+    client_address: str | None
+
+
+def entry_hash(seq: int, prev_hash: str, record: AuditRecord) -> str:
+    content = json.dumps(
+        [
+            seq,
+            record.at.isoformat(),
+            record.actor,
+            record.method,
+            record.path,
+            record.status,
+            record.request_id,
+            record.client_address,
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(f"{prev_hash}|{content}".encode()).hexdigest()
+
+
+async def append(session: AsyncSession, record: AuditRecord) -> int:
+    await session.execute(sa.select(sa.func.pg_advisory_xact_lock(AUDIT_LOCK_ID)))
+    last = (
+        await session.execute(
+            sa.select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+        )
+    ).first()
+    seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
+    session.add(
+        AuditEntry(
+            seq=seq,
+            at=record.at,
+            actor=record.actor,
+            method=record.method,
+            path=record.path,
+            status=record.status,
+            request_id=record.request_id,
+            client_address=record.client_address,
+            prev_hash=prev,
+            hash=entry_hash(seq, prev, record),
+        )
+    )
+    await session.flush()
+    return seq
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    checked: int
+    problem: str | None = None
+    at_seq: int | None = None
+
+
+async def _entries(session: AsyncSession) -> AsyncIterator[AuditEntry]:
+    result = await session.stream_scalars(
+        sa.select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=1000)
+    )
+    async for entry in result:
+        yield entry
+
+
+async def verify(session: AsyncSession) -> VerifyResult:
+    expected_seq, prev, checked = 1, GENESIS, 0
+    async for entry in _entries(session):
+        if entry.seq != expected_seq:
+            return VerifyResult(False, checked, f"row {expected_seq} is missing", expected_seq)
+        if entry.prev_hash != prev:
+            return VerifyResult(False, checked, "link to the previous row is broken", entry.seq)
+        record = AuditRecord(
+            at=entry.at,
+            actor=entry.actor,
+            method=entry.method,
+            path=entry.path,
+            status=entry.status,
+            request_id=entry.request_id,
+            client_address=entry.client_address,
+        )
+        if entry_hash(entry.seq, prev, record) != entry.hash:
+            return VerifyResult(False, checked, "row content does not match its hash", entry.seq)
+        prev, expected_seq, checked = entry.hash, expected_seq + 1, checked + 1
+    return VerifyResult(True, checked)

@@ -1,0 +1,64 @@
+"""Every mutating request is written to the audit log before its response starts.
+
+Holding the response until the row is committed means no client sees an answer to a write
+that left no trace. Bodies are never logged (they may hold passwords).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.datastructures import State
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.gateway.audit.chain import AuditRecord, append
+from shared.auth.tokens import Principal
+from shared.clock import utcnow
+
+log = logging.getLogger(__name__)
+MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def client_address(scope: Scope) -> str | None:
+    state = scope.get("state") or {}
+    address = state.get("client_address")
+    if address:
+        return str(address)
+    client = scope.get("client")
+    return client[0] if client else None
+
+
+class AuditMiddleware:
+    def __init__(self, app: ASGIApp, app_state: State) -> None:
+        self.app = app
+        self.app_state = app_state  # the database is there once the lifespan has started
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in MUTATING:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_after_audit(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                await self._record(scope, message["status"])
+            await send(message)
+
+        await self.app(scope, receive, send_after_audit)
+
+    async def _record(self, scope: Scope, status: int) -> None:
+        state = scope.get("state") or {}
+        principal = state.get("principal")
+        record = AuditRecord(
+            at=utcnow(),
+            actor=principal.subject if isinstance(principal, Principal) else None,
+            method=scope["method"],
+            path=scope["path"][:500],
+            status=status,
+            request_id=str(state.get("request_id", "")),
+            client_address=client_address(scope),
+        )
+        try:
+            async with self.app_state.db.sessionmaker() as session, session.begin():
+                await append(session, record)
+        except Exception:
+            log.exception("could not write the audit log", extra={"path": record.path})

@@ -1,0 +1,119 @@
+"""The gateway's signing keys: Ed25519, kept in its schema, rotated without downtime.
+
+The newest unretired key signs; every unretired key is published in the JWKS and verifies.
+Rotating adds a key (tokens signed by the old one stay valid until it is retired); retiring
+removes it from the JWKS, so it stops verifying here at once and at the services when their
+JWKS cache refreshes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+import sqlalchemy as sa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from jwt.algorithms import OKPAlgorithm
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.gateway.models import SigningKey
+from shared.clock import utcnow
+from shared.ids import uuid7
+
+KEY_LOCK_ID = 0x5C1_0001  # advisory lock: only one process creates the first key
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    signing_kid: str
+    signing_key: Ed25519PrivateKey
+    public: dict[str, jwt.PyJWK]
+    jwks: dict[str, Any]
+
+
+def new_signing_key() -> SigningKey:
+    private = Ed25519PrivateKey.generate()
+    kid = uuid7().hex[:16]
+    pem = private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    jwk = json.loads(OKPAlgorithm.to_jwk(private.public_key()))
+    jwk.update({"kid": kid, "alg": "EdDSA", "use": "sig"})
+    return SigningKey(kid=kid, private_pem=pem, public_jwk=jwk)
+
+
+async def ensure_signing_key(session: AsyncSession) -> None:
+    await session.execute(sa.select(sa.func.pg_advisory_xact_lock(KEY_LOCK_ID)))
+    exists = await session.scalar(
+        sa.select(sa.func.count()).select_from(SigningKey).where(SigningKey.retired_at.is_(None))
+    )
+    if not exists:
+        session.add(new_signing_key())
+        await session.flush()
+
+
+async def rotate(session: AsyncSession) -> str:
+    key = new_signing_key()
+    session.add(key)
+    await session.flush()
+    return key.kid
+
+
+async def retire(session: AsyncSession, kid: str) -> bool:
+    result = await session.execute(
+        sa.update(SigningKey)
+        .where(SigningKey.kid == kid, SigningKey.retired_at.is_(None))
+        .values(retired_at=utcnow())
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+class KeyStore:
+    """Reads the key ring from the database, cached briefly (several gateway processes share it)."""
+
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], cache_seconds: float
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._cache_seconds = cache_seconds
+        self._ring: KeyRing | None = None
+        self._loaded_at = float("-inf")
+
+    def invalidate(self) -> None:
+        self._loaded_at = float("-inf")
+
+    async def ring(self) -> KeyRing:
+        if self._ring is None or time.monotonic() - self._loaded_at > self._cache_seconds:
+            self._ring = await self._load()
+            self._loaded_at = time.monotonic()
+        return self._ring
+
+    async def public_key(self, kid: str) -> jwt.PyJWK | None:
+        return (await self.ring()).public.get(kid)
+
+    async def _load(self) -> KeyRing:
+        async with self._sessionmaker() as session:
+            keys = (
+                await session.scalars(
+                    sa.select(SigningKey)
+                    .where(SigningKey.retired_at.is_(None))
+                    .order_by(SigningKey.created_at.desc(), SigningKey.kid.desc())
+                )
+            ).all()
+        if not keys:
+            raise RuntimeError("no signing key: run `sciplan migrate` or start the gateway once")
+        newest = keys[0]
+        private = serialization.load_pem_private_key(newest.private_pem.encode(), password=None)
+        assert isinstance(private, Ed25519PrivateKey)
+        return KeyRing(
+            signing_kid=newest.kid,
+            signing_key=private,
+            public={k.kid: jwt.PyJWK.from_dict(k.public_jwk) for k in keys},
+            jwks={"keys": [k.public_jwk for k in keys]},
+        )

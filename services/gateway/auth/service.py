@@ -1,0 +1,166 @@
+"""Logins, token issuing and refresh-token rotation with reuse detection."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+import jwt
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from services.gateway.auth.exceptions import (
+    InvalidClient,
+    InvalidCredentials,
+    InvalidRefreshToken,
+)
+from services.gateway.auth.keys import KeyStore
+from services.gateway.auth.passwords import verify_secret
+from services.gateway.auth.schemas import TokenResponse
+from services.gateway.auth.throttle import LoginThrottle
+from services.gateway.config import GatewaySettings
+from services.gateway.models import ApiClient, RefreshToken, User
+from shared.auth.roles import Role
+from shared.auth.tokens import ACCESS_TOKEN_TYPE, ALGORITHM, now_seconds
+from shared.clock import utcnow
+from shared.ids import uuid7
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass
+class TokenIssuer:
+    settings: GatewaySettings
+    keys: KeyStore
+
+    async def access_token(
+        self, *, subject: str, audience: list[str], roles: list[str], extra: dict[str, Any]
+    ) -> tuple[str, int]:
+        ring = await self.keys.ring()
+        lifetime = self.settings.access_token_minutes * 60
+        issued = now_seconds()
+        claims = {
+            "iss": self.settings.jwt_issuer,
+            "sub": subject,
+            "aud": audience,
+            "iat": issued,
+            "nbf": issued,
+            "exp": issued + lifetime,
+            "jti": uuid7().hex,
+            "roles": roles,
+            **extra,
+        }
+        token = jwt.encode(
+            claims,
+            ring.signing_key,
+            algorithm=ALGORITHM,
+            headers={"kid": ring.signing_kid, "typ": ACCESS_TOKEN_TYPE},
+        )
+        return token, lifetime
+
+
+class AuthService:
+    def __init__(
+        self,
+        session: AsyncSession,
+        issuer: TokenIssuer,
+        throttle: LoginThrottle,
+    ) -> None:
+        self.session = session
+        self.issuer = issuer
+        self.throttle = throttle
+
+    async def login(self, username: str, password: str) -> TokenResponse:
+        username = username.strip().lower()
+        await self.throttle.check(self.session, username)
+        user = await self.session.scalar(
+            sa.select(User).options(selectinload(User.roles)).where(User.username == username)
+        )
+        ok = await verify_secret(user.password_hash if user else None, password)
+        if user is None or not ok or not user.is_active:
+            await self.throttle.failed(self.session, username)
+            raise InvalidCredentials(keep_writes=True)
+        await self.throttle.succeeded(self.session, username)
+        return await self._tokens_for(user, family_id=uuid7())
+
+    async def client_credentials(
+        self, client_id: str, client_secret: str, audience: str | None
+    ) -> TokenResponse:
+        client = await self.session.get(ApiClient, client_id)
+        ok = await verify_secret(client.secret_hash if client else None, client_secret)
+        if client is None or not ok:
+            raise InvalidClient()
+        wanted = audience or (client.audiences[0] if client.audiences else "")
+        if wanted not in client.audiences:
+            raise InvalidClient()
+        token, lifetime = await self.issuer.access_token(
+            subject=f"svc:{client.client_id}",
+            audience=[wanted],
+            roles=[Role.service.value],
+            extra={"name": client.client_id},
+        )
+        return TokenResponse(access_token=token, expires_in=lifetime)
+
+    async def refresh(self, presented: str) -> TokenResponse:
+        stored = await self.session.scalar(
+            sa.select(RefreshToken)
+            .where(RefreshToken.token_hash == _digest(presented))
+            .with_for_update()
+        )
+        if stored is None:
+            raise InvalidRefreshToken()
+        if stored.used_at is not None or stored.revoked_at is not None:
+            # A rotated token came back: someone holds a copy. End the whole family, and keep
+            # that revocation although this request fails.
+            await self._revoke_family(self.session, stored.family_id)
+            raise InvalidRefreshToken(keep_writes=True)
+        if stored.expires_at <= utcnow():
+            raise InvalidRefreshToken()
+        user = await self.session.scalar(
+            sa.select(User).options(selectinload(User.roles)).where(User.id == stored.user_id)
+        )
+        if user is None or not user.is_active:
+            raise InvalidRefreshToken()
+        stored.used_at = utcnow()
+        return await self._tokens_for(user, family_id=stored.family_id)
+
+    async def logout(self, presented: str) -> None:
+        family = await self.session.scalar(
+            sa.select(RefreshToken.family_id).where(RefreshToken.token_hash == _digest(presented))
+        )
+        if family is not None:
+            await self._revoke_family(self.session, family)
+
+    @staticmethod
+    async def _revoke_family(session: AsyncSession, family_id: UUID) -> None:
+        await session.execute(
+            sa.update(RefreshToken)
+            .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+
+    async def _tokens_for(self, user: User, *, family_id: UUID) -> TokenResponse:
+        token, lifetime = await self.issuer.access_token(
+            subject=str(user.id),
+            audience=self.issuer.settings.audiences,
+            roles=[r.role for r in user.roles],
+            extra={"name": user.username, "org": str(user.org_id) if user.org_id else None},
+        )
+        refresh = secrets.token_urlsafe(32)
+        self.session.add(
+            RefreshToken(
+                family_id=family_id,
+                user_id=user.id,
+                token_hash=_digest(refresh),
+                expires_at=utcnow() + timedelta(days=self.issuer.settings.refresh_token_days),
+            )
+        )
+        await self.session.flush()
+        return TokenResponse(access_token=token, expires_in=lifetime, refresh_token=refresh)

@@ -1,0 +1,75 @@
+"""Settings of the gateway (environment prefix SCIPLAN_GATEWAY_)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import BaseModel, Field
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+
+class RateLimit(BaseModel):
+    """A token bucket: `per_minute` tokens refill each minute, up to `burst` saved up."""
+
+    per_minute: float = Field(gt=0)
+    burst: float = Field(gt=0)
+
+    @property
+    def per_second(self) -> float:
+        return self.per_minute / 60.0
+
+
+class RouteGroupLimits(BaseModel):
+    user: RateLimit
+    address: RateLimit
+
+
+def _default_rate_limits() -> dict[str, RouteGroupLimits]:
+    return {
+        "api": RouteGroupLimits(
+            user=RateLimit(per_minute=6000, burst=600),
+            address=RateLimit(per_minute=12000, burst=1200),
+        ),
+        "auth": RouteGroupLimits(
+            user=RateLimit(per_minute=60, burst=20),
+            address=RateLimit(per_minute=120, burst=40),
+        ),
+        "admin": RouteGroupLimits(
+            user=RateLimit(per_minute=1200, burst=200),
+            address=RateLimit(per_minute=2400, burst=400),
+        ),
+    }
+
+
+class GatewaySettings(ServiceSettings):
+    service_name: ClassVar[str] = "gateway"
+    model_config = SettingsConfigDict(env_prefix="SCIPLAN_GATEWAY_", extra="ignore")
+
+    port: int = 8000
+    projects_url: str = "http://127.0.0.1:8001"
+    credit_url: str = "http://127.0.0.1:8002"
+    funds_url: str = "http://127.0.0.1:8003"
+    access_token_minutes: int = Field(default=15, ge=1, le=15)
+    refresh_token_days: int = Field(default=14, ge=1, le=90)
+    max_body_bytes: int = 10 * 1024 * 1024
+    proxy_timeout_seconds: float = 30.0
+    login_max_failures: int = 5
+    login_lockout_seconds: int = 60
+    rate_limits: dict[str, RouteGroupLimits] = Field(default_factory=_default_rate_limits)
+    # Only behind a trusted load balancer may X-Forwarded-For name the client address.
+    trust_forwarded_for: bool = False
+    key_cache_seconds: float = 5.0
+
+    @property
+    def upstreams(self) -> dict[str, str]:
+        return {
+            "projects": self.projects_url.rstrip("/"),
+            "credit": self.credit_url.rstrip("/"),
+            "funds": self.funds_url.rstrip("/"),
+        }
+
+    @property
+    def audiences(self) -> list[str]:
+        return [f"sciplan-{name}" for name in ("gateway", *self.upstreams)]

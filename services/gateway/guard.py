@@ -1,0 +1,108 @@
+"""The gateway's front door for every request: who is calling, and are they over their limit.
+
+A bearer token, when present, is verified here (401 if it is bad) and the caller is remembered
+for the audit log, the rate limiter and the routes behind. Anonymous callers may only read;
+whether a read needs a login is decided by the service that owns it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.datastructures import State
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from services.gateway.config import GatewaySettings
+from services.gateway.ratelimit import RateLimiter
+from shared.auth.tokens import Principal, TokenVerifier
+from shared.errors import AppError, Text, TooManyRequests, Unauthorized, problem_response
+
+log = logging.getLogger(__name__)
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def route_group(path: str) -> str | None:
+    if path.startswith("/api/"):
+        return "api"
+    if path.startswith("/auth/"):
+        return "auth"
+    if path.startswith("/admin/"):
+        return "admin"
+    return None
+
+
+def _bearer(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                return token.strip()
+    return None
+
+
+def _forwarded_for(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"x-forwarded-for":
+            return value.decode("latin-1").split(",")[0].strip() or None
+    return None
+
+
+class GuardMiddleware:
+    def __init__(self, app: ASGIApp, app_state: State, settings: GatewaySettings) -> None:
+        self.app = app
+        self.app_state = app_state
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        client = scope.get("client")
+        address = (_forwarded_for(scope) if self.settings.trust_forwarded_for else None) or (
+            client[0] if client else "unknown"
+        )
+        state["client_address"] = address
+        group = route_group(scope["path"])
+        try:
+            principal = await self._authenticate(scope, state)
+            if group is not None:
+                await self._limit(group, principal, address)
+            if group == "api" and principal is None and scope["method"] not in SAFE_METHODS:
+                raise Unauthorized(Text("写操作需要登录", "Writes require an authenticated caller"))
+        except AppError as exc:
+            response = problem_response(
+                Request(scope),
+                status=exc.status,
+                code=exc.code,
+                title=exc.title,
+                detail=exc.detail,
+                headers=exc.headers,
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    async def _authenticate(self, scope: Scope, state: dict[str, object]) -> Principal | None:
+        token = _bearer(scope)
+        if token is None:
+            return None
+        verifier: TokenVerifier = self.app_state.token_verifier
+        principal = await verifier.verify(token)
+        state["principal"] = principal
+        state["token"] = token
+        return principal
+
+    async def _limit(self, group: str, principal: Principal | None, address: str) -> None:
+        limits = self.settings.rate_limits.get(group)
+        if limits is None:
+            return
+        buckets = [(f"{group}:addr:{address}", limits.address)]
+        if principal is not None:
+            buckets.append((f"{group}:sub:{principal.subject}", limits.user))
+        limiter: RateLimiter = self.app_state.rate_limiter
+        decision = await limiter.take(buckets)
+        if not decision.allowed:
+            raise TooManyRequests(headers={"Retry-After": str(decision.retry_after)})

@@ -1,0 +1,76 @@
+"""Admin endpoints: organizations, users and roles."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, status
+
+from services.gateway.identity.schemas import (
+    OrganizationCreate,
+    OrganizationRead,
+    PersonRole,
+    UserCreate,
+    UserRead,
+)
+from services.gateway.identity.service import IdentityService, user_view
+from shared.auth.dependencies import AdminPrincipal
+from shared.db import SessionDep
+from shared.pagination import PageDep
+
+router = APIRouter(prefix="/admin/v1", tags=["admin"])
+
+
+@router.post("/organizations", status_code=status.HTTP_201_CREATED, response_model=OrganizationRead)
+async def create_organization(
+    data: OrganizationCreate, session: SessionDep, _admin: AdminPrincipal
+) -> OrganizationRead:
+    org = await IdentityService(session).create_organization(data)
+    return OrganizationRead.model_validate(org)
+
+
+@router.get("/organizations", response_model=list[OrganizationRead])
+async def list_organizations(
+    session: SessionDep, _admin: AdminPrincipal, page: PageDep
+) -> list[OrganizationRead]:
+    orgs = await IdentityService(session).repo.organizations(limit=page.limit, offset=page.offset)
+    return [OrganizationRead.model_validate(o) for o in orgs]
+
+
+@router.get("/organizations/{org_id}", response_model=OrganizationRead)
+async def get_organization(
+    org_id: UUID, session: SessionDep, _admin: AdminPrincipal
+) -> OrganizationRead:
+    return OrganizationRead.model_validate(await IdentityService(session).get_organization(org_id))
+
+
+@router.post("/users", status_code=status.HTTP_201_CREATED, response_model=UserRead)
+async def create_user(data: UserCreate, session: SessionDep, admin: AdminPrincipal) -> UserRead:
+    user = await IdentityService(session).create_user(data, granted_by=admin.user_id)
+    return user_view(user)
+
+
+@router.get("/users", response_model=list[UserRead])
+async def list_users(session: SessionDep, _admin: AdminPrincipal, page: PageDep) -> list[UserRead]:
+    users = await IdentityService(session).repo.users(limit=page.limit, offset=page.offset)
+    return [user_view(u) for u in users]
+
+
+@router.get("/users/{user_id}", response_model=UserRead)
+async def get_user(user_id: UUID, session: SessionDep, _admin: AdminPrincipal) -> UserRead:
+    return user_view(await IdentityService(session).get_user(user_id))
+
+
+@router.put("/users/{user_id}/roles/{role}", response_model=UserRead)
+async def grant_role(
+    user_id: UUID, role: PersonRole, session: SessionDep, admin: AdminPrincipal
+) -> UserRead:
+    user = await IdentityService(session).grant_role(user_id, role, granted_by=admin.user_id)
+    return user_view(user)
+
+
+@router.delete("/users/{user_id}/roles/{role}", response_model=UserRead)
+async def revoke_role(
+    user_id: UUID, role: PersonRole, session: SessionDep, _admin: AdminPrincipal
+) -> UserRead:
+    return user_view(await IdentityService(session).revoke_role(user_id, role))

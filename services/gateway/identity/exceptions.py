@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from shared.errors import AppError, Conflict, NotFound, Text
+
+
+class OrganizationNotFound(NotFound):
+    code = "organization.not_found"
+    title = Text("机构不存在", "Organization not found")
+
+
+class UserNotFound(NotFound):
+    code = "user.not_found"
+    title = Text("用户不存在", "User not found")
+
+
+class CreditCodeTaken(Conflict):
+    code = "organization.credit_code_taken"
+    title = Text("该统一社会信用代码已登记", "An organization with this credit code exists")
+
+
+class UsernameTaken(Conflict):
+    code = "user.username_taken"
+    title = Text("用户名已被使用", "Username already taken")
+
+
+class RoleNeedsOrganization(AppError):
+    status = 422
+    code = "user.role_needs_organization"
+    title = Text("该角色需要所属机构", "This role requires an organization")

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from services.gateway.identity.credit_code import is_valid_credit_code
+from shared.auth.roles import Role
+
+
+class OrganizationKind(StrEnum):
+    university = "university"
+    research_institute = "research_institute"
+    enterprise = "enterprise"
+    hospital = "hospital"
+    agency = "agency"  # intermediary / project-management agency
+    government = "government"
+    other = "other"
+
+
+def _credit_code(value: str) -> str:
+    value = value.strip().upper()
+    if not is_valid_credit_code(value):
+        raise ValueError("not a valid unified social credit code (18 characters, check digit)")
+    return value
+
+
+def _person_role(value: Role) -> Role:
+    if value is Role.service:
+        raise ValueError("the service role belongs to service accounts only")
+    return value
+
+
+CreditCode = Annotated[str, AfterValidator(_credit_code)]
+PersonRole = Annotated[Role, AfterValidator(_person_role)]
+Username = Annotated[
+    str, StringConstraints(min_length=3, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")
+]
+
+
+class OrganizationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
+    credit_code: CreditCode
+    kind: OrganizationKind
+    parent_id: UUID | None = None
+
+
+class OrganizationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    name: str
+    credit_code: str
+    kind: str
+    parent_id: UUID | None
+    created_at: datetime
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: Username
+    password: Annotated[str, Field(min_length=10, max_length=200)]
+    display_name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
+    ]
+    org_id: UUID | None = None
+    roles: Annotated[list[PersonRole], Field(default_factory=list, max_length=10)]
+
+
+class UserRead(BaseModel):
+    id: UUID
+    username: str
+    display_name: str
+    org_id: UUID | None
+    roles: list[str]
+    is_active: bool
+    created_at: datetime

@@ -1,0 +1,146 @@
+"""Organizations, users and roles. Each change is published for the other services' directories."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.gateway.auth.passwords import hash_secret
+from services.gateway.identity.exceptions import (
+    CreditCodeTaken,
+    OrganizationNotFound,
+    RoleNeedsOrganization,
+    UsernameTaken,
+    UserNotFound,
+)
+from services.gateway.identity.repository import IdentityRepository
+from services.gateway.identity.schemas import OrganizationCreate, UserCreate, UserRead
+from services.gateway.models import Organization, User, UserRole, events
+from shared.auth.roles import Role
+from shared.events.outbox import publish
+
+# Roles that only make sense inside an organization.
+ORG_ROLES = frozenset({Role.org_admin, Role.provider, Role.enterprise})
+
+
+def organization_payload(org: Organization) -> dict[str, Any]:
+    return {
+        "id": str(org.id),
+        "name": org.name,
+        "credit_code": org.credit_code,
+        "kind": org.kind,
+        "parent_id": str(org.parent_id) if org.parent_id else None,
+    }
+
+
+def user_view(user: User) -> UserRead:
+    return UserRead(
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        org_id=user.org_id,
+        roles=[r.role for r in user.roles],
+        is_active=user.is_active,
+        created_at=user.created_at,
+    )
+
+
+def user_payload(user: User) -> dict[str, Any]:
+    return {
+        "id": str(user.id),
+        "username": user.username,
+        "display_name": user.display_name,
+        "org_id": str(user.org_id) if user.org_id else None,
+        "roles": [r.role for r in user.roles],
+        "is_active": user.is_active,
+    }
+
+
+class IdentityService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.repo = IdentityRepository(session)
+
+    async def create_organization(self, data: OrganizationCreate) -> Organization:
+        if await self.repo.organization_by_code(data.credit_code) is not None:
+            raise CreditCodeTaken()
+        if data.parent_id is not None and await self.repo.organization(data.parent_id) is None:
+            raise OrganizationNotFound()
+        org = Organization(
+            name=data.name, credit_code=data.credit_code, kind=data.kind, parent_id=data.parent_id
+        )
+        self.session.add(org)
+        await self.session.flush()
+        await self.session.refresh(org)
+        await publish(
+            self.session,
+            events,
+            event_type="organization.created",
+            aggregate_type="organization",
+            aggregate_id=str(org.id),
+            payload=organization_payload(org),
+        )
+        return org
+
+    async def get_organization(self, org_id: UUID) -> Organization:
+        org = await self.repo.organization(org_id)
+        if org is None:
+            raise OrganizationNotFound()
+        return org
+
+    async def create_user(self, data: UserCreate, *, granted_by: UUID | None) -> User:
+        if await self.repo.user_by_username(data.username) is not None:
+            raise UsernameTaken()
+        if data.org_id is not None:
+            await self.get_organization(data.org_id)
+        elif ORG_ROLES.intersection(data.roles):
+            raise RoleNeedsOrganization()
+        user = User(
+            username=data.username,
+            display_name=data.display_name,
+            password_hash=await hash_secret(data.password),
+            org_id=data.org_id,
+            roles=[UserRole(role=r.value, granted_by=granted_by) for r in sorted(set(data.roles))],
+        )
+        self.session.add(user)
+        await self.session.flush()
+        await self.session.refresh(user, ["created_at"])
+        await self._publish_user("user.created", user)
+        return user
+
+    async def get_user(self, user_id: UUID) -> User:
+        user = await self.repo.user(user_id)
+        if user is None:
+            raise UserNotFound()
+        return user
+
+    async def grant_role(self, user_id: UUID, role: Role, *, granted_by: UUID | None) -> User:
+        user = await self.get_user(user_id)
+        if role in ORG_ROLES and user.org_id is None:
+            raise RoleNeedsOrganization()
+        if role.value not in {r.role for r in user.roles}:
+            user.roles.append(UserRole(role=role.value, granted_by=granted_by))
+            await self.session.flush()
+            await self._publish_user("user.updated", user)
+        return user
+
+    async def revoke_role(self, user_id: UUID, role: Role) -> User:
+        user = await self.get_user(user_id)
+        kept = [r for r in user.roles if r.role != role.value]
+        if len(kept) != len(user.roles):
+            user.roles = kept
+            await self.session.flush()
+            await self._publish_user("user.updated", user)
+        return user
+
+    async def _publish_user(self, event_type: str, user: User) -> None:
+        await publish(
+            self.session,
+            events,
+            event_type=event_type,
+            aggregate_type="user",
+            aggregate_id=str(user.id),
+            payload=user_payload(user),
+        )

@@ -1,0 +1,167 @@
+"""The gateway: the only public entry. `create_app(settings)` for uvicorn and for tests."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from services.gateway.audit.middleware import AuditMiddleware
+from services.gateway.auth.endpoints import router as auth_router
+from services.gateway.auth.keys import KeyStore, ensure_signing_key
+from services.gateway.auth.service import TokenIssuer
+from services.gateway.auth.throttle import LoginThrottle
+from services.gateway.config import GatewaySettings
+from services.gateway.guard import GuardMiddleware
+from services.gateway.identity.endpoints import router as identity_router
+from services.gateway.models import events
+from services.gateway.proxy.forward import Forwarder
+from services.gateway.proxy.openapi import ServiceDocs, merge
+from services.gateway.ratelimit import RateLimiter
+from shared.auth.dependencies import CurrentPrincipal
+from shared.auth.tokens import TokenVerifier
+from shared.db import Database, async_url, asyncpg_dsn, install_db_error_handlers
+from shared.errors import ServiceUnavailable, Text, install_error_handlers, problem_response
+from shared.events.feed import event_feed_router
+from shared.http import client_session
+from shared.middleware import RequestIdMiddleware
+
+PROXY_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+# Routes anyone may call, each for a reason: health probes; logging in and refreshing (the
+# credentials are in the body); the public keys; the docs. The proxy route hands the decision
+# to the service that owns the path, which authenticates every route not public there.
+PUBLIC_ROUTES = frozenset(
+    {
+        ("GET", "/healthz"),
+        ("GET", "/readyz"),
+        ("POST", "/auth/token"),
+        ("POST", "/auth/refresh"),
+        ("POST", "/auth/logout"),
+        ("GET", "/.well-known/jwks.json"),
+        ("GET", "/openapi.json"),
+        ("GET", "/docs"),
+        ("*", "/api/{service}/{path:path}"),
+    }
+)
+
+
+def _system_router(settings: GatewaySettings) -> APIRouter:
+    router = APIRouter(tags=["gateway"])
+
+    @router.get("/healthz", summary="Liveness: the process answers")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": "gateway"}
+
+    @router.get("/readyz", summary="Readiness: the database answers", response_model=None)
+    async def readyz(request: Request) -> dict[str, str] | JSONResponse:
+        if await request.app.state.db.ping():
+            return {"status": "ready", "service": "gateway"}
+        return problem_response(
+            request,
+            status=503,
+            code=ServiceUnavailable.code,
+            title=ServiceUnavailable.title,
+            detail=Text("数据库不可达", "Database unreachable"),
+        )
+
+    @router.get("/v1/me", summary="The caller as the gateway sees it")
+    async def me(principal: CurrentPrincipal) -> dict[str, Any]:
+        return {
+            "service": "gateway",
+            "subject": principal.subject,
+            "username": principal.username,
+            "roles": sorted(principal.roles),
+            "org_id": str(principal.org_id) if principal.org_id else None,
+            "token_expires_at": principal.expires_at,
+        }
+
+    return router
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or GatewaySettings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings)
+        async with db.sessionmaker() as session, session.begin():
+            await ensure_signing_key(session)
+        pool = await asyncpg.create_pool(
+            asyncpg_dsn(async_url(settings.database_url.get_secret_value())),
+            min_size=1,
+            max_size=settings.db_pool_size,
+        )
+        http = client_session(settings.proxy_timeout_seconds, limit=500)
+        key_store = KeyStore(db.sessionmaker, settings.key_cache_seconds)
+        app.state.db = db
+        app.state.http = http
+        app.state.key_store = key_store
+        app.state.token_issuer = TokenIssuer(settings, key_store)
+        app.state.token_verifier = TokenVerifier(
+            audience=settings.audience, issuer=settings.jwt_issuer, keys=key_store.public_key
+        )
+        app.state.login_throttle = LoginThrottle(
+            max_failures=settings.login_max_failures, lockout_seconds=settings.login_lockout_seconds
+        )
+        app.state.rate_limiter = RateLimiter(pool)
+        app.state.service_docs = ServiceDocs(settings.upstreams, http)
+        app.state.forwarder = Forwarder(settings, http)
+        try:
+            yield
+        finally:
+            await http.close()
+            await pool.close()
+            await db.dispose()
+
+    app = FastAPI(
+        title="SciPlan",
+        description=(
+            "The public API of SciPlan: identity and tokens at the gateway, and every service "
+            "under `/api/<service>`. Log in with the Authorize button (username and password)."
+        ),
+        version="0.1.0",
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.public_routes = PUBLIC_ROUTES
+    install_error_handlers(app)
+    install_db_error_handlers(app)
+    app.add_middleware(GuardMiddleware, app_state=app.state, settings=settings)
+    app.add_middleware(AuditMiddleware, app_state=app.state)
+    app.add_middleware(RequestIdMiddleware)
+    app.include_router(_system_router(settings))
+    app.include_router(auth_router)
+    app.include_router(identity_router)
+    app.include_router(event_feed_router(events))
+
+    def own_openapi() -> dict[str, Any]:
+        return get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+
+    async def openapi_json(request: Request) -> JSONResponse:
+        documents = await request.app.state.service_docs.documents()
+        return JSONResponse(merge(own_openapi(), documents))
+
+    async def swagger(request: Request) -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="SciPlan API")
+
+    async def forward(request: Request) -> Any:
+        return await request.app.state.forwarder(request)
+
+    app.add_route("/openapi.json", openapi_json, methods=["GET"], include_in_schema=False)
+    app.add_route("/docs", swagger, methods=["GET"], include_in_schema=False)
+    app.add_route(
+        "/api/{service}/{path:path}", forward, methods=PROXY_METHODS, include_in_schema=False
+    )
+    return app

@@ -1,0 +1,79 @@
+"""Operations run from the command line against the gateway's database (not over HTTP)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.gateway.audit.chain import VerifyResult, verify
+from services.gateway.auth import keys
+from services.gateway.auth.passwords import hash_secret
+from services.gateway.config import GatewaySettings
+from services.gateway.identity.schemas import UserCreate
+from services.gateway.identity.service import IdentityService
+from services.gateway.models import ApiClient, User
+from shared.auth.roles import Role
+from shared.db import Database
+
+
+@asynccontextmanager
+async def _session(settings: GatewaySettings) -> AsyncIterator[AsyncSession]:
+    db = Database(settings)
+    try:
+        async with db.sessionmaker() as session, session.begin():
+            yield session
+    finally:
+        await db.dispose()
+
+
+async def ensure_admin(settings: GatewaySettings, username: str, password: str) -> bool:
+    """Creates the admin user unless it exists; True when it was created now."""
+    async with _session(settings) as session:
+        await keys.ensure_signing_key(session)
+        if await session.scalar(sa.select(User.id).where(User.username == username)):
+            return False
+        await IdentityService(session).create_user(
+            UserCreate(
+                username=username,
+                password=password,
+                display_name="Administrator",
+                roles=[Role.admin],
+            ),
+            granted_by=None,
+        )
+        return True
+
+
+async def register_client(
+    settings: GatewaySettings, client_id: str, secret: str, audiences: list[str]
+) -> None:
+    """Creates or re-keys a service account for the client_credentials grant."""
+    secret_hash = await hash_secret(secret)
+    async with _session(settings) as session:
+        await session.execute(
+            insert(ApiClient)
+            .values(client_id=client_id, secret_hash=secret_hash, audiences=audiences)
+            .on_conflict_do_update(
+                index_elements=[ApiClient.client_id],
+                set_={"secret_hash": secret_hash, "audiences": audiences},
+            )
+        )
+
+
+async def rotate_key(settings: GatewaySettings) -> str:
+    async with _session(settings) as session:
+        return await keys.rotate(session)
+
+
+async def retire_key(settings: GatewaySettings, kid: str) -> bool:
+    async with _session(settings) as session:
+        return await keys.retire(session, kid)
+
+
+async def verify_audit_log(settings: GatewaySettings) -> VerifyResult:
+    async with _session(settings) as session:
+        return await verify(session)

@@ -1,0 +1,133 @@
+"""Forwarding `/api/<service>/...` to the service, with the gateway's guarantees.
+
+Bodies over the limit get 413 before anything is sent upstream; hop-by-hop headers are
+stripped both ways; the request id and the client's address travel on; an upstream that
+does not answer in time is a 504, one that cannot be reached a 502, both problem+json.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import aiohttp
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+
+from services.gateway.config import GatewaySettings
+from shared.errors import Text, problem_response
+from shared.logging import REQUEST_ID_HEADER
+
+log = logging.getLogger(__name__)
+
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length", "x-forwarded-for", "x-request-id"}
+NOT_RETURNED = HOP_BY_HOP | {"content-length", "date", "server"}
+
+TOO_LARGE = Text("请求体超过大小限制", "Request body exceeds the size limit")
+NO_SERVICE = Text("没有这个服务", "No such service")
+TIMEOUT = Text("上游服务响应超时", "The service did not answer in time")
+UNREACHABLE = Text("上游服务不可达", "The service could not be reached")
+
+
+def _dropped_by_connection_header(headers: list[tuple[str, str]]) -> set[str]:
+    named: set[str] = set()
+    for name, value in headers:
+        if name == "connection":
+            named.update(v.strip().lower() for v in value.split(","))
+    return named
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge()
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge()
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class Forwarder:
+    def __init__(self, settings: GatewaySettings, session: aiohttp.ClientSession) -> None:
+        self.settings = settings
+        self.session = session
+        self.timeout = aiohttp.ClientTimeout(total=settings.proxy_timeout_seconds, connect=3)
+
+    async def __call__(self, request: Request) -> Response:
+        service = request.path_params["service"]
+        base = self.settings.upstreams.get(service)
+        if base is None:
+            return problem_response(
+                request, status=404, code="gateway.unknown_service", title=NO_SERVICE
+            )
+        try:
+            body = await _read_body(request, self.settings.max_body_bytes)
+        except BodyTooLarge:
+            return problem_response(
+                request,
+                status=413,
+                code="request.too_large",
+                title=TOO_LARGE,
+                headers={"Connection": "close"},
+            )
+        except ClientDisconnect:
+            return Response(status_code=499)
+
+        raw = [
+            (k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in request.scope["headers"]
+        ]
+        dropped = NOT_FORWARDED | _dropped_by_connection_header(raw)
+        headers = [(k, v) for k, v in raw if k not in dropped]
+        state = request.scope.get("state", {})
+        headers.append((REQUEST_ID_HEADER, str(state.get("request_id", ""))))
+        headers.append(("X-Forwarded-For", str(state.get("client_address", ""))))
+        headers.append(("X-Forwarded-Prefix", f"/api/{service}"))
+
+        url = f"{base}/{request.path_params['path']}"
+        query = request.scope.get("query_string", b"")
+        if query:
+            url += "?" + query.decode("latin-1")
+        try:
+            async with self.session.request(
+                request.method,
+                url,
+                headers=headers,
+                data=body if body else None,
+                allow_redirects=False,
+                timeout=self.timeout,
+            ) as upstream:
+                content = await upstream.read()
+                out = [(k, v) for k, v in upstream.headers.items() if k.lower() not in NOT_RETURNED]
+                status = upstream.status
+        except TimeoutError:
+            log.warning("upstream timeout", extra={"service": service})
+            return problem_response(request, status=504, code="gateway.timeout", title=TIMEOUT)
+        except (aiohttp.ClientError, OSError, asyncio.IncompleteReadError) as exc:
+            log.warning("upstream unreachable: %r", exc, extra={"service": service})
+            return problem_response(
+                request, status=502, code="gateway.bad_gateway", title=UNREACHABLE
+            )
+        response = Response(content=content, status_code=status)
+        for key, value in out:
+            response.headers.append(key, value)
+        return response

@@ -1,0 +1,138 @@
+"""Database plumbing: one async engine per service, a naming convention, and the transaction rule.
+
+The framework owns the transaction: a request gets one session from `SessionDep`; the session
+commits after the endpoint returns and before the response is sent, and rolls back on any
+error. Domain code only ever calls `flush()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from shared.errors import AppError, ServiceUnavailable, Text, problem_response
+from shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def service_metadata(schema: str) -> sa.MetaData:
+    """Metadata for one service: every table in the service's own PostgreSQL schema."""
+    return sa.MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
+
+
+def async_url(url: str) -> str:
+    """Accept plain postgresql:// URLs and point them at asyncpg."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    return url
+
+
+def asyncpg_dsn(url: str) -> str:
+    """The same URL as asyncpg's own `connect()` wants it (no SQLAlchemy driver suffix)."""
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+class Database:
+    """An engine and its session factory, owned by the app's lifespan."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.engine: AsyncEngine = create_async_engine(
+            async_url(settings.database_url.get_secret_value()),
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout_seconds,
+            pool_pre_ping=True,
+            connect_args={
+                "timeout": settings.db_pool_timeout_seconds,
+                "command_timeout": settings.db_statement_timeout_ms / 1000 + 1,
+                "server_settings": {
+                    "statement_timeout": str(settings.db_statement_timeout_ms),
+                    "application_name": f"sciplan-{settings.service_name}",
+                },
+            },
+        )
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    async def ping(self, within_seconds: float = 2.0) -> bool:
+        try:
+            async with asyncio.timeout(within_seconds), self.engine.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+        except (OSError, DBAPIError, PoolTimeout, TimeoutError) as exc:
+            log.warning("database ping failed: %s", exc.__class__.__name__)
+            return False
+        return True
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
+    database: Database = request.app.state.db
+    async with database.sessionmaker() as session:
+        try:
+            yield session
+            await session.commit()
+        except AppError as exc:
+            await (session.commit() if exc.keep_writes else session.rollback())
+            raise
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+# scope="function": the dependency's exit (the commit) runs before the response is sent,
+# so a client never sees 200 for a write that failed to commit.
+SessionDep = Annotated[AsyncSession, Depends(_request_session, scope="function")]
+
+
+_DB_DOWN = Text("数据库暂不可用，请稍后重试", "The database is unavailable; try again shortly")
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("database unavailable: %s", exc.__class__.__name__)
+    return problem_response(
+        request,
+        status=503,
+        code=ServiceUnavailable.code,
+        title=ServiceUnavailable.title,
+        detail=_DB_DOWN,
+        headers={"Retry-After": "2"},
+    )
+
+
+async def _dbapi_error(request: Request, exc: Exception) -> Any:
+    assert isinstance(exc, DBAPIError)
+    if exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError)):
+        return await _database_unavailable(request, exc)
+    raise exc
+
+
+def install_db_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(PoolTimeout, _database_unavailable)
+    app.add_exception_handler(ConnectionError, _database_unavailable)
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(InterfaceError, _database_unavailable)

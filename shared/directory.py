@@ -1,0 +1,123 @@
+"""Each service's own copy of who exists: users and organizations, fed by the gateway's events.
+
+Services never read the gateway's schema; they keep this replica so that "is this a registered
+person?" or "which organization is this user in?" is a local query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.dialects.postgresql import UUID as PgUUID
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.events.consumer import Handler
+from shared.events.outbox import Event
+
+
+@dataclass(frozen=True)
+class DirectoryTables:
+    users: sa.Table
+    organizations: sa.Table
+
+
+def directory_tables(metadata: sa.MetaData) -> DirectoryTables:
+    organizations = sa.Table(
+        "directory_organizations",
+        metadata,
+        sa.Column("id", PgUUID(as_uuid=True), primary_key=True),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("credit_code", sa.String(18), nullable=False, unique=True),
+        sa.Column("kind", sa.String(40), nullable=False),
+        sa.Column("parent_id", PgUUID(as_uuid=True)),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    users = sa.Table(
+        "directory_users",
+        metadata,
+        sa.Column("id", PgUUID(as_uuid=True), primary_key=True),
+        sa.Column("username", sa.String(64), nullable=False, unique=True),
+        sa.Column("display_name", sa.String(200), nullable=False),
+        sa.Column("org_id", PgUUID(as_uuid=True)),
+        sa.Column("roles", ARRAY(sa.String(32)), nullable=False),
+        sa.Column("is_active", sa.Boolean, nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    return DirectoryTables(users=users, organizations=organizations)
+
+
+def _upsert(table: sa.Table, values: Mapping[str, Any]) -> sa.Insert:
+    statement = insert(table).values(**values)
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.id], set_={k: v for k, v in values.items() if k != "id"}
+    )
+
+
+def directory_handlers(tables: DirectoryTables) -> dict[str, Handler]:
+    async def organization_saved(session: AsyncSession, event: Event) -> None:
+        p = event.payload
+        await session.execute(
+            _upsert(
+                tables.organizations,
+                {
+                    "id": UUID(p["id"]),
+                    "name": p["name"],
+                    "credit_code": p["credit_code"],
+                    "kind": p["kind"],
+                    "parent_id": UUID(p["parent_id"]) if p.get("parent_id") else None,
+                    "updated_at": event.occurred_at,
+                },
+            )
+        )
+
+    async def user_saved(session: AsyncSession, event: Event) -> None:
+        p = event.payload
+        await session.execute(
+            _upsert(
+                tables.users,
+                {
+                    "id": UUID(p["id"]),
+                    "username": p["username"],
+                    "display_name": p["display_name"],
+                    "org_id": UUID(p["org_id"]) if p.get("org_id") else None,
+                    "roles": sorted(p["roles"]),
+                    "is_active": p["is_active"],
+                    "updated_at": event.occurred_at,
+                },
+            )
+        )
+
+    return {
+        "organization.created": organization_saved,
+        "organization.updated": organization_saved,
+        "user.created": user_saved,
+        "user.updated": user_saved,
+    }
+
+
+async def find_user(
+    session: AsyncSession, tables: DirectoryTables, user_id: UUID
+) -> Mapping[str, Any] | None:
+    users, orgs = tables.users, tables.organizations
+    row = (
+        await session.execute(
+            sa.select(
+                users.c.id,
+                users.c.username,
+                users.c.display_name,
+                users.c.roles,
+                users.c.is_active,
+                orgs.c.id.label("org_id"),
+                orgs.c.name.label("org_name"),
+                orgs.c.credit_code.label("org_credit_code"),
+            )
+            .select_from(users.outerjoin(orgs, users.c.org_id == orgs.c.id))
+            .where(users.c.id == user_id)
+        )
+    ).first()
+    return dict(row._mapping) if row is not None else None

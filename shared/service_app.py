@@ -1,0 +1,178 @@
+"""What every domain service has in common: `create_service_app(parts)` builds it.
+
+Health and readiness, `GET /v1/me`, token verification against the gateway's JWKS, the
+service's event feed, the consumer of the gateway's events (the directory), error handlers
+and the request id. Domain services add their own routers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from shared.auth.dependencies import CurrentPrincipal
+from shared.auth.jwks import FetchDocument, JwksCache, http_jwks_fetcher
+from shared.auth.service_account import ServiceTokens
+from shared.auth.tokens import TokenVerifier
+from shared.db import Database, SessionDep, install_db_error_handlers
+from shared.directory import DirectoryTables, directory_handlers, find_user
+from shared.errors import ServiceUnavailable, Text, install_error_handlers, problem_response
+from shared.events.consumer import EventConsumer
+from shared.events.feed import event_feed_router
+from shared.events.remote import http_feed
+from shared.events.tables import EventTables
+from shared.http import client_session
+from shared.middleware import RequestIdMiddleware
+from shared.settings import ServiceSettings
+
+GATEWAY_AUDIENCE = "sciplan-gateway"
+PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset({("GET", "/healthz"), ("GET", "/readyz")})
+
+
+@dataclass
+class ServiceParts:
+    settings: ServiceSettings
+    title: str
+    description: str
+    metadata: sa.MetaData
+    events: EventTables
+    directory: DirectoryTables
+    routers: Sequence[APIRouter] = ()
+    public_routes: frozenset[tuple[str, str]] = field(default_factory=frozenset)
+
+
+class OrganizationView(BaseModel):
+    id: UUID
+    name: str
+    credit_code: str
+
+
+class MeResponse(BaseModel):
+    service: str
+    subject: str
+    username: str | None
+    roles: list[str]
+    token_expires_at: int
+    display_name: str | None = None
+    organization: OrganizationView | None = None
+    in_directory: bool = False
+
+
+def _health_router(settings: ServiceSettings, parts: ServiceParts) -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz", summary="Liveness: the process answers")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": settings.service_name}
+
+    @router.get("/readyz", summary="Readiness: the database answers", response_model=None)
+    async def readyz(request: Request) -> dict[str, str] | JSONResponse:
+        if await request.app.state.db.ping():
+            return {"status": "ready", "service": settings.service_name}
+        return problem_response(
+            request,
+            status=503,
+            code=ServiceUnavailable.code,
+            title=ServiceUnavailable.title,
+            detail=Text("数据库不可达", "Database unreachable"),
+        )
+
+    @router.get("/v1/me", response_model=MeResponse, summary="The caller as this service sees it")
+    async def me(principal: CurrentPrincipal, session: SessionDep) -> MeResponse:
+        view = MeResponse(
+            service=settings.service_name,
+            subject=principal.subject,
+            username=principal.username,
+            roles=sorted(principal.roles),
+            token_expires_at=principal.expires_at,
+        )
+        if principal.user_id is not None:
+            row = await find_user(session, parts.directory, principal.user_id)
+            if row is not None:
+                view.in_directory = True
+                view.display_name = row["display_name"]
+                if row["org_id"] is not None:
+                    view.organization = OrganizationView(
+                        id=row["org_id"], name=row["org_name"], credit_code=row["org_credit_code"]
+                    )
+        return view
+
+    return router
+
+
+def create_service_app(parts: ServiceParts, *, jwks_fetch: FetchDocument | None = None) -> FastAPI:
+    settings = parts.settings
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings)
+        http = client_session(settings.http_timeout_seconds)
+        jwks = JwksCache(
+            jwks_fetch or http_jwks_fetcher(settings.jwks_url, http),
+            ttl_seconds=settings.jwks_cache_seconds,
+        )
+        app.state.db = db
+        app.state.http = http
+        app.state.jwks = jwks
+        app.state.token_verifier = TokenVerifier(
+            audience=settings.audience, issuer=settings.jwt_issuer, keys=jwks.get
+        )
+        stop = asyncio.Event()
+        tasks: list[asyncio.Task[Any]] = []
+        if settings.client_id:
+            tokens = ServiceTokens(
+                token_url=f"{settings.gateway_url}/auth/token",
+                client_id=settings.client_id,
+                client_secret=settings.client_secret.get_secret_value(),
+                session=http,
+            )
+            consumer = EventConsumer(
+                source="gateway",
+                fetch=http_feed(
+                    feed_url=f"{settings.gateway_url}/internal/v1/events",
+                    audience=GATEWAY_AUDIENCE,
+                    tokens=tokens,
+                    session=http,
+                ),
+                sessionmaker=db.sessionmaker,
+                tables=parts.events,
+                handlers=directory_handlers(parts.directory),
+            )
+            tasks.append(
+                asyncio.create_task(consumer.run_forever(settings.event_poll_seconds, stop))
+            )
+        try:
+            yield
+        finally:
+            stop.set()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await http.close()
+            await db.dispose()
+
+    app = FastAPI(
+        title=parts.title,
+        description=parts.description,
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.public_routes = PUBLIC_ROUTES | parts.public_routes
+    install_error_handlers(app)
+    install_db_error_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
+    app.include_router(_health_router(settings, parts))
+    app.include_router(event_feed_router(parts.events))
+    for router in parts.routers:
+        app.include_router(router)
+    return app

@@ -1,0 +1,70 @@
+"""Settings shared by every service: one environment prefix per service, secrets as SecretStr.
+
+Production refuses the development defaults, so a forgotten variable fails at start-up
+instead of running with a well-known secret.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_CLIENT_SECRET = "dev-only-client-secret"
+
+Environment = Literal["development", "test", "production"]
+
+
+class ServiceSettings(BaseSettings):
+    """What every service needs; subclasses set `service_name`, the prefix and the port."""
+
+    service_name: ClassVar[str] = "service"
+    model_config = SettingsConfigDict(env_prefix="SCIPLAN_", extra="ignore")
+
+    environment: Environment = "development"
+    database_url: SecretStr = SecretStr("postgresql+asyncpg://postgres@127.0.0.1:5432/sciplan")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    db_pool_timeout_seconds: float = 5.0
+    db_statement_timeout_ms: int = 15_000
+    gateway_url: str = "http://127.0.0.1:8000"
+    jwt_issuer: str = "sciplan-gateway"
+    jwks_cache_seconds: float = 60.0
+    http_timeout_seconds: float = 10.0
+    # Credentials of this service's own account at the gateway (client_credentials grant),
+    # used to read other services' event feeds.
+    client_id: str = ""
+    client_secret: SecretStr = SecretStr(DEV_CLIENT_SECRET)
+    event_poll_seconds: float = 1.0
+
+    @property
+    def audience(self) -> str:
+        return f"sciplan-{self.service_name}"
+
+    @property
+    def jwks_url(self) -> str:
+        return f"{self.gateway_url.rstrip('/')}/.well-known/jwks.json"
+
+    def default_secrets(self) -> list[str]:
+        """Names of secret fields still holding a development default."""
+        bad = []
+        if self.client_id and self.client_secret.get_secret_value() == DEV_CLIENT_SECRET:
+            bad.append("client_secret")
+        if "postgres@" in self.database_url.get_secret_value():
+            bad.append("database_url (no password)")
+        return bad
+
+    @model_validator(mode="after")
+    def _refuse_defaults_in_production(self) -> ServiceSettings:
+        if self.environment == "production":
+            bad = self.default_secrets()
+            if bad:
+                raise ValueError(
+                    f"production refuses development defaults for: {', '.join(bad)}; "
+                    f"set them through {self.model_config.get('env_prefix')}* variables"
+                )
+        return self
