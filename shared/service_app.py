@@ -35,7 +35,11 @@ from shared.middleware import RequestIdMiddleware
 from shared.settings import ServiceSettings
 
 GATEWAY_AUDIENCE = "sciplan-gateway"
-PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset({("GET", "/healthz"), ("GET", "/readyz")})
+# The OpenAPI document is public so the gateway can merge it into the one it serves; the
+# interactive docs live only at the gateway.
+PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
+    {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/openapi.json")}
+)
 
 
 @dataclass
@@ -165,6 +169,8 @@ def create_service_app(parts: ServiceParts, *, jwks_fetch: FetchDocument | None 
         description=parts.description,
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.public_routes = PUBLIC_ROUTES | parts.public_routes

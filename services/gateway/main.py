@@ -99,7 +99,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             max_size=settings.db_pool_size,
         )
         http = client_session(settings.proxy_timeout_seconds, limit=500)
-        key_store = KeyStore(db.sessionmaker, settings.key_cache_seconds)
+        key_store = KeyStore(db, settings.key_cache_seconds)
         app.state.db = db
         app.state.http = http
         app.state.key_store = key_store

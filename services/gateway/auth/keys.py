@@ -18,10 +18,11 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt.algorithms import OKPAlgorithm
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.gateway.models import SigningKey
 from shared.clock import utcnow
+from shared.db import Database
 from shared.ids import uuid7
 
 KEY_LOCK_ID = 0x5C1_0001  # advisory lock: only one process creates the first key
@@ -77,10 +78,8 @@ async def retire(session: AsyncSession, kid: str) -> bool:
 class KeyStore:
     """Reads the key ring from the database, cached briefly (several gateway processes share it)."""
 
-    def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], cache_seconds: float
-    ) -> None:
-        self._sessionmaker = sessionmaker
+    def __init__(self, db: Database, cache_seconds: float) -> None:
+        self._db = db
         self._cache_seconds = cache_seconds
         self._ring: KeyRing | None = None
         self._loaded_at = float("-inf")
@@ -98,7 +97,7 @@ class KeyStore:
         return (await self.ring()).public.get(kid)
 
     async def _load(self) -> KeyRing:
-        async with self._sessionmaker() as session:
+        async with self._db.sessionmaker() as session:
             keys = (
                 await session.scalars(
                     sa.select(SigningKey)

@@ -1,0 +1,106 @@
+"""Pytest plugin: a migrated PostgreSQL database per test run, a rolled-back transaction per test.
+
+The database is the embedded one (under .sciplan/test-pg) unless SCIPLAN_TEST_DATABASE_URL
+names a server. Each run gets fresh databases, made by running the real migrations: one for
+in-process tests (every test inside a transaction that is rolled back), one for end-to-end
+tests whose service processes commit for real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from shared.db import async_url
+from shared.devdb import EmbeddedPostgres, create_database, drop_database
+from shared.migrate import upgrade_all
+
+URL_VARIABLE = "SCIPLAN_TEST_DATABASE_URL"
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    """URL of a PostgreSQL server (its `postgres` database) for this test run."""
+    given = os.environ.get(URL_VARIABLE)
+    if given:
+        yield given
+        return
+    embedded = EmbeddedPostgres(Path(".sciplan/test-pg"))
+    url = embedded.start()
+    try:
+        yield url
+    finally:
+        embedded.stop()
+
+
+@contextlib.contextmanager
+def migrated_database(server_url: str, name: str) -> Iterator[str]:
+    url = asyncio.run(create_database(server_url, name, drop_first=True))
+    upgrade_all(url)
+    try:
+        yield url
+    finally:
+        asyncio.run(drop_database(server_url, name))
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres_server_url: str) -> Iterator[str]:
+    """A freshly migrated database for in-process tests."""
+    with migrated_database(postgres_server_url, f"sciplan_test_{os.getpid()}") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_async_engine(async_url(database_url), pool_size=5)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """One connection inside an outer transaction that is rolled back after the test."""
+    async with engine.connect() as conn:
+        outer = await conn.begin()
+        try:
+            yield conn
+        finally:
+            await outer.rollback()
+
+
+@pytest.fixture
+def sessionmaker(connection: AsyncConnection) -> async_sessionmaker[AsyncSession]:
+    """Sessions whose commits are savepoints inside the test's outer transaction."""
+    return async_sessionmaker(
+        bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+    )
+
+
+@pytest.fixture
+async def session(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    async with sessionmaker() as session:
+        yield session
+
+
+@contextlib.asynccontextmanager
+async def running_app(
+    app: FastAPI, sessionmaker: async_sessionmaker[AsyncSession] | None = None
+) -> AsyncIterator[FastAPI]:
+    """Runs the app's lifespan; with `sessionmaker`, its requests use the test's transaction."""
+    async with app.router.lifespan_context(app):
+        if sessionmaker is not None:
+            app.state.db.sessionmaker = sessionmaker
+        yield app

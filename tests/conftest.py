@@ -1,0 +1,199 @@
+"""Fixtures for SciPlan's own apps: in-process apps on the test transaction, and real processes.
+
+In-process: the gateway and each service run their real lifespans; their requests share the
+test's rolled-back transaction; the services fetch the gateway's real JWKS through ASGI.
+End-to-end: `stack` runs all four services as processes on a database of their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from sciplan.stack import SERVICES, Stack
+from services.credit.config import CreditSettings
+from services.credit.main import create_app as credit_app
+from services.funds.config import FundsSettings
+from services.funds.main import create_app as funds_app
+from services.gateway.config import GatewaySettings
+from services.gateway.identity.schemas import UserCreate
+from services.gateway.identity.service import IdentityService
+from services.gateway.main import create_app as gateway_app
+from services.projects.config import ProjectsSettings
+from services.projects.main import create_app as projects_app
+from shared.auth.roles import Role
+from shared.testing.plugin import migrated_database, running_app
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+async def gateway(
+    database_url: str, sessionmaker: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[FastAPI]:
+    settings = GatewaySettings(database_url=SecretStr(database_url), environment="test")
+    async with running_app(gateway_app(settings), sessionmaker) as app:
+        yield app
+
+
+@pytest.fixture
+async def gateway_client(gateway: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=gateway, client=("10.1.2.3", 5000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+        yield client
+
+
+ServiceClients = dict[str, httpx.AsyncClient]
+
+
+@pytest.fixture
+async def service_clients(
+    database_url: str,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    gateway_client: httpx.AsyncClient,
+) -> AsyncIterator[ServiceClients]:
+    """projects, credit and funds in-process, verifying tokens with the gateway's JWKS."""
+
+    async def jwks() -> dict[str, Any]:
+        document: dict[str, Any] = (await gateway_client.get("/.well-known/jwks.json")).json()
+        return document
+
+    url = SecretStr(database_url)
+    apps = {
+        "projects": projects_app(ProjectsSettings(database_url=url), jwks_fetch=jwks),
+        "credit": credit_app(CreditSettings(database_url=url), jwks_fetch=jwks),
+        "funds": funds_app(FundsSettings(database_url=url), jwks_fetch=jwks),
+    }
+    async with contextlib.AsyncExitStack() as stack:
+        clients: ServiceClients = {}
+        for name, app in apps.items():
+            await stack.enter_async_context(running_app(app, sessionmaker))
+            clients[name] = await stack.enter_async_context(
+                httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://{name}")
+            )
+        yield clients
+
+
+MakeUser = Callable[..., Awaitable[dict[str, Any]]]
+
+
+@pytest.fixture
+def make_user(session: AsyncSession) -> MakeUser:
+    """Creates a user in the gateway (through its service layer) and returns its fields."""
+    counter = 0
+
+    async def make(*roles: Role, org_id: Any = None, username: str | None = None) -> dict[str, Any]:
+        nonlocal counter
+        counter += 1
+        user = await IdentityService(session).create_user(
+            UserCreate(
+                username=username or f"user{counter}-{os.getpid()}",
+                password=PASSWORD,
+                display_name=f"测试用户{counter}",
+                org_id=org_id,
+                roles=list(roles),
+            ),
+            granted_by=None,
+        )
+        await session.commit()
+        return {"id": user.id, "username": user.username, "password": PASSWORD}
+
+    return make
+
+
+Login = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+@pytest.fixture
+def login(gateway_client: httpx.AsyncClient) -> Login:
+    async def do(user: dict[str, Any]) -> dict[str, Any]:
+        response = await gateway_client.post(
+            "/auth/token", data={"username": user["username"], "password": user["password"]}
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    return do
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+# --- end-to-end: real processes --------------------------------------------------------------
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+@dataclass
+class RunningStack:
+    stack: Stack
+    admin_password: str
+
+    @property
+    def url(self) -> str:
+        return self.stack.gateway_url
+
+
+E2E_ADMIN_PASSWORD = "e2e-admin-password"
+
+
+@pytest.fixture(scope="session")
+def stack(
+    postgres_server_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningStack]:
+    """All four services as real processes (the machinery of `make run`), own database."""
+    with migrated_database(postgres_server_url, f"sciplan_e2e_{os.getpid()}") as url:
+        ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
+        stack = Stack(
+            database_url=url,
+            ports=ports,
+            environment="test",
+            log_dir=Path(tmp_path_factory.mktemp("stack-logs")),
+            extra_env={
+                "SCIPLAN_PROJECTS_EVENT_POLL_SECONDS": "0.2",
+                "SCIPLAN_CREDIT_EVENT_POLL_SECONDS": "0.2",
+                "SCIPLAN_FUNDS_EVENT_POLL_SECONDS": "0.2",
+                "SCIPLAN_PROJECTS_JWKS_CACHE_SECONDS": "1",
+                "SCIPLAN_CREDIT_JWKS_CACHE_SECONDS": "1",
+                "SCIPLAN_FUNDS_JWKS_CACHE_SECONDS": "1",
+                "SCIPLAN_GATEWAY_KEY_CACHE_SECONDS": "0.5",
+            },
+        )
+        stack.prepare(E2E_ADMIN_PASSWORD)
+        stack.start_all()
+        try:
+            stack.wait_ready(timeout=60)
+            yield RunningStack(stack=stack, admin_password=E2E_ADMIN_PASSWORD)
+        finally:
+            stack.stop()
+
+
+async def wait_until(check: Callable[[], Awaitable[bool]], seconds: float = 15.0) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {seconds}s")
+        await asyncio.sleep(0.1)
