@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from pydantic import SecretStr
 
-from sciplan.stack import DEFAULT_PORTS, SERVICES, Stack
+from sciplan.stack import ALL_AUDIENCES, DEFAULT_PORTS, SERVICES, Stack
 from services.gateway import operations
 from services.gateway.config import GatewaySettings
 from shared.devdb import EmbeddedPostgres, create_database
@@ -138,6 +138,23 @@ def create_admin(
         typer.echo(f"created {username!r} with the password from SCIPLAN_ADMIN_PASSWORD")
     else:
         typer.echo(f"created {username!r}; password (shown once): {password}")
+
+
+@app.command("register-client")
+def register_client(
+    name: Annotated[str, typer.Argument(help="the service account, e.g. projects")],
+) -> None:
+    """Create or re-key a service account (client_credentials) for another service. The secret
+    comes from SCIPLAN_CLIENT_SECRET_<NAME>, the same value that service gets as its
+    SCIPLAN_<NAME>_CLIENT_SECRET."""
+    variable = f"SCIPLAN_CLIENT_SECRET_{name.upper()}"
+    secret = os.environ.get(variable)
+    if not secret or len(secret) < 16:
+        typer.echo(f"set {variable} to a secret of at least 16 characters", err=True)
+        raise typer.Exit(2)
+    with database() as url:
+        asyncio.run(operations.register_client(_settings(url), name, secret, ALL_AUDIENCES))
+    typer.echo(f"service account {name!r} registered")
 
 
 @audit_app.command("verify")

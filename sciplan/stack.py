@@ -129,6 +129,10 @@ class Stack:
                     raise TimeoutError(f"{service} not ready after {timeout}s")
                 time.sleep(0.1)
 
+    def restart(self, service: str) -> None:
+        self.start(service)
+        self.wait_ready((service,))
+
     def kill(self, service: str, sig: int = signal.SIGKILL) -> None:
         process = self.processes.pop(service)
         process.send_signal(sig)

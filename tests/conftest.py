@@ -180,6 +180,8 @@ def stack(
                 "SCIPLAN_CREDIT_JWKS_CACHE_SECONDS": "1",
                 "SCIPLAN_FUNDS_JWKS_CACHE_SECONDS": "1",
                 "SCIPLAN_GATEWAY_KEY_CACHE_SECONDS": "0.5",
+                "SCIPLAN_GATEWAY_PROXY_TIMEOUT_SECONDS": "2",
+                "SCIPLAN_GATEWAY_MAX_BODY_BYTES": "65536",
             },
         )
         stack.prepare(E2E_ADMIN_PASSWORD)

@@ -84,12 +84,19 @@ class VerifyResult:
     at_seq: int | None = None
 
 
-async def _entries(session: AsyncSession) -> AsyncIterator[AuditEntry]:
-    result = await session.stream_scalars(
-        sa.select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=1000)
-    )
-    async for entry in result:
-        yield entry
+async def _entries(session: AsyncSession, batch: int = 1000) -> AsyncIterator[AuditEntry]:
+    """All rows in order, a batch at a time (no cursor held open between batches)."""
+    after = None
+    while True:
+        query = sa.select(AuditEntry).order_by(AuditEntry.seq).limit(batch)
+        if after is not None:
+            query = query.where(AuditEntry.seq > after)
+        rows = (await session.scalars(query)).all()
+        for entry in rows:
+            yield entry
+        if len(rows) < batch:
+            return
+        after = rows[-1].seq
 
 
 async def verify(session: AsyncSession) -> VerifyResult:

@@ -1,0 +1,275 @@
+"""docker-compose.yml checked against the code: variable names, ports, URLs, order, secrets.
+
+No docker engine runs here, so the file is parsed and compared with the settings classes.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterator, Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+from pydantic import SecretStr
+from sqlalchemy.engine import make_url
+
+from services.credit.config import CreditSettings
+from services.funds.config import FundsSettings
+from services.gateway.config import GatewaySettings
+from services.projects.config import ProjectsSettings
+from shared.migrate import URL_VARIABLE
+from shared.settings import ServiceSettings
+
+COMPOSE_FILE = Path(__file__).resolve().parent.parent / "docker-compose.yml"
+SETTINGS: dict[str, type[ServiceSettings]] = {
+    "gateway": GatewaySettings,
+    "projects": ProjectsSettings,
+    "credit": CreditSettings,
+    "funds": FundsSettings,
+}
+UPSTREAMS = tuple(GatewaySettings.model_construct().upstreams)
+# Compose interpolation: ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?error}, ${NAME?error}.
+VARIABLE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
+READYZ = re.compile(r"https?://[^\s'\"]+/readyz")
+
+
+@cache
+def _compose() -> dict[str, Any]:
+    loaded = yaml.safe_load(COMPOSE_FILE.read_text())
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def _service(name: str) -> dict[str, Any]:
+    service = _compose()["services"][name]
+    assert isinstance(service, dict)
+    return service
+
+
+def _environment(name: str) -> dict[str, str]:
+    env = _service(name).get("environment", {})
+    if isinstance(env, list):
+        env = dict(str(item).split("=", 1) for item in env)
+    return {str(key): str(value) for key, value in env.items()}
+
+
+def _command(name: str) -> list[str]:
+    command = _service(name)["command"]
+    return shlex.split(command) if isinstance(command, str) else [str(part) for part in command]
+
+
+def _prefix(service: str) -> str:
+    return SETTINGS[service].model_config["env_prefix"]
+
+
+def _default_port(service: str) -> int:
+    port = SETTINGS[service].model_fields["port"].default
+    assert isinstance(port, int)
+    return port
+
+
+def _strings(node: object) -> Iterator[str]:
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from _strings(key)
+            yield from _strings(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _strings(item)
+
+
+def _references(value: str) -> list[re.Match[str]]:
+    return list(VARIABLE.finditer(value))
+
+
+def _required_variables() -> dict[str, str]:
+    """A stand-in value for every variable the file demands (`${NAME:?...}`)."""
+    names = {
+        match["name"]
+        for text in _strings(_compose())
+        for match in _references(text)
+        if (match["op"] or "").endswith("?")
+    }
+    return {name: f"compose-test-{name.lower().replace('_', '-')}" for name in names}
+
+
+def _interpolate(value: str, variables: Mapping[str, str]) -> str:
+    def replace(match: re.Match[str]) -> str:
+        if match["name"] in variables:
+            return variables[match["name"]]
+        if (match["op"] or "").endswith("-"):
+            return match["arg"]
+        raise AssertionError(f"{match[0]} has neither a value nor a default")
+
+    return VARIABLE.sub(replace, value)
+
+
+def _settings_values(service: str) -> dict[str, str]:
+    """The service's compose environment, interpolated, as settings field values."""
+    prefix = _prefix(service)
+    variables = _required_variables()
+    return {
+        name.removeprefix(prefix).lower(): _interpolate(value, variables)
+        for name, value in _environment(service).items()
+        if name.startswith(prefix)
+    }
+
+
+def test_every_service_is_defined() -> None:
+    assert {*SETTINGS, "postgres", "migrate"} <= set(_compose()["services"])
+
+
+def test_the_gateway_routes_to_exactly_the_app_services() -> None:
+    assert set(UPSTREAMS) == set(SETTINGS) - {"gateway"}
+
+
+@pytest.mark.parametrize("service", SETTINGS)
+def test_variables_name_settings_fields(service: str) -> None:
+    prefix = _prefix(service)
+    fields = set(SETTINGS[service].model_fields)
+    assert prefix == f"SCIPLAN_{service.upper()}_"
+    for name in _environment(service):
+        # A variable under another prefix would be ignored silently by this service.
+        assert name.startswith(prefix), f"{service}: {name} is not read by {prefix}*"
+        assert name.removeprefix(prefix).lower() in fields, f"{service}: {name} is no setting"
+
+
+@pytest.mark.parametrize("service", SETTINGS)
+def test_port_and_healthcheck_use_the_default_port(service: str) -> None:
+    env = _environment(service)
+    port = _default_port(service)
+    assert env[f"{_prefix(service)}PORT"] == str(port)
+    assert env[f"{_prefix(service)}HOST"] == "0.0.0.0"
+
+    probe = " ".join(_service(service)["healthcheck"]["test"])
+    urls = READYZ.findall(probe)
+    assert len(urls) == 1, f"{service}: healthcheck must probe /readyz once: {probe}"
+    url = urlsplit(urls[0])
+    assert url.hostname in {"127.0.0.1", "localhost"}
+    assert url.port == port
+
+
+@pytest.mark.parametrize("upstream", UPSTREAMS)
+def test_gateway_reaches_each_service_on_its_port(upstream: str) -> None:
+    env = _environment("gateway")
+    url = env[f"SCIPLAN_GATEWAY_{upstream.upper()}_URL"]
+    assert url == f"http://{upstream}:{_default_port(upstream)}"
+
+
+def test_gateway_is_published_on_its_port() -> None:
+    port = _default_port("gateway")
+    assert f"{port}:{port}" in [str(mapping) for mapping in _service("gateway")["ports"]]
+
+
+@pytest.mark.parametrize("service", SETTINGS)
+def test_services_reach_the_gateway(service: str) -> None:
+    env = _environment(service)
+    assert env[f"{_prefix(service)}GATEWAY_URL"] == f"http://gateway:{_default_port('gateway')}"
+
+
+def test_start_order() -> None:
+    def depends_on(service: str) -> dict[str, str]:
+        return {name: spec["condition"] for name, spec in _service(service)["depends_on"].items()}
+
+    assert "pg_isready" in _service("postgres")["healthcheck"]["test"]
+    assert depends_on("migrate") == {"postgres": "service_healthy"}
+    for upstream in UPSTREAMS:
+        assert depends_on(upstream)["migrate"] == "service_completed_successfully"
+    assert depends_on("gateway") == dict.fromkeys(UPSTREAMS, "service_healthy")
+
+
+def test_production_everywhere() -> None:
+    for service in SETTINGS:
+        assert _environment(service)[f"{_prefix(service)}ENVIRONMENT"] == "production"
+    for service in _compose()["services"]:
+        for name, value in _environment(service).items():
+            if name.startswith("SCIPLAN_") and name.endswith("_ENVIRONMENT"):
+                assert value == "production", f"{service}: {name}={value}"
+
+
+@pytest.mark.parametrize("service", SETTINGS)
+def test_command_serves_its_service(service: str) -> None:
+    command = _command(service)
+    at = command.index("sciplan.serve")
+    assert command[at - 1] == "-m"
+    assert command[at + 1 :] == [service]
+
+
+def test_migrate_job_prepares_the_database_and_accounts() -> None:
+    script = " ".join(_command("migrate"))
+    steps = [
+        "sciplan migrate",
+        "sciplan create-admin",
+        *(f"sciplan register-client {upstream}" for upstream in UPSTREAMS),
+    ]
+    positions = [script.find(step) for step in steps]
+    assert -1 not in positions, f"migrate job lacks a step: {script}"
+    assert positions == sorted(positions)
+
+    migrate_env = _environment("migrate")
+    assert "SCIPLAN_ADMIN_PASSWORD" in migrate_env
+    for service in SETTINGS:
+        assert migrate_env[URL_VARIABLE] == _environment(service)[f"{_prefix(service)}DATABASE_URL"]
+    for upstream in UPSTREAMS:
+        env = _environment(upstream)
+        # The account the job registers must be the one the service logs in with.
+        assert env[f"{_prefix(upstream)}CLIENT_ID"] == upstream
+        secret = migrate_env[f"SCIPLAN_CLIENT_SECRET_{upstream.upper()}"]
+        assert env[f"{_prefix(upstream)}CLIENT_SECRET"] == secret
+
+
+def test_database_url_points_at_the_postgres_service() -> None:
+    variables = _required_variables()
+    postgres = {
+        name: _interpolate(value, variables) for name, value in _environment("postgres").items()
+    }
+    url = make_url(_interpolate(_environment("migrate")[URL_VARIABLE], variables))
+    assert url.drivername == "postgresql+asyncpg"
+    assert (url.host, url.port) == ("postgres", 5432)
+    assert url.username == postgres["POSTGRES_USER"]
+    assert url.password == postgres["POSTGRES_PASSWORD"]
+    assert url.database == postgres["POSTGRES_DB"]
+
+
+def test_passwords_and_secrets_have_no_default() -> None:
+    for text in _strings(_compose()):
+        for match in _references(text):
+            if "PASSWORD" in match["name"] or "SECRET" in match["name"]:
+                assert match["op"] == ":?", f"{match[0]} must be ${{{match['name']}:?...}}"
+
+
+@pytest.mark.parametrize("service", SETTINGS)
+def test_production_secrets_are_set(service: str) -> None:
+    settings_class = SETTINGS[service]
+    values = _settings_values(service)
+    secret_fields = {
+        name for name, field in settings_class.model_fields.items() if field.annotation is SecretStr
+    }
+    # Which secrets production insists on, asked of the code: the ones still at their
+    # development default once compose's secrets are taken away.
+    without_secrets = {k: v for k, v in values.items() if k not in secret_fields}
+    development = settings_class.model_validate({**without_secrets, "environment": "development"})
+    required = {label.split()[0] for label in development.default_secrets()}
+    assert required, f"{service}: expected at least the database URL to be required"
+    assert required <= secret_fields
+
+    raw = _environment(service)
+    for field in required:
+        name = f"{_prefix(service)}{field.upper()}"
+        assert name in raw, f"{service}: production needs {name}"
+    for field in secret_fields:
+        name = f"{_prefix(service)}{field.upper()}"
+        if name in raw:
+            demanded = [m for m in _references(raw[name]) if m["op"] == ":?"]
+            assert demanded, f"{service}: {name} must come from a ${{VAR:?...}} variable"
+
+    settings = settings_class.model_validate(values)
+    assert settings.environment == "production"
+    assert settings.default_secrets() == []
