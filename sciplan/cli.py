@@ -54,11 +54,18 @@ def dev(
     log_dir: Annotated[
         Path | None, typer.Option(help="write each service's log to a file here")
     ] = None,
+    ports_from: Annotated[
+        int, typer.Option(help="gateway port; projects, credit and funds take the next three")
+    ] = DEFAULT_PORTS["gateway"],
 ) -> None:
-    """Run the whole product: embedded PostgreSQL (unless SCIPLAN_DATABASE_URL is set),
-    migrations, the first admin, and the four services as separate processes. Ctrl-C stops all."""
+    """Run the whole product, Ctrl-C stops it all.
+
+    Starts the embedded PostgreSQL (unless SCIPLAN_DATABASE_URL is set), applies the
+    migrations, creates the first admin and starts the four services as separate processes.
+    """
     with database() as url:
-        stack = Stack(database_url=url, log_dir=log_dir)
+        ports = {name: ports_from + offset for offset, name in enumerate(SERVICES)}
+        stack = Stack(database_url=url, ports=ports, log_dir=log_dir)
         password = os.environ.get("SCIPLAN_ADMIN_PASSWORD")
         generated = password is None
         if generated:
@@ -95,7 +102,7 @@ def _banner(stack: Stack, new_password: str | None, generated: bool) -> None:
         "SciPlan is running.",
         f"  API docs (all services):  {gw}/docs",
         f"  gateway:                  {gw}   (services on ports "
-        + ", ".join(str(DEFAULT_PORTS[s]) for s in SERVICES[1:])
+        + ", ".join(str(stack.ports[s]) for s in SERVICES[1:])
         + ", internal)",
     ]
     if new_password is not None and generated:
@@ -125,8 +132,10 @@ def migrate() -> None:
 def create_admin(
     username: Annotated[str, typer.Option(help="login name of the admin")] = "admin",
 ) -> None:
-    """Create the first admin of a deployment. The password comes from SCIPLAN_ADMIN_PASSWORD,
-    or is generated and printed once."""
+    """Create the first admin of a deployment.
+
+    The password comes from SCIPLAN_ADMIN_PASSWORD, or is generated and printed once.
+    """
     password = os.environ.get("SCIPLAN_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
     with database() as url:
         upgrade_all(url)
@@ -144,9 +153,11 @@ def create_admin(
 def register_client(
     name: Annotated[str, typer.Argument(help="the service account, e.g. projects")],
 ) -> None:
-    """Create or re-key a service account (client_credentials) for another service. The secret
-    comes from SCIPLAN_CLIENT_SECRET_<NAME>, the same value that service gets as its
-    SCIPLAN_<NAME>_CLIENT_SECRET."""
+    """Create or re-key a service account (client_credentials) for a service.
+
+    The secret comes from SCIPLAN_CLIENT_SECRET_<NAME>, the value that service gets as its
+    SCIPLAN_<NAME>_CLIENT_SECRET.
+    """
     variable = f"SCIPLAN_CLIENT_SECRET_{name.upper()}"
     secret = os.environ.get(variable)
     if not secret or len(secret) < 16:

