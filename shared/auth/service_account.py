@@ -23,6 +23,10 @@ class ServiceTokens:
         self._tokens: dict[str, tuple[str, float]] = {}
         self._lock = asyncio.Lock()
 
+    def forget(self, audience: str) -> None:
+        """Drop a cached token the audience refused (its key may have been retired)."""
+        self._tokens.pop(audience, None)
+
     async def token_for(self, audience: str) -> str:
         cached = self._tokens.get(audience)
         if cached and cached[1] - REFRESH_MARGIN_SECONDS > time.monotonic():

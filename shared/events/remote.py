@@ -13,11 +13,16 @@ def http_feed(
     *, feed_url: str, audience: str, tokens: ServiceTokens, session: aiohttp.ClientSession
 ) -> FetchPage:
     async def fetch(position: str, limit: int) -> EventFeedPage:
-        token = await tokens.token_for(audience)
         params = {"after": position, "limit": str(limit)}
-        headers = {"Authorization": f"Bearer {token}"}
-        async with session.get(feed_url, params=params, headers=headers) as response:
-            response.raise_for_status()
-            return EventFeedPage.model_validate(await response.json())
+        for attempt in range(2):
+            token = await tokens.token_for(audience)
+            headers = {"Authorization": f"Bearer {token}"}
+            async with session.get(feed_url, params=params, headers=headers) as response:
+                if response.status == 401 and attempt == 0:
+                    tokens.forget(audience)  # e.g. signed with a key retired since
+                    continue
+                response.raise_for_status()
+                return EventFeedPage.model_validate(await response.json())
+        raise AssertionError("unreachable")
 
     return fetch

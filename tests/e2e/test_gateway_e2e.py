@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import uuid
 from collections.abc import AsyncIterator
 
 import httpx
@@ -11,7 +12,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.gateway.identity.credit_code import check_character
 from tests.conftest import RunningStack, bearer, wait_until
-from tests.e2e.helpers import admin_token, create_org, create_user, mint, sciplan, signing_key
+from tests.e2e.helpers import (
+    admin_token,
+    create_org,
+    create_user,
+    mint,
+    scalar,
+    sciplan,
+    signing_key,
+)
 
 pytestmark = pytest.mark.e2e
 SERVICES = ("projects", "credit", "funds")
@@ -136,6 +145,23 @@ async def test_a_retired_key_stops_verifying_at_the_services(
             await client.get(f"{stack.stack.url(service)}/v1/me", headers=bearer(new_token))
         ).status_code == 200
 
+    # The services' own feed tokens were signed with the retired key too: they get new ones
+    # and keep consuming.
+    user = await create_user(client, stack, new_token, "after.retirement", ["expert"])
+
+    async def consumed_everywhere() -> bool:
+        for service in SERVICES:
+            count = await scalar(
+                stack,
+                f"SELECT count(*) FROM {service}.directory_users WHERE id = $1",
+                uuid.UUID(user["id"]),
+            )
+            if count != 1:
+                return False
+        return True
+
+    await wait_until(consumed_everywhere, seconds=10)
+
 
 async def test_proxy_errors_are_problems(client: httpx.AsyncClient, stack: RunningStack) -> None:
     token = await admin_token(client, stack)
@@ -156,9 +182,13 @@ async def test_proxy_errors_are_problems(client: httpx.AsyncClient, stack: Runni
         f"{stack.url}/api/credit/v1/me", headers=bearer(token) | {"X-Request-ID": "trace-me-42"}
     )
     assert traced.headers["x-request-id"] == "trace-me-42"
-    assert stack.stack.log_dir is not None
-    credit_log = (stack.stack.log_dir / "credit.log").read_text()
-    assert '"request_id": "trace-me-42"' in credit_log  # carried across the hop
+    log_dir = stack.stack.log_dir
+    assert log_dir is not None
+
+    async def logged_by_credit() -> bool:  # the access line is written after the response
+        return '"request_id": "trace-me-42"' in (log_dir / "credit.log").read_text()
+
+    await wait_until(logged_by_credit)  # the request id was carried across the hop
 
 
 async def test_a_hung_service_gives_504_and_a_dead_one_502(
