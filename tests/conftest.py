@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -38,12 +39,20 @@ from shared.testing.plugin import migrated_database, running_app
 
 PASSWORD = "correct-horse-battery"
 
+# Tests log in many times from one address; only the rate-limit tests want tight buckets.
+_ROOMY = {"per_minute": 100_000, "burst": 10_000}
+ROOMY_RATE_LIMITS = {
+    group: {"user": _ROOMY, "address": _ROOMY} for group in ("api", "auth", "admin")
+}
+
 
 @pytest.fixture
 async def gateway(
     database_url: str, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> AsyncIterator[FastAPI]:
-    settings = GatewaySettings(database_url=SecretStr(database_url), environment="test")
+    settings = GatewaySettings.model_validate(
+        {"database_url": database_url, "environment": "test", "rate_limits": ROOMY_RATE_LIMITS}
+    )
     async with running_app(gateway_app(settings), sessionmaker) as app:
         yield app
 
@@ -181,6 +190,7 @@ def stack(
                 "SCIPLAN_FUNDS_JWKS_CACHE_SECONDS": "1",
                 "SCIPLAN_GATEWAY_KEY_CACHE_SECONDS": "0.5",
                 "SCIPLAN_GATEWAY_PROXY_TIMEOUT_SECONDS": "2",
+                "SCIPLAN_GATEWAY_RATE_LIMITS": json.dumps(ROOMY_RATE_LIMITS),
                 "SCIPLAN_GATEWAY_MAX_BODY_BYTES": "65536",
             },
         )
