@@ -15,7 +15,6 @@ from uuid import UUID
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -27,33 +26,21 @@ from shared.db import async_url
 from shared.devdb import create_database, drop_database
 from shared.events.consumer import EventConsumer, Handler
 from shared.events.outbox import Event, EventFeedPage, publish, read_feed
-from shared.events.tables import EventTables, event_tables
+from shared.events.tables import EventTables
+from tests.shared.outbox_worker import SCHEMA, SCHEMA_TABLES
 
 Sessions = async_sessionmaker[AsyncSession]
 
-SCHEMA = "outbox_test"
 SOURCE = "producer"
 EVENT_TYPE = "thing.created"
 # Transactions are cluster-wide: someone else's open transaction on the same server holds the
 # feed's horizon back for a while. Waits are bounded by this, never assumed to be instant.
 WAIT_SECONDS = 20.0
 
-metadata = sa.MetaData(schema=SCHEMA)
-events: EventTables = event_tables(metadata)
-state = sa.Table(
-    "state",
-    metadata,
-    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-    sa.Column("label", sa.String(100), nullable=False),
-)
-# No uniqueness on event_id on purpose: every handler call appends a row.
-effects = sa.Table(
-    "effects",
-    metadata,
-    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-    sa.Column("event_id", PG_UUID(as_uuid=True), nullable=False),
-    sa.Column("aggregate_id", sa.String(100), nullable=False),
-)
+metadata = SCHEMA_TABLES.metadata
+events: EventTables = SCHEMA_TABLES.events
+state = SCHEMA_TABLES.state
+effects = SCHEMA_TABLES.effects
 
 
 @pytest.fixture(scope="module")
