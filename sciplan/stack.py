@@ -91,6 +91,9 @@ class Stack:
             for upstream in SERVICES[1:]:
                 env[f"{prefix}{upstream.upper()}_URL"] = self.url(upstream)
         else:
+            for other in SERVICES[1:]:
+                if other != service:
+                    env[f"{prefix}{other.upper()}_URL"] = self.url(other)
             env[f"{prefix}CLIENT_ID"] = service
             env[f"{prefix}CLIENT_SECRET"] = self.client_secrets[service]
         return env

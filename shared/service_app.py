@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -26,7 +26,7 @@ from shared.auth.tokens import TokenVerifier
 from shared.db import Database, SessionDep, install_db_error_handlers
 from shared.directory import DirectoryTables, directory_handlers, find_user
 from shared.errors import ServiceUnavailable, Text, install_error_handlers, problem_response
-from shared.events.consumer import EventConsumer
+from shared.events.consumer import EventConsumer, Handler
 from shared.events.feed import event_feed_router
 from shared.events.remote import http_feed
 from shared.events.tables import EventTables
@@ -34,12 +34,19 @@ from shared.http import client_session
 from shared.middleware import RequestIdMiddleware
 from shared.settings import ServiceSettings
 
-GATEWAY_AUDIENCE = "sciplan-gateway"
 # The OpenAPI document is public so the gateway can merge it into the one it serves; the
 # interactive docs live only at the gateway.
 PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
     {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/openapi.json")}
 )
+
+
+@dataclass(frozen=True)
+class EventSource:
+    """Another service whose event feed this one consumes."""
+
+    base_url: str
+    handlers: Mapping[str, Handler]
 
 
 @dataclass
@@ -52,6 +59,8 @@ class ServiceParts:
     directory: DirectoryTables
     routers: Sequence[APIRouter] = ()
     public_routes: frozenset[tuple[str, str]] = field(default_factory=frozenset)
+    # Feeds to consume besides the gateway's (whose events keep the directory), by service name.
+    sources: Mapping[str, EventSource] = field(default_factory=dict)
 
 
 class OrganizationView(BaseModel):
@@ -139,21 +148,26 @@ def create_service_app(parts: ServiceParts, *, jwks_fetch: FetchDocument | None 
                 client_secret=settings.client_secret.get_secret_value(),
                 session=http,
             )
-            consumer = EventConsumer(
-                source="gateway",
-                fetch=http_feed(
-                    feed_url=f"{settings.gateway_url}/internal/v1/events",
-                    audience=GATEWAY_AUDIENCE,
-                    tokens=tokens,
-                    session=http,
-                ),
-                sessionmaker=db.sessionmaker,
-                tables=parts.events,
-                handlers=directory_handlers(parts.directory),
-            )
-            tasks.append(
-                asyncio.create_task(consumer.run_forever(settings.event_poll_seconds, stop))
-            )
+            sources = {
+                "gateway": EventSource(settings.gateway_url, directory_handlers(parts.directory)),
+                **parts.sources,
+            }
+            for name, source in sources.items():
+                consumer = EventConsumer(
+                    source=name,
+                    fetch=http_feed(
+                        feed_url=f"{source.base_url.rstrip('/')}/internal/v1/events",
+                        audience=f"sciplan-{name}",
+                        tokens=tokens,
+                        session=http,
+                    ),
+                    sessionmaker=db.sessionmaker,
+                    tables=parts.events,
+                    handlers=source.handlers,
+                )
+                tasks.append(
+                    asyncio.create_task(consumer.run_forever(settings.event_poll_seconds, stop))
+                )
         try:
             yield
         finally:

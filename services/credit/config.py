@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
+
+DEV_ID_HASH_KEY = "dev-only-national-id-hash-key"
 
 
 class CreditSettings(ServiceSettings):
@@ -14,3 +17,19 @@ class CreditSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="SCIPLAN_CREDIT_", extra="ignore")
 
     port: int = 8002
+    # Key of the HMAC that turns a national ID number into a subject key (never stored plain).
+    id_hash_key: SecretStr = SecretStr(DEV_ID_HASH_KEY)
+    objection_window_working_days: int = Field(default=10, ge=1, le=60)
+    base_score: int = 80
+    level_a_from: int = 90
+    level_b_from: int = 75
+    level_c_from: int = 60
+    disclosure_years: int = Field(default=3, ge=1)
+    projects_url: str = "http://127.0.0.1:8001"
+    funds_url: str = "http://127.0.0.1:8003"
+
+    def default_secrets(self) -> list[str]:
+        bad = super().default_secrets()
+        if self.id_hash_key.get_secret_value() == DEV_ID_HASH_KEY:
+            bad.append("id_hash_key")
+        return bad

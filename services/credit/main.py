@@ -5,20 +5,40 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.credit.config import CreditSettings
+from services.credit.inbound import credit_handlers
 from services.credit.models import Base, directory, events
+from services.credit.queries.endpoints import router as queries_router
+from services.credit.rating.endpoints import router as rating_router
+from services.credit.records.endpoints import router as records_router
+from services.credit.rules.endpoints import router as rules_router
+from services.credit.subjects.endpoints import router as subjects_router
 from shared.auth.jwks import FetchDocument
-from shared.service_app import ServiceParts, create_service_app
+from shared.clock import utcnow
+from shared.service_app import EventSource, ServiceParts, create_service_app
+
+# Public by design: the disclosure list (信息公开) shows confirmed severe records to anyone.
+PUBLIC_ROUTES = frozenset({("GET", "/v1/public/records")})
 
 
 def create_app(
     settings: CreditSettings | None = None, *, jwks_fetch: FetchDocument | None = None
 ) -> FastAPI:
+    settings = settings or CreditSettings()
+    handlers = credit_handlers(settings)
     parts = ServiceParts(
-        settings=settings or CreditSettings(),
+        settings=settings,
         title="SciPlan credit",
         description="Research credit records, ratings, due process and audited queries.",
         metadata=Base.metadata,
         events=events,
         directory=directory,
+        routers=[rules_router, subjects_router, records_router, rating_router, queries_router],
+        public_routes=PUBLIC_ROUTES,
+        sources={
+            "projects": EventSource(settings.projects_url, handlers),
+            "funds": EventSource(settings.funds_url, handlers),
+        },
     )
-    return create_service_app(parts, jwks_fetch=jwks_fetch)
+    app = create_service_app(parts, jwks_fetch=jwks_fetch)
+    app.state.clock = utcnow
+    return app

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from services.gateway.identity.credit_code import check_character
+from shared.credit_code import check_character
 from tests.conftest import RunningStack, bearer, wait_until
 from tests.e2e.helpers import (
     admin_token,

@@ -6,9 +6,9 @@ import sqlalchemy as sa
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.gateway.identity.credit_code import check_character, is_valid_credit_code
 from services.gateway.models import events
 from shared.auth.roles import Role
+from shared.credit_code import check_character, is_valid_credit_code
 from tests.conftest import Login, MakeUser, bearer
 
 

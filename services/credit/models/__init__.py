@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import DeclarativeBase
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import service_metadata
 from shared.directory import directory_tables
 from shared.events.tables import event_tables
+from shared.ids import uuid7
 
 
 class Base(DeclarativeBase):
@@ -15,3 +22,181 @@ class Base(DeclarativeBase):
 
 events = event_tables(Base.metadata)
 directory = directory_tables(Base.metadata)
+
+_now = sa.func.now()
+Timestamp = sa.DateTime(timezone=True)
+
+
+class Subject(Base):
+    """Someone credit is kept for: an organization, an intermediary agency or a person.
+
+    Organizations and agencies are keyed by their unified social credit code, people by their
+    gateway user id and a keyed hash of their national ID number (never the number itself).
+    """
+
+    __tablename__ = "subjects"
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('organization', 'agency', 'person')", name="kind"),
+        sa.CheckConstraint(
+            "(kind = 'person') = (credit_code IS NULL)", name="credit_code_for_units_only"
+        ),
+    )
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid7)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    credit_code: Mapped[str | None] = mapped_column(sa.String(18), unique=True)
+    gateway_org_id: Mapped[UUID | None] = mapped_column(unique=True)
+    gateway_user_id: Mapped[UUID | None] = mapped_column(unique=True)
+    national_id_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    national_id_masked: Mapped[str | None] = mapped_column(sa.String(18))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=_now)
+
+
+class SubjectLink(Base):
+    """A person employed by an organization, or the legal representative of an agency."""
+
+    __tablename__ = "subject_links"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "relation IN ('employed_by', 'legal_representative_of')", name="relation"
+        ),
+    )
+
+    person_id: Mapped[UUID] = mapped_column(sa.ForeignKey("subjects.id"), primary_key=True)
+    unit_id: Mapped[UUID] = mapped_column(sa.ForeignKey("subjects.id"), primary_key=True)
+    relation: Mapped[str] = mapped_column(sa.String(30), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=_now)
+
+
+class Rule(Base):
+    """One version of a rule of the catalog. A change adds a version; records keep theirs."""
+
+    __tablename__ = "rules"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "tier IN ('positive', 'minor', 'general', 'serious', 'severe', 'especially_severe')",
+            name="tier",
+        ),
+        sa.CheckConstraint(
+            "(tier = 'positive') = (score_effect > 0)", name="positive_rules_raise_the_score"
+        ),
+        sa.CheckConstraint("restriction_years IS NULL OR restriction_years > 0", name="years"),
+        sa.Index(None, "code", unique=True, postgresql_where=sa.text("is_current")),
+    )
+
+    code: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(primary_key=True)
+    is_current: Mapped[bool] = mapped_column(default=True)
+    description_zh: Mapped[str] = mapped_column(sa.Text)
+    description_en: Mapped[str] = mapped_column(sa.Text)
+    applies_to: Mapped[list[str]] = mapped_column(ARRAY(sa.String(20)))
+    tier: Mapped[str] = mapped_column(sa.String(20))
+    score_effect: Mapped[int] = mapped_column()
+    validity_months: Mapped[int] = mapped_column()
+    restrictions: Mapped[list[str]] = mapped_column(ARRAY(sa.String(20)))
+    restriction_years: Mapped[int | None] = mapped_column()
+    restriction_permanent: Mapped[bool] = mapped_column(default=False)
+    repairable: Mapped[bool] = mapped_column()
+    repair_after_months: Mapped[int] = mapped_column(default=0)
+    legal_basis: Mapped[str] = mapped_column(sa.Text)
+    created_by: Mapped[str | None] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=_now)
+
+
+RECORD_STATUSES = (
+    "proposed",
+    "notified",
+    "objected",
+    "confirmed",
+    "appealed",
+    "withdrawn",
+    "repaired",
+)
+
+
+class CreditRecord(Base):
+    __tablename__ = "records"
+    __table_args__ = (
+        sa.ForeignKeyConstraint(["rule_code", "rule_version"], ["rules.code", "rules.version"]),
+        sa.CheckConstraint(
+            "status IN (" + ", ".join(f"'{s}'" for s in RECORD_STATUSES) + ")", name="status"
+        ),
+        sa.CheckConstraint(
+            "capacity IN ('organization', 'agency', 'researcher', 'expert')", name="capacity"
+        ),
+        sa.Index(None, "subject_id", "effective_from"),
+        sa.Index(None, "status", "tier"),
+        sa.UniqueConstraint("source_event_id", "subject_id"),
+    )
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid7)
+    subject_id: Mapped[UUID] = mapped_column(sa.ForeignKey("subjects.id"))
+    capacity: Mapped[str] = mapped_column(sa.String(20))
+    unit_id: Mapped[UUID | None] = mapped_column(sa.ForeignKey("subjects.id"), index=True)
+    rule_code: Mapped[str] = mapped_column(sa.String(40))
+    rule_version: Mapped[int] = mapped_column()
+    tier: Mapped[str] = mapped_column(sa.String(20))
+    score_effect: Mapped[int] = mapped_column()
+    restrictions: Mapped[list[str]] = mapped_column(ARRAY(sa.String(20)))
+    facts: Mapped[str] = mapped_column(sa.Text)
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    handling_unit: Mapped[str] = mapped_column(sa.String(200))
+    legal_basis: Mapped[str] = mapped_column(sa.Text)
+    effective_from: Mapped[date] = mapped_column()
+    valid_until: Mapped[date] = mapped_column()
+    restriction_until: Mapped[date | None] = mapped_column()
+    restriction_permanent: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(sa.String(20), default="proposed")
+    objection_deadline: Mapped[datetime | None] = mapped_column(Timestamp)
+    confirmed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    confirmed_by: Mapped[str | None] = mapped_column(sa.String(100))
+    # Withdrawal undoes the record entirely; repair ends its effect on the score (a ban still
+    # runs to its end date: a score never shortens a ban).
+    withdrawn_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    repaired_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    source: Mapped[str] = mapped_column(sa.String(100))
+    # One event may name several subjects (a voucher fraud: enterprise and provider), each once.
+    source_event_id: Mapped[UUID | None] = mapped_column()
+    created_by: Mapped[str] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=_now)
+
+
+class RecordTransition(Base):
+    """Who moved a record from one state to another, when and why. Append-only."""
+
+    __tablename__ = "record_transitions"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
+    record_id: Mapped[UUID] = mapped_column(sa.ForeignKey("records.id"), index=True)
+    from_status: Mapped[str | None] = mapped_column(sa.String(20))
+    to_status: Mapped[str] = mapped_column(sa.String(20))
+    actor: Mapped[str] = mapped_column(sa.String(100))
+    reason: Mapped[str] = mapped_column(sa.Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    at: Mapped[datetime] = mapped_column(Timestamp, server_default=_now)
+
+
+class QueryLog(Base):
+    """Every search by an evaluator or auditor: who, why, what they asked and what they saw."""
+
+    __tablename__ = "query_log"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
+    actor: Mapped[str] = mapped_column(sa.String(100), index=True)
+    roles: Mapped[list[str]] = mapped_column(ARRAY(sa.String(32)))
+    purpose: Mapped[str] = mapped_column(sa.Text)
+    filters: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    record_ids: Mapped[list[UUID]] = mapped_column(ARRAY(sa.Uuid))
+    at: Mapped[datetime] = mapped_column(Timestamp, server_default=_now)
+
+
+class RatingState(Base):
+    """The last level announced per subject, so a change of level is published once."""
+
+    __tablename__ = "rating_states"
+
+    subject_id: Mapped[UUID] = mapped_column(sa.ForeignKey("subjects.id"), primary_key=True)
+    level: Mapped[str] = mapped_column(sa.String(1))
+    score: Mapped[int] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, server_default=_now)

@@ -7,8 +7,8 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from services.gateway.identity.credit_code import is_valid_credit_code
 from shared.auth.roles import Role
+from shared.credit_code import is_valid_credit_code
 
 
 class OrganizationKind(StrEnum):

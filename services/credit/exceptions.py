@@ -1,0 +1,76 @@
+"""Errors of the credit service, each with its status and stable code."""
+
+from __future__ import annotations
+
+from shared.errors import AppError, Conflict, Forbidden, NotFound, Text
+
+
+class SubjectNotFound(NotFound):
+    code = "subject.not_found"
+    title = Text("信用主体不存在", "Credit subject not found")
+
+
+class RuleNotFound(NotFound):
+    code = "rule.not_found"
+    title = Text("信用规则不存在", "Credit rule not found")
+
+
+class RecordNotFound(NotFound):
+    code = "record.not_found"
+    title = Text("信用记录不存在", "Credit record not found")
+
+
+class RuleExists(Conflict):
+    code = "rule.exists"
+    title = Text("规则编码已存在", "A rule with this code exists")
+
+
+class RuleNotApplicable(AppError):
+    status = 422
+    code = "record.rule_not_applicable"
+    title = Text("该规则不适用于此类主体", "The rule does not apply to this kind of subject")
+
+
+class SubjectMismatch(AppError):
+    status = 422
+    code = "subject.invalid"
+    title = Text("主体信息不一致或不完整", "Subject details are inconsistent or incomplete")
+
+
+class InvalidTransition(Conflict):
+    code = "record.invalid_transition"
+    title = Text("记录当前状态不允许此操作", "The record's state does not allow this")
+
+
+class ObjectionWindowClosed(Conflict):
+    code = "objection.window_closed"
+    title = Text("异议期已过", "The objection window has closed")
+
+
+class ObjectionWindowOpen(Conflict):
+    code = "record.objection_window_open"
+    title = Text("异议期尚未结束", "The objection window is still open")
+
+
+class NotRepairable(Conflict):
+    code = "record.not_repairable"
+    title = Text("该记录依规不可信用修复", "Records under this rule cannot be repaired")
+
+
+class RepairTooEarly(Conflict):
+    code = "record.repair_too_early"
+    title = Text("尚未满足信用修复的最短期限", "The minimum period before repair has not passed")
+
+
+class SameReviewer(Forbidden):
+    code = "appeal.same_reviewer"
+    title = Text(
+        "复核须由原决定人以外的人员进行", "An appeal is reviewed by someone other than who decided"
+    )
+
+
+class NotYourRecord(NotFound):
+    """Said as 404: whether someone else's record exists is not the caller's business."""
+
+    code = "record.not_found"
+    title = RecordNotFound.title

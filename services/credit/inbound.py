@@ -1,0 +1,124 @@
+"""Credit records proposed by events of other services (each event id at most once per subject).
+
+They arrive as `proposed`: a person still notifies the subject, who may object, before anything
+counts. The payloads are the contracts the projects and funds services publish.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.credit.config import CreditSettings
+from services.credit.rating.service import policy_from
+from services.credit.records.schemas import RecordCreate
+from services.credit.records.service import Actor, RecordService
+from services.credit.subjects.schemas import SubjectRef
+from services.credit.subjects.service import SubjectService
+from shared.clock import in_shanghai
+from shared.events.consumer import Handler
+from shared.events.outbox import Event
+
+
+class Party(BaseModel):
+    name: str
+    gateway_user_id: str | None = None
+    gateway_org_id: str | None = None
+    credit_code: str | None = None
+
+
+class ProjectTerminated(BaseModel):
+    """`project.terminated`: published by projects when a project ends early."""
+
+    project_number: str
+    at_fault: bool
+    rule_code: str = "TERMINATED_AT_FAULT"
+    reason: str
+    managing_agency: str
+    pi: Party
+    organization: Party
+
+
+class VoucherFraudConfirmed(BaseModel):
+    """`voucher.fraud_confirmed`: published by funds when a redemption is found fraudulent."""
+
+    voucher_number: str
+    facts: str
+    managing_agency: str
+    enterprise: Party
+    provider: Party
+
+
+def _unit(party: Party) -> SubjectRef:
+    return SubjectRef.model_validate(
+        {
+            "kind": "organization",
+            "name": party.name,
+            "credit_code": party.credit_code,
+            "gateway_org_id": party.gateway_org_id,
+        }
+    )
+
+
+def credit_handlers(settings: CreditSettings) -> dict[str, Handler]:
+    def service(session: AsyncSession) -> RecordService:
+        return RecordService(
+            session,
+            subjects=SubjectService(session, settings.id_hash_key.get_secret_value()),
+            policy=policy_from(settings),
+            objection_days=settings.objection_window_working_days,
+        )
+
+    async def propose(session: AsyncSession, event: Event, data: dict[str, Any]) -> None:
+        await service(session).create(
+            RecordCreate.model_validate(data),
+            Actor(f"event:{event.event_type}"),
+            source=f"event:{event.event_type}",
+            source_event_id=event.event_id,
+        )
+
+    def effective(event: Event) -> date:
+        return in_shanghai(event.occurred_at).date()
+
+    async def project_terminated(session: AsyncSession, event: Event) -> None:
+        payload = ProjectTerminated.model_validate(event.payload)
+        if not payload.at_fault:
+            return  # ended for objective reasons: nothing to record
+        await propose(
+            session,
+            event,
+            {
+                "subject": {
+                    "kind": "person",
+                    "name": payload.pi.name,
+                    "gateway_user_id": payload.pi.gateway_user_id,
+                },
+                "capacity": "researcher",
+                "unit": _unit(payload.organization).model_dump(),
+                "rule_code": payload.rule_code,
+                "facts": f"项目 {payload.project_number} 被终止：{payload.reason}",
+                "handling_unit": payload.managing_agency,
+                "effective_from": effective(event),
+            },
+        )
+
+    async def voucher_fraud(session: AsyncSession, event: Event) -> None:
+        payload = VoucherFraudConfirmed.model_validate(event.payload)
+        for party in (payload.enterprise, payload.provider):
+            await propose(
+                session,
+                event,
+                {
+                    "subject": _unit(party).model_dump(),
+                    "capacity": "organization",
+                    "rule_code": "VOUCHER_FRAUD",
+                    "facts": f"创新券 {payload.voucher_number}：{payload.facts}",
+                    "handling_unit": payload.managing_agency,
+                    "effective_from": effective(event),
+                },
+            )
+
+    return {"project.terminated": project_terminated, "voucher.fraud_confirmed": voucher_fraud}

@@ -1,0 +1,135 @@
+"""Ratings (as of any moment), bulk ratings, and eligibility checks for the other services."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
+
+from services.credit.auth import STAFF, NowDep, RatingReader, SettingsDep
+from services.credit.exceptions import SubjectMismatch, SubjectNotFound
+from services.credit.models import Subject
+from services.credit.rating.model import Rating
+from services.credit.rating.schemas import (
+    Action,
+    BulkRatingRequest,
+    BulkRatingResponse,
+    Eligibility,
+    IneligibleReason,
+    RatingRead,
+)
+from services.credit.rating.service import RatingService, policy_from
+from services.credit.records.service import is_subject_of
+from services.credit.subjects.service import SubjectService
+from shared.auth.dependencies import CurrentPrincipal
+from shared.db import SessionDep
+from shared.errors import Text
+
+router = APIRouter(prefix="/v1", tags=["ratings"])
+
+AsOf = Annotated[
+    AwareDatetime | None,
+    Query(description="the moment to rate at, with its timezone (default: now)"),
+]
+
+
+@router.get("/subjects/{subject_id}/rating", response_model=RatingRead)
+async def rating(
+    subject_id: UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    now: NowDep,
+    as_of: AsOf = None,
+) -> RatingRead:
+    subject = await SubjectService(session, settings.id_hash_key.get_secret_value()).get(subject_id)
+    if not principal.has_any(*STAFF) and not is_subject_of(principal, subject):
+        raise SubjectNotFound()
+    result = await RatingService(session, policy_from(settings)).rating(subject.id, as_of or now)
+    return RatingRead.of(subject.id, result)
+
+
+@router.post(
+    "/ratings/bulk", response_model=BulkRatingResponse, summary="Up to 1,000 subjects at once"
+)
+async def bulk(
+    data: BulkRatingRequest,
+    session: SessionDep,
+    settings: SettingsDep,
+    _reader: RatingReader,
+    now: NowDep,
+) -> BulkRatingResponse:
+    wanted = list(dict.fromkeys(data.subject_ids))
+    known = set((await session.scalars(sa.select(Subject.id).where(Subject.id.in_(wanted)))).all())
+    found = [sid for sid in wanted if sid in known]
+    ratings = await RatingService(session, policy_from(settings)).ratings(found, data.as_of or now)
+    return BulkRatingResponse(
+        ratings=[RatingRead.of(sid, ratings[sid]) for sid in found],
+        unknown=[sid for sid in wanted if sid not in known],
+    )
+
+
+def _ineligible_reasons(action: Action, rated: Rating) -> list[IneligibleReason]:
+    reasons = [
+        IneligibleReason(code=f"credit.restricted.{action}", rule_code=r.rule_code, until=r.until)
+        for r in rated.restricted(action)
+    ]
+    if rated.level == "D" and not reasons:
+        # Level D bars every action, also when it comes from a restriction of another kind.
+        reasons.append(IneligibleReason(code="credit.level_d"))
+    return reasons
+
+
+@router.get(
+    "/eligibility",
+    response_model=Eligibility,
+    summary="May this subject apply / review / use vouchers at time T?",
+)
+async def eligibility(
+    action: Action,
+    session: SessionDep,
+    settings: SettingsDep,
+    _reader: RatingReader,
+    now: NowDep,
+    subject_id: UUID | None = None,
+    gateway_user_id: UUID | None = None,
+    gateway_org_id: UUID | None = None,
+    credit_code: Annotated[str | None, Query(max_length=18)] = None,
+    at: AsOf = None,
+) -> Eligibility:
+    moment: datetime = at or now
+    subjects = SubjectService(session, settings.id_hash_key.get_secret_value())
+    if subject_id is not None:
+        subject: Subject | None = await subjects.get(subject_id)
+    else:
+        keys = {
+            "gateway_user_id": gateway_user_id,
+            "gateway_org_id": gateway_org_id,
+            "credit_code": credit_code,
+        }
+        given = {k: v for k, v in keys.items() if v is not None}
+        if len(given) != 1:
+            raise SubjectMismatch(Text("请给出一个主体标识", "Give exactly one subject key"))
+        subject = await subjects.repo.find_one(**given)
+    service = RatingService(session, policy_from(settings))
+    # A subject never named has no records: the neutral rating.
+    rated = (
+        await service.rating(subject.id, moment)
+        if subject
+        else await service.rating_of_nobody(moment)
+    )
+    reasons = _ineligible_reasons(action, rated)
+    return Eligibility(
+        action=action,
+        at=moment,
+        subject_id=subject.id if subject else None,
+        eligible=not reasons,
+        level=rated.level,
+        score=rated.score,
+        reasons=reasons,
+        model_version=rated.model_version,
+    )

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from services.credit.rating.model import Rating
+
+Action = Literal["apply", "review", "voucher"]
+
+
+class RestrictionRead(BaseModel):
+    kind: str
+    until: date | None = Field(description="last day is the day before; null: permanent")
+    rule_code: str
+    record_id: UUID
+
+
+class ReasonRead(BaseModel):
+    record_id: UUID
+    rule_code: str
+    tier: str
+    contribution: int
+
+
+class RatingRead(BaseModel):
+    subject_id: UUID
+    as_of: datetime
+    level: str
+    score: int
+    restrictions: list[RestrictionRead]
+    reasons: list[ReasonRead]
+    next_change: date | None = Field(description="the next day the rating changes by itself")
+    model_version: str
+
+    @classmethod
+    def of(cls, subject_id: UUID, rating: Rating) -> RatingRead:
+        return cls(
+            subject_id=subject_id,
+            as_of=rating.as_of,
+            level=rating.level,
+            score=rating.score,
+            restrictions=[
+                RestrictionRead(
+                    kind=r.kind, until=r.until, rule_code=r.rule_code, record_id=r.record_id
+                )
+                for r in rating.restrictions
+            ],
+            reasons=[
+                ReasonRead(
+                    record_id=r.record_id,
+                    rule_code=r.rule_code,
+                    tier=r.tier,
+                    contribution=r.contribution,
+                )
+                for r in rating.reasons
+            ],
+            next_change=rating.next_change,
+            model_version=rating.model_version,
+        )
+
+
+class BulkRatingRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    subject_ids: Annotated[list[UUID], Field(min_length=1, max_length=1000)]
+    as_of: AwareDatetime | None = None
+
+
+class BulkRatingResponse(BaseModel):
+    ratings: list[RatingRead]
+    unknown: list[UUID]
+
+
+class IneligibleReason(BaseModel):
+    code: str
+    rule_code: str | None = None
+    until: date | None = None
+
+
+class Eligibility(BaseModel):
+    action: Action
+    at: datetime
+    subject_id: UUID | None
+    eligible: bool
+    level: str
+    score: int
+    reasons: list[IneligibleReason]
+    model_version: str

@@ -1,0 +1,117 @@
+"""Ratings from the records in the database, and announcing a change of level."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.credit.config import CreditSettings
+from services.credit.models import CreditRecord, RatingState, Subject, events
+from services.credit.rating.model import Rating, RatingPolicy, RecordFacts, rate
+from shared.events.outbox import publish
+
+
+def policy_from(settings: CreditSettings) -> RatingPolicy:
+    return RatingPolicy(
+        base=settings.base_score,
+        a_from=settings.level_a_from,
+        b_from=settings.level_b_from,
+        c_from=settings.level_c_from,
+    )
+
+
+def _facts(record: CreditRecord) -> RecordFacts:
+    return RecordFacts(
+        id=record.id,
+        rule_code=record.rule_code,
+        tier=record.tier,
+        score_effect=record.score_effect,
+        restrictions=record.restrictions,
+        effective_from=record.effective_from,
+        valid_until=record.valid_until,
+        restriction_until=record.restriction_until,
+        restriction_permanent=record.restriction_permanent,
+        confirmed_at=record.confirmed_at,
+        withdrawn_at=record.withdrawn_at,
+        repaired_at=record.repaired_at,
+    )
+
+
+class RatingService:
+    def __init__(self, session: AsyncSession, policy: RatingPolicy) -> None:
+        self.session = session
+        self.policy = policy
+
+    async def _facts(self, subject_ids: Sequence[UUID]) -> dict[UUID, list[RecordFacts]]:
+        # Only records ever confirmed can count; the index on subject_id keeps this a lookup
+        # of one subject's records however long the history of everyone else grows.
+        records = await self.session.scalars(
+            sa.select(CreditRecord).where(
+                CreditRecord.subject_id.in_(subject_ids), CreditRecord.confirmed_at.is_not(None)
+            )
+        )
+        by_subject: dict[UUID, list[RecordFacts]] = defaultdict(list)
+        for record in records:
+            by_subject[record.subject_id].append(_facts(record))
+        return by_subject
+
+    async def rating_of_nobody(self, at: datetime) -> Rating:
+        return rate([], at, self.policy)
+
+    async def rating(self, subject_id: UUID, at: datetime) -> Rating:
+        return (await self.ratings([subject_id], at))[subject_id]
+
+    async def ratings(self, subject_ids: Sequence[UUID], at: datetime) -> dict[UUID, Rating]:
+        facts = await self._facts(subject_ids)
+        return {sid: rate(facts.get(sid, []), at, self.policy) for sid in subject_ids}
+
+    async def announce_if_changed(self, subject: Subject, now: datetime) -> Rating:
+        """Publishes `credit.rating_changed` when the subject's level differs from the last one
+        announced (a subject never rated before counts as the neutral level)."""
+        rating = await self.rating(subject.id, now)
+        previous = await self.session.scalar(
+            sa.select(RatingState.level)
+            .where(RatingState.subject_id == subject.id)
+            .with_for_update()
+        )
+        before = previous or self.policy.level(self.policy.base)
+        await self.session.execute(
+            insert(RatingState)
+            .values(subject_id=subject.id, level=rating.level, score=rating.score, updated_at=now)
+            .on_conflict_do_update(
+                index_elements=[RatingState.subject_id],
+                set_={"level": rating.level, "score": rating.score, "updated_at": now},
+            )
+        )
+        if rating.level != before:
+            await publish(
+                self.session,
+                events,
+                event_type="credit.rating_changed",
+                aggregate_type="subject",
+                aggregate_id=str(subject.id),
+                payload={
+                    "subject_id": str(subject.id),
+                    "kind": subject.kind,
+                    "credit_code": subject.credit_code,
+                    "gateway_user_id": str(subject.gateway_user_id)
+                    if subject.gateway_user_id
+                    else None,
+                    "gateway_org_id": str(subject.gateway_org_id)
+                    if subject.gateway_org_id
+                    else None,
+                    "previous_level": before,
+                    "level": rating.level,
+                    "score": rating.score,
+                    "restrictions": sorted({r.kind for r in rating.restrictions}),
+                    "at": now.isoformat(),
+                    "model_version": rating.model_version,
+                },
+            )
+        return rating

@@ -1,0 +1,35 @@
+"""The rule catalog: anyone signed in reads it; program managers add and revise rules."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from services.credit.auth import Decider
+from services.credit.rules.schemas import RuleCreate, RuleRead, RuleTerms
+from services.credit.rules.service import RuleService
+from shared.auth.dependencies import CurrentPrincipal
+from shared.db import SessionDep
+
+router = APIRouter(prefix="/v1/rules", tags=["rules"])
+
+
+@router.get("", response_model=list[RuleRead], summary="The current version of every rule")
+async def catalog(session: SessionDep, _caller: CurrentPrincipal) -> list[RuleRead]:
+    return [RuleRead.model_validate(r) for r in await RuleService(session).catalog()]
+
+
+@router.get("/{code}/versions", response_model=list[RuleRead], summary="Every version of a rule")
+async def versions(code: str, session: SessionDep, _caller: CurrentPrincipal) -> list[RuleRead]:
+    return [RuleRead.model_validate(r) for r in await RuleService(session).versions(code)]
+
+
+@router.post("", response_model=RuleRead, status_code=status.HTTP_201_CREATED)
+async def create_rule(data: RuleCreate, session: SessionDep, decider: Decider) -> RuleRead:
+    return RuleRead.model_validate(await RuleService(session).create(data, decider.subject))
+
+
+@router.put("/{code}", response_model=RuleRead, summary="Revise a rule: adds a version")
+async def revise_rule(
+    code: str, terms: RuleTerms, session: SessionDep, decider: Decider
+) -> RuleRead:
+    return RuleRead.model_validate(await RuleService(session).revise(code, terms, decider.subject))

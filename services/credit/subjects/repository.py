@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.credit.models import Subject, SubjectLink
+
+
+class SubjectRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, subject_id: UUID) -> Subject | None:
+        return await self.session.get(Subject, subject_id)
+
+    async def find_one(self, **keys: object) -> Subject | None:
+        conditions = [getattr(Subject, name) == value for name, value in keys.items()]
+        return await self.session.scalar(sa.select(Subject).where(*conditions))
+
+    async def by_keys(
+        self,
+        *,
+        credit_code: str | None = None,
+        gateway_user_id: UUID | None = None,
+        gateway_org_id: UUID | None = None,
+        national_id_hash: str | None = None,
+    ) -> Sequence[Subject]:
+        conditions = []
+        if credit_code:
+            conditions.append(Subject.credit_code == credit_code)
+        if gateway_user_id:
+            conditions.append(Subject.gateway_user_id == gateway_user_id)
+        if gateway_org_id:
+            conditions.append(Subject.gateway_org_id == gateway_org_id)
+        if national_id_hash:
+            conditions.append(Subject.national_id_hash == national_id_hash)
+        if not conditions:
+            return []
+        return (await self.session.scalars(sa.select(Subject).where(sa.or_(*conditions)))).all()
+
+    async def links_of(self, subject_id: UUID) -> Sequence[SubjectLink]:
+        return (
+            await self.session.scalars(
+                sa.select(SubjectLink).where(
+                    sa.or_(SubjectLink.person_id == subject_id, SubjectLink.unit_id == subject_id)
+                )
+            )
+        ).all()
+
+    async def units_of_person(self, person_id: UUID) -> Sequence[UUID]:
+        return (
+            await self.session.scalars(
+                sa.select(SubjectLink.unit_id).where(SubjectLink.person_id == person_id)
+            )
+        ).all()

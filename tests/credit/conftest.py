@@ -1,0 +1,179 @@
+"""The credit service in-process, with a clock the tests can move and users of every role."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.credit.config import CreditSettings
+from services.credit.main import create_app
+from services.gateway.identity.schemas import OrganizationCreate
+from services.gateway.identity.service import IdentityService
+from shared.auth.roles import Role
+from shared.credit_code import check_character
+from shared.ids import uuid7
+from shared.testing.plugin import running_app
+from tests.conftest import bearer
+
+START = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # a Monday, 10:00 in Shanghai
+
+
+@dataclass
+class Clock:
+    now: datetime = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class Caller:
+    user_id: str
+    headers: dict[str, str]
+    org_id: str | None = None
+
+
+@dataclass
+class Credit:
+    app: FastAPI
+    client: httpx.AsyncClient
+    clock: Clock
+    callers: dict[str, Caller] = field(default_factory=dict)
+
+    async def call(self, method: str, path: str, who: str | None, **kwargs: Any) -> httpx.Response:
+        headers = self.callers[who].headers if who else {}
+        return await self.client.request(method, path, headers=headers, **kwargs)
+
+
+def org_code(n: int) -> str:
+    body = f"9162010{n:010d}"
+    return body + check_character(body)
+
+
+@pytest.fixture
+async def credit(
+    database_url: str,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    gateway: FastAPI,
+    gateway_client: httpx.AsyncClient,
+    session: AsyncSession,
+) -> AsyncIterator[Credit]:
+    async def jwks() -> dict[str, Any]:
+        document: dict[str, Any] = (await gateway_client.get("/.well-known/jwks.json")).json()
+        return document
+
+    settings = CreditSettings(database_url=SecretStr(database_url))
+    app = create_app(settings, jwks_fetch=jwks)
+    clock = Clock()
+    async with running_app(app, sessionmaker):
+        app.state.clock = clock
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://credit"
+        ) as client:
+            credit = Credit(app=app, client=client, clock=clock)
+            org = await IdentityService(session).create_organization(
+                OrganizationCreate(
+                    name="兰州某研究所", credit_code=org_code(1), kind="research_institute"
+                )
+            )
+            await session.commit()
+            roles = {
+                "manager": (Role.program_manager, None),
+                "manager2": (Role.program_manager, None),
+                "auditor": (Role.auditor, None),
+                "evaluator": (Role.evaluator, None),
+                "applicant": (Role.applicant, org.id),
+                "stranger": (Role.applicant, None),
+                "org_admin": (Role.org_admin, org.id),
+            }
+            issuer = gateway.state.token_issuer
+            for name, (role, org_id) in roles.items():
+                # Tokens from the gateway's own issuer and keys, for people it need not store.
+                user_id = str(uuid7())
+                token, _ = await issuer.access_token(
+                    subject=user_id,
+                    audience=issuer.settings.audiences,
+                    roles=[role.value],
+                    extra={"name": name, "org": str(org_id) if org_id else None},
+                )
+                credit.callers[name] = Caller(
+                    user_id=user_id, headers=bearer(token), org_id=str(org_id) if org_id else None
+                )
+            credit.callers["org"] = Caller(user_id="", headers={}, org_id=str(org.id))
+            yield credit
+
+
+def person(credit: Credit, who: str = "applicant", **extra: Any) -> dict[str, Any]:
+    return {
+        "kind": "person",
+        "name": "王芳",
+        "gateway_user_id": credit.callers[who].user_id,
+        **extra,
+    }
+
+
+def organization(credit: Credit) -> dict[str, Any]:
+    return {
+        "kind": "organization",
+        "name": "兰州某研究所",
+        "credit_code": org_code(1),
+        "gateway_org_id": credit.callers["org"].org_id,
+    }
+
+
+async def propose(
+    credit: Credit,
+    rule_code: str,
+    *,
+    subject: dict[str, Any] | None = None,
+    capacity: str = "researcher",
+    effective_from: date | None = None,
+    who: str = "manager",
+) -> dict[str, Any]:
+    response = await credit.call(
+        "POST",
+        "/v1/records",
+        who,
+        json={
+            "subject": subject or person(credit),
+            "capacity": capacity,
+            "rule_code": rule_code,
+            "facts": "经调查核实，项目申报材料中的合作单位证明系伪造。",
+            "evidence": [{"reference": "case-2026-001.pdf", "description": "调查报告"}],
+            "handling_unit": "省科技厅监督处",
+            "effective_from": (effective_from or credit.clock.now.date()).isoformat(),
+        },
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def step(
+    credit: Credit, record_id: str, action: str, who: str, **body: Any
+) -> httpx.Response:
+    return await credit.call("POST", f"/v1/records/{record_id}/{action}", who, json=body)
+
+
+async def confirmed(credit: Credit, rule_code: str, **kwargs: Any) -> dict[str, Any]:
+    """A record taken through notice and an unused objection window to confirmation."""
+    record = await propose(credit, rule_code, **kwargs)
+    assert (
+        await step(credit, record["id"], "notify", "manager", reason="依规告知")
+    ).status_code == 200
+    credit.clock.advance(days=15)  # past 10 working days
+    response = await step(credit, record["id"], "confirm", "manager", reason="异议期满无异议")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
