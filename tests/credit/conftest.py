@@ -152,7 +152,7 @@ async def propose(
             "facts": "经调查核实，项目申报材料中的合作单位证明系伪造。",
             "evidence": [{"reference": "case-2026-001.pdf", "description": "调查报告"}],
             "handling_unit": "省科技厅监督处",
-            "effective_from": (effective_from or credit.clock.now.date()).isoformat(),
+            "effective_from": (effective_from or START.date()).isoformat(),
         },
     )
     assert response.status_code == 201, response.text
