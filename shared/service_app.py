@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -61,6 +61,8 @@ class ServiceParts:
     public_routes: frozenset[tuple[str, str]] = field(default_factory=frozenset)
     # Feeds to consume besides the gateway's (whose events keep the directory), by service name.
     sources: Mapping[str, EventSource] = field(default_factory=dict)
+    # Periodic jobs run while the app runs; each gets the app and an event set at shutdown.
+    background: Sequence[Callable[[FastAPI, asyncio.Event], Coroutine[Any, Any, None]]] = ()
 
 
 class OrganizationView(BaseModel):
@@ -168,6 +170,7 @@ def create_service_app(parts: ServiceParts, *, jwks_fetch: FetchDocument | None 
                 tasks.append(
                     asyncio.create_task(consumer.run_forever(settings.event_poll_seconds, stop))
                 )
+        tasks.extend(asyncio.create_task(job(app, stop)) for job in parts.background)
         try:
             yield
         finally:

@@ -25,6 +25,7 @@ class CreditSettings(ServiceSettings):
     level_b_from: int = 75
     level_c_from: int = 60
     disclosure_years: int = Field(default=3, ge=1)
+    rating_sweep_seconds: float = Field(default=60.0, gt=0)
     projects_url: str = "http://127.0.0.1:8001"
     funds_url: str = "http://127.0.0.1:8003"
 

@@ -9,6 +9,7 @@ from services.credit.inbound import credit_handlers
 from services.credit.models import Base, directory, events
 from services.credit.queries.endpoints import router as queries_router
 from services.credit.rating.endpoints import router as rating_router
+from services.credit.rating.sweep import rating_sweeper
 from services.credit.records.endpoints import router as records_router
 from services.credit.rules.endpoints import router as rules_router
 from services.credit.subjects.endpoints import router as subjects_router
@@ -34,6 +35,7 @@ def create_app(
         directory=directory,
         routers=[rules_router, subjects_router, records_router, rating_router, queries_router],
         public_routes=PUBLIC_ROUTES,
+        background=[rating_sweeper],
         sources={
             "projects": EventSource(settings.projects_url, handlers),
             "funds": EventSource(settings.funds_url, handlers),

@@ -73,7 +73,7 @@ async def credit(
         document: dict[str, Any] = (await gateway_client.get("/.well-known/jwks.json")).json()
         return document
 
-    settings = CreditSettings(database_url=SecretStr(database_url))
+    settings = CreditSettings(database_url=SecretStr(database_url), rating_sweep_seconds=3600)
     app = create_app(settings, jwks_fetch=jwks)
     clock = Clock()
     async with running_app(app, sessionmaker):

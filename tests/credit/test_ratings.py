@@ -5,6 +5,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.credit.models import events
+from services.credit.rating.sweep import sweep_once
 from tests.credit.conftest import START, Credit, confirmed, organization, person, step
 
 
@@ -214,3 +219,27 @@ def test_add_months_keeps_the_day_or_takes_the_last() -> None:
     assert add_months(date(2024, 1, 31), 1) == date(2024, 2, 29)
     assert add_months(date(2026, 3, 2), 36) == date(2029, 3, 2)
     assert add_months(date(2026, 11, 30), 3) == date(2027, 2, 28)
+
+
+async def test_the_sweep_announces_a_level_that_changes_by_itself(
+    credit: Credit, session: AsyncSession
+) -> None:
+    await confirmed(credit, "DUPLICATE_APPLICATION")  # D until the ban ends on 2027-03-02
+
+    async def changes() -> list[tuple[str, str]]:
+        payloads = (
+            await session.scalars(
+                sa.select(events.outbox.c.payload).where(
+                    events.outbox.c.event_type == "credit.rating_changed"
+                )
+            )
+        ).all()
+        return [(p["previous_level"], p["level"]) for p in payloads]
+
+    assert await changes() == [("B", "D")]
+    credit.clock.now = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)  # the ban's last day
+    assert await sweep_once(credit.app) == 0
+    credit.clock.now = datetime(2027, 3, 2, 1, 0, tzinfo=UTC)  # the ban is over
+    assert await sweep_once(credit.app) >= 1  # (another test's committed subject may be due too)
+    assert await changes() == [("B", "D"), ("D", "C")]  # 72 after the -8 without the ban
+    assert await sweep_once(credit.app) == 0  # announced once

@@ -509,6 +509,7 @@ def upgrade() -> None:
         sa.Column("subject_id", sa.Uuid(), nullable=False),
         sa.Column("level", sa.String(length=1), nullable=False),
         sa.Column("score", sa.Integer(), nullable=False),
+        sa.Column("next_change", sa.Date(), nullable=True),
         sa.Column(
             "updated_at",
             sa.DateTime(timezone=True),
@@ -647,6 +648,13 @@ def upgrade() -> None:
         schema="credit",
     )
     # ### end Alembic commands ###
+    op.create_index(
+        "ix_rating_states_next_change",
+        "rating_states",
+        ["next_change"],
+        schema="credit",
+        postgresql_where=sa.text("next_change IS NOT NULL"),
+    )
     rules = sa.table(
         "rules",
         sa.column("code"),

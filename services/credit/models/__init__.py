@@ -195,8 +195,13 @@ class RatingState(Base):
     """The last level announced per subject, so a change of level is published once."""
 
     __tablename__ = "rating_states"
+    __table_args__ = (
+        sa.Index(None, "next_change", postgresql_where=sa.text("next_change IS NOT NULL")),
+    )
 
     subject_id: Mapped[UUID] = mapped_column(sa.ForeignKey("subjects.id"), primary_key=True)
     level: Mapped[str] = mapped_column(sa.String(1))
     score: Mapped[int] = mapped_column()
+    # When the rating next changes by itself (an expiry): the sweep looks at these.
+    next_change: Mapped[date | None] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column(Timestamp, server_default=_now)

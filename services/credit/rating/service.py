@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.credit.config import CreditSettings
 from services.credit.models import CreditRecord, RatingState, Subject, events
 from services.credit.rating.model import Rating, RatingPolicy, RecordFacts, rate
+from shared.clock import in_shanghai
 from shared.events.outbox import publish
 
 
@@ -81,13 +82,16 @@ class RatingService:
             .with_for_update()
         )
         before = previous or self.policy.level(self.policy.base)
+        state = {
+            "level": rating.level,
+            "score": rating.score,
+            "next_change": rating.next_change,
+            "updated_at": now,
+        }
         await self.session.execute(
             insert(RatingState)
-            .values(subject_id=subject.id, level=rating.level, score=rating.score, updated_at=now)
-            .on_conflict_do_update(
-                index_elements=[RatingState.subject_id],
-                set_={"level": rating.level, "score": rating.score, "updated_at": now},
-            )
+            .values(subject_id=subject.id, **state)
+            .on_conflict_do_update(index_elements=[RatingState.subject_id], set_=state)
         )
         if rating.level != before:
             await publish(
@@ -115,3 +119,20 @@ class RatingService:
                 },
             )
         return rating
+
+    async def sweep(self, now: datetime, batch: int = 200) -> int:
+        """Re-rates subjects whose rating was due to change by itself (an expiry, the end of
+        a ban) and announces the new level. Replicas share the work (SKIP LOCKED)."""
+        due = (
+            await self.session.scalars(
+                sa.select(Subject)
+                .join(RatingState, RatingState.subject_id == Subject.id)
+                .where(RatingState.next_change <= in_shanghai(now).date())
+                .order_by(RatingState.next_change)
+                .limit(batch)
+                .with_for_update(of=RatingState, skip_locked=True)
+            )
+        ).all()
+        for subject in due:
+            await self.announce_if_changed(subject, now)
+        return len(due)
