@@ -126,11 +126,11 @@ class RecordService:
         source: str = "manual",
         source_event_id: UUID | None = None,
     ) -> CreditRecord:
-        subject = (
-            await self.subjects.get(data.subject_id)
-            if data.subject_id is not None
-            else await self.subjects.resolve(data.subject)  # type: ignore[arg-type]
-        )
+        if data.subject_id is not None:
+            subject = await self.subjects.get(data.subject_id)
+        else:
+            assert data.subject is not None  # the schema asks for exactly one of the two
+            subject = await self.subjects.resolve(data.subject)
         if source_event_id is not None:
             existing = await self._from_event(source_event_id, subject.id)
             if existing is not None:
