@@ -28,7 +28,7 @@ class ServiceSettings(BaseSettings):
     port: int = 8000
     log_level: str = "INFO"
     db_pool_size: int = 10
-    db_max_overflow: int = 10
+    db_max_overflow: int = 0
     db_pool_timeout_seconds: float = 5.0
     db_statement_timeout_ms: int = 15_000
     gateway_url: str = "http://127.0.0.1:8000"

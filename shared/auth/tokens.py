@@ -61,12 +61,35 @@ class InvalidToken(Unauthorized):
 class TokenVerifier:
     """Verifies access tokens for one audience against keys found by `kid`."""
 
-    def __init__(self, *, audience: str, issuer: str, keys: KeyLookup) -> None:
+    def __init__(
+        self, *, audience: str, issuer: str, keys: KeyLookup, cache_size: int = 4096
+    ) -> None:
         self.audience = audience
         self.issuer = issuer
         self._keys = keys
+        # token -> (principal, kid, key): a token verified once is not verified again while it
+        # is unexpired and its kid still resolves to the very same key object.
+        self._verified: dict[str, tuple[Principal, str, jwt.PyJWK]] = {}
+        self._cache_size = cache_size
 
     async def verify(self, token: str) -> Principal:
+        hit = self._verified.get(token)
+        if hit is not None:
+            principal, kid, key = hit
+            if (
+                principal.expires_at > time.time() - LEEWAY_SECONDS
+                and (await self._keys(kid)) is key
+            ):
+                return principal
+            self._verified.pop(token, None)
+        principal, kid, key = await self._verify(token)
+        if self._cache_size > 0:
+            if len(self._verified) >= self._cache_size:
+                self._verified.pop(next(iter(self._verified)))
+            self._verified[token] = (principal, kid, key)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, str, jwt.PyJWK]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -74,7 +97,8 @@ class TokenVerifier:
         kid = header.get("kid")
         if header.get("alg") != ALGORITHM or header.get("typ") != ACCESS_TOKEN_TYPE or not kid:
             raise InvalidToken(Text("不是访问令牌", "Not an access token"))
-        key = await self._keys(str(kid))
+        kid = str(kid)
+        key = await self._keys(kid)
         if key is None:
             raise InvalidToken(Text("签名密钥未知或已停用", "Unknown or retired signing key"))
         try:
@@ -95,7 +119,7 @@ class TokenVerifier:
             ) from exc
         except jwt.PyJWTError as exc:
             raise InvalidToken() from exc
-        return principal_from_claims(claims)
+        return principal_from_claims(claims), kid, key
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:

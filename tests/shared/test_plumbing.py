@@ -73,6 +73,11 @@ def test_language_follows_accept_language_with_chinese_by_default(
 def test_production_refuses_development_secrets() -> None:
     with pytest.raises(ValidationError, match="production refuses"):
         CreditSettings(environment="production", client_id="credit")
+    with pytest.raises(ValidationError, match="id_hash_key"):
+        CreditSettings(
+            environment="production",
+            database_url=SecretStr("postgresql+asyncpg://sciplan:pw@db/sciplan"),
+        )
     with pytest.raises(ValidationError, match="database_url"):
         CreditSettings(
             environment="production",
@@ -82,6 +87,7 @@ def test_production_refuses_development_secrets() -> None:
         environment="production",
         client_id="credit",
         client_secret=SecretStr("a-real-secret-from-the-vault"),
+        id_hash_key=SecretStr("another-real-secret"),
         database_url=SecretStr("postgresql+asyncpg://sciplan:pw@db/sciplan"),
     )
     assert fine.audience == "sciplan-credit"

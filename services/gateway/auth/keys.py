@@ -8,6 +8,7 @@ JWKS cache refreshes.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from dataclasses import dataclass
@@ -83,15 +84,26 @@ class KeyStore:
         self._cache_seconds = cache_seconds
         self._ring: KeyRing | None = None
         self._loaded_at = float("-inf")
+        self._lock = asyncio.Lock()
 
     def invalidate(self) -> None:
         self._loaded_at = float("-inf")
 
-    async def ring(self) -> KeyRing:
-        if self._ring is None or time.monotonic() - self._loaded_at > self._cache_seconds:
-            self._ring = await self._load()
-            self._loaded_at = time.monotonic()
+    def _fresh(self) -> KeyRing | None:
+        if time.monotonic() - self._loaded_at > self._cache_seconds:
+            return None
         return self._ring
+
+    async def ring(self) -> KeyRing:
+        ring = self._fresh()
+        if ring is not None:
+            return ring
+        async with self._lock:  # one reload at a time, not one per waiting request
+            ring = self._fresh()
+            if ring is None:
+                ring = self._ring = await self._load()
+                self._loaded_at = time.monotonic()
+            return ring
 
     async def public_key(self, kid: str) -> jwt.PyJWK | None:
         return (await self.ring()).public.get(kid)

@@ -1,0 +1,1 @@
+"""Load benchmarks of SciPlan (not part of the product; run with `make bench`)."""

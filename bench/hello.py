@@ -1,0 +1,38 @@
+"""The ceiling: a bare FastAPI hello endpoint, served with the options of `sciplan.serve`.
+
+`python -m bench.hello PORT` runs it on 127.0.0.1 (uvloop, httptools, no access log), so the
+only difference from a SciPlan service is the application itself.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import uvicorn
+from fastapi import FastAPI
+
+app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+
+
+@app.get("/hello")
+async def hello() -> dict[str, str]:
+    return {"hello": "world"}
+
+
+def main() -> None:
+    port = int(sys.argv[1])
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        log_level="warning",
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+        timeout_graceful_shutdown=5,
+    )
+
+
+if __name__ == "__main__":
+    main()
