@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx
 import pytest
 
 from tests.conftest import RunningStack, wait_until
-from tests.e2e.helpers import admin_token, create_user, scalar
+from tests.e2e.helpers import admin_token, create_user, e2e_client, scalar
 
 pytestmark = pytest.mark.e2e
 
@@ -23,7 +22,7 @@ async def _count(stack: RunningStack, sql: str) -> int:
 async def test_killed_consumer_and_producer_lose_nothing_and_repeat_nothing(
     stack: RunningStack,
 ) -> None:
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with e2e_client() as client:
         admin = await admin_token(client, stack)
         created: list[str] = []
 

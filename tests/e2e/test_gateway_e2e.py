@@ -16,6 +16,7 @@ from tests.e2e.helpers import (
     admin_token,
     create_org,
     create_user,
+    e2e_client,
     mint,
     scalar,
     sciplan,
@@ -28,7 +29,7 @@ SERVICES = ("projects", "credit", "funds")
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with e2e_client() as client:
         yield client
 
 

@@ -7,12 +7,11 @@ import subprocess
 import sys
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from sciplan.stack import Stack
 from tests.conftest import RunningStack, bearer, free_ports
-from tests.e2e.helpers import admin_token, create_user
+from tests.e2e.helpers import admin_token, create_user, e2e_client
 
 pytestmark = pytest.mark.e2e
 
@@ -54,7 +53,7 @@ def two_gateways(stack: RunningStack) -> Iterator[list[str]]:
 async def test_a_user_limit_is_shared_by_every_gateway_process(
     stack: RunningStack, two_gateways: list[str]
 ) -> None:
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with e2e_client() as client:
         admin = await admin_token(client, stack)
         await create_user(client, stack, admin, "rate.limited", ["applicant"])
         login = await client.post(
