@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated
 
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI, Request
@@ -122,13 +122,6 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
         detail=_DB_DOWN,
         headers={"Retry-After": "2"},
     )
-
-
-async def _dbapi_error(request: Request, exc: Exception) -> Any:
-    assert isinstance(exc, DBAPIError)
-    if exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError)):
-        return await _database_unavailable(request, exc)
-    raise exc
 
 
 def install_db_error_handlers(app: FastAPI) -> None:

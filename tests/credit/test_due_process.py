@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -220,51 +221,37 @@ async def test_writers_and_deciders_are_the_credit_roles(credit: Credit) -> None
 
 
 async def test_bad_references_are_clear(credit: Credit) -> None:
-    unknown_rule = await credit.call(
-        "POST",
-        "/v1/records",
-        "manager",
-        json={
-            "subject": person(credit),
-            "capacity": "researcher",
-            "rule_code": "NO_SUCH_RULE",
-            "facts": "某项事实描述。",
-            "handling_unit": "省科技厅",
-            "effective_from": "2026-03-02",
-        },
-    )
-    assert unknown_rule.status_code == 404
-    assert unknown_rule.json()["code"] == "rule.not_found"
-    unknown_subject = await credit.call(
-        "POST",
-        "/v1/records",
-        "manager",
-        json={
-            "subject_id": "01a21563-37cb-7c43-a861-04452fb41338",
-            "capacity": "researcher",
-            "rule_code": "LATE_REPORT",
-            "facts": "某项事实描述。",
-            "handling_unit": "省科技厅",
-            "effective_from": "2026-03-02",
-        },
-    )
-    assert unknown_subject.status_code == 404
-    assert unknown_subject.json()["code"] == "subject.not_found"
-    not_for_orgs = await credit.call(
-        "POST",
-        "/v1/records",
-        "manager",
-        json={
-            "subject": organization(credit),
-            "capacity": "organization",
-            "rule_code": "EXPERT_LEAK",
-            "facts": "某项事实描述。",
-            "handling_unit": "省科技厅",
-            "effective_from": "2026-03-02",
-        },
-    )
-    assert not_for_orgs.status_code == 422
-    assert not_for_orgs.json()["code"] == "record.rule_not_applicable"
+    base: dict[str, Any] = {
+        "facts": "某项事实描述。",
+        "handling_unit": "省科技厅",
+        "effective_from": "2026-03-02",
+        "capacity": "researcher",
+    }
+    cases: list[tuple[dict[str, Any], int, str]] = [
+        ({"subject": person(credit), "rule_code": "NO_SUCH_RULE"}, 404, "rule.not_found"),
+        (
+            {"subject_id": "01a21563-37cb-7c43-a861-04452fb41338", "rule_code": "LATE_REPORT"},
+            404,
+            "subject.not_found",
+        ),
+        (
+            {
+                "subject": organization(credit),
+                "capacity": "organization",
+                "rule_code": "EXPERT_LEAK",
+            },
+            422,
+            "record.rule_not_applicable",
+        ),
+        (
+            {"subject": person(credit), "capacity": "organization", "rule_code": "LATE_REPORT"},
+            422,
+            "record.rule_not_applicable",  # a person cannot be recorded as an organization
+        ),
+    ]
+    for body, status, code in cases:
+        response = await credit.call("POST", "/v1/records", "manager", json=base | body)
+        assert (response.status_code, response.json()["code"]) == (status, code), body
     missing = await credit.call(
         "POST",
         "/v1/records/01a21563-37cb-7c43-a861-04452fb41338/notify",

@@ -236,14 +236,7 @@ class RecordService:
             raise ObjectionWindowClosed(
                 Text(f"异议截止时间为 {closed}", f"objections closed at {closed} (Asia/Shanghai)")
             )
-        return await self._move(
-            record,
-            "objected",
-            Actor(principal.subject, principal),
-            data.statement,
-            now,
-            {"evidence": [e.model_dump() for e in data.evidence]},
-        )
+        return await self._statement(record, "objected", principal, data, now)
 
     async def decide_objection(
         self, record_id: UUID, actor: Actor, data: ObjectionDecision, now: datetime
@@ -282,16 +275,7 @@ class RecordService:
     ) -> CreditRecord:
         record = await self._own(record_id, principal)
         record = await self._locked(record.id, "confirmed")
-        if record.repaired_at is not None:
-            raise InvalidTransition()
-        return await self._move(
-            record,
-            "appealed",
-            Actor(principal.subject, principal),
-            data.statement,
-            now,
-            {"evidence": [e.model_dump() for e in data.evidence]},
-        )
+        return await self._statement(record, "appealed", principal, data, now)
 
     async def decide_appeal(
         self, record_id: UUID, actor: Actor, data: AppealDecision, now: datetime
@@ -355,6 +339,19 @@ class RecordService:
         record = await self._move(record, "confirmed", actor, reason, now, details)
         await self.ratings.announce_if_changed(await self.subjects.get(record.subject_id), now)
         return record
+
+    async def _statement(
+        self,
+        record: CreditRecord,
+        to_status: str,
+        principal: Principal,
+        data: Statement,
+        now: datetime,
+    ) -> CreditRecord:
+        """The subject speaks: an objection or an appeal, with its evidence."""
+        evidence = {"evidence": [e.model_dump() for e in data.evidence]}
+        actor = Actor(principal.subject, principal)
+        return await self._move(record, to_status, actor, data.statement, now, evidence)
 
     async def _own(self, record_id: UUID, principal: Principal) -> CreditRecord:
         record = await self.get(record_id)
