@@ -46,7 +46,8 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
     return value
 
 
-def _page_params(
+# async: a plain `def` dependency would cost a trip through the thread pool on every request.
+async def _page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="items per page")] = DEFAULT_LIMIT,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
     cursor: Annotated[str | None, Query(description="opaque cursor from `next_cursor`")] = None,

@@ -57,12 +57,12 @@ STAFF = frozenset(
 )
 
 
-def _settings(request: Request) -> CreditSettings:
+async def _settings(request: Request) -> CreditSettings:
     settings: CreditSettings = request.app.state.settings
     return settings
 
 
-def _now(request: Request) -> datetime:
+async def _now(request: Request) -> datetime:
     """The service's clock (tests move it to cross deadlines)."""
     now: datetime = request.app.state.clock()
     return now

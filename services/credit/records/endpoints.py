@@ -30,7 +30,7 @@ from shared.db import SessionDep
 router = APIRouter(prefix="/v1/records", tags=["records"])
 
 
-def record_service(session: SessionDep, settings: SettingsDep) -> RecordService:
+async def record_service(session: SessionDep, settings: SettingsDep) -> RecordService:
     return RecordService(
         session,
         subjects=SubjectService(session, settings.id_hash_key.get_secret_value()),

@@ -23,7 +23,7 @@ from shared.db import SessionDep
 router = APIRouter(prefix="/v1/subjects", tags=["subjects"])
 
 
-def subject_service(session: SessionDep, settings: SettingsDep) -> SubjectService:
+async def subject_service(session: SessionDep, settings: SettingsDep) -> SubjectService:
     return SubjectService(session, settings.id_hash_key.get_secret_value())
 
 

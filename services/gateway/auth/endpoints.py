@@ -14,7 +14,7 @@ from shared.db import SessionDep
 router = APIRouter(tags=["auth"])
 
 
-def _auth_service(request: Request, session: SessionDep) -> AuthService:
+async def _auth_service(request: Request, session: SessionDep) -> AuthService:
     state = request.app.state
     return AuthService(session, state.token_issuer, state.login_throttle)
 
