@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, status
 
 from services.credit.auth import STAFF, Decider, NowDep, RecordKeeper, SettingsDep
 from services.credit.exceptions import RecordNotFound
+from services.credit.models import CreditRecord
 from services.credit.rating.service import policy_from
 from services.credit.records.schemas import (
     AppealDecision,
@@ -46,9 +47,9 @@ def _actor(principal: Principal) -> Actor:
     return Actor(principal.subject, principal)
 
 
-async def _detail(records: RecordService, record_id: UUID) -> RecordDetail:
-    record = await records.get(record_id)
-    transitions = [Transition.model_validate(t) for t in await records.transitions(record_id)]
+async def record_detail(records: RecordService, record: CreditRecord) -> RecordDetail:
+    """A record with its whole history of transitions."""
+    transitions = [Transition.model_validate(t) for t in await records.transitions(record.id)]
     return RecordDetail.model_validate(
         {**RecordRead.model_validate(record).model_dump(), "transitions": transitions}
     )
@@ -70,7 +71,7 @@ async def get_record(
         subject = await records.subjects.get(record.subject_id)
         if not is_subject_of(principal, subject) or record.status == "proposed":
             raise RecordNotFound()
-    return await _detail(records, record_id)
+    return await record_detail(records, record)
 
 
 @router.post(
@@ -81,8 +82,8 @@ async def get_record(
 async def notify(
     record_id: UUID, note: Note, records: Records, decider: Decider, now: NowDep
 ) -> RecordDetail:
-    await records.notify(record_id, _actor(decider), note.reason, now)
-    return await _detail(records, record_id)
+    record = await records.notify(record_id, _actor(decider), note.reason, now)
+    return await record_detail(records, record)
 
 
 @router.post(
@@ -93,16 +94,16 @@ async def notify(
 async def object_to(
     record_id: UUID, data: Statement, records: Records, principal: CurrentPrincipal, now: NowDep
 ) -> RecordDetail:
-    await records.object(record_id, principal, data, now)
-    return await _detail(records, record_id)
+    record = await records.object(record_id, principal, data, now)
+    return await record_detail(records, record)
 
 
 @router.post("/{record_id}/objection/decision", response_model=RecordDetail)
 async def decide_objection(
     record_id: UUID, data: ObjectionDecision, records: Records, decider: Decider, now: NowDep
 ) -> RecordDetail:
-    await records.decide_objection(record_id, _actor(decider), data, now)
-    return await _detail(records, record_id)
+    record = await records.decide_objection(record_id, _actor(decider), data, now)
+    return await record_detail(records, record)
 
 
 @router.post(
@@ -113,8 +114,8 @@ async def decide_objection(
 async def confirm(
     record_id: UUID, note: Note, records: Records, decider: Decider, now: NowDep
 ) -> RecordDetail:
-    await records.confirm(record_id, _actor(decider), note.reason, now)
-    return await _detail(records, record_id)
+    record = await records.confirm(record_id, _actor(decider), note.reason, now)
+    return await record_detail(records, record)
 
 
 @router.post(
@@ -125,8 +126,8 @@ async def confirm(
 async def appeal(
     record_id: UUID, data: Statement, records: Records, principal: CurrentPrincipal, now: NowDep
 ) -> RecordDetail:
-    await records.appeal(record_id, principal, data, now)
-    return await _detail(records, record_id)
+    record = await records.appeal(record_id, principal, data, now)
+    return await record_detail(records, record)
 
 
 @router.post(
@@ -137,16 +138,16 @@ async def appeal(
 async def decide_appeal(
     record_id: UUID, data: AppealDecision, records: Records, decider: Decider, now: NowDep
 ) -> RecordDetail:
-    await records.decide_appeal(record_id, _actor(decider), data, now)
-    return await _detail(records, record_id)
+    record = await records.decide_appeal(record_id, _actor(decider), data, now)
+    return await record_detail(records, record)
 
 
 @router.post("/{record_id}/repair", response_model=RecordDetail, summary="Credit repair (信用修复)")
 async def repair(
     record_id: UUID, data: RepairRequest, records: Records, decider: Decider, now: NowDep
 ) -> RecordDetail:
-    await records.repair(record_id, _actor(decider), data, now)
-    return await _detail(records, record_id)
+    record = await records.repair(record_id, _actor(decider), data, now)
+    return await record_detail(records, record)
 
 
 @router.post(
@@ -157,5 +158,5 @@ async def repair(
 async def withdraw(
     record_id: UUID, note: Note, records: Records, decider: Decider, now: NowDep
 ) -> RecordDetail:
-    await records.withdraw(record_id, _actor(decider), note.reason, now)
-    return await _detail(records, record_id)
+    record = await records.withdraw(record_id, _actor(decider), note.reason, now)
+    return await record_detail(records, record)

@@ -12,8 +12,8 @@ from services.credit.auth import STAFF, NowDep, RecordKeeper, SettingsDep
 from services.credit.exceptions import SubjectNotFound
 from services.credit.rating.schemas import RatingRead
 from services.credit.rating.service import RatingService, policy_from
-from services.credit.records.endpoints import Records
-from services.credit.records.schemas import RecordDetail, RecordRead, Transition
+from services.credit.records.endpoints import Records, record_detail
+from services.credit.records.schemas import RecordDetail
 from services.credit.records.service import is_subject_of
 from services.credit.subjects.schemas import LinkCreate, LinkRead, SubjectRead, SubjectRef
 from services.credit.subjects.service import SubjectService
@@ -82,16 +82,12 @@ async def subject_file(
     staff = principal.has_any(*STAFF)
     if not staff and not is_subject_of(principal, subject):
         raise SubjectNotFound()
-    details = []
-    for record in await records.of_subject(subject.id):
-        if record.status == "proposed" and not staff:
-            continue  # not yet notified: the subject learns of it with its facts and basis
-        transitions = [Transition.model_validate(t) for t in await records.transitions(record.id)]
-        details.append(
-            RecordDetail.model_validate(
-                {**RecordRead.model_validate(record).model_dump(), "transitions": transitions}
-            )
-        )
+    details = [
+        await record_detail(records, record)
+        for record in await records.of_subject(subject.id)
+        # not yet notified: the subject learns of it together with its facts and basis
+        if staff or record.status != "proposed"
+    ]
     rated = await RatingService(session, policy_from(settings)).rating(subject.id, now)
     return SubjectFile(
         subject=SubjectRead.model_validate(subject),
