@@ -1,4 +1,10 @@
-"""A small closed-loop HTTP load generator: N keep-alive connections sending GETs back to back.
+"""A small HTTP load generator: N keep-alive connections sending GETs.
+
+Closed loop by default: each connection sends its next request as soon as the previous one is
+answered, so latency at saturation is set by throughput (Little's law). With `rate` set, the N
+clients are paced: together they offer `rate` requests per second on a fixed schedule, and each
+latency is counted from the moment the request was due, not from when it was sent, so a slow
+server cannot hide its queue by slowing the clients down (no coordinated omission).
 
 Run as its own process (`python -m bench.loadgen`) so it shares no interpreter with the servers.
 It reads one JSON object on stdin (see `Spec`) and prints one JSON object (see `Result`) on
@@ -40,6 +46,8 @@ class Spec:
     warmup_seconds: float = 2.0
     duration_seconds: float = 8.0
     max_requests: int = 2_000_000
+    # Optional: offered load in requests per second shared by all clients (open loop).
+    rate: float | None = None
 
     def check(self) -> None:
         for url in (self.url, *self.urls):
@@ -54,12 +62,15 @@ class Spec:
             raise ValueError(f"a run may last at most {MAX_SECONDS:.0f} s")
         if self.max_requests < 1:
             raise ValueError("max_requests must be positive")
+        if self.rate is not None and not 0 < self.rate <= 100_000:
+            raise ValueError("rate must be within 0..100000 requests per second")
 
 
 @dataclass
 class Result:
     url: str
     concurrency: int
+    rate: float | None  # offered requests per second, None for closed loop
     duration_seconds: float  # the measured window actually covered
     requests: int  # 200s that completed inside the window
     errors: int  # warm-up included
@@ -92,12 +103,20 @@ class _Run:
         self.window_start = 0.0
         self.window_end = 0.0
 
-    async def worker(self, session: aiohttp.ClientSession) -> None:
+    async def worker(self, session: aiohttp.ClientSession, index: int) -> None:
         spec, clock = self.spec, time.perf_counter
         headers, targets = spec.headers, spec.urls or [spec.url]
+        # Paced: client `index` is due every `interval` seconds, offset so clients interleave.
+        interval = spec.concurrency / spec.rate if spec.rate else 0.0
+        due = self.window_start - spec.warmup_seconds + interval * index / spec.concurrency
         while True:
             url = targets[self.total % len(targets)]
-            started = clock()
+            if interval:
+                if (wait := due - clock()) > 0:
+                    await asyncio.sleep(wait)
+                started, due = due, due + interval
+            else:
+                started = clock()
             if started >= self.window_end:
                 return
             if self.total >= spec.max_requests:
@@ -133,7 +152,10 @@ class _Run:
             now = time.perf_counter()
             self.window_start = now + spec.warmup_seconds
             self.window_end = self.window_start + spec.duration_seconds
-            workers = [asyncio.create_task(self.worker(session)) for _ in range(spec.concurrency)]
+            workers = [
+                asyncio.create_task(self.worker(session, index))
+                for index in range(spec.concurrency)
+            ]
             bound = spec.warmup_seconds + spec.duration_seconds + REQUEST_TIMEOUT_SECONDS + 5
             async with asyncio.timeout(bound):
                 await asyncio.gather(*workers)
@@ -143,6 +165,7 @@ class _Run:
         return Result(
             url=spec.url,
             concurrency=spec.concurrency,
+            rate=spec.rate,
             duration_seconds=round(covered, 3),
             requests=len(latencies),
             errors=sum(self.errors.values()),

@@ -141,10 +141,12 @@ def create_service_app(parts: ServiceParts, *, jwks_fetch: FetchDocument | None 
         app.state.token_verifier = TokenVerifier(
             audience=settings.audience, issuer=settings.jwt_issuer, keys=jwks.get
         )
+        # The service's own tokens for calling the others (None without a client id).
+        app.state.service_tokens = None
         stop = asyncio.Event()
         tasks: list[asyncio.Task[Any]] = []
         if settings.client_id:
-            tokens = ServiceTokens(
+            tokens = app.state.service_tokens = ServiceTokens(
                 token_url=f"{settings.gateway_url}/auth/token",
                 client_id=settings.client_id,
                 client_secret=settings.client_secret.get_secret_value(),

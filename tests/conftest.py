@@ -14,6 +14,7 @@ import os
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from services.gateway.main import create_app as gateway_app
 from services.projects.config import ProjectsSettings
 from services.projects.main import create_app as projects_app
 from shared.auth.roles import Role
+from shared.credit_code import check_character
 from shared.testing.plugin import migrated_database, running_app
 
 PASSWORD = "correct-horse-battery"
@@ -136,6 +138,24 @@ def login(gateway_client: httpx.AsyncClient) -> Login:
         return body
 
     return do
+
+
+@dataclass
+class Clock:
+    """A service clock the tests move (`app.state.clock`), to cross deadlines and windows."""
+
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def org_code(n: int) -> str:
+    body = f"9162010{n:010d}"
+    return body + check_character(body)
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -14,3 +15,18 @@ class ProjectsSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="SCIPLAN_PROJECTS_", extra="ignore")
 
     port: int = 8001
+    credit_url: str = "http://127.0.0.1:8002"
+    # Attachments: the largest file accepted, and the types accepted.
+    attachment_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    attachment_types: frozenset[str] = frozenset(
+        {
+            "application/pdf",
+            "image/png",
+            "image/jpeg",
+            "application/zip",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        }
+    )
+    # How long the credit service may take to answer an eligibility check.
+    credit_timeout_seconds: float = Field(default=5.0, gt=0)

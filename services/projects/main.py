@@ -4,10 +4,30 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.projects.applications.endpoints import router as applications_router
+from services.projects.calls.endpoints import router as calls_router
 from services.projects.config import ProjectsSettings
+from services.projects.decisions.endpoints import router as decisions_router
+from services.projects.disclosure.endpoints import router as disclosure_router
+from services.projects.evaluation.endpoints import router as evaluation_router
+from services.projects.execution.endpoints import router as execution_router
 from services.projects.models import Base, directory, events
+from services.projects.programs.endpoints import router as programs_router
 from shared.auth.jwks import FetchDocument
+from shared.clock import utcnow
 from shared.service_app import ServiceParts, create_service_app
+
+# Public by design: programs, published calls and approved projects (信息公开) need no login.
+PUBLIC_ROUTES = frozenset(
+    {
+        ("GET", "/v1/programs"),
+        ("GET", "/v1/programs/{program_id}"),
+        ("GET", "/v1/calls"),
+        ("GET", "/v1/calls/{call_id}"),
+        ("GET", "/v1/public/projects"),
+        ("GET", "/v1/public/projects/{number}"),
+    }
+)
 
 
 def create_app(
@@ -23,5 +43,19 @@ def create_app(
         metadata=Base.metadata,
         events=events,
         directory=directory,
+        routers=[
+            programs_router,
+            calls_router,
+            applications_router,
+            decisions_router,
+            execution_router,
+            disclosure_router,
+            evaluation_router,
+        ],
+        public_routes=PUBLIC_ROUTES,
     )
-    return create_service_app(parts, jwks_fetch=jwks_fetch)
+    app = create_service_app(parts, jwks_fetch=jwks_fetch)
+    app.state.clock = utcnow
+    # Tests put an in-process credit client here; otherwise one over HTTP is made on first use.
+    app.state.credit_client = None
+    return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -18,23 +18,11 @@ from services.credit.main import create_app
 from services.gateway.identity.schemas import OrganizationCreate
 from services.gateway.identity.service import IdentityService
 from shared.auth.roles import Role
-from shared.credit_code import check_character
 from shared.ids import uuid7
 from shared.testing.plugin import running_app
-from tests.conftest import bearer
+from tests.conftest import Clock, bearer, org_code
 
 START = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # a Monday, 10:00 in Shanghai
-
-
-@dataclass
-class Clock:
-    now: datetime = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @dataclass
@@ -56,11 +44,6 @@ class Credit:
         return await self.client.request(method, path, headers=headers, **kwargs)
 
 
-def org_code(n: int) -> str:
-    body = f"9162010{n:010d}"
-    return body + check_character(body)
-
-
 @pytest.fixture
 async def credit(
     database_url: str,
@@ -75,7 +58,7 @@ async def credit(
 
     settings = CreditSettings(database_url=SecretStr(database_url), rating_sweep_seconds=3600)
     app = create_app(settings, jwks_fetch=jwks)
-    clock = Clock()
+    clock = Clock(START)
     async with running_app(app, sessionmaker):
         app.state.clock = clock
         async with httpx.AsyncClient(

@@ -20,7 +20,7 @@ from services.credit.records.service import Actor, RecordService
 from services.credit.subjects.service import SubjectService
 from shared.events.outbox import Event
 from shared.ids import uuid7
-from tests.credit.conftest import org_code
+from tests.conftest import org_code
 
 
 def _event(event_type: str, payload: dict[str, object]) -> Event:

@@ -1,17 +1,49 @@
-"""Tables of the projects service, all in the PostgreSQL schema `projects`."""
+"""Tables of the projects service, all in the PostgreSQL schema `projects`.
+
+Split by stage of a project's life; every module's tables hang off the one `Base` below.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy.orm import DeclarativeBase
+from services.projects.models.base import Base, directory, events
+from services.projects.models.calls import Call
+from services.projects.models.evaluation import Engagement, Evaluation
+from services.projects.models.history import Transition
+from services.projects.models.lifecycle import (
+    ChangeRequest,
+    NumberSequence,
+    Objection,
+    Project,
+    Report,
+    TaskBook,
+)
+from services.projects.models.programs import Program, ProgramEnvelope, ProgramManager
+from services.projects.models.submissions import (
+    Application,
+    ApplicationVersion,
+    Attachment,
+    FormalCheck,
+)
 
-from shared.db import service_metadata
-from shared.directory import directory_tables
-from shared.events.tables import event_tables
-
-
-class Base(DeclarativeBase):
-    metadata = service_metadata("projects")
-
-
-events = event_tables(Base.metadata)
-directory = directory_tables(Base.metadata)
+__all__ = [
+    "Application",
+    "ApplicationVersion",
+    "Attachment",
+    "Base",
+    "Call",
+    "ChangeRequest",
+    "Engagement",
+    "Evaluation",
+    "FormalCheck",
+    "NumberSequence",
+    "Objection",
+    "Program",
+    "ProgramEnvelope",
+    "ProgramManager",
+    "Project",
+    "Report",
+    "TaskBook",
+    "Transition",
+    "directory",
+    "events",
+]

@@ -1,0 +1,72 @@
+"""Asking the credit service whether a person or organization may apply at a given moment.
+
+The formal check asks as of the submission time: a rating that changed since (a record
+confirmed later, a ban that ended) does not change what the application was entitled to.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+import aiohttp
+
+from services.projects.exceptions import CreditUnavailable
+from shared.auth.service_account import ServiceTokens
+from shared.http import traced_headers
+
+AUDIENCE = "sciplan-credit"
+
+
+class CreditClient(Protocol):
+    async def eligibility(
+        self,
+        *,
+        action: str,
+        at: datetime,
+        gateway_user_id: UUID | None = None,
+        gateway_org_id: UUID | None = None,
+    ) -> dict[str, Any]:
+        """The credit service's `Eligibility` answer; raises `CreditUnavailable`."""
+        ...
+
+
+class HttpCreditClient:
+    def __init__(
+        self, *, base_url: str, session: aiohttp.ClientSession, tokens: ServiceTokens | None
+    ) -> None:
+        self._url = f"{base_url.rstrip('/')}/v1/eligibility"
+        self._session = session
+        self._tokens = tokens
+
+    async def eligibility(
+        self,
+        *,
+        action: str,
+        at: datetime,
+        gateway_user_id: UUID | None = None,
+        gateway_org_id: UUID | None = None,
+    ) -> dict[str, Any]:
+        if self._tokens is None:
+            raise CreditUnavailable()  # no service account configured: cannot ask
+        params = {"action": action, "at": at.isoformat()}
+        if gateway_user_id is not None:
+            params["gateway_user_id"] = str(gateway_user_id)
+        if gateway_org_id is not None:
+            params["gateway_org_id"] = str(gateway_org_id)
+        try:
+            for attempt in range(2):
+                token = await self._tokens.token_for(AUDIENCE)
+                headers = traced_headers({"Authorization": f"Bearer {token}"})
+                async with self._session.get(self._url, params=params, headers=headers) as reply:
+                    if reply.status == 401 and attempt == 0:
+                        self._tokens.forget(AUDIENCE)  # signed with a key retired since
+                        continue
+                    if reply.status != 200:
+                        raise CreditUnavailable()
+                    answer: dict[str, Any] = await reply.json()
+                    return answer
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise CreditUnavailable() from exc
+        raise CreditUnavailable()

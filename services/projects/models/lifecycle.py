@@ -1,0 +1,166 @@
+"""An approved project from public notice to closure: notice objections, task book, reports,
+changes, acceptance and termination."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.projects.models.base import NOW, Base, Money, Timestamp, one_of
+from shared.ids import uuid7
+
+# in_notice -> awaiting_contract (notice over, no open objection) -> in_progress (task book
+# signed by both) -> accepted | acceptance_failed; terminated from any state before the end;
+# `cancelled` when an upheld objection ends the project before its task book.
+PROJECT_STATUSES = (
+    "in_notice",
+    "awaiting_contract",
+    "in_progress",
+    "accepted",
+    "acceptance_failed",
+    "terminated",
+    "cancelled",
+)
+REPORT_KINDS = ("annual", "midterm", "final")
+REPORT_STATUSES = ("submitted", "passed", "rectify", "terminate", "failed", "conditional")
+CHANGE_KINDS = ("extension", "pi_change", "budget_reallocation")
+TERMINATION_CAUSES = ("misconduct", "inability", "request")
+
+
+class Project(Base):
+    __tablename__ = "projects"
+    __table_args__ = (
+        sa.CheckConstraint(one_of("status", PROJECT_STATUSES), name="status"),
+        sa.CheckConstraint("approved_budget_fen > 0", name="budget_positive"),
+        sa.CheckConstraint(
+            "termination_cause IS NULL OR " + one_of("termination_cause", TERMINATION_CAUSES),
+            name="termination_cause",
+        ),
+        sa.Index(None, "program_id", "year"),
+        sa.Index(None, "pi_id", "status"),
+    )
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid7)
+    application_id: Mapped[UUID] = mapped_column(sa.ForeignKey("applications.id"), unique=True)
+    number: Mapped[str] = mapped_column(sa.String(30), unique=True)
+    call_id: Mapped[UUID] = mapped_column(sa.ForeignKey("calls.id"), index=True)
+    program_id: Mapped[UUID] = mapped_column(sa.ForeignKey("programs.id"))
+    year: Mapped[int] = mapped_column()
+    org_id: Mapped[UUID] = mapped_column(index=True)
+    pi_id: Mapped[UUID] = mapped_column()
+    pi_name: Mapped[str] = mapped_column(sa.String(200))  # the only personal data made public
+    org_name: Mapped[str] = mapped_column(sa.String(200))
+    title: Mapped[str] = mapped_column(sa.String(300))
+    approved_budget_fen: Mapped[int] = mapped_column(Money)
+    status: Mapped[str] = mapped_column(sa.String(20), default="in_notice")
+    notice_starts_at: Mapped[datetime] = mapped_column(Timestamp)
+    notice_ends_at: Mapped[datetime] = mapped_column(Timestamp)
+    starts_on: Mapped[date | None] = mapped_column()
+    ends_on: Mapped[date | None] = mapped_column()
+    contracted_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    closed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    acceptance_conditions: Mapped[str | None] = mapped_column(sa.Text)
+    termination_cause: Mapped[str | None] = mapped_column(sa.String(12))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=NOW)
+
+
+class NumberSequence(Base):
+    """The last project number given per program and year (`2026-ZDYF-0001`, `-0002`, ...)."""
+
+    __tablename__ = "number_sequences"
+
+    program_code: Mapped[str] = mapped_column(sa.String(12), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True)
+    last: Mapped[int] = mapped_column(default=0)
+
+
+class Objection(Base):
+    """An objection to an approved project during its public notice (公示异议)."""
+
+    __tablename__ = "objections"
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('open', 'upheld', 'dismissed')", name="status"),
+    )
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid7)
+    project_id: Mapped[UUID] = mapped_column(sa.ForeignKey("projects.id"), index=True)
+    filed_by: Mapped[UUID] = mapped_column()
+    reasons: Mapped[str] = mapped_column(sa.Text)
+    filed_at: Mapped[datetime] = mapped_column(Timestamp)
+    status: Mapped[str] = mapped_column(sa.String(10), default="open")
+    resolution: Mapped[str | None] = mapped_column(sa.Text)
+    resolved_by: Mapped[UUID | None] = mapped_column()
+    resolved_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class TaskBook(Base):
+    """The task book (任务书): what was promised and paid, signed by organization and agency."""
+
+    __tablename__ = "task_books"
+
+    project_id: Mapped[UUID] = mapped_column(sa.ForeignKey("projects.id"), primary_key=True)
+    # {"equipment": fen, "business": fen, "labour": fen, "indirect": fen}
+    budget: Mapped[dict[str, int]] = mapped_column(JSONB)
+    # [{"name": ..., "amount_fen": ..., "on": "signing" | "midterm" | "acceptance"}]
+    tranches: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    milestones: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    indicators: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    starts_on: Mapped[date] = mapped_column()
+    ends_on: Mapped[date] = mapped_column()
+    drafted_by: Mapped[UUID] = mapped_column()
+    drafted_at: Mapped[datetime] = mapped_column(Timestamp)
+    org_signed_by: Mapped[UUID | None] = mapped_column()
+    org_signed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    agency_signed_by: Mapped[UUID | None] = mapped_column()
+    agency_signed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class Report(Base):
+    """An annual, mid-term or final (acceptance) report and its review."""
+
+    __tablename__ = "reports"
+    __table_args__ = (
+        sa.CheckConstraint(one_of("kind", REPORT_KINDS), name="kind"),
+        sa.CheckConstraint(one_of("status", REPORT_STATUSES), name="status"),
+    )
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid7)
+    project_id: Mapped[UUID] = mapped_column(sa.ForeignKey("projects.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(10))
+    period: Mapped[str | None] = mapped_column(sa.String(20))  # e.g. the year of an annual one
+    # {"summary": ..., "milestones": [{"name", "done", "note"}],
+    #  "indicators": [{"name", "achieved"}]}
+    content: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    status: Mapped[str] = mapped_column(sa.String(12), default="submitted")
+    submitted_by: Mapped[UUID] = mapped_column()
+    submitted_at: Mapped[datetime] = mapped_column(Timestamp)
+    review_comment: Mapped[str | None] = mapped_column(sa.Text)
+    reviewed_by: Mapped[UUID | None] = mapped_column()
+    reviewed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class ChangeRequest(Base):
+    """A requested change of a running project (extension, PI change, budget reallocation)."""
+
+    __tablename__ = "change_requests"
+    __table_args__ = (
+        sa.CheckConstraint(one_of("kind", CHANGE_KINDS), name="kind"),
+        sa.CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status"),
+    )
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid7)
+    project_id: Mapped[UUID] = mapped_column(sa.ForeignKey("projects.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    reason: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(10), default="pending")
+    requested_by: Mapped[UUID] = mapped_column()
+    requested_at: Mapped[datetime] = mapped_column(Timestamp)
+    decision_reason: Mapped[str | None] = mapped_column(sa.Text)
+    decided_by: Mapped[UUID | None] = mapped_column()
+    decided_at: Mapped[datetime | None] = mapped_column(Timestamp)

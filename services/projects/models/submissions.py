@@ -1,0 +1,118 @@
+"""Applications, their saved versions and attachments, and the agency's formal checks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, deferred, mapped_column
+
+from services.projects.models.base import NOW, Base, Money, Timestamp, one_of
+from shared.ids import uuid7
+
+# draft -> submitted -> endorsed (by the organization) -> in_review (formal check passed)
+# -> reviewed -> approved | reserved | rejected; `returned` (by the organization or the agency,
+# with reasons) goes back to the applicant, who may edit and submit again before the close;
+# `withdrawn` is possible at any time before a decision.
+APPLICATION_STATUSES = (
+    "draft",
+    "submitted",
+    "returned",
+    "endorsed",
+    "in_review",
+    "reviewed",
+    "approved",
+    "reserved",
+    "rejected",
+    "withdrawn",
+)
+
+
+class Application(Base):
+    __tablename__ = "applications"
+    __table_args__ = (
+        sa.CheckConstraint(one_of("status", APPLICATION_STATUSES), name="status"),
+        # One live application per person per call: a second one is a duplicate (重复申报).
+        sa.Index(
+            None,
+            "call_id",
+            "applicant_id",
+            unique=True,
+            postgresql_where=sa.text("status <> 'withdrawn'"),
+        ),
+        sa.Index(None, "call_id", "status"),
+        sa.Index(None, "org_id", "status"),
+    )
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid7)
+    call_id: Mapped[UUID] = mapped_column(sa.ForeignKey("calls.id"))
+    applicant_id: Mapped[UUID] = mapped_column(index=True)
+    org_id: Mapped[UUID] = mapped_column()
+    status: Mapped[str] = mapped_column(sa.String(12), default="draft")
+    version: Mapped[int] = mapped_column(default=1)  # the latest saved version
+    title: Mapped[str] = mapped_column(sa.String(300))  # of the latest version, for lists
+    requested_budget_fen: Mapped[int] = mapped_column(Money, default=0)
+    submitted_version: Mapped[int | None] = mapped_column()
+    submitted_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    decision_reason: Mapped[str | None] = mapped_column(sa.Text)
+    approved_budget_fen: Mapped[int | None] = mapped_column(Money)
+    decided_by: Mapped[UUID | None] = mapped_column()
+    decided_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=NOW)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, server_default=NOW)
+
+
+class ApplicationVersion(Base):
+    """Every save of an application, kept as it was: old versions stay readable."""
+
+    __tablename__ = "application_versions"
+
+    application_id: Mapped[UUID] = mapped_column(sa.ForeignKey("applications.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(primary_key=True)
+    content: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    saved_by: Mapped[UUID] = mapped_column()
+    saved_at: Mapped[datetime] = mapped_column(Timestamp, server_default=NOW)
+
+
+class Attachment(Base):
+    """A file attached to an application; versions refer to it by id. Never changed."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (sa.CheckConstraint("size_bytes > 0", name="not_empty"),)
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid7)
+    application_id: Mapped[UUID] = mapped_column(sa.ForeignKey("applications.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    filename: Mapped[str] = mapped_column(sa.String(200))
+    content_type: Mapped[str] = mapped_column(sa.String(100))
+    size_bytes: Mapped[int] = mapped_column()
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    content: Mapped[bytes] = deferred(mapped_column(sa.LargeBinary))
+    uploaded_by: Mapped[UUID] = mapped_column()
+    uploaded_at: Mapped[datetime] = mapped_column(Timestamp, server_default=NOW)
+
+
+class FormalCheck(Base):
+    """The agency's formal check of one submitted version: automatic rules, then a person."""
+
+    __tablename__ = "formal_checks"
+    __table_args__ = (
+        sa.CheckConstraint("outcome IS NULL OR outcome IN ('passed', 'returned')", name="outcome"),
+    )
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid7)
+    application_id: Mapped[UUID] = mapped_column(sa.ForeignKey("applications.id"), index=True)
+    version: Mapped[int] = mapped_column()
+    # [{"rule": "budget.within_limits", "passed": true, "detail": "..."}, ...]
+    results: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    # The credit service's answer as of submission time (level, eligible, reasons).
+    credit: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    automatic_passed: Mapped[bool] = mapped_column()
+    outcome: Mapped[str | None] = mapped_column(sa.String(10))
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    decided_by: Mapped[UUID | None] = mapped_column()
+    decided_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=NOW)
