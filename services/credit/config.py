@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import ClassVar
 
 from pydantic import Field, SecretStr
@@ -20,6 +21,9 @@ class CreditSettings(ServiceSettings):
     # Key of the HMAC that turns a national ID number into a subject key (never stored plain).
     id_hash_key: SecretStr = SecretStr(DEV_ID_HASH_KEY)
     objection_window_working_days: int = Field(default=10, ge=1, le=60)
+    # Public holidays and the weekends worked instead (调休), as JSON lists of dates.
+    holidays: frozenset[date] = frozenset()
+    working_weekends: frozenset[date] = frozenset()
     base_score: int = 80
     level_a_from: int = 90
     level_b_from: int = 75

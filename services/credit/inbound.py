@@ -13,11 +13,9 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credit.config import CreditSettings
-from services.credit.rating.service import policy_from
 from services.credit.records.schemas import RecordCreate
-from services.credit.records.service import Actor, RecordService
+from services.credit.records.service import Actor, RecordService, record_service_for
 from services.credit.subjects.schemas import SubjectRef
-from services.credit.subjects.service import SubjectService
 from shared.clock import in_shanghai
 from shared.events.consumer import Handler
 from shared.events.outbox import Event
@@ -65,12 +63,7 @@ def _unit(party: Party) -> SubjectRef:
 
 def credit_handlers(settings: CreditSettings) -> dict[str, Handler]:
     def service(session: AsyncSession) -> RecordService:
-        return RecordService(
-            session,
-            subjects=SubjectService(session, settings.id_hash_key.get_secret_value()),
-            policy=policy_from(settings),
-            objection_days=settings.objection_window_working_days,
-        )
+        return record_service_for(session, settings)
 
     async def propose(session: AsyncSession, event: Event, data: dict[str, Any]) -> None:
         await service(session).create(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -52,6 +52,32 @@ async def test_the_whole_path_keeps_who_when_and_why(credit: Credit) -> None:
     actors = [t["actor"] for t in decided.json()["transitions"]]
     manager, applicant = credit.callers["manager"].user_id, credit.callers["applicant"].user_id
     assert actors == [manager, manager, applicant, manager]
+
+
+async def test_the_objection_window_skips_holidays_and_counts_swapped_weekends(
+    credit: Credit,
+) -> None:
+    # A National Day week as the State Council might publish it: seven days off, two weekend
+    # days worked instead (调休).
+    settings = credit.app.state.settings
+    credit.app.state.settings = settings.model_copy(
+        update={
+            "holidays": frozenset(date(2026, 10, d) for d in range(1, 8)),
+            "working_weekends": frozenset({date(2026, 9, 27), date(2026, 10, 10)}),
+        }
+    )
+    credit.clock.now = datetime(2026, 9, 29, 2, 0, tzinfo=UTC)  # Tuesday, 10:00 in Shanghai
+    record = await propose(credit, "FALSE_MATERIALS", effective_from=date(2026, 9, 29))
+    notified = await step(credit, record["id"], "notify", "manager", reason="依规告知当事人")
+    deadline = datetime.fromisoformat(notified.json()["objection_deadline"]).astimezone(SHANGHAI)
+    # Sep 30, Oct 8, 9, 10 (a Saturday worked), 12-16, 19: ten working days.
+    assert deadline.strftime("%Y-%m-%d %H:%M") == "2026-10-19 23:59"
+
+    credit.app.state.settings = settings  # the plain weekday count, for comparison
+    other = await propose(credit, "FALSE_MATERIALS", effective_from=date(2026, 9, 29))
+    plain = await step(credit, other["id"], "notify", "manager", reason="依规告知当事人")
+    plain_deadline = datetime.fromisoformat(plain.json()["objection_deadline"])
+    assert plain_deadline.astimezone(SHANGHAI).date() == date(2026, 10, 13)
 
 
 async def test_confirmation_waits_for_the_objection_window(credit: Credit) -> None:

@@ -1,25 +1,38 @@
 """Deadlines in working days, stated in Asia/Shanghai.
 
-Weekends are skipped; public holidays and their swapped working weekends (调休) are not known
-yet, so a window can end a day or two earlier than the official calendar would say.
+Weekends and the configured public holidays are skipped; weekends that the State Council turns
+into working days (调休) count. The official calendar is published each November for the next
+year, so it is configuration (`SCIPLAN_CREDIT_HOLIDAYS`, `SCIPLAN_CREDIT_WORKING_WEEKENDS`),
+not code.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from shared.clock import SHANGHAI, in_shanghai
 
 
-def add_working_days(start: datetime, days: int) -> datetime:
-    """The last moment of the `days`-th working day after the day of `start`."""
-    day = in_shanghai(start).date()
-    remaining = days
-    while remaining:
-        day += timedelta(days=1)
-        if day.weekday() < 5:
-            remaining -= 1
-    return datetime.combine(day, time.max, tzinfo=SHANGHAI)
+@dataclass(frozen=True)
+class WorkCalendar:
+    holidays: frozenset[date] = frozenset()
+    working_weekends: frozenset[date] = frozenset()
+
+    def is_working_day(self, day: date) -> bool:
+        if day in self.holidays:
+            return False
+        return day.weekday() < 5 or day in self.working_weekends
+
+    def add_working_days(self, start: datetime, days: int) -> datetime:
+        """The last moment of the `days`-th working day after the day of `start`."""
+        day = in_shanghai(start).date()
+        remaining = days
+        while remaining:
+            day += timedelta(days=1)
+            if self.is_working_day(day):
+                remaining -= 1
+        return datetime.combine(day, time.max, tzinfo=SHANGHAI)
 
 
 def add_months(day: date, months: int) -> date:

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends, status
 from services.credit.auth import STAFF, Decider, NowDep, RecordKeeper, SettingsDep
 from services.credit.exceptions import RecordNotFound
 from services.credit.models import CreditRecord
-from services.credit.rating.service import policy_from
 from services.credit.records.schemas import (
     AppealDecision,
     Note,
@@ -22,8 +21,12 @@ from services.credit.records.schemas import (
     Statement,
     Transition,
 )
-from services.credit.records.service import Actor, RecordService, is_subject_of
-from services.credit.subjects.service import SubjectService
+from services.credit.records.service import (
+    Actor,
+    RecordService,
+    is_subject_of,
+    record_service_for,
+)
 from shared.auth.dependencies import CurrentPrincipal
 from shared.auth.tokens import Principal
 from shared.db import SessionDep
@@ -32,12 +35,7 @@ router = APIRouter(prefix="/v1/records", tags=["records"])
 
 
 async def record_service(session: SessionDep, settings: SettingsDep) -> RecordService:
-    return RecordService(
-        session,
-        subjects=SubjectService(session, settings.id_hash_key.get_secret_value()),
-        policy=policy_from(settings),
-        objection_days=settings.objection_window_working_days,
-    )
+    return record_service_for(session, settings)
 
 
 Records = Annotated[RecordService, Depends(record_service)]

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.credit.config import CreditSettings
 from services.credit.exceptions import (
     InvalidTransition,
     NotRepairable,
@@ -33,8 +34,8 @@ from services.credit.exceptions import (
 )
 from services.credit.models import CreditRecord, RecordTransition, Rule, Subject
 from services.credit.rating.model import RatingPolicy
-from services.credit.rating.service import RatingService
-from services.credit.records.calendar import add_months, add_working_days
+from services.credit.rating.service import RatingService, policy_from
+from services.credit.records.calendar import WorkCalendar, add_months
 from services.credit.records.schemas import (
     AppealDecision,
     ObjectionDecision,
@@ -83,12 +84,14 @@ class RecordService:
         subjects: SubjectService,
         policy: RatingPolicy,
         objection_days: int,
+        calendar: WorkCalendar | None = None,
     ) -> None:
         self.session = session
         self.subjects = subjects
         self.rules = RuleService(session)
         self.ratings = RatingService(session, policy)
         self.objection_days = objection_days
+        self.calendar = calendar or WorkCalendar()
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -215,7 +218,7 @@ class RecordService:
         self, record_id: UUID, actor: Actor, reason: str, now: datetime
     ) -> CreditRecord:
         record = await self._locked(record_id, "proposed")
-        record.objection_deadline = add_working_days(now, self.objection_days)
+        record.objection_deadline = self.calendar.add_working_days(now, self.objection_days)
         return await self._move(
             record,
             "notified",
@@ -413,3 +416,14 @@ class RecordService:
             )
         )
         await self.session.flush()
+
+
+def record_service_for(session: AsyncSession, settings: CreditSettings) -> RecordService:
+    """The record service as the settings configure it (for requests and for events alike)."""
+    return RecordService(
+        session,
+        subjects=SubjectService(session, settings.id_hash_key.get_secret_value()),
+        policy=policy_from(settings),
+        objection_days=settings.objection_window_working_days,
+        calendar=WorkCalendar(settings.holidays, settings.working_weekends),
+    )
