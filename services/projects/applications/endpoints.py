@@ -2,6 +2,326 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Path, Request, Response, status
+
+from services.projects.applications.attachments import content_disposition, read_upload
+from services.projects.applications.schemas import (
+    ApplicationCreate,
+    ApplicationRead,
+    ApplicationSave,
+    ApplicationSummary,
+    AttachmentRead,
+    Endorsement,
+    FormalCheckRead,
+    FormalDecision,
+    HistoryEntry,
+    VersionRead,
+    VersionSummary,
+    Withdrawal,
+)
+from services.projects.applications.service import ApplicationService
+from services.projects.auth import Applicant, CreditDep, Manager, NowDep, OrgAdmin, SettingsDep
+from services.projects.models import Application
+from shared.auth.dependencies import CurrentPrincipal
+from shared.db import SessionDep
+from shared.pagination import InvalidCursor, Page, PageDep, encode_cursor
 
 router = APIRouter(prefix="/v1/applications", tags=["applications"])
+
+Status = Literal[
+    "draft",
+    "submitted",
+    "returned",
+    "endorsed",
+    "in_review",
+    "reviewed",
+    "approved",
+    "reserved",
+    "rejected",
+    "withdrawn",
+]
+UPLOAD_FORM = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["kind", "file"],
+                    "properties": {
+                        "kind": {
+                            "type": "string",
+                            "pattern": "^[a-z][a-z0-9_]{1,39}$",
+                            "description": "e.g. feasibility_report (the call's required kinds)",
+                        },
+                        "file": {"type": "string", "format": "binary"},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+async def application_service(session: SessionDep) -> ApplicationService:
+    return ApplicationService(session)
+
+
+Applications = Annotated[ApplicationService, Depends(application_service)]
+ApplicationId = Annotated[UUID, Path()]
+
+
+async def read_model(applications: ApplicationService, application: Application) -> ApplicationRead:
+    """The application with its latest version's content and its latest formal check."""
+    check = await applications.latest_check(application)
+    return ApplicationRead.model_validate(
+        {
+            **ApplicationSummary.model_validate(application).model_dump(),
+            "content": await applications.content(application),
+            "formal_check": FormalCheckRead.model_validate(check) if check else None,
+        }
+    )
+
+
+@router.post(
+    "",
+    response_model=ApplicationRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Draft an application for an open call (version 1)",
+)
+async def create_application(
+    data: ApplicationCreate, applications: Applications, applicant: Applicant, now: NowDep
+) -> ApplicationRead:
+    application = await applications.create(applicant, data, now)
+    return await read_model(applications, application)
+
+
+def _before(cursor: dict[str, Any] | None) -> UUID | None:
+    if cursor is None:
+        return None
+    try:
+        return UUID(str(cursor["before"]))
+    except (KeyError, ValueError) as exc:
+        raise InvalidCursor() from exc
+
+
+@router.get(
+    "", response_model=Page[ApplicationSummary], summary="The applications the caller may read"
+)
+async def list_applications(
+    applications: Applications,
+    principal: CurrentPrincipal,
+    page: PageDep,
+    call_id: UUID | None = None,
+    status: Status | None = None,
+) -> Page[ApplicationSummary]:
+    before = _before(page.cursor)
+    found = await applications.page(
+        principal,
+        call_id=call_id,
+        status=status,
+        before=before,
+        offset=page.offset,
+        limit=page.limit + 1,
+    )
+    items = [ApplicationSummary.model_validate(a) for a in found[: page.limit]]
+    more = len(found) > page.limit
+    return Page[ApplicationSummary](
+        items=items, next_cursor=encode_cursor({"before": items[-1].id}) if more else None
+    )
+
+
+@router.get("/{application_id}", response_model=ApplicationRead)
+async def get_application(
+    application_id: ApplicationId, applications: Applications, principal: CurrentPrincipal
+) -> ApplicationRead:
+    return await read_model(applications, await applications.readable(principal, application_id))
+
+
+@router.put(
+    "/{application_id}",
+    response_model=ApplicationRead,
+    summary="Save a new version (draft or returned; base_version must be the latest)",
+)
+async def save_application(
+    application_id: ApplicationId,
+    data: ApplicationSave,
+    applications: Applications,
+    applicant: Applicant,
+    now: NowDep,
+) -> ApplicationRead:
+    application = await applications.save(applicant, application_id, data, now)
+    return await read_model(applications, application)
+
+
+@router.get("/{application_id}/versions", response_model=list[VersionSummary])
+async def list_versions(
+    application_id: ApplicationId, applications: Applications, principal: CurrentPrincipal
+) -> list[VersionSummary]:
+    versions = await applications.versions(principal, application_id)
+    return [VersionSummary.model_validate(v) for v in versions]
+
+
+@router.get("/{application_id}/versions/{number}", response_model=VersionRead)
+async def get_version(
+    application_id: ApplicationId,
+    number: Annotated[int, Path(ge=1)],
+    applications: Applications,
+    principal: CurrentPrincipal,
+) -> VersionRead:
+    return VersionRead.model_validate(await applications.version(principal, application_id, number))
+
+
+@router.get(
+    "/{application_id}/history",
+    response_model=list[HistoryEntry],
+    summary="Every state change of the application and the project it became",
+)
+async def get_history(
+    application_id: ApplicationId, applications: Applications, principal: CurrentPrincipal
+) -> list[HistoryEntry]:
+    return [
+        HistoryEntry.model_validate(t) for t in await applications.story(principal, application_id)
+    ]
+
+
+@router.post(
+    "/{application_id}/attachments",
+    response_model=AttachmentRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Upload an attachment (multipart: kind, file)",
+    openapi_extra=UPLOAD_FORM,
+)
+async def upload_attachment(
+    application_id: ApplicationId,
+    request: Request,
+    applications: Applications,
+    applicant: Applicant,
+    settings: SettingsDep,
+    now: NowDep,
+) -> AttachmentRead:
+    await applications.ensure_attachable(applicant, application_id, now)
+    upload = await read_upload(
+        request, max_bytes=settings.attachment_max_bytes, accepted=settings.attachment_types
+    )
+    attachment = await applications.attach(applicant, application_id, upload, now)
+    return AttachmentRead.model_validate(attachment)
+
+
+@router.get("/{application_id}/attachments", response_model=list[AttachmentRead])
+async def list_attachments(
+    application_id: ApplicationId, applications: Applications, principal: CurrentPrincipal
+) -> list[AttachmentRead]:
+    found = await applications.attachments(principal, application_id)
+    return [AttachmentRead.model_validate(a) for a in found]
+
+
+@router.get(
+    "/{application_id}/attachments/{attachment_id}",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+    summary="Download an attachment",
+)
+async def download_attachment(
+    application_id: ApplicationId,
+    attachment_id: UUID,
+    applications: Applications,
+    principal: CurrentPrincipal,
+) -> Response:
+    attachment = await applications.attachment(principal, application_id, attachment_id)
+    return Response(
+        content=attachment.content,
+        media_type=attachment.content_type,
+        headers={
+            "Content-Disposition": content_disposition(attachment.filename),
+            "ETag": f'"{attachment.sha256}"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+@router.post(
+    "/{application_id}/submit",
+    response_model=ApplicationRead,
+    summary="Submit the latest version before the close (a retry changes nothing)",
+)
+async def submit(
+    application_id: ApplicationId, applications: Applications, applicant: Applicant, now: NowDep
+) -> ApplicationRead:
+    application = await applications.submit(applicant, application_id, now)
+    return await read_model(applications, application)
+
+
+@router.post(
+    "/{application_id}/withdraw",
+    response_model=ApplicationRead,
+    summary="Withdraw, at any time before a decision",
+)
+async def withdraw(
+    application_id: ApplicationId,
+    data: Withdrawal,
+    applications: Applications,
+    applicant: Applicant,
+    now: NowDep,
+) -> ApplicationRead:
+    application = await applications.withdraw(applicant, application_id, data.reason, now)
+    return await read_model(applications, application)
+
+
+@router.post(
+    "/{application_id}/endorsement",
+    response_model=ApplicationRead,
+    summary="The organization endorses (the formal check runs) or returns with reasons",
+)
+async def endorse(
+    application_id: ApplicationId,
+    data: Endorsement,
+    applications: Applications,
+    org_admin: OrgAdmin,
+    now: NowDep,
+    credit: CreditDep,
+) -> ApplicationRead:
+    application = await applications.endorse(org_admin, application_id, data, now, credit)
+    return await read_model(applications, application)
+
+
+@router.get("/{application_id}/formal-check", response_model=FormalCheckRead)
+async def get_formal_check(
+    application_id: ApplicationId, applications: Applications, principal: CurrentPrincipal
+) -> FormalCheckRead:
+    return FormalCheckRead.model_validate(
+        await applications.formal_check(principal, application_id)
+    )
+
+
+@router.post(
+    "/{application_id}/formal-check/rerun",
+    response_model=FormalCheckRead,
+    summary="Run the automatic rules again (e.g. after the credit service was down)",
+)
+async def rerun_formal_check(
+    application_id: ApplicationId, applications: Applications, manager: Manager, credit: CreditDep
+) -> FormalCheckRead:
+    return FormalCheckRead.model_validate(
+        await applications.rerun_check(manager, application_id, credit)
+    )
+
+
+@router.post(
+    "/{application_id}/formal-check/decision",
+    response_model=ApplicationRead,
+    summary="Pass (every rule passed) to review, or return to the applicant",
+)
+async def decide_formal_check(
+    application_id: ApplicationId,
+    data: FormalDecision,
+    applications: Applications,
+    manager: Manager,
+    now: NowDep,
+) -> ApplicationRead:
+    application = await applications.decide_check(manager, application_id, data, now)
+    return await read_model(applications, application)

@@ -1,0 +1,202 @@
+"""The SQL of applications, versions, attachments and formal checks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import undefer
+
+from services.projects.exceptions import DuplicateApplication
+from services.projects.models import (
+    Application,
+    ApplicationVersion,
+    Attachment,
+    Call,
+    FormalCheck,
+    Project,
+    directory,
+)
+
+# Projects that count against a PI's limit of concurrent projects (限项).
+ACTIVE_PROJECT_STATUSES = ("in_notice", "awaiting_contract", "in_progress")
+# The partial unique index keeping one live application per person per call.
+ONE_LIVE_PER_CALL = "ix_applications_call_id_applicant_id"
+
+
+class ApplicationRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # --- calls and the directory -----------------------------------------------------------
+
+    async def call(self, call_id: UUID) -> Call | None:
+        return await self.session.get(Call, call_id)
+
+    async def organization_kind(self, org_id: UUID) -> str | None:
+        kind: str | None = await self.session.scalar(
+            sa.select(directory.organizations.c.kind).where(directory.organizations.c.id == org_id)
+        )
+        return kind
+
+    async def active_people(self, user_ids: Iterable[UUID]) -> set[UUID]:
+        ids = list(user_ids)
+        if not ids:
+            return set()
+        users = directory.users
+        rows = await self.session.scalars(
+            sa.select(users.c.id).where(users.c.id.in_(ids), users.c.is_active)
+        )
+        return set(rows.all())
+
+    # --- applications ----------------------------------------------------------------------
+
+    async def get(self, application_id: UUID) -> Application | None:
+        return await self.session.get(Application, application_id)
+
+    async def locked(self, application_id: UUID) -> Application | None:
+        """The application, locked until the transaction ends (and read afresh)."""
+        return await self.session.scalar(
+            sa.select(Application)
+            .where(Application.id == application_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+
+    async def add(self, application: Application, first: ApplicationVersion) -> None:
+        """Insert an application with its first version; a live one for the call is a duplicate."""
+        self.session.add(application)
+        try:
+            async with self.session.begin_nested():
+                await self.session.flush()
+        except IntegrityError as exc:
+            if ONE_LIVE_PER_CALL in str(exc.orig):
+                raise DuplicateApplication() from exc
+            raise
+        self.session.add(first)
+        await self.session.flush()
+
+    async def add_version(self, version: ApplicationVersion) -> None:
+        self.session.add(version)
+        await self.session.flush()
+
+    async def page(
+        self,
+        visible: sa.ColumnElement[bool],
+        *,
+        call_id: UUID | None,
+        status: str | None,
+        before: UUID | None,
+        offset: int,
+        limit: int,
+    ) -> Sequence[Application]:
+        query = (
+            sa.select(Application)
+            .join(Call, Call.id == Application.call_id)
+            .where(visible)
+            .order_by(Application.id.desc())
+            .limit(limit)
+        )
+        if call_id is not None:
+            query = query.where(Application.call_id == call_id)
+        if status is not None:
+            query = query.where(Application.status == status)
+        # A cursor continues after the last one seen; an offset counts from the newest.
+        query = query.where(Application.id < before) if before is not None else query.offset(offset)
+        return (await self.session.scalars(query)).all()
+
+    # --- versions --------------------------------------------------------------------------
+
+    async def version(self, application_id: UUID, number: int) -> ApplicationVersion | None:
+        return await self.session.get(ApplicationVersion, (application_id, number))
+
+    async def versions(self, application_id: UUID) -> Sequence[ApplicationVersion]:
+        return (
+            await self.session.scalars(
+                sa.select(ApplicationVersion)
+                .where(ApplicationVersion.application_id == application_id)
+                .order_by(ApplicationVersion.version)
+            )
+        ).all()
+
+    # --- attachments -----------------------------------------------------------------------
+
+    async def add_attachment(self, attachment: Attachment) -> None:
+        self.session.add(attachment)
+        await self.session.flush()
+
+    async def attachments(self, application_id: UUID) -> Sequence[Attachment]:
+        return (
+            await self.session.scalars(
+                sa.select(Attachment)
+                .where(Attachment.application_id == application_id)
+                .order_by(Attachment.id)
+            )
+        ).all()
+
+    async def attachment_kinds(self, application_id: UUID, ids: Iterable[UUID]) -> dict[UUID, str]:
+        wanted = list(ids)
+        if not wanted:
+            return {}
+        rows = await self.session.execute(
+            sa.select(Attachment.id, Attachment.kind).where(
+                Attachment.application_id == application_id, Attachment.id.in_(wanted)
+            )
+        )
+        return {row.id: row.kind for row in rows}
+
+    async def attachment_with_content(
+        self, application_id: UUID, attachment_id: UUID
+    ) -> Attachment | None:
+        return await self.session.scalar(
+            sa.select(Attachment)
+            .options(undefer(Attachment.content))
+            .where(Attachment.id == attachment_id, Attachment.application_id == application_id)
+        )
+
+    # --- formal checks and the projects a PI leads -----------------------------------------
+
+    @staticmethod
+    def _latest_check(application_id: UUID) -> sa.Select[FormalCheck]:
+        # The pending check (at most one: re-runs update it) comes first, then the last decided.
+        return (
+            sa.select(FormalCheck)
+            .where(FormalCheck.application_id == application_id)
+            .order_by(FormalCheck.outcome.is_(None).desc(), FormalCheck.id.desc())
+            .limit(1)
+        )
+
+    async def latest_check(self, application_id: UUID) -> FormalCheck | None:
+        return await self.session.scalar(self._latest_check(application_id))
+
+    async def locked_latest_check(self, application_id: UUID) -> FormalCheck | None:
+        return await self.session.scalar(
+            self._latest_check(application_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+
+    async def add_check(self, check: FormalCheck) -> None:
+        self.session.add(check)
+        await self.session.flush()
+        await self.session.refresh(check, ["created_at"])
+
+    async def active_projects_led_by(self, pi_id: UUID) -> int:
+        count: int = (
+            await self.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(Project)
+                .where(Project.pi_id == pi_id, Project.status.in_(ACTIVE_PROJECT_STATUSES))
+            )
+            or 0
+        )
+        return count
+
+    async def touch(self, application: Application, **values: Any) -> None:
+        for name, value in values.items():
+            setattr(application, name, value)
+        await self.session.flush()

@@ -1,0 +1,530 @@
+"""The rules of an application's life up to the formal check.
+
+draft -(submit)-> submitted -(organization: endorse)-> endorsed -(agency: pass)-> in_review
+                            -(organization: return)-> returned
+                                                      endorsed -(agency: return)-> returned
+returned -(submit)-> submitted ...; anything before a decision -(withdraw)-> withdrawn.
+
+Only drafts and returned applications are edited, each save a new version, and only while the
+call is open (opens_at <= now < closes_at). Every transition locks the row, checks the state and
+writes history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.projects import history
+from services.projects.applications import budget as budget_rules
+from services.projects.applications import formal_check
+from services.projects.applications.attachments import Upload
+from services.projects.applications.exceptions import (
+    FormalCheckNotFound,
+    Incomplete,
+    IndirectOverLimit,
+    InvalidTeam,
+    NoOrganization,
+    OrganizationIneligible,
+    ReasonRequired,
+    RulesFailed,
+    StaleVersion,
+    UnknownAttachments,
+    UnknownPeople,
+    VersionNotFound,
+)
+from services.projects.applications.repository import ApplicationRepository
+from services.projects.applications.schemas import (
+    PI_ROLE,
+    ApplicationContent,
+    ApplicationCreate,
+    ApplicationSave,
+    Endorsement,
+    FormalDecision,
+)
+from services.projects.credit_client import CreditClient
+from services.projects.exceptions import (
+    ApplicationNotFound,
+    AttachmentNotFound,
+    CallClosed,
+    CallNotFound,
+    CallNotOpen,
+    DutyConflict,
+    InvalidTransition,
+)
+from services.projects.models import (
+    Application,
+    ApplicationVersion,
+    Attachment,
+    Call,
+    FormalCheck,
+    Transition,
+)
+from services.projects.scope import check_duties, require_manager_of, team_ids
+from services.projects.visibility import application_filter, may_read_application
+from shared.auth.tokens import Principal
+from shared.clock import in_shanghai
+from shared.errors import Text
+from shared.ids import uuid7
+
+EDITABLE = ("draft", "returned")
+# A retried submit in these states (same version) is answered as the first one was.
+SUBMITTED = ("submitted", "endorsed", "in_review", "reviewed")
+WITHDRAWABLE = ("draft", "submitted", "returned", "endorsed", "in_review", "reviewed")
+
+
+def ensure_open(call: Call, now: datetime) -> None:
+    """Open means published and opens_at <= now < closes_at; the close is to the second."""
+    if call.state == "cancelled" or (call.state == "published" and now < call.opens_at):
+        opens = f"{in_shanghai(call.opens_at):%Y-%m-%d %H:%M:%S}"
+        raise CallNotOpen(
+            Text(f"申报开始时间为 {opens}（北京时间）", f"the call opens at {opens} Asia/Shanghai"),
+            extra={"opens_at": in_shanghai(call.opens_at).isoformat()},
+        )
+    if call.state != "published" or now >= call.closes_at:
+        closes = f"{in_shanghai(call.closes_at):%Y-%m-%d %H:%M:%S}"
+        raise CallClosed(
+            Text(
+                f"申报已于 {closes}（北京时间）截止", f"the call closed at {closes} Asia/Shanghai"
+            ),
+            extra={"closes_at": in_shanghai(call.closes_at).isoformat()},
+        )
+
+
+class ApplicationService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.repository = ApplicationRepository(session)
+
+    # --- finding, with the object rules ----------------------------------------------------
+
+    async def readable(self, principal: Principal, application_id: UUID) -> Application:
+        """The application if the caller may read it; 404 otherwise."""
+        application = await self.repository.get(application_id)
+        if application is None or not await may_read_application(
+            self.session, principal, application
+        ):
+            raise ApplicationNotFound()
+        return application
+
+    async def _own(self, principal: Principal, application_id: UUID) -> Application:
+        """The caller's own application, locked; anyone else's is not found."""
+        application = await self.repository.locked(application_id)
+        if application is None or application.applicant_id != principal.user_id:
+            raise ApplicationNotFound()
+        return application
+
+    async def _managed(
+        self, principal: Principal, application_id: UUID
+    ) -> tuple[Application, Call]:
+        """Locked, readable by the caller, of a program they manage, and not their own."""
+        application = await self.repository.locked(application_id)
+        if application is None or not await may_read_application(
+            self.session, principal, application
+        ):
+            raise ApplicationNotFound()
+        call = await self._call(application)
+        await require_manager_of(self.session, principal, call.program_id)
+        await check_duties(self.session, principal, application)
+        return application, call
+
+    async def _call(self, application: Application) -> Call:
+        call = await self.repository.call(application.call_id)
+        assert call is not None  # a foreign key
+        return call
+
+    async def content(self, application: Application, version: int | None = None) -> dict[str, Any]:
+        found = await self.repository.version(application.id, version or application.version)
+        if found is None:
+            raise VersionNotFound()
+        return found.content
+
+    async def page(
+        self,
+        principal: Principal,
+        *,
+        call_id: UUID | None,
+        status: str | None,
+        before: UUID | None,
+        offset: int,
+        limit: int,
+    ) -> Sequence[Application]:
+        visible = await application_filter(self.session, principal)
+        return await self.repository.page(
+            visible, call_id=call_id, status=status, before=before, offset=offset, limit=limit
+        )
+
+    async def versions(
+        self, principal: Principal, application_id: UUID
+    ) -> Sequence[ApplicationVersion]:
+        application = await self.readable(principal, application_id)
+        return await self.repository.versions(application.id)
+
+    async def version(
+        self, principal: Principal, application_id: UUID, number: int
+    ) -> ApplicationVersion:
+        application = await self.readable(principal, application_id)
+        found = await self.repository.version(application.id, number)
+        if found is None:
+            raise VersionNotFound()
+        return found
+
+    async def story(self, principal: Principal, application_id: UUID) -> Sequence[Transition]:
+        application = await self.readable(principal, application_id)
+        return await history.story(self.session, application.id)
+
+    async def latest_check(self, application: Application) -> FormalCheck | None:
+        return await self.repository.latest_check(application.id)
+
+    async def formal_check(self, principal: Principal, application_id: UUID) -> FormalCheck:
+        application = await self.readable(principal, application_id)
+        check = await self.repository.latest_check(application.id)
+        if check is None:
+            raise FormalCheckNotFound()
+        return check
+
+    # --- drafting --------------------------------------------------------------------------
+
+    async def create(
+        self, principal: Principal, data: ApplicationCreate, now: datetime
+    ) -> Application:
+        call = await self.repository.call(data.call_id)
+        if call is None or call.state == "draft":
+            raise CallNotFound()
+        ensure_open(call, now)
+        me, org_id = principal.user_id, principal.org_id
+        if me is None or org_id is None:
+            raise NoOrganization()
+        kind = await self.repository.organization_kind(org_id)
+        if kind not in call.eligible_org_kinds:
+            raise OrganizationIneligible(
+                Text(
+                    f"单位类型 {kind or '未知'} 不在 {'、'.join(call.eligible_org_kinds)} 之列",
+                    f"organization kind {kind or 'unknown'} is not one of "
+                    f"{', '.join(call.eligible_org_kinds)}",
+                )
+            )
+        await self._check_content(None, data.content, me)
+        application = Application(
+            id=uuid7(),
+            call_id=call.id,
+            applicant_id=me,
+            org_id=org_id,
+            status="draft",
+            version=1,
+            title=data.content.title,
+            requested_budget_fen=data.content.budget.total,
+            created_at=now,
+            updated_at=now,
+        )
+        first = ApplicationVersion(
+            application_id=application.id,
+            version=1,
+            content=data.content.model_dump(mode="json"),
+            saved_by=me,
+            saved_at=now,
+        )
+        await self.repository.add(application, first)
+        await history.record(
+            self.session,
+            entity="application",
+            entity_id=application.id,
+            application_id=application.id,
+            action="create",
+            actor=principal.subject,
+            to_state="draft",
+            details={"version": 1},
+        )
+        return application
+
+    async def save(
+        self, principal: Principal, application_id: UUID, data: ApplicationSave, now: datetime
+    ) -> Application:
+        application = await self._own(principal, application_id)
+        if application.status not in EDITABLE:
+            raise InvalidTransition(application.status)
+        if data.base_version != application.version:
+            raise StaleVersion(application.version)
+        ensure_open(await self._call(application), now)
+        await self._check_content(application.id, data.content, application.applicant_id)
+        number = application.version + 1
+        await self.repository.add_version(
+            ApplicationVersion(
+                application_id=application.id,
+                version=number,
+                content=data.content.model_dump(mode="json"),
+                saved_by=application.applicant_id,
+                saved_at=now,
+            )
+        )
+        await self.repository.touch(
+            application,
+            version=number,
+            title=data.content.title,
+            requested_budget_fen=data.content.budget.total,
+            updated_at=now,
+        )
+        return application
+
+    async def _check_content(
+        self, application_id: UUID | None, content: ApplicationContent, applicant_id: UUID
+    ) -> None:
+        if content.pi != applicant_id:
+            raise InvalidTeam(
+                Text(
+                    f"申请人须以“{PI_ROLE}”身份列入团队",
+                    f"the applicant must be on the team as {PI_ROLE} (PI)",
+                )
+            )
+        members = {m.user_id for m in content.team}
+        unknown = members - await self.repository.active_people(members)
+        if unknown:
+            raise UnknownPeople(sorted(str(u) for u in unknown))
+        budget = content.budget.model_dump()
+        limit = budget_rules.indirect_limit(budget_rules.indirect_base(budget))
+        if content.budget.indirect > limit:
+            raise IndirectOverLimit(
+                Text(
+                    f"间接费用 {content.budget.indirect} 分超过上限 {limit} 分",
+                    f"indirect costs of {content.budget.indirect} fen exceed the limit of "
+                    f"{limit} fen",
+                ),
+                extra={"indirect_limit_fen": limit},
+            )
+        referenced = {a.id: a.kind for a in content.attachments}
+        if referenced:
+            known = (
+                await self.repository.attachment_kinds(application_id, referenced)
+                if application_id is not None
+                else {}
+            )
+            wrong = [str(i) for i, kind in referenced.items() if known.get(i) != kind]
+            if wrong:
+                raise UnknownAttachments(wrong)
+
+    # --- attachments -----------------------------------------------------------------------
+
+    async def ensure_attachable(
+        self, principal: Principal, application_id: UUID, now: datetime
+    ) -> None:
+        """Checked before the upload is read, so nobody else makes us read a file."""
+        application = await self.repository.get(application_id)
+        if application is None or application.applicant_id != principal.user_id:
+            raise ApplicationNotFound()
+        if application.status not in EDITABLE:
+            raise InvalidTransition(application.status)
+        ensure_open(await self._call(application), now)
+
+    async def attach(
+        self, principal: Principal, application_id: UUID, upload: Upload, now: datetime
+    ) -> Attachment:
+        application = await self._own(principal, application_id)
+        if application.status not in EDITABLE:
+            raise InvalidTransition(application.status)
+        ensure_open(await self._call(application), now)
+        attachment = Attachment(
+            id=uuid7(),
+            application_id=application.id,
+            kind=upload.kind,
+            filename=upload.filename,
+            content_type=upload.content_type,
+            size_bytes=len(upload.content),
+            sha256=upload.sha256,
+            content=upload.content,
+            uploaded_by=application.applicant_id,
+            uploaded_at=now,
+        )
+        await self.repository.add_attachment(attachment)
+        return attachment
+
+    async def attachments(self, principal: Principal, application_id: UUID) -> Sequence[Attachment]:
+        application = await self.readable(principal, application_id)
+        return await self.repository.attachments(application.id)
+
+    async def attachment(
+        self, principal: Principal, application_id: UUID, attachment_id: UUID
+    ) -> Attachment:
+        application = await self.readable(principal, application_id)
+        found = await self.repository.attachment_with_content(application.id, attachment_id)
+        if found is None:
+            raise AttachmentNotFound()
+        return found
+
+    # --- transitions -----------------------------------------------------------------------
+
+    async def submit(
+        self, principal: Principal, application_id: UUID, now: datetime
+    ) -> Application:
+        application = await self._own(principal, application_id)
+        if application.status in SUBMITTED and application.submitted_version == application.version:
+            return application  # a retry: the first submit stands, nothing new is written
+        if application.status not in EDITABLE:
+            raise InvalidTransition(application.status)
+        ensure_open(await self._call(application), now)
+        try:
+            content = ApplicationContent.model_validate(await self.content(application))
+        except ValidationError as exc:  # only a version written around this API
+            raise Incomplete(["content"]) from exc
+        missing = formal_check.missing_fields(content)
+        if missing:
+            raise Incomplete(missing)
+        before = application.status
+        await self.repository.touch(
+            application,
+            status="submitted",
+            submitted_version=application.version,
+            submitted_at=now,
+            updated_at=now,
+        )
+        await self._record(
+            application, principal, "submit", before, details={"version": application.version}
+        )
+        return application
+
+    async def withdraw(
+        self, principal: Principal, application_id: UUID, reason: str, now: datetime
+    ) -> Application:
+        application = await self._own(principal, application_id)
+        if application.status not in WITHDRAWABLE:
+            raise InvalidTransition(application.status)
+        before = application.status
+        await self.repository.touch(application, status="withdrawn", updated_at=now)
+        await self._record(application, principal, "withdraw", before, reason=reason)
+        return application
+
+    async def endorse(
+        self,
+        principal: Principal,
+        application_id: UUID,
+        data: Endorsement,
+        now: datetime,
+        credit: CreditClient,
+    ) -> Application:
+        """The organization's admin endorses (and the formal check runs) or returns."""
+        application = await self.repository.locked(application_id)
+        if application is None or application.org_id != principal.org_id:
+            raise ApplicationNotFound()
+        content = await self.content(application)
+        if principal.user_id is not None and (
+            principal.user_id == application.applicant_id or principal.user_id in team_ids(content)
+        ):
+            raise DutyConflict()
+        if application.status != "submitted":
+            raise InvalidTransition(application.status)
+        before = application.status
+        if data.decision == "return":
+            if not data.reason:
+                raise ReasonRequired()
+            await self.repository.touch(application, status="returned", updated_at=now)
+            await self._record(application, principal, "return", before, reason=data.reason)
+            return application
+        await self.repository.touch(application, status="endorsed", updated_at=now)
+        check = await self._run_check(application, credit)
+        await self.repository.add_check(check)
+        await self._record(
+            application,
+            principal,
+            "endorse",
+            before,
+            reason=data.reason or None,
+            details={"formal_check": _summary(check)},
+        )
+        return application
+
+    async def rerun_check(
+        self, principal: Principal, application_id: UUID, credit: CreditClient
+    ) -> FormalCheck:
+        application, _ = await self._managed(principal, application_id)
+        if application.status != "endorsed":
+            raise InvalidTransition(application.status)
+        pending = await self.repository.locked_latest_check(application.id)
+        if pending is None or pending.outcome is not None:
+            raise FormalCheckNotFound()
+        before = _summary(pending)
+        fresh = await self._run_check(application, credit)
+        # The pending check takes the new results: one check per endorsement, its runs in history.
+        pending.results, pending.credit = fresh.results, fresh.credit
+        pending.automatic_passed = fresh.automatic_passed
+        await self.session.flush()
+        await self._record(
+            application,
+            principal,
+            "formal_check.rerun",
+            application.status,
+            details={"before": before, "after": _summary(pending)},
+        )
+        return pending
+
+    async def decide_check(
+        self, principal: Principal, application_id: UUID, data: FormalDecision, now: datetime
+    ) -> Application:
+        application, _ = await self._managed(principal, application_id)
+        if application.status != "endorsed":
+            raise InvalidTransition(application.status)
+        check = await self.repository.locked_latest_check(application.id)
+        if check is None or check.version != application.submitted_version:
+            raise FormalCheckNotFound()
+        if data.decision == "pass" and not check.automatic_passed:
+            raise RulesFailed([r["rule"] for r in check.results if not r["passed"]])
+        if data.decision == "return" and not data.reason:
+            raise ReasonRequired()
+        check.outcome = "passed" if data.decision == "pass" else "returned"
+        check.reason = data.reason or None
+        check.decided_by = principal.user_id
+        check.decided_at = now
+        before = application.status
+        after = "in_review" if data.decision == "pass" else "returned"
+        await self.repository.touch(application, status=after, updated_at=now)
+        await self._record(
+            application,
+            principal,
+            f"formal_check.{data.decision}",
+            before,
+            reason=data.reason or None,
+            details={"formal_check_id": str(check.id)},
+        )
+        return application
+
+    async def _run_check(self, application: Application, credit: CreditClient) -> FormalCheck:
+        """The automatic rules on the submitted version; the result is not stored yet."""
+        assert application.submitted_version is not None
+        content = await self.content(application, application.submitted_version)
+        return await formal_check.run(
+            self.repository, credit, application, await self._call(application), content
+        )
+
+    async def _record(
+        self,
+        application: Application,
+        principal: Principal,
+        action: str,
+        before: str,
+        *,
+        reason: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        await history.record(
+            self.session,
+            entity="application",
+            entity_id=application.id,
+            application_id=application.id,
+            action=action,
+            actor=principal.subject,
+            from_state=before,
+            to_state=application.status,
+            reason=reason,
+            details=details,
+        )
+
+
+def _summary(check: FormalCheck) -> dict[str, Any]:
+    return {
+        "id": str(check.id),
+        "automatic_passed": check.automatic_passed,
+        "failed": [r["rule"] for r in check.results if not r["passed"]],
+    }

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.projects.models import Application, Call, Program
+
+# Once published a call stays public, also after its decisions.
+PUBLIC_STATES = ("published", "decided")
+# Applications that reached the agency: a draft or a withdrawn one does not count.
+NOT_SUBMITTED = ("draft", "withdrawn")
+
+
+class CallRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, call_id: UUID, *, lock: bool = False) -> Call | None:
+        query = sa.select(Call).where(Call.id == call_id)
+        if lock:
+            query = query.with_for_update()
+        return await self.session.scalar(query)
+
+    async def program_for_calls(self, program_id: UUID) -> Program | None:
+        """The program, share-locked: retiring it waits until this call is written."""
+        return await self.session.scalar(
+            sa.select(Program).where(Program.id == program_id).with_for_update(read=True)
+        )
+
+    async def programs(self, program_ids: set[UUID]) -> dict[UUID, Program]:
+        if not program_ids:
+            return {}
+        found = await self.session.scalars(sa.select(Program).where(Program.id.in_(program_ids)))
+        return {p.id: p for p in found}
+
+    async def public(
+        self,
+        *,
+        now: datetime,
+        status: str | None,
+        program_id: UUID | None,
+        year: int | None,
+        limit: int,
+        offset: int,
+    ) -> Sequence[Call]:
+        query = sa.select(Call).where(Call.state.in_(PUBLIC_STATES))
+        if status == "upcoming":
+            query = query.where(Call.opens_at > now)
+        elif status == "open":
+            query = query.where(Call.opens_at <= now, Call.closes_at > now)
+        elif status == "closed":
+            query = query.where(Call.closes_at <= now)
+        if program_id is not None:
+            query = query.where(Call.program_id == program_id)
+        if year is not None:
+            query = query.where(Call.year == year)
+        query = query.order_by(Call.closes_at, Call.id).limit(limit).offset(offset)
+        return (await self.session.scalars(query)).all()
+
+    async def of_program(self, program_id: UUID, *, limit: int, offset: int) -> Sequence[Call]:
+        return (
+            await self.session.scalars(
+                sa.select(Call)
+                .where(Call.program_id == program_id)
+                .order_by(Call.created_at.desc(), Call.id.desc())
+                .limit(limit)
+                .offset(offset)
+            )
+        ).all()
+
+    async def submitted_applications(self, call_id: UUID) -> int:
+        count = await self.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Application)
+            .where(Application.call_id == call_id, Application.status.not_in(NOT_SUBMITTED))
+        )
+        return int(count or 0)
