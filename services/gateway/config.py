@@ -54,6 +54,9 @@ class GatewaySettings(ServiceSettings):
     access_token_minutes: int = Field(default=15, ge=1, le=15)
     refresh_token_days: int = Field(default=14, ge=1, le=90)
     max_body_bytes: int = 10 * 1024 * 1024
+    # File uploads (multipart/form-data) may be larger: application attachments go up to the
+    # projects service's own limit (20 MiB), which it checks per file and type.
+    max_upload_bytes: int = 21 * 1024 * 1024
     proxy_timeout_seconds: float = 30.0
     login_max_failures: int = 5
     login_lockout_seconds: int = 60

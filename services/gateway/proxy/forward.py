@@ -80,8 +80,11 @@ class Forwarder:
             return problem_response(
                 request, status=404, code="gateway.unknown_service", title=NO_SERVICE
             )
+        limit = self.settings.max_body_bytes
+        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+            limit = max(limit, self.settings.max_upload_bytes)
         try:
-            body = await _read_body(request, self.settings.max_body_bytes)
+            body = await _read_body(request, limit)
         except BodyTooLarge:
             return problem_response(
                 request,
