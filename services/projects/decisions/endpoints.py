@@ -2,6 +2,142 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Literal
+from uuid import UUID
+
+from fastapi import APIRouter, status
+
+from services.projects.auth import Manager, NowDep
+from services.projects.decisions.notice import NoticeService
+from services.projects.decisions.schemas import (
+    DecisionBatch,
+    DecisionList,
+    DecisionOutcome,
+    DecisionRead,
+    ObjectionCreate,
+    ObjectionRead,
+    ObjectionResolution,
+    ObjectionResolved,
+)
+from services.projects.decisions.service import DecisionService
+from services.projects.execution.schemas import ProjectRead
+from services.projects.models import Application, Project
+from shared.auth.dependencies import CurrentPrincipal
+from shared.db import SessionDep
+from shared.pagination import PageDep
 
 router = APIRouter(prefix="", tags=["decisions"])
+
+
+def decision_read(application: Application, project: Project | None) -> DecisionRead:
+    return DecisionRead(
+        application_id=application.id,
+        title=application.title,
+        applicant_id=application.applicant_id,
+        org_id=application.org_id,
+        status=application.status,
+        requested_budget_fen=application.requested_budget_fen,
+        approved_budget_fen=application.approved_budget_fen,
+        decision_reason=application.decision_reason,
+        decided_by=application.decided_by,
+        decided_at=application.decided_at,
+        project_id=project.id if project else None,
+        project_number=project.number if project else None,
+        notice_ends_at=project.notice_ends_at if project else None,
+    )
+
+
+@router.post(
+    "/v1/calls/{call_id}/decisions",
+    response_model=DecisionOutcome,
+    summary="Decide on applications of a call: approve, reserve or reject (all or nothing)",
+)
+async def decide(
+    call_id: UUID, batch: DecisionBatch, session: SessionDep, manager: Manager, now: NowDep
+) -> DecisionOutcome:
+    results, envelope = await DecisionService(session).decide(manager, call_id, batch, now)
+    return DecisionOutcome(decisions=[decision_read(a, p) for a, p in results], envelope=envelope)
+
+
+@router.get(
+    "/v1/calls/{call_id}/decisions",
+    response_model=DecisionList,
+    summary="The call's applications in rank order: approved, reserve, undecided, rejected",
+)
+async def list_decisions(
+    call_id: UUID,
+    session: SessionDep,
+    manager: Manager,
+    page: PageDep,
+    status: Literal["in_review", "reviewed", "approved", "reserved", "rejected"] | None = None,
+) -> DecisionList:
+    rows, envelope = await DecisionService(session).of_call(
+        manager, call_id, status=status, limit=page.limit, offset=page.offset
+    )
+    return DecisionList(items=[decision_read(a, p) for a, p in rows], envelope=envelope)
+
+
+@router.get(
+    "/v1/calls/{call_id}/reserve",
+    response_model=DecisionList,
+    summary="The call's project reserve (项目储备库)",
+)
+async def list_reserve(
+    call_id: UUID, session: SessionDep, manager: Manager, page: PageDep
+) -> DecisionList:
+    return await list_decisions(call_id, session, manager, page, status="reserved")
+
+
+# --- public notice ---------------------------------------------------------------------------
+
+
+@router.post(
+    "/v1/projects/{project_id}/objections",
+    response_model=ObjectionRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Object to an approved project during its public notice (any logged-in person)",
+)
+async def file_objection(
+    project_id: UUID,
+    data: ObjectionCreate,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    now: NowDep,
+) -> ObjectionRead:
+    return ObjectionRead.model_validate(
+        await NoticeService(session).object(principal, project_id, data, now)
+    )
+
+
+@router.get(
+    "/v1/projects/{project_id}/objections",
+    response_model=list[ObjectionRead],
+    summary="Objections: all of them for the program's managers, one's own for anyone else",
+)
+async def list_objections(
+    project_id: UUID, session: SessionDep, principal: CurrentPrincipal
+) -> list[ObjectionRead]:
+    found = await NoticeService(session).of_project(principal, project_id)
+    return [ObjectionRead.model_validate(o) for o in found]
+
+
+@router.post(
+    "/v1/projects/{project_id}/objections/{objection_id}/resolution",
+    response_model=ObjectionResolved,
+    summary="Uphold (the project is cancelled) or dismiss an objection",
+)
+async def resolve_objection(
+    project_id: UUID,
+    objection_id: UUID,
+    data: ObjectionResolution,
+    session: SessionDep,
+    manager: Manager,
+    now: NowDep,
+) -> ObjectionResolved:
+    objection, project = await NoticeService(session).resolve(
+        manager, project_id, objection_id, data, now
+    )
+    return ObjectionResolved(
+        objection=ObjectionRead.model_validate(objection),
+        project=ProjectRead.model_validate(project),
+    )

@@ -2,6 +2,216 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Query, status
+
+from services.projects.auth import Applicant, Manager, NowDep
+from services.projects.execution.changes import ChangeService
+from services.projects.execution.reports import ReportService, report_read
+from services.projects.execution.schemas import (
+    ChangeCreate,
+    ChangeDecision,
+    ChangeRead,
+    ProjectDetail,
+    ProjectRead,
+    ProjectStatus,
+    ReportCreate,
+    ReportRead,
+    ReportReview,
+    TaskBookRead,
+    TaskBookWrite,
+    TerminationRequest,
+    TransitionRead,
+)
+from services.projects.execution.service import ProjectService
+from services.projects.execution.termination import TerminationService
+from services.projects.models import Project, TaskBook
+from shared.auth.dependencies import CurrentPrincipal
+from shared.db import SessionDep
+from shared.pagination import Page, PageDep
 
 router = APIRouter(prefix="/v1/projects", tags=["projects"])
+
+
+def project_detail(project: Project, book: TaskBook | None) -> ProjectDetail:
+    fields: dict[str, Any] = {name: getattr(project, name) for name in ProjectRead.model_fields}
+    fields["task_book"] = TaskBookRead.model_validate(book) if book else None
+    return ProjectDetail.model_validate(fields)
+
+
+@router.get("", response_model=Page[ProjectRead], summary="Projects the caller may read")
+async def list_projects(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    page: PageDep,
+    program_id: UUID | None = None,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    status: ProjectStatus | None = None,
+) -> Page[ProjectRead]:
+    found = await ProjectService(session).search(
+        principal,
+        program_id=program_id,
+        year=year,
+        status=status,
+        limit=page.limit,
+        offset=page.offset,
+    )
+    return Page[ProjectRead](items=[ProjectRead.model_validate(p) for p in found])
+
+
+@router.get("/{project_id}", response_model=ProjectDetail, summary="A project and its task book")
+async def get_project(
+    project_id: UUID, session: SessionDep, principal: CurrentPrincipal
+) -> ProjectDetail:
+    return project_detail(*await ProjectService(session).get(principal, project_id))
+
+
+@router.get(
+    "/{project_id}/history",
+    response_model=list[TransitionRead],
+    summary="The whole story, from the application to today",
+)
+async def project_history(
+    project_id: UUID, session: SessionDep, principal: CurrentPrincipal
+) -> list[TransitionRead]:
+    story = await ProjectService(session).history(principal, project_id)
+    return [TransitionRead.model_validate(t) for t in story]
+
+
+# --- task book -------------------------------------------------------------------------------
+
+
+@router.put(
+    "/{project_id}/task-book",
+    response_model=ProjectDetail,
+    summary="Draft or redraft the task book (agency; before anyone signs)",
+)
+async def draft_task_book(
+    project_id: UUID, data: TaskBookWrite, session: SessionDep, manager: Manager, now: NowDep
+) -> ProjectDetail:
+    project, book = await ProjectService(session).draft_task_book(manager, project_id, data, now)
+    return project_detail(project, book)
+
+
+@router.post(
+    "/{project_id}/task-book/sign",
+    response_model=ProjectDetail,
+    summary="Sign for the organization (its admin) or for the agency (a program manager)",
+)
+async def sign_task_book(
+    project_id: UUID, session: SessionDep, principal: CurrentPrincipal, now: NowDep
+) -> ProjectDetail:
+    project, book = await ProjectService(session).sign(principal, project_id, now)
+    return project_detail(project, book)
+
+
+# --- reports and acceptance ------------------------------------------------------------------
+
+
+@router.post(
+    "/{project_id}/reports",
+    response_model=ReportRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="File an annual, mid-term or final report (the PI)",
+)
+async def file_report(
+    project_id: UUID, data: ReportCreate, session: SessionDep, pi: Applicant, now: NowDep
+) -> ReportRead:
+    report, promised = await ReportService(session).file(pi, project_id, data, now)
+    return report_read(report, promised)
+
+
+@router.get("/{project_id}/reports", response_model=list[ReportRead])
+async def list_reports(
+    project_id: UUID, session: SessionDep, principal: CurrentPrincipal
+) -> list[ReportRead]:
+    reports, promised = await ReportService(session).of_project(principal, project_id)
+    return [report_read(r, promised) for r in reports]
+
+
+@router.post(
+    "/{project_id}/reports/{report_id}/review",
+    response_model=ReportRead,
+    summary="Review a report; the final report's review is the acceptance (验收)",
+)
+async def review_report(
+    project_id: UUID,
+    report_id: UUID,
+    data: ReportReview,
+    session: SessionDep,
+    manager: Manager,
+    now: NowDep,
+) -> ReportRead:
+    report, promised = await ReportService(session).review(
+        manager, project_id, report_id, data, now
+    )
+    return report_read(report, promised)
+
+
+# --- change requests -------------------------------------------------------------------------
+
+
+@router.post(
+    "/{project_id}/changes",
+    response_model=ChangeRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Ask for an extension, a new PI or a budget reallocation (the PI)",
+)
+async def request_change(
+    project_id: UUID,
+    data: Annotated[ChangeCreate, Body()],
+    session: SessionDep,
+    pi: Applicant,
+    now: NowDep,
+) -> ChangeRead:
+    return ChangeRead.model_validate(
+        await ChangeService(session).request(pi, project_id, data, now)
+    )
+
+
+@router.get("/{project_id}/changes", response_model=list[ChangeRead])
+async def list_changes(
+    project_id: UUID, session: SessionDep, principal: CurrentPrincipal
+) -> list[ChangeRead]:
+    changes = await ChangeService(session).of_project(principal, project_id)
+    return [ChangeRead.model_validate(c) for c in changes]
+
+
+@router.post(
+    "/{project_id}/changes/{change_id}/decision",
+    response_model=ChangeRead,
+    summary="Approve (and apply) or reject a change request",
+)
+async def decide_change(
+    project_id: UUID,
+    change_id: UUID,
+    data: ChangeDecision,
+    session: SessionDep,
+    manager: Manager,
+    now: NowDep,
+) -> ChangeRead:
+    return ChangeRead.model_validate(
+        await ChangeService(session).decide(manager, project_id, change_id, data, now)
+    )
+
+
+# --- termination -----------------------------------------------------------------------------
+
+
+@router.post(
+    "/{project_id}/termination",
+    response_model=ProjectRead,
+    summary="Terminate for misconduct, inability or on request",
+)
+async def terminate_project(
+    project_id: UUID,
+    data: TerminationRequest,
+    session: SessionDep,
+    manager: Manager,
+    now: NowDep,
+) -> ProjectRead:
+    return ProjectRead.model_validate(
+        await TerminationService(session).terminate(manager, project_id, data, now)
+    )

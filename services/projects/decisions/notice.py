@@ -1,0 +1,141 @@
+"""The public notice (公示) of approved projects, and objections to them.
+
+Any logged-in person may object while the notice runs. Managers of the program see every
+objection; an objector sees their own. Upholding an objection cancels the project (the
+application stays approved, the project does not go on); dismissing closes the objection.
+The objector's identity stays with the agency: the project's history, which the PI reads,
+names the objection, not the person.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.projects import history
+from services.projects.decisions.exceptions import NotAPerson, ObjectionNotFound
+from services.projects.decisions.repository import ObjectionRepository
+from services.projects.decisions.schemas import ObjectionCreate, ObjectionResolution
+from services.projects.exceptions import InvalidTransition, NoticeOver, ProjectNotFound
+from services.projects.execution.access import managed_project
+from services.projects.execution.repository import ProjectRepository
+from services.projects.execution.transitions import move
+from services.projects.models import Objection, Project
+from services.projects.scope import manages
+from shared.auth.tokens import Principal
+
+CANCELLABLE = ("in_notice", "awaiting_contract")
+
+
+class NoticeService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.projects = ProjectRepository(session)
+        self.objections = ObjectionRepository(session)
+
+    async def object(
+        self, principal: Principal, project_id: UUID, data: ObjectionCreate, now: datetime
+    ) -> Objection:
+        if principal.user_id is None:
+            raise NotAPerson()
+        # Locked, so an objection and a signature at the end of the notice cannot cross.
+        project = await self.projects.get(project_id, lock=True)
+        if project is None:
+            raise ProjectNotFound()
+        if now >= project.notice_ends_at:
+            raise NoticeOver()
+        if project.status != "in_notice":
+            raise InvalidTransition(project.status)
+        objection = Objection(
+            project_id=project.id,
+            filed_by=principal.user_id,
+            reasons=data.reasons,
+            filed_at=now,
+            status="open",
+        )
+        self.session.add(objection)
+        await self.session.flush()
+        await history.record(
+            self.session,
+            entity="objection",
+            entity_id=objection.id,
+            application_id=project.application_id,
+            action="objection.filed",
+            actor=f"objection:{objection.id}",
+            to_state="open",
+            reason=data.reasons,
+            details={"project_id": str(project.id)},
+        )
+        return objection
+
+    async def of_project(self, principal: Principal, project_id: UUID) -> Sequence[Objection]:
+        project = await self.projects.get(project_id)
+        if project is None:
+            raise ProjectNotFound()
+        if await manages(self.session, principal, project.program_id):
+            return await self.objections.of_project(project.id, filed_by=None)
+        if principal.user_id is None:
+            return []
+        return await self.objections.of_project(project.id, filed_by=principal.user_id)
+
+    async def resolve(
+        self,
+        principal: Principal,
+        project_id: UUID,
+        objection_id: UUID,
+        data: ObjectionResolution,
+        now: datetime,
+    ) -> tuple[Objection, Project]:
+        project = await managed_project(self.session, principal, project_id)
+        objection = await self.objections.get_for_update(project.id, objection_id)
+        if objection is None:
+            raise ObjectionNotFound()
+        if objection.status != "open":
+            raise InvalidTransition(objection.status)
+        if data.decision == "uphold":
+            await self._cancel(project, objection, principal, data.resolution, now)
+        objection.status = "upheld" if data.decision == "uphold" else "dismissed"
+        objection.resolution = data.resolution
+        objection.resolved_by = principal.user_id
+        objection.resolved_at = now
+        await self.session.flush()
+        await history.record(
+            self.session,
+            entity="objection",
+            entity_id=objection.id,
+            application_id=project.application_id,
+            action=f"objection.{objection.status}",
+            actor=principal.subject,
+            from_state="open",
+            to_state=objection.status,
+            reason=data.resolution,
+            details={"project_id": str(project.id)},
+        )
+        return objection, project
+
+    async def _cancel(
+        self,
+        project: Project,
+        objection: Objection,
+        principal: Principal,
+        resolution: str,
+        now: datetime,
+    ) -> None:
+        if project.status == "cancelled":
+            return  # another objection was upheld first
+        if project.status not in CANCELLABLE:
+            raise InvalidTransition(project.status)
+        project.closed_at = now
+        await move(
+            self.session,
+            project,
+            "cancelled",
+            actor=principal.subject,
+            action="notice.objection_upheld",
+            reason=resolution,
+            # The decision stands on the application; only the project does not go ahead.
+            details={"objection_id": str(objection.id), "application_status": "approved"},
+        )

@@ -1,0 +1,133 @@
+"""SQL for decisions per call, project numbers and objections."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.projects.models import (
+    Application,
+    Call,
+    NumberSequence,
+    Objection,
+    Program,
+    ProgramEnvelope,
+    Project,
+)
+
+DECIDABLE = ("in_review", "reviewed")
+DECIDED = ("approved", "reserved", "rejected")
+# Approved first (in number order), then the reserve, the undecided, and the rejected.
+RANK = sa.case(
+    {"approved": 0, "reserved": 1, "reviewed": 2, "in_review": 2, "rejected": 3},
+    value=Application.status,
+    else_=4,
+)
+
+
+class DecisionRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def call(self, call_id: UUID) -> Call | None:
+        return await self.session.get(Call, call_id)
+
+    async def program(self, program_id: UUID) -> Program:
+        program = await self.session.get(Program, program_id)
+        assert program is not None  # a foreign key of every call
+        return program
+
+    async def applications_for_update(
+        self, call_id: UUID, ids: Sequence[UUID]
+    ) -> Sequence[Application]:
+        # Locked in id order, so two batches touching the same applications cannot deadlock.
+        return (
+            await self.session.scalars(
+                sa.select(Application)
+                .where(Application.call_id == call_id, Application.id.in_(ids))
+                .order_by(Application.id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+        ).all()
+
+    async def envelope_for_update(self, program_id: UUID, year: int) -> ProgramEnvelope | None:
+        """Locked: decisions on one program's year take turns, so two cannot both fit."""
+        return await self.session.scalar(
+            sa.select(ProgramEnvelope)
+            .where(ProgramEnvelope.program_id == program_id, ProgramEnvelope.year == year)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+
+    async def envelope(self, program_id: UUID, year: int) -> ProgramEnvelope | None:
+        return await self.session.get(ProgramEnvelope, (program_id, year))
+
+    async def committed(self, program_id: UUID, year: int) -> int:
+        """Approved money of the program's year; a cancelled project gives its share back."""
+        total = await self.session.scalar(
+            sa.select(sa.func.coalesce(sa.func.sum(Project.approved_budget_fen), 0)).where(
+                Project.program_id == program_id,
+                Project.year == year,
+                Project.status != "cancelled",
+            )
+        )
+        return int(total or 0)
+
+    async def next_number(self, program_code: str, year: int) -> int:
+        """The next sequence number, safe under concurrency: one statement takes the row."""
+        statement = (
+            insert(NumberSequence)
+            .values(program_code=program_code, year=year, last=1)
+            .on_conflict_do_update(
+                index_elements=["program_code", "year"],
+                set_={"last": NumberSequence.last + 1},
+            )
+            .returning(NumberSequence.last)
+        )
+        return int((await self.session.execute(statement)).scalar_one())
+
+    async def of_call(
+        self, call_id: UUID, *, status: str | None, limit: int, offset: int
+    ) -> Sequence[tuple[Application, Project | None]]:
+        query = (
+            sa.select(Application, Project)
+            .outerjoin(Project, Project.application_id == Application.id)
+            .where(Application.call_id == call_id)
+        )
+        if status is not None:
+            query = query.where(Application.status == status)
+        else:
+            query = query.where(Application.status.in_(DECIDABLE + DECIDED))
+        query = query.order_by(
+            RANK,
+            Project.number,
+            Application.approved_budget_fen.desc().nulls_last(),
+            Application.submitted_at,
+            Application.id,
+        )
+        rows = (await self.session.execute(query.limit(limit).offset(offset))).all()
+        return [(application, project) for application, project in rows]
+
+
+class ObjectionRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def of_project(self, project_id: UUID, *, filed_by: UUID | None) -> Sequence[Objection]:
+        query = sa.select(Objection).where(Objection.project_id == project_id)
+        if filed_by is not None:
+            query = query.where(Objection.filed_by == filed_by)
+        return (await self.session.scalars(query.order_by(Objection.filed_at, Objection.id))).all()
+
+    async def get_for_update(self, project_id: UUID, objection_id: UUID) -> Objection | None:
+        return await self.session.scalar(
+            sa.select(Objection)
+            .where(Objection.id == objection_id, Objection.project_id == project_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
