@@ -243,6 +243,16 @@ async def insert_call(
     return call
 
 
+async def closed_call(
+    session: AsyncSession, projects: Projects, program_id: UUID = ZDYF, **overrides: Any
+) -> Call:
+    """A published call whose applications are in: it closed a minute before the clock."""
+    now = projects.clock.now
+    opened = now - timedelta(days=40)
+    times = {"opens_at": opened, "published_at": opened, "closes_at": now - timedelta(minutes=1)}
+    return await insert_call(session, projects, program_id, **(times | overrides))
+
+
 def content(projects: Projects, who: str = "applicant", **overrides: Any) -> dict[str, Any]:
     """A complete application body (as the applications API takes it)."""
     body: dict[str, Any] = {

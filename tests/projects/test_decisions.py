@@ -24,7 +24,14 @@ from services.projects.models import (
     Transition,
     events,
 )
-from tests.projects.conftest import ZDYF, ZDZX, Projects, insert_application, insert_call
+from tests.projects.conftest import (
+    ZDYF,
+    ZDZX,
+    Projects,
+    closed_call,
+    insert_call,
+    insert_application,
+)
 
 BUDGET = 80_000_000  # of the 100,000,000 fen every test application asks for
 
@@ -72,7 +79,7 @@ async def approved_projects(
 ) -> list[dict[str, Any]]:
     """One project in public notice per person (one call; each person applies once)."""
     await set_envelope(session)
-    call = await insert_call(session, projects)
+    call = await closed_call(session, projects)
     applications = [await insert_application(session, projects, call, who=p) for p in people]
     reply = await decide(projects, call, *(approve(a, budget) for a in applications))
     assert reply.status_code == 200, reply.text
@@ -102,7 +109,7 @@ async def test_a_batch_approves_reserves_and_rejects(
     session: AsyncSession, projects: Projects
 ) -> None:
     await set_envelope(session)
-    call = await insert_call(session, projects)
+    call = await closed_call(session, projects)
     first = await insert_application(session, projects, call, who="applicant")
     second = await insert_application(session, projects, call, who="applicant2", status="reviewed")
     third = await insert_application(session, projects, call, who="colleague")
@@ -168,7 +175,7 @@ async def test_numbers_run_per_program_and_year(session: AsyncSession, projects:
         (ZDZX, 2026, "manager2"),
         (ZDYF, 2027, "manager"),
     ]:
-        call = await insert_call(session, projects, program_id=program_id, year=year)
+        call = await closed_call(session, projects, program_id=program_id, year=year)
         application = await insert_application(session, projects, call)
         reply = await decide(projects, call, approve(application), who=who)
         assert reply.status_code == 200, reply.text
@@ -178,7 +185,7 @@ async def test_numbers_run_per_program_and_year(session: AsyncSession, projects:
 
 async def test_one_bad_item_writes_nothing(session: AsyncSession, projects: Projects) -> None:
     await set_envelope(session)
-    call = await insert_call(session, projects)
+    call = await closed_call(session, projects)
     good = await insert_application(session, projects, call, who="applicant")
     greedy = await insert_application(session, projects, call, who="applicant2")
     draft = await insert_application(session, projects, call, who="colleague", status="draft")
@@ -195,7 +202,7 @@ async def test_one_bad_item_writes_nothing(session: AsyncSession, projects: Proj
     twice = await decide(projects, call, approve(good), reject(good))
     assert twice.status_code == 422
 
-    other_call = await insert_call(session, projects)
+    other_call = await closed_call(session, projects)
     elsewhere = await decide(projects, other_call, approve(good))
     assert elsewhere.status_code == 404
     assert elsewhere.json()["code"] == "application.not_found"
@@ -213,7 +220,7 @@ async def test_a_decided_application_cannot_be_decided_again(
     session: AsyncSession, projects: Projects
 ) -> None:
     await set_envelope(session)
-    call = await insert_call(session, projects)
+    call = await closed_call(session, projects)
     application = await insert_application(session, projects, call)
     assert (await decide(projects, call, reserve(application))).status_code == 200
     again = await decide(projects, call, approve(application))
@@ -225,7 +232,7 @@ async def test_approvals_stay_within_the_envelope(
     session: AsyncSession, projects: Projects
 ) -> None:
     await set_envelope(session, amount_fen=100_000_000)
-    call = await insert_call(session, projects)
+    call = await closed_call(session, projects)
     first = await insert_application(session, projects, call, who="applicant")
     second = await insert_application(session, projects, call, who="applicant2")
     assert (await decide(projects, call, approve(first, 80_000_000))).status_code == 200
@@ -244,7 +251,7 @@ async def test_approvals_stay_within_the_envelope(
 async def test_no_envelope_for_the_year_means_no_approval(
     session: AsyncSession, projects: Projects
 ) -> None:
-    call = await insert_call(session, projects, year=2031)
+    call = await closed_call(session, projects, year=2031)
     application = await insert_application(session, projects, call)
     reply = await decide(projects, call, approve(application))
     assert reply.status_code == 409
@@ -257,7 +264,7 @@ async def test_nobody_decides_on_what_they_are_part_of(
     session: AsyncSession, projects: Projects
 ) -> None:
     await set_envelope(session)
-    call = await insert_call(session, projects)
+    call = await closed_call(session, projects)
     application = await insert_application(session, projects, call)
     other = await insert_application(session, projects, call, who="applicant2")
     version = await session.get(ApplicationVersion, (application.id, 1))
@@ -278,7 +285,7 @@ async def test_only_managers_of_the_program_decide(
     session: AsyncSession, projects: Projects
 ) -> None:
     await set_envelope(session)
-    call = await insert_call(session, projects)
+    call = await closed_call(session, projects)
     application = await insert_application(session, projects, call)
 
     elsewhere = await decide(projects, call, approve(application), who="manager2")
@@ -300,7 +307,7 @@ async def test_only_managers_of_the_program_decide(
 
 
 async def test_a_budget_goes_with_approval_only(session: AsyncSession, projects: Projects) -> None:
-    call = await insert_call(session, projects)
+    call = await closed_call(session, projects)
     application = await insert_application(session, projects, call)
     no_budget = approve(application)
     del no_budget["approved_budget_fen"]
@@ -316,12 +323,12 @@ async def test_the_decision_list_is_ranked_and_shows_the_reserve(
     session: AsyncSession, projects: Projects
 ) -> None:
     await set_envelope(session)
-    call = await insert_call(session, projects)
+    call = await closed_call(session, projects)
     rejected = await insert_application(session, projects, call, who="applicant")
     waiting = await insert_application(session, projects, call, who="applicant2")
     approved = await insert_application(session, projects, call, who="colleague")
     await insert_application(
-        session, projects, await insert_call(session, projects), who="applicant"
+        session, projects, await closed_call(session, projects), who="applicant"
     )
     await decide(projects, call, reject(rejected), approve(approved))
 
@@ -338,3 +345,18 @@ async def test_the_decision_list_is_ranked_and_shows_the_reserve(
     await decide(projects, call, reserve(waiting))
     pool = await projects.call("GET", f"/v1/calls/{call.id}/reserve", "manager")
     assert [r["application_id"] for r in pool.json()["items"]] == [str(waiting.id)]
+
+
+async def test_nothing_is_decided_before_the_call_closes(
+    session: AsyncSession, projects: Projects
+) -> None:
+    await set_envelope(session)
+    still_open = await insert_call(session, projects)
+    application = await insert_application(session, projects, still_open)
+    early = await decide(projects, still_open, approve(application))
+    assert early.status_code == 409
+    assert early.json()["code"] == "call.still_open"
+    assert await status_of(session, application) == "in_review"
+
+    projects.clock.now = still_open.closes_at  # closed from its closing second on
+    assert (await decide(projects, still_open, approve(application))).status_code == 200

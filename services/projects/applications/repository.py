@@ -34,7 +34,16 @@ class ApplicationRepository:
 
     # --- calls and the directory -----------------------------------------------------------
 
-    async def call(self, call_id: UUID) -> Call | None:
+    async def call(self, call_id: UUID, *, hold: bool = False) -> Call | None:
+        """The call; with `hold`, locked FOR KEY SHARE until commit, so a cancellation (which
+        locks it FOR UPDATE) waits for this submission and then sees it, or goes first."""
+        if hold:
+            return await self.session.get(
+                Call,
+                call_id,
+                with_for_update={"read": True, "key_share": True},
+                populate_existing=True,
+            )
         return await self.session.get(Call, call_id)
 
     async def organization_kind(self, org_id: UUID) -> str | None:

@@ -133,8 +133,8 @@ class ApplicationService:
         await check_duties(self.session, principal, application)
         return application, call
 
-    async def _call(self, application: Application) -> Call:
-        call = await self.repository.call(application.call_id)
+    async def _call(self, application: Application, *, hold: bool = False) -> Call:
+        call = await self.repository.call(application.call_id, hold=hold)
         assert call is not None  # a foreign key
         return call
 
@@ -365,7 +365,7 @@ class ApplicationService:
             return application  # a retry: the first submit stands, nothing new is written
         if application.status not in EDITABLE:
             raise InvalidTransition(application.status)
-        ensure_open(await self._call(application), now)
+        ensure_open(await self._call(application, hold=True), now)
         try:
             content = ApplicationContent.model_validate(await self.content(application))
         except ValidationError as exc:  # only a version written around this API

@@ -24,3 +24,10 @@ class ObjectionNotFound(NotFound):
 class NotAPerson(Forbidden):
     code = "objection.person_only"
     title = Text("异议须由本人实名提出", "Objections are filed by people under their own name")
+
+
+class CallStillOpen(Conflict):
+    code = "call.still_open"
+    title = Text(
+        "申报尚未截止，不能作出立项决定", "The call is still open: no decisions before it closes"
+    )

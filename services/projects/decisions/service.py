@@ -17,7 +17,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.projects import history
-from services.projects.decisions.exceptions import DecisionInvalid, NoEnvelope
+from services.projects.decisions.exceptions import CallStillOpen, DecisionInvalid, NoEnvelope
 from services.projects.decisions.repository import DECIDABLE, DecisionRepository
 from services.projects.decisions.schemas import DecisionBatch, DecisionItem, EnvelopeRead
 from services.projects.exceptions import (
@@ -58,6 +58,10 @@ class DecisionService:
         self, principal: Principal, call_id: UUID, batch: DecisionBatch, now: datetime
     ) -> tuple[list[tuple[Application, Project | None]], EnvelopeRead | None]:
         call = await self._managed_call(principal, call_id)
+        if call.state != "published":
+            raise InvalidTransition(call.state)
+        if now < call.closes_at:
+            raise CallStillOpen()  # more applications may come: nothing is decided before the close
         program = await self.repo.program(call.program_id)
         checked = await self._check(principal, call, batch.decisions)
         await self._within_envelope(program, call.year, checked)
