@@ -50,7 +50,10 @@ async def _credit(request: Request) -> CreditClient:
     state = request.app.state
     if state.credit_client is None:
         state.credit_client = HttpCreditClient(
-            base_url=state.settings.credit_url, session=state.http, tokens=state.service_tokens
+            base_url=state.settings.credit_url,
+            session=state.http,
+            tokens=state.service_tokens,
+            timeout_seconds=state.settings.credit_timeout_seconds,
         )
     client: CreditClient = state.credit_client
     return client

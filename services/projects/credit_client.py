@@ -34,11 +34,20 @@ class CreditClient(Protocol):
 
 class HttpCreditClient:
     def __init__(
-        self, *, base_url: str, session: aiohttp.ClientSession, tokens: ServiceTokens | None
+        self,
+        *,
+        base_url: str,
+        session: aiohttp.ClientSession,
+        tokens: ServiceTokens | None,
+        timeout_seconds: float,
     ) -> None:
         self._url = f"{base_url.rstrip('/')}/v1/eligibility"
         self._session = session
         self._tokens = tokens
+        # Short: the caller holds a row lock while it waits, and can re-run the check later.
+        self._timeout = aiohttp.ClientTimeout(
+            total=timeout_seconds, connect=min(2.0, timeout_seconds)
+        )
 
     async def eligibility(
         self,
@@ -59,7 +68,9 @@ class HttpCreditClient:
             for attempt in range(2):
                 token = await self._tokens.token_for(AUDIENCE)
                 headers = traced_headers({"Authorization": f"Bearer {token}"})
-                async with self._session.get(self._url, params=params, headers=headers) as reply:
+                async with self._session.get(
+                    self._url, params=params, headers=headers, timeout=self._timeout
+                ) as reply:
                     if reply.status == 401 and attempt == 0:
                         self._tokens.forget(AUDIENCE)  # signed with a key retired since
                         continue

@@ -8,6 +8,7 @@ gateway's own issuer and keys.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -94,6 +95,8 @@ class AsgiCreditClient:
         self._headers = bearer(token)
         self.calls = 0
         self.down = False  # tests switch the credit service "off"
+        # One at a time: in tests every app shares the test's single database connection.
+        self._one_at_a_time = asyncio.Lock()
 
     async def eligibility(
         self,
@@ -111,7 +114,8 @@ class AsgiCreditClient:
             params["gateway_user_id"] = str(gateway_user_id)
         if gateway_org_id is not None:
             params["gateway_org_id"] = str(gateway_org_id)
-        reply = await self._client.get("/v1/eligibility", params=params, headers=self._headers)
+        async with self._one_at_a_time:
+            reply = await self._client.get("/v1/eligibility", params=params, headers=self._headers)
         if reply.status_code != 200:
             raise CreditUnavailable()
         answer: dict[str, Any] = reply.json()

@@ -8,6 +8,7 @@ the applicant's credit since does not change what the application was entitled t
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from pydantic import ValidationError
@@ -104,11 +105,10 @@ async def _credit(
     at = application.submitted_at
     assert at is not None  # only submitted versions are checked
     try:
-        person = await credit.eligibility(
-            action="apply", at=at, gateway_user_id=application.applicant_id
-        )
-        organization = await credit.eligibility(
-            action="apply", at=at, gateway_org_id=application.org_id
+        # Both at once: the application's row stays locked while the credit service answers.
+        person, organization = await asyncio.gather(
+            credit.eligibility(action="apply", at=at, gateway_user_id=application.applicant_id),
+            credit.eligibility(action="apply", at=at, gateway_org_id=application.org_id),
         )
     except CreditUnavailable:
         return RuleResult(rule=CREDIT, passed=False, detail="unavailable"), None
