@@ -4,6 +4,7 @@ over HTTP with the projects service's own account."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -47,6 +48,50 @@ def _content(applicant_id: str, attachments: list[dict[str, str]]) -> dict[str, 
     }
 
 
+async def _published_call(
+    client: httpx.AsyncClient, api: str, manager: dict[str, str], closes_in: timedelta
+) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    created = await client.post(
+        f"{api}/calls",
+        headers=manager,
+        json={
+            "program_id": ZDYF,
+            "year": 2026,
+            "title": "2026年度重点研发计划（农业领域）",
+            "guideline": "支持盐碱地治理、节水农业等方向。",
+            "opens_at": (now - timedelta(minutes=1)).isoformat(),
+            "closes_at": (now + closes_in).isoformat(),
+            "budget_min_fen": 10_000_000,
+            "budget_max_fen": 200_000_000,
+            "required_attachments": ["feasibility_report"],
+            "review_template": {
+                "criteria": [
+                    {"code": "innovation", "name": "创新性", "weight": 60, "min": 0, "max": 100},
+                    {"code": "feasibility", "name": "可行性", "weight": 40, "min": 0, "max": 100},
+                ]
+            },
+            "experts_per_application": 3,
+            "notice_days": 7,
+        },
+    )
+    assert created.status_code == 201, created.text
+    call: dict[str, Any] = created.json()
+    published = await client.post(f"{api}/calls/{call['id']}/publish", headers=manager)
+    assert published.status_code == 200, published.text
+    return call
+
+
+async def _assign_manager(
+    client: httpx.AsyncClient, api: str, admin: dict[str, str], user_id: str
+) -> None:
+    async def assigned() -> bool:
+        response = await client.put(f"{api}/programs/{ZDYF}/managers/{user_id}", headers=admin)
+        return response.status_code in (200, 201, 204)
+
+    await wait_until(assigned)  # once projects has heard of the user from the gateway
+
+
 async def test_a_call_and_an_application_through_the_gateway(stack: RunningStack) -> None:
     body = "91620100MA7N0PXP1"
     code = body + check_character(body)
@@ -61,56 +106,9 @@ async def test_a_call_and_an_application_through_the_gateway(stack: RunningStack
         await create_user(client, stack, admin, "oa.projects", ["org_admin"], org_id=org["id"])
         admin_h = bearer(admin)
 
-        # The admin makes pm a manager of 重点研发计划 once projects has heard of pm.
-        async def assigned() -> bool:
-            response = await client.put(
-                f"{api}/programs/{ZDYF}/managers/{pm['id']}", headers=admin_h
-            )
-            return response.status_code in (200, 201, 204)
-
-        await wait_until(assigned)
+        await _assign_manager(client, api, admin_h, pm["id"])
         manager = await _login(client, stack, "pm.projects")
-        now = datetime.now(UTC)
-        created = await client.post(
-            f"{api}/calls",
-            headers=manager,
-            json={
-                "program_id": ZDYF,
-                "year": 2026,
-                "title": "2026年度重点研发计划（农业领域）",
-                "guideline": "支持盐碱地治理、节水农业等方向。",
-                "opens_at": (now - timedelta(minutes=1)).isoformat(),
-                "closes_at": (now + timedelta(hours=2)).isoformat(),
-                "budget_min_fen": 10_000_000,
-                "budget_max_fen": 200_000_000,
-                "required_attachments": ["feasibility_report"],
-                "review_template": {
-                    "criteria": [
-                        {
-                            "code": "innovation",
-                            "name": "创新性",
-                            "weight": 60,
-                            "min": 0,
-                            "max": 100,
-                        },
-                        {
-                            "code": "feasibility",
-                            "name": "可行性",
-                            "weight": 40,
-                            "min": 0,
-                            "max": 100,
-                        },
-                    ]
-                },
-                "experts_per_application": 3,
-                "notice_days": 7,
-            },
-        )
-        assert created.status_code == 201, created.text
-        call = created.json()
-        published = await client.post(f"{api}/calls/{call['id']}/publish", headers=manager)
-        assert published.status_code == 200, published.text
-
+        call = await _published_call(client, api, manager, timedelta(hours=2))
         # Open calls are public: no token, through the gateway.
         listed = await client.get(f"{api}/calls", params={"status": "open"})
         assert listed.status_code == 200, listed.text
@@ -200,3 +198,130 @@ async def test_a_call_and_an_application_through_the_gateway(stack: RunningStack
         other = await _login(client, stack, "other.projects")
         hidden = await client.get(f"{api}/applications/{application['id']}", headers=other)
         assert hidden.status_code == 404
+
+
+async def test_a_project_terminated_for_misconduct_becomes_a_credit_record_proposal(
+    stack: RunningStack,
+) -> None:
+    """Decision after the close, termination, and credit reading projects' event feed."""
+    body = "91620100MA7N0PXR2"
+    code = body + check_character(body)
+    api = f"{stack.url}/api/projects/v1"
+    async with e2e_client() as client:
+        admin = await admin_token(client, stack)
+        admin_h = bearer(admin)
+        org = await create_org(client, stack, admin, "兰州交通大学", code)
+        pm = await create_user(client, stack, admin, "pm2.projects", ["program_manager"])
+        applicant = await create_user(
+            client, stack, admin, "pi2.projects", ["applicant"], org_id=org["id"]
+        )
+        await create_user(client, stack, admin, "oa2.projects", ["org_admin"], org_id=org["id"])
+        envelope = await client.put(
+            f"{api}/programs/{ZDYF}/envelopes/2026",
+            headers=admin_h,
+            json={"amount_fen": 50_000_000_000},
+        )
+        assert envelope.status_code == 200, envelope.text
+        await _assign_manager(client, api, admin_h, pm["id"])
+        manager = await _login(client, stack, "pm2.projects")
+        pi = await _login(client, stack, "pi2.projects")
+
+        async def pi_known() -> bool:
+            me = await client.get(f"{api}/me", headers=pi)
+            return bool(me.status_code == 200 and me.json()["in_directory"])
+
+        await wait_until(pi_known)
+        call = await _published_call(client, api, manager, timedelta(seconds=15))
+        draft = await client.post(
+            f"{api}/applications",
+            headers=pi,
+            json={"call_id": call["id"], "content": _content(applicant["id"], [])},
+        )
+        assert draft.status_code == 201, draft.text
+        application_id = draft.json()["id"]
+        uploaded = await client.post(
+            f"{api}/applications/{application_id}/attachments",
+            headers=pi,
+            data={"kind": "feasibility_report"},
+            files={"file": ("可行性报告.pdf", PDF, "application/pdf")},
+        )
+        attachments = [{"id": uploaded.json()["id"], "kind": "feasibility_report"}]
+        saved = await client.put(
+            f"{api}/applications/{application_id}",
+            headers=pi,
+            json={"base_version": 1, "content": _content(applicant["id"], attachments)},
+        )
+        assert saved.status_code == 200, saved.text
+        submitted = await client.post(f"{api}/applications/{application_id}/submit", headers=pi)
+        assert submitted.status_code == 200, submitted.text
+
+        # Decisions wait for the close.
+        closes_at = datetime.fromisoformat(call["closes_at"])
+        await asyncio.sleep(max(0.0, (closes_at - datetime.now(UTC)).total_seconds() + 0.5))
+        late = await client.post(f"{api}/applications/{application_id}/submit", headers=pi)
+        assert late.status_code == 200  # a retried submit still answers with the first one
+
+        org_admin = await _login(client, stack, "oa2.projects")
+        endorsed = await client.post(
+            f"{api}/applications/{application_id}/endorsement",
+            headers=org_admin,
+            json={"decision": "endorse", "reason": "同意推荐"},
+        )
+        assert endorsed.status_code == 200, endorsed.text
+        passed = await client.post(
+            f"{api}/applications/{application_id}/formal-check/decision",
+            headers=manager,
+            json={"decision": "pass", "reason": "形式审查合格"},
+        )
+        assert passed.status_code == 200, passed.text
+        decided = await client.post(
+            f"{api}/calls/{call['id']}/decisions",
+            headers=manager,
+            json={
+                "decisions": [
+                    {
+                        "application_id": application_id,
+                        "decision": "approve",
+                        "approved_budget_fen": 60_000_000,
+                        "reason": "综合评审排名靠前",
+                    }
+                ]
+            },
+        )
+        assert decided.status_code == 200, decided.text
+        project = decided.json()["decisions"][0]
+        assert project["project_number"].startswith("2026-ZDYF-")
+
+        public = await client.get(f"{api}/public/projects/{project['project_number']}")
+        assert public.status_code == 200, public.text  # disclosed without a login
+
+        terminated = await client.post(
+            f"{api}/projects/{project['project_id']}/termination",
+            headers=manager,
+            json={
+                "cause": "misconduct",
+                "reason": "经查实申报材料中的实验数据系伪造",
+                "rule_code": "FABRICATION",
+            },
+        )
+        assert terminated.status_code == 200, terminated.text
+
+        # Credit reads projects' feed with its own account and proposes a record, once.
+        found: list[dict[str, Any]] = []
+
+        async def proposed() -> bool:
+            nonlocal found
+            search = await client.get(
+                f"{stack.url}/api/credit/v1/records",
+                headers=manager,
+                params={"purpose": "核查项目终止后的信用记录", "rule_code": "FABRICATION"},
+            )
+            assert search.status_code == 200, search.text
+            found = [r for r in search.json()["items"] if project["project_number"] in r["facts"]]
+            return bool(found)
+
+        await wait_until(proposed)
+        assert len(found) == 1
+        record = found[0]
+        assert record["status"] == "proposed"  # due process starts: nothing counts yet
+        assert record["subject_name"] == "pi2.projects"
