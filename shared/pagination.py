@@ -14,6 +14,9 @@ from shared.errors import AppError, Text
 
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
+# Lists of one object's children (versions, attachments, reports, history) come unpaginated;
+# the query still stops here so no single response grows without bound.
+MAX_CHILDREN = 500
 
 T = TypeVar("T")
 
@@ -56,6 +59,21 @@ async def _page_params(
 
 
 PageDep = Annotated[PageParams, Depends(_page_params)]
+
+
+def start_of(page: PageParams) -> int:
+    """Where a page starts: the offset asked for, or the one a `next_cursor` carries."""
+    if page.cursor is None:
+        return page.offset
+    offset = page.cursor.get("offset")
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+        raise InvalidCursor()
+    return offset
+
+
+def next_cursor(offset: int, limit: int, found: int) -> str | None:
+    """A cursor to the next page when one more row than asked for (`limit + 1`) was found."""
+    return encode_cursor({"offset": offset + limit}) if found > limit else None
 
 
 class Page(BaseModel, Generic[T]):

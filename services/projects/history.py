@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.projects.models import Transition
+from shared.pagination import MAX_CHILDREN
 
 
 async def record(
@@ -49,5 +50,6 @@ async def story(session: AsyncSession, application_id: UUID) -> Sequence[Transit
             sa.select(Transition)
             .where(Transition.application_id == application_id)
             .order_by(Transition.id)
+            .limit(MAX_CHILDREN)
         )
     ).all()

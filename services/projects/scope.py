@@ -2,12 +2,13 @@
 
 A program manager acts only on the programs assigned to them (admins on all). Nobody decides
 on, checks or evaluates an application that they, or their organization, applied for, or
-whose team they are on.
+whose team they are on; an organization's admin does not endorse or sign for an application
+they applied for or are on the team of.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -49,22 +50,61 @@ def team_ids(content: dict[str, object]) -> set[UUID]:
     return {UUID(str(m["user_id"])) for m in members if isinstance(m, dict) and "user_id" in m}
 
 
+def judged_version(application: Application) -> int:
+    """The version duties are judged on: the one submitted, else the latest draft."""
+    return application.submitted_version or application.version
+
+
+async def teams(
+    session: AsyncSession, applications: Sequence[Application]
+) -> dict[UUID, set[UUID]]:
+    """The team of each application's judged version, in one query for the lot (the team
+    only, not the whole document)."""
+    if not applications:
+        return {}
+    keys = [(a.id, judged_version(a)) for a in applications]
+    rows = await session.execute(
+        sa.select(
+            ApplicationVersion.application_id, ApplicationVersion.content["team"].label("team")
+        ).where(sa.tuple_(ApplicationVersion.application_id, ApplicationVersion.version).in_(keys))
+    )
+    found = {row.application_id: team_ids({"team": row.team}) for row in rows}
+    return {a.id: found.get(a.id, set()) for a in applications}
+
+
+def _personal_conflict(me: UUID | None, application: Application, team: set[UUID]) -> bool:
+    return me is not None and (me == application.applicant_id or me in team)
+
+
+async def check_personal_duties(
+    session: AsyncSession, principal: Principal, application: Application
+) -> None:
+    """Refuse (403 `duty.conflict`) the applicant and anyone on the team.
+
+    For the organization's own acts (endorsing, signing the task book): its admin is of the
+    same unit by definition, but must not vouch for their own application.
+    """
+    team = (await teams(session, [application]))[application.id]
+    if _personal_conflict(principal.user_id, application, team):
+        raise DutyConflict()
+
+
 async def check_duties(
     session: AsyncSession, principal: Principal, application: Application
 ) -> None:
     """Refuse (403 `duty.conflict`) when the caller or their unit is on the application."""
-    me, my_org = principal.user_id, principal.org_id
-    if me is not None and me == application.applicant_id:
+    await check_duties_of(session, principal, [application])
+
+
+async def check_duties_of(
+    session: AsyncSession, principal: Principal, applications: Sequence[Application]
+) -> None:
+    """`check_duties` for many applications at once (one query for their teams)."""
+    my_org = principal.org_id
+    if my_org is not None and any(a.org_id == my_org for a in applications):
         raise DutyConflict()
-    if my_org is not None and my_org == application.org_id:
-        raise DutyConflict()
-    if me is None:
+    if principal.user_id is None:
         return
-    content = await session.scalar(
-        sa.select(ApplicationVersion.content).where(
-            ApplicationVersion.application_id == application.id,
-            ApplicationVersion.version == application.version,
-        )
-    )
-    if content is not None and me in team_ids(content):
+    members = await teams(session, applications)
+    if any(_personal_conflict(principal.user_id, a, members[a.id]) for a in applications):
         raise DutyConflict()

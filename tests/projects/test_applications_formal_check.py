@@ -344,3 +344,22 @@ async def test_nobody_checks_what_they_or_their_organization_applied_for(
     assert same_org.status_code == 403
     assert same_org.json()["code"] == "duty.conflict"
     assert (await decide(projects, application["id"], "admin", "pass")).status_code == 200
+
+
+async def test_an_organization_admin_does_not_endorse_what_they_are_on_the_team_of(
+    projects: Projects, session: AsyncSession
+) -> None:
+    call = await insert_call(session, projects)
+    team = content(projects)["team"] + [
+        {"user_id": str(user(projects, "org_admin")), "role": "骨干", "share": 10}
+    ]
+    application = await submitted(projects, call, team=team)
+    for decision in ("endorse", "return"):
+        refused = await act(
+            projects, application["id"], "endorsement", "org_admin", decision=decision, reason="x"
+        )
+        assert refused.status_code == 403, decision
+        assert refused.json()["code"] == "duty.conflict"
+    still = await projects.call("GET", f"/v1/applications/{application['id']}", "applicant")
+    assert still.json()["status"] == "submitted"
+    assert still.json()["formal_check"] is None

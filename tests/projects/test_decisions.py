@@ -12,8 +12,9 @@ from uuid import UUID
 
 import httpx
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.projects.models import (
     Application,
@@ -29,8 +30,8 @@ from tests.projects.conftest import (
     ZDZX,
     Projects,
     closed_call,
-    insert_call,
     insert_application,
+    insert_call,
 )
 
 BUDGET = 80_000_000  # of the 100,000,000 fen every test application asks for
@@ -216,16 +217,17 @@ async def test_one_bad_item_writes_nothing(session: AsyncSession, projects: Proj
     assert again.json()["decisions"][0]["project_number"] == "2026-ZDYF-0001"
 
 
-async def test_a_decided_application_cannot_be_decided_again(
-    session: AsyncSession, projects: Projects
-) -> None:
+async def test_approved_and_rejected_are_final(session: AsyncSession, projects: Projects) -> None:
     await set_envelope(session)
     call = await closed_call(session, projects)
-    application = await insert_application(session, projects, call)
-    assert (await decide(projects, call, reserve(application))).status_code == 200
-    again = await decide(projects, call, approve(application))
-    assert again.status_code == 409
-    assert again.json()["state"] == "reserved"
+    approved = await insert_application(session, projects, call)
+    rejected = await insert_application(session, projects, call, who="applicant2")
+    assert (await decide(projects, call, approve(approved), reject(rejected))).status_code == 200
+    for application, state in ((approved, "approved"), (rejected, "rejected")):
+        for item in (approve(application), reserve(application), reject(application)):
+            again = await decide(projects, call, item)
+            assert again.status_code == 409, item
+            assert again.json()["state"] == state
 
 
 async def test_approvals_stay_within_the_envelope(
@@ -360,3 +362,140 @@ async def test_nothing_is_decided_before_the_call_closes(
 
     projects.clock.now = still_open.closes_at  # closed from its closing second on
     assert (await decide(projects, still_open, approve(application))).status_code == 200
+
+
+# --- the call's own state, its object rule, the list's pages ---------------------------------
+
+
+async def call_row(session: AsyncSession, call: Call) -> Call:
+    found = await session.scalar(
+        sa.select(Call).where(Call.id == call.id).execution_options(populate_existing=True)
+    )
+    assert found is not None
+    return found
+
+
+async def test_the_first_batch_marks_the_call_decided_and_later_ones_go_on(
+    session: AsyncSession, projects: Projects
+) -> None:
+    await set_envelope(session)
+    call = await closed_call(session, projects)
+    first = await insert_application(session, projects, call)
+    second = await insert_application(session, projects, call, who="applicant2")
+
+    assert (await decide(projects, call, reserve(first))).status_code == 200
+    assert (await call_row(session, call)).state == "decided"
+    later = await decide(projects, call, approve(second))
+    assert later.status_code == 200, later.text
+    assert (await call_row(session, call)).state == "decided"
+
+    moves = (
+        await session.execute(
+            sa.select(Transition.action, Transition.from_state, Transition.to_state).where(
+                Transition.entity == "call", Transition.entity_id == call.id
+            )
+        )
+    ).all()
+    assert [tuple(m) for m in moves] == [("decided", "published", "decided")]
+
+    # The public sees it as closed, and it still lists among the closed calls.
+    shown = await projects.call("GET", f"/v1/calls/{call.id}", None)
+    assert (shown.json()["state"], shown.json()["status"]) == ("decided", "closed")
+    for status, listed in (("closed", True), ("open", False), ("upcoming", False)):
+        found = await projects.call("GET", "/v1/calls", None, params={"status": status})
+        assert (str(call.id) in {c["id"] for c in found.json()["items"]}) is listed, status
+    # A decided call is not cancelled any more.
+    cancel = await projects.call(
+        "POST", f"/v1/calls/{call.id}/cancel", "manager", json={"reason": "撤销"}
+    )
+    assert cancel.status_code == 409
+    assert cancel.json()["state"] == "decided"
+
+
+async def test_a_failed_first_batch_leaves_the_call_published(
+    session: AsyncSession, projects: Projects
+) -> None:
+    call = await closed_call(session, projects, year=2031)  # no envelope for 2031
+    application = await insert_application(session, projects, call)
+    refused = await decide(projects, call, approve(application))
+    assert refused.json()["code"] == "decision.no_envelope"
+    assert (await call_row(session, call)).state == "published"
+
+
+async def test_a_draft_of_another_program_does_not_exist_for_its_decisions(
+    session: AsyncSession, projects: Projects
+) -> None:
+    """One rule with the calls package: what a manager may not read is not found (404)."""
+    draft = await insert_call(session, projects, state="draft", published_at=None)
+    application = await insert_application(session, projects, draft)
+    for who in ("manager2", "manager"):
+        patched = await projects.call("PATCH", f"/v1/calls/{draft.id}", who, json={})
+        decided = await decide(projects, draft, approve(application), who=who)
+        listed = await projects.call("GET", f"/v1/calls/{draft.id}/decisions", who)
+        if who == "manager2":
+            for reply in (patched, decided, listed):
+                assert reply.status_code == 404, reply.text
+                assert reply.json()["code"] == "call.not_found"
+        else:
+            assert decided.status_code == 409  # its own manager learns the state
+            assert decided.json()["state"] == "draft"
+            assert listed.status_code == 200
+
+
+async def test_the_decision_list_comes_in_pages(session: AsyncSession, projects: Projects) -> None:
+    await set_envelope(session)
+    call = await closed_call(session, projects)
+    people = ("applicant", "applicant2", "colleague")
+    applications = [await insert_application(session, projects, call, who=p) for p in people]
+    await decide(projects, call, approve(applications[2]))
+    path = f"/v1/calls/{call.id}/decisions"
+    seen: list[str] = []
+    params: dict[str, Any] = {"limit": 2}
+    for _ in range(3):
+        page = await projects.call("GET", path, "manager", params=params)
+        assert page.status_code == 200, page.text
+        seen += [r["application_id"] for r in page.json()["items"]]
+        if page.json()["next_cursor"] is None:
+            break
+        params = {"limit": 2, "cursor": page.json()["next_cursor"]}
+    assert len(seen) == 3
+    assert seen[0] == str(applications[2].id)  # the approved one ranks first
+    assert set(seen) == {str(a.id) for a in applications}
+    bad = await projects.call("GET", path, "manager", params={"cursor": "bm90LWpzb24"})
+    assert bad.status_code == 400
+    assert bad.json()["code"] == "pagination.invalid_cursor"
+
+
+async def test_a_batch_reads_teams_people_and_units_once_whatever_its_size(
+    session: AsyncSession, projects: Projects, connection: AsyncConnection
+) -> None:
+    """Not once per application: the lookups of a batch of three equal those of a batch of one."""
+    await set_envelope(session)
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    async def lookups(*people: str) -> int:
+        call = await closed_call(session, projects)
+        applications = [await insert_application(session, projects, call, who=p) for p in people]
+        statements.clear()
+        reply = await decide(projects, call, *(approve(a) for a in applications))
+        assert reply.status_code == 200, reply.text
+        return sum(
+            1
+            for s in statements
+            if s.lstrip().upper().startswith("SELECT")
+            and any(t in s for t in ("application_versions", "directory_users", "directory_org"))
+        )
+
+    sync = connection.sync_connection
+    assert sync is not None
+    event.listen(sync, "before_cursor_execute", seen)
+    try:
+        one = await lookups("applicant")
+        three = await lookups("applicant", "applicant2", "colleague")
+    finally:
+        event.remove(sync, "before_cursor_execute", seen)
+    assert one == three
+    assert 1 <= one <= 3  # teams; people and units of the approvals

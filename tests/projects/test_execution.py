@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credit.inbound import ProjectTerminated
-from services.projects.models import ApplicationVersion
+from services.projects.models import ApplicationVersion, Project, Transition
 from tests.projects.conftest import ZDYF, Projects
 from tests.projects.test_decisions import BUDGET, approved_projects, outbox
 
@@ -123,6 +124,69 @@ async def test_the_project_list_filters(session: AsyncSession, projects: Project
     assert wrong.status_code == 422
 
 
+async def test_the_project_list_comes_in_pages(session: AsyncSession, projects: Projects) -> None:
+    await approved_projects(session, projects, "applicant", "applicant2", "colleague")
+    numbers: list[str] = []
+    params: dict[str, Any] = {"limit": 2}
+    for _ in range(3):
+        page = await projects.call("GET", "/v1/projects", "manager", params=params)
+        assert page.status_code == 200, page.text
+        numbers += [p["number"] for p in page.json()["items"]]
+        if page.json()["next_cursor"] is None:
+            break
+        params = {"limit": 2, "cursor": page.json()["next_cursor"]}
+    assert numbers == ["2026-ZDYF-0001", "2026-ZDYF-0002", "2026-ZDYF-0003"]
+    last = await projects.call("GET", "/v1/projects", "manager", params={"limit": 3})
+    assert last.json()["next_cursor"] is None
+
+
+async def test_reads_show_a_notice_that_ran_out_as_awaiting_contract_without_writing(
+    session: AsyncSession, projects: Projects
+) -> None:
+    quiet, objected = await approved_projects(session, projects, "applicant", "applicant2")
+    objection = await projects.call(
+        "POST", f"/v1/projects/{objected['project_id']}/objections", "stranger", json=OBJECTION
+    )
+    assert objection.status_code == 201
+    projects.clock.advance(days=7)  # the notice ends now
+
+    def statuses(reply: Any) -> dict[str, str]:
+        return {p["id"]: p["status"] for p in reply.json()["items"]}
+
+    listed = await projects.call("GET", "/v1/projects", "manager")
+    assert statuses(listed) == {
+        quiet["project_id"]: "awaiting_contract",
+        objected["project_id"]: "in_notice",  # an open objection holds it
+    }
+    one = await projects.call("GET", f"/v1/projects/{quiet['project_id']}", "applicant")
+    assert one.json()["status"] == "awaiting_contract"
+    for status, expected in (
+        ("awaiting_contract", [quiet["project_id"]]),
+        ("in_notice", [objected["project_id"]]),
+    ):
+        found = await projects.call("GET", "/v1/projects", "manager", params={"status": status})
+        assert list(statuses(found)) == expected, status
+
+    # Nothing was written: the row moves with the first action that needs the notice over.
+    row = await session.scalar(
+        sa.select(Project.status)
+        .where(Project.id == UUID(quiet["project_id"]))
+        .execution_options(populate_existing=True)
+    )
+    assert row == "in_notice"
+    ended = sa.select(sa.func.count()).where(Transition.action == "notice.ended")
+    assert await session.scalar(ended) == 0
+
+    # Dismissing the last objection after the end: the answer shows where it stands now.
+    dismissed = await projects.call(
+        "POST",
+        f"/v1/projects/{objected['project_id']}/objections/{objection.json()['id']}/resolution",
+        "manager",
+        json={"decision": "dismiss", "resolution": "经核查，异议不成立"},
+    )
+    assert dismissed.json()["project"]["status"] == "awaiting_contract"
+
+
 # --- the task book ---------------------------------------------------------------------------
 
 
@@ -179,8 +243,8 @@ async def test_both_signatures_start_the_project_and_tell_funds_once(
     await projects.call("PUT", f"/v1/projects/{project_id}/task-book", "manager", json=task_book())
     projects.clock.advance(days=7)  # exactly the end of the notice
 
-    missing = await projects.call("GET", f"/v1/projects/{project_id}", "manager")
-    assert missing.json()["status"] == "in_notice"  # reading moves nothing
+    shown = await projects.call("GET", f"/v1/projects/{project_id}", "manager")
+    assert shown.json()["status"] == "awaiting_contract"  # the notice is over, nobody objected
     assert (await sign(projects, project_id, "org_admin2")).status_code == 404
     assert (await sign(projects, project_id, "applicant")).status_code == 403
     assert (await sign(projects, project_id, "applicant")).json()["code"] == "task_book.not_a_party"
@@ -267,6 +331,34 @@ async def test_the_agency_side_is_bound_by_separation_of_duties(
     assert conflicted.status_code == 403
     assert conflicted.json()["code"] == "duty.conflict"
     assert (await sign(projects, project_id, "admin")).status_code == 200
+
+
+async def test_an_organization_admin_does_not_sign_for_their_own_project(
+    session: AsyncSession, projects: Projects
+) -> None:
+    """The organization's side: neither the PI nor a team member signs for the unit."""
+    own, on_team = await approved_projects(session, projects, "org_admin", "colleague")
+    version = await session.get(ApplicationVersion, (UUID(on_team["application_id"]), 1))
+    assert version is not None
+    member = {"user_id": str(projects.callers["org_admin"].user_id), "role": "成员", "share": 5}
+    version.content = {**version.content, "team": [*version.content["team"], member]}
+    await session.commit()
+    projects.clock.advance(days=8)
+    for approved in (own, on_team):
+        project_id = approved["project_id"]
+        drafted = await projects.call(
+            "PUT", f"/v1/projects/{project_id}/task-book", "manager", json=task_book()
+        )
+        assert drafted.status_code == 200, drafted.text
+        refused = await sign(projects, project_id, "org_admin")
+        assert refused.status_code == 403
+        assert refused.json()["code"] == "duty.conflict"
+        book = (await projects.call("GET", f"/v1/projects/{project_id}", "manager")).json()
+        assert book["task_book"]["org_signed_at"] is None
+        # The agency may sign its side; the project waits for an unconflicted organization.
+        assert (await sign(projects, project_id, "manager")).json()["status"] == (
+            "awaiting_contract"
+        )
 
 
 # --- termination -----------------------------------------------------------------------------

@@ -15,11 +15,11 @@ from tests.projects.test_execution import task_book
 OBJECTION = {"reasons": "该项目与本单位2024年已结题项目内容高度重复，请核查。"}
 
 
-async def _object(projects: Projects, project_id: str, who: str) -> Any:
+async def file_objection(projects: Projects, project_id: str, who: str) -> Any:
     return await projects.call("POST", f"/v1/projects/{project_id}/objections", who, json=OBJECTION)
 
 
-async def _resolve(
+async def resolve_objection(
     projects: Projects, project_id: str, objection_id: str, decision: str, who: str = "manager"
 ) -> Any:
     return await projects.call(
@@ -39,11 +39,11 @@ async def test_anyone_logged_in_objects_while_the_notice_runs(
     [approved] = await approved_projects(session, projects, "applicant")
     project_id = approved["project_id"]
 
-    by_stranger = await _object(projects, project_id, "stranger")
+    by_stranger = await file_objection(projects, project_id, "stranger")
     assert by_stranger.status_code == 201, by_stranger.text
     assert by_stranger.json()["status"] == "open"
     projects.clock.advance(days=6, hours=23)
-    by_expert = await _object(projects, project_id, "expert")
+    by_expert = await file_objection(projects, project_id, "expert")
     assert by_expert.status_code == 201
     anonymous = await projects.call(
         "POST", f"/v1/projects/{project_id}/objections", None, json=OBJECTION
@@ -66,11 +66,11 @@ async def test_anyone_logged_in_objects_while_the_notice_runs(
     assert str(projects.callers["stranger"].user_id) not in {t["actor_id"] for t in filed}
 
     projects.clock.advance(hours=1)  # the notice is over
-    late = await _object(projects, project_id, "applicant2")
+    late = await file_objection(projects, project_id, "applicant2")
     assert late.status_code == 409
     assert late.json()["code"] == "notice.over"
 
-    unknown = await _object(projects, "0193a5c0-0000-7000-8000-0000000000ff", "stranger")
+    unknown = await file_objection(projects, "0193a5c0-0000-7000-8000-0000000000ff", "stranger")
     assert unknown.status_code == 404
 
 
@@ -89,16 +89,16 @@ async def test_signing_waits_for_the_notice_and_its_objections(
     assert early.status_code == 409
     assert early.json()["code"] == "notice.running"
 
-    objection = (await _object(projects, project_id, "applicant2")).json()
+    objection = (await file_objection(projects, project_id, "applicant2")).json()
     projects.clock.advance(days=8)
     blocked = await projects.call("POST", f"/v1/projects/{project_id}/task-book/sign", "org_admin")
     assert blocked.status_code == 409
     assert blocked.json()["code"] == "notice.objections_open"
 
-    dismissed = await _resolve(projects, project_id, objection["id"], "dismiss")
+    dismissed = await resolve_objection(projects, project_id, objection["id"], "dismiss")
     assert dismissed.status_code == 200, dismissed.text
     assert dismissed.json()["objection"]["status"] == "dismissed"
-    again = await _resolve(projects, project_id, objection["id"], "uphold")
+    again = await resolve_objection(projects, project_id, objection["id"], "uphold")
     assert again.status_code == 409
     assert again.json()["state"] == "dismissed"
 
@@ -116,18 +116,18 @@ async def test_an_upheld_objection_cancels_the_project(
 ) -> None:
     [approved] = await approved_projects(session, projects, "applicant")
     project_id = approved["project_id"]
-    first = (await _object(projects, project_id, "stranger")).json()
-    second = (await _object(projects, project_id, "applicant2")).json()
+    first = (await file_objection(projects, project_id, "stranger")).json()
+    second = (await file_objection(projects, project_id, "applicant2")).json()
 
     # Only the program's managers resolve; others do not even learn the project's inner state.
     assert (
-        await _resolve(projects, project_id, first["id"], "uphold", "manager2")
+        await resolve_objection(projects, project_id, first["id"], "uphold", "manager2")
     ).status_code == 404
     assert (
-        await _resolve(projects, project_id, first["id"], "uphold", "applicant")
+        await resolve_objection(projects, project_id, first["id"], "uphold", "applicant")
     ).status_code == 403
 
-    upheld = await _resolve(projects, project_id, first["id"], "uphold")
+    upheld = await resolve_objection(projects, project_id, first["id"], "uphold")
     assert upheld.status_code == 200, upheld.text
     assert upheld.json()["objection"]["status"] == "upheld"
     assert upheld.json()["project"]["status"] == "cancelled"
@@ -137,7 +137,9 @@ async def test_an_upheld_objection_cancels_the_project(
     )
     assert status == "approved"
     # A later objection of the same notice can still be closed.
-    assert (await _resolve(projects, project_id, second["id"], "uphold")).status_code == 200
+    assert (
+        await resolve_objection(projects, project_id, second["id"], "uphold")
+    ).status_code == 200
 
     projects.clock.advance(days=8)
     sign = await projects.call("POST", f"/v1/projects/{project_id}/task-book/sign", "org_admin")
@@ -154,11 +156,40 @@ async def test_a_cancelled_project_gives_its_money_back_to_the_envelope(
 ) -> None:
     [approved] = await approved_projects(session, projects, "applicant")
     await set_envelope(session, amount_fen=80_000_000)
-    objection = (await _object(projects, approved["project_id"], "stranger")).json()
-    await _resolve(projects, approved["project_id"], objection["id"], "uphold")
+    objection = (await file_objection(projects, approved["project_id"], "stranger")).json()
+    await resolve_objection(projects, approved["project_id"], objection["id"], "uphold")
     call_id = (
         await projects.call("GET", f"/v1/projects/{approved['project_id']}", "manager")
     ).json()["call_id"]
     listing = await projects.call("GET", f"/v1/calls/{call_id}/decisions", "manager")
     assert listing.json()["envelope"]["committed_fen"] == 0
     assert listing.json()["envelope"]["remaining_fen"] == 80_000_000
+
+
+async def test_objections_of_a_project_no_longer_public_are_not_found(
+    session: AsyncSession, projects: Projects
+) -> None:
+    [approved] = await approved_projects(session, projects, "applicant")
+    project_id = approved["project_id"]
+    path = f"/v1/projects/{project_id}/objections"
+    # While public, anyone logged in may ask (and sees only their own objections).
+    assert (await projects.call("GET", path, "applicant2")).json() == []
+    objection = (await file_objection(projects, project_id, "stranger")).json()
+    await resolve_objection(projects, project_id, objection["id"], "uphold")
+
+    # Cancelled: the project is no longer public.
+    for who in ("applicant2", "expert"):
+        hidden = await projects.call("GET", path, who)
+        assert hidden.status_code == 404, who
+        assert hidden.json()["code"] == "project.not_found"
+        late = await file_objection(projects, project_id, who)
+        assert late.status_code == 404, who
+    # Those who may read it, and the objector, still do.
+    own = await projects.call("GET", path, "stranger")
+    assert [(o["id"], o["status"]) for o in own.json()] == [(objection["id"], "upheld")]
+    assert (await projects.call("GET", path, "applicant")).json() == []
+    assert len((await projects.call("GET", path, "manager")).json()) == 1
+    missing = await projects.call(
+        "GET", "/v1/projects/0193a5c0-0000-7000-8000-0000000000ff/objections", "manager"
+    )
+    assert missing.status_code == 404

@@ -24,10 +24,16 @@ from tests.projects.conftest import (
 
 CXYD = UUID("0193a5c0-0000-7000-8000-000000000003")  # 技术创新引导计划 (seeded)
 BASIC = ["ZDZX", "ZDYF", "CXYD", "JDRC", "ZSCQ"]
+# Only admins (the budget authority) give a fund its envelopes.
+ENVELOPES = [
+    {"year": 2026, "amount_fen": 50_000_000_000},
+    {"year": 2027, "amount_fen": 60_000_000_000},
+]
 
 
 def fund(**overrides: Any) -> dict[str, Any]:
-    """The Lanbai technology-innovation drive fund, under the innovation guidance program."""
+    """The Lanbai technology-innovation drive fund, under the innovation guidance program
+    (without envelopes: a manager may add it so)."""
     body: dict[str, Any] = {
         "code": "LBJJ",
         "name_zh": "兰白技术创新驱动基金",
@@ -36,10 +42,6 @@ def fund(**overrides: Any) -> dict[str, Any]:
         "managing_agency": "兰白科技创新改革试验区管委会",
         "active_from_year": 2026,
         "active_to_year": 2028,
-        "envelopes": [
-            {"year": 2026, "amount_fen": 50_000_000_000},
-            {"year": 2027, "amount_fen": 60_000_000_000},
-        ],
         "eligibility": {
             "eligible_org_kinds": ["enterprise"],
             "max_active_projects_per_pi": 1,
@@ -114,16 +116,13 @@ async def test_the_five_basic_programs_are_listed_publicly(projects: Projects) -
     assert specials.json()["items"] == []
 
 
-async def test_a_manager_adds_a_fund_with_its_parent_envelopes_and_rules(
+async def test_a_manager_adds_a_fund_with_its_parent_and_rules(
     projects: Projects, session: AsyncSession
 ) -> None:
     created = await add_fund(projects)
     assert created["kind"] == "special"
     assert created["parent"] == {"id": str(CXYD), "code": "CXYD"}
-    assert created["envelopes"] == [
-        {"year": 2026, "amount_fen": 50_000_000_000},
-        {"year": 2027, "amount_fen": 60_000_000_000},
-    ]
+    assert created["envelopes"] == []
     assert created["eligibility"]["min_credit_level"] == "B"
     assert created["review_template"]["criteria"][0]["code"] == "innovation"
     assert (created["active_from_year"], created["active_to_year"]) == (2026, 2028)
@@ -143,18 +142,44 @@ async def test_a_manager_adds_a_fund_with_its_parent_envelopes_and_rules(
     assert row.actor_id == str(manager)
     [event] = await published_events(session, "program.created")
     assert event["code"] == "LBJJ"
-    assert event["envelopes"][1] == {"year": 2027, "amount_fen": 60_000_000_000}
+    assert event["envelopes"] == []
 
 
-async def test_an_admin_adds_a_fund_without_becoming_its_manager(
+async def test_an_admin_adds_a_fund_with_envelopes_without_becoming_its_manager(
     projects: Projects, session: AsyncSession
 ) -> None:
-    created = await add_fund(projects, "admin", code="ZLXX", parent_id=None, envelopes=[])
+    created = await add_fund(projects, "admin", code="ZLXX", parent_id=None, envelopes=ENVELOPES)
     assert created["parent"] is None
+    assert created["envelopes"] == ENVELOPES
     assigned = await session.scalars(
         sa.select(ProgramManager.user_id).where(ProgramManager.program_id == UUID(created["id"]))
     )
     assert assigned.all() == []
+    [event] = await published_events(session, "program.created")
+    assert event["envelopes"][1] == {"year": 2027, "amount_fen": 60_000_000_000}
+
+
+async def test_a_manager_may_not_give_a_new_fund_its_envelopes(
+    projects: Projects, session: AsyncSession
+) -> None:
+    envelopes = sa.select(sa.func.count()).select_from(ProgramEnvelope)
+    before = await session.scalar(envelopes)
+    refused = await projects.call("POST", "/v1/programs", "manager", json=fund(envelopes=ENVELOPES))
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["code"] == "program.envelopes_admin_only"
+    # Nothing of the fund was written: no program, no envelope, no event.
+    assert await session.scalar(sa.select(Program.id).where(Program.code == "LBJJ")) is None
+    assert await session.scalar(envelopes) == before
+    assert await published_events(session, "program.created") == []
+    # Without envelopes the same manager adds it; an admin gives it its money afterwards.
+    created = await add_fund(projects)
+    funded = await projects.call(
+        "PUT",
+        f"/v1/programs/{created['id']}/envelopes/2026",
+        "admin",
+        json={"amount_fen": 50_000_000_000},
+    )
+    assert funded.json()["envelopes"] == [ENVELOPES[0]]
 
 
 async def test_fund_codes_are_unique(projects: Projects, session: AsyncSession) -> None:
@@ -214,22 +239,24 @@ async def test_only_managers_and_admins_add_funds(projects: Projects) -> None:
     assert anonymous.status_code == 401
 
 
-async def test_envelopes_are_set_by_the_programs_managers_within_its_years(
+async def test_envelopes_are_set_by_admins_within_the_programs_years(
     projects: Projects, session: AsyncSession
 ) -> None:
     path = f"/v1/programs/{ZDYF}/envelopes/2026"
-    first = await projects.call("PUT", path, "manager", json={"amount_fen": 80_000_000_000})
+    first = await projects.call("PUT", path, "admin", json={"amount_fen": 80_000_000_000})
     assert first.status_code == 200, first.text
     assert first.json()["envelopes"] == [{"year": 2026, "amount_fen": 80_000_000_000}]
     second = await projects.call("PUT", path, "admin", json={"amount_fen": 90_000_000_000})
     assert second.json()["envelopes"] == [{"year": 2026, "amount_fen": 90_000_000_000}]
 
-    other = await projects.call("PUT", path, "manager2", json={"amount_fen": 1})
-    assert other.status_code == 403
-    assert other.json()["code"] == "program.not_managed"
-    applicant = await projects.call("PUT", path, "applicant", json={"amount_fen": 1})
-    assert applicant.status_code == 403
-    negative = await projects.call("PUT", path, "manager", json={"amount_fen": -5})
+    # Managers decide within the envelope, so they do not set it, not even their own program's.
+    for who in ("manager", "manager2", "applicant"):
+        refused = await projects.call("PUT", path, who, json={"amount_fen": 1})
+        assert refused.status_code == 403, who
+    # ... but they read it.
+    shown = await projects.call("GET", f"/v1/programs/{ZDYF}", "manager")
+    assert shown.json()["envelopes"] == [{"year": 2026, "amount_fen": 90_000_000_000}]
+    negative = await projects.call("PUT", path, "admin", json={"amount_fen": -5})
     assert negative.status_code == 422
     envelope = await session.scalar(
         sa.select(ProgramEnvelope.amount_fen)
@@ -240,12 +267,12 @@ async def test_envelopes_are_set_by_the_programs_managers_within_its_years(
 
     created = await add_fund(projects)
     outside = await projects.call(
-        "PUT", f"/v1/programs/{created['id']}/envelopes/2029", "manager", json={"amount_fen": 1}
+        "PUT", f"/v1/programs/{created['id']}/envelopes/2029", "admin", json={"amount_fen": 1}
     )
     assert outside.status_code == 409
     assert outside.json()["code"] == "program.year_inactive"
     before = await projects.call(
-        "PUT", f"/v1/programs/{created['id']}/envelopes/2025", "manager", json={"amount_fen": 1}
+        "PUT", f"/v1/programs/{created['id']}/envelopes/2025", "admin", json={"amount_fen": 1}
     )
     assert before.json()["code"] == "program.year_inactive"
 
@@ -282,11 +309,11 @@ async def test_an_envelope_is_never_set_below_what_was_approved(
     )
     await session.commit()
     path = f"/v1/programs/{ZDYF}/envelopes/2026"
-    below = await projects.call("PUT", path, "manager", json={"amount_fen": 99_999_999})
+    below = await projects.call("PUT", path, "admin", json={"amount_fen": 99_999_999})
     assert below.status_code == 409
     assert below.json()["code"] == "decision.envelope_exceeded"
     assert below.json()["approved_fen"] == 100_000_000
-    exact = await projects.call("PUT", path, "manager", json={"amount_fen": 100_000_000})
+    exact = await projects.call("PUT", path, "admin", json={"amount_fen": 100_000_000})
     assert exact.status_code == 200
 
 
@@ -358,10 +385,11 @@ async def test_admins_assign_and_unassign_program_managers(
 ) -> None:
     manager2 = projects.callers["manager2"].user_id
     path = f"/v1/programs/{ZDYF}/managers/{manager2}"
-    envelope = f"/v1/programs/{ZDYF}/envelopes/2026"
-    assert (
-        await projects.call("PUT", envelope, "manager2", json={"amount_fen": 1})
-    ).status_code == 403
+    # Managing a program shows in what only its managers may do, e.g. retiring it (a basic
+    # program answers 409: the manager passed the program check and met the program's rule).
+    retire = f"/v1/programs/{ZDYF}/retire"
+    reason = {"reason": "调整计划体系"}
+    assert (await projects.call("POST", retire, "manager2", json=reason)).status_code == 403
     by_manager = await projects.call("PUT", path, "manager")
     assert by_manager.status_code == 403
 
@@ -370,8 +398,8 @@ async def test_admins_assign_and_unassign_program_managers(
     assert assigned.json()["user_id"] == str(manager2)
     assert assigned.json()["display_name"] == "赵强"
     assert (await projects.call("PUT", path, "admin")).status_code == 200  # idempotent
-    allowed = await projects.call("PUT", envelope, "manager2", json={"amount_fen": 1})
-    assert allowed.status_code == 200
+    allowed = await projects.call("POST", retire, "manager2", json=reason)
+    assert allowed.json()["code"] == "program.basic_permanent"
     listed = await projects.call("GET", f"/v1/programs/{ZDYF}/managers", "manager2")
     assert {m["display_name"] for m in listed.json()} == {"李明", "赵强"}
 
@@ -390,8 +418,9 @@ async def test_admins_assign_and_unassign_program_managers(
 
     removed = await projects.call("DELETE", path, "admin")
     assert removed.status_code == 204
-    denied = await projects.call("PUT", envelope, "manager2", json={"amount_fen": 2})
+    denied = await projects.call("POST", retire, "manager2", json=reason)
     assert denied.status_code == 403
+    assert denied.json()["code"] == "program.not_managed"
     twice = await projects.call("DELETE", path, "admin")
     assert twice.status_code == 404
     assert twice.json()["code"] == "program.manager_not_found"

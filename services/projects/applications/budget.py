@@ -14,6 +14,7 @@ the rule allows.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 FIVE_MILLION_YUAN = 500_000_000  # fen
 TEN_MILLION_YUAN = 1_000_000_000  # fen
@@ -44,3 +45,20 @@ def indirect_limit(base_fen: int) -> int:
 
 def total(budget: Mapping[str, int]) -> int:
     return sum(budget.get(k, 0) for k in (*DIRECT_CATEGORIES, "indirect"))
+
+
+@dataclass(frozen=True)
+class IndirectCheck:
+    """A budget's indirect costs next to the most the tiers allow on it."""
+
+    indirect_fen: int
+    limit_fen: int
+
+    @property
+    def within(self) -> bool:
+        return self.indirect_fen <= self.limit_fen
+
+
+def check_indirect(budget: Mapping[str, int]) -> IndirectCheck:
+    """The one place drafting and the formal check judge indirect costs against the tiers."""
+    return IndirectCheck(budget.get("indirect", 0), indirect_limit(indirect_base(budget)))

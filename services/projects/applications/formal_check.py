@@ -68,12 +68,11 @@ def _budget_range(content: ApplicationContent, call: Call) -> RuleResult:
 
 
 def _indirect(content: ApplicationContent) -> RuleResult:
-    budget = content.budget.model_dump()
-    limit = budget_rules.indirect_limit(budget_rules.indirect_base(budget))
+    indirect = budget_rules.check_indirect(content.budget.model_dump())
     return RuleResult(
         rule=INDIRECT,
-        passed=content.budget.indirect <= limit,
-        detail=f"indirect {content.budget.indirect} fen; at most {limit}",
+        passed=indirect.within,
+        detail=f"indirect {indirect.indirect_fen} fen; at most {indirect.limit_fen}",
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -21,11 +22,14 @@ from services.projects.models import (
     Project,
     directory,
 )
+from shared.pagination import MAX_CHILDREN
 
 # Projects that count against a PI's limit of concurrent projects (限项).
 ACTIVE_PROJECT_STATUSES = ("in_notice", "awaiting_contract", "in_progress")
 # The partial unique index keeping one live application per person per call.
 ONE_LIVE_PER_CALL = "ix_applications_call_id_applicant_id"
+# (version, saved_by, saved_at) of one saved version
+VersionRow = sa.Row[int, UUID, datetime]
 
 
 class ApplicationRepository:
@@ -123,12 +127,18 @@ class ApplicationRepository:
     async def version(self, application_id: UUID, number: int) -> ApplicationVersion | None:
         return await self.session.get(ApplicationVersion, (application_id, number))
 
-    async def versions(self, application_id: UUID) -> Sequence[ApplicationVersion]:
+    async def versions(self, application_id: UUID) -> Sequence[VersionRow]:
+        """Who saved which version when; not the contents (each a JSON document of its own)."""
         return (
-            await self.session.scalars(
-                sa.select(ApplicationVersion)
+            await self.session.execute(
+                sa.select(
+                    ApplicationVersion.version,
+                    ApplicationVersion.saved_by,
+                    ApplicationVersion.saved_at,
+                )
                 .where(ApplicationVersion.application_id == application_id)
                 .order_by(ApplicationVersion.version)
+                .limit(MAX_CHILDREN)
             )
         ).all()
 
@@ -144,6 +154,7 @@ class ApplicationRepository:
                 sa.select(Attachment)
                 .where(Attachment.application_id == application_id)
                 .order_by(Attachment.id)
+                .limit(MAX_CHILDREN)
             )
         ).all()
 

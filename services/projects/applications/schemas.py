@@ -13,13 +13,12 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from services.projects.applications import budget as budget_rules
+from services.projects.schema_types import Name, Reason
 from shared.credit_code import is_valid_credit_code
 from shared.money import NonNegativeFen
 
 PI_ROLE = "负责人"  # the team member leading the project; must be the applicant
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=2000)]
 Keyword = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
 # 学科代码 (GB/T 13745), e.g. "210" or "210.2010"
 SubjectCode = Annotated[str, StringConstraints(pattern=r"^\d{3}(\.\d{2,4})?$")]

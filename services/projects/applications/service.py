@@ -38,7 +38,7 @@ from services.projects.applications.exceptions import (
     UnknownPeople,
     VersionNotFound,
 )
-from services.projects.applications.repository import ApplicationRepository
+from services.projects.applications.repository import ApplicationRepository, VersionRow
 from services.projects.applications.schemas import (
     PI_ROLE,
     ApplicationContent,
@@ -54,7 +54,6 @@ from services.projects.exceptions import (
     CallClosed,
     CallNotFound,
     CallNotOpen,
-    DutyConflict,
     InvalidTransition,
 )
 from services.projects.models import (
@@ -65,7 +64,7 @@ from services.projects.models import (
     FormalCheck,
     Transition,
 )
-from services.projects.scope import check_duties, require_manager_of, team_ids
+from services.projects.scope import check_duties, check_personal_duties, require_manager_of
 from services.projects.visibility import application_filter, may_read_application
 from shared.auth.tokens import Principal
 from shared.clock import in_shanghai
@@ -159,9 +158,7 @@ class ApplicationService:
             visible, call_id=call_id, status=status, before=before, offset=offset, limit=limit
         )
 
-    async def versions(
-        self, principal: Principal, application_id: UUID
-    ) -> Sequence[ApplicationVersion]:
+    async def versions(self, principal: Principal, application_id: UUID) -> Sequence[VersionRow]:
         application = await self.readable(principal, application_id)
         return await self.repository.versions(application.id)
 
@@ -285,16 +282,15 @@ class ApplicationService:
         unknown = members - await self.repository.active_people(members)
         if unknown:
             raise UnknownPeople(sorted(str(u) for u in unknown))
-        budget = content.budget.model_dump()
-        limit = budget_rules.indirect_limit(budget_rules.indirect_base(budget))
-        if content.budget.indirect > limit:
+        indirect = budget_rules.check_indirect(content.budget.model_dump())
+        if not indirect.within:
             raise IndirectOverLimit(
                 Text(
-                    f"间接费用 {content.budget.indirect} 分超过上限 {limit} 分",
-                    f"indirect costs of {content.budget.indirect} fen exceed the limit of "
-                    f"{limit} fen",
+                    f"间接费用 {indirect.indirect_fen} 分超过上限 {indirect.limit_fen} 分",
+                    f"indirect costs of {indirect.indirect_fen} fen exceed the limit of "
+                    f"{indirect.limit_fen} fen",
                 ),
-                extra={"indirect_limit_fen": limit},
+                extra={"indirect_limit_fen": indirect.limit_fen},
             )
         referenced = {a.id: a.kind for a in content.attachments}
         if referenced:
@@ -409,11 +405,7 @@ class ApplicationService:
         application = await self.repository.locked(application_id)
         if application is None or application.org_id != principal.org_id:
             raise ApplicationNotFound()
-        content = await self.content(application)
-        if principal.user_id is not None and (
-            principal.user_id == application.applicant_id or principal.user_id in team_ids(content)
-        ):
-            raise DutyConflict()
+        await check_personal_duties(self.session, principal, application)
         if application.status != "submitted":
             raise InvalidTransition(application.status)
         before = application.status

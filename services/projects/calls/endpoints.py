@@ -18,7 +18,7 @@ from services.projects.calls.schemas import (
 )
 from services.projects.calls.service import CallService
 from shared.db import SessionDep
-from shared.pagination import InvalidCursor, Page, PageDep, PageParams, encode_cursor
+from shared.pagination import Page, PageDep, next_cursor, start_of
 
 router = APIRouter(prefix="/v1/calls", tags=["calls"])
 
@@ -28,21 +28,6 @@ async def call_service(session: SessionDep) -> CallService:
 
 
 Calls = Annotated[CallService, Depends(call_service)]
-
-
-def start_of(page: PageParams) -> int:
-    """Where a page starts: the offset asked for, or the one a `next_cursor` carries."""
-    if page.cursor is None:
-        return page.offset
-    offset = page.cursor.get("offset")
-    if not isinstance(offset, int) or offset < 0:
-        raise InvalidCursor()
-    return offset
-
-
-def next_cursor(offset: int, limit: int, found: int) -> str | None:
-    """A cursor to the next page when one more row than asked for was found."""
-    return encode_cursor({"offset": offset + limit}) if found > limit else None
 
 
 @router.get("", response_model=Page[CallRead], summary="Published calls (public, no login)")

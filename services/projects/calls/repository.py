@@ -48,12 +48,14 @@ class CallRepository:
         offset: int,
     ) -> Sequence[Call]:
         query = sa.select(Call).where(Call.state.in_(PUBLIC_STATES))
+        decided = Call.state == "decided"
+        # As `call_status` tells them apart: a decided call is closed whatever the clock says.
         if status == "upcoming":
-            query = query.where(Call.opens_at > now)
+            query = query.where(Call.opens_at > now, ~decided)
         elif status == "open":
-            query = query.where(Call.opens_at <= now, Call.closes_at > now)
+            query = query.where(Call.opens_at <= now, Call.closes_at > now, ~decided)
         elif status == "closed":
-            query = query.where(Call.closes_at <= now)
+            query = query.where(sa.or_(Call.closes_at <= now, decided))
         if program_id is not None:
             query = query.where(Call.program_id == program_id)
         if year is not None:

@@ -20,17 +20,16 @@ from services.projects.programs.terms import (
     OrgKinds,
     ProjectLimit,
     ReviewTemplate,
-    ShanghaiTime,
     Year,
     refuse_repeats,
 )
+from services.projects.schema_types import Reason, ShanghaiTime
 from shared.money import NonNegativeFen
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=300)]
 Guideline = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=2, max_length=100_000)
 ]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=2000)]
 # Stored: draft, published, cancelled, decided. Shown: whether a published call is upcoming,
 # open or closed follows from the clock.
 CallStatus = Literal["draft", "upcoming", "open", "closed", "cancelled"]

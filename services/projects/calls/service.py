@@ -1,9 +1,10 @@
 """Calls for applications (申报指南).
 
-draft -> published -> decided (by the decisions package); draft or published -> cancelled,
-the latter only while no application has been submitted. A draft is seen only by its
-program's managers; once published a call is public, and whether it is upcoming, open or
-closed follows from the clock (open = opens_at <= now < closes_at), never from a stored flag.
+draft -> published -> decided (by the decisions package, at its first decision batch);
+draft or published -> cancelled, the latter only while no application has been submitted. A
+draft is seen only by its program's managers; once published a call is public, and whether it
+is upcoming, open or closed follows from the clock (open = opens_at <= now < closes_at), never
+from a stored flag. A decided call is closed.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ def call_status(call: Call, now: datetime) -> CallStatus:
         return "draft"
     if call.state == "cancelled":
         return "cancelled"
+    if call.state == "decided":
+        return "closed"  # decisions come only after the close
     if now < call.opens_at:
         return "upcoming"
     if now < call.closes_at:
@@ -88,6 +91,25 @@ def complete_terms(values: dict[str, Any]) -> CallTerms:
         raise CallTermsInvalid(
             Text("条款有误，见 errors", "See errors"), extra={"errors": errors}
         ) from exc
+
+
+async def managed_call(
+    session: AsyncSession, principal: Principal, call_id: UUID, *, lock: bool = False
+) -> Call:
+    """The call, for one of its program's managers (or an admin): the one rule for every
+    package acting on a call.
+
+    Someone who may not read it (a draft or cancelled call of another program) is told it does
+    not exist (404); a public call they may read but not act on (403).
+    """
+    call = await CallRepository(session).get(call_id, lock=lock)
+    if call is None:
+        raise CallNotFound()
+    if not await manages(session, principal, call.program_id):
+        if call.state in PUBLIC_STATES:
+            raise NotManager()
+        raise CallNotFound()
+    return call
 
 
 class CallService:
@@ -266,18 +288,8 @@ class CallService:
     # --- rules -----------------------------------------------------------------------------
 
     async def _managed(self, call_id: UUID, principal: Principal) -> Call:
-        """The call, locked, for one of its program's managers (or an admin).
-
-        Someone who may not read it (a draft of another program) is told it does not exist.
-        """
-        call = await self.repository.get(call_id, lock=True)
-        if call is None:
-            raise CallNotFound()
-        if not await manages(self.session, principal, call.program_id):
-            if call.state in PUBLIC_STATES:
-                raise NotManager()
-            raise CallNotFound()
-        return call
+        """The call, locked, for one of its program's managers (or an admin)."""
+        return await managed_call(self.session, principal, call_id, lock=True)
 
     async def _program_taking_calls(
         self, program_id: UUID, principal: Principal, year: int, call: Call | None = None

@@ -20,11 +20,11 @@ from services.projects.decisions.schemas import (
     ObjectionResolved,
 )
 from services.projects.decisions.service import DecisionService
-from services.projects.execution.schemas import ProjectRead
+from services.projects.execution.endpoints import project_read
 from services.projects.models import Application, Project
 from shared.auth.dependencies import CurrentPrincipal
 from shared.db import SessionDep
-from shared.pagination import PageDep
+from shared.pagination import PageDep, next_cursor, start_of
 
 router = APIRouter(prefix="", tags=["decisions"])
 
@@ -71,10 +71,15 @@ async def list_decisions(
     page: PageDep,
     status: Literal["in_review", "reviewed", "approved", "reserved", "rejected"] | None = None,
 ) -> DecisionList:
+    offset = start_of(page)
     rows, envelope = await DecisionService(session).of_call(
-        manager, call_id, status=status, limit=page.limit, offset=page.offset
+        manager, call_id, status=status, limit=page.limit + 1, offset=offset
     )
-    return DecisionList(items=[decision_read(a, p) for a, p in rows], envelope=envelope)
+    return DecisionList(
+        items=[decision_read(a, p) for a, p in rows[: page.limit]],
+        next_cursor=next_cursor(offset, page.limit, len(rows)),
+        envelope=envelope,
+    )
 
 
 @router.get(
@@ -134,10 +139,9 @@ async def resolve_objection(
     manager: Manager,
     now: NowDep,
 ) -> ObjectionResolved:
-    objection, project = await NoticeService(session).resolve(
+    objection, project, shown = await NoticeService(session).resolve(
         manager, project_id, objection_id, data, now
     )
     return ObjectionResolved(
-        objection=ObjectionRead.model_validate(objection),
-        project=ProjectRead.model_validate(project),
+        objection=ObjectionRead.model_validate(objection), project=project_read(project, shown)
     )

@@ -5,6 +5,9 @@ objection; an objector sees their own. Upholding an objection cancels the projec
 application stays approved, the project does not go on); dismissing closes the objection.
 The objector's identity stays with the agency: the project's history, which the PI reads,
 names the objection, not the person.
+
+A project is public from its notice on, unless an upheld objection cancelled it: then only
+those who may read it, and those who objected to it, learn that it exists (404 for others).
 """
 
 from __future__ import annotations
@@ -24,10 +27,14 @@ from services.projects.execution.access import managed_project
 from services.projects.execution.repository import ProjectRepository
 from services.projects.execution.transitions import move
 from services.projects.models import Objection, Project
+from services.projects.models.lifecycle import PROJECT_STATUSES
 from services.projects.scope import manages
+from services.projects.visibility import may_read_project
 from shared.auth.tokens import Principal
 
 CANCELLABLE = ("in_notice", "awaiting_contract")
+# Approved projects are published from their notice on; a cancelled one never went ahead.
+PUBLIC = tuple(s for s in PROJECT_STATUSES if s != "cancelled")
 
 
 class NoticeService:
@@ -43,7 +50,7 @@ class NoticeService:
             raise NotAPerson()
         # Locked, so an objection and a signature at the end of the notice cannot cross.
         project = await self.projects.get(project_id, lock=True)
-        if project is None:
+        if project is None or not await self._known(principal, project):
             raise ProjectNotFound()
         if now >= project.notice_ends_at:
             raise NoticeOver()
@@ -77,9 +84,22 @@ class NoticeService:
             raise ProjectNotFound()
         if await manages(self.session, principal, project.program_id):
             return await self.objections.of_project(project.id, filed_by=None)
+        if not await self._known(principal, project):
+            raise ProjectNotFound()
         if principal.user_id is None:
             return []
         return await self.objections.of_project(project.id, filed_by=principal.user_id)
+
+    async def _known(self, principal: Principal, project: Project) -> bool:
+        """Whether the caller may learn the project exists: it is public, theirs to read, or
+        they objected to it while it was public."""
+        if project.status in PUBLIC:
+            return True
+        if await may_read_project(self.session, principal, project):
+            return True
+        return principal.user_id is not None and await self.objections.filed_any(
+            project.id, principal.user_id
+        )
 
     async def resolve(
         self,
@@ -88,7 +108,8 @@ class NoticeService:
         objection_id: UUID,
         data: ObjectionResolution,
         now: datetime,
-    ) -> tuple[Objection, Project]:
+    ) -> tuple[Objection, Project, str]:
+        """The objection resolved, and its project with the status it is shown in."""
         project = await managed_project(self.session, principal, project_id)
         objection = await self.objections.get_for_update(project.id, objection_id)
         if objection is None:
@@ -114,7 +135,7 @@ class NoticeService:
             reason=data.resolution,
             details={"project_id": str(project.id)},
         )
-        return objection, project
+        return objection, project, await self.projects.shown_status(project.id, now)
 
     async def _cancel(
         self,

@@ -14,12 +14,13 @@ from services.projects.models import (
     Call,
     NumberSequence,
     Objection,
-    Program,
     ProgramEnvelope,
     Project,
 )
+from shared.pagination import MAX_CHILDREN
 
-DECIDABLE = ("in_review", "reviewed")
+# Waiting for a decision (the reserve waits too, but is listed with the decided).
+UNDECIDED = ("in_review", "reviewed")
 DECIDED = ("approved", "reserved", "rejected")
 # Approved first (in number order), then the reserve, the undecided, and the rejected.
 RANK = sa.case(
@@ -33,13 +34,18 @@ class DecisionRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def call(self, call_id: UUID) -> Call | None:
-        return await self.session.get(Call, call_id)
-
-    async def program(self, program_id: UUID) -> Program:
-        program = await self.session.get(Program, program_id)
-        assert program is not None  # a foreign key of every call
-        return program
+    async def call_for_update(self, call_id: UUID) -> Call:
+        """The call, locked FOR NO KEY UPDATE (the lock its state UPDATE takes anyway): decision
+        batches and a cancellation take turns on it, while a submission's FOR KEY SHARE hold
+        neither waits for nor deadlocks with it."""
+        call = await self.session.scalar(
+            sa.select(Call)
+            .where(Call.id == call_id)
+            .with_for_update(key_share=True)
+            .execution_options(populate_existing=True)
+        )
+        assert call is not None  # found a moment ago; calls are never deleted
+        return call
 
     async def applications_for_update(
         self, call_id: UUID, ids: Sequence[UUID]
@@ -67,17 +73,6 @@ class DecisionRepository:
     async def envelope(self, program_id: UUID, year: int) -> ProgramEnvelope | None:
         return await self.session.get(ProgramEnvelope, (program_id, year))
 
-    async def committed(self, program_id: UUID, year: int) -> int:
-        """Approved money of the program's year; a cancelled project gives its share back."""
-        total = await self.session.scalar(
-            sa.select(sa.func.coalesce(sa.func.sum(Project.approved_budget_fen), 0)).where(
-                Project.program_id == program_id,
-                Project.year == year,
-                Project.status != "cancelled",
-            )
-        )
-        return int(total or 0)
-
     async def next_number(self, program_code: str, year: int) -> int:
         """The next sequence number, safe under concurrency: one statement takes the row."""
         statement = (
@@ -102,7 +97,7 @@ class DecisionRepository:
         if status is not None:
             query = query.where(Application.status == status)
         else:
-            query = query.where(Application.status.in_(DECIDABLE + DECIDED))
+            query = query.where(Application.status.in_(UNDECIDED + DECIDED))
         query = query.order_by(
             RANK,
             Project.number,
@@ -122,7 +117,16 @@ class ObjectionRepository:
         query = sa.select(Objection).where(Objection.project_id == project_id)
         if filed_by is not None:
             query = query.where(Objection.filed_by == filed_by)
-        return (await self.session.scalars(query.order_by(Objection.filed_at, Objection.id))).all()
+        query = query.order_by(Objection.filed_at, Objection.id).limit(MAX_CHILDREN)
+        return (await self.session.scalars(query)).all()
+
+    async def filed_any(self, project_id: UUID, filed_by: UUID) -> bool:
+        found = await self.session.scalar(
+            sa.select(Objection.id)
+            .where(Objection.project_id == project_id, Objection.filed_by == filed_by)
+            .limit(1)
+        )
+        return found is not None
 
     async def get_for_update(self, project_id: UUID, objection_id: UUID) -> Objection | None:
         return await self.session.scalar(

@@ -5,7 +5,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from services.projects.execution.schemas import ProjectRead, Reason, ShanghaiTime
+from services.projects.execution.schemas import ProjectRead
+from services.projects.schema_types import Reason, ShanghaiTime
 from shared.pagination import Page
 
 DecisionKind = Literal["approve", "reserve", "reject"]

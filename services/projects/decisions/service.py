@@ -3,6 +3,11 @@
 A batch is all or nothing: every item is checked (the application's state, separation of
 duties, the budget asked for, the program's yearly envelope) before anything is written.
 An approval makes a project in public notice (公示) with a number `{year}-{code}-{seq:04d}`.
+
+The first batch after the close moves the call published -> decided; later batches on a
+decided call go on (the reserve is drawn on as money is freed). in_review | reviewed ->
+approved | reserved | rejected; reserved -> approved (within the envelope) | rejected (the
+reserve is cleared); approved and rejected are final.
 """
 
 from __future__ import annotations
@@ -17,24 +22,29 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.projects import history
+from services.projects.calls.service import managed_call
 from services.projects.decisions.exceptions import CallStillOpen, DecisionInvalid, NoEnvelope
-from services.projects.decisions.repository import DECIDABLE, DecisionRepository
+from services.projects.decisions.repository import DecisionRepository
 from services.projects.decisions.schemas import DecisionBatch, DecisionItem, EnvelopeRead
-from services.projects.exceptions import (
-    ApplicationNotFound,
-    CallNotFound,
-    EnvelopeExceeded,
-    InvalidTransition,
-)
+from services.projects.exceptions import ApplicationNotFound, EnvelopeExceeded, InvalidTransition
 from services.projects.execution.events import ProjectEvents
 from services.projects.execution.exceptions import DirectoryUnknown
 from services.projects.execution.repository import ProjectRepository
 from services.projects.models import Application, Call, Program, Project
-from services.projects.scope import check_duties, require_manager_of
+from services.projects.programs.repository import ProgramRepository
+from services.projects.scope import check_duties_of
 from shared.auth.tokens import Principal
 from shared.errors import Text
 
 OUTCOME = {"approve": "approved", "reserve": "reserved", "reject": "rejected"}
+# The states each decision may be taken from.
+DECIDABLE_FROM = {
+    "approve": ("in_review", "reviewed", "reserved"),
+    "reserve": ("in_review", "reviewed"),
+    "reject": ("in_review", "reviewed", "reserved"),
+}
+# A call takes decisions once published and closed; the first batch marks it decided.
+DECIDING_STATES = ("published", "decided")
 
 
 @dataclass(frozen=True)
@@ -51,20 +61,24 @@ class DecisionService:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self.repo = DecisionRepository(session)
+        self.programs = ProgramRepository(session)
         self.directory = ProjectRepository(session)
         self.events = ProjectEvents(session)
 
     async def decide(
         self, principal: Principal, call_id: UUID, batch: DecisionBatch, now: datetime
     ) -> tuple[list[tuple[Application, Project | None]], EnvelopeRead | None]:
-        call = await self._managed_call(principal, call_id)
-        if call.state != "published":
+        await managed_call(self.session, principal, call_id)
+        call = await self.repo.call_for_update(call_id)
+        if call.state not in DECIDING_STATES:
             raise InvalidTransition(call.state)
         if now < call.closes_at:
             raise CallStillOpen()  # more applications may come: nothing is decided before the close
-        program = await self.repo.program(call.program_id)
+        program = await self.programs.referenced(call.program_id)
         checked = await self._check(principal, call, batch.decisions)
         await self._within_envelope(program, call.year, checked)
+        if call.state == "published":
+            await self._mark_decided(principal, call, len(checked))
         results: list[tuple[Application, Project | None]] = []
         for one in checked:
             results.append((one.application, await self._apply(principal, call, program, one, now)))
@@ -73,7 +87,7 @@ class DecisionService:
     async def of_call(
         self, principal: Principal, call_id: UUID, *, status: str | None, limit: int, offset: int
     ) -> tuple[Sequence[tuple[Application, Project | None]], EnvelopeRead | None]:
-        call = await self._managed_call(principal, call_id)
+        call = await managed_call(self.session, principal, call_id)
         rows = await self.repo.of_call(call.id, status=status, limit=limit, offset=offset)
         return rows, await self.envelope(call.program_id, call.year)
 
@@ -81,7 +95,7 @@ class DecisionService:
         found = await self.repo.envelope(program_id, year)
         if found is None:
             return None
-        committed = await self.repo.committed(program_id, year)
+        committed = await self.programs.committed_fen(program_id, year)
         return EnvelopeRead(
             program_id=program_id,
             year=year,
@@ -91,13 +105,6 @@ class DecisionService:
         )
 
     # --- checks (nothing written yet) ------------------------------------------------------
-
-    async def _managed_call(self, principal: Principal, call_id: UUID) -> Call:
-        call = await self.repo.call(call_id)
-        if call is None:
-            raise CallNotFound()
-        await require_manager_of(self.session, principal, call.program_id)
-        return call
 
     async def _check(
         self, principal: Principal, call: Call, items: list[DecisionItem]
@@ -114,43 +121,28 @@ class DecisionService:
                 call.id, [d.application_id for d in items]
             )
         }
-        checked = []
+        pairs: list[tuple[DecisionItem, Application]] = []
         for item in items:
             application = found.get(item.application_id)
             if application is None:
-                raise ApplicationNotFound(
-                    extra={"application_id": str(item.application_id)},
-                )
-            if application.status not in DECIDABLE:
-                raise InvalidTransition(
-                    application.status,
-                    Text(
-                        f"申报书 {application.id} 处于 {application.status}，不能作立项决定",
-                        f"application {application.id} is {application.status}: not decidable",
-                    ),
-                )
-            await check_duties(self.session, principal, application)
-            checked.append(await self._approvable(item, application))
+                raise ApplicationNotFound(extra={"application_id": str(item.application_id)})
+            _check_item(item, application)
+            pairs.append((item, application))
+        # One query for every team, and one each for the people and units approvals name.
+        await check_duties_of(self.session, principal, [a for _, a in pairs])
+        approved = [a for item, a in pairs if item.decision == "approve"]
+        people = await self.directory.people(a.applicant_id for a in approved)
+        units = await self.directory.organizations(a.org_id for a in approved)
+        checked = []
+        for item, application in pairs:
+            if item.decision != "approve":
+                checked.append(Checked(item, application))
+                continue
+            pi, unit = people.get(application.applicant_id), units.get(application.org_id)
+            if pi is None or unit is None:
+                raise DirectoryUnknown(extra={"application_id": str(application.id)})
+            checked.append(Checked(item, application, pi, unit))
         return checked
-
-    async def _approvable(self, item: DecisionItem, application: Application) -> Checked:
-        if item.decision != "approve":
-            return Checked(item, application)
-        assert item.approved_budget_fen is not None  # the schema asks for it with 'approve'
-        if item.approved_budget_fen > application.requested_budget_fen:
-            raise DecisionInvalid(
-                Text(
-                    f"批准经费不得超过申请经费 {application.requested_budget_fen} 分",
-                    f"the approved budget may not exceed the "
-                    f"{application.requested_budget_fen} fen requested",
-                ),
-                extra={"application_id": str(application.id)},
-            )
-        pi = await self.directory.person(application.applicant_id)
-        organization = await self.directory.organization(application.org_id)
-        if pi is None or organization is None:
-            raise DirectoryUnknown(extra={"application_id": str(application.id)})
-        return Checked(item, application, pi, organization)
 
     async def _within_envelope(self, program: Program, year: int, checked: list[Checked]) -> None:
         asked = sum(c.item.approved_budget_fen or 0 for c in checked)
@@ -159,7 +151,7 @@ class DecisionService:
         envelope = await self.repo.envelope_for_update(program.id, year)
         if envelope is None:
             raise NoEnvelope(extra={"program_id": str(program.id), "year": year})
-        remaining = envelope.amount_fen - await self.repo.committed(program.id, year)
+        remaining = envelope.amount_fen - await self.programs.committed_fen(program.id, year)
         if asked > remaining:
             raise EnvelopeExceeded(
                 Text(
@@ -170,6 +162,20 @@ class DecisionService:
             )
 
     # --- writes ----------------------------------------------------------------------------
+
+    async def _mark_decided(self, principal: Principal, call: Call, decisions: int) -> None:
+        call.state = "decided"
+        await self.session.flush()
+        await history.record(
+            self.session,
+            entity="call",
+            entity_id=call.id,
+            action="decided",
+            actor=principal.subject,
+            from_state="published",
+            to_state="decided",
+            details={"first_batch": decisions},
+        )
 
     async def _apply(
         self, principal: Principal, call: Call, program: Program, one: Checked, now: datetime
@@ -242,3 +248,28 @@ class DecisionService:
         self.session.add(project)
         await self.session.flush()
         return project
+
+
+def _check_item(item: DecisionItem, application: Application) -> None:
+    """The rules one item must meet on its own (no query)."""
+    if application.status not in DECIDABLE_FROM[item.decision]:
+        raise InvalidTransition(
+            application.status,
+            Text(
+                f"申报书 {application.id} 处于 {application.status}，"
+                f"不能作此决定（{item.decision}）",
+                f"application {application.id} is {application.status}: "
+                f"it cannot take '{item.decision}'",
+            ),
+        )
+    if item.decision == "approve":
+        assert item.approved_budget_fen is not None  # the schema asks for it with 'approve'
+        if item.approved_budget_fen > application.requested_budget_fen:
+            raise DecisionInvalid(
+                Text(
+                    f"批准经费不得超过申请经费 {application.requested_budget_fen} 分",
+                    f"the approved budget may not exceed the "
+                    f"{application.requested_budget_fen} fen requested",
+                ),
+                extra={"application_id": str(application.id)},
+            )

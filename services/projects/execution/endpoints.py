@@ -30,42 +30,67 @@ from services.projects.execution.termination import TerminationService
 from services.projects.models import Project, TaskBook
 from shared.auth.dependencies import CurrentPrincipal
 from shared.db import SessionDep
-from shared.pagination import Page, PageDep
+from shared.pagination import Page, PageDep, next_cursor, start_of
 
 router = APIRouter(prefix="/v1/projects", tags=["projects"])
 
 
-def project_detail(project: Project, book: TaskBook | None) -> ProjectDetail:
+def _fields(project: Project, status: str | None) -> dict[str, Any]:
     fields: dict[str, Any] = {name: getattr(project, name) for name in ProjectRead.model_fields}
+    if status is not None:
+        fields["status"] = status
+    return fields
+
+
+def project_read(project: Project, status: str | None = None) -> ProjectRead:
+    """The project as shown; `status`, when given, is the one it is shown in (see reads)."""
+    return ProjectRead.model_validate(_fields(project, status))
+
+
+def project_detail(
+    project: Project, book: TaskBook | None, status: str | None = None
+) -> ProjectDetail:
+    fields = _fields(project, status)
     fields["task_book"] = TaskBookRead.model_validate(book) if book else None
     return ProjectDetail.model_validate(fields)
 
 
-@router.get("", response_model=Page[ProjectRead], summary="Projects the caller may read")
+@router.get(
+    "",
+    response_model=Page[ProjectRead],
+    summary="Projects the caller may read (a notice run out with no open objection shows "
+    "as awaiting_contract)",
+)
 async def list_projects(
     session: SessionDep,
     principal: CurrentPrincipal,
     page: PageDep,
+    now: NowDep,
     program_id: UUID | None = None,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
     status: ProjectStatus | None = None,
 ) -> Page[ProjectRead]:
+    offset = start_of(page)
     found = await ProjectService(session).search(
         principal,
+        now=now,
         program_id=program_id,
         year=year,
         status=status,
-        limit=page.limit,
-        offset=page.offset,
+        limit=page.limit + 1,
+        offset=offset,
     )
-    return Page[ProjectRead](items=[ProjectRead.model_validate(p) for p in found])
+    return Page[ProjectRead](
+        items=[project_read(p, shown) for p, shown in found[: page.limit]],
+        next_cursor=next_cursor(offset, page.limit, len(found)),
+    )
 
 
 @router.get("/{project_id}", response_model=ProjectDetail, summary="A project and its task book")
 async def get_project(
-    project_id: UUID, session: SessionDep, principal: CurrentPrincipal
+    project_id: UUID, session: SessionDep, principal: CurrentPrincipal, now: NowDep
 ) -> ProjectDetail:
-    return project_detail(*await ProjectService(session).get(principal, project_id))
+    return project_detail(*await ProjectService(session).get(principal, project_id, now))
 
 
 @router.get(
@@ -212,6 +237,4 @@ async def terminate_project(
     manager: Manager,
     now: NowDep,
 ) -> ProjectRead:
-    return ProjectRead.model_validate(
-        await TerminationService(session).terminate(manager, project_id, data, now)
-    )
+    return project_read(await TerminationService(session).terminate(manager, project_id, data, now))

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.projects.execution.repository import ProjectRepository
 from services.projects.models import ChangeRequest, Program, Project, Report, TaskBook, events
+from services.projects.programs.repository import ProgramRepository
 from shared.events import outbox
 
 
@@ -24,6 +25,7 @@ class ProjectEvents:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self.repo = ProjectRepository(session)
+        self.programs = ProgramRepository(session)
 
     async def approved(self, project: Project, program: Program) -> None:
         await self._publish(
@@ -42,7 +44,7 @@ class ProjectEvents:
         )
 
     async def contracted(self, project: Project, task_book: TaskBook) -> None:
-        program = await self.repo.program(project.program_id)
+        program = await self.programs.referenced(project.program_id)
         await self._publish(
             "project.contracted",
             project,
@@ -97,7 +99,7 @@ class ProjectEvents:
     async def terminated(
         self, project: Project, *, cause: str, reason: str, rule_code: str | None
     ) -> None:
-        program = await self.repo.program(project.program_id)
+        program = await self.programs.referenced(project.program_id)
         org = await self._org(project)
         at_fault = cause == "misconduct"
         payload: dict[str, Any] = {
@@ -135,7 +137,7 @@ class ProjectEvents:
     # --- parts -----------------------------------------------------------------------------
 
     async def _summary(self, project: Project) -> dict[str, Any]:
-        program = await self.repo.program(project.program_id)
+        program = await self.programs.referenced(project.program_id)
         return {
             "project_id": str(project.id),
             "project_number": project.number,

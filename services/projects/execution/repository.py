@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -14,12 +15,28 @@ from services.projects.models import (
     ApplicationVersion,
     ChangeRequest,
     Objection,
-    Program,
     Project,
     Report,
     TaskBook,
     directory,
 )
+from shared.pagination import MAX_CHILDREN
+
+
+def shown_status(now: datetime) -> sa.ColumnElement[str]:
+    """The status a reader is shown at `now`.
+
+    Nothing runs on a timer: a notice that ran out with no open objection stays `in_notice` in
+    the row until the first action that needs it over moves it (`end_notice_if_over`, the same
+    rule). Readers are told the truth meanwhile, and a GET writes nothing.
+    """
+    objection_open = sa.exists().where(
+        Objection.project_id == Project.id, Objection.status == "open"
+    )
+    notice_over = sa.and_(
+        Project.status == "in_notice", Project.notice_ends_at <= now, ~objection_open
+    )
+    return sa.case((notice_over, "awaiting_contract"), else_=Project.status)
 
 
 class ProjectRepository:
@@ -38,26 +55,31 @@ class ProjectRepository:
         self,
         visible: sa.ColumnElement[bool],
         *,
+        now: datetime,
         program_id: UUID | None,
         year: int | None,
         status: str | None,
         limit: int,
         offset: int,
-    ) -> Sequence[Project]:
-        query = sa.select(Project).where(visible)
+    ) -> list[tuple[Project, str]]:
+        """Projects with the status each is shown at `now` (the filter is on that status)."""
+        shown = shown_status(now)
+        query = sa.select(Project, shown).where(visible)
         if program_id is not None:
             query = query.where(Project.program_id == program_id)
         if year is not None:
             query = query.where(Project.year == year)
         if status is not None:
-            query = query.where(Project.status == status)
+            query = query.where(shown == status)
         query = query.order_by(Project.year.desc(), Project.number).limit(limit).offset(offset)
-        return (await self.session.scalars(query)).all()
+        return [(project, status) for project, status in await self.session.execute(query)]
 
-    async def program(self, program_id: UUID) -> Program:
-        program = await self.session.get(Program, program_id)
-        assert program is not None  # a foreign key of every project
-        return program
+    async def shown_status(self, project_id: UUID, now: datetime) -> str:
+        status = await self.session.scalar(
+            sa.select(shown_status(now)).where(Project.id == project_id)
+        )
+        assert status is not None  # asked only about a project in hand
+        return status
 
     async def application(self, application_id: UUID) -> Application:
         application = await self.session.get(Application, application_id)
@@ -98,6 +120,7 @@ class ProjectRepository:
                 sa.select(Report)
                 .where(Report.project_id == project_id)
                 .order_by(Report.submitted_at, Report.id)
+                .limit(MAX_CHILDREN)
             )
         ).all()
 
@@ -124,6 +147,7 @@ class ProjectRepository:
                 sa.select(ChangeRequest)
                 .where(ChangeRequest.project_id == project_id)
                 .order_by(ChangeRequest.requested_at, ChangeRequest.id)
+                .limit(MAX_CHILDREN)
             )
         ).all()
 
@@ -148,22 +172,30 @@ class ProjectRepository:
 
     # --- the directory replica (people and organizations as the gateway announced them) -----
 
-    async def person(self, user_id: UUID) -> Mapping[str, Any] | None:
+    async def people(self, user_ids: Iterable[UUID]) -> dict[UUID, Mapping[str, Any]]:
+        ids = set(user_ids)
+        if not ids:
+            return {}
         users = directory.users
-        row = (
-            await self.session.execute(
-                sa.select(
-                    users.c.id, users.c.display_name, users.c.org_id, users.c.is_active
-                ).where(users.c.id == user_id)
+        rows = await self.session.execute(
+            sa.select(users.c.id, users.c.display_name, users.c.org_id, users.c.is_active).where(
+                users.c.id.in_(ids)
             )
-        ).first()
-        return dict(row._mapping) if row is not None else None
+        )
+        return {row.id: dict(row._mapping) for row in rows}
+
+    async def person(self, user_id: UUID) -> Mapping[str, Any] | None:
+        return (await self.people([user_id])).get(user_id)
+
+    async def organizations(self, org_ids: Iterable[UUID]) -> dict[UUID, Mapping[str, Any]]:
+        ids = set(org_ids)
+        if not ids:
+            return {}
+        orgs = directory.organizations
+        rows = await self.session.execute(
+            sa.select(orgs.c.id, orgs.c.name, orgs.c.credit_code).where(orgs.c.id.in_(ids))
+        )
+        return {row.id: dict(row._mapping) for row in rows}
 
     async def organization(self, org_id: UUID) -> Mapping[str, Any] | None:
-        orgs = directory.organizations
-        row = (
-            await self.session.execute(
-                sa.select(orgs.c.id, orgs.c.name, orgs.c.credit_code).where(orgs.c.id == org_id)
-            )
-        ).first()
-        return dict(row._mapping) if row is not None else None
+        return (await self.organizations([org_id])).get(org_id)

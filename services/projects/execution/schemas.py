@@ -1,27 +1,14 @@
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    PlainSerializer,
-    StringConstraints,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from shared.clock import in_shanghai
+from services.projects.schema_types import Name, Reason, ShanghaiTime
 from shared.money import NonNegativeFen
 
-# Deadlines and moments a person acts on are shown in Asia/Shanghai.
-ShanghaiTime = Annotated[
-    datetime, PlainSerializer(lambda moment: in_shanghai(moment).isoformat(), return_type=str)
-]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=2000)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 PositiveFen = Annotated[int, Field(strict=True, gt=0, description="amount in fen, > 0")]
 Measure = int | float | Annotated[str, StringConstraints(max_length=200)]
 

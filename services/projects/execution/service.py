@@ -1,8 +1,10 @@
 """Reading projects, and the task book (任务书) from draft to signatures.
 
 in_notice -> awaiting_contract (notice over, no open objection; made by the first task-book
-action after the end) -> in_progress (signed by the organization and by the agency).
-Signing needs the notice over; drafting may start during it. A signed page is never redrafted.
+action after the end, while reads show it as soon as it is true) -> in_progress (signed by the
+organization and by the agency). Signing needs the notice over; drafting may start during it.
+A signed page is never redrafted. The organization signs through an admin who neither applied
+for the project nor is on its team; the agency through a manager with no stake in it.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from services.projects.execution.repository import ProjectRepository
 from services.projects.execution.schemas import Indicator, Milestone, TaskBookWrite
 from services.projects.execution.transitions import end_notice_if_over, move, require_notice_over
 from services.projects.models import Project, TaskBook, Transition
-from services.projects.scope import check_duties, manages
+from services.projects.scope import check_duties, check_personal_duties, manages
 from services.projects.visibility import project_filter
 from shared.auth.roles import Role
 from shared.auth.tokens import Principal
@@ -50,14 +52,17 @@ class ProjectService:
         self,
         principal: Principal,
         *,
+        now: datetime,
         program_id: UUID | None,
         year: int | None,
         status: str | None,
         limit: int,
         offset: int,
-    ) -> Sequence[Project]:
+    ) -> list[tuple[Project, str]]:
+        """Readable projects, each with the status it is shown at `now`."""
         return await self.repo.search(
             await project_filter(self.session, principal),
+            now=now,
             program_id=program_id,
             year=year,
             status=status,
@@ -65,9 +70,13 @@ class ProjectService:
             offset=offset,
         )
 
-    async def get(self, principal: Principal, project_id: UUID) -> tuple[Project, TaskBook | None]:
+    async def get(
+        self, principal: Principal, project_id: UUID, now: datetime
+    ) -> tuple[Project, TaskBook | None, str]:
+        """The project, its task book, and the status it is shown at `now`."""
         project = await readable_project(self.session, principal, project_id)
-        return project, await self.repo.task_book(project.id)
+        shown = await self.repo.shown_status(project.id, now)
+        return project, await self.repo.task_book(project.id), shown
 
     async def history(self, principal: Principal, project_id: UUID) -> Sequence[Transition]:
         project = await readable_project(self.session, principal, project_id)
@@ -162,11 +171,12 @@ class ProjectService:
     async def _party(self, principal: Principal, project: Project) -> str:
         """Which side signs: the project's organization, or the agency managing the program."""
         if Role.org_admin in principal.roles and principal.org_id == project.org_id:
+            application = await self.repo.application(project.application_id)
+            await check_personal_duties(self.session, principal, application)
             return "organization"
         if await manages(self.session, principal, project.program_id):
-            await check_duties(
-                self.session, principal, await self.repo.application(project.application_id)
-            )
+            application = await self.repo.application(project.application_id)
+            await check_duties(self.session, principal, application)
             return "agency"
         raise NotSigningParty()
 

@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from services.projects.auth import Admin, Manager, NowDep
-from services.projects.calls.endpoints import Calls, next_cursor, start_of
+from services.projects.calls.endpoints import Calls
 from services.projects.calls.schemas import CallDetail
 from services.projects.programs.schemas import (
     EnvelopeSet,
@@ -20,7 +20,7 @@ from services.projects.programs.schemas import (
 )
 from services.projects.programs.service import ProgramService
 from shared.db import SessionDep
-from shared.pagination import Page, PageDep
+from shared.pagination import Page, PageDep, next_cursor, start_of
 
 router = APIRouter(prefix="/v1/programs", tags=["programs"])
 
@@ -60,7 +60,7 @@ async def get_program(program_id: UUID, programs: Programs) -> ProgramRead:
     "",
     response_model=ProgramRead,
     status_code=status.HTTP_201_CREATED,
-    summary="Add a special fund; a program manager who adds it manages it",
+    summary="Add a special fund; a program manager who adds it manages it (envelopes: admins)",
 )
 async def create_program(data: ProgramCreate, programs: Programs, manager: Manager) -> ProgramRead:
     return await programs.read_one(await programs.create(data, manager))
@@ -69,16 +69,16 @@ async def create_program(data: ProgramCreate, programs: Programs, manager: Manag
 @router.put(
     "/{program_id}/envelopes/{year}",
     response_model=ProgramRead,
-    summary="Set a year's envelope (within the active years)",
+    summary="Set a year's envelope (admins, the budget authority; within the active years)",
 )
 async def set_envelope(
     program_id: UUID,
     year: Annotated[int, Path(ge=2000, le=2100)],
     data: EnvelopeSet,
     programs: Programs,
-    manager: Manager,
+    admin: Admin,
 ) -> ProgramRead:
-    program = await programs.set_envelope(program_id, year, data.amount_fen, manager)
+    program = await programs.set_envelope(program_id, year, data.amount_fen, admin)
     return await programs.read_one(program)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.errors import AppError, Conflict, NotFound, Text
+from shared.errors import AppError, Conflict, Forbidden, NotFound, Text
 
 
 class InvalidParent(AppError):
@@ -33,3 +33,13 @@ class NotProgramManagerRole(AppError):
 class ManagerNotAssigned(NotFound):
     code = "program.manager_not_found"
     title = Text("该用户不负责此计划", "The user does not manage this program")
+
+
+class EnvelopesAdminOnly(Forbidden):
+    """Envelopes are the province's budget: those who decide within them do not set them."""
+
+    code = "program.envelopes_admin_only"
+    title = Text(
+        "年度资金总额由管理员（预算主管部门）核定",
+        "Only an administrator (the budget authority) sets yearly envelopes",
+    )

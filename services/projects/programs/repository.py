@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.projects.models import Program, ProgramEnvelope, ProgramManager, Project, directory
+from shared.pagination import MAX_CHILDREN
 
 
 class ProgramRepository:
@@ -79,8 +80,14 @@ class ProgramRepository:
             )
         )
 
-    async def approved_fen(self, program_id: UUID, year: int) -> int:
-        """What decisions have already approved from a year's envelope."""
+    async def referenced(self, program_id: UUID) -> Program:
+        """The program a call or project belongs to (a foreign key: it is there)."""
+        program = await self.session.get(Program, program_id)
+        assert program is not None
+        return program
+
+    async def committed_fen(self, program_id: UUID, year: int) -> int:
+        """What decisions approved from a year's envelope; a cancelled project gives it back."""
         total = await self.session.scalar(
             sa.select(sa.func.coalesce(sa.func.sum(Project.approved_budget_fen), 0)).where(
                 Project.program_id == program_id,
@@ -104,6 +111,7 @@ class ProgramRepository:
                 .outerjoin(users, users.c.id == ProgramManager.user_id)
                 .where(ProgramManager.program_id == program_id)
                 .order_by(ProgramManager.granted_at, ProgramManager.user_id)
+                .limit(MAX_CHILDREN)
             )
         ).all()
 

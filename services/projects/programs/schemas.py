@@ -5,17 +5,13 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from services.projects.programs.terms import (
-    Eligibility,
-    ReviewTemplate,
-    ShanghaiTime,
-    Year,
-)
+from services.projects.programs.terms import Eligibility, ReviewTemplate, Year
+from services.projects.schema_types import Reason, ShanghaiTime
 from shared.money import NonNegativeFen
 
 ProgramCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]{1,11}$")]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=2000)]
+# Names of programs and agencies: at least two characters (no one-character fund names).
+ProgramName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
 ProgramKind = Literal["basic", "special"]
 
 
@@ -32,13 +28,16 @@ class ProgramCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: ProgramCode
-    name_zh: Name
-    name_en: Name
+    name_zh: ProgramName
+    name_en: ProgramName
     parent_id: UUID | None = None
-    managing_agency: Name
+    managing_agency: ProgramName
     active_from_year: Year
     active_to_year: Year | None = None
-    envelopes: Annotated[list[Envelope], Field(max_length=100)] = Field(default_factory=list)
+    envelopes: Annotated[
+        list[Envelope],
+        Field(max_length=100, description="admins only (the budget authority); managers leave out"),
+    ] = Field(default_factory=list)
     eligibility: Eligibility = Field(default_factory=Eligibility)
     review_template: ReviewTemplate | None = None
 

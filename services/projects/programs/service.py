@@ -1,8 +1,10 @@
 """Programs and special funds: the five seeded basic programs and the funds added over time.
 
 A fund is active, or retired (no new calls; what runs goes on). Basic programs are never
-retired. Program managers act on the programs assigned to them, admins on all; every change
-is written to the history and announced as an event for the funds service.
+retired. Program managers act on the programs assigned to them, admins on all. Yearly
+envelopes are the province's budget and set by admins only: a manager decides within an
+envelope, so never sets it. Every change is written to the history and announced as an event
+for the funds service.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from services.projects.exceptions import (
 from services.projects.models import Program, ProgramEnvelope, ProgramManager, events
 from services.projects.programs.exceptions import (
     BasicProgramPermanent,
+    EnvelopesAdminOnly,
     InvalidParent,
     ManagerNotAssigned,
     NotProgramManagerRole,
@@ -114,6 +117,8 @@ class ProgramService:
     # --- changing --------------------------------------------------------------------------
 
     async def create(self, data: ProgramCreate, principal: Principal) -> Program:
+        if data.envelopes and Role.admin not in principal.roles:
+            raise EnvelopesAdminOnly()
         if data.parent_id is not None:
             parent = await self.repository.get(data.parent_id)
             if parent is None or parent.kind != "basic":
@@ -185,12 +190,14 @@ class ProgramService:
     async def set_envelope(
         self, program_id: UUID, year: int, amount_fen: int, principal: Principal
     ) -> Program:
+        """Admins only (the endpoint asks for the role; checked here too, as a rule of money)."""
+        if Role.admin not in principal.roles:
+            raise EnvelopesAdminOnly()
         program = await self.get(program_id, lock=True)
-        await require_manager_of(self.session, principal, program_id)
         if not active_in(year, program.active_from_year, program.active_to_year):
             raise YearInactive()
         previous = await self.repository.envelope_amount(program_id, year)
-        approved = await self.repository.approved_fen(program_id, year)
+        approved = await self.repository.committed_fen(program_id, year)
         if amount_fen < approved:
             raise EnvelopeExceeded(
                 Text(

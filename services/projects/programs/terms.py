@@ -5,19 +5,10 @@ template (criteria, weights, score ranges)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from shared.clock import in_shanghai
 from shared.money import NonNegativeFen
 
 OrgKind = Literal[
@@ -31,9 +22,6 @@ ExpertCount = Annotated[int, Field(ge=1, le=15)]
 NoticeDays = Annotated[int, Field(ge=1, le=60)]
 OrgKinds = Annotated[list[OrgKind], Field(min_length=1, max_length=7)]
 AttachmentKinds = Annotated[list[AttachmentKind], Field(max_length=30)]
-
-# Deadlines are stated in Asia/Shanghai: every time this API shows carries +08:00.
-ShanghaiTime = Annotated[datetime, AfterValidator(in_shanghai)]
 
 WEIGHT_TOTAL = 100
 
