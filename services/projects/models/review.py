@@ -1,0 +1,191 @@
+"""Expert review online: the expert pool, conflicts of interest with their evidence, review
+rounds, assignments (with why each expert was chosen) and score sheets."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.projects.models.base import NOW, Base, Timestamp, one_of
+from shared.ids import uuid7
+
+CONFLICT_KINDS = ("team", "same_org", "avoid_list", "co_applicant", "declared")
+ROUND_KINDS = ("proposal", "acceptance")
+ROUND_STATES = ("assigning", "reviewing", "closed")
+ASSIGNMENT_STATES = ("invited", "accepted", "declined", "removed")
+SHEET_STATES = ("draft", "submitted")
+
+
+class Expert(Base):
+    """A registered person in the expert pool (专家库) and what they know."""
+
+    __tablename__ = "experts"
+    __table_args__ = (sa.CheckConstraint("max_load BETWEEN 1 AND 100", name="max_load"),)
+
+    user_id: Mapped[UUID] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    title: Mapped[str] = mapped_column(sa.String(100))  # 职称, e.g. 研究员, 教授
+    org_id: Mapped[UUID | None] = mapped_column(index=True)
+    org_credit_code: Mapped[str | None] = mapped_column(sa.String(18), index=True)
+    region: Mapped[str] = mapped_column(sa.String(100))
+    primary_subjects: Mapped[list[str]] = mapped_column(ARRAY(sa.String(20)))
+    secondary_subjects: Mapped[list[str]] = mapped_column(ARRAY(sa.String(20)))
+    keywords: Mapped[list[str]] = mapped_column(ARRAY(sa.String(50)))
+    max_load: Mapped[int] = mapped_column(default=10)  # applications per call at most
+    # [{"from": "2026-03-01", "to": "2026-06-30"}]: when the expert can review
+    availability: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=NOW)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, server_default=NOW)
+
+
+class OrganizationLink(Base):
+    """A declared parent/subsidiary link between organizations, by credit code: experts of
+    linked organizations count as the same organization for conflicts."""
+
+    __tablename__ = "organization_links"
+    __table_args__ = (sa.CheckConstraint("parent_code <> child_code", name="distinct"),)
+
+    parent_code: Mapped[str] = mapped_column(sa.String(18), primary_key=True)
+    child_code: Mapped[str] = mapped_column(sa.String(18), primary_key=True, index=True)
+    declared_by: Mapped[UUID] = mapped_column()
+    declared_at: Mapped[datetime] = mapped_column(Timestamp, server_default=NOW)
+
+
+class DeclaredConflict(Base):
+    """An expert's own declaration: a person or an organization they must not review."""
+
+    __tablename__ = "declared_conflicts"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(person_id IS NULL) <> (credit_code IS NULL)", name="person_or_organization"
+        ),
+    )
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid7)
+    expert_id: Mapped[UUID] = mapped_column(sa.ForeignKey("experts.user_id"), index=True)
+    person_id: Mapped[UUID | None] = mapped_column()
+    credit_code: Mapped[str | None] = mapped_column(sa.String(18))
+    reason: Mapped[str] = mapped_column(sa.Text)
+    declared_at: Mapped[datetime] = mapped_column(Timestamp, server_default=NOW)
+
+
+class ReviewRound(Base):
+    """One review of a call's applications (proposal) or of its projects' results (acceptance)."""
+
+    __tablename__ = "review_rounds"
+    __table_args__ = (
+        sa.CheckConstraint(one_of("kind", ROUND_KINDS), name="kind"),
+        sa.CheckConstraint(one_of("state", ROUND_STATES), name="state"),
+        sa.CheckConstraint("experts_per_item BETWEEN 1 AND 15", name="experts_per_item"),
+        sa.UniqueConstraint("call_id", "kind"),
+    )
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid7)
+    call_id: Mapped[UUID] = mapped_column(sa.ForeignKey("calls.id"))
+    kind: Mapped[str] = mapped_column(sa.String(12))
+    state: Mapped[str] = mapped_column(sa.String(12), default="assigning")
+    experts_per_item: Mapped[int] = mapped_column()
+    review_template: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    deadline: Mapped[datetime] = mapped_column(Timestamp)
+    # e.g. {"one_per_organization": true, "normalise": true, "disagreement_sd": 15}
+    options: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    co_applicant_years: Mapped[int] = mapped_column(default=3)
+    created_by: Mapped[UUID] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=NOW)
+    closed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class Conflict(Base):
+    """A conflict of interest found before any invitation, with its evidence."""
+
+    __tablename__ = "conflicts"
+    __table_args__ = (sa.CheckConstraint(one_of("kind", CONFLICT_KINDS), name="kind"),)
+
+    round_id: Mapped[UUID] = mapped_column(sa.ForeignKey("review_rounds.id"), primary_key=True)
+    application_id: Mapped[UUID] = mapped_column(sa.ForeignKey("applications.id"), primary_key=True)
+    expert_id: Mapped[UUID] = mapped_column(sa.ForeignKey("experts.user_id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(14), primary_key=True)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    found_at: Mapped[datetime] = mapped_column(Timestamp, server_default=NOW)
+    overridden_by: Mapped[UUID | None] = mapped_column()
+    override_reason: Mapped[str | None] = mapped_column(sa.Text)
+    overridden_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class AssignmentRun(Base):
+    """A dry run of the automatic assignment: the proposal and its quality, applied or not."""
+
+    __tablename__ = "assignment_runs"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid7)
+    round_id: Mapped[UUID] = mapped_column(sa.ForeignKey("review_rounds.id"), index=True)
+    seed: Mapped[int] = mapped_column()
+    # {"pairs": [[application_id, expert_id, score, {...why}]], "quality": {...},
+    #  "unassignable": [{"application_id", "reason", "short_by"}]}
+    result: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_by: Mapped[UUID] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=NOW)
+    applied_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class Assignment(Base):
+    """An expert invited to review an application in a round."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (
+        sa.CheckConstraint(one_of("status", ASSIGNMENT_STATES), name="status"),
+        # An expert holds at most one live assignment per application and round.
+        sa.Index(
+            None,
+            "round_id",
+            "application_id",
+            "expert_id",
+            unique=True,
+            postgresql_where=sa.text("status IN ('invited', 'accepted')"),
+        ),
+        sa.Index(None, "expert_id", "status"),
+        sa.Index(None, "round_id", "application_id"),
+    )
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid7)
+    round_id: Mapped[UUID] = mapped_column(sa.ForeignKey("review_rounds.id"))
+    application_id: Mapped[UUID] = mapped_column(sa.ForeignKey("applications.id"))
+    expert_id: Mapped[UUID] = mapped_column(sa.ForeignKey("experts.user_id"))
+    status: Mapped[str] = mapped_column(sa.String(10), default="invited")
+    match_score: Mapped[int] = mapped_column()
+    # Why this expert: shared primary/secondary subject codes, shared keywords, the score.
+    explanation: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    source: Mapped[str] = mapped_column(sa.String(20))  # "auto:<run id>", "manual", "replacement"
+    assigned_by: Mapped[UUID] = mapped_column()
+    assigned_at: Mapped[datetime] = mapped_column(Timestamp)
+    responded_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    decline_reason: Mapped[str | None] = mapped_column(sa.Text)
+    removed_by: Mapped[UUID | None] = mapped_column()
+    removed_reason: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class ScoreSheet(Base):
+    """An expert's scores and comments for one assignment: drafted, then submitted once."""
+
+    __tablename__ = "score_sheets"
+    __table_args__ = (sa.CheckConstraint(one_of("status", SHEET_STATES), name="status"),)
+
+    assignment_id: Mapped[UUID] = mapped_column(sa.ForeignKey("assignments.id"), primary_key=True)
+    scores: Mapped[dict[str, int]] = mapped_column(JSONB)  # {criterion code: score}
+    comments: Mapped[dict[str, str]] = mapped_column(JSONB)  # {criterion code: comment}
+    overall_comment: Mapped[str] = mapped_column(sa.Text, default="")
+    recommendation: Mapped[str | None] = mapped_column(sa.String(20))
+    weighted_total: Mapped[Decimal | None] = mapped_column(sa.Numeric(7, 3))
+    status: Mapped[str] = mapped_column(sa.String(10), default="draft")
+    saved_at: Mapped[datetime] = mapped_column(Timestamp)
+    submitted_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    late: Mapped[bool] = mapped_column(default=False)
+    reopened_by: Mapped[UUID | None] = mapped_column()
+    reopened_at: Mapped[datetime | None] = mapped_column(Timestamp)
