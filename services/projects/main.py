@@ -13,6 +13,10 @@ from services.projects.evaluation.endpoints import router as evaluation_router
 from services.projects.execution.endpoints import router as execution_router
 from services.projects.models import Base, directory, events
 from services.projects.programs.endpoints import router as programs_router
+from services.projects.review.assignments.endpoints import router as assignments_router
+from services.projects.review.experts.endpoints import router as experts_router
+from services.projects.review.rounds.endpoints import router as rounds_router
+from services.projects.review.scoring.endpoints import router as scoring_router
 from shared.auth.jwks import FetchDocument
 from shared.clock import utcnow
 from shared.service_app import ServiceParts, create_service_app
@@ -47,6 +51,10 @@ def create_app(
             programs_router,
             calls_router,
             applications_router,
+            experts_router,
+            rounds_router,
+            assignments_router,
+            scoring_router,
             decisions_router,
             execution_router,
             disclosure_router,

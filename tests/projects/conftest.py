@@ -81,6 +81,7 @@ class Projects:
     credit: httpx.AsyncClient  # the credit service itself, to set up credit records
     callers: dict[str, Caller] = field(default_factory=dict)
     orgs: dict[int, UUID] = field(default_factory=dict)
+    issuer: Any = None  # the gateway's TokenIssuer, to mint tokens for people added later
 
     async def call(self, method: str, path: str, who: str | None, **kwargs: Any) -> httpx.Response:
         headers = self.callers[who].headers if who else {}
@@ -172,27 +173,9 @@ async def projects(
                     updated_at=START,
                 )
             )
+        projects.issuer = issuer
         for username, (roles, org, display) in PEOPLE.items():
-            user_id = uuid7()
-            member_of = projects.orgs[org] if org else None
-            await session.execute(
-                sa.insert(directory.users).values(
-                    id=user_id,
-                    username=f"{username}-{user_id.hex[:8]}",
-                    display_name=display,
-                    org_id=member_of,
-                    roles=[r.value for r in roles],
-                    is_active=True,
-                    updated_at=START,
-                )
-            )
-            token, _ = await issuer.access_token(
-                subject=str(user_id),
-                audience=issuer.settings.audiences,
-                roles=[r.value for r in roles],
-                extra={"name": display, "org": str(member_of) if member_of else None},
-            )
-            projects.callers[username] = Caller(user_id, bearer(token), display, member_of)
+            await add_person(session, projects, username, roles, org, display)
         session.add_all(
             [
                 ProgramManager(program_id=ZDYF, user_id=projects.callers["manager"].user_id),
@@ -201,6 +184,41 @@ async def projects(
         )
         await session.commit()
         yield projects
+
+
+async def add_person(
+    session: AsyncSession,
+    projects: Projects,
+    username: str,
+    roles: tuple[Role, ...],
+    org: int | None,
+    display: str,
+) -> Caller:
+    """A person in the projects directory (as the gateway's events would put them) with a token;
+    `org` is 1 or 2 (the fixture's organizations) or None. Also `projects.callers[username]`."""
+    user_id = uuid7()
+    member_of = projects.orgs[org] if org else None
+    await session.execute(
+        sa.insert(directory.users).values(
+            id=user_id,
+            username=f"{username}-{user_id.hex[:8]}",
+            display_name=display,
+            org_id=member_of,
+            roles=[r.value for r in roles],
+            is_active=True,
+            updated_at=START,
+        )
+    )
+    issuer = projects.issuer
+    token, _ = await issuer.access_token(
+        subject=str(user_id),
+        audience=issuer.settings.audiences,
+        roles=[r.value for r in roles],
+        extra={"name": display, "org": str(member_of) if member_of else None},
+    )
+    caller = Caller(user_id, bearer(token), display, member_of)
+    projects.callers[username] = caller
+    return caller
 
 
 def shanghai(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
