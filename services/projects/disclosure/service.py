@@ -1,0 +1,122 @@
+"""Searching approved projects for the public (信息公开)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.projects.disclosure.schemas import PUBLIC_STATUSES, PublicProject
+from services.projects.exceptions import ProjectNotFound
+from services.projects.models import Program, Project
+from shared.pagination import PageParams, encode_cursor
+
+
+@dataclass(frozen=True)
+class ProjectSearch:
+    """The public's filters; a text that parses as a UUID is an id, otherwise a code or name."""
+
+    program: str | None = None
+    year: int | None = None
+    organization: str | None = None
+    q: str | None = None
+    status: str | None = None
+
+
+def _as_uuid(text: str) -> UUID | None:
+    try:
+        return UUID(text)
+    except ValueError:
+        return None
+
+
+def _conditions(search: ProjectSearch) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = [Project.status.in_(PUBLIC_STATUSES)]
+    if search.program:
+        program_id = _as_uuid(search.program)
+        conditions.append(
+            Project.program_id == program_id
+            if program_id
+            else Program.code == search.program.upper()
+        )
+    if search.year is not None:
+        conditions.append(Project.year == search.year)
+    if search.organization:
+        org_id = _as_uuid(search.organization)
+        conditions.append(
+            Project.org_id == org_id
+            if org_id
+            else Project.org_name.icontains(search.organization, autoescape=True)
+        )
+    if search.q:
+        conditions.append(
+            sa.or_(
+                Project.title.icontains(search.q, autoescape=True),
+                Project.number.icontains(search.q, autoescape=True),
+                Project.org_name.icontains(search.q, autoescape=True),
+            )
+        )
+    if search.status:
+        conditions.append(Project.status == search.status)
+    return conditions
+
+
+def _public(project: Project, program: Program) -> PublicProject:
+    return PublicProject(
+        number=project.number,
+        title=project.title,
+        program_code=program.code,
+        program_name_zh=program.name_zh,
+        program_name_en=program.name_en,
+        year=project.year,
+        organization_id=project.org_id,
+        organization_name=project.org_name,
+        pi_name=project.pi_name,
+        approved_budget_fen=project.approved_budget_fen,
+        status=project.status,
+        notice_starts_at=project.notice_starts_at,
+        notice_ends_at=project.notice_ends_at,
+        starts_on=project.starts_on,
+        ends_on=project.ends_on,
+        contracted_at=project.contracted_at,
+        closed_at=project.closed_at,
+        termination_cause=project.termination_cause if project.status == "terminated" else None,
+    )
+
+
+async def search_projects(
+    session: AsyncSession, search: ProjectSearch, page: PageParams
+) -> tuple[list[PublicProject], str | None]:
+    """One page in project-number order, and the cursor of the next page (None at the end)."""
+    query = (
+        sa.select(Project, Program)
+        .join(Program, Program.id == Project.program_id)
+        .where(*_conditions(search))
+        .order_by(Project.number)
+        .limit(page.limit + 1)
+    )
+    after = page.cursor.get("after") if page.cursor else None
+    if isinstance(after, str):
+        query = query.where(Project.number > after)
+    else:
+        query = query.offset(page.offset)
+    rows = (await session.execute(query)).all()
+    found = [_public(project, program) for project, program in rows[: page.limit]]
+    more = len(rows) > page.limit
+    return found, encode_cursor({"after": found[-1].number}) if more and found else None
+
+
+async def public_project(session: AsyncSession, number: str) -> PublicProject:
+    row = (
+        await session.execute(
+            sa.select(Project, Program)
+            .join(Program, Program.id == Project.program_id)
+            .where(Project.number == number, Project.status.in_(PUBLIC_STATUSES))
+        )
+    ).first()
+    if row is None:
+        raise ProjectNotFound()
+    project, program = row
+    return _public(project, program)
