@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,8 @@ from services.gateway.models import SigningKey
 from shared.clock import utcnow
 from shared.db import Database
 from shared.ids import uuid7
+
+logger = logging.getLogger(__name__)
 
 KEY_LOCK_ID = 0x5C1_0001  # advisory lock: only one process creates the first key
 
@@ -77,7 +80,13 @@ async def retire(session: AsyncSession, kid: str) -> bool:
 
 
 class KeyStore:
-    """Reads the key ring from the database, cached briefly (several gateway processes share it)."""
+    """Reads the key ring from the database, cached briefly (several gateway processes share it).
+
+    A stale ring is served while one background task reloads it. Waiting for the reload instead
+    would deadlock under load: a login holds a pooled connection while it asks for the ring, and
+    the reload needs a connection from the same pool. Only the first load (and one forced by
+    `invalidate`) is waited for.
+    """
 
     def __init__(self, db: Database, cache_seconds: float) -> None:
         self._db = db
@@ -85,25 +94,33 @@ class KeyStore:
         self._ring: KeyRing | None = None
         self._loaded_at = float("-inf")
         self._lock = asyncio.Lock()
+        self._reloading: asyncio.Task[None] | None = None
 
     def invalidate(self) -> None:
+        """Forget the ring: the next caller waits for a fresh one (after a rotation here)."""
+        self._ring = None
         self._loaded_at = float("-inf")
 
-    def _fresh(self) -> KeyRing | None:
-        if time.monotonic() - self._loaded_at > self._cache_seconds:
-            return None
-        return self._ring
-
     async def ring(self) -> KeyRing:
-        ring = self._fresh()
-        if ring is not None:
-            return ring
-        async with self._lock:  # one reload at a time, not one per waiting request
-            ring = self._fresh()
-            if ring is None:
-                ring = self._ring = await self._load()
-                self._loaded_at = time.monotonic()
-            return ring
+        ring = self._ring
+        if ring is None:
+            async with self._lock:  # one load at a time, not one per waiting request
+                if self._ring is None:
+                    self._ring = await self._load()
+                    self._loaded_at = time.monotonic()
+                return self._ring
+        stale = time.monotonic() - self._loaded_at > self._cache_seconds
+        if stale and (self._reloading is None or self._reloading.done()):
+            self._reloading = asyncio.create_task(self._reload())
+        return ring
+
+    async def _reload(self) -> None:
+        try:
+            ring = await self._load()
+        except Exception:  # the stale ring keeps serving; the next request tries again
+            logger.warning("signing key reload failed", exc_info=True)
+            return
+        self._ring, self._loaded_at = ring, time.monotonic()
 
     async def public_key(self, kid: str) -> jwt.PyJWK | None:
         return (await self.ring()).public.get(kid)
