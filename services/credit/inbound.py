@@ -6,7 +6,7 @@ counts. The payloads are the contracts the projects and funds services publish.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -48,6 +48,20 @@ class VoucherFraudConfirmed(BaseModel):
     managing_agency: str
     enterprise: Party
     provider: Party
+
+
+class ReviewLate(BaseModel):
+    """`review.late`: published by projects when an expert submits a review after the round's
+    deadline, or (`submitted_at` null) had not submitted an accepted one when it closed."""
+
+    expert_id: str
+    expert_name: str
+    round_id: str
+    call_id: str
+    application_id: str
+    deadline: datetime
+    submitted_at: datetime | None
+    managing_agency: str
 
 
 def _unit(party: Party) -> SubjectRef:
@@ -114,4 +128,39 @@ def credit_handlers(settings: CreditSettings) -> dict[str, Handler]:
                 },
             )
 
-    return {"project.terminated": project_terminated, "voucher.fraud_confirmed": voucher_fraud}
+    async def review_late(session: AsyncSession, event: Event) -> None:
+        payload = ReviewLate.model_validate(event.payload)
+        deadline = f"{in_shanghai(payload.deadline):%Y-%m-%d %H:%M}"
+        if payload.submitted_at is None:
+            facts = f"评审截止（{deadline}）后评审轮次结束时仍未提交评审意见"
+            late_on = payload.deadline
+        else:
+            facts = (
+                f"评审截止 {deadline}，实际提交 {in_shanghai(payload.submitted_at):%Y-%m-%d %H:%M}"
+            )
+            late_on = payload.submitted_at
+        await propose(
+            session,
+            event,
+            {
+                "subject": {
+                    "kind": "person",
+                    "name": payload.expert_name or "评审专家",
+                    "gateway_user_id": payload.expert_id,
+                },
+                "capacity": "expert",
+                "rule_code": "EXPERT_LATE_REVIEW",
+                "facts": (
+                    f"评审专家逾期完成评审（评审轮次 {payload.round_id}，"
+                    f"申报书 {payload.application_id}）：{facts}"
+                ),
+                "handling_unit": payload.managing_agency,
+                "effective_from": in_shanghai(late_on).date(),
+            },
+        )
+
+    return {
+        "project.terminated": project_terminated,
+        "voucher.fraud_confirmed": voucher_fraud,
+        "review.late": review_late,
+    }

@@ -22,6 +22,7 @@ from services.projects.decisions.schemas import (
 from services.projects.decisions.service import DecisionService
 from services.projects.execution.endpoints import project_read
 from services.projects.models import Application, Project
+from services.projects.review.scoring.results import CallRanking
 from shared.auth.dependencies import CurrentPrincipal
 from shared.db import SessionDep
 from shared.pagination import PageDep, next_cursor, start_of
@@ -29,7 +30,10 @@ from shared.pagination import PageDep, next_cursor, start_of
 router = APIRouter(prefix="", tags=["decisions"])
 
 
-def decision_read(application: Application, project: Project | None) -> DecisionRead:
+def decision_read(
+    application: Application, project: Project | None, ranking: CallRanking | None = None
+) -> DecisionRead:
+    rank, score = (ranking.places.get(application.id) if ranking else None) or (None, None)
     return DecisionRead(
         application_id=application.id,
         title=application.title,
@@ -44,6 +48,8 @@ def decision_read(application: Application, project: Project | None) -> Decision
         project_id=project.id if project else None,
         project_number=project.number if project else None,
         notice_ends_at=project.notice_ends_at if project else None,
+        review_rank=rank,
+        review_score=score,
     )
 
 
@@ -62,7 +68,8 @@ async def decide(
 @router.get(
     "/v1/calls/{call_id}/decisions",
     response_model=DecisionList,
-    summary="The call's applications in rank order: approved, reserve, undecided, rejected",
+    summary="The call's applications: in review rank order once its review round is closed, "
+    "else approved, reserve, undecided, rejected",
 )
 async def list_decisions(
     call_id: UUID,
@@ -72,13 +79,14 @@ async def list_decisions(
     status: Literal["in_review", "reviewed", "approved", "reserved", "rejected"] | None = None,
 ) -> DecisionList:
     offset = start_of(page)
-    rows, envelope = await DecisionService(session).of_call(
+    rows, envelope, ranking = await DecisionService(session).of_call(
         manager, call_id, status=status, limit=page.limit + 1, offset=offset
     )
     return DecisionList(
-        items=[decision_read(a, p) for a, p in rows[: page.limit]],
+        items=[decision_read(a, p, ranking) for a, p in rows[: page.limit]],
         next_cursor=next_cursor(offset, page.limit, len(rows)),
         envelope=envelope,
+        review_ranked_by=ranking.ranked_by if ranking else None,
     )
 
 

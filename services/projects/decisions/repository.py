@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.projects.models import (
@@ -87,8 +87,16 @@ class DecisionRepository:
         return int((await self.session.execute(statement)).scalar_one())
 
     async def of_call(
-        self, call_id: UUID, *, status: str | None, limit: int, offset: int
+        self,
+        call_id: UUID,
+        *,
+        status: str | None,
+        limit: int,
+        offset: int,
+        review_ranks: Mapping[UUID, int] | None = None,
     ) -> Sequence[tuple[Application, Project | None]]:
+        """The call's applications: in review rank order when a review round ranked them
+        (the unranked after), else approved, reserve, undecided, rejected."""
         query = (
             sa.select(Application, Project)
             .outerjoin(Project, Project.application_id == Application.id)
@@ -98,6 +106,10 @@ class DecisionRepository:
             query = query.where(Application.status == status)
         else:
             query = query.where(Application.status.in_(UNDECIDED + DECIDED))
+        if review_ranks:
+            ranking = _ranking_table(review_ranks)
+            query = query.outerjoin(ranking, ranking.c.application_id == Application.id)
+            query = query.order_by(ranking.c.rank.nulls_last())
         query = query.order_by(
             RANK,
             Project.number,
@@ -107,6 +119,19 @@ class DecisionRepository:
         )
         rows = (await self.session.execute(query.limit(limit).offset(offset))).all()
         return [(application, project) for application, project in rows]
+
+
+def _ranking_table(review_ranks: Mapping[UUID, int]) -> sa.TableValuedAlias:
+    """The ranks as a derived table: two array parameters, however many applications."""
+    ids, ranks = list(review_ranks), list(review_ranks.values())
+    return (
+        sa.func.unnest(
+            sa.bindparam("ranked_ids", ids, type_=ARRAY(sa.Uuid())),
+            sa.bindparam("ranks", ranks, type_=ARRAY(sa.Integer())),
+        )
+        .table_valued(sa.column("application_id", sa.Uuid()), sa.column("rank", sa.Integer()))
+        .render_derived(name="review_ranking")
+    )
 
 
 class ObjectionRepository:

@@ -57,6 +57,10 @@ class DecisionRead(BaseModel):
     project_id: UUID | None
     project_number: str | None
     notice_ends_at: ShanghaiTime | None
+    review_rank: int | None = Field(
+        default=None, description="rank in the call's closed proposal review round"
+    )
+    review_score: float | None = Field(default=None, description="the statistic ranked by")
 
 
 class DecisionOutcome(BaseModel):
@@ -66,6 +70,9 @@ class DecisionOutcome(BaseModel):
 
 class DecisionList(Page[DecisionRead]):
     envelope: EnvelopeRead | None
+    review_ranked_by: Literal["trimmed_mean", "normalised_mean"] | None = Field(
+        default=None, description="what review_score is; null while no review round is closed"
+    )
 
 
 class ObjectionCreate(BaseModel):

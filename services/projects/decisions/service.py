@@ -32,6 +32,7 @@ from services.projects.execution.exceptions import DirectoryUnknown
 from services.projects.execution.repository import ProjectRepository
 from services.projects.models import Application, Call, Program, Project
 from services.projects.programs.repository import ProgramRepository
+from services.projects.review.scoring.results import CallRanking, call_ranking
 from services.projects.scope import check_duties_of
 from shared.auth.tokens import Principal
 from shared.errors import Text
@@ -86,10 +87,17 @@ class DecisionService:
 
     async def of_call(
         self, principal: Principal, call_id: UUID, *, status: str | None, limit: int, offset: int
-    ) -> tuple[Sequence[tuple[Application, Project | None]], EnvelopeRead | None]:
+    ) -> tuple[
+        Sequence[tuple[Application, Project | None]], EnvelopeRead | None, CallRanking | None
+    ]:
+        """The call's applications, in review rank order once its review round is closed."""
         call = await managed_call(self.session, principal, call_id)
-        rows = await self.repo.of_call(call.id, status=status, limit=limit, offset=offset)
-        return rows, await self.envelope(call.program_id, call.year)
+        ranking = await call_ranking(self.session, call.id)
+        ranks = {a: rank for a, (rank, _) in ranking.places.items()} if ranking else None
+        rows = await self.repo.of_call(
+            call.id, status=status, limit=limit, offset=offset, review_ranks=ranks
+        )
+        return rows, await self.envelope(call.program_id, call.year), ranking
 
     async def envelope(self, program_id: UUID, year: int) -> EnvelopeRead | None:
         found = await self.repo.envelope(program_id, year)
