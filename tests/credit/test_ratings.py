@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credit.models import events
 from services.credit.rating.sweep import sweep_once
+from shared.ids import uuid7
 from tests.credit.conftest import START, Credit, confirmed, organization, person, step
 
 
@@ -243,3 +244,59 @@ async def test_the_sweep_announces_a_level_that_changes_by_itself(
     assert await sweep_once(credit.app) >= 1  # (another test's committed subject may be due too)
     assert await changes() == [("B", "D"), ("D", "C")]  # 72 after the -8 without the ban
     assert await sweep_once(credit.app) == 0  # announced once
+
+
+async def test_bulk_eligibility_answers_for_many_people_and_units_at_once(credit: Credit) -> None:
+    await confirmed(credit, "DUPLICATE_APPLICATION")  # bans the applicant from applying
+    banned = credit.callers["applicant"].user_id
+    unknown = str(uuid7())
+    org = credit.callers["org"].org_id
+    reply = await credit.call(
+        "POST",
+        "/v1/eligibility/bulk",
+        "manager",
+        json={"action": "apply", "gateway_user_ids": [banned, unknown], "gateway_org_ids": [org]},
+    )
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert body["users"][banned]["eligible"] is False
+    assert body["users"][banned]["reasons"][0]["rule_code"] == "DUPLICATE_APPLICATION"
+    assert body["users"][unknown] | {"at": None} == {
+        "action": "apply",
+        "at": None,
+        "subject_id": None,
+        "eligible": True,
+        "level": "B",
+        "score": 80,
+        "reasons": [],
+        "model_version": body["users"][unknown]["model_version"],
+    }
+    assert body["organizations"][org]["eligible"] is True
+    earlier = await credit.call(
+        "POST",
+        "/v1/eligibility/bulk",
+        "manager",
+        json={
+            "action": "apply",
+            "at": (START - timedelta(days=1)).isoformat(),
+            "gateway_user_ids": [banned],
+        },
+    )
+    assert earlier.json()["users"][banned]["eligible"] is True  # as it stood then
+
+    too_many = await credit.call(
+        "POST",
+        "/v1/eligibility/bulk",
+        "manager",
+        json={"action": "review", "gateway_user_ids": [str(uuid7()) for _ in range(1001)]},
+    )
+    assert too_many.status_code == 422
+    none = await credit.call("POST", "/v1/eligibility/bulk", "manager", json={"action": "review"})
+    assert none.status_code == 422
+    forbidden = await credit.call(
+        "POST",
+        "/v1/eligibility/bulk",
+        "applicant",
+        json={"action": "apply", "gateway_user_ids": [unknown]},
+    )
+    assert forbidden.status_code == 403

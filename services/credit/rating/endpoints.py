@@ -16,6 +16,8 @@ from services.credit.models import Subject
 from services.credit.rating.model import Rating
 from services.credit.rating.schemas import (
     Action,
+    BulkEligibility,
+    BulkEligibilityRequest,
     BulkRatingRequest,
     BulkRatingResponse,
     Eligibility,
@@ -122,14 +124,69 @@ async def eligibility(
         if subject
         else await service.rating_of_nobody(moment)
     )
+    return _eligibility(action, moment, subject.id if subject else None, rated)
+
+
+def _eligibility(
+    action: Action, moment: datetime, subject_id: UUID | None, rated: Rating
+) -> Eligibility:
     reasons = _ineligible_reasons(action, rated)
     return Eligibility(
         action=action,
         at=moment,
-        subject_id=subject.id if subject else None,
+        subject_id=subject_id,
         eligible=not reasons,
         level=rated.level,
         score=rated.score,
         reasons=reasons,
         model_version=rated.model_version,
+    )
+
+
+@router.post(
+    "/eligibility/bulk",
+    response_model=BulkEligibility,
+    summary="The same question for up to 1,000 people and organizations at once",
+)
+async def bulk_eligibility(
+    data: BulkEligibilityRequest,
+    session: SessionDep,
+    settings: SettingsDep,
+    _reader: RatingReader,
+    now: NowDep,
+) -> BulkEligibility:
+    moment: datetime = data.at or now
+    users, orgs = (
+        list(dict.fromkeys(data.gateway_user_ids)),
+        list(dict.fromkeys(data.gateway_org_ids)),
+    )
+    found = (
+        await session.execute(
+            sa.select(Subject.id, Subject.gateway_user_id, Subject.gateway_org_id).where(
+                sa.or_(Subject.gateway_user_id.in_(users), Subject.gateway_org_id.in_(orgs))
+            )
+        )
+    ).all()
+    by_user = {row.gateway_user_id: row.id for row in found if row.gateway_user_id is not None}
+    by_org = {row.gateway_org_id: row.id for row in found if row.gateway_org_id is not None}
+    service = RatingService(session, policy_from(settings))
+    rated = await service.ratings([*by_user.values(), *by_org.values()], moment)
+    nobody = await service.rating_of_nobody(moment)
+
+    def answer(keys: list[UUID], subjects: dict[UUID, UUID]) -> dict[UUID, Eligibility]:
+        return {
+            key: _eligibility(
+                data.action,
+                moment,
+                subjects.get(key),
+                rated[subjects[key]] if key in subjects else nobody,
+            )
+            for key in keys
+        }
+
+    return BulkEligibility(
+        action=data.action,
+        at=moment,
+        users=answer(users, by_user),
+        organizations=answer(orgs, by_org),
     )

@@ -4,7 +4,7 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from services.credit.rating.model import Rating
 
@@ -89,3 +89,29 @@ class Eligibility(BaseModel):
     score: int
     reasons: list[IneligibleReason]
     model_version: str
+
+
+class BulkEligibilityRequest(BaseModel):
+    """Many people or organizations at once, by the ids the gateway gave them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Action
+    at: AwareDatetime | None = None
+    gateway_user_ids: Annotated[list[UUID], Field(max_length=1000)] = []
+    gateway_org_ids: Annotated[list[UUID], Field(max_length=1000)] = []
+
+    @model_validator(mode="after")
+    def _some(self) -> BulkEligibilityRequest:
+        total = len(self.gateway_user_ids) + len(self.gateway_org_ids)
+        if not 1 <= total <= 1000:
+            raise ValueError("give between 1 and 1,000 ids in all")
+        return self
+
+
+class BulkEligibility(BaseModel):
+    action: Action
+    at: datetime
+    # Keyed by the gateway id given; someone credit has never named is eligible at level B.
+    users: dict[UUID, Eligibility]
+    organizations: dict[UUID, Eligibility]
