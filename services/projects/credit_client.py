@@ -31,6 +31,12 @@ class CreditClient(Protocol):
         """The credit service's `Eligibility` answer; raises `CreditUnavailable`."""
         ...
 
+    async def people_eligibility(
+        self, *, action: str, at: datetime, user_ids: list[UUID]
+    ) -> dict[UUID, dict[str, Any]]:
+        """`Eligibility` per gateway user id, up to 1,000 in one question."""
+        ...
+
 
 class HttpCreditClient:
     def __init__(
@@ -57,19 +63,33 @@ class HttpCreditClient:
         gateway_user_id: UUID | None = None,
         gateway_org_id: UUID | None = None,
     ) -> dict[str, Any]:
-        if self._tokens is None:
-            raise CreditUnavailable()  # no service account configured: cannot ask
         params = {"action": action, "at": at.isoformat()}
         if gateway_user_id is not None:
             params["gateway_user_id"] = str(gateway_user_id)
         if gateway_org_id is not None:
             params["gateway_org_id"] = str(gateway_org_id)
+        return await self._ask("GET", "", params=params)
+
+    async def people_eligibility(
+        self, *, action: str, at: datetime, user_ids: list[UUID]
+    ) -> dict[UUID, dict[str, Any]]:
+        body = {
+            "action": action,
+            "at": at.isoformat(),
+            "gateway_user_ids": [str(u) for u in user_ids],
+        }
+        answer = await self._ask("POST", "/bulk", json=body)
+        return {UUID(key): value for key, value in answer["users"].items()}
+
+    async def _ask(self, method: str, suffix: str, **kwargs: Any) -> dict[str, Any]:
+        if self._tokens is None:
+            raise CreditUnavailable()  # no service account configured: cannot ask
         try:
             for attempt in range(2):
                 token = await self._tokens.token_for(AUDIENCE)
                 headers = traced_headers({"Authorization": f"Bearer {token}"})
-                async with self._session.get(
-                    self._url, params=params, headers=headers, timeout=self._timeout
+                async with self._session.request(
+                    method, self._url + suffix, headers=headers, timeout=self._timeout, **kwargs
                 ) as reply:
                     if reply.status == 401 and attempt == 0:
                         self._tokens.forget(AUDIENCE)  # signed with a key retired since

@@ -122,6 +122,25 @@ class AsgiCreditClient:
         answer: dict[str, Any] = reply.json()
         return answer
 
+    async def people_eligibility(
+        self, *, action: str, at: datetime, user_ids: list[UUID]
+    ) -> dict[UUID, dict[str, Any]]:
+        self.calls += 1
+        if self.down:
+            raise CreditUnavailable()
+        body = {
+            "action": action,
+            "at": at.isoformat(),
+            "gateway_user_ids": [str(u) for u in user_ids],
+        }
+        async with self._one_at_a_time:
+            reply = await self._client.post(
+                "/v1/eligibility/bulk", json=body, headers=self._headers
+            )
+        if reply.status_code != 200:
+            raise CreditUnavailable()
+        return {UUID(key): value for key, value in reply.json()["users"].items()}
+
 
 @pytest.fixture
 async def projects(

@@ -155,6 +155,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("round_id", sa.Uuid(), nullable=False),
         sa.Column("seed", sa.Integer(), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
         sa.Column("result", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("created_by", sa.Uuid(), nullable=False),
         sa.Column(
@@ -164,6 +165,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("applied_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("applied_by", sa.Uuid(), nullable=True),
         sa.ForeignKeyConstraint(
             ["round_id"],
             ["projects.review_rounds.id"],
@@ -188,7 +190,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.Column("match_score", sa.Integer(), nullable=False),
         sa.Column("explanation", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-        sa.Column("source", sa.String(length=20), nullable=False),
+        sa.Column("source", sa.String(length=50), nullable=False),
         sa.Column("assigned_by", sa.Uuid(), nullable=False),
         sa.Column("assigned_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("responded_at", sa.DateTime(timezone=True), nullable=True),

@@ -127,12 +127,17 @@ class AssignmentRun(Base):
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid7)
     round_id: Mapped[UUID] = mapped_column(sa.ForeignKey("review_rounds.id"), index=True)
     seed: Mapped[int] = mapped_column()
-    # {"pairs": [[application_id, expert_id, score, {...why}]], "quality": {...},
-    #  "unassignable": [{"application_id", "reason", "short_by"}]}
+    # SHA-256 of what the proposal was computed from (live assignments, active conflicts, the
+    # experts and their loads): applying is refused once it no longer matches.
+    fingerprint: Mapped[str] = mapped_column(sa.String(64))
+    # {"pairs": [{"application_id", "expert_id", "expert_name", "score", "explanation"}],
+    #  "quality": {...}, "unassignable": [{"application_id", "field", "short_by", "reason",
+    #  "supply"}]}
     result: Mapped[dict[str, Any]] = mapped_column(JSONB)
     created_by: Mapped[UUID] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=NOW)
     applied_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    applied_by: Mapped[UUID | None] = mapped_column()
 
 
 class Assignment(Base):
@@ -162,7 +167,7 @@ class Assignment(Base):
     match_score: Mapped[int] = mapped_column()
     # Why this expert: shared primary/secondary subject codes, shared keywords, the score.
     explanation: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    source: Mapped[str] = mapped_column(sa.String(20))  # "auto:<run id>", "manual", "replacement"
+    source: Mapped[str] = mapped_column(sa.String(50))  # "auto:<run id>", "manual", "replacement"
     assigned_by: Mapped[UUID] = mapped_column()
     assigned_at: Mapped[datetime] = mapped_column(Timestamp)
     responded_at: Mapped[datetime | None] = mapped_column(Timestamp)

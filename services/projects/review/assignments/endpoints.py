@@ -2,6 +2,326 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, status
+
+from services.projects.auth import CreditDep, Manager, NowDep
+from services.projects.models import Assignment, AssignmentRun
+from services.projects.review.assignments.invitations import Invitation, InvitationService
+from services.projects.review.assignments.manual import AssignmentService
+from services.projects.review.assignments.repository import AssignmentFilter
+from services.projects.review.assignments.runs import RunService
+from services.projects.review.assignments.schemas import (
+    ApplyOutcome,
+    AssignmentPage,
+    AssignmentRead,
+    Decline,
+    DeclineOutcome,
+    ManualAdd,
+    MyAssignment,
+    MyAssignmentPage,
+    Removal,
+    Replacement,
+    ReviewedApplication,
+    RunCreate,
+    RunPage,
+    RunQuality,
+    RunRead,
+    RunSummary,
+    Swap,
+    SwapOutcome,
+    Unassignable,
+)
+from services.projects.review.experts.auth import ExpertRole
+from shared.db import SessionDep
+from shared.pagination import PageDep, next_cursor, start_of
 
 router = APIRouter(prefix="", tags=["assignments"])
+
+
+def run_summary(run: AssignmentRun) -> RunSummary:
+    return RunSummary(
+        id=run.id,
+        round_id=run.round_id,
+        seed=run.seed,
+        fingerprint=run.fingerprint,
+        created_by=run.created_by,
+        created_at=run.created_at,
+        applied_at=run.applied_at,
+        applied_by=run.applied_by,
+        quality=RunQuality.model_validate(run.result["quality"]),
+        unassignable_count=len(run.result["unassignable"]),
+    )
+
+
+def run_read(run: AssignmentRun) -> RunRead:
+    return RunRead(
+        **run_summary(run).model_dump(),
+        pairs=run.result["pairs"],
+        unassignable=run.result["unassignable"],
+    )
+
+
+def assignment_read(assignment: Assignment, expert_name: str) -> AssignmentRead:
+    return AssignmentRead(
+        id=assignment.id,
+        round_id=assignment.round_id,
+        application_id=assignment.application_id,
+        expert_id=assignment.expert_id,
+        expert_name=expert_name,
+        status=assignment.status,
+        match_score=assignment.match_score,
+        explanation=assignment.explanation,
+        source=assignment.source,
+        assigned_by=assignment.assigned_by,
+        assigned_at=assignment.assigned_at,
+        responded_at=assignment.responded_at,
+        decline_reason=assignment.decline_reason,
+        removed_by=assignment.removed_by,
+        removed_reason=assignment.removed_reason,
+    )
+
+
+def my_assignment(invitation: Invitation) -> MyAssignment:
+    content: dict[str, Any] = invitation.content
+    assignment, round_, application = (
+        invitation.assignment,
+        invitation.round,
+        invitation.application,
+    )
+    return MyAssignment(
+        id=assignment.id,
+        round_id=round_.id,
+        status=assignment.status,
+        deadline=round_.deadline,
+        review_template=round_.review_template,
+        match_score=assignment.match_score,
+        explanation=assignment.explanation,
+        assigned_at=assignment.assigned_at,
+        responded_at=assignment.responded_at,
+        application=ReviewedApplication(
+            id=application.id,
+            title=str(content.get("title", application.title)),
+            abstract=str(content.get("abstract", "")),
+            keywords=list(content.get("keywords", [])),
+            subject_codes=list(content.get("subject_codes", [])),
+            budget=dict(content.get("budget", {})),
+            requested_budget_fen=application.requested_budget_fen,
+            content=content,
+        ),
+    )
+
+
+# --- automatic assignment (program managers) -------------------------------------------------
+
+
+@router.post(
+    "/v1/review-rounds/{round_id}/assignment-runs",
+    response_model=RunRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Dry run: propose an optimal assignment for the experts each application lacks",
+)
+async def create_run(
+    round_id: UUID,
+    data: RunCreate,
+    session: SessionDep,
+    manager: Manager,
+    credit: CreditDep,
+    now: NowDep,
+) -> RunRead:
+    run = await RunService(session).dry_run(manager, round_id, data.seed, credit, now)
+    return run_read(run)
+
+
+@router.get(
+    "/v1/review-rounds/{round_id}/assignment-runs",
+    response_model=RunPage,
+    summary="The round's dry runs, newest first (without their pairs)",
+)
+async def list_runs(
+    round_id: UUID, session: SessionDep, manager: Manager, page: PageDep
+) -> RunPage:
+    offset = start_of(page)
+    runs = await RunService(session).runs(manager, round_id, limit=page.limit + 1, offset=offset)
+    return RunPage(
+        items=[run_summary(r) for r in runs[: page.limit]],
+        next_cursor=next_cursor(offset, page.limit, len(runs)),
+    )
+
+
+@router.get(
+    "/v1/assignment-runs/{run_id}",
+    response_model=RunRead,
+    summary="A dry run: the proposed pairs and why, its quality, the applications left short",
+)
+async def get_run(run_id: UUID, session: SessionDep, manager: Manager) -> RunRead:
+    return run_read(await RunService(session).run(manager, run_id))
+
+
+@router.post(
+    "/v1/assignment-runs/{run_id}/apply",
+    response_model=ApplyOutcome,
+    summary="Apply a dry run atomically (409 assignment.run_stale if anything changed since)",
+)
+async def apply_run(
+    run_id: UUID, session: SessionDep, manager: Manager, credit: CreditDep, now: NowDep
+) -> ApplyOutcome:
+    run, created, round_, short = await RunService(session).apply(manager, run_id, credit, now)
+    names = {p["expert_id"]: p["expert_name"] for p in run.result["pairs"]}
+    return ApplyOutcome(
+        run=run_summary(run),
+        created=[assignment_read(a, names[str(a.expert_id)]) for a in created],
+        round_state=round_.state,
+        short=[Unassignable.model_validate(s) for s in short],
+    )
+
+
+# --- manual changes (program managers) -------------------------------------------------------
+
+
+@router.get(
+    "/v1/review-rounds/{round_id}/assignments",
+    response_model=AssignmentPage,
+    summary="The round's assignments with the experts' identities (program managers)",
+)
+async def list_assignments(
+    round_id: UUID,
+    session: SessionDep,
+    manager: Manager,
+    page: PageDep,
+    application_id: UUID | None = None,
+    expert_id: UUID | None = None,
+    status: Literal["invited", "accepted", "declined", "removed"] | None = None,
+) -> AssignmentPage:
+    offset = start_of(page)
+    where = AssignmentFilter(application_id=application_id, expert_id=expert_id, status=status)
+    rows = await AssignmentService(session).of_round(
+        manager, round_id, where, limit=page.limit + 1, offset=offset
+    )
+    return AssignmentPage(
+        items=[assignment_read(a, name) for a, name in rows[: page.limit]],
+        next_cursor=next_cursor(offset, page.limit, len(rows)),
+    )
+
+
+@router.post(
+    "/v1/review-rounds/{round_id}/assignments",
+    response_model=AssignmentRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Assign an expert by hand, with the automatic assignment's checks",
+)
+async def add_assignment(
+    round_id: UUID,
+    data: ManualAdd,
+    session: SessionDep,
+    manager: Manager,
+    credit: CreditDep,
+    now: NowDep,
+) -> AssignmentRead:
+    assignment, name = await AssignmentService(session).add(manager, round_id, data, credit, now)
+    return assignment_read(assignment, name)
+
+
+@router.post(
+    "/v1/assignments/{assignment_id}/remove",
+    response_model=AssignmentRead,
+    summary="Remove an expert from an application (with a reason)",
+)
+async def remove_assignment(
+    assignment_id: UUID, data: Removal, session: SessionDep, manager: Manager, now: NowDep
+) -> AssignmentRead:
+    assignment, name = await AssignmentService(session).remove(
+        manager, assignment_id, data.reason, now
+    )
+    return assignment_read(assignment, name)
+
+
+@router.post(
+    "/v1/assignments/{assignment_id}/swap",
+    response_model=SwapOutcome,
+    summary="Replace an expert by another in one step, with the same checks",
+)
+async def swap_assignment(
+    assignment_id: UUID,
+    data: Swap,
+    session: SessionDep,
+    manager: Manager,
+    credit: CreditDep,
+    now: NowDep,
+) -> SwapOutcome:
+    removed, added = await AssignmentService(session).swap(
+        manager, assignment_id, data, credit, now
+    )
+    return SwapOutcome(removed=assignment_read(*removed), added=assignment_read(*added))
+
+
+# --- experts ---------------------------------------------------------------------------------
+
+
+@router.get(
+    "/v1/me/assignments",
+    response_model=MyAssignmentPage,
+    summary="My live assignments, free of conflict, with what to review",
+)
+async def my_assignments(
+    session: SessionDep, expert: ExpertRole, page: PageDep
+) -> MyAssignmentPage:
+    offset = start_of(page)
+    shown, more = await InvitationService(session).mine(expert, limit=page.limit, offset=offset)
+    return MyAssignmentPage(
+        items=[my_assignment(i) for i in shown],
+        next_cursor=next_cursor(offset, page.limit, page.limit + 1 if more else 0),
+    )
+
+
+@router.get(
+    "/v1/me/assignments/{assignment_id}",
+    response_model=MyAssignment,
+    summary="One of my live assignments, with the application as submitted",
+)
+async def my_assignment_detail(
+    assignment_id: UUID, session: SessionDep, expert: ExpertRole
+) -> MyAssignment:
+    return my_assignment(await InvitationService(session).one(expert, assignment_id))
+
+
+@router.post(
+    "/v1/assignments/{assignment_id}/accept",
+    response_model=MyAssignment,
+    summary="Accept an assignment (the expert it is for)",
+)
+async def accept_assignment(
+    assignment_id: UUID, session: SessionDep, expert: ExpertRole, now: NowDep
+) -> MyAssignment:
+    return my_assignment(await InvitationService(session).accept(expert, assignment_id, now))
+
+
+@router.post(
+    "/v1/assignments/{assignment_id}/decline",
+    response_model=DeclineOutcome,
+    summary="Decline an assignment, maybe declaring a conflict; another expert is sought",
+)
+async def decline_assignment(
+    assignment_id: UUID,
+    data: Decline,
+    session: SessionDep,
+    expert: ExpertRole,
+    credit: CreditDep,
+    now: NowDep,
+) -> DeclineOutcome:
+    assignment, replaced = await InvitationService(session).decline(
+        expert, assignment_id, data, credit, now
+    )
+    return DeclineOutcome(
+        id=assignment.id,
+        status=assignment.status,
+        conflict_declared=data.conflict,
+        replacement=Replacement(
+            needed=replaced.needed,
+            found=len(replaced.assigned),
+            short_by=replaced.short_by,
+            reason=replaced.reason,
+        ),
+    )

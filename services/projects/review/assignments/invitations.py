@@ -1,0 +1,271 @@
+"""An expert's side of assignments: what they were asked to review, accepting, declining.
+
+An expert sees only their own live (invited or accepted) assignments, with the application as
+submitted, and only while no conflict of interest (not overridden) stands between them and
+it: a conflict found since hides the assignment (404), as does anyone else's assignment.
+Nothing they receive names another expert. Declining may declare a conflict (stored as the
+expert's declaration about the applicant, and as the round's conflict) and triggers a
+replacement; the decliner learns whether the application found another expert, never who.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.projects import history
+from services.projects.credit_client import CreditClient
+from services.projects.exceptions import InvalidTransition
+from services.projects.models import (
+    Application,
+    Assignment,
+    Conflict,
+    DeclaredConflict,
+    ReviewRound,
+)
+from services.projects.review.assignments.exceptions import AssignmentNotFound
+from services.projects.review.assignments.replacement import Replaced, replace
+from services.projects.review.assignments.repository import LIVE, AssignmentRepository
+from services.projects.review.assignments.schemas import Decline
+from services.projects.review.rounds.conflicts import blocked_pairs, find_conflicts
+from shared.auth.tokens import Principal
+
+# What the applicant asked to keep from reviewers: whom they want to avoid.
+HIDDEN_FROM_EXPERTS = ("avoid",)
+# An application taken back by its applicant is no longer anyone's to review.
+WITHDRAWN = ("withdrawn",)
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """An expert's assignment with what they review."""
+
+    assignment: Assignment
+    round: ReviewRound
+    application: Application
+    content: dict[str, Any]
+
+
+class InvitationService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.repo = AssignmentRepository(session)
+
+    async def mine(
+        self, principal: Principal, *, limit: int, offset: int
+    ) -> tuple[list[Invitation], bool]:
+        """A page of the expert's live assignments without those a conflict now bars (a page
+        may so hold fewer than `limit`), and whether another page follows."""
+        rows = await self.repo.live_of_expert(_me(principal), limit=limit + 1, offset=offset)
+        return await self._shown(principal, rows[:limit]), len(rows) > limit
+
+    async def one(self, principal: Principal, assignment_id: UUID) -> Invitation:
+        assignment = await self._own(principal, assignment_id)
+        if assignment.status not in LIVE:
+            raise AssignmentNotFound()
+        round_ = await self.repo.round(assignment.round_id)
+        application = await self.repo.application(assignment.application_id)
+        assert round_ is not None
+        assert application is not None
+        shown = await self._shown(principal, [(assignment, round_, application)])
+        if not shown:
+            raise AssignmentNotFound()
+        return shown[0]
+
+    async def accept(self, principal: Principal, assignment_id: UUID, now: datetime) -> Invitation:
+        found = await self.one(principal, assignment_id)
+        if found.round.state == "closed":
+            raise InvalidTransition(found.round.state)
+        assignment = await self.repo.assignment(assignment_id, lock=True)
+        assert assignment is not None
+        if assignment.status == "accepted":
+            return found  # a retried accept
+        if assignment.status != "invited":
+            raise InvalidTransition(assignment.status)
+        assignment.status, assignment.responded_at = "accepted", now
+        await self.session.flush()
+        await _record(principal, self.session, assignment, "accepted", "invited", None, {})
+        return found
+
+    async def decline(
+        self,
+        principal: Principal,
+        assignment_id: UUID,
+        data: Decline,
+        credit: CreditClient,
+        now: datetime,
+    ) -> tuple[Assignment, Replaced]:
+        found = await self.one(principal, assignment_id)
+        # Round first, then the assignment: the order every writer here locks in.
+        round_ = await self.repo.round(found.round.id, lock=True)
+        assert round_ is not None
+        if round_.state == "closed":
+            raise InvalidTransition(round_.state)
+        assignment = await self.repo.assignment(assignment_id, lock=True)
+        assert assignment is not None
+        if assignment.status not in LIVE:
+            raise InvalidTransition(assignment.status)
+        if await self.repo.sheet_submitted(assignment.id):
+            # A submitted review stands; only the program's manager may take it out (remove).
+            raise InvalidTransition("submitted")
+        before = assignment.status
+        assignment.status, assignment.responded_at = "declined", now
+        assignment.decline_reason = data.reason
+        await self.session.flush()
+        if data.conflict:
+            await self._declare(round_, found.application, assignment, data.reason, now)
+        replaced = await replace(self.session, round_, assignment.application_id, credit, now)
+        await _record(
+            principal,
+            self.session,
+            assignment,
+            "declined",
+            before,
+            data.reason,
+            {"conflict": data.conflict},
+        )
+        await history.record(
+            self.session,
+            entity="round",
+            entity_id=round_.id,
+            action="expert_declined",
+            actor=principal.subject,
+            reason=data.reason,
+            details={
+                "assignment_id": str(assignment.id),
+                "application_id": str(assignment.application_id),
+                "expert_id": str(assignment.expert_id),
+                "conflict": data.conflict,
+                "replacements": [
+                    {"assignment_id": str(a.id), "expert_id": str(a.expert_id)}
+                    for a in replaced.assigned
+                ],
+                "short_by": replaced.short_by,
+                "short_reason": replaced.reason,
+            },
+        )
+        return assignment, replaced
+
+    # --- steps -----------------------------------------------------------------------------
+
+    async def _own(self, principal: Principal, assignment_id: UUID) -> Assignment:
+        assignment = await self.repo.assignment(assignment_id)
+        if assignment is None or assignment.expert_id != _me(principal):
+            raise AssignmentNotFound()
+        return assignment
+
+    async def _shown(
+        self, principal: Principal, rows: Sequence[tuple[Assignment, ReviewRound, Application]]
+    ) -> list[Invitation]:
+        """The rows no conflict bars now (stored and not overridden, or arisen since the last
+        refresh), with the submitted content as experts may read it."""
+        me = _me(principal)
+        by_round: dict[UUID, tuple[ReviewRound, list[UUID]]] = {}
+        for assignment, round_, _ in rows:
+            by_round.setdefault(round_.id, (round_, []))[1].append(assignment.application_id)
+        barred: dict[UUID, set[UUID]] = defaultdict(set)
+        for round_id, (round_, applications) in by_round.items():
+            blocked = await blocked_pairs(
+                self.session, round_, application_ids=applications, expert_ids=[me]
+            )
+            barred[round_id] = {application for application, _ in blocked}
+        visible = [
+            (assignment, round_, application)
+            for assignment, round_, application in rows
+            if assignment.application_id not in barred[round_.id]
+            and application.status not in WITHDRAWN
+        ]
+        contents = await self.repo.submitted_contents([a for _, _, a in visible])
+        return [
+            Invitation(assignment, round_, application, _for_experts(contents[application.id]))
+            for assignment, round_, application in visible
+        ]
+
+    async def _declare(
+        self,
+        round_: ReviewRound,
+        application: Application,
+        assignment: Assignment,
+        statement: str,
+        now: datetime,
+    ) -> None:
+        declared = DeclaredConflict(
+            expert_id=assignment.expert_id,
+            person_id=application.applicant_id,
+            reason=statement,
+            declared_at=now,
+        )
+        await self.repo.add_declaration(declared)
+        # The evidence as the conflict rules write it, so a later refresh leaves it as it is.
+        found = [
+            c
+            for c in await find_conflicts(
+                self.session,
+                round_,
+                application_ids=[application.id],
+                expert_ids=[assignment.expert_id],
+            )
+            if c.kind == "declared"
+        ]
+        evidence = (
+            found[0].evidence
+            if found
+            else {
+                "rule": "declared",
+                "statement": statement,
+                "declared_conflict_id": str(declared.id),
+            }
+        )
+        await self.repo.store_conflict(
+            Conflict(
+                round_id=round_.id,
+                application_id=application.id,
+                expert_id=assignment.expert_id,
+                kind="declared",
+                evidence=evidence,
+                found_at=now,
+            )
+        )
+
+
+def _me(principal: Principal) -> UUID:
+    if principal.user_id is None:
+        raise AssignmentNotFound()
+    return principal.user_id
+
+
+def _for_experts(content: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in content.items() if k not in HIDDEN_FROM_EXPERTS}
+
+
+async def _record(
+    principal: Principal,
+    session: AsyncSession,
+    assignment: Assignment,
+    action: str,
+    before: str,
+    reason: str | None,
+    details: dict[str, Any],
+) -> None:
+    # No application id: the row names the expert, and the applicant reads that story.
+    await history.record(
+        session,
+        entity="assignment",
+        entity_id=assignment.id,
+        action=action,
+        actor=principal.subject,
+        from_state=before,
+        to_state=assignment.status,
+        reason=reason,
+        details={
+            "round_id": str(assignment.round_id),
+            "application_id": str(assignment.application_id),
+            **details,
+        },
+    )

@@ -1,0 +1,86 @@
+"""Finding another expert when one declines: the best conflict-free, in-field, available,
+credit-eligible expert with load left who was never on the application in this round, chosen
+by the same candidates and solver as a dry run (seed 0) for the experts the application now
+lacks. When nobody fits (or the credit service cannot be asked), the application stays short
+and the round's history says why; the manager can still add someone by hand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.projects import history
+from services.projects.credit_client import CreditClient
+from services.projects.exceptions import CreditUnavailable
+from services.projects.models import Assignment, ReviewRound
+from services.projects.review.assignments.candidates import build, snapshot
+from services.projects.review.assignments.proposal import shortages, solve_for
+from services.projects.review.assignments.repository import AssignmentRepository
+
+CREDIT_DOWN = "the credit service is unavailable: no replacement could be checked"
+
+
+@dataclass(frozen=True)
+class Replaced:
+    needed: int
+    assigned: list[Assignment] = field(default_factory=list)
+    reason: str | None = None
+
+    @property
+    def short_by(self) -> int:
+        return self.needed - len(self.assigned)
+
+
+async def replace(
+    session: AsyncSession,
+    round_: ReviewRound,
+    application_id: UUID,
+    credit: CreditClient,
+    now: datetime,
+) -> Replaced:
+    """Invite the experts `application_id` now lacks (the round is locked by the caller)."""
+    repo = AssignmentRepository(session)
+    snap = await snapshot(session, round_, now, application_ids=[application_id])
+    if not snap.items:
+        return Replaced(0)  # no longer under review: nobody is needed
+    needed = max(round_.experts_per_item - len(snap.live_on().get(application_id, set())), 0)
+    if needed == 0:
+        return Replaced(0)
+    exclude = {application_id: await repo.ever_on(round_.id, application_id)}
+    try:
+        candidates = await build(snap, credit, now, exclude=exclude)
+    except CreditUnavailable:
+        return Replaced(needed, reason=CREDIT_DOWN)
+    solution = await solve_for(candidates, one_per_group=snap.one_per_organization, seed=0)
+    chosen = sorted(solution.assigned, key=lambda p: (p.item, p.expert))
+    assigned = [
+        Assignment(
+            round_id=round_.id,
+            application_id=application_id,
+            expert_id=UUID(p.expert),
+            status="invited",
+            match_score=p.score,
+            explanation=candidates.explanations[(p.item, p.expert)],
+            source="replacement",
+            # Nobody chose them by hand: on behalf of whoever opened the round.
+            assigned_by=round_.created_by,
+            assigned_at=now,
+        )
+        for p in chosen
+    ]
+    await repo.add(assigned)
+    short = shortages(candidates, chosen)
+    if assigned:
+        await history.record(
+            session,
+            entity="application",
+            entity_id=application_id,
+            application_id=application_id,
+            action="experts_assigned",
+            actor=f"round:{round_.id}",
+            details={"count": len(assigned), "source": "replacement"},
+        )
+    return Replaced(needed, assigned, short[0]["reason"] if short else None)

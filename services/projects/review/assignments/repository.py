@@ -1,0 +1,240 @@
+"""SQL for assignment runs, assignments, and what assigning reads of experts and conflicts."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.projects.models import (
+    Application,
+    ApplicationVersion,
+    Assignment,
+    AssignmentRun,
+    Conflict,
+    DeclaredConflict,
+    Expert,
+    ReviewRound,
+    ScoreSheet,
+)
+
+LIVE = ("invited", "accepted")
+
+
+@dataclass(frozen=True)
+class AssignmentFilter:
+    application_id: UUID | None = None
+    expert_id: UUID | None = None
+    status: str | None = None
+
+    def clause(self) -> sa.ColumnElement[bool]:
+        conditions: list[sa.ColumnElement[bool]] = []
+        if self.application_id is not None:
+            conditions.append(Assignment.application_id == self.application_id)
+        if self.expert_id is not None:
+            conditions.append(Assignment.expert_id == self.expert_id)
+        if self.status is not None:
+            conditions.append(Assignment.status == self.status)
+        return sa.and_(sa.true(), *conditions)
+
+
+class AssignmentRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # --- rounds and experts ----------------------------------------------------------------
+
+    async def round(self, round_id: UUID, *, lock: bool = False) -> ReviewRound | None:
+        query = sa.select(ReviewRound).where(ReviewRound.id == round_id)
+        if lock:
+            # Every writer of the round's assignments takes turns here (and with the refresh of
+            # its conflicts, which locks the round the same way).
+            query = query.with_for_update().execution_options(populate_existing=True)
+        return await self.session.scalar(query)
+
+    async def active_experts(self) -> Sequence[Expert]:
+        return (
+            await self.session.scalars(
+                sa.select(Expert).where(Expert.active.is_(True)).order_by(Expert.user_id)
+            )
+        ).all()
+
+    async def expert(self, expert_id: UUID) -> Expert | None:
+        return await self.session.get(Expert, expert_id)
+
+    async def experts(self, expert_ids: Collection[UUID]) -> dict[UUID, Expert]:
+        if not expert_ids:
+            return {}
+        ids = sa.bindparam(None, list(expert_ids), type_=ARRAY(sa.Uuid()), unique=True)
+        found = await self.session.scalars(sa.select(Expert).where(Expert.user_id == sa.any_(ids)))
+        return {e.user_id: e for e in found}
+
+    # --- live assignments and conflicts ----------------------------------------------------
+
+    async def live_pairs(self, round_id: UUID) -> list[tuple[UUID, UUID]]:
+        """(application, expert) of every live assignment in the round."""
+        rows = await self.session.execute(
+            sa.select(Assignment.application_id, Assignment.expert_id)
+            .where(Assignment.round_id == round_id, Assignment.status.in_(LIVE))
+            .order_by(Assignment.application_id, Assignment.expert_id)
+        )
+        return [(r.application_id, r.expert_id) for r in rows]
+
+    async def live_load(self, round_id: UUID, expert_id: UUID) -> int:
+        count = await self.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Assignment)
+            .where(
+                Assignment.round_id == round_id,
+                Assignment.expert_id == expert_id,
+                Assignment.status.in_(LIVE),
+            )
+        )
+        return count or 0
+
+    async def live_on(self, round_id: UUID, application_id: UUID) -> Sequence[Assignment]:
+        return (
+            await self.session.scalars(
+                sa.select(Assignment).where(
+                    Assignment.round_id == round_id,
+                    Assignment.application_id == application_id,
+                    Assignment.status.in_(LIVE),
+                )
+            )
+        ).all()
+
+    async def ever_on(self, round_id: UUID, application_id: UUID) -> set[UUID]:
+        """Experts who were ever on this application in the round, whatever became of it: a
+        replacement never brings back someone who declined or was removed."""
+        rows = await self.session.scalars(
+            sa.select(Assignment.expert_id).where(
+                Assignment.round_id == round_id, Assignment.application_id == application_id
+            )
+        )
+        return set(rows.all())
+
+    async def active_conflicts(self, round_id: UUID) -> list[tuple[UUID, UUID, str]]:
+        """(application, expert, kind) of the round's stored conflicts nobody overrode."""
+        rows = await self.session.execute(
+            sa.select(Conflict.application_id, Conflict.expert_id, Conflict.kind)
+            .where(Conflict.round_id == round_id, Conflict.overridden_at.is_(None))
+            .order_by(Conflict.application_id, Conflict.expert_id, Conflict.kind)
+        )
+        return [(r.application_id, r.expert_id, r.kind) for r in rows]
+
+    async def add_declaration(self, declaration: DeclaredConflict) -> None:
+        self.session.add(declaration)
+        await self.session.flush()
+
+    async def store_conflict(self, row: Conflict) -> None:
+        """Add the conflict, or bring a stored one of the same kind up to date: a conflict
+        the expert declares outweighs an earlier override, so that override ends."""
+        key = (row.round_id, row.application_id, row.expert_id, row.kind)
+        stored = await self.session.get(Conflict, key, with_for_update=True)
+        if stored is None:
+            self.session.add(row)
+        else:
+            stored.evidence, stored.found_at = row.evidence, row.found_at
+            stored.overridden_by = stored.override_reason = stored.overridden_at = None
+        await self.session.flush()
+
+    # --- runs ------------------------------------------------------------------------------
+
+    async def add_run(self, run: AssignmentRun) -> AssignmentRun:
+        self.session.add(run)
+        await self.session.flush()
+        return run
+
+    async def run(self, run_id: UUID, *, lock: bool = False) -> AssignmentRun | None:
+        query = sa.select(AssignmentRun).where(AssignmentRun.id == run_id)
+        if lock:
+            query = query.with_for_update().execution_options(populate_existing=True)
+        return await self.session.scalar(query)
+
+    async def runs_of(self, round_id: UUID, *, limit: int, offset: int) -> Sequence[AssignmentRun]:
+        return (
+            await self.session.scalars(
+                sa.select(AssignmentRun)
+                .where(AssignmentRun.round_id == round_id)
+                .order_by(AssignmentRun.id.desc())
+                .limit(limit)
+                .offset(offset)
+            )
+        ).all()
+
+    # --- assignments -----------------------------------------------------------------------
+
+    async def add(self, assignments: Sequence[Assignment]) -> None:
+        self.session.add_all(assignments)
+        await self.session.flush()
+
+    async def assignment(self, assignment_id: UUID, *, lock: bool = False) -> Assignment | None:
+        query = sa.select(Assignment).where(Assignment.id == assignment_id)
+        if lock:
+            query = query.with_for_update().execution_options(populate_existing=True)
+        return await self.session.scalar(query)
+
+    async def of_round(
+        self, round_id: UUID, where: AssignmentFilter, *, limit: int, offset: int
+    ) -> Sequence[tuple[Assignment, str]]:
+        """The round's assignments with each expert's name, for the round's managers."""
+        rows = await self.session.execute(
+            sa.select(Assignment, Expert.name)
+            .join(Expert, Expert.user_id == Assignment.expert_id)
+            .where(Assignment.round_id == round_id, where.clause())
+            .order_by(Assignment.application_id, Assignment.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    async def live_of_expert(
+        self, expert_id: UUID, *, limit: int, offset: int
+    ) -> Sequence[tuple[Assignment, ReviewRound, Application]]:
+        rows = await self.session.execute(
+            sa.select(Assignment, ReviewRound, Application)
+            .join(ReviewRound, ReviewRound.id == Assignment.round_id)
+            .join(Application, Application.id == Assignment.application_id)
+            .where(Assignment.expert_id == expert_id, Assignment.status.in_(LIVE))
+            .order_by(Assignment.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    async def sheet_submitted(self, assignment_id: UUID) -> bool:
+        found = await self.session.scalar(
+            sa.select(ScoreSheet.status).where(ScoreSheet.assignment_id == assignment_id)
+        )
+        return found == "submitted"
+
+    async def application(self, application_id: UUID, *, lock: bool = False) -> Application | None:
+        query = sa.select(Application).where(Application.id == application_id)
+        if lock:
+            query = query.with_for_update(key_share=True)
+        return await self.session.scalar(query)
+
+    async def submitted_contents(
+        self, applications: Collection[Application]
+    ) -> dict[UUID, dict[str, Any]]:
+        """Each application's submitted version (what the experts review)."""
+        keys = [(a.id, a.submitted_version or a.version) for a in applications]
+        if not keys:
+            return {}
+        rows = await self.session.execute(
+            sa.select(ApplicationVersion.application_id, ApplicationVersion.content).where(
+                sa.tuple_(ApplicationVersion.application_id, ApplicationVersion.version).in_(keys)
+            )
+        )
+        return {r.application_id: r.content for r in rows}
+
+
+def load_of(pairs: Collection[tuple[UUID, UUID]]) -> Counter[UUID]:
+    """Live assignments per expert."""
+    return Counter(expert for _, expert in pairs)

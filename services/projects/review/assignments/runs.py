@@ -1,0 +1,219 @@
+"""Automatic assignment: a dry run proposes, a manager applies it atomically.
+
+A dry run (round `assigning`) refreshes the round's conflicts, builds the candidates, solves
+for each application's missing experts (the round's number minus its live assignments) and
+stores the proposal with its quality, the applications it cannot serve and why, and the
+fingerprint of its inputs. Applying it (round locked) first recomputes that fingerprint: any
+change since the dry run (a conflict, an assignment, an expert's load or field, an
+application) makes it stale (409), as does a second application of the same run. The
+experts are asked about their credit again, as of the application.
+
+Once every application of the round has its experts, applying moves the round from
+`assigning` to `reviewing`; a run that leaves some short keeps it `assigning`, so the
+manager can add experts by hand and apply a fresh run (which then completes it).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.projects import history
+from services.projects.credit_client import CreditClient
+from services.projects.exceptions import InvalidTransition
+from services.projects.models import Assignment, AssignmentRun, ReviewRound
+from services.projects.review.assignments.access import managed_round, manager_id
+from services.projects.review.assignments.candidates import build, eligibility, snapshot
+from services.projects.review.assignments.exceptions import RunNotFound, RunStale
+from services.projects.review.assignments.proposal import quality, shortages, solve_for
+from services.projects.review.assignments.repository import AssignmentRepository
+from services.projects.review.rounds.exceptions import RoundNotFound
+from shared.auth.tokens import Principal
+from shared.errors import Text
+
+
+class RunService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.repo = AssignmentRepository(session)
+
+    async def dry_run(
+        self, principal: Principal, round_id: UUID, seed: int, credit: CreditClient, now: datetime
+    ) -> AssignmentRun:
+        # Locked: the conflicts it refreshes are the round's, and so is the fingerprint.
+        round_, _ = await managed_round(self.session, principal, round_id, lock=True)
+        if round_.state != "assigning":
+            raise InvalidTransition(round_.state)
+        snap = await snapshot(self.session, round_, now)
+        candidates = await build(snap, credit, now)
+        solution = await solve_for(candidates, one_per_group=snap.one_per_organization, seed=seed)
+        assigned = sorted(solution.assigned, key=lambda p: (p.item, p.expert))
+        pairs = [
+            {
+                "application_id": p.item,
+                "expert_id": p.expert,
+                "expert_name": snap.experts[UUID(p.expert)].name,
+                "score": p.score,
+                "explanation": candidates.explanations[(p.item, p.expert)],
+            }
+            for p in assigned
+        ]
+        result = {
+            "pairs": pairs,
+            "quality": quality(candidates, assigned, solution),
+            "unassignable": shortages(candidates, assigned),
+        }
+        return await self.repo.add_run(
+            AssignmentRun(
+                round_id=round_.id,
+                seed=seed,
+                fingerprint=snap.fingerprint(),
+                result=result,
+                created_by=manager_id(principal),
+                created_at=now,
+            )
+        )
+
+    async def runs(
+        self, principal: Principal, round_id: UUID, *, limit: int, offset: int
+    ) -> Sequence[AssignmentRun]:
+        round_, _ = await managed_round(self.session, principal, round_id)
+        return await self.repo.runs_of(round_.id, limit=limit, offset=offset)
+
+    async def run(self, principal: Principal, run_id: UUID) -> AssignmentRun:
+        run = await self.repo.run(run_id)
+        if run is None:
+            raise RunNotFound()
+        try:
+            await managed_round(self.session, principal, run.round_id)
+        except RoundNotFound as exc:
+            raise RunNotFound() from exc
+        return run
+
+    async def apply(
+        self, principal: Principal, run_id: UUID, credit: CreditClient, now: datetime
+    ) -> tuple[AssignmentRun, list[Assignment], ReviewRound, list[dict[str, Any]]]:
+        """The run's assignments, the round (maybe now reviewing), and who is still short."""
+        found = await self.run(principal, run_id)
+        round_, _ = await managed_round(self.session, principal, found.round_id, lock=True)
+        run = await self.repo.run(run_id, lock=True)
+        assert run is not None
+        if run.applied_at is not None:
+            raise RunStale(
+                Text("该方案已执行过", "This run was applied already"),
+                extra={"applied_at": run.applied_at.isoformat()},
+            )
+        if round_.state != "assigning":
+            raise InvalidTransition(round_.state)
+        snap = await snapshot(self.session, round_, now)
+        if snap.fingerprint() != run.fingerprint:
+            raise RunStale(
+                Text(
+                    "试运行后冲突、已有分配、专家或申报书发生了变化",
+                    "Conflicts, assignments, experts or applications changed since the dry run",
+                )
+            )
+        pairs: list[dict[str, Any]] = run.result["pairs"]
+        await self._still_eligible(credit, pairs, now)
+        actor = manager_id(principal)
+        created = [
+            Assignment(
+                round_id=round_.id,
+                application_id=UUID(p["application_id"]),
+                expert_id=UUID(p["expert_id"]),
+                status="invited",
+                match_score=p["score"],
+                explanation=p["explanation"],
+                source=f"auto:{run.id}",
+                assigned_by=actor,
+                assigned_at=now,
+            )
+            for p in pairs
+        ]
+        await self.repo.add(created)
+        run.applied_at, run.applied_by = now, actor
+        await self._record(principal, round_, run, created)
+        short: list[dict[str, Any]] = list(run.result["unassignable"])
+        if not short:
+            await start_reviewing(self.session, principal.subject, round_, run)
+        return run, created, round_, short
+
+    async def _still_eligible(
+        self, credit: CreditClient, pairs: list[dict[str, Any]], now: datetime
+    ) -> None:
+        answers = await eligibility(credit, {UUID(p["expert_id"]) for p in pairs}, now)
+        barred = sorted(str(e) for e, a in answers.items() if a.get("eligible") is not True)
+        if barred:
+            raise RunStale(
+                Text(
+                    "试运行后有专家的信用状况不再允许评审",
+                    "Some experts' credit no longer allows them to review",
+                ),
+                extra={"experts_not_eligible": barred},
+            )
+
+    async def _record(
+        self,
+        principal: Principal,
+        round_: ReviewRound,
+        run: AssignmentRun,
+        created: list[Assignment],
+    ) -> None:
+        per_application: dict[UUID, int] = defaultdict(int)
+        for assignment in created:
+            per_application[assignment.application_id] += 1
+        # The applicant reads the application's history: how many experts, never who.
+        for application_id, count in sorted(per_application.items()):
+            await history.record(
+                self.session,
+                entity="application",
+                entity_id=application_id,
+                application_id=application_id,
+                action="experts_assigned",
+                actor=principal.subject,
+                details={"count": count, "source": "automatic"},
+            )
+        await history.record(
+            self.session,
+            entity="round",
+            entity_id=round_.id,
+            action="assignment_applied",
+            actor=principal.subject,
+            details={
+                "run_id": str(run.id),
+                "seed": run.seed,
+                "assignments": [
+                    {
+                        "id": str(a.id),
+                        "application_id": str(a.application_id),
+                        "expert_id": str(a.expert_id),
+                    }
+                    for a in created
+                ],
+                "unassignable": run.result["unassignable"],
+            },
+        )
+
+
+async def start_reviewing(
+    session: AsyncSession, actor: str, round_: ReviewRound, run: AssignmentRun
+) -> None:
+    """assigning -> reviewing, once the applied run left no application short."""
+    round_.state = "reviewing"
+    await session.flush()
+    await history.record(
+        session,
+        entity="round",
+        entity_id=round_.id,
+        action="review_started",
+        actor=actor,
+        from_state="assigning",
+        to_state="reviewing",
+        reason="every application has its experts",
+        details={"run_id": str(run.id)},
+    )

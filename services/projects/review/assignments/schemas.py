@@ -1,0 +1,193 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.projects.schema_types import Reason, ShanghaiTime
+from shared.pagination import Page
+
+Seed = Annotated[int, Field(ge=0, le=2**31 - 1, description="breaks ties among equal optima")]
+
+
+class RunCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    seed: Seed = 0
+
+
+class ProposedPair(BaseModel):
+    application_id: UUID
+    expert_id: UUID
+    expert_name: str
+    score: int
+    explanation: dict[str, Any] = Field(description="why this expert: shared codes and keywords")
+
+
+class Unassignable(BaseModel):
+    application_id: UUID
+    field: str = Field(description="the application's primary subject code")
+    short_by: int
+    reason: str
+    supply: dict[str, Any] = Field(description="the field's experts, and why they were out")
+
+
+class RunQuality(BaseModel):
+    total: int = Field(description="sum of the proposed pairs' scores")
+    demand: int = Field(description="reviews still needed when the run was made")
+    assigned: int = Field(description="reviews proposed")
+    min_application_score: int | None = Field(
+        description="smallest sum of scores an application receives from this run"
+    )
+    mean_application_score: float | None
+    min_full_application_score: int = Field(
+        description="smallest per-application sum among the applications fully served"
+    )
+    experts_used: int
+    experts_barred_by_credit: int = Field(
+        description="experts of the field whose credit does not allow reviewing"
+    )
+    load_distribution: dict[str, int] = Field(
+        description="how many experts get 1, 2, ... reviews from this run"
+    )
+    certificate: dict[str, Any] = Field(description="how optimality was established")
+
+
+class RunSummary(BaseModel):
+    id: UUID
+    round_id: UUID
+    seed: int
+    fingerprint: str
+    created_by: UUID
+    created_at: ShanghaiTime
+    applied_at: ShanghaiTime | None
+    applied_by: UUID | None
+    quality: RunQuality
+    unassignable_count: int
+
+
+class RunRead(RunSummary):
+    pairs: list[ProposedPair]
+    unassignable: list[Unassignable]
+
+
+RunPage = Page[RunSummary]
+
+
+class AssignmentRead(BaseModel):
+    """An assignment as the round's managers see it, with the expert's identity."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    round_id: UUID
+    application_id: UUID
+    expert_id: UUID
+    expert_name: str
+    status: str
+    match_score: int
+    explanation: dict[str, Any]
+    source: str
+    assigned_by: UUID
+    assigned_at: ShanghaiTime
+    responded_at: ShanghaiTime | None
+    decline_reason: str | None
+    removed_by: UUID | None
+    removed_reason: str | None
+
+
+AssignmentPage = Page[AssignmentRead]
+
+
+class ApplyOutcome(BaseModel):
+    run: RunSummary
+    created: list[AssignmentRead]
+    round_state: str = Field(description="reviewing once every application has its experts")
+    short: list[Unassignable] = Field(description="applications still short of experts")
+
+
+class ManualAdd(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    application_id: UUID
+    expert_id: UUID
+    reason: Reason
+    force_out_of_field: bool = Field(
+        default=False, description="assign an expert who shares no subject code (say why)"
+    )
+
+
+class Removal(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason
+
+
+class Swap(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    expert_id: UUID
+    reason: Reason
+    force_out_of_field: bool = False
+
+
+class SwapOutcome(BaseModel):
+    removed: AssignmentRead
+    added: AssignmentRead
+
+
+class ReviewedApplication(BaseModel):
+    """What an expert reviews: the submitted version, without the applicant's avoid-list."""
+
+    id: UUID
+    title: str
+    abstract: str
+    keywords: list[str]
+    subject_codes: list[str]
+    budget: dict[str, Any]
+    requested_budget_fen: int
+    content: dict[str, Any]
+
+
+class MyAssignment(BaseModel):
+    """One's own assignment. Never another expert's identity."""
+
+    id: UUID
+    round_id: UUID
+    status: str
+    deadline: ShanghaiTime
+    review_template: dict[str, Any]
+    match_score: int
+    explanation: dict[str, Any]
+    assigned_at: ShanghaiTime
+    responded_at: ShanghaiTime | None
+    application: ReviewedApplication
+
+
+MyAssignmentPage = Page[MyAssignment]
+
+
+class Decline(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason
+    conflict: bool = Field(
+        default=False, description="declining because of a conflict of interest (recorded)"
+    )
+
+
+class Replacement(BaseModel):
+    """Whether the application got other experts (never who)."""
+
+    needed: int = Field(description="experts the application lacked after the decline")
+    found: int = Field(description="experts invited in their place")
+    short_by: int = Field(description="experts the application still lacks")
+    reason: str | None = Field(default=None, description="why it is still short")
+
+
+class DeclineOutcome(BaseModel):
+    id: UUID
+    status: str
+    conflict_declared: bool
+    replacement: Replacement

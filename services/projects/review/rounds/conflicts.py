@@ -1,0 +1,460 @@
+"""Conflicts of interest between experts and the applications of a review round, each with
+the evidence a program manager reads: which rule, which person, organization or application,
+and why.
+
+The rules (one Conflict row per application, expert and rule):
+- team: the expert is the applicant or on the application's team;
+- same_org: the expert's organization is the applicant's, its parent or its subsidiary
+  (declared links or the directory's parent organizations);
+- avoid_list: the applicant asked to avoid the expert or the expert's organization;
+- co_applicant: the expert and the applicant or a team member were on the team of another
+  application submitted within the round's window (`co_applicant_years` before the round
+  opened, and anything since);
+- declared: the expert declared the applicant, a team member or the applicant's organization.
+
+Every rule starts from the round's applications and looks experts up by index (by user id,
+by organization code, by shared team), so the work grows with the conflicts there are, not
+with applications times experts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.projects.models import Conflict, DeclaredConflict, ReviewRound
+from services.projects.models.review import CONFLICT_KINDS
+from services.projects.review.rounds.items import RoundItem, round_items
+from services.projects.review.rounds.organizations import organization_graph
+from services.projects.review.rounds.repository import RoundRepository
+from shared.clock import in_shanghai
+
+Pair = tuple[UUID, UUID]  # (application id, expert id)
+Key = tuple[UUID, UUID, str]  # (application id, expert id, kind)
+
+
+@dataclass(frozen=True)
+class FoundConflict:
+    application_id: UUID
+    expert_id: UUID
+    kind: str
+    evidence: dict[str, Any] = field(hash=False)
+
+    @property
+    def key(self) -> Key:
+        return (self.application_id, self.expert_id, self.kind)
+
+
+# What a manager reads first, in both languages. Evidence parts that many conflicts share
+# (the application, the expert, an organization) are one dict each, not a copy per conflict:
+# a large round has hundreds of thousands of same-organization pairs.
+SUMMARIES: dict[str, dict[str, str]] = {
+    "team.applicant": {"zh": "专家是该申报书的申请人", "en": "The expert is the applicant"},
+    "team.team_member": {
+        "zh": "专家是该申报书的项目组成员",
+        "en": "The expert is on the application's team",
+    },
+    "same_org.same": {
+        "zh": "专家与申请人属同一单位",
+        "en": "The expert is of the applicant's organization",
+    },
+    "same_org.parent": {
+        "zh": "专家所在单位是申请单位的上级单位",
+        "en": "The expert's organization is a parent of the applicant's",
+    },
+    "same_org.subsidiary": {
+        "zh": "专家所在单位是申请单位的下属单位",
+        "en": "The expert's organization is a subsidiary of the applicant's",
+    },
+    "avoid_list": {
+        "zh": "申请人要求该专家或其所在单位回避",
+        "en": "The applicant asked to avoid the expert or their organization",
+    },
+    "declared": {
+        "zh": "专家本人申报了与申请人、项目组成员或申请单位的利益冲突",
+        "en": "The expert declared a conflict with the applicant, a team member "
+        "or the applicant's organization",
+    },
+}
+
+
+def _co_applicant_summary(years: int) -> dict[str, str]:
+    return {
+        "zh": f"专家近{years}年内与申请人或项目组成员共同申报过项目",
+        "en": f"The expert applied together with the applicant or a team member within {years} "
+        "years",
+    }
+
+
+def _application(item: RoundItem) -> dict[str, Any]:
+    return {"id": str(item.application_id), "title": item.title}
+
+
+def _experts(rows: Iterable[Any]) -> dict[UUID, dict[str, Any]]:
+    return {
+        row.user_id: {
+            "id": str(row.user_id),
+            "name": row.name,
+            "org_credit_code": row.org_credit_code,
+        }
+        for row in rows
+    }
+
+
+def _role(item: RoundItem, person: UUID) -> str:
+    return "applicant" if person == item.applicant_id else "team_member"
+
+
+def years_before(moment: datetime, years: int) -> datetime:
+    try:
+        return moment.replace(year=moment.year - years)
+    except ValueError:  # 29 February in a year without one
+        return moment.replace(year=moment.year - years, day=28)
+
+
+def window_start(round: ReviewRound) -> datetime:
+    """Co-applicants count from `co_applicant_years` before the round opened: the window
+    stays put while the round runs, so a refresh a month later finds the same conflicts."""
+    return years_before(round.created_at, round.co_applicant_years)
+
+
+def _people(items: Iterable[RoundItem]) -> set[UUID]:
+    return {person for item in items for person in item.people}
+
+
+# --- the rules ------------------------------------------------------------------------
+
+
+async def _team(
+    repo: RoundRepository, items: list[RoundItem], only: Collection[UUID] | None
+) -> list[FoundConflict]:
+    experts = _experts(await repo.experts_among(_people(items), only))
+    found: list[FoundConflict] = []
+    for item in items:
+        application = _application(item)
+        for person in sorted(item.people & experts.keys()):
+            role = _role(item, person)
+            evidence = {
+                "rule": "team",
+                "summary": SUMMARIES[f"team.{role}"],
+                "application": application,
+                "expert": experts[person],
+                "role": role,
+            }
+            found.append(FoundConflict(item.application_id, person, "team", evidence))
+    return found
+
+
+async def _same_org(
+    repo: RoundRepository, items: list[RoundItem], only: Collection[UUID] | None
+) -> list[FoundConflict]:
+    codes = {item.org_credit_code for item in items if item.org_credit_code}
+    graph = await organization_graph(repo, codes)
+    related = {code: graph.related(code) for code in codes}
+    all_codes = {r.code for relations in related.values() for r in relations}
+    rows = await repo.experts_of_organizations(all_codes, only)
+    experts = _experts(rows)
+    by_code: dict[str, list[UUID]] = defaultdict(list)
+    for row in sorted(rows, key=lambda r: r.user_id):
+        by_code[row.org_credit_code].append(row.user_id)
+    names = await repo.organization_names(all_codes)
+    orgs = {code: {"credit_code": code, "name": names.get(code)} for code in all_codes}
+    found: list[FoundConflict] = []
+    for item in items:
+        if not item.org_credit_code:
+            continue
+        application = _application(item)
+        applicant_org = orgs[item.org_credit_code]
+        for relation in related[item.org_credit_code]:
+            links = list(relation.path)  # from the applicant's organization to the expert's
+            for expert_id in by_code.get(relation.code, []):
+                evidence = {
+                    "rule": "same_org",
+                    "summary": SUMMARIES[f"same_org.{relation.relation}"],
+                    "application": application,
+                    "expert": experts[expert_id],
+                    "applicant_org": applicant_org,
+                    "expert_org": orgs[relation.code],
+                    "relation": relation.relation,
+                    "links": links,
+                }
+                found.append(FoundConflict(item.application_id, expert_id, "same_org", evidence))
+    return found
+
+
+async def _avoid_list(
+    repo: RoundRepository, items: list[RoundItem], only: Collection[UUID] | None
+) -> list[FoundConflict]:
+    people = {p for item in items for p in item.avoid_people}
+    codes = {c for item in items for c in item.avoid_codes}
+    named = await repo.experts_among(people, only)
+    of_orgs = await repo.experts_of_organizations(codes, only)
+    experts = _experts([*named, *of_orgs])
+    by_code: dict[str, list[UUID]] = defaultdict(list)
+    for row in sorted(of_orgs, key=lambda r: r.user_id):
+        by_code[row.org_credit_code].append(row.user_id)
+    names = await repo.organization_names(codes)
+    found: list[FoundConflict] = []
+    for item in items:
+        entries: dict[UUID, list[dict[str, Any]]] = defaultdict(list)
+        for person in item.avoid_people & experts.keys():
+            entries[person].append(
+                {"user_id": str(person), "reason": item.avoid_reasons.get(str(person), "")}
+            )
+        for code in sorted(item.avoid_codes):
+            entry = {
+                "credit_code": code,
+                "org_name": names.get(code),
+                "reason": item.avoid_reasons.get(code, ""),
+            }
+            for expert_id in by_code.get(code, []):
+                entries[expert_id].append(entry)
+        application = _application(item)
+        for expert_id in sorted(entries):
+            evidence = {
+                "rule": "avoid_list",
+                "summary": SUMMARIES["avoid_list"],
+                "application": application,
+                "expert": experts[expert_id],
+                "entries": entries[expert_id],
+            }
+            found.append(FoundConflict(item.application_id, expert_id, "avoid_list", evidence))
+    return found
+
+
+async def _co_applicant(
+    repo: RoundRepository,
+    round: ReviewRound,
+    items: list[RoundItem],
+    only: Collection[UUID] | None,
+) -> list[FoundConflict]:
+    since = window_start(round)
+    rows = await repo.shared_teams(_people(items), only, since)
+    by_person: dict[UUID, list[Any]] = defaultdict(list)
+    for row in rows:
+        by_person[row.person_id].append(row)
+    experts = _experts(await repo.experts_among({r.expert_id for r in rows}, None))
+    submitted = {r.application_id: in_shanghai(r.submitted_at).isoformat() for r in rows}
+    summary = _co_applicant_summary(round.co_applicant_years)
+    found: list[FoundConflict] = []
+    for item in items:
+        shared: dict[UUID, dict[tuple[UUID, UUID], dict[str, Any]]] = defaultdict(dict)
+        team = item.people
+        for person in sorted(team):
+            for row in by_person.get(person, []):
+                # The application itself, and experts on its team: the team rule says it.
+                if row.application_id == item.application_id or row.expert_id in team:
+                    continue
+                shared[row.expert_id][(row.application_id, person)] = {
+                    "application_id": str(row.application_id),
+                    "title": row.title,
+                    "year": row.year,
+                    "submitted_at": submitted[row.application_id],
+                    "person_id": str(person),
+                    "person_role": _role(item, person),
+                }
+        application = _application(item)
+        for expert_id in sorted(shared):
+            evidence = {
+                "rule": "co_applicant",
+                "summary": summary,
+                "application": application,
+                "expert": experts[expert_id],
+                "window_years": round.co_applicant_years,
+                "since": in_shanghai(since).isoformat(),
+                "shared_applications": list(shared[expert_id].values()),
+            }
+            found.append(FoundConflict(item.application_id, expert_id, "co_applicant", evidence))
+    return found
+
+
+def _declaration(declaration: DeclaredConflict, matches: str) -> dict[str, Any]:
+    about = (
+        {"person_id": str(declaration.person_id)}
+        if declaration.person_id is not None
+        else {"credit_code": declaration.credit_code}
+    )
+    return {
+        "id": str(declaration.id),
+        **about,
+        "matches": matches,
+        "reason": declaration.reason,
+        "declared_at": in_shanghai(declaration.declared_at).isoformat(),
+    }
+
+
+async def _declared(
+    repo: RoundRepository, items: list[RoundItem], only: Collection[UUID] | None
+) -> list[FoundConflict]:
+    codes = {item.org_credit_code for item in items if item.org_credit_code}
+    declarations = await repo.declarations_about(_people(items), codes, only)
+    by_person: dict[UUID, list[DeclaredConflict]] = defaultdict(list)
+    by_code: dict[str, list[DeclaredConflict]] = defaultdict(list)
+    for declaration in declarations:
+        if declaration.person_id is not None:
+            by_person[declaration.person_id].append(declaration)
+        elif declaration.credit_code is not None:
+            by_code[declaration.credit_code].append(declaration)
+    experts = _experts(await repo.experts_among({d.expert_id for d in declarations}, None))
+    found: list[FoundConflict] = []
+    for item in items:
+        named: dict[UUID, list[dict[str, Any]]] = defaultdict(list)
+        for person in sorted(item.people):
+            for declaration in by_person.get(person, []):
+                named[declaration.expert_id].append(_declaration(declaration, _role(item, person)))
+        for declaration in by_code.get(item.org_credit_code or "", []):
+            named[declaration.expert_id].append(_declaration(declaration, "applicant_org"))
+        application = _application(item)
+        for expert_id in sorted(named):
+            evidence = {
+                "rule": "declared",
+                "summary": SUMMARIES["declared"],
+                "application": application,
+                "expert": experts[expert_id],
+                "declarations": named[expert_id],
+            }
+            found.append(FoundConflict(item.application_id, expert_id, "declared", evidence))
+    return found
+
+
+# --- what other packages call ---------------------------------------------------------
+
+
+async def find_conflicts(
+    session: AsyncSession,
+    round: ReviewRound,
+    *,
+    application_ids: Collection[UUID] | None = None,
+    expert_ids: Collection[UUID] | None = None,
+) -> list[FoundConflict]:
+    """The conflicts as they are now (stored or not, overridden or not), for the round's
+    applications and the pool's experts; narrowed to `application_ids` and `expert_ids`."""
+    if expert_ids is not None and not expert_ids:
+        return []
+    items = await round_items(session, round, application_ids=application_ids)
+    if not items:
+        return []
+    if "created_at" in sa.inspect(round).unloaded:  # a round flushed a moment ago
+        await session.refresh(round, ["created_at"])
+    repo = RoundRepository(session)
+    only = set(expert_ids) if expert_ids is not None else None
+    found = [
+        *await _team(repo, items, only),
+        *await _same_org(repo, items, only),
+        *await _avoid_list(repo, items, only),
+        *await _co_applicant(repo, round, items, only),
+        *await _declared(repo, items, only),
+    ]
+    return sorted(found, key=lambda c: (c.application_id.int, c.expert_id.int, c.kind))
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    added: int
+    updated: int
+    removed: int
+    # per kind: conflicts stored after the refresh, and how many of them are overridden
+    counts: Mapping[str, Mapping[str, int]]
+
+    @property
+    def total(self) -> int:
+        return sum(c["total"] for c in self.counts.values())
+
+
+async def refresh(session: AsyncSession, round: ReviewRound, now: datetime) -> Refreshed:
+    """Store the conflicts found now: new ones are added, evidence is brought up to date,
+    and a conflict whose cause is gone is removed unless a manager overrode it (the override
+    is a record, kept with it). The caller holds the round's row lock."""
+    repo = RoundRepository(session)
+    stored = await repo.conflict_keys(round.id)
+    fresh = {c.key: c for c in await find_conflicts(session, round)}
+    rows = [
+        (c.application_id, c.expert_id, c.kind, json.dumps(c.evidence, ensure_ascii=False))
+        for c in fresh.values()
+    ]
+    added = sum(1 for key in fresh if key not in stored)
+    gone = [key for key, overridden in stored.items() if key not in fresh and not overridden]
+    await repo.delete_conflicts(round.id, gone)
+    written = await repo.upsert_conflicts(round.id, now, rows)
+    counts = await repo.conflict_counts(round.id)
+    return Refreshed(
+        added=added,
+        updated=written - added,
+        removed=len(gone),
+        counts={kind: counts.get(kind, {"total": 0, "overridden": 0}) for kind in CONFLICT_KINDS},
+    )
+
+
+async def refresh_conflicts(session: AsyncSession, round: ReviewRound, now: datetime) -> int:
+    """`refresh`, for callers that only need how many conflicts the round now has."""
+    return (await refresh(session, round, now)).total
+
+
+async def active_conflicts(
+    session: AsyncSession, round_id: UUID, application_id: UUID, expert_id: UUID
+) -> list[Conflict]:
+    """The conflicts that bar this expert from this application: stored ones not overridden,
+    and ones that arose since the last refresh (returned unsaved, `found_at` unset)."""
+    repo = RoundRepository(session)
+    round_ = await repo.round(round_id)
+    if round_ is None:
+        return []
+    stored = await repo.stored_conflicts(
+        round_id, application_id=application_id, expert_id=expert_id
+    )
+    active = [c for c in stored if c.overridden_at is None]
+    known = {c.kind for c in stored}
+    for found in await find_conflicts(
+        session, round_, application_ids=[application_id], expert_ids=[expert_id]
+    ):
+        if found.kind not in known:
+            active.append(
+                Conflict(
+                    round_id=round_id,
+                    application_id=application_id,
+                    expert_id=expert_id,
+                    kind=found.kind,
+                    evidence=found.evidence,
+                )
+            )
+    return sorted(active, key=lambda c: c.kind)
+
+
+async def blocked_pairs(
+    session: AsyncSession,
+    round: ReviewRound,
+    *,
+    application_ids: Collection[UUID] | None = None,
+    expert_ids: Collection[UUID] | None = None,
+) -> dict[Pair, list[str]]:
+    """Every (application, expert) pair barred by a conflict not overridden, with the kinds:
+    `active_conflicts` for many pairs at once (what an assignment run removes)."""
+    repo = RoundRepository(session)
+    overridden: set[Key] = set()
+    blocked: dict[Pair, set[str]] = defaultdict(set)
+    applications = set(application_ids) if application_ids is not None else None
+    experts = set(expert_ids) if expert_ids is not None else None
+    for key, is_overridden in (await repo.conflict_keys(round.id)).items():
+        application_id, expert_id, kind = key
+        if applications is not None and application_id not in applications:
+            continue
+        if experts is not None and expert_id not in experts:
+            continue
+        if is_overridden:
+            overridden.add(key)
+        else:
+            blocked[(application_id, expert_id)].add(kind)
+    for found in await find_conflicts(
+        session, round, application_ids=application_ids, expert_ids=expert_ids
+    ):
+        if found.key not in overridden:
+            blocked[(found.application_id, found.expert_id)].add(found.kind)
+    return {pair: sorted(kinds) for pair, kinds in blocked.items()}

@@ -1,0 +1,465 @@
+"""The SQL of review rounds and of the conflict rules.
+
+Conflict lookups go by index from the people and organizations of the round's applications
+(experts by user id, by organization code; teams by person), never over all applications
+times all experts. Long id lists travel as one array parameter (`= ANY(:ids)`), not as one
+bind parameter per id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.projects.models import (
+    Application,
+    ApplicationVersion,
+    Call,
+    Conflict,
+    DeclaredConflict,
+    Expert,
+    OrganizationLink,
+    ReviewRound,
+    directory,
+)
+from services.projects.review.rounds.exceptions import RoundExists
+
+ONE_ROUND_PER_KIND = "uq_review_rounds_call_id_kind"
+UPSERT_CHUNK = 20_000
+
+
+def _ids(values: Collection[UUID]) -> sa.BindParameter[Any]:
+    return sa.literal(list(values), ARRAY(sa.Uuid()))
+
+
+def _codes(values: Collection[str]) -> sa.BindParameter[Any]:
+    return sa.literal(list(values), ARRAY(sa.String()))
+
+
+def _judged_version() -> sa.ColumnElement[int]:
+    # The version the applicant submitted; a draft has none and is never judged here.
+    return sa.func.coalesce(Application.submitted_version, Application.version)
+
+
+@dataclass(frozen=True)
+class ConflictFilter:
+    application_id: UUID | None = None
+    expert_id: UUID | None = None
+    kind: str | None = None
+
+    def clause(self) -> sa.ColumnElement[bool]:
+        conditions: list[sa.ColumnElement[bool]] = []
+        if self.application_id is not None:
+            conditions.append(Conflict.application_id == self.application_id)
+        if self.expert_id is not None:
+            conditions.append(Conflict.expert_id == self.expert_id)
+        if self.kind is not None:
+            conditions.append(Conflict.kind == self.kind)
+        return sa.and_(sa.true(), *conditions)
+
+
+class RoundRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # --- rounds -----------------------------------------------------------------------
+
+    async def call(self, call_id: UUID) -> Call | None:
+        return await self.session.get(Call, call_id)
+
+    async def round(self, round_id: UUID) -> ReviewRound | None:
+        return await self.session.get(ReviewRound, round_id)
+
+    async def round_for_update(self, round_id: UUID) -> ReviewRound | None:
+        """The round, locked until the transaction ends: refreshes of its conflicts and
+        overrides take turns."""
+        return await self.session.scalar(
+            sa.select(ReviewRound)
+            .where(ReviewRound.id == round_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+
+    async def rounds_of_call(self, call_id: UUID) -> Sequence[ReviewRound]:
+        return (
+            await self.session.scalars(
+                sa.select(ReviewRound)
+                .where(ReviewRound.call_id == call_id)
+                .order_by(ReviewRound.created_at, ReviewRound.id)
+            )
+        ).all()
+
+    async def round_of_kind(self, call_id: UUID, kind: str) -> ReviewRound | None:
+        return await self.session.scalar(
+            sa.select(ReviewRound).where(ReviewRound.call_id == call_id, ReviewRound.kind == kind)
+        )
+
+    async def count_applications(self, call_id: UUID, statuses: Sequence[str]) -> int:
+        found = await self.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Application)
+            .where(Application.call_id == call_id, Application.status.in_(statuses))
+        )
+        return int(found or 0)
+
+    async def add_round(self, round_: ReviewRound) -> None:
+        self.session.add(round_)
+        try:
+            async with self.session.begin_nested():
+                await self.session.flush()
+        except IntegrityError as exc:
+            if ONE_ROUND_PER_KIND in str(exc.orig):
+                raise RoundExists() from exc
+            raise
+
+    async def application(self, application_id: UUID) -> Application | None:
+        return await self.session.get(Application, application_id)
+
+    # --- what the rules read ----------------------------------------------------------
+
+    async def item_rows(
+        self,
+        call_id: UUID,
+        statuses: Sequence[str],
+        application_ids: Collection[UUID] | None,
+    ) -> Sequence[Any]:
+        """Per application: ids, title, the submitted version's subject codes, keywords, team
+        and avoid list, and its organization's credit code and name."""
+        content = ApplicationVersion.content
+        orgs = directory.organizations
+        query = (
+            sa.select(
+                Application.id,
+                Application.applicant_id,
+                Application.org_id,
+                Application.title,
+                content["subject_codes"].label("subject_codes"),
+                content["keywords"].label("keywords"),
+                content["team"].label("team"),
+                content["avoid"].label("avoid"),
+                orgs.c.credit_code,
+                orgs.c.name.label("org_name"),
+            )
+            .join(
+                ApplicationVersion,
+                sa.and_(
+                    ApplicationVersion.application_id == Application.id,
+                    ApplicationVersion.version == _judged_version(),
+                ),
+            )
+            .outerjoin(orgs, orgs.c.id == Application.org_id)
+            .where(Application.call_id == call_id, Application.status.in_(statuses))
+            .order_by(Application.id)
+        )
+        if application_ids is not None:
+            query = query.where(Application.id == sa.any_(_ids(application_ids)))
+        return (await self.session.execute(query)).all()
+
+    async def experts_among(
+        self, people: Collection[UUID], only: Collection[UUID] | None
+    ) -> Sequence[Any]:
+        """(user_id, name, org_credit_code) of the pool's experts who are among `people`."""
+        if not people:
+            return []
+        query = sa.select(Expert.user_id, Expert.name, Expert.org_credit_code).where(
+            Expert.user_id == sa.any_(_ids(people))
+        )
+        if only is not None:
+            query = query.where(Expert.user_id == sa.any_(_ids(only)))
+        return (await self.session.execute(query)).all()
+
+    async def experts_of_organizations(
+        self, codes: Collection[str], only: Collection[UUID] | None
+    ) -> Sequence[Any]:
+        """(user_id, name, org_credit_code) of the pool's experts of these organizations."""
+        if not codes:
+            return []
+        query = sa.select(Expert.user_id, Expert.name, Expert.org_credit_code).where(
+            Expert.org_credit_code == sa.any_(_codes(codes))
+        )
+        if only is not None:
+            query = query.where(Expert.user_id == sa.any_(_ids(only)))
+        return (await self.session.execute(query)).all()
+
+    async def organization_links_touching(
+        self, codes: Collection[str]
+    ) -> list[tuple[str, str, str]]:
+        """(parent code, child code, source) of every link with one end among `codes`: the
+        declared ones and the gateway directory's parent organizations."""
+        if not codes:
+            return []
+        wanted = _codes(codes)
+        declared = sa.select(
+            OrganizationLink.parent_code, OrganizationLink.child_code, sa.literal("declared")
+        ).where(
+            sa.or_(
+                OrganizationLink.parent_code == sa.any_(wanted),
+                OrganizationLink.child_code == sa.any_(wanted),
+            )
+        )
+        child = directory.organizations.alias("child")
+        parent = directory.organizations.alias("parent")
+        from_directory = (
+            sa.select(parent.c.credit_code, child.c.credit_code, sa.literal("directory"))
+            .select_from(child.join(parent, parent.c.id == child.c.parent_id))
+            .where(
+                sa.or_(
+                    parent.c.credit_code == sa.any_(_codes(codes)),
+                    child.c.credit_code == sa.any_(_codes(codes)),
+                )
+            )
+        )
+        rows = await self.session.execute(sa.union(declared, from_directory))
+        return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+    async def organization_names(self, codes: Collection[str]) -> dict[str, str]:
+        if not codes:
+            return {}
+        orgs = directory.organizations
+        rows = await self.session.execute(
+            sa.select(orgs.c.credit_code, orgs.c.name).where(
+                orgs.c.credit_code == sa.any_(_codes(codes))
+            )
+        )
+        return {r.credit_code: r.name for r in rows}
+
+    async def shared_teams(
+        self,
+        people: Collection[UUID],
+        experts: Collection[UUID] | None,
+        since: datetime,
+    ) -> Sequence[Any]:
+        """Applications submitted since `since` whose team (applicant included) has both
+        an expert and one of `people`: (application_id, title, applicant_id, submitted_at,
+        year, expert_id, person_id) rows."""
+        if not people:
+            return []
+        recent = sa.and_(
+            Application.status != "draft",
+            Application.submitted_at.is_not(None),
+            Application.submitted_at >= since,
+        )
+        element = (
+            sa.func.jsonb_array_elements(ApplicationVersion.content["team"])
+            .table_valued(sa.column("value", JSONB))
+            .lateral("member")
+        )
+        members = sa.union(
+            sa.select(
+                Application.id.label("application_id"),
+                Application.applicant_id.label("person_id"),
+            ).where(recent),
+            sa.select(
+                Application.id.label("application_id"),
+                sa.cast(element.c.value["user_id"].astext, sa.Uuid).label("person_id"),
+            )
+            .select_from(Application)
+            .join(
+                ApplicationVersion,
+                sa.and_(
+                    ApplicationVersion.application_id == Application.id,
+                    ApplicationVersion.version == _judged_version(),
+                ),
+            )
+            .join(element, sa.true())
+            .where(recent, sa.func.jsonb_typeof(ApplicationVersion.content["team"]) == "array"),
+        ).cte("members")
+        expert_side = members.alias("expert_side")
+        person_side = members.alias("person_side")
+        experts_clause = (
+            expert_side.c.person_id.in_(sa.select(Expert.user_id))
+            if experts is None
+            else expert_side.c.person_id == sa.any_(_ids(experts))
+        )
+        query = (
+            sa.select(
+                Application.id.label("application_id"),
+                Application.title,
+                Application.applicant_id,
+                Application.submitted_at,
+                Call.year,
+                expert_side.c.person_id.label("expert_id"),
+                person_side.c.person_id.label("person_id"),
+            )
+            .select_from(expert_side)
+            .join(
+                person_side,
+                sa.and_(
+                    person_side.c.application_id == expert_side.c.application_id,
+                    person_side.c.person_id != expert_side.c.person_id,
+                ),
+            )
+            .join(Application, Application.id == expert_side.c.application_id)
+            .join(Call, Call.id == Application.call_id)
+            .where(experts_clause, person_side.c.person_id == sa.any_(_ids(people)))
+            .order_by(Application.submitted_at, Application.id)
+        )
+        return (await self.session.execute(query)).all()
+
+    async def declarations_about(
+        self, people: Collection[UUID], codes: Collection[str], experts: Collection[UUID] | None
+    ) -> Sequence[DeclaredConflict]:
+        """Experts' declarations naming one of `people` or one of the organizations `codes`."""
+        about: list[sa.ColumnElement[bool]] = []
+        if people:
+            about.append(DeclaredConflict.person_id == sa.any_(_ids(people)))
+        if codes:
+            about.append(DeclaredConflict.credit_code == sa.any_(_codes(codes)))
+        if not about:
+            return []
+        query = sa.select(DeclaredConflict).where(sa.or_(*about))
+        if experts is not None:
+            query = query.where(DeclaredConflict.expert_id == sa.any_(_ids(experts)))
+        return (await self.session.scalars(query.order_by(DeclaredConflict.declared_at))).all()
+
+    # --- stored conflicts -------------------------------------------------------------
+
+    async def stored_conflicts(
+        self,
+        round_id: UUID,
+        *,
+        application_id: UUID | None = None,
+        expert_id: UUID | None = None,
+        lock: bool = False,
+    ) -> Sequence[Conflict]:
+        where = ConflictFilter(application_id=application_id, expert_id=expert_id).clause()
+        query = sa.select(Conflict).where(Conflict.round_id == round_id, where)
+        if lock:
+            query = query.with_for_update().execution_options(populate_existing=True)
+        return (await self.session.scalars(query)).all()
+
+    async def conflict_for_update(
+        self, round_id: UUID, application_id: UUID, expert_id: UUID, kind: str
+    ) -> Conflict | None:
+        return await self.session.scalar(
+            sa.select(Conflict)
+            .where(
+                Conflict.round_id == round_id,
+                Conflict.application_id == application_id,
+                Conflict.expert_id == expert_id,
+                Conflict.kind == kind,
+            )
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+
+    async def add_conflicts(self, rows: Sequence[Conflict]) -> None:
+        self.session.add_all(rows)
+        await self.session.flush()
+
+    async def conflict_keys(self, round_id: UUID) -> dict[tuple[UUID, UUID, str], bool]:
+        """Per stored conflict of the round (its key): whether it is overridden."""
+        rows = await self.session.execute(
+            sa.select(
+                Conflict.application_id,
+                Conflict.expert_id,
+                Conflict.kind,
+                Conflict.overridden_at.is_not(None),
+            ).where(Conflict.round_id == round_id)
+        )
+        return {(a, e, k): overridden for a, e, k, overridden in rows}
+
+    async def upsert_conflicts(
+        self, round_id: UUID, found_at: datetime, rows: Sequence[tuple[UUID, UUID, str, str]]
+    ) -> int:
+        """Insert new conflicts and bring the evidence of stored ones up to date; `rows` are
+        (application id, expert id, kind, evidence as JSON text). How many rows were inserted
+        or changed: PostgreSQL compares the evidence and writes only what changed.
+
+        A large round has hundreds of thousands of conflicts: they travel as four arrays per
+        chunk, not as one bind parameter per value."""
+        written = 0
+        for start in range(0, len(rows), UPSERT_CHUNK):
+            chunk = rows[start : start + UPSERT_CHUNK]
+            given = (
+                sa.func.unnest(
+                    _ids([r[0] for r in chunk]),
+                    _ids([r[1] for r in chunk]),
+                    _codes([r[2] for r in chunk]),
+                    sa.literal([r[3] for r in chunk], ARRAY(sa.Text())),
+                )
+                .table_valued(
+                    sa.column("application_id", sa.Uuid()),
+                    sa.column("expert_id", sa.Uuid()),
+                    sa.column("kind", sa.String()),
+                    sa.column("evidence", sa.Text()),
+                )
+                .render_derived(name="given")
+            )
+            new = insert(Conflict).from_select(
+                ["round_id", "application_id", "expert_id", "kind", "evidence", "found_at"],
+                sa.select(
+                    sa.literal(round_id, sa.Uuid()),
+                    given.c.application_id,
+                    given.c.expert_id,
+                    given.c.kind,
+                    sa.cast(given.c.evidence, JSONB),
+                    sa.literal(found_at, sa.DateTime(timezone=True)),
+                ),
+            )
+            statement = new.on_conflict_do_update(
+                index_elements=[
+                    Conflict.round_id,
+                    Conflict.application_id,
+                    Conflict.expert_id,
+                    Conflict.kind,
+                ],
+                set_={"evidence": new.excluded.evidence},
+                where=Conflict.evidence.is_distinct_from(new.excluded.evidence),
+            ).returning(Conflict.kind)
+            written += len((await self.session.execute(statement)).all())
+        return written
+
+    async def delete_conflicts(
+        self, round_id: UUID, keys: Sequence[tuple[UUID, UUID, str]]
+    ) -> None:
+        if not keys:
+            return
+        table = cast(sa.Table, Conflict.__table__)
+        statement = sa.delete(table).where(
+            table.c.round_id == round_id,
+            table.c.application_id == sa.bindparam("b_application"),
+            table.c.expert_id == sa.bindparam("b_expert"),
+            table.c.kind == sa.bindparam("b_kind"),
+        )
+        await self.session.execute(
+            statement,
+            [{"b_application": a, "b_expert": e, "b_kind": k} for a, e, k in keys],
+        )
+
+    async def conflicts_page(
+        self, round_id: UUID, where: ConflictFilter, limit: int, offset: int
+    ) -> Sequence[Any]:
+        """(conflict, expert name, application title) rows in a stable order."""
+        return (
+            await self.session.execute(
+                sa.select(Conflict, Expert.name, Application.title)
+                .join(Expert, Expert.user_id == Conflict.expert_id)
+                .join(Application, Application.id == Conflict.application_id)
+                .where(Conflict.round_id == round_id, where.clause())
+                .order_by(Conflict.application_id, Conflict.expert_id, Conflict.kind)
+                .limit(limit)
+                .offset(offset)
+            )
+        ).all()
+
+    async def conflict_counts(self, round_id: UUID) -> dict[str, dict[str, int]]:
+        """Per kind: how many conflicts are stored and how many of them are overridden."""
+        rows = await self.session.execute(
+            sa.select(
+                Conflict.kind,
+                sa.func.count(),
+                sa.func.count(Conflict.overridden_at),
+            )
+            .where(Conflict.round_id == round_id)
+            .group_by(Conflict.kind)
+        )
+        return {kind: {"total": total, "overridden": over} for kind, total, over in rows}
