@@ -14,82 +14,17 @@ import pytest
 from shared.credit_code import check_character
 from tests.conftest import RunningStack, bearer, wait_until
 from tests.e2e.helpers import admin_token, create_org, create_user, e2e_client, scalar
+from tests.e2e.projects_steps import (
+    ZDYF,
+    application_content,
+    assign_manager,
+    login_as,
+    published_call,
+)
 
 pytestmark = pytest.mark.e2e
 
-ZDYF = "0193a5c0-0000-7000-8000-000000000002"  # 重点研发计划, seeded by migration
 PDF = b"%PDF-1.7\n" + b"0" * 100_000  # bigger than the stack's 64 KiB limit on other bodies
-
-
-async def _login(client: httpx.AsyncClient, stack: RunningStack, username: str) -> dict[str, str]:
-    response = await client.post(
-        f"{stack.url}/auth/token", data={"username": username, "password": "e2e-user-password"}
-    )
-    assert response.status_code == 200, response.text
-    return bearer(response.json()["access_token"])
-
-
-def _content(applicant_id: str, attachments: list[dict[str, str]]) -> dict[str, Any]:
-    return {
-        "title": "河西走廊盐碱地改良关键技术研究",
-        "abstract": "研究盐碱地改良的生物与工程措施，并在张掖开展示范。",
-        "keywords": ["盐碱地", "土壤改良"],
-        "subject_codes": ["210.2010"],
-        "team": [{"user_id": applicant_id, "role": "负责人", "share": 100}],
-        "budget": {
-            "equipment": 10_000_000,
-            "business": 40_000_000,
-            "labour": 20_000_000,
-            "indirect": 10_000_000,
-        },
-        "milestones": [{"name": "完成试验区建设", "due": "2027-12-31"}],
-        "indicators": [{"name": "改良面积", "target": 5000, "unit": "亩"}],
-        "attachments": attachments,
-    }
-
-
-async def _published_call(
-    client: httpx.AsyncClient, api: str, manager: dict[str, str], closes_in: timedelta
-) -> dict[str, Any]:
-    now = datetime.now(UTC)
-    created = await client.post(
-        f"{api}/calls",
-        headers=manager,
-        json={
-            "program_id": ZDYF,
-            "year": 2026,
-            "title": "2026年度重点研发计划（农业领域）",
-            "guideline": "支持盐碱地治理、节水农业等方向。",
-            "opens_at": (now - timedelta(minutes=1)).isoformat(),
-            "closes_at": (now + closes_in).isoformat(),
-            "budget_min_fen": 10_000_000,
-            "budget_max_fen": 200_000_000,
-            "required_attachments": ["feasibility_report"],
-            "review_template": {
-                "criteria": [
-                    {"code": "innovation", "name": "创新性", "weight": 60, "min": 0, "max": 100},
-                    {"code": "feasibility", "name": "可行性", "weight": 40, "min": 0, "max": 100},
-                ]
-            },
-            "experts_per_application": 3,
-            "notice_days": 7,
-        },
-    )
-    assert created.status_code == 201, created.text
-    call: dict[str, Any] = created.json()
-    published = await client.post(f"{api}/calls/{call['id']}/publish", headers=manager)
-    assert published.status_code == 200, published.text
-    return call
-
-
-async def _assign_manager(
-    client: httpx.AsyncClient, api: str, admin: dict[str, str], user_id: str
-) -> None:
-    async def assigned() -> bool:
-        response = await client.put(f"{api}/programs/{ZDYF}/managers/{user_id}", headers=admin)
-        return response.status_code in (200, 201, 204)
-
-    await wait_until(assigned)  # once projects has heard of the user from the gateway
 
 
 async def test_a_call_and_an_application_through_the_gateway(stack: RunningStack) -> None:
@@ -106,21 +41,21 @@ async def test_a_call_and_an_application_through_the_gateway(stack: RunningStack
         await create_user(client, stack, admin, "oa.projects", ["org_admin"], org_id=org["id"])
         admin_h = bearer(admin)
 
-        await _assign_manager(client, api, admin_h, pm["id"])
-        manager = await _login(client, stack, "pm.projects")
-        call = await _published_call(client, api, manager, timedelta(hours=2))
+        await assign_manager(client, api, admin_h, pm["id"])
+        manager = await login_as(client, stack, "pm.projects")
+        call = await published_call(client, api, manager, timedelta(hours=2))
         # Open calls are public: no token, through the gateway.
         listed = await client.get(f"{api}/calls", params={"status": "open"})
         assert listed.status_code == 200, listed.text
         assert call["id"] in [item["id"] for item in listed.json()["items"]]
 
-        pi = await _login(client, stack, "pi.projects")
+        pi = await login_as(client, stack, "pi.projects")
 
         async def drafted() -> httpx.Response | None:
             response = await client.post(
                 f"{api}/applications",
                 headers=pi,
-                json={"call_id": call["id"], "content": _content(applicant["id"], [])},
+                json={"call_id": call["id"], "content": application_content(applicant["id"], [])},
             )
             return response if response.status_code == 201 else None
 
@@ -149,7 +84,7 @@ async def test_a_call_and_an_application_through_the_gateway(stack: RunningStack
             headers=pi,
             json={
                 "base_version": 1,
-                "content": _content(
+                "content": application_content(
                     applicant["id"], [{"id": attachment["id"], "kind": "feasibility_report"}]
                 ),
             },
@@ -168,7 +103,7 @@ async def test_a_call_and_an_application_through_the_gateway(stack: RunningStack
         )
         assert submits == 1
 
-        org_admin = await _login(client, stack, "oa.projects")
+        org_admin = await login_as(client, stack, "oa.projects")
         endorsed = await client.post(
             f"{api}/applications/{application['id']}/endorsement",
             headers=org_admin,
@@ -195,7 +130,7 @@ async def test_a_call_and_an_application_through_the_gateway(stack: RunningStack
 
         # Someone else's application does not exist for a stranger.
         await create_user(client, stack, admin, "other.projects", ["applicant"])
-        other = await _login(client, stack, "other.projects")
+        other = await login_as(client, stack, "other.projects")
         hidden = await client.get(f"{api}/applications/{application['id']}", headers=other)
         assert hidden.status_code == 404
 
@@ -222,20 +157,20 @@ async def test_a_project_terminated_for_misconduct_becomes_a_credit_record_propo
             json={"amount_fen": 50_000_000_000},
         )
         assert envelope.status_code == 200, envelope.text
-        await _assign_manager(client, api, admin_h, pm["id"])
-        manager = await _login(client, stack, "pm2.projects")
-        pi = await _login(client, stack, "pi2.projects")
+        await assign_manager(client, api, admin_h, pm["id"])
+        manager = await login_as(client, stack, "pm2.projects")
+        pi = await login_as(client, stack, "pi2.projects")
 
         async def pi_known() -> bool:
             me = await client.get(f"{api}/me", headers=pi)
             return bool(me.status_code == 200 and me.json()["in_directory"])
 
         await wait_until(pi_known)
-        call = await _published_call(client, api, manager, timedelta(seconds=15))
+        call = await published_call(client, api, manager, timedelta(seconds=15))
         draft = await client.post(
             f"{api}/applications",
             headers=pi,
-            json={"call_id": call["id"], "content": _content(applicant["id"], [])},
+            json={"call_id": call["id"], "content": application_content(applicant["id"], [])},
         )
         assert draft.status_code == 201, draft.text
         application_id = draft.json()["id"]
@@ -249,7 +184,7 @@ async def test_a_project_terminated_for_misconduct_becomes_a_credit_record_propo
         saved = await client.put(
             f"{api}/applications/{application_id}",
             headers=pi,
-            json={"base_version": 1, "content": _content(applicant["id"], attachments)},
+            json={"base_version": 1, "content": application_content(applicant["id"], attachments)},
         )
         assert saved.status_code == 200, saved.text
         submitted = await client.post(f"{api}/applications/{application_id}/submit", headers=pi)
@@ -261,7 +196,7 @@ async def test_a_project_terminated_for_misconduct_becomes_a_credit_record_propo
         late = await client.post(f"{api}/applications/{application_id}/submit", headers=pi)
         assert late.status_code == 200  # a retried submit still answers with the first one
 
-        org_admin = await _login(client, stack, "oa2.projects")
+        org_admin = await login_as(client, stack, "oa2.projects")
         endorsed = await client.post(
             f"{api}/applications/{application_id}/endorsement",
             headers=org_admin,

@@ -1,0 +1,83 @@
+"""Steps of the projects service shared by the end-to-end tests (through the gateway)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from tests.conftest import RunningStack, bearer, wait_until
+
+ZDYF = "0193a5c0-0000-7000-8000-000000000002"  # 重点研发计划, seeded by migration
+
+
+async def login_as(client: httpx.AsyncClient, stack: RunningStack, username: str) -> dict[str, str]:
+    response = await client.post(
+        f"{stack.url}/auth/token", data={"username": username, "password": "e2e-user-password"}
+    )
+    assert response.status_code == 200, response.text
+    return bearer(response.json()["access_token"])
+
+
+def application_content(applicant_id: str, attachments: list[dict[str, str]]) -> dict[str, Any]:
+    return {
+        "title": "河西走廊盐碱地改良关键技术研究",
+        "abstract": "研究盐碱地改良的生物与工程措施，并在张掖开展示范。",
+        "keywords": ["盐碱地", "土壤改良"],
+        "subject_codes": ["210.2010"],
+        "team": [{"user_id": applicant_id, "role": "负责人", "share": 100}],
+        "budget": {
+            "equipment": 10_000_000,
+            "business": 40_000_000,
+            "labour": 20_000_000,
+            "indirect": 10_000_000,
+        },
+        "milestones": [{"name": "完成试验区建设", "due": "2027-12-31"}],
+        "indicators": [{"name": "改良面积", "target": 5000, "unit": "亩"}],
+        "attachments": attachments,
+    }
+
+
+async def published_call(
+    client: httpx.AsyncClient, api: str, manager: dict[str, str], closes_in: timedelta
+) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    created = await client.post(
+        f"{api}/calls",
+        headers=manager,
+        json={
+            "program_id": ZDYF,
+            "year": 2026,
+            "title": "2026年度重点研发计划（农业领域）",
+            "guideline": "支持盐碱地治理、节水农业等方向。",
+            "opens_at": (now - timedelta(minutes=1)).isoformat(),
+            "closes_at": (now + closes_in).isoformat(),
+            "budget_min_fen": 10_000_000,
+            "budget_max_fen": 200_000_000,
+            "required_attachments": ["feasibility_report"],
+            "review_template": {
+                "criteria": [
+                    {"code": "innovation", "name": "创新性", "weight": 60, "min": 0, "max": 100},
+                    {"code": "feasibility", "name": "可行性", "weight": 40, "min": 0, "max": 100},
+                ]
+            },
+            "experts_per_application": 3,
+            "notice_days": 7,
+        },
+    )
+    assert created.status_code == 201, created.text
+    call: dict[str, Any] = created.json()
+    published = await client.post(f"{api}/calls/{call['id']}/publish", headers=manager)
+    assert published.status_code == 200, published.text
+    return call
+
+
+async def assign_manager(
+    client: httpx.AsyncClient, api: str, admin: dict[str, str], user_id: str
+) -> None:
+    async def assigned() -> bool:
+        response = await client.put(f"{api}/programs/{ZDYF}/managers/{user_id}", headers=admin)
+        return response.status_code in (200, 201, 204)
+
+    await wait_until(assigned)  # once projects has heard of the user from the gateway
