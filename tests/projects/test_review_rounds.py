@@ -85,7 +85,7 @@ async def test_a_round_takes_its_own_numbers_and_options(
         {"co_applicant_years": 11},
         {"options": {"disagreement_sd": 0}},
         {"options": {"unknown": True}},
-        {"kind": "acceptance"},
+        {"review_template": TEMPLATE},  # a proposal round scores on the call's template
         {"deadline": "2026-04-01T10:00:00"},  # naive: which moment?
     ],
 )

@@ -147,8 +147,23 @@ def upgrade() -> None:
             ["call_id"], ["projects.calls.id"], name=op.f("fk_review_rounds_call_id_calls")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_review_rounds")),
-        sa.UniqueConstraint("call_id", "kind", name=op.f("uq_review_rounds_call_id_kind")),
         schema="projects",
+    )
+    op.create_index(
+        "uq_review_rounds_proposal_call_id",
+        "review_rounds",
+        ["call_id"],
+        unique=True,
+        schema="projects",
+        postgresql_where=sa.text("kind = 'proposal'"),
+    )
+    op.create_index(
+        "uq_review_rounds_open_call_id_kind",
+        "review_rounds",
+        ["call_id", "kind"],
+        unique=True,
+        schema="projects",
+        postgresql_where=sa.text("state <> 'closed'"),
     )
     op.create_table(
         "assignment_runs",
@@ -323,6 +338,18 @@ def downgrade() -> None:
         op.f("ix_assignment_runs_round_id"), table_name="assignment_runs", schema="projects"
     )
     op.drop_table("assignment_runs", schema="projects")
+    op.drop_index(
+        "uq_review_rounds_open_call_id_kind",
+        table_name="review_rounds",
+        schema="projects",
+        postgresql_where=sa.text("state <> 'closed'"),
+    )
+    op.drop_index(
+        "uq_review_rounds_proposal_call_id",
+        table_name="review_rounds",
+        schema="projects",
+        postgresql_where=sa.text("kind = 'proposal'"),
+    )
     op.drop_table("review_rounds", schema="projects")
     op.drop_index(
         op.f("ix_declared_conflicts_expert_id"), table_name="declared_conflicts", schema="projects"

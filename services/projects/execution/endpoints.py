@@ -148,12 +148,16 @@ async def file_report(
     return report_read(report, promised)
 
 
-@router.get("/{project_id}/reports", response_model=list[ReportRead])
+@router.get(
+    "/{project_id}/reports",
+    response_model=list[ReportRead],
+    summary="A project's reports, each final one with its acceptance round's aggregated score",
+)
 async def list_reports(
     project_id: UUID, session: SessionDep, principal: CurrentPrincipal
 ) -> list[ReportRead]:
-    reports, promised = await ReportService(session).of_project(principal, project_id)
-    return [report_read(r, promised) for r in reports]
+    reports, promised, reviews = await ReportService(session).of_project(principal, project_id)
+    return [report_read(r, promised, reviews.get(r.id)) for r in reports]
 
 
 @router.post(
@@ -169,10 +173,10 @@ async def review_report(
     manager: Manager,
     now: NowDep,
 ) -> ReportRead:
-    report, promised = await ReportService(session).review(
+    report, promised, expert_review = await ReportService(session).review(
         manager, project_id, report_id, data, now
     )
-    return report_read(report, promised)
+    return report_read(report, promised, expert_review)
 
 
 # --- change requests -------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 Annual and mid-term: pass | rectify (the PI files again) | terminate (the project ends for
 inability). Final: the acceptance (验收), passed | conditional | failed, judged on what the task
-book promised next to what was achieved. A report is reviewed once; one mid-term and one final
-report at a time await review.
+book promised next to what was achieved, and on the experts' scores when the report was put to
+an acceptance round (shown with it; the decision stays the manager's). A report is reviewed
+once; one mid-term and one final report at a time await review.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from services.projects.exceptions import InvalidTransition
 from services.projects.execution.access import led_project, managed_project, readable_project
 from services.projects.execution.events import ProjectEvents
 from services.projects.execution.exceptions import ReportNotFound, ReportOpen, ReviewInvalid
+from services.projects.execution.expert_review import expert_reviews
 from services.projects.execution.repository import ProjectRepository
 from services.projects.execution.schemas import (
+    ExpertReviewRead,
     IndicatorComparison,
     ReportCreate,
     ReportRead,
@@ -30,6 +33,7 @@ from services.projects.execution.schemas import (
 from services.projects.execution.termination import terminate
 from services.projects.execution.transitions import move
 from services.projects.models import Project, Report
+from services.projects.review.rounds.acceptance import achieved_vs_promised
 from shared.auth.tokens import Principal
 from shared.errors import Text
 
@@ -69,9 +73,12 @@ class ReportService:
 
     async def of_project(
         self, principal: Principal, project_id: UUID
-    ) -> tuple[Sequence[Report], list[dict[str, Any]]]:
+    ) -> tuple[Sequence[Report], list[dict[str, Any]], dict[UUID, ExpertReviewRead]]:
+        """The reports, the task book's indicators, and the experts' word on final reports."""
         project = await readable_project(self.session, principal, project_id)
-        return await self.repo.reports(project.id), await self._promised(project)
+        reports = await self.repo.reports(project.id)
+        reviews = await expert_reviews(self.session, principal, project, reports)
+        return reports, await self._promised(project), reviews
 
     async def review(
         self,
@@ -80,7 +87,7 @@ class ReportService:
         report_id: UUID,
         data: ReportReview,
         now: datetime,
-    ) -> tuple[Report, list[dict[str, Any]]]:
+    ) -> tuple[Report, list[dict[str, Any]], ExpertReviewRead | None]:
         project = await managed_project(self.session, principal, project_id)
         report = await self.repo.report(project.id, report_id, lock=True)
         if report is None:
@@ -104,7 +111,8 @@ class ReportService:
         await self.session.flush()
         await self._record(project, report, principal, "submitted", "report.reviewed", data)
         await self._consequences(project, report, principal, data, now)
-        return report, await self._promised(project)
+        reviews = await expert_reviews(self.session, principal, project, [report])
+        return report, await self._promised(project), reviews.get(report.id)
 
     async def _consequences(
         self,
@@ -182,37 +190,16 @@ class ReportService:
 
 
 def compare(promised: list[dict[str, Any]], content: dict[str, Any]) -> list[IndicatorComparison]:
-    """Each promised indicator next to what the report says was achieved."""
-    achieved = {
-        str(i.get("name")): i.get("achieved")
-        for i in content.get("indicators") or []
-        if isinstance(i, dict)
-    }
-    rows = []
-    for indicator in promised:
-        name = str(indicator.get("name"))
-        target, got = indicator.get("target"), achieved.get(name)
-        rows.append(
-            IndicatorComparison(
-                name=name,
-                target=target,
-                unit=str(indicator.get("unit") or ""),
-                achieved=got,
-                met=_met(target, got),
-            )
-        )
-    return rows
+    """Each promised indicator next to what the report says was achieved (the same rows the
+    acceptance round's experts read)."""
+    return [IndicatorComparison(**row) for row in achieved_vs_promised(promised, content)]
 
 
-def _met(target: object, achieved: object) -> bool | None:
-    if isinstance(target, bool) or isinstance(achieved, bool):
-        return None
-    if isinstance(target, int | float) and isinstance(achieved, int | float):
-        return achieved >= target
-    return None  # a qualitative target or answer, or nothing reported: the reviewer judges
-
-
-def report_read(report: Report, promised: list[dict[str, Any]]) -> ReportRead:
+def report_read(
+    report: Report,
+    promised: list[dict[str, Any]],
+    expert_review: ExpertReviewRead | None = None,
+) -> ReportRead:
     return ReportRead(
         id=report.id,
         project_id=report.project_id,
@@ -226,4 +213,5 @@ def report_read(report: Report, promised: list[dict[str, Any]]) -> ReportRead:
         reviewed_by=report.reviewed_by,
         reviewed_at=report.reviewed_at,
         comparison=compare(promised, report.content),
+        expert_review=expert_review,
     )

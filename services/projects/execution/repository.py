@@ -13,10 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.projects.models import (
     Application,
     ApplicationVersion,
+    Assignment,
     ChangeRequest,
     Objection,
     Project,
     Report,
+    ReviewRound,
     TaskBook,
     directory,
 )
@@ -129,6 +131,28 @@ class ProjectRepository:
         if lock:
             query = query.with_for_update().execution_options(populate_existing=True)
         return await self.session.scalar(query)
+
+    async def acceptance_rounds(self, call_id: UUID) -> Sequence[ReviewRound]:
+        return (
+            await self.session.scalars(
+                sa.select(ReviewRound)
+                .where(ReviewRound.call_id == call_id, ReviewRound.kind == "acceptance")
+                .order_by(ReviewRound.created_at, ReviewRound.id)
+            )
+        ).all()
+
+    async def experts_on(self, round_id: UUID, application_id: UUID) -> int:
+        """Live (invited or accepted) assignments of the application in the round."""
+        count = await self.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Assignment)
+            .where(
+                Assignment.round_id == round_id,
+                Assignment.application_id == application_id,
+                Assignment.status.in_(("invited", "accepted")),
+            )
+        )
+        return count or 0
 
     async def awaiting_review(self, project_id: UUID, kind: str) -> Report | None:
         return await self.session.scalar(

@@ -191,6 +191,29 @@ class IndicatorComparison(BaseModel):
     met: bool | None  # None: not reported, or a qualitative target for the reviewer to judge
 
 
+ExpertReviewFlag = Literal["disagreement", "incomplete", "late_reviews", "round_open"]
+
+
+class ExpertReviewRead(BaseModel):
+    """What the acceptance round's experts made of a final report, aggregated: no expert is
+    named. Advice for the manager, who decides the acceptance."""
+
+    round_id: UUID
+    round_state: str
+    deadline: ShanghaiTime
+    n_reviews: int = Field(description="submitted reviews that count")
+    n_expected: int = Field(description="experts on the project now: invited or accepted")
+    mean: float | None
+    median: float | None
+    trimmed_mean: float | None = Field(description="highest and lowest dropped from 5 reviews on")
+    sd: float | None
+    recommendations: dict[str, int] = Field(description="how many experts recommend what")
+    flags: list[ExpertReviewFlag] = Field(
+        description="disagreement: the experts disagree strongly; incomplete: reviews missing; "
+        "late_reviews: some came after the deadline; round_open: scores may still change"
+    )
+
+
 class ReportRead(BaseModel):
     id: UUID
     project_id: UUID
@@ -204,6 +227,11 @@ class ReportRead(BaseModel):
     reviewed_by: UUID | None
     reviewed_at: ShanghaiTime | None
     comparison: list[IndicatorComparison]
+    expert_review: ExpertReviewRead | None = Field(
+        None,
+        description="final reports put to an acceptance round: its aggregated score (the "
+        "program's managers at any time, other readers once the report is decided)",
+    )
 
 
 AnnualDecision = Literal["pass", "rectify", "terminate"]

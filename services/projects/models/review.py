@@ -84,7 +84,21 @@ class ReviewRound(Base):
         sa.CheckConstraint(one_of("kind", ROUND_KINDS), name="kind"),
         sa.CheckConstraint(one_of("state", ROUND_STATES), name="state"),
         sa.CheckConstraint("experts_per_item BETWEEN 1 AND 15", name="experts_per_item"),
-        sa.UniqueConstraint("call_id", "kind"),
+        # One proposal round per call, ever; acceptance rounds follow one another as projects
+        # finish at different times, one open at a time.
+        sa.Index(
+            "uq_review_rounds_proposal_call_id",
+            "call_id",
+            unique=True,
+            postgresql_where=sa.text("kind = 'proposal'"),
+        ),
+        sa.Index(
+            "uq_review_rounds_open_call_id_kind",
+            "call_id",
+            "kind",
+            unique=True,
+            postgresql_where=sa.text("state <> 'closed'"),
+        ),
     )
 
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid7)
@@ -94,7 +108,9 @@ class ReviewRound(Base):
     experts_per_item: Mapped[int] = mapped_column()
     review_template: Mapped[dict[str, Any]] = mapped_column(JSONB)
     deadline: Mapped[datetime] = mapped_column(Timestamp)
-    # e.g. {"one_per_organization": true, "normalise": true, "disagreement_sd": 15}
+    # e.g. {"one_per_organization": true, "normalise": true, "disagreement_sd": 15}; an
+    # acceptance round also keeps what it reviews, fixed when it opened: "final_reports":
+    # [{"application_id", "project_id", "report_id"}]
     options: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     co_applicant_years: Mapped[int] = mapped_column(default=3)
     created_by: Mapped[UUID] = mapped_column()

@@ -94,6 +94,7 @@ def my_assignment(invitation: Invitation) -> MyAssignment:
     return MyAssignment(
         id=assignment.id,
         round_id=round_.id,
+        round_kind=round_.kind,
         status=assignment.status,
         deadline=round_.deadline,
         review_template=round_.review_template,
@@ -111,6 +112,7 @@ def my_assignment(invitation: Invitation) -> MyAssignment:
             requested_budget_fen=application.requested_budget_fen,
             content=content,
         ),
+        final_report=invitation.final_report,
     )
 
 
@@ -279,7 +281,8 @@ async def my_assignments(
 @router.get(
     "/v1/me/assignments/{assignment_id}",
     response_model=MyAssignment,
-    summary="One of my live assignments, with the application as submitted",
+    summary="One of my live assignments, with the application as submitted (acceptance: and "
+    "the final report, indicators achieved next to those promised)",
 )
 async def my_assignment_detail(
     assignment_id: UUID, session: SessionDep, expert: ExpertRole

@@ -1,7 +1,8 @@
 """An expert's side of assignments: what they were asked to review, accepting, declining.
 
 An expert sees only their own live (invited or accepted) assignments, with the application as
-submitted, and only while no conflict of interest (not overridden) stands between them and
+submitted (and, in an acceptance round, the project's final report next to what its task book
+promised), and only while no conflict of interest (not overridden) stands between them and
 it: a conflict found since hides the assignment (404), as does anyone else's assignment.
 Nothing they receive names another expert. Declining may declare a conflict (stored as the
 expert's declaration about the applicant, and as the round's conflict) and triggers a
@@ -32,7 +33,12 @@ from services.projects.models import (
 from services.projects.review.assignments.exceptions import AssignmentNotFound
 from services.projects.review.assignments.replacement import Replaced, replace
 from services.projects.review.assignments.repository import LIVE, AssignmentRepository
-from services.projects.review.assignments.schemas import Decline
+from services.projects.review.assignments.schemas import (
+    Decline,
+    IndicatorResult,
+    ReviewedFinalReport,
+)
+from services.projects.review.rounds.acceptance import achieved_vs_promised, final_reports
 from services.projects.review.rounds.conflicts import blocked_pairs, find_conflicts
 from shared.auth.tokens import Principal
 
@@ -50,6 +56,7 @@ class Invitation:
     round: ReviewRound
     application: Application
     content: dict[str, Any]
+    final_report: ReviewedFinalReport | None = None
 
 
 class InvitationService:
@@ -182,10 +189,50 @@ class InvitationService:
             and application.status not in WITHDRAWN
         ]
         contents = await self.repo.submitted_contents([a for _, _, a in visible])
+        reports = await self._final_reports([(r, a) for _, r, a in visible])
         return [
-            Invitation(assignment, round_, application, _for_experts(contents[application.id]))
+            Invitation(
+                assignment,
+                round_,
+                application,
+                _for_experts(contents[application.id]),
+                reports.get((round_.id, application.id)),
+            )
             for assignment, round_, application in visible
         ]
+
+    async def _final_reports(
+        self, pairs: Sequence[tuple[ReviewRound, Application]]
+    ) -> dict[tuple[UUID, UUID], ReviewedFinalReport]:
+        """Per (acceptance round, application): the final report the round was opened for."""
+        wanted: dict[tuple[UUID, UUID], UUID] = {}
+        for round_, application in pairs:
+            for ref in final_reports(round_):
+                if ref.application_id == application.id:
+                    wanted[(round_.id, application.id)] = ref.report_id
+        found = await self.repo.final_reports(set(wanted.values()))
+        views: dict[tuple[UUID, UUID], ReviewedFinalReport] = {}
+        for key, report_id in wanted.items():
+            report, project, book = found[report_id]
+            content = report.content
+            views[key] = ReviewedFinalReport(
+                report_id=report.id,
+                project_id=project.id,
+                project_number=project.number,
+                title=project.title,
+                starts_on=project.starts_on,
+                ends_on=project.ends_on,
+                approved_budget_fen=project.approved_budget_fen,
+                budget=dict(book.budget) if book else {},
+                summary=str(content.get("summary", "")),
+                milestones=list(content.get("milestones") or []),
+                indicators=[
+                    IndicatorResult(**row)
+                    for row in achieved_vs_promised(book.indicators if book else [], content)
+                ],
+                submitted_at=report.submitted_at,
+            )
+        return views
 
     async def _declare(
         self,

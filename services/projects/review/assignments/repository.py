@@ -20,8 +20,11 @@ from services.projects.models import (
     Conflict,
     DeclaredConflict,
     Expert,
+    Project,
+    Report,
     ReviewRound,
     ScoreSheet,
+    TaskBook,
 )
 
 LIVE = ("invited", "accepted")
@@ -233,6 +236,21 @@ class AssignmentRepository:
             )
         )
         return {r.application_id: r.content for r in rows}
+
+    async def final_reports(
+        self, report_ids: Collection[UUID]
+    ) -> dict[UUID, tuple[Report, Project, TaskBook | None]]:
+        """Final reports an acceptance round reviews, with their project and its task book."""
+        if not report_ids:
+            return {}
+        ids = sa.bindparam(None, list(report_ids), type_=ARRAY(sa.Uuid()), unique=True)
+        rows = await self.session.execute(
+            sa.select(Report, Project, TaskBook)
+            .join(Project, Project.id == Report.project_id)
+            .outerjoin(TaskBook, TaskBook.project_id == Project.id)
+            .where(Report.id == sa.any_(ids))
+        )
+        return {r[0].id: (r[0], r[1], r[2]) for r in rows}
 
 
 def load_of(pairs: Collection[tuple[UUID, UUID]]) -> Counter[UUID]:

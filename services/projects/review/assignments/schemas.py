@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -150,11 +151,40 @@ class ReviewedApplication(BaseModel):
     content: dict[str, Any]
 
 
+class IndicatorResult(BaseModel):
+    """A task book indicator next to what the final report says was achieved."""
+
+    name: str
+    target: Any
+    unit: str
+    achieved: Any = Field(description="null: not reported")
+    met: bool | None = Field(description="null: not reported, or a qualitative target to judge")
+
+
+class ReviewedFinalReport(BaseModel):
+    """What an acceptance round's expert reviews besides the application: the project's final
+    report, next to what its task book promised."""
+
+    report_id: UUID
+    project_id: UUID
+    project_number: str
+    title: str
+    starts_on: date | None
+    ends_on: date | None
+    approved_budget_fen: int
+    budget: dict[str, int] = Field(description="the task book's budget by category, in fen")
+    summary: str
+    milestones: list[dict[str, Any]]
+    indicators: list[IndicatorResult]
+    submitted_at: ShanghaiTime
+
+
 class MyAssignment(BaseModel):
     """One's own assignment. Never another expert's identity."""
 
     id: UUID
     round_id: UUID
+    round_kind: str = Field(description="proposal, or acceptance (验收) of a project's results")
     status: str
     deadline: ShanghaiTime
     review_template: dict[str, Any]
@@ -163,6 +193,9 @@ class MyAssignment(BaseModel):
     assigned_at: ShanghaiTime
     responded_at: ShanghaiTime | None
     application: ReviewedApplication
+    final_report: ReviewedFinalReport | None = Field(
+        None, description="acceptance rounds: the final report under review"
+    )
 
 
 MyAssignmentPage = Page[MyAssignment]

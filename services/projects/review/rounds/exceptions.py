@@ -12,7 +12,10 @@ class RoundNotFound(NotFound):
 
 class RoundExists(Conflict):
     code = "round.exists"
-    title = Text("该指南已有同类评审轮次", "The call already has a review round of this kind")
+    title = Text(
+        "该指南已有同类评审轮次（验收评审须待上一轮结束）",
+        "The call already has a review round of this kind (acceptance: one open at a time)",
+    )
 
 
 class CallStillOpen(Conflict):
@@ -27,6 +30,14 @@ class NoApplicationsToReview(Conflict):
     title = Text(
         "该指南没有通过形式审查的申报书",
         "The call has no applications that passed the formal check",
+    )
+
+
+class NoProjectsToAccept(Conflict):
+    code = "round.no_projects_to_accept"
+    title = Text(
+        "该指南没有待验收的项目（执行中且结题报告待审核）",
+        "The call has no project in progress whose final report awaits review",
     )
 
 

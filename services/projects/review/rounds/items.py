@@ -1,5 +1,6 @@
 """What a review round reviews, as the matching and conflict rules need it: one item per
-application, read from the version that was submitted (not a later draft)."""
+application, read from the version that was submitted (not a later draft). An acceptance
+round's items are its projects' applications, the project's current lead on the team."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.projects.models import ReviewRound
+from services.projects.review.rounds.acceptance import final_reports
 from services.projects.review.rounds.repository import RoundRepository
 from services.projects.scope import team_ids
 
@@ -69,12 +71,15 @@ def _avoid(entries: Any) -> tuple[set[UUID], set[str], dict[str, str]]:
 
 def _item(row: Any) -> RoundItem:
     people, codes, reasons = _avoid(row.avoid)
+    team = team_ids({"team": row.team})
+    if row.project_lead is not None and row.project_lead != row.applicant_id:
+        team.add(row.project_lead)  # a PI who took over the project answers for its results
     return RoundItem(
         application_id=row.id,
         applicant_id=row.applicant_id,
         org_id=row.org_id,
         org_credit_code=row.credit_code,
-        team_ids=frozenset(team_ids({"team": row.team})),
+        team_ids=frozenset(team),
         avoid_people=frozenset(people),
         avoid_codes=frozenset(codes),
         subjects=tuple(_strings(row.subject_codes)),
@@ -97,11 +102,15 @@ async def round_items(
 ) -> list[RoundItem]:
     """The round's applications (in id order); `application_ids` narrows them down.
 
-    Acceptance rounds have no items yet (their review of results comes later).
+    Proposal: the call's applications that passed the formal check. Acceptance: the
+    applications of the projects the round was opened for, whatever became of them since.
     """
-    if round.kind != "proposal":
+    repo = RoundRepository(session)
+    if round.kind == "proposal":
+        return items_of(await repo.item_rows(round.call_id, PROPOSAL_STATUSES, application_ids))
+    reviewed = {ref.application_id for ref in final_reports(round)}
+    if application_ids is not None:
+        reviewed &= set(application_ids)
+    if not reviewed:
         return []
-    rows = await RoundRepository(session).item_rows(
-        round.call_id, PROPOSAL_STATUSES, application_ids
-    )
-    return items_of(rows)
+    return items_of(await repo.item_rows(round.call_id, None, reviewed))

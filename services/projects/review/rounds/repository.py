@@ -27,12 +27,15 @@ from services.projects.models import (
     DeclaredConflict,
     Expert,
     OrganizationLink,
+    Project,
+    Report,
     ReviewRound,
     directory,
 )
 from services.projects.review.rounds.exceptions import RoundExists
 
-ONE_ROUND_PER_KIND = "uq_review_rounds_call_id_kind"
+# One proposal round per call; one open round of each kind per call.
+ONE_ROUND_PER_KIND = ("uq_review_rounds_proposal_call_id", "uq_review_rounds_open_call_id_kind")
 UPSERT_CHUNK = 20_000
 
 
@@ -97,10 +100,40 @@ class RoundRepository:
             )
         ).all()
 
-    async def round_of_kind(self, call_id: UUID, kind: str) -> ReviewRound | None:
-        return await self.session.scalar(
-            sa.select(ReviewRound).where(ReviewRound.call_id == call_id, ReviewRound.kind == kind)
+    async def round_of_kind(
+        self, call_id: UUID, kind: str, *, open_only: bool = False
+    ) -> ReviewRound | None:
+        query = sa.select(ReviewRound).where(
+            ReviewRound.call_id == call_id, ReviewRound.kind == kind
         )
+        if open_only:
+            query = query.where(ReviewRound.state != "closed")
+        return await self.session.scalar(query.limit(1))
+
+    async def rounds_of_kind(self, call_id: UUID, kind: str) -> Sequence[ReviewRound]:
+        return (
+            await self.session.scalars(
+                sa.select(ReviewRound).where(
+                    ReviewRound.call_id == call_id, ReviewRound.kind == kind
+                )
+            )
+        ).all()
+
+    async def final_reports_awaiting(self, call_id: UUID) -> list[tuple[UUID, UUID, UUID]]:
+        """(application, project, report) of the call's projects in progress whose final
+        report awaits review (one at a time per project)."""
+        rows = await self.session.execute(
+            sa.select(Project.application_id, Project.id, Report.id)
+            .join(Report, Report.project_id == Project.id)
+            .where(
+                Project.call_id == call_id,
+                Project.status == "in_progress",
+                Report.kind == "final",
+                Report.status == "submitted",
+            )
+            .order_by(Project.application_id, Report.submitted_at, Report.id)
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
 
     async def count_applications(self, call_id: UUID, statuses: Sequence[str]) -> int:
         found = await self.session.scalar(
@@ -116,7 +149,7 @@ class RoundRepository:
             async with self.session.begin_nested():
                 await self.session.flush()
         except IntegrityError as exc:
-            if ONE_ROUND_PER_KIND in str(exc.orig):
+            if any(name in str(exc.orig) for name in ONE_ROUND_PER_KIND):
                 raise RoundExists() from exc
             raise
 
@@ -128,11 +161,12 @@ class RoundRepository:
     async def item_rows(
         self,
         call_id: UUID,
-        statuses: Sequence[str],
+        statuses: Sequence[str] | None,
         application_ids: Collection[UUID] | None,
     ) -> Sequence[Any]:
         """Per application: ids, title, the submitted version's subject codes, keywords, team
-        and avoid list, and its organization's credit code and name."""
+        and avoid list, its organization's credit code and name, and the lead of its project
+        (if it became one: a PI may have changed since). `statuses` None: any status."""
         content = ApplicationVersion.content
         orgs = directory.organizations
         query = (
@@ -147,6 +181,7 @@ class RoundRepository:
                 content["avoid"].label("avoid"),
                 orgs.c.credit_code,
                 orgs.c.name.label("org_name"),
+                Project.pi_id.label("project_lead"),
             )
             .join(
                 ApplicationVersion,
@@ -156,9 +191,12 @@ class RoundRepository:
                 ),
             )
             .outerjoin(orgs, orgs.c.id == Application.org_id)
-            .where(Application.call_id == call_id, Application.status.in_(statuses))
+            .outerjoin(Project, Project.application_id == Application.id)
+            .where(Application.call_id == call_id)
             .order_by(Application.id)
         )
+        if statuses is not None:
+            query = query.where(Application.status.in_(statuses))
         if application_ids is not None:
             query = query.where(Application.id == sa.any_(_ids(application_ids)))
         return (await self.session.execute(query)).all()

@@ -3,8 +3,16 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
+from services.projects.programs.terms import ReviewTemplate
 from services.projects.schema_types import ShanghaiTime
 
 ConflictKind = Literal["team", "same_org", "avoid_list", "co_applicant", "declared"]
@@ -27,7 +35,11 @@ class RoundOptions(BaseModel):
 class RoundCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["proposal"] = "proposal"
+    kind: Literal["proposal", "acceptance"] = Field(
+        "proposal",
+        description="proposal: the call's applications after the formal check; acceptance "
+        "(验收): its projects in progress whose final report awaits review",
+    )
     deadline: AwareDatetime = Field(description="when reviews are due (after now)")
     experts_per_item: Annotated[int, Field(ge=1, le=15)] | None = Field(
         None, description="left out: the call's number of experts per application"
@@ -36,6 +48,17 @@ class RoundCreate(BaseModel):
     co_applicant_years: Annotated[int, Field(ge=1, le=10)] = Field(
         3, description="co-applicants within this many years before the round are conflicts"
     )
+    review_template: ReviewTemplate | None = Field(
+        None,
+        description="acceptance only; left out: indicators achieved 40, quality of results 30, "
+        "use of funds 30. A proposal round scores on the call's published template.",
+    )
+
+    @model_validator(mode="after")
+    def _template_only_for_acceptance(self) -> RoundCreate:
+        if self.review_template is not None and self.kind != "acceptance":
+            raise ValueError("a proposal round scores on the call's template")
+        return self
 
 
 class RoundRead(BaseModel):
@@ -49,7 +72,9 @@ class RoundRead(BaseModel):
     deadline: ShanghaiTime
     options: dict[str, Any]
     co_applicant_years: int
-    applications: int = Field(description="applications the round reviews")
+    applications: int = Field(
+        description="applications the round reviews (acceptance: its projects' applications)"
+    )
     created_by: UUID
     created_at: ShanghaiTime
     closed_at: ShanghaiTime | None

@@ -1,15 +1,19 @@
 """Review rounds of a call, and their conflicts of interest.
 
-A round opens on a closed call with applications that passed the formal check (one round of
-each kind per call) in state `assigning`. Its conflicts are stored with their evidence by a
-refresh; a program manager of the call's program may override one with a written reason,
-unless they are themselves conflicted with the application (separation of duties). Opening,
-refreshes and overrides are in the history.
+A proposal round opens on a closed call with applications that passed the formal check (one
+per call) in state `assigning`. An acceptance round (验收) opens on a call with projects in
+progress whose final report awaits review and was not put to an earlier acceptance round; it
+reviews those (fixed at opening), and another may follow once it is closed. Its conflicts are
+stored with their evidence by a refresh; a program manager of the call's program may
+override one with a written reason, unless they are themselves conflicted with the
+application (separation of duties). Opening, refreshes and overrides are in the history.
 """
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.projects import history
 from services.projects.exceptions import CallNotFound, InvalidTransition
 from services.projects.models import Call, Conflict, ReviewRound
+from services.projects.review.rounds.acceptance import (
+    ACCEPTANCE_TEMPLATE,
+    FinalReportRef,
+    final_reports,
+    report_ids_reviewed,
+    with_final_reports,
+)
 from services.projects.review.rounds.conflicts import find_conflicts, refresh
 from services.projects.review.rounds.exceptions import (
     CallStillOpen,
@@ -24,6 +35,7 @@ from services.projects.review.rounds.exceptions import (
     ConflictOverridden,
     DeadlineInvalid,
     NoApplicationsToReview,
+    NoProjectsToAccept,
     RoundExists,
     RoundNotFound,
 )
@@ -75,6 +87,10 @@ class RoundService:
         return call
 
     async def _read(self, round_: ReviewRound, call: Call) -> RoundRead:
+        if round_.kind == "acceptance":
+            applications = len(final_reports(round_))
+        else:
+            applications = await self.repo.count_applications(round_.call_id, PROPOSAL_STATUSES)
         return RoundRead(
             id=round_.id,
             call_id=round_.call_id,
@@ -86,7 +102,7 @@ class RoundService:
             deadline=round_.deadline,
             options=round_.options,
             co_applicant_years=round_.co_applicant_years,
-            applications=await self.repo.count_applications(round_.call_id, PROPOSAL_STATUSES),
+            applications=applications,
             created_by=round_.created_by,
             created_at=round_.created_at,
             closed_at=round_.closed_at,
@@ -112,22 +128,19 @@ class RoundService:
         call = await self._managed_call(manager, call_id)
         if data.deadline <= now:
             raise DeadlineInvalid()
-        if call.state != "published":
-            raise InvalidTransition(call.state)
-        if now < call.closes_at:
-            raise CallStillOpen()
-        if await self.repo.round_of_kind(call.id, data.kind) is not None:
-            raise RoundExists()
-        if await self.repo.count_applications(call.id, ("in_review",)) == 0:
-            raise NoApplicationsToReview()
+        if data.kind == "acceptance":
+            template, options = await self._acceptance_terms(call, data)
+        else:
+            await self._check_proposal(call, now)
+            template, options = call.review_template, data.options.model_dump()
         round_ = ReviewRound(
             call_id=call.id,
             kind=data.kind,
             state="assigning",
             experts_per_item=data.experts_per_item or call.experts_per_application,
-            review_template=call.review_template,
+            review_template=template,
             deadline=data.deadline,
-            options=data.options.model_dump(),
+            options=options,
             co_applicant_years=data.co_applicant_years,
             created_by=manager.user_id,
             created_at=now,
@@ -150,6 +163,38 @@ class RoundService:
             },
         )
         return await self._read(round_, call)
+
+    async def _check_proposal(self, call: Call, now: datetime) -> None:
+        if call.state != "published":
+            raise InvalidTransition(call.state)
+        if now < call.closes_at:
+            raise CallStillOpen()
+        if await self.repo.round_of_kind(call.id, "proposal") is not None:
+            raise RoundExists()
+        if await self.repo.count_applications(call.id, ("in_review",)) == 0:
+            raise NoApplicationsToReview()
+
+    async def _acceptance_terms(
+        self, call: Call, data: RoundCreate
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The template and options of a new acceptance round, with the projects it reviews:
+        final reports awaiting review that no earlier acceptance round of the call took."""
+        if await self.repo.round_of_kind(call.id, "acceptance", open_only=True) is not None:
+            raise RoundExists()
+        taken = report_ids_reviewed(await self.repo.rounds_of_kind(call.id, "acceptance"))
+        awaiting = [
+            FinalReportRef(application_id=a, project_id=p, report_id=r)
+            for a, p, r in await self.repo.final_reports_awaiting(call.id)
+            if r not in taken
+        ]
+        if not awaiting:
+            raise NoProjectsToAccept()
+        template = (
+            data.review_template.model_dump(mode="json")
+            if data.review_template is not None
+            else copy.deepcopy(ACCEPTANCE_TEMPLATE)
+        )
+        return template, with_final_reports(data.options.model_dump(), awaiting)
 
     async def get(self, principal: Principal, round_id: UUID) -> RoundRead:
         round_, call = await self.managed_round(principal, round_id)

@@ -3,7 +3,9 @@ and the ranking the decision step orders a call by.
 
 A round: reviewing -> closed, when its deadline has passed or every live assignment has a
 submitted sheet; assigning -> closed (some application never got all its experts) only once
-the deadline has passed. Its in_review applications with at least one review move to reviewed.
+the deadline has passed. A proposal round's in_review applications with at least one review
+move to reviewed; an acceptance round's applications stay as they are (their projects are
+approved and running): its results go to the program's managers, and with each final report.
 
 What counts: submitted sheets of accepted assignments on applications not withdrawn.
 """
@@ -22,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.projects import history
 from services.projects.exceptions import ApplicationNotFound, InvalidTransition
 from services.projects.models import Application, Call, ReviewRound, ScoreSheet
+from services.projects.review.rounds.acceptance import final_reports
 from services.projects.review.scoring import aggregate
 from services.projects.review.scoring.exceptions import (
     ReviewNotYet,
@@ -228,7 +231,11 @@ class RoundService:
         from_state = round_.state
         round_.state = "closed"
         round_.closed_at = now
-        moved = [a for a in applications if a.status == "in_review"]
+        moved = (
+            [a for a in applications if a.status == "in_review"]
+            if round_.kind == "proposal"
+            else []
+        )
         await self.session.flush()
         await history.record(
             self.session,
@@ -238,10 +245,29 @@ class RoundService:
             actor=principal.subject,
             from_state=from_state,
             to_state="closed",
-            details={"applications_reviewed": len(moved), "reviews_missing": len(missing)},
+            details={
+                "kind": round_.kind,
+                "applications_reviewed": len(moved),
+                "reviews_missing": len(missing),
+            },
         )
         for application in moved:
             await self._mark_reviewed(principal, application, round_, counted[application.id], now)
+        for ref in final_reports(round_):
+            # The project's story says the experts are done and how many, never who.
+            await history.record(
+                self.session,
+                entity="project",
+                entity_id=ref.project_id,
+                application_id=ref.application_id,
+                action="acceptance_review.completed",
+                actor=principal.subject,
+                details={
+                    "round_id": str(round_.id),
+                    "report_id": str(ref.report_id),
+                    "reviews": counted[ref.application_id],
+                },
+            )
         await self._publish_missing(round_, missing)
         return RoundClosedRead(
             round_id=round_.id,
