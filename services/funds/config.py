@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -14,3 +15,6 @@ class FundsSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="SCIPLAN_FUNDS_", extra="ignore")
 
     port: int = 8003
+    # How often holds whose timeout passed are released, and how many per transaction.
+    expiry_sweep_seconds: float = Field(default=5.0, gt=0)
+    expiry_batch: int = Field(default=1000, ge=1, le=10_000)

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.funds.accounts.endpoints import router as accounts_router
 from services.funds.config import FundsSettings
+from services.funds.ledger.endpoints import router as transfers_router
+from services.funds.ledger.sweep import expiry_sweeper
 from services.funds.models import Base, directory, events
+from services.funds.payments.endpoints import router as payments_router
+from services.funds.reports.endpoints import router as reports_router
 from shared.auth.jwks import FetchDocument
+from shared.clock import utcnow
 from shared.service_app import ServiceParts, create_service_app
 
 
@@ -20,5 +26,9 @@ def create_app(
         metadata=Base.metadata,
         events=events,
         directory=directory,
+        routers=[accounts_router, transfers_router, payments_router, reports_router],
+        background=[expiry_sweeper],
     )
-    return create_service_app(parts, jwks_fetch=jwks_fetch)
+    app = create_service_app(parts, jwks_fetch=jwks_fetch)
+    app.state.clock = utcnow
+    return app

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import DeclarativeBase
+from services.funds.models.base import Base, directory, events
+from services.funds.models.ledger import (
+    Account,
+    IdempotencyKey,
+    PendingExpiry,
+    Transfer,
+    TransferFailure,
+)
+from services.funds.models.payments import PaymentOrder
 
-from shared.db import service_metadata
-from shared.directory import directory_tables
-from shared.events.tables import event_tables
-
-
-class Base(DeclarativeBase):
-    metadata = service_metadata("funds")
-
-
-events = event_tables(Base.metadata)
-directory = directory_tables(Base.metadata)
+__all__ = [
+    "Account",
+    "Base",
+    "IdempotencyKey",
+    "PaymentOrder",
+    "PendingExpiry",
+    "Transfer",
+    "TransferFailure",
+    "directory",
+    "events",
+]

@@ -1,0 +1,62 @@
+"""Transfers: batches in, one result per transfer out; reading one transfer back."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Depends, Header
+
+from services.funds.auth import LedgerReader, NowDep, TransferPoster
+from services.funds.ledger.schemas import BatchResults, TransferBatch, TransferView
+from services.funds.ledger.service import LedgerService
+from shared.db import SessionDep
+
+router = APIRouter(prefix="/v1/transfers", tags=["transfers"])
+
+
+async def ledger_service(session: SessionDep) -> LedgerService:
+    return LedgerService(session)
+
+
+Ledger = Annotated[LedgerService, Depends(ledger_service)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=8,
+        max_length=200,
+        description="optional: a repeat of the request with this key gets the first answer",
+    ),
+]
+
+
+@router.post(
+    "",
+    response_model=BatchResults,
+    summary="Create a batch of transfers (up to 8,190)",
+    description=(
+        "Applied in order. A transfer flagged `linked` succeeds or fails together with the "
+        "next one; other transfers succeed or fail on their own, so the answer is 200 with one "
+        "result per transfer: `created` (201), `exists` (200: the same id and body were sent "
+        "before; no second effect) or `failed` with its `status` and `code` (e.g. 409 "
+        "`transfer.exists_different`, 409 `transfer.exceeds_credits`). A failed id stays "
+        "failed: sending it again returns the same code. A malformed batch is refused as a "
+        "whole (422, nothing written)."
+    ),
+)
+async def create_transfers(
+    batch: Annotated[TransferBatch, Body()],
+    ledger: Ledger,
+    poster: TransferPoster,
+    now: NowDep,
+    idempotency_key: IdempotencyKey = None,
+) -> BatchResults:
+    return await ledger.create_batch(
+        batch, actor=poster.subject, now=now, idempotency_key=idempotency_key
+    )
+
+
+@router.get("/{transfer_id}", response_model=TransferView, summary="One transfer")
+async def get_transfer(transfer_id: UUID, ledger: Ledger, _reader: LedgerReader) -> TransferView:
+    return await ledger.view(transfer_id)

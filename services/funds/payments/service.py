@@ -1,0 +1,190 @@
+"""Maker-checker for money out of program funds.
+
+A finance officer (the maker) makes a payment order: the amount is put on hold at once (a
+pending transfer with the order's id), so it cannot be spent twice while it waits. A second
+finance officer approves it (the hold is posted: the payment) or rejects it (the hold is
+voided). The maker can never approve their own order; the database refuses it too. Two
+checkers deciding at once take turns on the order's row lock, and the post's id is derived
+from the order's, so there is exactly one payment.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.funds.exceptions import (
+    MakerCannotApprove,
+    PaymentOrderExistsDifferent,
+    PaymentOrderNotFound,
+    PaymentOrderNotPending,
+    TransferRefused,
+)
+from services.funds.ledger.schemas import TransferIn
+from services.funds.ledger.service import LedgerService
+from services.funds.models import PaymentOrder, events
+from services.funds.payments.repository import PaymentOrderRepository
+from services.funds.payments.schemas import PaymentOrderCreate
+from shared.events.outbox import publish
+
+_RESOLUTIONS = uuid.UUID("6f1c3b0e-5d0a-4c57-9a1e-3f0c2f4b7d21")
+_SAME_ORDER = (
+    "debit_account_id",
+    "credit_account_id",
+    "amount",
+    "ledger",
+    "code",
+    "purpose",
+    "user_data",
+)
+
+
+def resolution_id(order_id: UUID) -> UUID:
+    """The id of the transfer that decides an order: the same for every attempt."""
+    return uuid.uuid5(_RESOLUTIONS, f"payment-order:{order_id}")
+
+
+class PaymentOrderService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.repo = PaymentOrderRepository(session)
+        self.ledger = LedgerService(session)
+
+    async def get(self, order_id: UUID) -> PaymentOrder:
+        order = await self.repo.get(order_id)
+        if order is None:
+            raise PaymentOrderNotFound()
+        return order
+
+    async def search(
+        self, *, status: str | None, offset: int, limit: int
+    ) -> Sequence[PaymentOrder]:
+        return await self.repo.search(status=status, offset=offset, limit=limit)
+
+    async def make(
+        self, data: PaymentOrderCreate, *, maker: str, now: datetime
+    ) -> tuple[PaymentOrder, bool]:
+        """(the order, True if made now); the same id and body again is the same order."""
+        existing = await self.repo.get(data.id)
+        if existing is not None:
+            return self._same(existing, data), False
+        hold = TransferIn(
+            id=data.id,
+            debit_account_id=data.debit_account_id,
+            credit_account_id=data.credit_account_id,
+            amount=data.amount,
+            ledger=data.ledger,
+            code=data.code,
+            pending=True,
+            user_data=data.user_data,
+        )
+        try:
+            await self.ledger.create_transfer(hold, actor=maker, now=now, approved=True)
+        except TransferRefused as refused:
+            # The refusal is recorded: the same order sent again is refused the same way.
+            refused.keep_writes = True
+            raise
+        values = data.model_dump()
+        created = await self.repo.insert(
+            {
+                **values,
+                "hold_transfer_id": data.id,
+                "status": "pending_approval",
+                "maker_id": maker,
+                "created_at": now,
+            }
+        )
+        order = await self.get(data.id)
+        return (order if created else self._same(order, data)), created
+
+    def _same(self, order: PaymentOrder, data: PaymentOrderCreate) -> PaymentOrder:
+        wanted = data.model_dump()
+        if any(getattr(order, key) != wanted[key] for key in _SAME_ORDER):
+            raise PaymentOrderExistsDifferent()
+        return order
+
+    async def approve(
+        self, order_id: UUID, *, checker: str, now: datetime, reason: str | None
+    ) -> PaymentOrder:
+        order = await self._locked(order_id)
+        if order.status == "approved" and order.decided_by == checker:
+            return order  # the same approval again (a lost response): no second payment
+        if order.status != "pending_approval":
+            raise PaymentOrderNotPending(extra={"state": order.status})
+        if order.maker_id == checker:
+            raise MakerCannotApprove()
+        post = TransferIn(
+            id=resolution_id(order.id),
+            pending_id=order.hold_transfer_id,
+            amount=0,
+            ledger=order.ledger,
+            code=order.code,
+            post_pending=True,
+        )
+        await self.ledger.create_transfer(post, actor=checker, now=now, approved=True)
+        return await self._decide(order, "approved", post.id, checker, now, reason)
+
+    async def reject(
+        self, order_id: UUID, *, checker: str, now: datetime, reason: str
+    ) -> PaymentOrder:
+        """Any finance officer may reject, the maker too (withdrawing the order)."""
+        order = await self._locked(order_id)
+        if order.status == "rejected" and order.decided_by == checker:
+            return order
+        if order.status != "pending_approval":
+            raise PaymentOrderNotPending(extra={"state": order.status})
+        void = TransferIn(
+            id=resolution_id(order.id),
+            pending_id=order.hold_transfer_id,
+            amount=0,
+            ledger=order.ledger,
+            code=order.code,
+            void_pending=True,
+        )
+        await self.ledger.create_transfer(void, actor=checker, now=now, approved=True)
+        return await self._decide(order, "rejected", void.id, checker, now, reason)
+
+    async def _locked(self, order_id: UUID) -> PaymentOrder:
+        order = await self.repo.lock(order_id)
+        if order is None:
+            raise PaymentOrderNotFound()
+        return order
+
+    async def _decide(
+        self,
+        order: PaymentOrder,
+        status: str,
+        transfer_id: UUID,
+        checker: str,
+        now: datetime,
+        reason: str | None,
+    ) -> PaymentOrder:
+        order.status = status
+        order.decided_by = checker
+        order.decided_at = now
+        order.reason = reason
+        order.resolution_transfer_id = transfer_id
+        await self.session.flush()
+        await publish(
+            self.session,
+            events,
+            event_type=f"payment_order.{status}",
+            aggregate_type="payment_order",
+            aggregate_id=str(order.id),
+            payload={
+                "order_id": str(order.id),
+                "ledger": order.ledger,
+                "debit_account_id": str(order.debit_account_id),
+                "credit_account_id": str(order.credit_account_id),
+                "amount_fen": order.amount,
+                "code": order.code,
+                "maker_id": order.maker_id,
+                "decided_by": checker,
+                "transfer_id": str(transfer_id),
+            },
+        )
+        return order

@@ -1,0 +1,186 @@
+"""Races on real connections: each request commits on its own, as in production. What these
+tests write stays (transfers are append-only), each test in a ledger of its own."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from services.funds.exceptions import LedgerBusy
+from services.funds.ledger.schemas import TransferIn
+from services.funds.ledger.service import LedgerService
+from services.funds.models import Transfer
+from tests.funds.conftest import START, Funds, fresh_ledger, outcomes, post, transfer
+
+
+async def _fund(funds: Funds, ledger: str, amount: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    treasury = await funds.account(ledger, code="treasury")
+    fund = await funds.account(ledger, code="program_fund", debits_must_not_exceed_credits=True)
+    body = await funds.transfers(transfer(treasury, fund, amount, ledger=ledger))
+    assert outcomes(body) == ["created"]
+    return fund, await funds.account(ledger)
+
+
+async def test_a_hundred_payments_race_for_the_money_of_ten(committed_funds: Funds) -> None:
+    funds, ledger = committed_funds, fresh_ledger()
+    fund, project = await _fund(funds, ledger, 1000)
+
+    async def pay() -> str:
+        body = await funds.transfers(transfer(fund, project, 100, ledger=ledger))
+        return outcomes(body)[0]
+
+    results = await asyncio.gather(*(pay() for _ in range(100)))
+
+    assert results.count("created") == 10
+    assert results.count("transfer.exceeds_credits") == 90
+    after = await funds.balances(fund["id"])
+    assert (after["debits_posted"], after["available"]) == (1000, 0)
+    assert (await funds.balances(project["id"]))["credits_posted"] == 1000
+
+
+async def test_batches_crossing_the_same_accounts_never_deadlock(committed_funds: Funds) -> None:
+    funds, ledger = committed_funds, fresh_ledger()
+    accounts = [await funds.account(ledger) for _ in range(6)]
+    rng = random.Random(6)
+
+    def batch() -> list[dict[str, Any]]:
+        pairs = [rng.sample(accounts, 2) for _ in range(20)]
+        return [transfer(a, b, 1 + rng.randrange(100), ledger=ledger) for a, b in pairs]
+
+    batches = [batch() for _ in range(30)]
+    answers = await asyncio.gather(*(funds.transfers(*b) for b in batches))
+
+    assert all(answer["created"] == 20 for answer in answers)
+    moved = sum(t["amount"] for b in batches for t in b)
+    totals = [await funds.balances(a["id"]) for a in accounts]
+    assert sum(t["debits_posted"] for t in totals) == moved
+    assert sum(t["credits_posted"] for t in totals) == moved
+
+
+async def test_the_same_new_id_sent_at_once_takes_effect_once(committed_funds: Funds) -> None:
+    funds, ledger = committed_funds, fresh_ledger()
+    fund, project = await _fund(funds, ledger, 1000)
+    others = [await funds.account(ledger) for _ in range(4)]
+    payment = transfer(fund, project, 100, ledger=ledger)
+    # The same id with other accounts: those batches lock other rows and meet on the id.
+    variants = [{**payment, "credit_account_id": other["id"]} for other in others]
+
+    answers = await asyncio.gather(
+        *(funds.transfers(payment) for _ in range(10)), *(funds.transfers(v) for v in variants)
+    )
+
+    results = [outcomes(answer)[0] for answer in answers]
+    if results.count("created") == 1 and results[:10].count("created") == 1:
+        assert results[:10].count("exists") == 9
+        assert results[10:] == ["transfer.exists_different"] * 4
+    else:  # one of the variants got there first
+        assert results.count("created") == 1
+        assert results[:10] == ["transfer.exists_different"] * 10
+    assert (await funds.balances(fund["id"]))["debits_posted"] == 100
+
+
+async def test_a_post_racing_the_expiry_of_its_hold_one_wins(committed_funds: Funds) -> None:
+    funds, ledger = committed_funds, fresh_ledger()
+    fund, project = await _fund(funds, ledger, 1000)
+    sessionmaker = funds.app.state.db.sessionmaker
+    just_before, just_after = START + timedelta(seconds=59), START + timedelta(seconds=61)
+
+    async def post_it(hold: dict[str, Any], linger: float) -> str:
+        async with sessionmaker() as session, session.begin():
+            (result,) = await LedgerService(session).create_transfers(
+                [TransferIn.model_validate(post(hold, ledger=ledger))],
+                actor="race",
+                now=just_before,
+            )
+            await asyncio.sleep(linger)  # keep the locks while the other one tries
+            return result.code or result.result
+
+    async def expire_it(linger: float) -> None:
+        async with sessionmaker() as session, session.begin():
+            await LedgerService(session).expire_due(just_after)
+            await asyncio.sleep(linger)
+
+    for round_no in range(6):
+        hold = transfer(fund, project, 10, ledger=ledger, pending=True, timeout=60)
+        assert outcomes(await funds.transfers(hold)) == ["created"]
+        post_first = round_no % 2 == 0
+        first = post_it(hold, 0.2) if post_first else expire_it(0.2)
+        second = expire_it(0) if post_first else post_it(hold, 0)
+        first_task = asyncio.create_task(first)
+        await asyncio.sleep(0.05)
+        answers = await asyncio.gather(first_task, second)
+        posted = answers[0] if post_first else answers[1]
+
+        async with sessionmaker() as session:
+            kinds = (
+                await session.scalars(
+                    sa.select(Transfer.kind).where(Transfer.pending_id == hold["id"])
+                )
+            ).all()
+        assert kinds == (["post"] if post_first else ["expire"])
+        assert posted == ("created" if post_first else "transfer.pending_transfer_expired")
+
+    after = await funds.balances(fund["id"])
+    assert (after["debits_pending"], after["debits_posted"]) == (0, 30)
+
+
+async def test_two_approvers_of_one_payment_order_pay_once(committed_funds: Funds) -> None:
+    funds, ledger = committed_funds, fresh_ledger()
+    treasury = await funds.account(ledger, code="treasury")
+    fund = await funds.account(
+        ledger, code="program_fund", debits_must_not_exceed_credits=True, requires_approval=True
+    )
+    project = await funds.account(ledger)
+    await funds.transfers(transfer(treasury, fund, 1000, ledger=ledger))
+
+    for _ in range(3):
+        order = {
+            **transfer(fund, project, 300, ledger=ledger),
+            "code": "disbursement",
+            "purpose": "第一笔拨款",
+        }
+        made = await funds.call("POST", "/v1/payment-orders", "finance", json=order)
+        assert made.status_code == 201, made.text
+
+        answers = await asyncio.gather(
+            funds.call("POST", f"/v1/payment-orders/{order['id']}/approve", "finance2"),
+            funds.call("POST", f"/v1/payment-orders/{order['id']}/approve", "admin"),
+        )
+
+        assert sorted(a.status_code for a in answers) == [200, 409]
+        refused = next(a for a in answers if a.status_code == 409).json()
+        assert (refused["code"], refused["state"]) == (
+            "payment_order.invalid_transition",
+            "approved",
+        )
+
+    after = await funds.balances(fund["id"])
+    assert (after["debits_posted"], after["debits_pending"], after["available"]) == (900, 0, 100)
+
+
+async def test_a_batch_that_waits_too_long_for_a_locked_account_is_told_to_retry(
+    committed_funds: Funds,
+) -> None:
+    funds, ledger = committed_funds, fresh_ledger()
+    fund, project = await _fund(funds, ledger, 1000)
+    sessionmaker = funds.app.state.db.sessionmaker
+    payment = TransferIn.model_validate(transfer(fund, project, 100, ledger=ledger))
+
+    async with sessionmaker() as holder, holder.begin():
+        await holder.execute(
+            sa.text("SELECT 1 FROM funds.accounts WHERE id = :id FOR UPDATE"), {"id": fund["id"]}
+        )
+        async with sessionmaker() as waiter, waiter.begin():
+            await waiter.execute(sa.text("SET LOCAL lock_timeout = '100ms'"))
+            with pytest.raises(LedgerBusy) as busy:
+                await LedgerService(waiter).create_transfers([payment], actor="race", now=START)
+    assert busy.value.status == 503
+    assert busy.value.headers == {"Retry-After": "1"}
+    # Nothing was written: the same transfer goes through once the account is free.
+    again = await funds.transfers(payment.model_dump(mode="json"))
+    assert outcomes(again) == ["created"]
