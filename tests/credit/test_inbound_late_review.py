@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,8 +36,15 @@ def _late(submitted_at: str | None, expert_id: str) -> Event:
     )
 
 
-async def _records(session: AsyncSession) -> list[CreditRecord]:
-    return list((await session.scalars(sa.select(CreditRecord).order_by(CreditRecord.id))).all())
+async def _records(session: AsyncSession, expert_id: str) -> list[CreditRecord]:
+    """The expert's records (other tests may leave committed records of their own behind)."""
+    query = (
+        sa.select(CreditRecord)
+        .join(Subject, Subject.id == CreditRecord.subject_id)
+        .where(Subject.gateway_user_id == UUID(expert_id))
+        .order_by(CreditRecord.id)
+    )
+    return list((await session.scalars(query)).all())
 
 
 async def test_a_late_review_proposes_one_record_for_the_expert(session: AsyncSession) -> None:
@@ -46,7 +54,7 @@ async def test_a_late_review_proposes_one_record_for_the_expert(session: AsyncSe
     event = _late("2026-04-01T00:30:00+08:00", expert_id)
     await handler(session, event)
     await handler(session, event)  # redelivered
-    [record] = await _records(session)
+    [record] = await _records(session, expert_id)
     assert (record.rule_code, record.capacity, record.status, record.tier) == (
         "EXPERT_LATE_REVIEW",
         "expert",
@@ -73,7 +81,7 @@ async def test_a_review_never_submitted_is_recorded_as_of_the_deadline(
     expert_id = str(uuid7())
     await handler(session, _late(None, expert_id))
     await handler(session, _late("2026-04-02T09:00:00+08:00", expert_id))  # another round
-    first, second = await _records(session)
+    first, second = await _records(session, expert_id)
     assert first.subject_id == second.subject_id  # the same expert, two records
     assert str(first.effective_from) == "2026-03-31"
     assert "仍未提交评审意见" in first.facts
