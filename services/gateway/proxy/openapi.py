@@ -77,8 +77,10 @@ class ServiceDocs:
         return dict(self._cache)
 
     async def _fetch(self, base: str) -> dict[str, Any]:
+        # Generous: a service builds its document on the first request (the projects service's
+        # 75 routes take about 3 s of CPU), and a busy machine stretches that.
         async with self.session.get(
-            f"{base}/openapi.json", timeout=aiohttp.ClientTimeout(total=3)
+            f"{base}/openapi.json", timeout=aiohttp.ClientTimeout(total=20)
         ) as r:
             r.raise_for_status()
             document: dict[str, Any] = await r.json()
