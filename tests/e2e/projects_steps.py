@@ -81,3 +81,25 @@ async def assign_manager(
         return response.status_code in (200, 201, 204)
 
     await wait_until(assigned)  # once projects has heard of the user from the gateway
+
+
+async def endorse_and_pass(
+    client: httpx.AsyncClient,
+    api: str,
+    application_id: str,
+    org_admin: dict[str, str],
+    manager: dict[str, str],
+) -> None:
+    """The organization endorses (the formal check runs), then the manager passes the check."""
+    endorsed = await client.post(
+        f"{api}/applications/{application_id}/endorsement",
+        headers=org_admin,
+        json={"decision": "endorse", "reason": "同意推荐"},
+    )
+    assert endorsed.status_code == 200, endorsed.text
+    passed = await client.post(
+        f"{api}/applications/{application_id}/formal-check/decision",
+        headers=manager,
+        json={"decision": "pass", "reason": "形式审查合格"},
+    )
+    assert passed.status_code == 200, passed.text

@@ -18,6 +18,7 @@ from tests.e2e.projects_steps import (
     ZDYF,
     application_content,
     assign_manager,
+    endorse_and_pass,
     login_as,
     published_call,
 )
@@ -197,18 +198,7 @@ async def test_a_project_terminated_for_misconduct_becomes_a_credit_record_propo
         assert late.status_code == 200  # a retried submit still answers with the first one
 
         org_admin = await login_as(client, stack, "oa2.projects")
-        endorsed = await client.post(
-            f"{api}/applications/{application_id}/endorsement",
-            headers=org_admin,
-            json={"decision": "endorse", "reason": "同意推荐"},
-        )
-        assert endorsed.status_code == 200, endorsed.text
-        passed = await client.post(
-            f"{api}/applications/{application_id}/formal-check/decision",
-            headers=manager,
-            json={"decision": "pass", "reason": "形式审查合格"},
-        )
-        assert passed.status_code == 200, passed.text
+        await endorse_and_pass(client, api, application_id, org_admin, manager)
         decided = await client.post(
             f"{api}/calls/{call['id']}/decisions",
             headers=manager,

@@ -19,6 +19,7 @@ from tests.e2e.projects_steps import (
     ZDYF,
     application_content,
     assign_manager,
+    endorse_and_pass,
     login_as,
     published_call,
 )
@@ -118,18 +119,7 @@ async def test_review_online_through_the_gateway(stack: RunningStack) -> None:
         closes_at = datetime.fromisoformat(call["closes_at"])
         await asyncio.sleep(max(0.0, (closes_at - datetime.now(UTC)).total_seconds() + 0.5))
         org_admin = await login_as(client, stack, "oa.review")
-        endorsed = await client.post(
-            f"{api}/applications/{application_id}/endorsement",
-            headers=org_admin,
-            json={"decision": "endorse", "reason": "同意推荐"},
-        )
-        assert endorsed.status_code == 200, endorsed.text
-        checked = await client.post(
-            f"{api}/applications/{application_id}/formal-check/decision",
-            headers=manager,
-            json={"decision": "pass", "reason": "形式审查合格"},
-        )
-        assert checked.status_code == 200, checked.text
+        await endorse_and_pass(client, api, application_id, org_admin, manager)
 
         opened = await client.post(
             f"{api}/calls/{call['id']}/review-rounds",
