@@ -28,10 +28,18 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from services.projects.review.solver import match as scoring
 from services.projects.review.solver.export import write_problem
 from services.projects.review.solver.flow import Problem, Solution, greedy_problem, solve_problem
-from services.projects.review.solver.match import ExpertProfile, ItemProfile, match
+from services.projects.review.solver.match import (
+    FURTHER_CODE,
+    KEYWORD,
+    KEYWORDS_COUNTED,
+    PRIMARY_IN_PRIMARY,
+    PRIMARY_IN_SECONDARY,
+    ExpertProfile,
+    ItemProfile,
+    match,
+)
 from services.projects.review.solver.problem import sorted_unique
 
 CODES = tuple(str(110 + 10 * k) for k in range(30))  # GB/T 13745-style first-level codes
@@ -228,13 +236,13 @@ def scores(call: Call, pair_item: Ints, pair_expert: Ints) -> Ints:
     primary = codes[pair_item, 0]
     score = np.where(
         call.expert_primary[pair_expert, primary],
-        scoring.PRIMARY_IN_PRIMARY,
-        np.where(call.expert_secondary[pair_expert, primary], scoring.PRIMARY_IN_SECONDARY, 0),
+        PRIMARY_IN_PRIMARY,
+        np.where(call.expert_secondary[pair_expert, primary], PRIMARY_IN_SECONDARY, 0),
     ).astype(np.int64)
     in_field = call.expert_primary | call.expert_secondary
     for slot in range(1, width):
         further = codes[pair_item, slot]
-        score += scoring.FURTHER_CODE * ((further >= 0) & in_field[pair_expert, further])
+        score += FURTHER_CODE * ((further >= 0) & in_field[pair_expert, further])
     width = max(len(words) for words in call.item_keywords)
     words = np.full((len(call.item_keywords), width), -1, dtype=np.int64)
     for i, item_words in enumerate(call.item_keywords):
@@ -243,7 +251,7 @@ def scores(call: Call, pair_item: Ints, pair_expert: Ints) -> Ints:
     for slot in range(width):
         word = words[pair_item, slot]
         shared += (word >= 0) & call.expert_keywords[pair_expert, word]
-    score += scoring.KEYWORD * np.minimum(shared, scoring.KEYWORDS_COUNTED)
+    score += KEYWORD * np.minimum(shared, KEYWORDS_COUNTED)
     return score
 
 
@@ -351,8 +359,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             one_per_group=True,
             conflicts=built.conflicts(),
             score_rule=score_rule(),
-            summary={k: v for k, v in figures.items() if k != "certificate"}
-            | {"certificate": {k: v for k, v in certificate.items() if k != "solver_message"}},
+            summary=figures,
         )
         figures["export_seconds"] = time.perf_counter() - started
     return figures
@@ -360,11 +367,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def score_rule() -> dict[str, Any]:
     return {
-        "primary_code_in_expert_primary": scoring.PRIMARY_IN_PRIMARY,
-        "primary_code_in_expert_secondary": scoring.PRIMARY_IN_SECONDARY,
-        "per_further_code_shared": scoring.FURTHER_CODE,
-        "per_shared_keyword": scoring.KEYWORD,
-        "keywords_counted_at_most": scoring.KEYWORDS_COUNTED,
+        "primary_code_in_expert_primary": PRIMARY_IN_PRIMARY,
+        "primary_code_in_expert_secondary": PRIMARY_IN_SECONDARY,
+        "per_further_code_shared": FURTHER_CODE,
+        "per_shared_keyword": KEYWORD,
+        "keywords_counted_at_most": KEYWORDS_COUNTED,
     }
 
 
@@ -393,12 +400,14 @@ def report(f: dict[str, Any]) -> str:
     lines += [
         "",
         f"optimal/greedy total: {opt['total'] / max(base['total'], 1):.4f}",
-        f"LP dual bound over all {f['candidate_pairs']:,} pairs: {cert['dual_bound']:.3f}, "
-        f"gap {cert['gap']:.3f} (< 1 proves optimality: scores are integers), "
-        f"optimal: {cert['optimal']}",
+        f"upper bounds over all {f['candidate_pairs']:,} pairs, from the LP duals: "
+        f"LP dual objective {cert['lp_dual_bound']:.3f}, loads-only Lagrangian "
+        f"{cert['item_bound']:.3f}; gap {cert['gap']:.3f} (< 1 proves optimality: scores are "
+        f"integers), optimal: {cert['optimal']}",
         f"reviews {cert['reviews']} ({cert['reviews_proven_by']}); pricing rounds "
-        f"{cert['pricing_rounds']}, LP columns {cert['columns']:,}; integral vertex: "
-        f"{cert['integral']}; {cert['solver_message']}",
+        f"{cert['pricing_rounds']}, LP columns {cert['columns']:,} of "
+        f"{f['candidate_pairs']:,}; integral vertex: {cert['integral']}; HiGHS: "
+        f"{cert['solver_status']}",
     ]
     if "export_seconds" in f:
         lines.append(f"exported in {f['export_seconds']:.1f} s")

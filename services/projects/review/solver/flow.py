@@ -18,18 +18,18 @@ Certificate: from the LP duals, two upper bounds on the score of every assignmen
 reviews, over ALL pairs (not only those in the LP): the LP dual objective extended to every pair
 (``b.y + sum(min(0, reduced cost))``), and the tighter Lagrangian bound that relaxes only the
 experts' loads (``PairSegments.item_bound``). Scores are integers, so a bound less than 1 above
-the total proves that no assignment scores more.
+the total proves that no assignment with as many reviews scores more.
 
-Large calls (more than ``ALL_PAIRS_UP_TO`` pairs) start from each item's best pairs, one per
-group, and price the others in with the duals (column generation: pairs of negative reduced
-cost join, the LP is solved again) until the bound proves the total. These LPs use the integer
-scores (HiGHS solves them faster); a last LP then breaks the ties over every pair that can be
-part of an optimal assignment (those within the remaining gap of their item's best choice at
-the final prices), so the seed decides among all of them.
+Up to ``ALL_PAIRS_UP_TO`` pairs, one ``linprog`` over all of them (dual simplex, or interior
+point with crossover when large). Beyond, column generation: the first LP takes each item's best
+pairs, one per group; pairs of negative reduced cost join (a few per item and round) until the
+bound proves the LP's assignment over all pairs. Those LPs live in one HiGHS instance
+(``growing.GrowingLP``) so that a round adding few pairs restarts from the last basis.
 
 Ties: each pair's cost gets a seeded tie-break in [0, 1/(reviews + 1)); summed over any
 assignment it stays below 1, one unit of score, so it only chooses among equally good
-assignments. The same seed gives the same assignment; another seed may pick another among ties.
+assignments (in column generation, among those the LP's pairs allow). The same seed gives the
+same assignment; another seed may pick another among ties.
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import optimize
 
+from services.projects.review.solver import growing
 from services.projects.review.solver.greedy import greedy, greedy_problem
 from services.projects.review.solver.lp import Duals, RestrictedLP, SolverFailed
 from services.projects.review.solver.network import max_flow_pairs
@@ -83,14 +83,44 @@ def solve(
     return problem.solution(chosen, certificate)
 
 
+class _FromScratch:
+    """Column generation with ``linprog``: every round solves the LP anew."""
+
+    def __init__(
+        self,
+        problem: Problem,
+        keys: IntArray,
+        cost: FloatArray,
+        columns: IntArray,
+        limit: IntArray,
+        reviews: int,
+    ) -> None:
+        self.args, self.cost = (problem, keys, cost), cost
+        self.limit, self.reviews, self.columns = limit, reviews, columns
+
+    def solve(self) -> FloatArray:
+        self.lp = RestrictedLP(*self.args, self.columns, self.limit, self.reviews)
+        self.result = self.lp.solve()
+        return np.asarray(self.result.x, dtype=np.float64)
+
+    def duals(self) -> Duals:
+        return self.lp.duals(self.result)
+
+    def add(self, pairs: IntArray) -> None:
+        self.columns = np.concatenate([self.columns, pairs])
+
+    @property
+    def status(self) -> str:
+        return str(self.result.message)
+
+
 @dataclass
 class _Priced:
-    """The last LP of column generation, its solution and the bounds its duals give."""
+    """Where column generation stopped: the LP's solution and the bounds its duals give."""
 
-    lp: RestrictedLP
-    result: optimize.OptimizeResult
+    columns: IntArray
     x: FloatArray
-    duals: Duals
+    status: str
     lp_bound: float
     item_bound: float
     rounds: int
@@ -124,7 +154,7 @@ def solve_problem(
 
     keys = problem.group_keys() if one_per_group else np.full(problem.n_pairs, NO_GROUP)
     score = problem.pair_score.astype(np.float64)
-    tie = problem.tie_breaks(seed) / (most + 1)
+    cost = -(score + problem.tie_breaks(seed) / (most + 1))
     segments = PairSegments(problem, keys)
     whole = start_per_item is None and problem.n_pairs <= ALL_PAIRS_UP_TO
     if whole:
@@ -135,63 +165,33 @@ def solve_problem(
             if start_per_item is None
             else np.full(len(problem.items), start_per_item)
         )
-        columns = segments.best_pairs(score + tie, per_item)
+        columns = segments.best_pairs(-cost, per_item)
     reviews, proof = _most_reviews(problem, keys, columns, most, one_per_group, seed)
     certificate |= {"reviews": reviews, "reviews_proven_by": proof}
 
-    exact = reviews == most
-    takes = limit if exact else problem.demand
-    priced = _price_in(
-        problem,
-        keys,
-        segments,
-        -(score + tie) if whole else -score,  # integer scores solve faster; ties come last
-        columns,
-        limit,
-        reviews,
-        takes,
-    )
-    final_lp, final_result, x = priced.lp, priced.result, priced.x
-    if not whole:
-        final_columns = np.zeros(problem.n_pairs, dtype=bool)
-        if exact:
-            gap = max(priced.bound - priced.lp.score(x), 0.0)
-            value = score - priced.duals.price[problem.pair_expert]
-            final_columns[segments.near_best(value, takes, gap)] = True
-        else:
-            final_columns[priced.lp.columns] = True
-        final_columns[priced.lp.chosen(x)] = True
-        final_lp = RestrictedLP(
-            problem, keys, -(score + tie), np.flatnonzero(final_columns), limit, reviews
-        )
-        final_result = final_lp.solve()
-        x = final_result.x
+    lp_class = _FromScratch if whole or not growing.available() else growing.GrowingLP
+    lp = lp_class(problem, keys, cost, np.flatnonzero(columns), limit, reviews)
+    priced = _price_in(problem, segments, lp, columns, limit, reviews)
+    x = priced.x
     integral = _is_integral(x)
     if not integral:
-        x = final_lp.solve_integer()
-    chosen = final_lp.chosen(x)
+        x = RestrictedLP(problem, keys, cost, priced.columns, limit, reviews).solve_integer()
+    chosen = priced.columns[np.round(x) == 1]
     total = int(problem.pair_score[chosen].sum())
     bound = priced.bound
     certificate |= {
         "method": certificate["method"]
-        + (
-            ""
-            if whole
-            else " over each item's best pairs, the others priced in with its duals; ties "
-            "broken by a last LP over the pairs that can be part of an optimal assignment"
-        ),
-        "solver_status": final_result.status,
-        "solver_message": final_result.message,
+        + ("" if whole else " over each item's best pairs, the others priced in with its duals"),
+        "solver_status": priced.status,
         "total": total,
-        "lp_objective": float(problem.pair_score[final_lp.columns] @ final_result.x),
+        "lp_objective": float(problem.pair_score[priced.columns] @ priced.x),
         "lp_dual_bound": priced.lp_bound,
         "item_bound": priced.item_bound,
         "dual_bound": bound,
         "gap": bound - total,
         "optimal": bound - total < PROVEN,
         "pricing_rounds": priced.rounds,
-        "columns": int(priced.lp.columns.size),
-        "final_columns": int(final_lp.columns.size),
+        "columns": int(priced.columns.size),
         "integral": integral,
         "seconds": round(perf_counter() - started, 3),
     }
@@ -225,40 +225,40 @@ def _most_reviews(
 
 def _price_in(
     problem: Problem,
-    keys: IntArray,
     segments: PairSegments,
-    cost: FloatArray,
+    lp: _FromScratch | growing.GrowingLP,
     columns: Mask,
     limit: IntArray,
     reviews: int,
-    takes: IntArray,
 ) -> _Priced:
     """Column generation until the duals prove the LP's assignment (or nothing prices in)."""
     exact = reviews == int(limit.sum())
-    untied = -problem.pair_score.astype(np.float64) - cost  # add to a reduced cost: none of tie
+    takes = limit if exact else problem.demand
     rounds = 0
     while True:
         rounds += 1
-        lp = RestrictedLP(problem, keys, cost, np.flatnonzero(columns), limit, reviews)
-        result = lp.solve()
-        duals = lp.duals(result)
+        x = lp.solve()
+        duals = lp.duals()
+        # the bounds are on the score alone: reduced costs without the tie-breaks
+        without_ties = duals.reduced - problem.pair_score - lp.cost
         priced = _Priced(
-            lp=lp,
-            result=result,
-            x=result.x,
-            duals=duals,
-            lp_bound=-float(duals.rows_value + np.minimum(0.0, duals.reduced + untied).sum()),
+            columns=lp.columns,
+            x=x,
+            status=lp.status,
+            lp_bound=-float(duals.rows_value + np.minimum(0.0, without_ties).sum()),
             item_bound=segments.item_bound(
                 duals.price, duals.per_review, takes, exact=exact, reviews=reviews
             ),
             rounds=rounds,
         )
-        if _is_integral(result.x) and priced.bound - lp.score(result.x) < PROVEN:
+        chosen = lp.columns[np.round(x) == 1]
+        if _is_integral(x) and priced.bound - problem.pair_score[chosen].sum() < PROVEN:
             return priced  # no assignment scores more; what could still join are ties
         joining = _joining(problem, duals.reduced, columns)
         if joining.size == 0:
             return priced
         columns[joining] = True
+        lp.add(joining)
 
 
 def _joining(problem: Problem, reduced: FloatArray, columns: Mask) -> IntArray:

@@ -32,7 +32,7 @@ def greedy_problem(
     started = perf_counter()
     n_items = len(problem.items)
     tie = problem.tie_breaks(seed)
-    best_first = np.lexsort((-tie, -problem.pair_score, problem.pair_item))
+    best_first = np.lexsort((-(problem.pair_score + tie), problem.pair_item))
     starts = np.searchsorted(problem.pair_item[best_first], np.arange(n_items + 1))
     spare = np.diff(starts) - problem.demand
     item_order = np.lexsort((np.random.default_rng(seed).random(n_items), spare))

@@ -44,15 +44,23 @@ class PairSegments:
         """Each owner's place among its item's owners, best lead first."""
         return rank_within(self.owner_item, -best)
 
-    def best_pairs(self, value: FloatArray, per_item: IntArray) -> npt.NDArray[np.bool_]:
-        """Each item's ``per_item`` best leads (the best pair of each owner), as a mask."""
-        in_order = value[self.order]
-        best = np.maximum.reduceat(in_order, self.owner_starts)
-        at = np.flatnonzero(in_order == best[self.owner_at])
-        first = at[np.concatenate(([True], self.owner_at[at][1:] != self.owner_at[at][:-1]))]
-        wanted = self.owner_rank(best) < per_item[self.owner_item]
+    def best_pairs(
+        self, value: FloatArray, per_item: IntArray, per_owner: int = 1
+    ) -> npt.NDArray[np.bool_]:
+        """As a mask: the ``per_owner`` best pairs of each item's ``per_item`` best owners
+        (ranked by their best pair)."""
+        in_order = value[self.order].copy()
         mask = np.zeros(self.problem.n_pairs, dtype=bool)
-        mask[self.order[first[wanted[self.owner_at[first]]]]] = True
+        wanted: npt.NDArray[np.bool_] | None = None
+        for _ in range(per_owner):
+            best = np.maximum.reduceat(in_order, self.owner_starts)
+            if wanted is None:
+                wanted = self.owner_rank(best) < per_item[self.owner_item]
+            at = np.flatnonzero((in_order == best[self.owner_at]) & np.isfinite(in_order))
+            first = at[np.concatenate(([True], self.owner_at[at][1:] != self.owner_at[at][:-1]))]
+            first = first[wanted[self.owner_at[first]]]
+            mask[self.order[first]] = True
+            in_order[first] = -np.inf
         return mask
 
     def item_bound(
@@ -70,15 +78,3 @@ class PairSegments:
         if not exact:
             taken &= best > 0
         return float(problem.capacity @ price + reviews * per_review + best[taken].sum())
-
-    def near_best(self, value: FloatArray, takes: IntArray, slack: float) -> IntArray:
-        """The pairs that can be part of an item's choice worth at most ``slack`` less than its
-        best choice at ``value``: the pair is within ``slack`` of its owner's lead and of the
-        item's ``takes``-th best lead (otherwise swapping it in alone loses more)."""
-        best = self.best_per_owner(value)
-        rank = self.owner_rank(best)
-        threshold = np.full(len(self.problem.items), np.inf)
-        last = rank == takes[self.owner_item] - 1
-        threshold[self.owner_item[last]] = best[last]
-        floor = np.maximum(threshold[self.owner_item], best)[self.owner_at] - slack - 1e-7
-        return self.order[value[self.order] >= floor]
