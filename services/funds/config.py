@@ -18,3 +18,7 @@ class FundsSettings(ServiceSettings):
     # How often holds whose timeout passed are released, and how many per transaction.
     expiry_sweep_seconds: float = Field(default=5.0, gt=0)
     expiry_batch: int = Field(default=1000, ge=1, le=10_000)
+    # Grants follow the projects service's events; vouchers ask credit about enterprises.
+    projects_url: str = "http://127.0.0.1:8001"
+    credit_url: str = "http://127.0.0.1:8002"
+    credit_timeout_seconds: float = Field(default=5.0, gt=0)

@@ -6,29 +6,45 @@ from fastapi import FastAPI
 
 from services.funds.accounts.endpoints import router as accounts_router
 from services.funds.config import FundsSettings
+from services.funds.grants.endpoints import router as grants_router
+from services.funds.grants.handlers import HANDLERS as grant_handlers
 from services.funds.ledger.endpoints import router as transfers_router
 from services.funds.ledger.sweep import expiry_sweeper
 from services.funds.models import Base, directory, events
 from services.funds.payments.endpoints import router as payments_router
 from services.funds.reports.endpoints import router as reports_router
+from services.funds.vouchers.endpoints import PUBLIC_ROUTES as VOUCHER_PUBLIC_ROUTES
+from services.funds.vouchers.endpoints import router as vouchers_router
+from services.funds.vouchers.sweep import voucher_expiry_sweeper
 from shared.auth.jwks import FetchDocument
 from shared.clock import utcnow
-from shared.service_app import ServiceParts, create_service_app
+from shared.service_app import EventSource, ServiceParts, create_service_app
 
 
 def create_app(
     settings: FundsSettings | None = None, *, jwks_fetch: FetchDocument | None = None
 ) -> FastAPI:
+    settings = settings or FundsSettings()
     parts = ServiceParts(
-        settings=settings or FundsSettings(),
+        settings=settings,
         title="SciPlan funds",
         description="Double-entry ledger, budgets, disbursements and innovation vouchers.",
         metadata=Base.metadata,
         events=events,
         directory=directory,
-        routers=[accounts_router, transfers_router, payments_router, reports_router],
-        background=[expiry_sweeper],
+        routers=[
+            accounts_router,
+            transfers_router,
+            payments_router,
+            reports_router,
+            grants_router,
+            vouchers_router,
+        ],
+        public_routes=VOUCHER_PUBLIC_ROUTES,
+        background=[expiry_sweeper, voucher_expiry_sweeper],
+        sources={"projects": EventSource(settings.projects_url, grant_handlers)},
     )
     app = create_service_app(parts, jwks_fetch=jwks_fetch)
     app.state.clock = utcnow
+    app.state.credit_client = None  # made at the first question (tests put their own)
     return app

@@ -12,10 +12,10 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 
 from services.projects.config import ProjectsSettings
-from services.projects.credit_client import CreditClient, HttpCreditClient
 from shared.auth.dependencies import current_principal
 from shared.auth.roles import Role
 from shared.auth.tokens import Principal
+from shared.credit_client import CreditClient, HttpCreditClient
 
 # Agency staff running programs, calls and decisions (admins may too).
 Manager = Annotated[

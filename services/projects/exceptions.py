@@ -114,9 +114,3 @@ class AttachmentRejected(AppError):
     status = 415
     code = "attachment.rejected"
     title = Text("附件类型或大小不符合要求", "Attachment type or size not accepted")
-
-
-class CreditUnavailable(AppError):
-    status = 503
-    code = "credit.unavailable"
-    title = Text("信用服务暂不可用", "The credit service is unavailable")

@@ -8,7 +8,6 @@ gateway's own issuer and keys.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -25,7 +24,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.credit.config import CreditSettings
 from services.credit.main import create_app as credit_app
 from services.projects.config import ProjectsSettings
-from services.projects.exceptions import CreditUnavailable
 from services.projects.main import create_app
 from services.projects.models import (
     Application,
@@ -40,6 +38,7 @@ from shared.clock import SHANGHAI
 from shared.ids import uuid7
 from shared.testing.plugin import running_app
 from tests.conftest import Clock, bearer, org_code
+from tests.credit_asgi import AsgiCreditClient
 
 START = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # a Monday, 10:00 in Shanghai
 ZDYF = UUID("0193a5c0-0000-7000-8000-000000000002")  # 重点研发计划 (seeded)
@@ -86,60 +85,6 @@ class Projects:
     async def call(self, method: str, path: str, who: str | None, **kwargs: Any) -> httpx.Response:
         headers = self.callers[who].headers if who else {}
         return await self.client.request(method, path, headers=headers, **kwargs)
-
-
-class AsgiCreditClient:
-    """The real credit app, called in-process with a real service token (no network here)."""
-
-    def __init__(self, client: httpx.AsyncClient, token: str) -> None:
-        self._client = client
-        self._headers = bearer(token)
-        self.calls = 0
-        self.down = False  # tests switch the credit service "off"
-        # One at a time: in tests every app shares the test's single database connection.
-        self._one_at_a_time = asyncio.Lock()
-
-    async def eligibility(
-        self,
-        *,
-        action: str,
-        at: datetime,
-        gateway_user_id: UUID | None = None,
-        gateway_org_id: UUID | None = None,
-    ) -> dict[str, Any]:
-        self.calls += 1
-        if self.down:
-            raise CreditUnavailable()
-        params = {"action": action, "at": at.isoformat()}
-        if gateway_user_id is not None:
-            params["gateway_user_id"] = str(gateway_user_id)
-        if gateway_org_id is not None:
-            params["gateway_org_id"] = str(gateway_org_id)
-        async with self._one_at_a_time:
-            reply = await self._client.get("/v1/eligibility", params=params, headers=self._headers)
-        if reply.status_code != 200:
-            raise CreditUnavailable()
-        answer: dict[str, Any] = reply.json()
-        return answer
-
-    async def people_eligibility(
-        self, *, action: str, at: datetime, user_ids: list[UUID]
-    ) -> dict[UUID, dict[str, Any]]:
-        self.calls += 1
-        if self.down:
-            raise CreditUnavailable()
-        body = {
-            "action": action,
-            "at": at.isoformat(),
-            "gateway_user_ids": [str(u) for u in user_ids],
-        }
-        async with self._one_at_a_time:
-            reply = await self._client.post(
-                "/v1/eligibility/bulk", json=body, headers=self._headers
-            )
-        if reply.status_code != 200:
-            raise CreditUnavailable()
-        return {UUID(key): value for key, value in reply.json()["users"].items()}
 
 
 @pytest.fixture

@@ -16,9 +16,8 @@ from pydantic import ValidationError
 from services.projects.applications import budget as budget_rules
 from services.projects.applications.repository import ApplicationRepository
 from services.projects.applications.schemas import ApplicationContent, RuleResult
-from services.projects.credit_client import CreditClient
-from services.projects.exceptions import CreditUnavailable
 from services.projects.models import Application, Call, FormalCheck
+from shared.credit_client import CreditClient, CreditUnavailable
 
 CREDIT_LEVELS = "ABCD"  # best to worst
 

@@ -47,7 +47,6 @@ from services.projects.applications.schemas import (
     Endorsement,
     FormalDecision,
 )
-from services.projects.credit_client import CreditClient
 from services.projects.exceptions import (
     ApplicationNotFound,
     AttachmentNotFound,
@@ -68,6 +67,7 @@ from services.projects.scope import check_duties, check_personal_duties, require
 from services.projects.visibility import application_filter, may_read_application
 from shared.auth.tokens import Principal
 from shared.clock import in_shanghai
+from shared.credit_client import CreditClient
 from shared.errors import Text
 from shared.ids import uuid7
 

@@ -21,7 +21,6 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.projects.credit_client import CreditClient
 from services.projects.models import Expert, ReviewRound
 from services.projects.review.assignments.repository import AssignmentRepository
 from services.projects.review.rounds.conflicts import blocked_pairs, refresh_conflicts
@@ -29,6 +28,7 @@ from services.projects.review.rounds.items import RoundItem, round_items
 from services.projects.review.solver.flow import Pair
 from services.projects.review.solver.match import ExpertProfile, ItemProfile, match
 from shared.clock import in_shanghai
+from shared.credit_client import CreditClient
 
 CREDIT_BULK = 1000  # the most the credit service answers in one question
 

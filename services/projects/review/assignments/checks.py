@@ -10,7 +10,6 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.projects.credit_client import CreditClient
 from services.projects.exceptions import InvalidTransition
 from services.projects.models import Application, Expert, ReviewRound
 from services.projects.review.assignments.candidates import (
@@ -33,6 +32,7 @@ from services.projects.review.rounds.conflicts import active_conflicts
 from services.projects.review.rounds.items import round_items
 from services.projects.review.solver.match import match
 from shared.clock import in_shanghai
+from shared.credit_client import CreditClient
 from shared.errors import Text
 
 

@@ -21,7 +21,6 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.projects import history
-from services.projects.credit_client import CreditClient
 from services.projects.exceptions import InvalidTransition
 from services.projects.models import (
     Application,
@@ -41,6 +40,7 @@ from services.projects.review.assignments.schemas import (
 from services.projects.review.rounds.acceptance import achieved_vs_promised, final_reports
 from services.projects.review.rounds.conflicts import blocked_pairs, find_conflicts
 from shared.auth.tokens import Principal
+from shared.credit_client import CreditClient
 
 # What the applicant asked to keep from reviewers: whom they want to avoid.
 HIDDEN_FROM_EXPERTS = ("avoid",)

@@ -15,7 +15,6 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.projects import history
-from services.projects.credit_client import CreditClient
 from services.projects.exceptions import ApplicationNotFound, InvalidTransition
 from services.projects.models import Application, Assignment, ReviewRound
 from services.projects.review.assignments.access import managed_round, manager_id
@@ -30,6 +29,7 @@ from services.projects.review.assignments.schemas import ManualAdd, Swap
 from services.projects.review.rounds.exceptions import RoundNotFound
 from services.projects.scope import check_duties
 from shared.auth.tokens import Principal
+from shared.credit_client import CreditClient
 
 OPEN_STATES = ("assigning", "reviewing")
 

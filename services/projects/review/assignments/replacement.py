@@ -13,12 +13,11 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.projects import history
-from services.projects.credit_client import CreditClient
-from services.projects.exceptions import CreditUnavailable
 from services.projects.models import Assignment, ReviewRound
 from services.projects.review.assignments.candidates import build, snapshot
 from services.projects.review.assignments.proposal import shortages, solve_for
 from services.projects.review.assignments.repository import AssignmentRepository
+from shared.credit_client import CreditClient, CreditUnavailable
 
 CREDIT_DOWN = "the credit service is unavailable: no replacement could be checked"
 

@@ -24,7 +24,6 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.projects import history
-from services.projects.credit_client import CreditClient
 from services.projects.exceptions import InvalidTransition
 from services.projects.models import Assignment, AssignmentRun, ReviewRound
 from services.projects.review.assignments.access import managed_round, manager_id
@@ -34,6 +33,7 @@ from services.projects.review.assignments.proposal import quality, shortages, so
 from services.projects.review.assignments.repository import AssignmentRepository
 from services.projects.review.rounds.exceptions import RoundNotFound
 from shared.auth.tokens import Principal
+from shared.credit_client import CreditClient
 from shared.errors import Text
 
 

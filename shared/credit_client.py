@@ -1,7 +1,9 @@
-"""Asking the credit service whether a person or organization may apply at a given moment.
+"""Asking the credit service whether a person or organization may apply, review or use
+vouchers at a given moment (the projects and funds services both ask).
 
-The formal check asks as of the submission time: a rating that changed since (a record
-confirmed later, a ban that ended) does not change what the application was entitled to.
+Callers ask as of the moment that matters (the submission time, the voucher application): a
+rating that changed since (a record confirmed later, a ban that ended) does not change what
+the subject was entitled to then.
 """
 
 from __future__ import annotations
@@ -12,11 +14,17 @@ from uuid import UUID
 
 import aiohttp
 
-from services.projects.exceptions import CreditUnavailable
 from shared.auth.service_account import ServiceTokens
+from shared.errors import AppError, Text
 from shared.http import traced_headers
 
 AUDIENCE = "sciplan-credit"
+
+
+class CreditUnavailable(AppError):
+    status = 503
+    code = "credit.unavailable"
+    title = Text("信用服务暂不可用", "The credit service is unavailable")
 
 
 class CreditClient(Protocol):

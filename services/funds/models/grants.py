@@ -1,0 +1,3 @@
+"""Grant money: per-project budgets, tranche schedules, post-subsidies, recoveries."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Innovation vouchers: programs, providers, enterprises, vouchers, orders, redemptions."""
+
+from __future__ import annotations
