@@ -87,6 +87,9 @@ class Stack:
             f"{prefix}ENVIRONMENT": self.environment,
             f"{prefix}GATEWAY_URL": self.gateway_url,
         }
+        # One scrape token for the whole stack, when the operator gives one.
+        if metrics_token := os.environ.get("SCIPLAN_METRICS_TOKEN"):
+            env[f"{prefix}METRICS_TOKEN"] = metrics_token
         if service == "gateway":
             for upstream in SERVICES[1:]:
                 env[f"{prefix}{upstream.upper()}_URL"] = self.url(upstream)

@@ -31,13 +31,15 @@ from shared.events.feed import event_feed_router
 from shared.events.remote import http_feed
 from shared.events.tables import EventTables
 from shared.http import client_session
+from shared.metrics import install_metrics
 from shared.middleware import RequestIdMiddleware
 from shared.settings import ServiceSettings
 
 # The OpenAPI document is public so the gateway can merge it into the one it serves; the
-# interactive docs live only at the gateway.
+# interactive docs live only at the gateway. `/metrics` checks its own static token instead of
+# a user's (Prometheus cannot log in).
 PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
-    {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/openapi.json")}
+    {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/openapi.json"), ("GET", "/metrics")}
 )
 
 
@@ -169,6 +171,7 @@ def create_service_app(parts: ServiceParts, *, jwks_fetch: FetchDocument | None 
                     tables=parts.events,
                     handlers=source.handlers,
                 )
+                app.state.consumers.append(consumer)
                 tasks.append(
                     asyncio.create_task(consumer.run_forever(settings.event_poll_seconds, stop))
                 )
@@ -196,6 +199,8 @@ def create_service_app(parts: ServiceParts, *, jwks_fetch: FetchDocument | None 
     install_error_handlers(app)
     install_db_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
+    install_metrics(app, settings.service_name, settings.metrics_token_value)
+    app.state.outbox_table = parts.events.outbox
     app.include_router(_health_router(settings, parts))
     app.include_router(event_feed_router(parts.events))
     for router in parts.routers:

@@ -40,6 +40,11 @@ class ServiceSettings(BaseSettings):
     client_id: str = ""
     client_secret: SecretStr = SecretStr(DEV_CLIENT_SECRET)
     event_poll_seconds: float = 1.0
+    # Bearer token Prometheus sends to GET /metrics; without one the route refuses everyone.
+    metrics_token: SecretStr | None = None
+
+    def metrics_token_value(self) -> str | None:
+        return self.metrics_token.get_secret_value() if self.metrics_token else None
 
     @property
     def audience(self) -> str:

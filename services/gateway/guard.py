@@ -17,6 +17,7 @@ from services.gateway.config import GatewaySettings
 from services.gateway.ratelimit import RateLimiter
 from shared.auth.tokens import Principal, TokenVerifier
 from shared.errors import AppError, Text, TooManyRequests, Unauthorized, problem_response
+from shared.metrics import METRICS_PATH
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +88,8 @@ class GuardMiddleware:
 
     async def _authenticate(self, scope: Scope, state: dict[str, object]) -> Principal | None:
         token = _bearer(scope)
-        if token is None:
-            return None
+        if token is None or scope["path"] == METRICS_PATH:
+            return None  # /metrics carries the static metrics token, not a user's
         verifier: TokenVerifier = self.app_state.token_verifier
         principal = await verifier.verify(token)
         state["principal"] = principal

@@ -30,6 +30,7 @@ from shared.db import Database, async_url, asyncpg_dsn, install_db_error_handler
 from shared.errors import ServiceUnavailable, Text, install_error_handlers, problem_response
 from shared.events.feed import event_feed_router
 from shared.http import client_session
+from shared.metrics import install_metrics
 from shared.middleware import RequestIdMiddleware
 
 PROXY_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -47,6 +48,7 @@ PUBLIC_ROUTES = frozenset(
         ("GET", "/.well-known/jwks.json"),
         ("GET", "/openapi.json"),
         ("GET", "/docs"),
+        ("GET", "/metrics"),  # checks the static metrics token itself (Prometheus cannot log in)
         ("*", "/api/{service}/{path:path}"),
     }
 )
@@ -146,6 +148,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.add_middleware(GuardMiddleware, app_state=app.state, settings=settings)
     app.add_middleware(AuditMiddleware, app_state=app.state)
     app.add_middleware(RequestIdMiddleware)
+    install_metrics(app, "gateway", settings.metrics_token_value)
+    app.state.outbox_table = events.outbox
     app.include_router(_system_router(settings))
     app.include_router(auth_router)
     app.include_router(identity_router)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 
 import sqlalchemy as sa
@@ -43,6 +44,10 @@ class EventConsumer:
         self._tables = tables
         self._handlers = dict(handlers)
         self._batch_size = batch_size
+        # For the metrics: events applied, failed polls, and when the feed was last read to its end.
+        self.consumed = 0
+        self.failures = 0
+        self.caught_up_at: float | None = None
 
     async def run_once(self) -> int:
         """Consume one batch; returns how many events were read (0 when caught up)."""
@@ -87,10 +92,14 @@ class EventConsumer:
             try:
                 count = await self.run_once()
                 backoff = poll_seconds
+                self.consumed += count
+                if count < self._batch_size:
+                    self.caught_up_at = time.monotonic()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.warning("consuming %s failed: %r; retrying", self.source, exc)
+                self.failures += 1
                 count = 0
                 backoff = min(backoff * 2, 30.0)
             if count < self._batch_size:

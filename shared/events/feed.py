@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from shared.auth.dependencies import ServicePrincipal
 from shared.db import SessionDep
@@ -19,13 +19,16 @@ def event_feed_router(tables: EventTables) -> APIRouter:
         "/events", response_model=EventFeedPage, summary="Ordered feed of this service's events"
     )
     async def events(
+        request: Request,
         session: SessionDep,
-        _caller: ServicePrincipal,
+        caller: ServicePrincipal,
         after: Annotated[
             str, Query(max_length=60, description="position of the last event read")
         ] = "",
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
     ) -> EventFeedPage:
+        # Where each reader stands, for the outbox-backlog metric.
+        request.app.state.feed_readers[caller.subject] = after
         return await read_feed(session, tables, after=after, limit=limit)
 
     return router
