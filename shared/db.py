@@ -12,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Annotated
 
+import asyncpg
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -24,7 +25,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from shared.errors import AppError, ServiceUnavailable, Text, problem_response
+from shared.errors import AppError, ServiceUnavailable, Text, problem_response, unexpected_error
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,10 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(_request_session, scope="function")]
 
 
+_UNREACHABLE = Text(
+    "暂时无法连接数据库或依赖服务，请稍后重试",
+    "The database or a service this request needs is unreachable; try again shortly",
+)
 _DB_DOWN = Text("数据库暂不可用，请稍后重试", "The database is unavailable; try again shortly")
 
 
@@ -124,8 +129,41 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
     )
 
 
+async def _unreachable(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("a dependency is unreachable: %r", exc)
+    return problem_response(
+        request,
+        status=503,
+        code=ServiceUnavailable.code,
+        title=ServiceUnavailable.title,
+        detail=_UNREACHABLE,
+        headers={"Retry-After": "2"},
+    )
+
+
+def _lost_connection(exc: DBAPIError) -> bool:
+    """A driver error that means "no database right now", not a bug in a statement."""
+    return (
+        exc.connection_invalidated
+        or isinstance(
+            exc.orig, asyncpg.PostgresConnectionError | asyncpg.CannotConnectNowError | OSError
+        )
+        or isinstance(getattr(exc.orig, "__cause__", None), asyncpg.CannotConnectNowError)
+    )
+
+
+async def _driver_error(request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, DBAPIError) and _lost_connection(exc):
+        return await _database_unavailable(request, exc)
+    return await unexpected_error(request, exc)
+
+
 def install_db_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PoolTimeout, _database_unavailable)
-    app.add_exception_handler(ConnectionError, _database_unavailable)
+    # Connecting failed: refused (TCP), no socket file (a stopped local server), unreachable.
+    # (Other services' outages are each client's own 503, e.g. `credit.unavailable`.)
+    app.add_exception_handler(OSError, _unreachable)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(InterfaceError, _database_unavailable)
+    # "the database system is shutting down" and dropped connections arrive as plain DBAPIError.
+    app.add_exception_handler(DBAPIError, _driver_error)

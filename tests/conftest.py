@@ -189,38 +189,47 @@ class RunningStack:
 E2E_ADMIN_PASSWORD = "e2e-admin-password"
 
 
+@contextlib.contextmanager
+def running_stack(database_url: str, log_dir: Path) -> Iterator[RunningStack]:
+    """All four services as real processes (the machinery of `make run`) on `database_url`."""
+    ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
+    stack = Stack(
+        database_url=database_url,
+        ports=ports,
+        environment="test",
+        log_dir=log_dir,
+        extra_env={
+            "SCIPLAN_PROJECTS_EVENT_POLL_SECONDS": "0.2",
+            "SCIPLAN_CREDIT_EVENT_POLL_SECONDS": "0.2",
+            "SCIPLAN_FUNDS_EVENT_POLL_SECONDS": "0.2",
+            "SCIPLAN_PROJECTS_JWKS_CACHE_SECONDS": "1",
+            "SCIPLAN_CREDIT_JWKS_CACHE_SECONDS": "1",
+            "SCIPLAN_FUNDS_JWKS_CACHE_SECONDS": "1",
+            "SCIPLAN_GATEWAY_KEY_CACHE_SECONDS": "0.5",
+            "SCIPLAN_GATEWAY_PROXY_TIMEOUT_SECONDS": "2",
+            "SCIPLAN_GATEWAY_RATE_LIMITS": json.dumps(ROOMY_RATE_LIMITS),
+            "SCIPLAN_GATEWAY_MAX_BODY_BYTES": "65536",
+        },
+    )
+    stack.prepare(E2E_ADMIN_PASSWORD)
+    stack.start_all()
+    try:
+        stack.wait_ready(timeout=60)
+        yield RunningStack(stack=stack, admin_password=E2E_ADMIN_PASSWORD)
+    finally:
+        stack.stop()
+
+
 @pytest.fixture(scope="session")
 def stack(
     postgres_server_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningStack]:
-    """All four services as real processes (the machinery of `make run`), own database."""
-    with migrated_database(postgres_server_url, f"sciplan_e2e_{os.getpid()}") as url:
-        ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
-        stack = Stack(
-            database_url=url,
-            ports=ports,
-            environment="test",
-            log_dir=Path(tmp_path_factory.mktemp("stack-logs")),
-            extra_env={
-                "SCIPLAN_PROJECTS_EVENT_POLL_SECONDS": "0.2",
-                "SCIPLAN_CREDIT_EVENT_POLL_SECONDS": "0.2",
-                "SCIPLAN_FUNDS_EVENT_POLL_SECONDS": "0.2",
-                "SCIPLAN_PROJECTS_JWKS_CACHE_SECONDS": "1",
-                "SCIPLAN_CREDIT_JWKS_CACHE_SECONDS": "1",
-                "SCIPLAN_FUNDS_JWKS_CACHE_SECONDS": "1",
-                "SCIPLAN_GATEWAY_KEY_CACHE_SECONDS": "0.5",
-                "SCIPLAN_GATEWAY_PROXY_TIMEOUT_SECONDS": "2",
-                "SCIPLAN_GATEWAY_RATE_LIMITS": json.dumps(ROOMY_RATE_LIMITS),
-                "SCIPLAN_GATEWAY_MAX_BODY_BYTES": "65536",
-            },
-        )
-        stack.prepare(E2E_ADMIN_PASSWORD)
-        stack.start_all()
-        try:
-            stack.wait_ready(timeout=60)
-            yield RunningStack(stack=stack, admin_password=E2E_ADMIN_PASSWORD)
-        finally:
-            stack.stop()
+    """The stack every end-to-end test shares, on a database of its own."""
+    with (
+        migrated_database(postgres_server_url, f"sciplan_e2e_{os.getpid()}") as url,
+        running_stack(url, Path(tmp_path_factory.mktemp("stack-logs"))) as running,
+    ):
+        yield running
 
 
 async def wait_until(check: Callable[[], Awaitable[bool]], seconds: float = 15.0) -> None:

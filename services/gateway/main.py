@@ -103,6 +103,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             asyncpg_dsn(async_url(settings.database_url.get_secret_value())),
             min_size=1,
             max_size=settings.db_pool_size,
+            # Connecting gives up like the main pool does, so an outage answers 503 quickly.
+            timeout=settings.db_pool_timeout_seconds,
             # The limiter runs one autocommit statement and leaves no session state: skip the
             # default reset query (RESET ALL; UNLISTEN *; ...) that costs a round trip a request.
             reset=_keep_session,
@@ -119,7 +121,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         app.state.login_throttle = LoginThrottle(
             max_failures=settings.login_max_failures, lockout_seconds=settings.login_lockout_seconds
         )
-        app.state.rate_limiter = RateLimiter(pool)
+        app.state.rate_limiter = RateLimiter(pool, settings.db_pool_timeout_seconds)
         app.state.service_docs = ServiceDocs(settings.upstreams, http)
         app.state.forwarder = Forwarder(settings, http)
         try:

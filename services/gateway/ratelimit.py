@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from services.gateway.config import RateLimit
+from shared.errors import ServiceUnavailable, Text
 
 _REFILL = (
     "LEAST(EXCLUDED.burst, b.tokens"
@@ -31,6 +32,11 @@ RETURNING b.key, b.tokens, b.allowed
 """
 
 
+_CANNOT_COUNT = Text(
+    "限流计数暂不可用，请稍后重试", "Rate limiting is unavailable; try again shortly"
+)
+
+
 @dataclass(frozen=True)
 class Decision:
     allowed: bool
@@ -38,17 +44,22 @@ class Decision:
 
 
 class RateLimiter:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, timeout_seconds: float) -> None:
         self._pool = pool
+        self._timeout = timeout_seconds
 
     async def take(self, buckets: list[tuple[str, RateLimit]]) -> Decision:
         buckets = sorted(buckets, key=lambda bucket: bucket[0])  # fixed lock order: no deadlock
         keys = [key for key, _ in buckets]
         rates = {key: limit.per_second for key, limit in buckets}
-        async with self._pool.acquire() as conn:
-            rows = await conn.fetch(
-                _TAKE, keys, [limit.burst for _, limit in buckets], list(rates.values())
-            )
+        try:
+            async with self._pool.acquire(timeout=self._timeout) as conn:
+                rows = await conn.fetch(
+                    _TAKE, keys, [limit.burst for _, limit in buckets], list(rates.values())
+                )
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            # Cannot count: refuse quickly rather than let callers through unmetered or hang.
+            raise ServiceUnavailable(_CANNOT_COUNT, headers={"Retry-After": "2"}) from exc
         wait = 0.0
         for row in rows:
             if not row["allowed"]:
