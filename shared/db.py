@@ -152,9 +152,28 @@ def _lost_connection(exc: DBAPIError) -> bool:
     )
 
 
+def _cause(exc: DBAPIError) -> BaseException | None:
+    """The asyncpg exception under SQLAlchemy's adapter."""
+    return getattr(exc.orig, "__cause__", None) or exc.orig
+
+
 async def _driver_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, DBAPIError) and _lost_connection(exc):
         return await _database_unavailable(request, exc)
+    # Text PostgreSQL cannot store (a NUL character) is bad input, not a server fault; the
+    # transaction rolls back, so nothing is half-written.
+    if isinstance(exc, DBAPIError) and isinstance(
+        _cause(exc), asyncpg.CharacterNotInRepertoireError | asyncpg.UntranslatableCharacterError
+    ):
+        return problem_response(
+            request,
+            status=422,
+            code="request.invalid_text",
+            title=Text(
+                "文本含有无法保存的字符（如 NUL）",
+                "Text contains a character that cannot be stored (e.g. NUL)",
+            ),
+        )
     return await unexpected_error(request, exc)
 
 

@@ -33,6 +33,7 @@ from shared.events.tables import EventTables
 from shared.http import client_session
 from shared.metrics import install_metrics
 from shared.middleware import RequestIdMiddleware
+from shared.openapi import install_problem_docs
 from shared.settings import ServiceSettings
 
 # The OpenAPI document is public so the gateway can merge it into the one it serves; the
@@ -200,6 +201,7 @@ def create_service_app(parts: ServiceParts, *, jwks_fetch: FetchDocument | None 
     install_db_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
     install_metrics(app, settings.service_name, settings.metrics_token_value)
+    install_problem_docs(app)
     app.state.outbox_table = parts.events.outbox
     app.include_router(_health_router(settings, parts))
     app.include_router(event_feed_router(parts.events))

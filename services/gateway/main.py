@@ -32,6 +32,7 @@ from shared.events.feed import event_feed_router
 from shared.http import client_session
 from shared.metrics import install_metrics
 from shared.middleware import RequestIdMiddleware
+from shared.openapi import with_problem_responses
 
 PROXY_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
@@ -158,8 +159,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(event_feed_router(events))
 
     def own_openapi() -> dict[str, Any]:
-        return get_openapi(
-            title=app.title, version=app.version, description=app.description, routes=app.routes
+        return with_problem_responses(
+            get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
         )
 
     async def openapi_json(request: Request) -> JSONResponse:
