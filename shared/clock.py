@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -16,3 +18,24 @@ def in_shanghai(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("naive datetimes are ambiguous; give a timezone")
     return moment.astimezone(SHANGHAI)
+
+
+class OffsetClock:
+    """The real time plus an offset (seconds) read from a file, for end-to-end tests that move
+    the clock of running services forward (a notice period, an objection window) without
+    waiting. Only the test environment accepts it (see `ServiceSettings.test_clock_file`)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __call__(self) -> datetime:
+        # Read every time (tests only): a modification time can repeat within a few ms.
+        try:
+            text = self.path.read_text().strip()
+        except FileNotFoundError:
+            text = ""
+        return utcnow() + timedelta(seconds=float(text or 0))
+
+
+def service_clock(test_clock_file: str | None) -> Callable[[], datetime]:
+    return OffsetClock(Path(test_clock_file)) if test_clock_file else utcnow

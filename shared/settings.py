@@ -42,6 +42,8 @@ class ServiceSettings(BaseSettings):
     event_poll_seconds: float = 1.0
     # Bearer token Prometheus sends to GET /metrics; without one the route refuses everyone.
     metrics_token: SecretStr | None = None
+    # End-to-end tests only: a file holding seconds to add to the service's clock.
+    test_clock_file: str | None = None
 
     def metrics_token_value(self) -> str | None:
         return self.metrics_token.get_secret_value() if self.metrics_token else None
@@ -62,6 +64,12 @@ class ServiceSettings(BaseSettings):
         if "postgres@" in self.database_url.get_secret_value():
             bad.append("database_url (no password)")
         return bad
+
+    @model_validator(mode="after")
+    def _test_clock_only_in_tests(self) -> ServiceSettings:
+        if self.test_clock_file and self.environment != "test":
+            raise ValueError("test_clock_file is only accepted with environment=test")
+        return self
 
     @model_validator(mode="after")
     def _refuse_defaults_in_production(self) -> ServiceSettings:

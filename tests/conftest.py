@@ -190,7 +190,9 @@ E2E_ADMIN_PASSWORD = "e2e-admin-password"
 
 
 @contextlib.contextmanager
-def running_stack(database_url: str, log_dir: Path) -> Iterator[RunningStack]:
+def running_stack(
+    database_url: str, log_dir: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[RunningStack]:
     """All four services as real processes (the machinery of `make run`) on `database_url`."""
     ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
     stack = Stack(
@@ -209,6 +211,7 @@ def running_stack(database_url: str, log_dir: Path) -> Iterator[RunningStack]:
             "SCIPLAN_GATEWAY_PROXY_TIMEOUT_SECONDS": "2",
             "SCIPLAN_GATEWAY_RATE_LIMITS": json.dumps(ROOMY_RATE_LIMITS),
             "SCIPLAN_GATEWAY_MAX_BODY_BYTES": "65536",
+            **(extra_env or {}),
         },
     )
     stack.prepare(E2E_ADMIN_PASSWORD)

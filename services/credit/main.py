@@ -14,7 +14,7 @@ from services.credit.records.endpoints import router as records_router
 from services.credit.rules.endpoints import router as rules_router
 from services.credit.subjects.endpoints import router as subjects_router
 from shared.auth.jwks import FetchDocument
-from shared.clock import utcnow
+from shared.clock import service_clock
 from shared.service_app import EventSource, ServiceParts, create_service_app
 
 # Public by design: the disclosure list (信息公开) shows confirmed severe records to anyone.
@@ -42,5 +42,5 @@ def create_app(
         },
     )
     app = create_service_app(parts, jwks_fetch=jwks_fetch)
-    app.state.clock = utcnow
+    app.state.clock = service_clock(parts.settings.test_clock_file)
     return app

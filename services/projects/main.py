@@ -18,7 +18,7 @@ from services.projects.review.experts.endpoints import router as experts_router
 from services.projects.review.rounds.endpoints import router as rounds_router
 from services.projects.review.scoring.endpoints import router as scoring_router
 from shared.auth.jwks import FetchDocument
-from shared.clock import utcnow
+from shared.clock import service_clock
 from shared.service_app import ServiceParts, create_service_app
 
 # Public by design: programs, published calls and approved projects (信息公开) need no login.
@@ -63,7 +63,7 @@ def create_app(
         public_routes=PUBLIC_ROUTES,
     )
     app = create_service_app(parts, jwks_fetch=jwks_fetch)
-    app.state.clock = utcnow
+    app.state.clock = service_clock(parts.settings.test_clock_file)
     # Tests put an in-process credit client here; otherwise one over HTTP is made on first use.
     app.state.credit_client = None
     return app
