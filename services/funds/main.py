@@ -17,7 +17,7 @@ from services.funds.vouchers.endpoints import PUBLIC_ROUTES as VOUCHER_PUBLIC_RO
 from services.funds.vouchers.endpoints import router as vouchers_router
 from services.funds.vouchers.sweep import voucher_expiry_sweeper
 from shared.auth.jwks import FetchDocument
-from shared.clock import utcnow
+from shared.clock import service_clock
 from shared.service_app import EventSource, ServiceParts, create_service_app
 
 
@@ -45,6 +45,6 @@ def create_app(
         sources={"projects": EventSource(settings.projects_url, grant_handlers)},
     )
     app = create_service_app(parts, jwks_fetch=jwks_fetch)
-    app.state.clock = utcnow
+    app.state.clock = service_clock(parts.settings.test_clock_file)
     app.state.credit_client = None  # made at the first question (tests put their own)
     return app
