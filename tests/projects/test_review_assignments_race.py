@@ -36,7 +36,8 @@ from shared.auth.roles import Role
 from shared.auth.tokens import Principal
 from shared.ids import uuid7
 from shared.testing.plugin import running_app
-from tests.projects.conftest import ZDYF, AsgiCreditClient
+from tests.credit_asgi import AsgiCreditClient
+from tests.projects.conftest import ZDYF
 
 YEAR = 2091
 NOW = datetime(2091, 6, 1, 2, 0, tzinfo=UTC)

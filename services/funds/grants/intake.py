@@ -1,0 +1,257 @@
+"""What the projects service's events do to grant money.
+
+Effects are idempotent by construction, although the consumer's inbox already applies each
+event once: accounts, tranches and payment orders have ids derived from the project, and a
+grant is opened only once. An event funds cannot apply (a project it has never seen, a
+payload it cannot read, a frozen grant) is recorded in `grant_skipped_events` and skipped:
+raising would roll the consumer's batch back and stop it on that event forever. Errors of
+the database itself (the ledger busy, a lost connection) still raise, so the batch is retried.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, TypeVar
+from uuid import UUID
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.funds.grants.accounts import GrantAccounts, derived_id, ledger_of
+from services.funds.grants.payouts import TranchePayer
+from services.funds.grants.repository import GrantRepository
+from services.funds.grants.schemas import Changed, Contracted, EventBudget, ProjectEvent
+from services.funds.grants.service import GrantService
+from services.funds.models import events
+from services.funds.models.grants import Grant
+from shared.events.outbox import Event, publish
+
+Payload = TypeVar("Payload", ProjectEvent, Changed)
+
+
+def actor_of(event: Event) -> str:
+    return f"event:{event.event_type}"
+
+
+class GrantIntake:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.repo = GrantRepository(session)
+        self.accounts = GrantAccounts(session)
+        self.payer = TranchePayer(session)
+        self.grants = GrantService(session)
+
+    async def contracted(self, event: Event) -> None:
+        try:
+            data = Contracted.model_validate(event.payload)
+        except ValidationError:
+            await self.repo.skip(event, "invalid_payload")
+            return
+        now, actor = event.occurred_at, actor_of(event)
+        ledger = ledger_of(data.program_code, data.year)
+        await self.accounts.open_program(data.program_code, data.year, actor=actor, now=now)
+        funds, spent = await self.accounts.open_project(
+            ledger=ledger,
+            program_code=data.program_code,
+            year=data.year,
+            project_id=data.project_id,
+            project_number=data.project_number,
+            org_id=data.org.id,
+            actor=actor,
+            now=now,
+        )
+        opened = await self.repo.insert_grant(
+            {
+                "project_id": data.project_id,
+                "project_number": data.project_number,
+                "program_id": data.program_id,
+                "program_code": data.program_code,
+                "year": data.year,
+                "ledger": ledger,
+                "org_id": data.org.id,
+                "org_name": data.org.name,
+                "org_credit_code": data.org.credit_code,
+                "pi_id": data.pi.id,
+                "pi_name": data.pi.name,
+                "approved_budget_fen": data.approved_budget_fen,
+                "budget": data.budget.model_dump(),
+                "starts_on": data.starts_on,
+                "ends_on": data.ends_on,
+                "status": "active",
+                "funds_account_id": funds.id,
+                "spent_account_id": spent.id,
+                "contracted_at": now,
+                "updated_at": now,
+            }
+        )
+        if not opened:
+            return  # contracted again (another event id): the first one opened it
+        await self.repo.insert_tranches(
+            [
+                {
+                    "id": derived_id(f"tranche:{data.project_id}:{n}"),
+                    "project_id": data.project_id,
+                    "n": n,
+                    "name": tranche.name,
+                    "amount_fen": tranche.amount_fen,
+                    "milestone": tranche.on,
+                    "status": "scheduled",
+                    "attempts": 0,
+                    "updated_at": now,
+                }
+                for n, tranche in enumerate(data.tranches, start=1)
+            ]
+        )
+        await self.repo.record(
+            data.project_id,
+            action="grant.opened",
+            actor=actor,
+            at=now,
+            to_state="active",
+            details={"event_id": str(event.event_id), "budget": data.budget.model_dump()},
+        )
+        grant = await self.repo.grant(data.project_id, lock=True)
+        assert grant is not None
+        await publish(
+            self.session,
+            events,
+            event_type="grant.opened",
+            aggregate_type="grant",
+            aggregate_id=str(grant.project_id),
+            payload={
+                "project_id": str(grant.project_id),
+                "ledger": ledger,
+                "approved_budget_fen": grant.approved_budget_fen,
+                "funds_account_id": str(funds.id),
+            },
+        )
+        await self._milestone(grant, "signing", event)
+
+    async def midterm_passed(self, event: Event) -> None:
+        grant = await self._grant(event)
+        if grant is not None:
+            await self._milestone(grant, "midterm", event)
+
+    async def accepted(self, event: Event) -> None:
+        grant = await self._grant(event)
+        if grant is None:
+            return
+        before = grant.status
+        grant.status = "accepted"
+        grant.accepted_at = event.occurred_at
+        grant.updated_at = event.occurred_at
+        await self.repo.record(
+            grant.project_id,
+            action="grant.accepted",
+            actor=actor_of(event),
+            at=event.occurred_at,
+            from_state=before,
+            to_state="accepted",
+            details={"result": event.payload.get("result")},
+        )
+        await self._milestone(grant, "acceptance", event)
+
+    async def stopped(self, event: Event) -> None:
+        """Terminated, or failed acceptance: the grant is frozen and its money recovered."""
+        data = await self._payload(event, ProjectEvent)
+        if data is None:
+            return
+        frozen = await self.grants.freeze(
+            data.project_id,
+            cause=event.event_type,
+            reason=data.reason,
+            actor=actor_of(event),
+            now=event.occurred_at,
+        )
+        if frozen is None:
+            await self.repo.skip(event, "unknown_project")
+
+    async def changed(self, event: Event) -> None:
+        data = await self._payload(event, Changed)
+        if data is None:
+            return
+        grant = await self.repo.grant(data.project_id, lock=True)
+        if grant is None:
+            await self.repo.skip(event, "unknown_project")
+            return
+        details = self._applied_change(grant, data)
+        if details is None:
+            await self.repo.skip(event, "change_not_applicable")
+            return
+        grant.updated_at = event.occurred_at
+        await self.repo.record(
+            grant.project_id,
+            action=f"change.{data.kind}",
+            actor=actor_of(event),
+            at=event.occurred_at,
+            details={"change_id": str(data.change_id), **details},
+        )
+
+    # --- parts -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _applied_change(grant: Grant, data: Changed) -> dict[str, Any] | None:
+        """Applies an approved change to the grant; what changed, or None if it cannot apply."""
+        details = data.details
+        if data.kind == "budget_reallocation":
+            try:
+                budget = EventBudget.model_validate(details.get("budget")).model_dump()
+            except ValidationError:
+                return None
+            if sum(budget.values()) != sum(grant.budget.values()):
+                return None  # the total never changes by a reallocation
+            old, grant.budget = grant.budget, budget
+            return {"old_budget": old, "budget": budget}
+        try:
+            if data.kind == "extension":
+                new_end = date.fromisoformat(str(details["new_ends_on"]))
+                old_end, grant.ends_on = grant.ends_on, new_end
+                return {"old_ends_on": old_end.isoformat(), "new_ends_on": new_end.isoformat()}
+            if data.kind == "pi_change":
+                new_pi = UUID(str(details["new_pi_id"]))
+                old_pi = {"id": str(grant.pi_id), "name": grant.pi_name}
+                grant.pi_id = new_pi
+                grant.pi_name = str(details.get("new_pi_name") or grant.pi_name)[:200]
+                return {"old_pi": old_pi, "new_pi": {"id": str(new_pi), "name": grant.pi_name}}
+        except (KeyError, ValueError):
+            return None
+        return None
+
+    async def _milestone(self, grant: Grant, milestone: str, event: Event) -> None:
+        """Every scheduled tranche of the milestone becomes due: a payment order each."""
+        for tranche in await self.repo.tranches(grant.project_id, lock=True):
+            if tranche.milestone != milestone or tranche.status != "scheduled":
+                continue
+            refused = await self.payer.pay(
+                grant, tranche, maker=actor_of(event), now=event.occurred_at
+            )
+            await self.repo.record(
+                grant.project_id,
+                action="tranche.due",
+                actor=actor_of(event),
+                at=event.occurred_at,
+                from_state="scheduled",
+                to_state="due" if refused else "awaiting_approval",
+                details={"n": tranche.n, "refusal_code": refused.code if refused else None},
+            )
+
+    async def _grant(self, event: Event) -> Grant | None:
+        """The event's grant, locked; None (the event recorded as skipped) if it cannot apply."""
+        data = await self._payload(event, ProjectEvent)
+        if data is None:
+            return None
+        grant = await self.repo.grant(data.project_id, lock=True)
+        if grant is None:
+            await self.repo.skip(event, "unknown_project")
+            return None
+        if grant.status == "frozen":
+            await self.repo.skip(event, "grant_frozen")
+            return None
+        return grant
+
+    async def _payload(self, event: Event, shape: type[Payload]) -> Payload | None:
+        try:
+            return shape.model_validate(event.payload)
+        except ValidationError:
+            await self.repo.skip(event, "invalid_payload")
+            return None
