@@ -1,0 +1,739 @@
+"""The whole story, end to end through the gateway, with all four services as real processes:
+how a province runs a special fund from the call to the money, credit and evaluation.
+
+Every step is done by the role that does it in real life. The services' clock is moved with
+the test clock (`SCIPLAN_<SERVICE>_TEST_CLOCK_FILE`) over the notice period and the objection
+window; the stack and its database are the story's own. At the end, every event one service
+published has been consumed exactly once by each service that follows it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from shared.db import asyncpg_dsn
+from shared.testing.plugin import migrated_database
+from tests.conftest import RunningStack, running_stack, wait_until
+from tests.e2e.helpers import e2e_client
+from tests.e2e.story_steps import PDF, Story, new_id
+
+pytestmark = pytest.mark.e2e
+
+FUND = "LBCX"  # 兰白科技创新专项 (the special fund the story creates)
+BUDGET_A = 80_000_000  # fen: ¥800,000
+BUDGET_B = 60_000_000
+SERVICES_WITH_CLOCKS = ("PROJECTS", "CREDIT", "FUNDS")
+
+
+@dataclass
+class StoryStack:
+    running: RunningStack
+    clock_file: Path
+
+
+@pytest.fixture
+def story_stack(postgres_server_url: str, tmp_path: Path) -> Iterator[StoryStack]:
+    clock_file = tmp_path / "clock"
+    clock_file.write_text("0")
+    clocks = {f"SCIPLAN_{s}_TEST_CLOCK_FILE": str(clock_file) for s in SERVICES_WITH_CLOCKS}
+    with (
+        migrated_database(postgres_server_url, f"sciplan_story_{os.getpid()}") as url,
+        running_stack(url, tmp_path / "logs", clocks) as running,
+    ):
+        yield StoryStack(running=running, clock_file=clock_file)
+
+
+# --- the cast ---------------------------------------------------------------------------------
+
+
+async def cast(story: Story) -> None:
+    await story.admin()
+    await story.organization("lzu", "兰州大学", "university", 1)
+    await story.organization("gsaas", "甘肃省农业科学院", "research_institute", 2)
+    await story.organization("nwnu", "西北师范大学", "university", 3)
+    await story.organization("gau", "甘肃农业大学", "university", 4)
+    people = [
+        ("pm.lbcx", "李明", ["program_manager"], None),
+        ("pi.wang", "王芳", ["applicant"], "lzu"),
+        ("pi.liu", "刘洋", ["applicant"], "gsaas"),
+        ("oa.lzu", "张伟", ["org_admin"], "lzu"),
+        ("oa.gsaas", "孙丽", ["org_admin"], "gsaas"),
+        ("ex.chen", "陈静", ["expert"], "lzu"),  # same organization as pi.wang: a conflict
+        ("ex.zhao", "赵强", ["expert"], "nwnu"),
+        ("ex.wu", "吴磊", ["expert"], "gau"),
+        ("fo.zhou", "周会计", ["finance_officer"], None),
+        ("fo.qian", "钱审核", ["finance_officer"], None),
+        ("ev.sun", "孙评估", ["evaluator"], None),
+        ("citizen.he", "何群众", ["applicant"], None),
+    ]
+    for username, name, roles, org in people:
+        await story.person(username, name, roles, org)
+    for username, *_ in people:
+        await story.known_everywhere(username)
+
+
+# --- projects: the fund, the call, the applications -------------------------------------------
+
+
+async def special_fund(story: Story) -> dict[str, Any]:
+    fund: dict[str, Any] = await story.ok(
+        "POST",
+        "projects",
+        "/programs",
+        "admin",
+        json={
+            "code": FUND,
+            "name_zh": "兰白科技创新专项",
+            "name_en": "Lanbai Science and Technology Innovation Fund",
+            "managing_agency": "甘肃省科学技术厅",
+            "active_from_year": 2026,
+            "envelopes": [{"year": 2026, "amount_fen": 1_000_000_000}],
+            "eligibility": {
+                "eligible_org_kinds": ["university", "research_institute"],
+                "budget_min_fen": 10_000_000,
+                "budget_max_fen": 200_000_000,
+                "required_attachments": ["feasibility_report"],
+                "experts_per_application": 2,
+                "notice_days": 7,
+                "max_active_projects_per_pi": 2,
+                "min_credit_level": "C",
+            },
+        },
+    )
+    await story.ok(
+        "PUT", "projects", f"/programs/{fund['id']}/managers/{story.ids['pm.lbcx']}", "admin"
+    )
+    return fund
+
+
+async def open_call(story: Story, fund: dict[str, Any], title: str) -> dict[str, Any]:
+    now = story.now()
+    call: dict[str, Any] = await story.ok(
+        "POST",
+        "projects",
+        "/calls",
+        "pm.lbcx",
+        json={
+            "program_id": fund["id"],
+            "year": 2026,
+            "title": title,
+            "guideline": "支持兰白试验区旱作农业、盐碱地治理与新材料方向。",
+            "opens_at": (now - timedelta(minutes=1)).isoformat(),
+            "closes_at": (now + timedelta(hours=2)).isoformat(),
+            "review_template": {
+                "criteria": [
+                    {"code": "innovation", "name": "创新性", "weight": 60, "min": 0, "max": 100},
+                    {"code": "feasibility", "name": "可行性", "weight": 40, "min": 0, "max": 100},
+                ]
+            },
+        },
+    )
+    await story.ok("POST", "projects", f"/calls/{call['id']}/publish", "pm.lbcx")
+    return call
+
+
+def content(story: Story, pi: str, title: str, attachments: list[dict[str, str]]) -> dict[str, Any]:
+    return {
+        "title": title,
+        "abstract": "围绕兰白试验区的产业需求开展关键技术攻关与示范。",
+        "keywords": ["盐碱地", "土壤改良"],
+        "subject_codes": ["210.2010"],
+        "team": [{"user_id": story.ids[pi], "role": "负责人", "share": 100}],
+        "budget": {
+            "equipment": 10_000_000,
+            "business": 40_000_000,
+            "labour": 20_000_000,
+            "indirect": 10_000_000,
+        },
+        "milestones": [{"name": "完成试验区建设", "due": "2027-12-31"}],
+        "indicators": [{"name": "改良面积", "target": 5000, "unit": "亩"}],
+        "attachments": attachments,
+    }
+
+
+async def submitted(story: Story, call: dict[str, Any], pi: str, title: str) -> str:
+    draft = await story.ok(
+        "POST",
+        "projects",
+        "/applications",
+        pi,
+        json={"call_id": call["id"], "content": content(story, pi, title, [])},
+    )
+    application_id: str = draft["id"]
+    uploaded = await story.call(
+        "POST",
+        "projects",
+        f"/applications/{application_id}/attachments",
+        pi,
+        data={"kind": "feasibility_report"},
+        files={"file": ("可行性报告.pdf", PDF, "application/pdf")},
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    attachments = [{"id": uploaded.json()["id"], "kind": "feasibility_report"}]
+    await story.ok(
+        "PUT",
+        "projects",
+        f"/applications/{application_id}",
+        pi,
+        json={"base_version": 1, "content": content(story, pi, title, attachments)},
+    )
+    await story.ok("POST", "projects", f"/applications/{application_id}/submit", pi)
+    return application_id
+
+
+async def endorse(story: Story, application_id: str, org_admin: str) -> dict[str, Any]:
+    endorsed: dict[str, Any] = await story.ok(
+        "POST",
+        "projects",
+        f"/applications/{application_id}/endorsement",
+        org_admin,
+        json={"decision": "endorse", "reason": "同意推荐"},
+    )
+    return endorsed
+
+
+# --- expert review ----------------------------------------------------------------------------
+
+
+async def review(story: Story, call: dict[str, Any], applications: dict[str, str]) -> None:
+    for expert, keywords in (
+        ("ex.chen", ["盐碱地"]),
+        ("ex.zhao", ["盐碱地"]),
+        ("ex.wu", ["土壤改良"]),
+    ):
+        await story.ok(
+            "PUT",
+            "projects",
+            f"/experts/{story.ids[expert]}",
+            "pm.lbcx",
+            json={
+                "title": "研究员",
+                "region": "甘肃",
+                "primary_subjects": ["210.2010"],
+                "keywords": keywords,
+                "max_load": 5,
+            },
+        )
+    opened = await story.ok(
+        "POST",
+        "projects",
+        f"/calls/{call['id']}/review-rounds",
+        "pm.lbcx",
+        json={
+            "kind": "proposal",
+            "deadline": (story.now() + timedelta(days=3)).isoformat(),
+            "experts_per_item": 2,
+        },
+    )
+    round_id = opened["id"]
+    await story.ok("POST", "projects", f"/review-rounds/{round_id}/conflicts/refresh", "pm.lbcx")
+    conflicts = await story.ok("GET", "projects", f"/review-rounds/{round_id}/conflicts", "pm.lbcx")
+    assert [(c["expert_id"], c["kind"]) for c in conflicts["items"]] == [
+        (story.ids["ex.chen"], "same_org")
+    ]
+    run = await story.ok(
+        "POST",
+        "projects",
+        f"/review-rounds/{round_id}/assignment-runs",
+        "pm.lbcx",
+        json={"seed": 2026},
+    )
+    # Without conflicts: 陈静 (兰州大学) never reviews 王芳 (兰州大学).
+    pairs = {(p["expert_id"], p["application_id"]) for p in run["pairs"]}
+    assert (story.ids["ex.chen"], applications["pi.wang"]) not in pairs
+    await story.ok("POST", "projects", f"/assignment-runs/{run['id']}/apply", "pm.lbcx")
+    for expert in ("ex.chen", "ex.zhao", "ex.wu"):
+        mine = await story.ok("GET", "projects", "/me/assignments", expert)
+        for assignment in mine["items"]:
+            path = f"/assignments/{assignment['id']}"
+            await story.ok("POST", "projects", f"{path}/accept", expert)
+            mark = 90 if assignment["application"]["id"] == applications["pi.wang"] else 80
+            await story.ok(
+                "PUT",
+                "projects",
+                f"{path}/sheet",
+                expert,
+                json={
+                    "scores": {"innovation": mark, "feasibility": mark - 5},
+                    "comments": {
+                        "innovation": "技术路线有一定创新，需补充对照试验。",
+                        "feasibility": "团队基础较好，示范区条件具备。",
+                    },
+                    "overall_comment": "建议支持，注意控制示范推广成本。",
+                    "recommendation": "support",
+                },
+            )
+            await story.ok("POST", "projects", f"{path}/sheet/submit", expert)
+    results = await story.ok("GET", "projects", f"/review-rounds/{round_id}/results", "pm.lbcx")
+    ranked = {r["application_id"]: r for r in results["items"]}
+    assert ranked[applications["pi.wang"]]["rank"] == 1
+    assert all(r["n_reviews"] == 2 for r in ranked.values())
+    await story.ok("POST", "projects", f"/review-rounds/{round_id}/close", "pm.lbcx")
+
+
+# --- decision, public notice, task books ------------------------------------------------------
+
+
+async def decide(
+    story: Story, call: dict[str, Any], applications: dict[str, str]
+) -> dict[str, str]:
+    decided = await story.ok(
+        "POST",
+        "projects",
+        f"/calls/{call['id']}/decisions",
+        "pm.lbcx",
+        json={
+            "decisions": [
+                {
+                    "application_id": applications["pi.wang"],
+                    "decision": "approve",
+                    "approved_budget_fen": BUDGET_A,
+                    "reason": "专家评审排名第一",
+                },
+                {
+                    "application_id": applications["pi.liu"],
+                    "decision": "approve",
+                    "approved_budget_fen": BUDGET_B,
+                    "reason": "专家评审排名第二",
+                },
+            ]
+        },
+    )
+    by_application = {d["application_id"]: d["project_id"] for d in decided["decisions"]}
+    return {pi: by_application[app] for pi, app in applications.items()}
+
+
+async def public_notice(story: Story, projects: dict[str, str]) -> None:
+    """One objection, filed by a member of the public and dismissed; the notice then runs out."""
+    target = projects["pi.wang"]
+    objection = await story.ok(
+        "POST",
+        "projects",
+        f"/projects/{target}/objections",
+        "citizen.he",
+        json={"reasons": "该项目与已结题项目内容重复，请核查。"},
+    )
+    early = await story.call("POST", "projects", f"/projects/{target}/task-book/sign", "oa.lzu")
+    assert early.status_code == 409, early.text  # not while the notice runs
+    await story.ok(
+        "POST",
+        "projects",
+        f"/projects/{target}/objections/{objection['id']}/resolution",
+        "pm.lbcx",
+        json={
+            "decision": "dismiss",
+            "resolution": "经核查，研究内容与已结题项目不重复，异议不成立",
+        },
+    )
+    story.advance(days=8)
+
+
+def task_book(budget: int) -> dict[str, Any]:
+    return {
+        "budget": {
+            "equipment": budget // 5,
+            "business": budget // 2,
+            "labour": budget // 5,
+            "indirect": budget // 10,
+        },
+        "tranches": [
+            {"name": "首笔拨款", "amount_fen": budget // 2, "on": "signing"},
+            {"name": "中期拨款", "amount_fen": budget * 3 // 8, "on": "midterm"},
+            {"name": "验收后拨款", "amount_fen": budget // 8, "on": "acceptance"},
+        ],
+        "starts_on": "2026-05-01",
+        "ends_on": "2028-12-31",
+    }
+
+
+async def contract(story: Story, project_id: str, budget: int, org_admin: str) -> None:
+    await story.ok(
+        "PUT", "projects", f"/projects/{project_id}/task-book", "pm.lbcx", json=task_book(budget)
+    )
+    await story.ok("POST", "projects", f"/projects/{project_id}/task-book/sign", org_admin)
+    signed = await story.ok("POST", "projects", f"/projects/{project_id}/task-book/sign", "pm.lbcx")
+    assert signed["status"] == "in_progress"
+
+
+async def report(story: Story, project_id: str, pi: str, kind: str, decision: str) -> None:
+    body: dict[str, Any] = {"summary": f"{kind} 报告：按计划推进。"}
+    if kind == "final":
+        body = {
+            "summary": "完成全部研究任务，建立盐碱地改良技术体系。",
+            "milestones": [{"name": "完成试验区建设", "done": True}],
+            "indicators": [{"name": "改良面积", "achieved": 6000}],
+        }
+    filed = await story.ok(
+        "POST",
+        "projects",
+        f"/projects/{project_id}/reports",
+        pi,
+        json={"kind": kind, "content": body},
+    )
+    await story.ok(
+        "POST",
+        "projects",
+        f"/projects/{project_id}/reports/{filed['id']}/review",
+        "pm.lbcx",
+        json={"decision": decision, "comment": "审核意见：同意"},
+    )
+
+
+# --- funds: envelopes, tranches, post-subsidy, spending, recovery -----------------------------
+
+
+async def fund_the_envelope(story: Story) -> None:
+    await story.ok(
+        "POST",
+        "funds",
+        "/grants/envelopes",
+        "fo.zhou",
+        json={
+            "id": new_id(),
+            "program_code": FUND,
+            "year": 2026,
+            "amount_fen": 1_000_000_000,
+            "note": "省级财政2026年度兰白专项资金",
+        },
+    )
+
+
+async def grant(story: Story, project_id: str, who: str = "fo.zhou") -> dict[str, Any]:
+    found: dict[str, Any] = await story.ok("GET", "funds", f"/grants/{project_id}", who)
+    return found
+
+
+async def pay_tranche(story: Story, project_id: str, n: int) -> dict[str, Any]:
+    """The tranche falls due by itself (the projects service's event); a finance officer
+    approves the payment order the event made."""
+    order: str | None = None
+
+    async def due() -> bool:
+        nonlocal order
+        reply = await story.call("GET", "funds", f"/grants/{project_id}", "fo.zhou")
+        if reply.status_code != 200:
+            return False
+        tranche = next(t for t in reply.json()["tranches"] if t["n"] == n)
+        order = tranche["payment_order_id"]
+        return bool(tranche["status"] == "awaiting_approval")
+
+    await wait_until(due, seconds=30)
+    await story.ok(
+        "POST",
+        "funds",
+        f"/payment-orders/{order}/approve",
+        "fo.qian",
+        json={"reason": "拨付资料齐全，同意拨付"},
+    )
+    paid = await grant(story, project_id)
+    assert next(t for t in paid["tranches"] if t["n"] == n)["status"] == "paid"
+    return paid
+
+
+async def balance(story: Story, account_id: str) -> int:
+    account = await story.ok("GET", "funds", f"/accounts/{account_id}", "fo.zhou")
+    return int(account["credits_posted"]) - int(account["debits_posted"])
+
+
+async def post_subsidy(story: Story, project_id: str, amount: int) -> None:
+    made = await story.ok(
+        "POST",
+        "funds",
+        f"/grants/{project_id}/post-subsidies",
+        "fo.zhou",
+        json={"id": new_id(), "amount_fen": amount, "reason": "验收通过，按绩效给予后补助"},
+    )
+    order = made["payment_order_id"]
+    own = await story.call(
+        "POST", "funds", f"/payment-orders/{order}/approve", "fo.zhou", json={"reason": "同意"}
+    )
+    assert own.status_code == 403, own.text  # the maker never approves their own payment
+    await story.ok(
+        "POST", "funds", f"/payment-orders/{order}/approve", "fo.qian", json={"reason": "同意"}
+    )
+
+
+async def spend(story: Story, project_id: str, org_admin: str, category: str, amount: int) -> None:
+    await story.ok(
+        "POST",
+        "funds",
+        f"/grants/{project_id}/expenditures",
+        org_admin,
+        json={
+            "id": new_id(),
+            "category": category,
+            "amount_fen": amount,
+            "description": "购置试验材料",
+            "spent_on": story.now().date().isoformat(),
+        },
+    )
+
+
+async def recover(story: Story, project_id: str, unspent: int) -> None:
+    async def frozen() -> bool:
+        return bool((await grant(story, project_id))["status"] == "frozen")
+
+    await wait_until(frozen, seconds=30)
+    held = await grant(story, project_id)
+    assert held["frozen"] == unspent
+    assert held["recovery"]["status"] == "open"
+    assert held["recovery"]["amount_fen"] == unspent
+    refused = await story.call(
+        "POST",
+        "funds",
+        f"/grants/{project_id}/expenditures",
+        "oa.gsaas",
+        json={
+            "id": new_id(),
+            "category": "business",
+            "amount_fen": 100,
+            "description": "终止后继续支出",
+            "spent_on": story.now().date().isoformat(),
+        },
+    )
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "grant.frozen"
+    await story.ok(
+        "POST", "funds", f"/grants/{project_id}/recovery/settle", "fo.zhou", json={"id": new_id()}
+    )
+    settled = await grant(story, project_id)
+    assert settled["recovery"]["status"] == "settled"
+    assert await balance(story, settled["funds_account_id"]) == 0
+
+
+# --- misconduct and credit --------------------------------------------------------------------
+
+
+async def terminate_for_misconduct(story: Story, project_id: str) -> dict[str, Any]:
+    await story.ok(
+        "POST",
+        "projects",
+        f"/projects/{project_id}/termination",
+        "pm.lbcx",
+        json={
+            "cause": "misconduct",
+            "reason": "经查实中期报告中的实验数据系伪造",
+            "rule_code": "FABRICATION",
+        },
+    )
+    found: list[dict[str, Any]] = []
+
+    async def proposed() -> bool:
+        nonlocal found
+        search = await story.ok(
+            "GET",
+            "credit",
+            "/records",
+            "pm.lbcx",
+            params={"purpose": "核查项目终止后的信用记录", "rule_code": "FABRICATION"},
+        )
+        found = [
+            r for r in search["items"] if r["subject_name"] == "王芳" or "刘洋" in r["subject_name"]
+        ]
+        return bool(found)
+
+    await wait_until(proposed, seconds=30)
+    [record] = [r for r in found if r["subject_name"] == "刘洋"]
+    assert record["status"] == "proposed"
+    await story.ok(
+        "POST",
+        "credit",
+        f"/records/{record['id']}/notify",
+        "pm.lbcx",
+        json={"reason": "依规告知当事人"},
+    )
+    early = await story.call(
+        "POST",
+        "credit",
+        f"/records/{record['id']}/confirm",
+        "pm.lbcx",
+        json={"reason": "异议期满无异议"},
+    )
+    assert early.status_code == 409, early.text  # the objection window is still open
+    story.advance(days=15)  # past 10 working days
+    confirmed: dict[str, Any] = await story.ok(
+        "POST",
+        "credit",
+        f"/records/{record['id']}/confirm",
+        "pm.lbcx",
+        json={"reason": "异议期满无异议"},
+    )
+    assert confirmed["status"] == "confirmed"
+    return confirmed
+
+
+# --- evaluation -------------------------------------------------------------------------------
+
+
+async def evaluate(story: Story, fund: dict[str, Any], project_id: str) -> None:
+    engagement = await story.ok(
+        "POST",
+        "projects",
+        "/engagements",
+        "admin",
+        json={
+            "evaluator_id": story.ids["ev.sun"],
+            "program_id": fund["id"],
+            "purpose": "兰白科技创新专项2026年度第三方绩效评估",
+        },
+    )
+    listed = await story.ok(
+        "GET", "projects", "/projects", "ev.sun", params={"program_id": fund["id"]}
+    )
+    assert project_id in {p["id"] for p in listed["items"]}
+    records = await story.ok(
+        "GET",
+        "credit",
+        "/records",
+        "ev.sun",
+        params={"purpose": "第三方评估：专项承担主体信用核查"},
+    )
+    assert any(r["rule_code"] == "FABRICATION" for r in records["items"])
+    usage = await story.ok(
+        "GET", "funds", "/grants/execution", "ev.sun", params={"program_code": FUND, "year": 2026}
+    )
+    [row] = usage
+    assert row["grants"] == 2
+    assert row["spent"] == 17_000_000
+    await story.ok(
+        "POST",
+        "projects",
+        "/evaluations",
+        "ev.sun",
+        json={
+            "engagement_id": engagement["id"],
+            "project_id": project_id,
+            "kind": "execution",
+            "scores": {"进度": 90, "经费使用": 85},
+            "summary": "项目按任务书推进，经费使用规范，成果达到预期。",
+        },
+    )
+
+
+# --- events -----------------------------------------------------------------------------------
+
+# (consumer schema, source name, producer schema): every feed one service reads from another.
+FEEDS = [
+    ("projects", "gateway", "gateway"),
+    ("credit", "gateway", "gateway"),
+    ("funds", "gateway", "gateway"),
+    ("credit", "projects", "projects"),
+    ("credit", "funds", "funds"),
+    ("funds", "projects", "projects"),
+]
+
+
+async def events_consumed_exactly_once(story: Story) -> None:
+    conn = await asyncpg.connect(asyncpg_dsn(story.running.stack.database_url))
+    try:
+
+        async def caught_up() -> bool:
+            for consumer, source, producer in FEEDS:
+                published = {
+                    r["event_id"]
+                    for r in await conn.fetch(f"SELECT event_id FROM {producer}.outbox")
+                }
+                read = await conn.fetch(
+                    f"SELECT event_id FROM {consumer}.inbox WHERE source = $1", source
+                )
+                if {r["event_id"] for r in read} != published:
+                    return False
+            return True
+
+        await wait_until(caught_up, seconds=30)
+        for consumer, source, producer in FEEDS:
+            published = await conn.fetchval(f"SELECT count(*) FROM {producer}.outbox")
+            read = await conn.fetchval(
+                f"SELECT count(*) FROM {consumer}.inbox WHERE source = $1", source
+            )
+            assert read == published, (consumer, source)
+    finally:
+        await conn.close()
+
+
+# --- the story --------------------------------------------------------------------------------
+
+
+async def test_the_whole_story(story_stack: StoryStack) -> None:
+    async with e2e_client() as client:
+        story = Story(client=client, running=story_stack.running, clock_file=story_stack.clock_file)
+        await cast(story)
+        fund = await special_fund(story)
+        await fund_the_envelope(story)
+        call = await open_call(story, fund, "2026年度兰白科技创新专项")
+        applications = {
+            "pi.wang": await submitted(story, call, "pi.wang", "盐碱地生物改良关键技术"),
+            "pi.liu": await submitted(story, call, "pi.liu", "旱作农业节水关键技术"),
+        }
+        story.advance(hours=3)  # the call closes
+        for pi, org_admin in (("pi.wang", "oa.lzu"), ("pi.liu", "oa.gsaas")):
+            endorsed = await endorse(story, applications[pi], org_admin)
+            assert endorsed["status"] == "endorsed", endorsed
+            assert endorsed["formal_check"]["automatic_passed"] is True, endorsed
+            await story.ok(
+                "POST",
+                "projects",
+                f"/applications/{applications[pi]}/formal-check/decision",
+                "pm.lbcx",
+                json={"decision": "pass", "reason": "形式审查合格"},
+            )
+        await review(story, call, applications)
+        projects = await decide(story, call, applications)
+        wang, liu = projects["pi.wang"], projects["pi.liu"]
+        await public_notice(story, projects)
+
+        # The task book is signed: the first tranche reaches the organization's account.
+        await contract(story, wang, BUDGET_A, "oa.lzu")
+        first = await pay_tranche(story, wang, 1)
+        assert first["released"] == BUDGET_A // 2
+        assert await balance(story, first["funds_account_id"]) == BUDGET_A // 2
+        assert (await grant(story, wang, who="oa.lzu"))["org"]["name"] == "兰州大学"
+
+        # The funds service is killed while the second task book's event is on its way; started
+        # again, it opens that budget once and has lost nothing it had answered.
+        await contract(story, liu, BUDGET_B, "oa.gsaas")
+        story.running.stack.kill("funds")
+        story.running.stack.restart("funds")
+        await pay_tranche(story, liu, 1)
+        assert (await grant(story, wang))["released"] == BUDGET_A // 2
+        listed = await story.ok("GET", "funds", "/grants", "fo.zhou", params={"program_code": FUND})
+        assert sorted(g["project_id"] for g in listed["items"]) == sorted([wang, liu])
+
+        await spend(story, wang, "oa.lzu", "business", 12_000_000)
+        await report(story, wang, "pi.wang", "midterm", "pass")
+        await pay_tranche(story, wang, 2)
+        await report(story, wang, "pi.wang", "final", "passed")
+        accepted = await story.ok("GET", "projects", f"/projects/{wang}", "pm.lbcx")
+        assert accepted["status"] == "accepted"
+        await pay_tranche(story, wang, 3)
+        await post_subsidy(story, wang, 10_000_000)
+        done = await grant(story, wang)
+        assert done["released"] == BUDGET_A + 10_000_000
+        assert done["spent"] == 12_000_000
+
+        # Misconduct: the second project ends, its unspent money is frozen and recovered, and
+        # its PI's credit record goes through notice and confirmation.
+        await spend(story, liu, "oa.gsaas", "business", 5_000_000)
+        await terminate_for_misconduct(story, liu)
+        await recover(story, liu, BUDGET_B // 2 - 5_000_000)
+        # The banned PI cannot apply to the next call: the formal check asks credit.
+        next_call = await open_call(story, fund, "2026年度兰白科技创新专项（第二批）")
+        again = await submitted(story, next_call, "pi.liu", "旱作农业节水关键技术（续）")
+        story.advance(hours=3)
+        checked = await endorse(story, again, "oa.gsaas")
+        assert checked["formal_check"]["automatic_passed"] is False
+        failed = [r for r in checked["formal_check"]["results"] if not r["passed"]]
+        assert [r["rule"] for r in failed] == ["credit.eligible"], checked
+
+        await evaluate(story, fund, wang)
+        balanced = await story.ok("GET", "funds", "/reports/trial-balance", "fo.zhou")
+        assert balanced["balanced"] is True
+        await events_consumed_exactly_once(story)
