@@ -13,6 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from services.gateway.audit.middleware import AuditMiddleware
+from services.gateway.audit.writer import AuditWriter
 from services.gateway.auth.endpoints import router as auth_router
 from services.gateway.auth.keys import KeyStore, ensure_signing_key
 from services.gateway.auth.service import TokenIssuer
@@ -125,9 +126,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         app.state.rate_limiter = RateLimiter(pool, settings.db_pool_timeout_seconds)
         app.state.service_docs = ServiceDocs(settings.upstreams, http)
         app.state.forwarder = Forwarder(settings, http)
+        app.state.audit_writer = AuditWriter(db.sessionmaker)
+        app.state.audit_writer.start()
         try:
             yield
         finally:
+            await app.state.audit_writer.stop()
             await http.close()
             await pool.close()
             await db.dispose()

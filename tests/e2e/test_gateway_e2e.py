@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import uuid
 from collections.abc import AsyncIterator
@@ -236,6 +237,23 @@ async def test_audit_verify_command_checks_the_chain(
     client: httpx.AsyncClient, stack: RunningStack
 ) -> None:
     await admin_token(client, stack)  # at least one audited request
+    # A burst of writes at once: the rows are committed in groups, each still chained.
+    replies = await asyncio.gather(
+        *(
+            client.post(
+                f"{stack.url}/auth/token",
+                data={"username": f"nobody{n}", "password": "wrong-password"},
+                headers={"X-Request-ID": f"audit-burst-{n}"},
+            )
+            for n in range(40)
+        )
+    )
+    assert {r.status_code for r in replies} == {401}
+    rows = await scalar(
+        stack,
+        "SELECT count(DISTINCT seq) FROM gateway.audit_log WHERE request_id LIKE 'audit-burst-%'",
+    )
+    assert rows == 40
     code, out, err = await sciplan(stack, "audit", "verify")
     assert code == 0, err
     assert "audit log intact" in out

@@ -50,30 +50,39 @@ def entry_hash(seq: int, prev_hash: str, record: AuditRecord) -> str:
     return hashlib.sha256(f"{prev_hash}|{content}".encode()).hexdigest()
 
 
-async def append(session: AsyncSession, record: AuditRecord) -> int:
+async def append_all(session: AsyncSession, records: list[AuditRecord]) -> list[int]:
+    """Appends `records` in order, under the chain's lock; their sequence numbers."""
     await session.execute(sa.select(sa.func.pg_advisory_xact_lock(AUDIT_LOCK_ID)))
     last = (
         await session.execute(
             sa.select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
         )
     ).first()
-    seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
-    session.add(
-        AuditEntry(
-            seq=seq,
-            at=record.at,
-            actor=record.actor,
-            method=record.method,
-            path=record.path,
-            status=record.status,
-            request_id=record.request_id,
-            client_address=record.client_address,
-            prev_hash=prev,
-            hash=entry_hash(seq, prev, record),
+    seq, prev = (last.seq, last.hash) if last else (0, GENESIS)
+    rows: list[dict[str, object]] = []
+    numbers: list[int] = []
+    for record in records:
+        seq += 1
+        digest = entry_hash(seq, prev, record)
+        rows.append(
+            {
+                "seq": seq,
+                "at": record.at,
+                "actor": record.actor,
+                "method": record.method,
+                "path": record.path,
+                "status": record.status,
+                "request_id": record.request_id,
+                "client_address": record.client_address,
+                "prev_hash": prev,
+                "hash": digest,
+            }
         )
-    )
-    await session.flush()
-    return seq
+        prev = digest
+        numbers.append(seq)
+    if rows:
+        await session.execute(sa.insert(AuditEntry), rows)
+    return numbers
 
 
 @dataclass(frozen=True)

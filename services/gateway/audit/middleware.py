@@ -1,7 +1,8 @@
 """Every mutating request is written to the audit log before its response starts.
 
 Holding the response until the row is committed means no client sees an answer to a write
-that left no trace. Bodies are never logged (they may hold passwords).
+that left no trace (rows are committed in groups: `writer.py`). Bodies are never logged
+(they may hold passwords).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import logging
 from starlette.datastructures import State
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.gateway.audit.chain import AuditRecord, append
+from services.gateway.audit.chain import AuditRecord
 from shared.auth.tokens import Principal
 from shared.clock import utcnow
 
@@ -58,7 +59,6 @@ class AuditMiddleware:
             client_address=client_address(scope),
         )
         try:
-            async with self.app_state.db.sessionmaker() as session, session.begin():
-                await append(session, record)
+            await self.app_state.audit_writer.write(record)
         except Exception:
             log.exception("could not write the audit log", extra={"path": record.path})
