@@ -60,6 +60,8 @@ async def cast(story: Story) -> None:
     await story.organization("gsaas", "甘肃省农业科学院", "research_institute", 2)
     await story.organization("nwnu", "西北师范大学", "university", 3)
     await story.organization("gau", "甘肃农业大学", "university", 4)
+    await story.organization("lab", "兰州新区检验检测中心有限公司", "enterprise", 5)
+    await story.organization("green", "甘肃绿源农业科技有限公司", "enterprise", 6)
     people = [
         ("pm.lbcx", "李明", ["program_manager"], None),
         ("pi.wang", "王芳", ["applicant"], "lzu"),
@@ -73,6 +75,8 @@ async def cast(story: Story) -> None:
         ("fo.qian", "钱审核", ["finance_officer"], None),
         ("ev.sun", "孙评估", ["evaluator"], None),
         ("citizen.he", "何群众", ["applicant"], None),
+        ("prov.lab", "马检测", ["provider"], "lab"),
+        ("ent.green", "杨总", ["enterprise"], "green"),
     ]
     for username, name, roles, org in people:
         await story.person(username, name, roles, org)
@@ -509,6 +513,95 @@ async def recover(story: Story, project_id: str, unspent: int) -> None:
     assert await balance(story, settled["funds_account_id"]) == 0
 
 
+# --- innovation vouchers ----------------------------------------------------------------------
+
+
+async def vouchers(story: Story) -> None:
+    program = await story.ok(
+        "POST",
+        "funds",
+        "/voucher-programs",
+        "fo.zhou",
+        json={
+            "id": new_id(),
+            "code": "LZCX",
+            "name": "2026年兰州市科技创新券",
+            "year": 2026,
+            "budget_fen": 50_000_000,
+            "voucher_share_bp": 5000,
+            "cap_per_group_fen": 20_000_000,
+            "validity_days": 180,
+            "categories": ["testing", "rd_service"],
+            "managing_agency": "兰州市科学技术局",
+        },
+    )
+    provider = await story.ok(
+        "POST",
+        "funds",
+        "/voucher-providers",
+        "prov.lab",
+        json={
+            "id": new_id(),
+            "services": [{"name": "材料成分检测", "category": "testing", "price_fen": 4_000_000}],
+        },
+    )
+    reviewed = await story.ok(
+        "POST",
+        "funds",
+        f"/voucher-providers/{provider['id']}/approve",
+        "pm.lbcx",
+        json={"reason": "资质齐全"},
+    )
+    assert reviewed["status"] == "in_publicity"
+    public = await story.call("GET", "funds", "/voucher-providers/publicity", None)
+    assert public.status_code == 200, public.text  # the publicity list needs no login
+    assert "兰州新区检验检测中心有限公司" in public.text
+    await story.ok("POST", "funds", "/voucher-enterprises", "ent.green", json={"id": new_id()})
+    voucher = await story.ok(
+        "POST",
+        "funds",
+        f"/voucher-programs/{program['id']}/vouchers",
+        "ent.green",
+        json={"id": new_id(), "amount_fen": 10_000_000},
+    )
+    order = {
+        "id": new_id(),
+        "voucher_id": voucher["id"],
+        "provider_id": provider["id"],
+        "service_name": "材料成分检测",
+        "service_category": "testing",
+        "contract_amount_fen": 4_000_000,
+        "voucher_amount_fen": 2_000_000,
+    }
+    early = await story.call("POST", "funds", "/voucher-orders", "ent.green", json=order)
+    assert early.status_code == 409, early.text  # still in its 7-day publicity period
+    assert early.json()["code"] == "voucher.provider_not_accepting"
+    story.advance(days=8)
+    placed = await story.ok("POST", "funds", "/voucher-orders", "ent.green", json=order)
+    path = f"/voucher-orders/{placed['id']}"
+    await story.ok("POST", "funds", f"{path}/deliver", "prov.lab")
+    await story.ok("POST", "funds", f"{path}/confirm", "ent.green")
+    await story.ok(
+        "POST",
+        "funds",
+        f"{path}/redemption",
+        "prov.lab",
+        json={
+            "invoice_number": "62001234-00056789",
+            "invoice_amount_fen": 4_000_000,
+            "contract_ref": "HT-2026-LZ-0042",
+            "self_payment_ref": "转账凭证-20261201-001",
+            "delivery_proof_ref": "检测报告-2026-1188",
+        },
+    )
+    redeemed = await story.ok(
+        "POST", "funds", f"{path}/redemption/approve", "fo.qian", json={"reason": "材料齐全"}
+    )
+    assert redeemed["state"] == "redeemed"
+    spent = await story.ok("GET", "funds", f"/vouchers/{voucher['id']}", "ent.green")
+    assert (spent["spent_fen"], spent["available_fen"]) == (2_000_000, 8_000_000)
+
+
 # --- misconduct and credit --------------------------------------------------------------------
 
 
@@ -733,6 +826,7 @@ async def test_the_whole_story(story_stack: StoryStack) -> None:
         failed = [r for r in checked["formal_check"]["results"] if not r["passed"]]
         assert [r["rule"] for r in failed] == ["credit.eligible"], checked
 
+        await vouchers(story)
         await evaluate(story, fund, wang)
         balanced = await story.ok("GET", "funds", "/reports/trial-balance", "fo.zhou")
         assert balanced["balanced"] is True
