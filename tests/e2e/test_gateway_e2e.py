@@ -259,3 +259,21 @@ async def test_audit_verify_command_checks_the_chain(
     code, out, err = await sciplan(stack, "audit", "verify")
     assert code == 0, err
     assert "audit log intact" in out
+
+
+async def test_a_burst_of_logins_does_not_starve_other_requests(
+    client: httpx.AsyncClient, stack: RunningStack
+) -> None:
+    """Password checks take turns without holding the database pool: reads still answer."""
+    token = await admin_token(client, stack)
+    logins = [
+        client.post(
+            f"{stack.url}/auth/token",
+            data={"username": f"burst{n}", "password": "wrong-password"},
+        )
+        for n in range(40)
+    ]
+    reads = [client.get(f"{stack.url}/admin/v1/users", headers=bearer(token)) for _ in range(10)]
+    replies = await asyncio.gather(*logins, *reads)
+    assert {r.status_code for r in replies[:40]} == {401}
+    assert {r.status_code for r in replies[40:]} == {200}

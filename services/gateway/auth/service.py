@@ -78,6 +78,11 @@ class AuthService:
         self.throttle = throttle
 
     async def login(self, username: str, password: str) -> TokenResponse:
+        # Taken before the first query, so a waiting login holds no connection.
+        async with self.throttle.slots:
+            return await self._login(username, password)
+
+    async def _login(self, username: str, password: str) -> TokenResponse:
         username = username.strip().lower()
         await self.throttle.check(self.session, username)
         user = await self.session.scalar(
@@ -91,6 +96,12 @@ class AuthService:
         return await self._tokens_for(user, family_id=uuid7())
 
     async def client_credentials(
+        self, client_id: str, client_secret: str, audience: str | None
+    ) -> TokenResponse:
+        async with self.throttle.slots:
+            return await self._client_credentials(client_id, client_secret, audience)
+
+    async def _client_credentials(
         self, client_id: str, client_secret: str, audience: str | None
     ) -> TokenResponse:
         client = await self.session.get(ApiClient, client_id)

@@ -5,6 +5,7 @@ Failures are counted in the request's transaction; the 401 that follows keeps it
 
 from __future__ import annotations
 
+import asyncio
 import math
 from datetime import timedelta
 
@@ -20,9 +21,13 @@ MAX_LOCKOUT_SECONDS = 3600
 
 
 class LoginThrottle:
-    def __init__(self, *, max_failures: int, lockout_seconds: int) -> None:
+    def __init__(self, *, max_failures: int, lockout_seconds: int, at_once: int = 4) -> None:
         self._max = max_failures
         self._lockout = lockout_seconds
+        # Password checks that may run at once. Each holds a database connection while its hash
+        # is checked (about a quarter of a second of CPU); a burst of logins beyond what the
+        # CPUs can hash would otherwise hold the whole pool and turn other requests into 503s.
+        self.slots = asyncio.Semaphore(at_once)
 
     async def check(self, session: AsyncSession, username: str) -> None:
         locked_until = await session.scalar(
