@@ -3,16 +3,13 @@ between the commit and the response."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.funds.conftest import Funds, outcomes, post, transfer, void
-
-Message = MutableMapping[str, Any]
-Scope = MutableMapping[str, Any]
+from tests.funds.lossy import LoseResponses, ResponseLost, crash_then_retry
 
 
 async def _funded(funds: Funds, amount: int = 1000) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -159,41 +156,6 @@ async def test_an_idempotency_key_returns_the_first_answer(funds: Funds) -> None
     assert outcomes(mine.json()) == ["created"]
 
 
-class ResponseLost(Exception):
-    """The connection broke after the server committed (a crash, a network cut)."""
-
-
-class LoseResponses:
-    """Runs the app to the end, then loses the connection as the response starts: the commit
-    has happened (it precedes the response), the client never learns the outcome."""
-
-    def __init__(self, app: Callable[..., Awaitable[None]]) -> None:
-        self.app = app
-
-    async def __call__(
-        self,
-        scope: Scope,
-        receive: Callable[[], Awaitable[Message]],
-        send: Callable[[Message], Awaitable[None]],
-    ) -> None:
-        async def broken(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                raise ResponseLost("connection lost before the response")
-            await send(message)
-
-        await self.app(scope, receive, broken)
-
-
-async def _crash_then_retry(
-    funds: Funds, method: str, path: str, who: str, json: Any
-) -> httpx.Response:
-    transport = httpx.ASGITransport(app=LoseResponses(funds.app))
-    async with httpx.AsyncClient(transport=transport, base_url="http://funds") as lossy:
-        with pytest.raises(ResponseLost):
-            await lossy.request(method, path, headers=funds.callers[who].headers, json=json)
-    return await funds.call(method, path, who, json=json)
-
-
 async def test_a_lost_response_then_a_retry_moves_money_once(funds: Funds) -> None:
     fund, project = await _funded(funds)
     payment, hold, other_hold = (
@@ -203,7 +165,9 @@ async def test_a_lost_response_then_a_retry_moves_money_once(funds: Funds) -> No
     )
 
     for body in ([payment], [hold, other_hold], [post(hold, 150)], [void(other_hold)]):
-        retry = await _crash_then_retry(funds, "POST", "/v1/transfers", "finance", body)
+        retry = await crash_then_retry(
+            funds.app, "POST", "/v1/transfers", headers=funds.callers["finance"].headers, json=body
+        )
         assert retry.status_code == 200
         assert outcomes(retry.json()) == ["exists"] * len(body)
 
@@ -236,6 +200,8 @@ async def test_a_lost_response_when_opening_an_account(funds: Funds) -> None:
         "owner_kind": "project",
         "owner_id": "P-2026-001",
     }
-    retry = await _crash_then_retry(funds, "POST", "/v1/accounts", "finance", body)
+    retry = await crash_then_retry(
+        funds.app, "POST", "/v1/accounts", headers=funds.callers["finance"].headers, json=body
+    )
     assert retry.status_code == 200
     assert retry.json()["id"] == body["id"]
