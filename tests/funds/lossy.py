@@ -8,10 +8,13 @@ retry must answer as if the first had been seen, and the money must move once.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from datetime import datetime
 from typing import Any
 
 import httpx
 import pytest
+
+from tests.funds.conftest import Funds
 
 Message = MutableMapping[str, Any]
 Scope = MutableMapping[str, Any]
@@ -68,3 +71,21 @@ async def crash_then_retry(
         transport=httpx.ASGITransport(app=app), base_url=base_url
     ) as client:
         return await client.request(method, path, headers=headers, json=json)
+
+
+async def lost_then_retried(
+    funds: Funds, method: str, path: str, who: str, json: Any = None
+) -> httpx.Response:
+    """The first answer is lost after the commit; the retry comes ten minutes later (so a
+    retry that did the work again would show the later time)."""
+
+    async def later() -> None:
+        funds.clock.advance(minutes=10)
+
+    return await crash_then_retry(
+        funds.app, method, path, headers=funds.callers[who].headers, json=json, before_retry=later
+    )
+
+
+def parse_time(moment: str) -> datetime:
+    return datetime.fromisoformat(moment.replace("Z", "+00:00"))

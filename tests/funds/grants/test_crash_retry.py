@@ -7,11 +7,8 @@ answered with the committed original instead of doing the thing again.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from uuid import uuid4
-
-import httpx
 
 from services.funds.grants.accounts import (
     program_fund_id,
@@ -20,27 +17,7 @@ from services.funds.grants.accounts import (
     treasury_id,
 )
 from tests.funds.grants.conftest import Grants, summary, terminated
-from tests.funds.lossy import crash_then_retry
-
-
-async def _lost_then_retried(
-    grants: Grants, method: str, path: str, who: str, json: Any = None
-) -> httpx.Response:
-    async def later() -> None:
-        grants.funds.clock.advance(minutes=10)
-
-    return await crash_then_retry(
-        grants.funds.app,
-        method,
-        path,
-        headers=grants.funds.callers[who].headers,
-        json=json,
-        before_retry=later,
-    )
-
-
-def _at(moment: str) -> datetime:
-    return datetime.fromisoformat(moment.replace("Z", "+00:00"))
+from tests.funds.lossy import lost_then_retried, parse_time
 
 
 async def _fund(grants: Grants) -> dict[str, Any]:
@@ -64,11 +41,11 @@ async def test_an_envelope_retried_after_a_lost_response_is_allocated_once(
 
     crashed_at = grants.funds.clock.now
 
-    retry = await _lost_then_retried(grants, "POST", "/v1/grants/envelopes", "finance", body)
+    retry = await lost_then_retried(grants.funds, "POST", "/v1/grants/envelopes", "finance", body)
 
     assert retry.status_code == 200, retry.text
     assert (retry.json()["id"], retry.json()["amount_fen"]) == (body["id"], 5_000_000)
-    assert _at(retry.json()["created_at"]) == crashed_at
+    assert parse_time(retry.json()["created_at"]) == crashed_at
     envelope = await grants.summary()
     assert envelope["envelopes"] == [retry.json()]
     assert (envelope["allocated"], envelope["available"]) == (5_000_000, 5_000_000)
@@ -88,7 +65,7 @@ async def test_a_tranche_release_retried_after_a_lost_response_orders_once(
     path = f"/v1/grants/{project_id}/tranches/1/release"
     crashed_at = grants.funds.clock.now
 
-    retry = await _lost_then_retried(grants, "POST", path, "finance")
+    retry = await lost_then_retried(grants.funds, "POST", path, "finance")
 
     assert retry.status_code == 200, retry.text
     released = retry.json()
@@ -97,7 +74,7 @@ async def test_a_tranche_release_retried_after_a_lost_response_orders_once(
     order = await grants.call(
         "GET", f"/v1/payment-orders/{released['payment_order_id']}", "auditor"
     )
-    assert (order.json()["status"], _at(order.json()["created_at"])) == (
+    assert (order.json()["status"], parse_time(order.json()["created_at"])) == (
         "pending_approval",
         crashed_at,
     )
@@ -118,8 +95,8 @@ async def test_a_post_subsidy_retried_after_a_lost_response_is_ordered_once(
     body = {"id": str(uuid4()), "amount_fen": 800_000, "reason": "验收优秀，给予后补助"}
     crashed_at = grants.funds.clock.now
 
-    retry = await _lost_then_retried(
-        grants, "POST", f"/v1/grants/{project_id}/post-subsidies", "finance", body
+    retry = await lost_then_retried(
+        grants.funds, "POST", f"/v1/grants/{project_id}/post-subsidies", "finance", body
     )
 
     assert retry.status_code == 200, retry.text
@@ -129,7 +106,7 @@ async def test_a_post_subsidy_retried_after_a_lost_response_is_ordered_once(
         800_000,
         "pending_approval",
     )
-    assert _at(subsidy["created_at"]) == crashed_at
+    assert parse_time(subsidy["created_at"]) == crashed_at
     assert (await grants.grant(project_id))["post_subsidies"] == [subsidy]
     # The signing (500,000) and acceptance (200,000) tranches and one subsidy are held.
     assert (await _fund(grants))["debits_pending"] == 500_000 + 200_000 + 800_000
@@ -151,11 +128,11 @@ async def test_an_expenditure_retried_after_a_lost_response_is_spent_once(
     path = f"/v1/grants/{project_id}/expenditures"
     crashed_at = grants.funds.clock.now
 
-    retry = await _lost_then_retried(grants, "POST", path, "org_admin", body)
+    retry = await lost_then_retried(grants.funds, "POST", path, "org_admin", body)
 
     assert retry.status_code == 200, retry.text
     assert (retry.json()["id"], retry.json()["amount_fen"]) == (body["id"], 200_000)
-    assert _at(retry.json()["created_at"]) == crashed_at
+    assert parse_time(retry.json()["created_at"]) == crashed_at
     listed = await grants.call("GET", path, "auditor")
     assert listed.json()["items"] == [retry.json()]
     grant = await grants.grant(project_id)
@@ -176,8 +153,8 @@ async def test_a_recovery_settled_after_a_lost_response_returns_the_money_once(
     body = {"id": str(uuid4())}
     crashed_at = grants.funds.clock.now
 
-    retry = await _lost_then_retried(
-        grants, "POST", f"/v1/grants/{project_id}/recovery/settle", "finance", body
+    retry = await lost_then_retried(
+        grants.funds, "POST", f"/v1/grants/{project_id}/recovery/settle", "finance", body
     )
 
     assert retry.status_code == 200, retry.text
@@ -187,7 +164,7 @@ async def test_a_recovery_settled_after_a_lost_response_returns_the_money_once(
         380_000,
         grants.funds.callers["finance"].subject,
     )
-    assert _at(recovery["settled_at"]) == crashed_at
+    assert parse_time(recovery["settled_at"]) == crashed_at
     after = await grants.grant(project_id)
     assert after["recovery"] == recovery
     assert (after["frozen"], after["available"]) == (0, 0)
@@ -203,8 +180,8 @@ async def test_a_tranche_order_approved_after_a_lost_response_pays_once(grants: 
     order_id = (await grants.grant(project_id))["tranches"][0]["payment_order_id"]
     crashed_at = grants.funds.clock.now
 
-    retry = await _lost_then_retried(
-        grants,
+    retry = await lost_then_retried(
+        grants.funds,
         "POST",
         f"/v1/payment-orders/{order_id}/approve",
         "finance2",
@@ -214,7 +191,7 @@ async def test_a_tranche_order_approved_after_a_lost_response_pays_once(grants: 
     assert retry.status_code == 200, retry.text
     order = retry.json()
     assert (order["id"], order["status"], order["amount"]) == (order_id, "approved", 500_000)
-    assert (order["decided_by"], _at(order["decided_at"])) == (
+    assert (order["decided_by"], parse_time(order["decided_at"])) == (
         grants.funds.callers["finance2"].subject,
         crashed_at,
     )

@@ -7,37 +7,14 @@ answered with the committed original instead of doing the thing again.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
-import httpx
-
-from tests.funds.lossy import crash_then_retry
+from tests.funds.lossy import lost_then_retried, parse_time
 from tests.funds.vouchers.conftest import SERVICES, World, program_body, ready
 from tests.funds.vouchers.test_orders import redemption
 
 FRAUD_FACTS = "服务机构与企业虚构检测服务交易，套取创新券资金。"
-
-
-async def _lost_then_retried(
-    world: World, method: str, path: str, who: str, json: Any = None
-) -> httpx.Response:
-    async def later() -> None:
-        world.funds.clock.advance(minutes=10)
-
-    return await crash_then_retry(
-        world.funds.app,
-        method,
-        path,
-        headers=world.funds.callers[who].headers,
-        json=json,
-        before_retry=later,
-    )
-
-
-def _at(moment: str) -> datetime:
-    return datetime.fromisoformat(moment.replace("Z", "+00:00"))
 
 
 def _order_body(voucher: dict[str, Any], provider: dict[str, Any]) -> dict[str, Any]:
@@ -75,12 +52,12 @@ async def test_a_program_created_after_a_lost_response_is_funded_once(world: Wor
     body = program_body(budget_fen=10_000_000)
     crashed_at = world.funds.clock.now
 
-    retry = await _lost_then_retried(world, "POST", "/v1/voucher-programs", "finance", body)
+    retry = await lost_then_retried(world.funds, "POST", "/v1/voucher-programs", "finance", body)
 
     assert retry.status_code == 200, retry.text
     program = retry.json()
     assert (program["id"], program["budget_fen"]) == (body["id"], 10_000_000)
-    assert _at(program["created_at"]) == crashed_at
+    assert parse_time(program["created_at"]) == crashed_at
     assert await world.ok("GET", f"/v1/voucher-programs/{body['id']}", "auditor") == program
     pool = await world.pool(program)
     treasury = await world.funds.balances(program["treasury_account_id"])
@@ -94,8 +71,8 @@ async def test_a_voucher_issued_after_a_lost_response_is_funded_once(world: Worl
     body = {"id": str(uuid4()), "amount_fen": 600_000}
     crashed_at = world.funds.clock.now
 
-    retry = await _lost_then_retried(
-        world, "POST", f"/v1/voucher-programs/{program['id']}/vouchers", "enterprise", body
+    retry = await lost_then_retried(
+        world.funds, "POST", f"/v1/voucher-programs/{program['id']}/vouchers", "enterprise", body
     )
 
     assert retry.status_code == 200, retry.text
@@ -105,7 +82,7 @@ async def test_a_voucher_issued_after_a_lost_response_is_funded_once(world: Worl
         600_000,
         600_000,
     )
-    assert _at(voucher["issued_at"]) == crashed_at
+    assert parse_time(voucher["issued_at"]) == crashed_at
     assert await world.ok("GET", f"/v1/vouchers/{body['id']}", "enterprise") == voucher
     listed = await world.ok("GET", "/v1/vouchers", "enterprise")
     assert [v["id"] for v in listed["items"]] == [body["id"]]
@@ -120,7 +97,7 @@ async def test_an_order_placed_after_a_lost_response_holds_once(world: World) ->
     body = _order_body(voucher, provider)
     crashed_at = world.funds.clock.now
 
-    retry = await _lost_then_retried(world, "POST", "/v1/voucher-orders", "enterprise", body)
+    retry = await lost_then_retried(world.funds, "POST", "/v1/voucher-orders", "enterprise", body)
 
     assert retry.status_code == 200, retry.text
     order = retry.json()
@@ -129,7 +106,7 @@ async def test_an_order_placed_after_a_lost_response_holds_once(world: World) ->
         "ordered",
         100_000,
     )
-    assert _at(order["created_at"]) == crashed_at
+    assert parse_time(order["created_at"]) == crashed_at
     assert await world.ok("GET", f"/v1/voucher-orders/{body['id']}", "enterprise") == order
     held = await world.ok("GET", f"/v1/vouchers/{voucher['id']}", "enterprise")
     assert (held["available_fen"], held["held_fen"]) == (400_000, 100_000)
@@ -145,8 +122,8 @@ async def test_an_order_cancelled_after_a_lost_response_releases_once(world: Wor
     )
     crashed_at = world.funds.clock.now
 
-    retry = await _lost_then_retried(
-        world,
+    retry = await lost_then_retried(
+        world.funds,
         "POST",
         f"/v1/voucher-orders/{placed['id']}/cancel",
         "enterprise",
@@ -157,7 +134,7 @@ async def test_an_order_cancelled_after_a_lost_response_releases_once(world: Wor
     assert (retry.json()["id"], retry.json()["state"]) == (placed["id"], "cancelled")
     history = await _history(world, placed["id"])
     assert [e["action"] for e in history] == ["ordered", "cancelled"]
-    assert _at(history[-1]["at"]) == crashed_at
+    assert parse_time(history[-1]["at"]) == crashed_at
     back = await world.ok("GET", f"/v1/vouchers/{voucher['id']}", "enterprise")
     assert (back["available_fen"], back["held_fen"], back["spent_fen"]) == (500_000, 0, 0)
     payable = await world.funds.balances(placed["payable_account_id"])
@@ -169,8 +146,8 @@ async def test_a_redemption_approved_after_a_lost_response_pays_once(world: Worl
     path = await _filed(world, voucher, provider)
     crashed_at = world.funds.clock.now
 
-    retry = await _lost_then_retried(
-        world, "POST", f"{path}/redemption/approve", "finance", {"reason": "材料齐全"}
+    retry = await lost_then_retried(
+        world.funds, "POST", f"{path}/redemption/approve", "finance", {"reason": "材料齐全"}
     )
 
     assert retry.status_code == 200, retry.text
@@ -181,7 +158,7 @@ async def test_a_redemption_approved_after_a_lost_response_pays_once(world: Worl
     )
     history = await _history(world, order["id"])
     assert [e["action"] for e in history][-2:] == ["redemption_filed", "redemption_approved"]
-    assert _at(history[-1]["at"]) == crashed_at
+    assert parse_time(history[-1]["at"]) == crashed_at
     paid = await world.ok("GET", f"/v1/vouchers/{voucher['id']}", "enterprise")
     assert (paid["available_fen"], paid["held_fen"], paid["spent_fen"]) == (400_000, 0, 100_000)
     payable = await world.funds.balances(order["payable_account_id"])
@@ -195,8 +172,8 @@ async def test_fraud_confirmed_after_a_lost_response_claws_back_once(world: Worl
     await world.ok("POST", f"{path}/redemption/approve", "finance")
     crashed_at = world.funds.clock.now
 
-    retry = await _lost_then_retried(
-        world, "POST", f"{path}/fraud", "finance2", {"facts": FRAUD_FACTS}
+    retry = await lost_then_retried(
+        world.funds, "POST", f"{path}/fraud", "finance2", {"facts": FRAUD_FACTS}
     )
 
     assert retry.status_code == 200, retry.text
@@ -208,7 +185,7 @@ async def test_fraud_confirmed_after_a_lost_response_claws_back_once(world: Worl
     )
     history = await _history(world, order["id"])
     assert [e["action"] for e in history][-2:] == ["redemption_approved", "fraud_confirmed"]
-    assert _at(history[-1]["at"]) == crashed_at
+    assert parse_time(history[-1]["at"]) == crashed_at
     # Paid 100,000, clawed back once: the provider is owed nothing and owes nothing.
     payable = await world.funds.balances(order["payable_account_id"])
     assert (payable["debits_posted"], payable["credits_posted"]) == (100_000, 100_000)
@@ -230,8 +207,8 @@ async def test_fraud_before_payment_after_a_lost_response_voids_once(world: Worl
     path = f"/v1/voucher-orders/{order['id']}"
     await world.ok("POST", f"{path}/deliver", "provider")
 
-    retry = await _lost_then_retried(
-        world, "POST", f"{path}/fraud", "finance", {"facts": FRAUD_FACTS}
+    retry = await lost_then_retried(
+        world.funds, "POST", f"{path}/fraud", "finance", {"facts": FRAUD_FACTS}
     )
 
     assert retry.status_code == 200, retry.text
