@@ -1,0 +1,198 @@
+"""The README's API tour, executed as written, so that it cannot go stale.
+
+The ```sh blocks between `<!-- tour:begin -->` and `<!-- tour:end -->` in README.md are joined
+into one bash script under `set -euo pipefail` and run with bash against a stack of the test's
+own (the machinery of `make run`), with `GW` and `SCIPLAN_ADMIN_PASSWORD` set as a reader would
+set them. The services run on the test clock, whose file the tour's `advance_days` moves through
+`SCIPLAN_TEST_CLOCK_FILE`. Afterwards a few facts the tour claims are read back through the API.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from shared.testing.plugin import migrated_database
+from tests.conftest import RunningStack, bearer, running_stack
+
+pytestmark = pytest.mark.e2e
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+BEGIN, END = "<!-- tour:begin -->", "<!-- tour:end -->"
+SERVICES_WITH_CLOCKS = ("PROJECTS", "CREDIT", "FUNDS")
+PASSWORD = "tour-password-2026"  # what the tour gives every person it creates (PW)
+DAYS_ADVANCED = 1 + 15 + 8  # public notice, credit objection window, provider publicity
+
+
+def tour_blocks(readme: str) -> list[str]:
+    """The tour's shell blocks, in order."""
+    assert (readme.count(BEGIN), readme.count(END)) == (1, 1), "the tour markers are missing"
+    section = readme.split(BEGIN, 1)[1].split(END, 1)[0]
+    return re.findall(r"^```sh\n(.*?)^```$", section, flags=re.MULTILINE | re.DOTALL)
+
+
+def tour_script(readme: str) -> str:
+    return "set -euo pipefail\n" + "\n".join(tour_blocks(readme))
+
+
+def test_the_tour_is_one_honest_script() -> None:
+    """Every block is in the script; every HTTP call is curl, and every curl that is not a
+    check (a `wait_for` predicate or an expected refusal, which say so) fails on an error."""
+    readme = README.read_text(encoding="utf-8")
+    blocks = tour_blocks(readme)
+    assert len(blocks) >= 10
+    script = tour_script(readme)
+    assert "jq" not in re.findall(r"[\w-]+", script)
+    assert "http " not in script  # no httpie either: curl only
+    lenient = [
+        line
+        for line in script.splitlines()
+        if re.search(r"\bcurl (?!--fail-with-body)", line)
+        and not re.search(r"^\w+\(\) \{ \[|grep -x 4\d\d|pick code", line)
+    ]
+    assert lenient == []
+    # The script parses as bash.
+    checked = subprocess.run(["bash", "-n"], input=script, text=True, capture_output=True)
+    assert checked.returncode == 0, checked.stderr
+
+
+def run_tools(commands: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """The tour's two tool blocks and `commands`, without a stack."""
+    tools = "\n".join(tour_blocks(README.read_text(encoding="utf-8"))[:2])
+    clean = {k: v for k, v in os.environ.items() if k != "SCIPLAN_TEST_CLOCK_FILE"}
+    return subprocess.run(
+        ["bash", "-c", f"set -euo pipefail\n{tools}\n{commands}"],
+        cwd=tmp_path,
+        env=clean | env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_tour_tools(tmp_path: Path) -> None:
+    picked = run_tools(
+        """echo '{"items": [{"id": "a", "ok": true}, {"id": "b", "ok": false}]}' > doc.json
+        pick 'items.*.id' < doc.json
+        pick items.1.ok < doc.json
+        pick items.2.id < doc.json || echo missing""",
+        tmp_path,
+    )
+    assert picked.returncode == 0, picked.stderr
+    assert picked.stdout.splitlines() == ["a", "b", "false", "missing"]
+    assert "pick: no items.2.id in" in picked.stderr
+    # On a real stack, advance_days tells the reader to wait and stops the script.
+    real = run_tools("advance_days 8\necho went on", tmp_path)
+    assert real.returncode == 1
+    assert "wait 8 days" in real.stderr
+    assert "went on" not in real.stdout
+    # On a test stack, it moves the clock file forward.
+    clock = tmp_path / "clock"
+    moved = run_tools(
+        "advance_days 1\nadvance_days 15", tmp_path, SCIPLAN_TEST_CLOCK_FILE=str(clock)
+    )
+    assert moved.returncode == 0, moved.stderr
+    assert float(clock.read_text()) == 16 * 86_400
+
+
+@dataclass
+class TourStack:
+    running: RunningStack
+    clock_file: Path
+
+
+@pytest.fixture
+def tour_stack(postgres_server_url: str, tmp_path: Path) -> Iterator[TourStack]:
+    clock_file = tmp_path / "clock"
+    clock_file.write_text("0")
+    extra = {f"SCIPLAN_{s}_TEST_CLOCK_FILE": str(clock_file) for s in SERVICES_WITH_CLOCKS}
+    # The tour is no test of timeouts: give a busy machine the time a reader's would have.
+    extra["SCIPLAN_GATEWAY_PROXY_TIMEOUT_SECONDS"] = "15"
+    with (
+        migrated_database(postgres_server_url, f"sciplan_tour_{os.getpid()}") as url,
+        running_stack(url, tmp_path / "logs", extra) as running,
+    ):
+        yield TourStack(running=running, clock_file=clock_file)
+
+
+def token(client: httpx.Client, url: str, username: str, password: str = PASSWORD) -> str:
+    reply = client.post(f"{url}/auth/token", data={"username": username, "password": password})
+    assert reply.status_code == 200, reply.text
+    return str(reply.json()["access_token"])
+
+
+def get(client: httpx.Client, url: str, who: str, **params: Any) -> Any:
+    reply = client.get(url, headers=bearer(who), params=params)
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+def test_the_readme_tour_runs(tour_stack: TourStack, tmp_path: Path) -> None:
+    running = tour_stack.running
+    script = tmp_path / "tour.sh"
+    script.write_text(tour_script(README.read_text(encoding="utf-8")), encoding="utf-8")
+    workdir = tmp_path / "reader"  # where a reader would paste the blocks
+    workdir.mkdir()
+    env = {
+        **os.environ,
+        "GW": running.url,
+        "SCIPLAN_ADMIN_PASSWORD": running.admin_password,
+        "SCIPLAN_TEST_CLOCK_FILE": str(tour_stack.clock_file),
+    }
+    done = subprocess.run(
+        ["bash", str(script)],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, f"stdout:\n{done.stdout[-4000:]}\nstderr:\n{done.stderr[-4000:]}"
+    # The tour moved the services' clock over its three periods, and not otherwise.
+    assert float(tour_stack.clock_file.read_text()) == DAYS_ADVANCED * 86_400
+
+    url = running.url
+    with httpx.Client(timeout=10) as client:
+        manager = token(client, url, "pm.lbcx")
+        finance = token(client, url, "fo.zhou")
+        # One project accepted, the other terminated for misconduct.
+        listed = get(client, f"{url}/api/projects/v1/projects", manager)
+        assert sorted(p["status"] for p in listed["items"]) == ["accepted", "terminated"]
+        # 刘洋's record went through notice to confirmation, and he could not apply again.
+        records = get(
+            client,
+            f"{url}/api/credit/v1/records",
+            manager,
+            purpose="核查 README 导览的结果",
+            name="刘洋",
+            rule_code="FABRICATION",
+        )
+        assert [r["status"] for r in records["items"]] == ["confirmed"]
+        banned = token(client, url, "pi.liu")
+        mine = get(client, f"{url}/api/projects/v1/applications", banned)
+        again = next(a for a in mine["items"] if a["title"].endswith("（续）"))
+        check = get(
+            client, f"{url}/api/projects/v1/applications/{again['id']}/formal-check", banned
+        )
+        assert [r["rule"] for r in check["results"] if not r["passed"]] == ["credit.eligible"]
+        # The fund paid two grants, saw ¥170,000 spent, and the ledger balances.
+        [usage] = get(
+            client, f"{url}/api/funds/v1/grants/execution", finance, program_code="LBCX", year=2026
+        )
+        assert (usage["grants"], usage["spent"]) == (2, 17_000_000)
+        balance = get(client, f"{url}/api/funds/v1/reports/trial-balance", finance)
+        assert balance["balanced"] is True
+        # The voucher paid half of the lab's contract: ¥20,000 of ¥100,000 spent.
+        enterprise = token(client, url, "ent.green")
+        vouchers = get(client, f"{url}/api/funds/v1/vouchers", enterprise)
+        assert [(v["spent_fen"], v["available_fen"]) for v in vouchers["items"]] == [
+            (2_000_000, 8_000_000)
+        ]
