@@ -114,6 +114,8 @@ def _banner(stack: Stack, new_password: str | None, generated: bool) -> None:
     lines += [
         "  get a token:",
         f"    curl -s -X POST {gw}/auth/token -d username=admin -d password=...",
+        "  demo data (in another terminal, admin password in SCIPLAN_ADMIN_PASSWORD):",
+        f"    .venv/bin/sciplan seed-demo --url {gw}   (re-runnable; --scale full for more)",
         "  Ctrl-C stops everything.",
         "",
     ]
@@ -201,6 +203,55 @@ def keys_retire(kid: Annotated[str, typer.Argument(help="the key id (kid) to ret
         typer.echo(f"no active key {kid}", err=True)
         raise typer.Exit(1)
     typer.echo(f"retired {kid}")
+
+
+@app.command("seed-demo")
+def seed_demo(
+    url: Annotated[str, typer.Option(help="the gateway of the running system")] = (
+        "http://127.0.0.1:8000"
+    ),
+    admin_password: Annotated[
+        str | None, typer.Option(help="the admin's password (default: SCIPLAN_ADMIN_PASSWORD)")
+    ] = None,
+    password: Annotated[
+        str, typer.Option(help="the password of every demo person")
+    ] = "sciplan-demo-2026",
+    scale: Annotated[
+        str, typer.Option(help="small (a few dozen applications) or full (a few hundred)")
+    ] = "small",
+    seed: Annotated[int, typer.Option(help="picks the names and applications")] = 2026,
+    close_after: Annotated[
+        float | None,
+        typer.Option(help="seconds until the calls that must close do (default 60, full 120)"),
+    ] = None,
+) -> None:
+    """Fill a running system with a realistic, re-runnable demo dataset through the API."""
+    import httpx
+
+    from sciplan import seed_demo as demo
+
+    admin = admin_password or os.environ.get("SCIPLAN_ADMIN_PASSWORD")
+    if not admin:
+        typer.echo("give --admin-password or set SCIPLAN_ADMIN_PASSWORD", err=True)
+        raise typer.Exit(2)
+    if scale not in ("small", "full"):
+        typer.echo("--scale is small or full", err=True)
+        raise typer.Exit(2)
+    try:
+        asyncio.run(
+            demo.seed(
+                url,
+                admin,
+                password,
+                "full" if scale == "full" else "small",
+                seed,
+                close_after,
+                typer.echo,
+            )
+        )
+    except (demo.SeedError, httpx.HTTPError) as exc:
+        typer.echo(f"seed-demo failed ({url}): {exc}", err=True)
+        raise typer.Exit(1) from exc
 
 
 if __name__ == "__main__":

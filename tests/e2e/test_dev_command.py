@@ -78,6 +78,7 @@ def test_dev_runs_everything_and_ctrl_c_leaves_nothing_behind(tmp_path: Path) ->
         banner = "".join(_wait_for_banner(process))
         assert f"http://127.0.0.1:{port}/docs" in banner
         assert "admin / $SCIPLAN_ADMIN_PASSWORD" in banner
+        assert "sciplan seed-demo" in banner  # how to fill it with demo data
         assert _login(port) == 200
         assert _interrupt(process) == 0
     finally:

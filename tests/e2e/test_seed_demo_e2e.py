@@ -1,0 +1,214 @@
+"""`sciplan seed-demo --scale small`, run as a user would against a stack of its own.
+
+The first run fills the system through the gateway; the test then checks through the API and
+the database that every kind of data is there (calls in every state, applications across the
+lifecycle, projects in public notice with an objection, experts, credit records proposed and
+notified, voucher program, provider in publicity, enterprises and vouchers, no order yet). The
+second run must create nothing: every table the demo writes to holds the same rows. A third
+run, with the services' clock moved past the notice and the publicity (the test clock), signs
+the drafted task books (budgets opened, first tranches paid) and places the voucher order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from shared.db import asyncpg_dsn
+from shared.testing.plugin import migrated_database
+from tests.conftest import RunningStack, bearer, running_stack
+from tests.e2e.helpers import admin_token, e2e_client
+
+pytestmark = pytest.mark.e2e
+
+# Every table the demo writes to (the audit log and login bookkeeping grow with any request).
+TABLES = [
+    "gateway.organizations",
+    "gateway.users",
+    "gateway.user_roles",
+    "projects.programs",
+    "projects.program_envelopes",
+    "projects.program_managers",
+    "projects.experts",
+    "projects.calls",
+    "projects.applications",
+    "projects.application_versions",
+    "projects.attachments",
+    "projects.formal_checks",
+    "projects.projects",
+    "projects.objections",
+    "projects.task_books",
+    "credit.records",
+    "funds.grant_envelopes",
+    "funds.voucher_programs",
+    "funds.voucher_providers",
+    "funds.voucher_enterprises",
+    "funds.vouchers",
+    "funds.voucher_orders",
+]
+
+
+# The shared e2e settings give up on a service after 2 s (for the fault tests); the formal
+# check at endorsement asks credit and may take longer on a busy 2-core machine.
+SLOW_OK = {"SCIPLAN_GATEWAY_PROXY_TIMEOUT_SECONDS": "30"}
+SERVICES_WITH_CLOCKS = ("PROJECTS", "CREDIT", "FUNDS")
+
+
+@dataclass
+class SeedStack:
+    running: RunningStack
+    clock_file: Path
+
+
+@pytest.fixture(scope="module")
+def seeded(
+    postgres_server_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SeedStack]:
+    """A stack of its own; its services' clock moves only for the run a week later."""
+    here = tmp_path_factory.mktemp("seed")
+    clock_file = here / "clock"
+    clock_file.write_text("0")
+    clocks = {f"SCIPLAN_{s}_TEST_CLOCK_FILE": str(clock_file) for s in SERVICES_WITH_CLOCKS}
+    with (
+        migrated_database(postgres_server_url, f"sciplan_seed_{os.getpid()}") as url,
+        running_stack(url, here / "logs", SLOW_OK | clocks) as running,
+    ):
+        yield SeedStack(running=running, clock_file=clock_file)
+
+
+async def seed_demo(stack: RunningStack) -> str:
+    """Runs the command as a user would; its output."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "sciplan.cli",
+        "seed-demo",
+        "--url",
+        stack.url,
+        "--scale",
+        "small",
+        "--close-after",
+        "25",
+        env=os.environ | {"SCIPLAN_ADMIN_PASSWORD": stack.admin_password},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=300)
+    assert process.returncode == 0, out.decode() + err.decode()
+    return out.decode()
+
+
+async def table_counts(stack: RunningStack) -> dict[str, int]:
+    conn = await asyncpg.connect(asyncpg_dsn(stack.stack.database_url))
+    try:
+        return {t: int(await conn.fetchval(f"SELECT count(*) FROM {t}")) for t in TABLES}
+    finally:
+        await conn.close()
+
+
+async def grouped(stack: RunningStack, sql: str) -> dict[str, int]:
+    conn = await asyncpg.connect(asyncpg_dsn(stack.stack.database_url))
+    try:
+        return {str(r[0]): int(r[1]) for r in await conn.fetch(sql)}
+    finally:
+        await conn.close()
+
+
+async def call_states(stack: RunningStack) -> set[str]:
+    """Every demo call as its managers see it through the API: stored state or clock status."""
+    async with e2e_client() as client:
+        admin = bearer(await admin_token(client, stack))
+        api = f"{stack.url}/api/projects/v1"
+        programs = (await client.get(f"{api}/programs", params={"limit": 200})).json()["items"]
+        states: set[str] = set()
+        for program in programs:
+            reply = await client.get(
+                f"{api}/programs/{program['id']}/calls", headers=admin, params={"limit": 200}
+            )
+            assert reply.status_code == 200, reply.text
+            for call in reply.json()["items"]:
+                states.add("decided" if call["state"] == "decided" else call["status"])
+        return states
+
+
+async def test_seed_demo_fills_the_system_and_runs_again_without_duplicates(
+    seeded: SeedStack,
+) -> None:
+    seed_stack = seeded.running
+    first = await seed_demo(seed_stack)
+    assert "waiting" in first, first
+    assert "SciPlan demo data:" in first, first
+    assert "voucher order refused as expected" in first, first
+
+    assert await call_states(seed_stack) == {
+        "draft",
+        "upcoming",
+        "open",
+        "closed",
+        "decided",
+        "cancelled",
+    }
+    applications = await grouped(
+        seed_stack, "SELECT status, count(*) FROM projects.applications GROUP BY status"
+    )
+    for status in ("draft", "submitted", "endorsed", "returned", "in_review", "approved"):
+        assert applications.get(status, 0) > 0, applications
+    assert applications.get("rejected", 0) + applications.get("reserved", 0) > 0, applications
+    assert sum(applications.values()) >= 30, applications
+    projects = await grouped(
+        seed_stack, "SELECT status, count(*) FROM projects.projects GROUP BY status"
+    )
+    assert projects.get("in_notice", 0) > 0, projects
+    records = await grouped(seed_stack, "SELECT status, count(*) FROM credit.records GROUP BY 1")
+    assert records.get("proposed", 0) > 0, records
+    assert records.get("notified", 0) > 0, records
+    kinds = await grouped(
+        seed_stack, "SELECT kind, count(*) FROM gateway.organizations GROUP BY kind"
+    )
+    assert set(kinds) == {"university", "research_institute", "enterprise"}, kinds
+    counts: dict[str, Any] = await table_counts(seed_stack)
+    for table in TABLES:
+        if table != "funds.voucher_orders":  # refused during the provider's publicity
+            assert counts[table] > 0, table
+    assert counts["funds.voucher_orders"] == 0
+    assert counts["projects.programs"] == 7  # the five basic programs and two special funds
+    providers = await grouped(
+        seed_stack,
+        "SELECT review_state, count(*) FROM funds.voucher_providers GROUP BY review_state",
+    )
+    assert providers == {"approved": 1}, providers
+
+    second = await seed_demo(seed_stack)
+    assert "created by this run:   none" in second, second
+    assert "waiting" not in second, second
+    assert await table_counts(seed_stack) == counts
+
+    # A week later (the services' clock moved 8 days): the public notice and the provider's
+    # publicity are over, so a run contracts the drafted task books (funds opens the budgets
+    # and pays the first tranche) and the voucher order goes through.
+    seeded.clock_file.write_text(str(timedelta(days=8).total_seconds()))
+    later = await seed_demo(seed_stack)
+    assert "projects contracted" in later, later
+    projects = await grouped(
+        seed_stack, "SELECT status, count(*) FROM projects.projects GROUP BY status"
+    )
+    assert projects.get("in_progress", 0) > 0, projects
+    paid = await grouped(  # a tranche is paid when its payment order is approved
+        seed_stack,
+        "SELECT o.status, count(*) FROM funds.grant_tranches t "
+        "JOIN funds.payment_orders o ON o.id = t.order_id WHERE t.n = 1 GROUP BY 1",
+    )
+    assert paid == {"approved": projects["in_progress"]}, paid
+    orders = await grouped(
+        seed_stack, "SELECT state, count(*) FROM funds.voucher_orders GROUP BY state"
+    )
+    assert orders == {"confirmed": 1}, orders
