@@ -208,7 +208,7 @@ def running_stack(
             "SCIPLAN_CREDIT_JWKS_CACHE_SECONDS": "1",
             "SCIPLAN_FUNDS_JWKS_CACHE_SECONDS": "1",
             "SCIPLAN_GATEWAY_KEY_CACHE_SECONDS": "0.5",
-            "SCIPLAN_GATEWAY_PROXY_TIMEOUT_SECONDS": "2",
+            "SCIPLAN_GATEWAY_PROXY_TIMEOUT_SECONDS": "5",
             "SCIPLAN_GATEWAY_RATE_LIMITS": json.dumps(ROOMY_RATE_LIMITS),
             "SCIPLAN_GATEWAY_MAX_BODY_BYTES": "65536",
             **(extra_env or {}),

@@ -44,6 +44,8 @@ def story_stack(postgres_server_url: str, tmp_path: Path) -> Iterator[StoryStack
     clock_file = tmp_path / "clock"
     clock_file.write_text("0")
     clocks = {f"SCIPLAN_{s}_TEST_CLOCK_FILE": str(clock_file) for s in SERVICES_WITH_CLOCKS}
+    # An endorsement waits for credit's answer: on a busy 2-core box that can pass 5 s.
+    clocks["SCIPLAN_GATEWAY_PROXY_TIMEOUT_SECONDS"] = "30"
     with (
         migrated_database(postgres_server_url, f"sciplan_story_{os.getpid()}") as url,
         running_stack(url, tmp_path / "logs", clocks) as running,
