@@ -9,10 +9,11 @@ the subject was entitled to then.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 from uuid import UUID
 
 import aiohttp
+from fastapi import Depends, Request
 
 from shared.auth.service_account import ServiceTokens
 from shared.errors import AppError, Text
@@ -109,3 +110,22 @@ class HttpCreditClient:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise CreditUnavailable() from exc
         raise CreditUnavailable()
+
+
+async def _credit_client(request: Request) -> CreditClient:
+    """The app's client of the credit service, made at the first question (tests put their own
+    in `app.state.credit_client`). The service's settings give `credit_url` and
+    `credit_timeout_seconds`."""
+    state = request.app.state
+    if state.credit_client is None:
+        state.credit_client = HttpCreditClient(
+            base_url=state.settings.credit_url,
+            session=state.http,
+            tokens=state.service_tokens,
+            timeout_seconds=state.settings.credit_timeout_seconds,
+        )
+    client: CreditClient = state.credit_client
+    return client
+
+
+CreditDep = Annotated[CreditClient, Depends(_credit_client)]

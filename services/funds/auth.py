@@ -11,7 +11,7 @@ from services.funds.config import FundsSettings
 from shared.auth.dependencies import current_principal
 from shared.auth.roles import Role
 from shared.auth.tokens import Principal
-from shared.credit_client import CreditClient, HttpCreditClient
+from shared.credit_client import CreditDep as CreditDep
 
 # Opening accounts, making and approving payment orders.
 FinanceOfficer = Annotated[
@@ -52,19 +52,3 @@ async def _now(request: Request) -> datetime:
 
 SettingsDep = Annotated[FundsSettings, Depends(_settings)]
 NowDep = Annotated[datetime, Depends(_now)]
-
-
-async def _credit(request: Request) -> CreditClient:
-    state = request.app.state
-    if state.credit_client is None:
-        state.credit_client = HttpCreditClient(
-            base_url=state.settings.credit_url,
-            session=state.http,
-            tokens=state.service_tokens,
-            timeout_seconds=state.settings.credit_timeout_seconds,
-        )
-    client: CreditClient = state.credit_client
-    return client
-
-
-CreditDep = Annotated[CreditClient, Depends(_credit)]

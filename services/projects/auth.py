@@ -15,7 +15,7 @@ from services.projects.config import ProjectsSettings
 from shared.auth.dependencies import current_principal
 from shared.auth.roles import Role
 from shared.auth.tokens import Principal
-from shared.credit_client import CreditClient, HttpCreditClient
+from shared.credit_client import CreditDep as CreditDep
 
 # Agency staff running programs, calls and decisions (admins may too).
 Manager = Annotated[
@@ -44,19 +44,3 @@ async def _now(request: Request) -> datetime:
 
 SettingsDep = Annotated[ProjectsSettings, Depends(_settings)]
 NowDep = Annotated[datetime, Depends(_now)]
-
-
-async def _credit(request: Request) -> CreditClient:
-    state = request.app.state
-    if state.credit_client is None:
-        state.credit_client = HttpCreditClient(
-            base_url=state.settings.credit_url,
-            session=state.http,
-            tokens=state.service_tokens,
-            timeout_seconds=state.settings.credit_timeout_seconds,
-        )
-    client: CreditClient = state.credit_client
-    return client
-
-
-CreditDep = Annotated[CreditClient, Depends(_credit)]
