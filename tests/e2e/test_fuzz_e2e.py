@@ -34,7 +34,7 @@ from schemathesis.schemas import APIOperation
 from shared.testing.plugin import migrated_database
 from tests.conftest import RunningStack, running_stack
 
-EXAMPLES_PER_OPERATION = int(os.environ.get("SCIPLAN_FUZZ_EXAMPLES", "8"))
+EXAMPLES_PER_OPERATION = int(os.environ.get("SCIPLAN_FUZZ_EXAMPLES", "6"))
 Operation = APIOperation[Any, Any, Any, Any]
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance, ignored_auth]
 

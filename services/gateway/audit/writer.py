@@ -37,6 +37,11 @@ class AuditWriter:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        # Whoever still waits learns that its row was not written, instead of waiting forever.
+        waiting = []
+        while not self._queue.empty():
+            waiting.append(self._queue.get_nowait())
+        _fail(waiting, RuntimeError("the gateway is shutting down"))
 
     async def write(self, record: AuditRecord) -> None:
         """Returns once the row is committed; raises if it could not be written."""
@@ -52,11 +57,18 @@ class AuditWriter:
             try:
                 async with self._sessionmaker() as session, session.begin():
                     await append_all(session, [record for record, _ in batch])
+            except asyncio.CancelledError:
+                _fail(batch, RuntimeError("the gateway is shutting down"))
+                raise
             except Exception as exc:  # every waiting request learns it, the writer goes on
-                for _, done in batch:
-                    if not done.done():
-                        done.set_exception(exc)
+                _fail(batch, exc)
                 continue
             for _, done in batch:
                 if not done.done():
                     done.set_result(None)
+
+
+def _fail(batch: list[tuple[AuditRecord, asyncio.Future[None]]], exc: BaseException) -> None:
+    for _, done in batch:
+        if not done.done():
+            done.set_exception(exc)
