@@ -141,20 +141,16 @@ async def _unreachable(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def _lost_connection(exc: DBAPIError) -> bool:
-    """A driver error that means "no database right now", not a bug in a statement."""
-    return (
-        exc.connection_invalidated
-        or isinstance(
-            exc.orig, asyncpg.PostgresConnectionError | asyncpg.CannotConnectNowError | OSError
-        )
-        or isinstance(getattr(exc.orig, "__cause__", None), asyncpg.CannotConnectNowError)
-    )
-
-
 def _cause(exc: DBAPIError) -> BaseException | None:
     """The asyncpg exception under SQLAlchemy's adapter."""
     return getattr(exc.orig, "__cause__", None) or exc.orig
+
+
+def _lost_connection(exc: DBAPIError) -> bool:
+    """A driver error that means "no database right now", not a bug in a statement."""
+    return exc.connection_invalidated or isinstance(
+        _cause(exc), asyncpg.PostgresConnectionError | asyncpg.CannotConnectNowError | OSError
+    )
 
 
 async def _driver_error(request: Request, exc: Exception) -> JSONResponse:
