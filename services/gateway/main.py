@@ -110,6 +110,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             # The limiter runs one autocommit statement and leaves no session state: skip the
             # default reset query (RESET ALL; UNLISTEN *; ...) that costs a round trip a request.
             reset=_keep_session,
+            # A bucket's count may be lost in a crash (limits restart a little generous); in
+            # exchange the hot bucket rows are not locked across a WAL flush on every request.
+            server_settings={"synchronous_commit": "off"},
         )
         http = client_session(settings.proxy_timeout_seconds, limit=500)
         key_store = KeyStore(db, settings.key_cache_seconds)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -103,4 +103,17 @@ async def running_app(
     async with app.router.lifespan_context(app):
         if sessionmaker is not None:
             app.state.db.sessionmaker = sessionmaker
+            app.state.db.reading = _reading_on(sessionmaker.kw["bind"])
         yield app
+
+
+def _reading_on(
+    connection: AsyncConnection,
+) -> Callable[[], contextlib.AbstractAsyncContextManager[AsyncConnection]]:
+    """Reads on the test's own connection, so they see what the test's transaction wrote."""
+
+    @contextlib.asynccontextmanager
+    async def reading() -> AsyncIterator[AsyncConnection]:
+        yield connection
+
+    return reading

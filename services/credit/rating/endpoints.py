@@ -13,7 +13,8 @@ from pydantic import AwareDatetime
 from services.credit.auth import STAFF, NowDep, RatingReader, SettingsDep
 from services.credit.exceptions import SubjectMismatch, SubjectNotFound
 from services.credit.models import Subject
-from services.credit.rating.model import Rating
+from services.credit.rating.lookup import SubjectKey, subject_facts
+from services.credit.rating.model import Rating, rate
 from services.credit.rating.schemas import (
     Action,
     BulkEligibility,
@@ -26,9 +27,8 @@ from services.credit.rating.schemas import (
 )
 from services.credit.rating.service import RatingService, policy_from
 from services.credit.records.service import is_subject_of
-from services.credit.subjects.service import SubjectService
 from shared.auth.dependencies import CurrentPrincipal
-from shared.db import SessionDep
+from shared.db import ReadDep, SessionDep
 from shared.errors import Text
 
 router = APIRouter(prefix="/v1", tags=["ratings"])
@@ -42,17 +42,17 @@ AsOf = Annotated[
 @router.get("/subjects/{subject_id}/rating", response_model=RatingRead)
 async def rating(
     subject_id: UUID,
-    session: SessionDep,
-    settings: SettingsDep,
     principal: CurrentPrincipal,
+    connection: ReadDep,
+    settings: SettingsDep,
     now: NowDep,
     as_of: AsOf = None,
 ) -> RatingRead:
-    subject = await SubjectService(session, settings.id_hash_key.get_secret_value()).get(subject_id)
-    if not principal.has_any(*STAFF) and not is_subject_of(principal, subject):
+    found = await subject_facts(connection, "id", subject_id)
+    # Someone else's rating is not theirs to see: as if it did not exist.
+    if found is None or not (principal.has_any(*STAFF) or is_subject_of(principal, found)):
         raise SubjectNotFound()
-    result = await RatingService(session, policy_from(settings)).rating(subject.id, as_of or now)
-    return RatingRead.of(subject.id, result)
+    return RatingRead.of(found.id, rate(found.records, as_of or now, policy_from(settings)))
 
 
 @router.post(
@@ -93,9 +93,9 @@ def _ineligible_reasons(action: Action, rated: Rating) -> list[IneligibleReason]
 )
 async def eligibility(
     action: Action,
-    session: SessionDep,
-    settings: SettingsDep,
     _reader: RatingReader,
+    connection: ReadDep,
+    settings: SettingsDep,
     now: NowDep,
     subject_id: UUID | None = None,
     gateway_user_id: UUID | None = None,
@@ -104,27 +104,21 @@ async def eligibility(
     at: AsOf = None,
 ) -> Eligibility:
     moment: datetime = at or now
-    subjects = SubjectService(session, settings.id_hash_key.get_secret_value())
-    if subject_id is not None:
-        subject: Subject | None = await subjects.get(subject_id)
-    else:
-        keys = {
-            "gateway_user_id": gateway_user_id,
-            "gateway_org_id": gateway_org_id,
-            "credit_code": credit_code,
-        }
-        given = {k: v for k, v in keys.items() if v is not None}
-        if len(given) != 1:
-            raise SubjectMismatch(Text("请给出一个主体标识", "Give exactly one subject key"))
-        subject = await subjects.repo.find_one(**given)
-    service = RatingService(session, policy_from(settings))
+    keys: dict[SubjectKey, UUID | str | None] = {
+        "id": subject_id,
+        "gateway_user_id": gateway_user_id,
+        "gateway_org_id": gateway_org_id,
+        "credit_code": credit_code,
+    }
+    given = [(key, value) for key, value in keys.items() if value is not None]
+    if len(given) != 1:
+        raise SubjectMismatch(Text("请给出一个主体标识", "Give exactly one subject key"))
+    found = await subject_facts(connection, *given[0])
+    if subject_id is not None and found is None:
+        raise SubjectNotFound()
     # A subject never named has no records: the neutral rating.
-    rated = (
-        await service.rating(subject.id, moment)
-        if subject
-        else await service.rating_of_nobody(moment)
-    )
-    return _eligibility(action, moment, subject.id if subject else None, rated)
+    rated = rate(found.records if found else [], moment, policy_from(settings))
+    return _eligibility(action, moment, found.id if found else None, rated)
 
 
 def _eligibility(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
@@ -12,8 +11,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credit.config import CreditSettings
-from services.credit.models import CreditRecord, RatingState, Subject, events
-from services.credit.rating.model import Rating, RatingPolicy, RecordFacts, rate
+from services.credit.models import RatingState, Subject, events
+from services.credit.rating.lookup import facts_by_subject
+from services.credit.rating.model import Rating, RatingPolicy, rate
 from shared.clock import in_shanghai
 from shared.events.outbox import publish
 
@@ -27,40 +27,10 @@ def policy_from(settings: CreditSettings) -> RatingPolicy:
     )
 
 
-def _facts(record: CreditRecord) -> RecordFacts:
-    return RecordFacts(
-        id=record.id,
-        rule_code=record.rule_code,
-        tier=record.tier,
-        score_effect=record.score_effect,
-        restrictions=record.restrictions,
-        effective_from=record.effective_from,
-        valid_until=record.valid_until,
-        restriction_until=record.restriction_until,
-        restriction_permanent=record.restriction_permanent,
-        confirmed_at=record.confirmed_at,
-        withdrawn_at=record.withdrawn_at,
-        repaired_at=record.repaired_at,
-    )
-
-
 class RatingService:
     def __init__(self, session: AsyncSession, policy: RatingPolicy) -> None:
         self.session = session
         self.policy = policy
-
-    async def _facts(self, subject_ids: Sequence[UUID]) -> dict[UUID, list[RecordFacts]]:
-        # Only records ever confirmed can count; the index on subject_id keeps this a lookup
-        # of one subject's records however long the history of everyone else grows.
-        records = await self.session.scalars(
-            sa.select(CreditRecord).where(
-                CreditRecord.subject_id.in_(subject_ids), CreditRecord.confirmed_at.is_not(None)
-            )
-        )
-        by_subject: dict[UUID, list[RecordFacts]] = defaultdict(list)
-        for record in records:
-            by_subject[record.subject_id].append(_facts(record))
-        return by_subject
 
     async def rating_of_nobody(self, at: datetime) -> Rating:
         return rate([], at, self.policy)
@@ -69,7 +39,7 @@ class RatingService:
         return (await self.ratings([subject_id], at))[subject_id]
 
     async def ratings(self, subject_ids: Sequence[UUID], at: datetime) -> dict[UUID, Rating]:
-        facts = await self._facts(subject_ids)
+        facts = await facts_by_subject(self.session, subject_ids)
         return {sid: rate(facts.get(sid, []), at, self.policy) for sid in subject_ids}
 
     async def announce_if_changed(self, subject: Subject, now: datetime) -> Rating:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -32,7 +32,7 @@ from services.credit.exceptions import (
     SameReviewer,
     SubjectMismatch,
 )
-from services.credit.models import CreditRecord, RecordTransition, Rule, Subject
+from services.credit.models import CreditRecord, RecordTransition, Rule
 from services.credit.rating.model import RatingPolicy
 from services.credit.rating.service import RatingService, policy_from
 from services.credit.records.calendar import WorkCalendar, add_months
@@ -65,7 +65,17 @@ class Actor:
     principal: Principal | None = None
 
 
-def is_subject_of(principal: Principal, subject: Subject) -> bool:
+class SubjectKeys(Protocol):
+    """What tells a caller is the subject: a `Subject`, or a rating lookup's `SubjectFacts`."""
+
+    @property
+    def gateway_user_id(self) -> UUID | None: ...
+
+    @property
+    def gateway_org_id(self) -> UUID | None: ...
+
+
+def is_subject_of(principal: Principal, subject: SubjectKeys) -> bool:
     """The person themselves, or an administrator of the organization or agency."""
     if subject.gateway_user_id is not None and principal.user_id == subject.gateway_user_id:
         return True

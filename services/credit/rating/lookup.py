@@ -1,0 +1,75 @@
+"""Reading what a rating is computed from: a subject's confirmed records, as plain facts.
+
+A single lookup (`GET .../rating`, `GET /eligibility`) is the hottest read of the credit
+service: every application, review assignment and voucher asks it. It reads the subject and its
+records in one indexed statement on an autocommit connection, so it costs one round trip and
+builds no ORM objects, however long everyone else's history is.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from typing import Any, Literal, get_args
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from services.credit.models import CreditRecord, Subject
+from services.credit.rating.model import RecordFacts
+
+# The record columns a rating needs, in the order of `RecordFacts`' fields.
+_FACT_COLUMNS = tuple(getattr(CreditRecord, f.name) for f in fields(RecordFacts))
+# Only records ever confirmed can count.
+_COUNTS = CreditRecord.confirmed_at.is_not(None)
+SubjectKey = Literal["id", "gateway_user_id", "gateway_org_id", "credit_code"]
+# Built once per key (not per request), so SQLAlchemy finds the compiled SQL in its cache
+# without walking a new statement each time.
+_BY_KEY: dict[str, sa.Select[Any]] = {
+    key: sa.select(Subject.id, Subject.gateway_user_id, Subject.gateway_org_id, *_FACT_COLUMNS)
+    .outerjoin(CreditRecord, sa.and_(CreditRecord.subject_id == Subject.id, _COUNTS))
+    .where(getattr(Subject, key) == sa.bindparam("key"))
+    for key in get_args(SubjectKey)
+}
+_OF_SUBJECTS = sa.select(CreditRecord.subject_id, *_FACT_COLUMNS).where(
+    CreditRecord.subject_id.in_(sa.bindparam("ids", expanding=True)), _COUNTS
+)
+
+
+@dataclass(frozen=True)
+class SubjectFacts:
+    """A subject's keys (enough to tell whether a caller is that subject) and its records."""
+
+    id: UUID
+    gateway_user_id: UUID | None
+    gateway_org_id: UUID | None
+    records: list[RecordFacts]
+
+
+async def subject_facts(
+    connection: AsyncConnection, key: SubjectKey, value: UUID | str
+) -> SubjectFacts | None:
+    """The subject whose unique `key` is `value`, with its records; None if there is none."""
+    rows = (await connection.execute(_BY_KEY[key], {"key": value})).all()
+    if not rows:
+        return None
+    subject_id, gateway_user_id, gateway_org_id = rows[0][:3]
+    return SubjectFacts(
+        id=subject_id,
+        gateway_user_id=gateway_user_id,
+        gateway_org_id=gateway_org_id,
+        # A subject without records comes back as one row of NULL record columns.
+        records=[RecordFacts(*row[3:]) for row in rows if row[3] is not None],
+    )
+
+
+async def facts_by_subject(
+    session: AsyncSession, subject_ids: Sequence[UUID]
+) -> dict[UUID, list[RecordFacts]]:
+    """The records of many subjects at once (bulk ratings, re-rating after a change)."""
+    by_subject: dict[UUID, list[RecordFacts]] = defaultdict(list)
+    for row in await session.execute(_OF_SUBJECTS, {"ids": list(subject_ids)}):
+        by_subject[row[0]].append(RecordFacts(*row[1:]))
+    return by_subject
