@@ -180,6 +180,31 @@ async def test_eligibility_for_other_services(credit: Credit) -> None:
     assert applicant.status_code == 403
 
 
+async def test_eligibility_takes_exactly_one_subject_key(credit: Credit) -> None:
+    user_id = credit.callers["applicant"].user_id
+    await confirmed(credit, "DUPLICATE_APPLICATION")
+    subject_id = await _subject_id(credit, "applicant")
+
+    async def ask(**params: str) -> Any:
+        return await credit.call(
+            "GET", "/v1/eligibility", "manager", params={"action": "apply", **params}
+        )
+
+    by_id = await ask(subject_id=subject_id)
+    by_user = await ask(gateway_user_id=user_id)
+    assert by_id.status_code == by_user.status_code == 200
+    assert by_id.json() == by_user.json()
+    assert by_id.json()["subject_id"] == subject_id
+    assert by_id.json()["eligible"] is False
+    unknown = await ask(subject_id="01a21563-37cb-7c43-a861-04452fb41338")
+    assert unknown.status_code == 404
+    assert unknown.json()["code"] == "subject.not_found"
+    for params in ({}, {"subject_id": subject_id, "gateway_user_id": user_id}):
+        refused = await ask(**params)
+        assert refused.status_code == 422
+        assert refused.json()["code"] == "subject.invalid"
+
+
 async def test_bulk_ratings(credit: Credit) -> None:
     first = await _subject_id(credit, "applicant")
     second = await _subject_id(credit, "stranger")
