@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 
 import uvicorn
@@ -39,10 +40,30 @@ def build(service: str) -> tuple[FastAPI, ServiceSettings]:
     raise SystemExit(f"unknown service {service!r}")
 
 
+# Collect the youngest generation after this many new container objects instead of 700: a
+# request allocates hundreds, and most die by reference counting anyway.
+YOUNG_COLLECTION_THRESHOLD = 20_000
+
+
+def _tune_garbage_collector() -> None:
+    """Keep the cycle collector's pauses out of request latency.
+
+    Everything built so far (modules, the app, its routes, models and schemas) lives as long as
+    the process. Frozen, it is no longer walked by full collections, which otherwise stopped the
+    process for about 100 ms under load (measured with `gc.callbacks`), stalling every request
+    in flight. Collections of young objects become rarer too.
+    """
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, middle, old)
+
+
 def main() -> None:
     service = sys.argv[1]
     app, settings = build(service)
     configure_logging(service, settings.log_level)
+    _tune_garbage_collector()
     uvicorn.run(
         app,
         host=settings.host,

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from shared.errors import AppError, ServiceUnavailable, Text, problem_response, unexpected_error
+from shared.fair_pool import FifoAsyncPool
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,8 @@ class Database:
     def __init__(self, settings: ServiceSettings) -> None:
         self.engine: AsyncEngine = create_async_engine(
             async_url(settings.database_url.get_secret_value()),
+            # Waiting requests get connections in the order they asked (see fair_pool).
+            poolclass=FifoAsyncPool,
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
             pool_timeout=settings.db_pool_timeout_seconds,

@@ -126,7 +126,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         app.state.login_throttle = LoginThrottle(
             max_failures=settings.login_max_failures, lockout_seconds=settings.login_lockout_seconds
         )
-        app.state.rate_limiter = RateLimiter(pool, settings.db_pool_timeout_seconds)
+        app.state.rate_limiter = RateLimiter(
+            pool, settings.db_pool_timeout_seconds, settings.db_pool_size
+        )
         app.state.service_docs = ServiceDocs(settings.upstreams, http)
         app.state.forwarder = Forwarder(settings, http)
         app.state.audit_writer = AuditWriter(db.sessionmaker)
