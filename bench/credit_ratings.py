@@ -1,15 +1,21 @@
 """Rating lookups must not slow down as credit history grows.
 
-    .venv/bin/python -m bench.credit_ratings [--duration 8] [--warmup 2] [--rates 100,200]
+    .venv/bin/python -m bench.credit_ratings [--rounds 2] [--duration 8] [--rates 100,200]
 
 Measures authenticated `GET /api/credit/v1/subjects/{id}/rating` through the gateway, cycling
-over a sample of subjects, first with 1,000 subjects and 10,000 records (the baseline), then
-again after loading up to 100,000 subjects and 1,000,000 records (`bench.credit_load`), in the
-same run. Each history is measured with 32 clients, closed loop (every client sends its next
-request as soon as it has an answer: the throughput) and then paced at each of `--rates` (the
-clients together offer that many requests per second, latency counted from when each request
-was due: the latency a user sees below saturation). Prints each with the CPU a lookup cost,
-the throughput ratio (target >= 0.9) and the paced p99 (target < 50 ms)."""
+over 500 sampled subjects, on two stacks side by side: one on a database with 1,000 subjects
+and 10,000 records (the baseline), one on a database with 100,000 subjects and 1,000,000
+records (`bench.credit_load`; the same first 1,000 plus the rest). The two are measured in
+alternating rounds (baseline, full, baseline, full, ...), so a machine that speeds up or slows
+down during the run weighs on both alike.
+
+Each measurement uses 32 clients, closed loop (every client sends its next request as soon as
+it has an answer: the throughput) and then paced at each of `--rates` (the clients together
+offer that many requests per second, latency counted from when each request was due: the
+latency a user sees below saturation). Prints every measurement with the CPU a lookup cost, the
+throughput ratio full/baseline over all rounds (target >= 0.9) and the worst paced p99 with the
+full history (target < 50 ms).
+"""
 
 from __future__ import annotations
 
@@ -20,6 +26,7 @@ import json
 import random
 import secrets
 import sys
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -39,7 +46,7 @@ from sciplan.stack import SERVICES, Stack
 from shared.db import asyncpg_dsn
 from shared.devdb import create_database, drop_database
 
-DATABASE = "sciplan_credit_bench"
+DATABASES = {"baseline": "sciplan_credit_bench_small", "full": "sciplan_credit_bench_full"}
 SAMPLE = 500
 
 
@@ -76,10 +83,40 @@ def _phase(
     return result
 
 
+@dataclass
+class History:
+    """One stack on its own database, with the subjects sampled for lookups."""
+
+    name: str
+    stack: Stack
+    meter: CpuMeter
+    sample: list[str]
+    label: str = ""
+    runs: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _drop(server_url: str, database: str) -> None:
+    asyncio.run(drop_database(server_url, database))
+
+
+def _start(name: str, database_url: str, ports: list[int], password: str) -> History:
+    extra_env = {f"SCIPLAN_{service.upper()}_LOG_LEVEL": "WARNING" for service in SERVICES}
+    extra_env["SCIPLAN_GATEWAY_RATE_LIMITS"] = json.dumps(RATE_LIMITS)
+    stack = Stack(
+        database_url=database_url,
+        ports=dict(zip(SERVICES, ports, strict=True)),
+        log_dir=LOG_DIR / name,
+        extra_env=extra_env,
+    )
+    stack.prepare(password)
+    return History(name, stack, CpuMeter({}, None), [])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds (2)")
     parser.add_argument("--duration", type=float, default=8.0)
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--concurrency", type=int, default=32)
@@ -98,71 +135,93 @@ def main(argv: list[str] | None = None) -> int:
 
     with contextlib.ExitStack() as cleanup:
         server_url, data_dir = cleanup.enter_context(postgres_server())
-        database_url = asyncio.run(create_database(server_url, DATABASE, drop_first=True))
-        cleanup.callback(lambda: asyncio.run(drop_database(server_url, DATABASE)))
-        extra_env = {f"SCIPLAN_{name.upper()}_LOG_LEVEL": "WARNING" for name in SERVICES}
-        extra_env["SCIPLAN_GATEWAY_RATE_LIMITS"] = json.dumps(RATE_LIMITS)
-        stack = Stack(
-            database_url=database_url,
-            ports=dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True)),
-            log_dir=LOG_DIR,
-            extra_env=extra_env,
-        )
         password = secrets.token_urlsafe(16)
-        say("migrating, creating accounts ...")
-        stack.prepare(password)
-        cleanup.callback(stack.stop)
-
-        say("loading the baseline: 1,000 subjects, 10,000 records ...")
-        asyncio.run(load(database_url, 1_000, 10_000, seed=1))
-        stack.start_all()
-        stack.wait_ready(timeout=60)
-        pids = {name: process.pid for name, process in stack.processes.items()}
-        meter = CpuMeter(pids, postmaster_pid(data_dir) if data_dir is not None else None)
-        small_sample = asyncio.run(_sample(database_url, SAMPLE, seed=1))
-        say("measuring the baseline ...")
-        small = _phase("1k / 10k", stack, password, small_sample, meter, args)
-        small_paced = [
-            _phase("1k / 10k", stack, password, small_sample, meter, args, rate)
-            for rate in args.rates
-        ]
-
-        more_subjects, more_records = args.subjects - 1_000, args.records - 10_000
-        say(f"loading {more_subjects:,} more subjects and {more_records:,} more records ...")
-        seconds, total_subjects, total_records = asyncio.run(
-            load(database_url, more_subjects, more_records, seed=2)
-        )
-        say(f"loaded in {seconds:.0f} s")
-        big_sample = asyncio.run(_sample(database_url, SAMPLE, seed=2))
-        say("measuring with the full history ...")
-        label = f"{total_subjects // 1000}k / {total_records // 1000}k"
-        big = _phase(label, stack, password, big_sample, meter, args)
-        big_paced = [
-            _phase(label, stack, password, big_sample, meter, args, rate) for rate in args.rates
-        ]
+        ports = free_ports(2 * len(SERVICES))
+        histories = []
+        for index, (name, database) in enumerate(DATABASES.items()):
+            url = asyncio.run(create_database(server_url, database, drop_first=True))
+            cleanup.callback(_drop, server_url, database)
+            say(f"{name}: migrating, creating accounts, loading 1,000 subjects, 10,000 records ...")
+            mine = ports[index * len(SERVICES) : (index + 1) * len(SERVICES)]
+            history = _start(name, url, mine, password)
+            cleanup.callback(history.stack.stop)
+            _, subjects, records = asyncio.run(load(url, 1_000, 10_000, seed=1))
+            if name == "full":
+                more_subjects, more_records = args.subjects - 1_000, args.records - 10_000
+                say(f"full: loading {more_subjects:,} more subjects, {more_records:,} records ...")
+                seconds, subjects, records = asyncio.run(
+                    load(url, more_subjects, more_records, seed=2)
+                )
+                say(f"loaded in {seconds:.0f} s")
+            history.label = f"{subjects // 1000}k / {records // 1000}k"
+            history.sample = asyncio.run(_sample(url, SAMPLE, seed=index + 1))
+            histories.append(history)
+        for history in histories:
+            history.stack.start_all()
+        for history in histories:
+            history.stack.wait_ready(timeout=60)
+            pids = {name: process.pid for name, process in history.stack.processes.items()}
+            history.meter = CpuMeter(
+                pids, postmaster_pid(data_dir) if data_dir is not None else None
+            )
+        for round_ in range(1, args.rounds + 1):
+            for history in histories:
+                say(f"round {round_}: measuring {history.name} ({history.label}) ...")
+                label = f"{round_}: {history.label}"
+                for rate in (None, *args.rates):
+                    history.runs.append(
+                        _phase(
+                            label,
+                            history.stack,
+                            password,
+                            history.sample,
+                            history.meter,
+                            args,
+                            rate,
+                        )
+                    )
 
     print(
         f"rating lookups through the gateway, {args.concurrency} connections, "
-        f"{args.duration:g} s measured after {args.warmup:g} s warm-up (2 cores, shared with "
-        "the load generator and PostgreSQL)"
+        f"{args.duration:g} s measured after {args.warmup:g} s warm-up each, {args.rounds} "
+        "alternating rounds (2 cores, shared with the load generator and PostgreSQL)"
     )
     print(
-        f"{'subjects / records, load':<36}{'req/s':>8}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}"
-        f"{'CPU ms/req: credit':>20}{'gateway':>9}{'postgres':>10}"
+        f"{'round: subjects / records, load':<40}{'req/s':>8}{'p50 ms':>10}{'p99 ms':>10}"
+        f"{'errors':>8}{'CPU ms/req: credit':>20}{'gateway':>9}{'postgres':>10}"
     )
-    for run in (small, *small_paced, big, *big_paced):
+    by_round = sorted(
+        (run for history in histories for run in history.runs), key=lambda run: run["label"][0]
+    )
+    for run in by_round:
         cpu = run["cpu_ms"]
         print(
-            f"{run['label']:<36}{run['requests_per_second']:>8.0f}{run['p50_ms']:>10.1f}"
+            f"{run['label']:<40}{run['requests_per_second']:>8.0f}{run['p50_ms']:>10.1f}"
             f"{run['p99_ms']:>10.1f}{run['errors']:>8}"
             f"{cpu['credit']:>20.2f}{cpu['gateway']:>9.2f}{cpu['postgres']:>10.2f}"
         )
-    ratio = big["requests_per_second"] / small["requests_per_second"]
-    paced = ", ".join(f"{run['p99_ms']:.1f} ms at {run['rate']:g}/s" for run in big_paced)
+    baseline, full = histories
+
+    def closed(history: History) -> list[dict[str, Any]]:
+        return [run for run in history.runs if run["rate"] is None]
+
+    ratios = [
+        f["requests_per_second"] / b["requests_per_second"]
+        for b, f in zip(closed(baseline), closed(full), strict=True)
+    ]
+    ratio = sum(r["requests_per_second"] for r in closed(full)) / sum(
+        r["requests_per_second"] for r in closed(baseline)
+    )
+    worst = {
+        rate: max(run["p99_ms"] for run in full.runs if run["rate"] == rate) for rate in args.rates
+    }
+    paced = ", ".join(f"{p99:.1f} ms at {rate:g}/s" for rate, p99 in worst.items())
     print(
-        f"throughput ratio full/baseline: {ratio:.2f} (target >= 0.90); p99 with the full "
-        f"history, paced: {paced} (target < 50); closed loop: {big['p99_ms']:.1f} ms "
-        f"(32 clients always waiting: latency is about 32 / throughput)"
+        f"throughput ratio full/baseline over the rounds: {ratio:.2f} (target >= 0.90; per round "
+        + ", ".join(f"{r:.2f}" for r in ratios)
+        + f"); worst p99 with the full history, paced: {paced} (target < 50); closed loop: "
+        + ", ".join(f"{run['p99_ms']:.1f}" for run in closed(full))
+        + " ms (32 clients always waiting: latency is about 32 / throughput)"
     )
     return 0
 
