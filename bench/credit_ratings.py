@@ -6,8 +6,8 @@ Measures authenticated `GET /api/credit/v1/subjects/{id}/rating` through the gat
 over 500 sampled subjects, on two stacks side by side: one on a database with 1,000 subjects
 and 10,000 records (the baseline), one on a database with 100,000 subjects and 1,000,000
 records (`bench.credit_load`; the same first 1,000 plus the rest). The two are measured in
-alternating rounds (baseline, full, baseline, full, ...), so a machine that speeds up or slows
-down during the run weighs on both alike.
+alternating rounds (baseline then full, full then baseline, ...), so a machine that speeds up
+or slows down during the run weighs on both alike.
 
 Each measurement uses 32 clients, closed loop (every client sends its next request as soon as
 it has an answer: the throughput) and then paced at each of `--rates` (the clients together
@@ -165,7 +165,9 @@ def main(argv: list[str] | None = None) -> int:
                 pids, postmaster_pid(data_dir) if data_dir is not None else None
             )
         for round_ in range(1, args.rounds + 1):
-            for history in histories:
+            # ABBA: each history goes first in every other round, so neither always follows the
+            # other (or the load) and a steady drift of the machine cancels out over two rounds.
+            for history in histories if round_ % 2 else histories[::-1]:
                 say(f"round {round_}: measuring {history.name} ({history.label}) ...")
                 label = f"{round_}: {history.label}"
                 for rate in (None, *args.rates):
@@ -191,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{'errors':>8}{'CPU ms/req: credit':>20}{'gateway':>9}{'postgres':>10}"
     )
     by_round = sorted(
-        (run for history in histories for run in history.runs), key=lambda run: run["label"][0]
+        (run for history in histories for run in history.runs),
+        key=lambda run: int(run["label"].split(":")[0]),
     )
     for run in by_round:
         cpu = run["cpu_ms"]
