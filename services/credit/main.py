@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from services.credit.config import CreditSettings
 from services.credit.inbound import credit_handlers
-from services.credit.models import Base, directory, events
+from services.credit.models import Base, directory, events, scope
 from services.credit.queries.endpoints import router as queries_router
 from services.credit.rating.endpoints import router as rating_router
 from services.credit.rating.sweep import rating_sweeper
@@ -15,6 +15,7 @@ from services.credit.rules.endpoints import router as rules_router
 from services.credit.subjects.endpoints import router as subjects_router
 from shared.auth.jwks import FetchDocument
 from shared.clock import service_clock
+from shared.program_scope import scope_handlers
 from shared.service_app import EventSource, ServiceParts, create_service_app
 
 # Public by design: the disclosure list (信息公开) shows confirmed severe records to anyone.
@@ -37,7 +38,7 @@ def create_app(
         public_routes=PUBLIC_ROUTES,
         background=[rating_sweeper],
         sources={
-            "projects": EventSource(settings.projects_url, handlers),
+            "projects": EventSource(settings.projects_url, {**handlers, **scope_handlers(scope)}),
             "funds": EventSource(settings.funds_url, handlers),
         },
     )

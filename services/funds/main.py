@@ -10,7 +10,7 @@ from services.funds.grants.endpoints import router as grants_router
 from services.funds.grants.handlers import HANDLERS as grant_handlers
 from services.funds.ledger.endpoints import router as transfers_router
 from services.funds.ledger.sweep import expiry_sweeper
-from services.funds.models import Base, directory, events
+from services.funds.models import Base, directory, events, scope
 from services.funds.payments.endpoints import router as payments_router
 from services.funds.reports.endpoints import router as reports_router
 from services.funds.vouchers.endpoints import PUBLIC_ROUTES as VOUCHER_PUBLIC_ROUTES
@@ -18,6 +18,7 @@ from services.funds.vouchers.endpoints import router as vouchers_router
 from services.funds.vouchers.sweep import voucher_expiry_sweeper
 from shared.auth.jwks import FetchDocument
 from shared.clock import service_clock
+from shared.program_scope import scope_handlers
 from shared.service_app import EventSource, ServiceParts, create_service_app
 
 
@@ -42,7 +43,11 @@ def create_app(
         ],
         public_routes=VOUCHER_PUBLIC_ROUTES,
         background=[expiry_sweeper, voucher_expiry_sweeper],
-        sources={"projects": EventSource(settings.projects_url, grant_handlers)},
+        sources={
+            "projects": EventSource(
+                settings.projects_url, {**grant_handlers, **scope_handlers(scope)}
+            )
+        },
     )
     app = create_service_app(parts, jwks_fetch=jwks_fetch)
     app.state.clock = service_clock(parts.settings.test_clock_file)

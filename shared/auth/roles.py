@@ -15,6 +15,8 @@ class Role(StrEnum):
     provider = "provider"
     enterprise = "enterprise"
     auditor = "auditor"
+    # agency staff who keep credit records for every program (program managers only for theirs)
+    credit_officer = "credit_officer"
     admin = "admin"
     # held only by service accounts (client_credentials), never granted to a person
     service = "service"
@@ -32,6 +34,7 @@ ROLE_DESCRIPTIONS: dict[str, str] = {
     Role.provider: "registered innovation-voucher service provider",
     Role.enterprise: "enterprise holding innovation vouchers",
     Role.auditor: "auditor",
+    Role.credit_officer: "credit officer (credit records across programs)",
     Role.admin: "platform administrator",
     Role.service: "another SciPlan service",
 }

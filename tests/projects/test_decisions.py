@@ -146,6 +146,7 @@ async def test_a_batch_approves_reserves_and_rejects(
         "project_id": str(project.id),
         "project_number": "2026-ZDYF-0001",
         "application_id": str(first.id),
+        "program_id": str(ZDYF),
         "program_code": "ZDYF",
         "year": 2026,
         "org_id": str(projects.orgs[1]),

@@ -14,6 +14,7 @@ from shared.db import service_metadata
 from shared.directory import directory_tables
 from shared.events.tables import event_tables
 from shared.ids import uuid7
+from shared.program_scope import scope_tables
 
 
 class Base(DeclarativeBase):
@@ -22,6 +23,7 @@ class Base(DeclarativeBase):
 
 events = event_tables(Base.metadata)
 directory = directory_tables(Base.metadata)
+scope = scope_tables(Base.metadata)
 
 _now = sa.func.now()
 Timestamp = sa.DateTime(timezone=True)

@@ -8,6 +8,7 @@ from sqlalchemy.orm import DeclarativeBase
 from shared.db import service_metadata
 from shared.directory import directory_tables
 from shared.events.tables import event_tables
+from shared.program_scope import scope_tables
 
 
 class Base(DeclarativeBase):
@@ -16,6 +17,7 @@ class Base(DeclarativeBase):
 
 events = event_tables(Base.metadata)
 directory = directory_tables(Base.metadata)
+scope = scope_tables(Base.metadata)
 
 NOW = sa.func.now()
 Timestamp = sa.DateTime(timezone=True)

@@ -41,13 +41,15 @@ from services.projects.evaluation.schemas import (
     EvaluationRead,
 )
 from services.projects.exceptions import InvalidTransition, ProgramNotFound, ProjectNotFound
-from services.projects.models import Application, Engagement, Evaluation, Project
+from services.projects.models import Application, Engagement, Evaluation, Project, events
 from services.projects.scope import check_duties, managed_programs, require_manager_of
 from services.projects.visibility import may_read_project
 from shared.auth.roles import Role
 from shared.auth.tokens import Principal
 from shared.errors import Forbidden, Text
+from shared.events.outbox import publish
 from shared.pagination import PageParams
+from shared.program_scope import ENGAGEMENT_ENDED, EVALUATOR_ENGAGED
 
 PROJECT_KINDS = ("execution", "outputs")  # always of one project
 
@@ -56,6 +58,10 @@ def _person(principal: Principal) -> UUID:
     if principal.user_id is None:
         raise Forbidden(Text("仅限个人账户", "Only a person may do this"))
     return principal.user_id
+
+
+def _text(value: UUID | None) -> str | None:
+    return str(value) if value is not None else None
 
 
 def _evaluator_id(principal: Principal) -> UUID | None:
@@ -174,7 +180,7 @@ class EvaluationService:
             engaged_at=now,
         )
         await self.repo.add(engagement)
-        await self._record_engagement(engagement, project, manager, "evaluator.engaged", None)
+        await self._record_engagement(engagement, project, manager, EVALUATOR_ENGAGED, None)
         return await self.engagement(manager, engagement.id)
 
     async def end(
@@ -190,9 +196,7 @@ class EvaluationService:
         engagement.ended_at = now
         await self.session.flush()
         project = await self.repo.project(engagement.project_id) if engagement.project_id else None
-        await self._record_engagement(
-            engagement, project, manager, "evaluator.engagement_ended", reason
-        )
+        await self._record_engagement(engagement, project, manager, ENGAGEMENT_ENDED, reason)
         return await self.engagement(manager, engagement.id)
 
     async def _record_engagement(
@@ -203,8 +207,22 @@ class EvaluationService:
         action: str,
         reason: str | None,
     ) -> None:
-        """In the history of what the engagement covers, so its story says who looked at it."""
-        ended = action == "evaluator.engagement_ended"
+        """In the history of what the engagement covers, so its story says who looked at it;
+        and as an event, so that credit and funds scope the evaluator's reads the same way."""
+        ended = action == ENGAGEMENT_ENDED
+        await publish(
+            self.session,
+            events,
+            event_type=action,
+            aggregate_type="engagement",
+            aggregate_id=str(engagement.id),
+            payload={
+                "engagement_id": str(engagement.id),
+                "evaluator_id": str(engagement.evaluator_id),
+                "program_id": _text(engagement.program_id),
+                "project_id": _text(engagement.project_id),
+            },
+        )
         await self._record(
             project,
             engagement.program_id,

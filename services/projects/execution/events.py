@@ -35,6 +35,7 @@ class ProjectEvents:
                 "project_id": str(project.id),
                 "project_number": project.number,
                 "application_id": str(project.application_id),
+                "program_id": str(project.program_id),
                 "program_code": program.code,
                 "year": project.year,
                 "org_id": str(project.org_id),

@@ -49,6 +49,7 @@ from shared.auth.tokens import Principal
 from shared.errors import Text
 from shared.events.outbox import publish
 from shared.money import fen_to_yuan
+from shared.program_scope import MANAGER_ASSIGNED, MANAGER_REMOVED
 
 
 def program_state(program: Program) -> str:
@@ -262,6 +263,7 @@ class ProgramService:
                 ProgramManager(program_id=program_id, user_id=user_id, granted_by=principal.user_id)
             )
             await self.session.flush()
+            await self._announce_manager(MANAGER_ASSIGNED, program_id, user_id)
             await history.record(
                 self.session,
                 entity="program",
@@ -284,6 +286,7 @@ class ProgramService:
             raise ManagerNotAssigned()
         await self.session.delete(assignment)
         await self.session.flush()
+        await self._announce_manager(MANAGER_REMOVED, program_id, user_id)
         await history.record(
             self.session,
             entity="program",
@@ -291,6 +294,17 @@ class ProgramService:
             action="manager_removed",
             actor=principal.subject,
             details={"user_id": str(user_id)},
+        )
+
+    async def _announce_manager(self, event_type: str, program_id: UUID, user_id: UUID) -> None:
+        """Credit and funds keep who manages what (`shared.program_scope`) from these."""
+        await publish(
+            self.session,
+            events,
+            event_type=event_type,
+            aggregate_type="program",
+            aggregate_id=str(program_id),
+            payload={"program_id": str(program_id), "user_id": str(user_id)},
         )
 
     async def _announce(self, event_type: str, program: Program, payload: dict[str, Any]) -> None:
