@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Annotated
 from zoneinfo import ZoneInfo
+
+from pydantic import AfterValidator
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -18,6 +21,11 @@ def in_shanghai(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("naive datetimes are ambiguous; give a timezone")
     return moment.astimezone(SHANGHAI)
+
+
+# Deadlines and the moments people act on are stated in Asia/Shanghai: every time the API
+# shows carries +08:00. A naive datetime is refused (it names no moment).
+ShanghaiTime = Annotated[datetime, AfterValidator(in_shanghai)]
 
 
 class OffsetClock:

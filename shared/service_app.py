@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -17,12 +17,13 @@ from uuid import UUID
 import sqlalchemy as sa
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth.dependencies import CurrentPrincipal
 from shared.auth.jwks import FetchDocument, JwksCache, http_jwks_fetcher
 from shared.auth.service_account import ServiceTokens
-from shared.auth.tokens import TokenVerifier
+from shared.auth.tokens import Principal, TokenVerifier
 from shared.db import Database, SessionDep, install_db_error_handlers
 from shared.directory import DirectoryTables, directory_handlers, find_user
 from shared.errors import ServiceUnavailable, Text, install_error_handlers, problem_response
@@ -42,6 +43,9 @@ from shared.settings import ServiceSettings
 PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
     {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/openapi.json"), ("GET", "/metrics")}
 )
+
+
+MeDetails = Callable[[AsyncSession, Principal], Awaitable[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,8 @@ class ServiceParts:
     sources: Mapping[str, EventSource] = field(default_factory=dict)
     # Periodic jobs run while the app runs; each gets the app and an event set at shutdown.
     background: Sequence[Callable[[FastAPI, asyncio.Event], Coroutine[Any, Any, None]]] = ()
+    # What this service adds about the caller to `GET /v1/me` (under `details`).
+    me_details: MeDetails | None = None
 
 
 class OrganizationView(BaseModel):
@@ -83,6 +89,9 @@ class MeResponse(BaseModel):
     display_name: str | None = None
     organization: OrganizationView | None = None
     in_directory: bool = False
+    details: dict[str, Any] = Field(
+        default_factory=dict, description="what this service knows of the caller besides"
+    )
 
 
 def _health_router(settings: ServiceSettings, parts: ServiceParts) -> APIRouter:
@@ -122,6 +131,8 @@ def _health_router(settings: ServiceSettings, parts: ServiceParts) -> APIRouter:
                     view.organization = OrganizationView(
                         id=row["org_id"], name=row["org_name"], credit_code=row["org_credit_code"]
                     )
+        if parts.me_details is not None:
+            view.details = await parts.me_details(session, principal)
         return view
 
     return router

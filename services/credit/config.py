@@ -21,6 +21,9 @@ class CreditSettings(ServiceSettings):
     # Key of the HMAC that turns a national ID number into a subject key (never stored plain).
     id_hash_key: SecretStr = SecretStr(DEV_ID_HASH_KEY)
     objection_window_working_days: int = Field(default=10, ge=1, le=60)
+    # A confirmed record may be appealed (复查) within this many working days of confirmation
+    # (科研失信行为调查处理规则 2022, art. 49: 15 working days).
+    appeal_window_working_days: int = Field(default=15, ge=1, le=60)
     # Public holidays and the weekends worked instead (调休), as JSON lists of dates.
     holidays: frozenset[date] = frozenset()
     working_weekends: frozenset[date] = frozenset()

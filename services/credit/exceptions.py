@@ -74,3 +74,42 @@ class NotYourRecord(NotFound):
 
     code = "record.not_found"
     title = RecordNotFound.title
+
+
+class OwnAffair(Forbidden):
+    code = "record.own_affair"
+    title = Text(
+        "不得处理与本人或本单位有关的信用记录",
+        "Nobody acts on a record about themselves or their organization",
+    )
+
+
+class OutsideYourPrograms(Forbidden):
+    code = "record.outside_your_programs"
+    title = Text(
+        "该记录不属于您管理的计划，须由信用管理专员处理",
+        "The record is not of a program you manage; a credit officer handles it",
+    )
+
+
+class SameOfficer(Forbidden):
+    code = "record.same_officer"
+    title = Text(
+        "须由记录形成人员以外的另一名工作人员决定",
+        "Someone other than the officers who made the record decides this",
+    )
+
+
+class AppealWindowClosed(Conflict):
+    code = "appeal.window_closed"
+    title = Text("复查申请期限已过", "The appeal window has closed")
+
+
+class PurposeRequired(AppError):
+    status = 422
+    code = "credit.purpose_required"
+    title = Text(
+        "查阅他人信用信息须说明用途（purpose，5 至 500 字），查阅将被记录",
+        "Reading someone else's credit data needs a stated purpose (5 to 500 characters); "
+        "the read is logged",
+    )

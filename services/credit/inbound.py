@@ -32,6 +32,8 @@ class ProjectTerminated(BaseModel):
     """`project.terminated`: published by projects when a project ends early."""
 
     project_number: str
+    # Events published before they named their program are for credit officers to handle.
+    program_id: str | None = None
     at_fault: bool
     rule_code: str = "TERMINATED_AT_FAULT"
     reason: str
@@ -58,6 +60,7 @@ class ReviewLate(BaseModel):
     expert_name: str
     round_id: str
     call_id: str
+    program_id: str | None = None
     application_id: str
     deadline: datetime
     submitted_at: datetime | None
@@ -103,6 +106,7 @@ def credit_handlers(settings: CreditSettings) -> dict[str, Handler]:
                     "name": payload.pi.name,
                     "gateway_user_id": payload.pi.gateway_user_id,
                 },
+                "program_id": payload.program_id,
                 "capacity": "researcher",
                 "unit": _unit(payload.organization).model_dump(),
                 "rule_code": payload.rule_code,
@@ -148,6 +152,7 @@ def credit_handlers(settings: CreditSettings) -> dict[str, Handler]:
                     "name": payload.expert_name or "评审专家",
                     "gateway_user_id": payload.expert_id,
                 },
+                "program_id": payload.program_id,
                 "capacity": "expert",
                 "rule_code": "EXPERT_LATE_REVIEW",
                 "facts": (

@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.credit.config import CreditSettings
+from services.credit.files.endpoints import router as files_router
+from services.credit.files.service import me_details
 from services.credit.inbound import credit_handlers
 from services.credit.models import Base, directory, events, scope
 from services.credit.queries.endpoints import router as queries_router
@@ -34,9 +36,17 @@ def create_app(
         metadata=Base.metadata,
         events=events,
         directory=directory,
-        routers=[rules_router, subjects_router, records_router, rating_router, queries_router],
+        routers=[
+            rules_router,
+            files_router,
+            subjects_router,
+            records_router,
+            rating_router,
+            queries_router,
+        ],
         public_routes=PUBLIC_ROUTES,
         background=[rating_sweeper],
+        me_details=me_details,
         sources={
             "projects": EventSource(settings.projects_url, {**handlers, **scope_handlers(scope)}),
             "funds": EventSource(settings.funds_url, handlers),

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import StringConstraints
 
-from shared.clock import in_shanghai
-
-# Deadlines and the moments people act on are stated in Asia/Shanghai: every time the API
-# shows carries +08:00. A naive datetime is refused (it names no moment).
-ShanghaiTime = Annotated[datetime, AfterValidator(in_shanghai)]
+from shared.clock import ShanghaiTime as ShanghaiTime
 
 # Why something was done, as recorded in the history: a sentence, not a blank.
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=2000)]

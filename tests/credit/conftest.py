@@ -6,15 +6,18 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.credit.config import CreditSettings
 from services.credit.main import create_app
+from services.credit.models import scope
 from services.gateway.identity.schemas import OrganizationCreate
 from services.gateway.identity.service import IdentityService
 from shared.auth.roles import Role
@@ -23,6 +26,10 @@ from shared.testing.plugin import running_app
 from tests.conftest import Clock, bearer, org_code
 
 START = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # a Monday, 10:00 in Shanghai
+# Programs of the projects service, as credit knows them from its events (shared.program_scope).
+PROGRAM = UUID("0193a5c0-0000-7000-8000-00000000a001")
+OTHER_PROGRAM = UUID("0193a5c0-0000-7000-8000-00000000a002")
+PURPOSE = {"purpose": "核查信用记录，办理相关业务"}
 
 
 @dataclass
@@ -72,10 +79,17 @@ async def credit(
             )
             await session.commit()
             roles = {
-                "manager": (Role.program_manager, None),
-                "manager2": (Role.program_manager, None),
+                "manager": (Role.program_manager, None),  # manages PROGRAM
+                "manager2": (Role.program_manager, None),  # manages PROGRAM too
+                "manager3": (Role.program_manager, None),  # and a third, for appeals
+                "other_manager": (Role.program_manager, None),  # manages OTHER_PROGRAM only
+                "org_manager": (Role.program_manager, org.id),  # manages PROGRAM, works at org
+                "credit_officer": (Role.credit_officer, None),
                 "auditor": (Role.auditor, None),
-                "evaluator": (Role.evaluator, None),
+                "evaluator": (Role.evaluator, None),  # engaged on PROGRAM
+                "idle_evaluator": (Role.evaluator, None),  # engaged on nothing
+                "finance": (Role.finance_officer, None),
+                "service": (Role.service, None),
                 "applicant": (Role.applicant, org.id),
                 "stranger": (Role.applicant, None),
                 "org_admin": (Role.org_admin, org.id),
@@ -94,7 +108,31 @@ async def credit(
                     user_id=user_id, headers=bearer(token), org_id=str(org_id) if org_id else None
                 )
             credit.callers["org"] = Caller(user_id="", headers={}, org_id=str(org.id))
+            await in_scope(session, credit)
             yield credit
+
+
+async def in_scope(session: AsyncSession, credit: Credit) -> None:
+    """Who manages and evaluates what, as projects' events would tell credit."""
+    managers = {
+        "manager": PROGRAM,
+        "manager2": PROGRAM,
+        "manager3": PROGRAM,
+        "org_manager": PROGRAM,
+    }
+    managers["other_manager"] = OTHER_PROGRAM
+    for who, program in managers.items():
+        await session.execute(
+            sa.insert(scope.managers).values(
+                program_id=program, user_id=credit.callers[who].user_id
+            )
+        )
+    await session.execute(
+        sa.insert(scope.engagements).values(
+            id=uuid7(), evaluator_id=credit.callers["evaluator"].user_id, program_id=PROGRAM
+        )
+    )
+    await session.commit()
 
 
 def person(credit: Credit, who: str = "applicant", **extra: Any) -> dict[str, Any]:
@@ -123,6 +161,8 @@ async def propose(
     capacity: str = "researcher",
     effective_from: date | None = None,
     who: str = "manager",
+    program_id: UUID | None = PROGRAM,
+    unit: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     response = await credit.call(
         "POST",
@@ -130,6 +170,8 @@ async def propose(
         who,
         json={
             "subject": subject or person(credit),
+            "program_id": str(program_id) if program_id else None,
+            "unit": unit,
             "capacity": capacity,
             "rule_code": rule_code,
             "facts": "经调查核实，项目申报材料中的合作单位证明系伪造。",
@@ -149,12 +191,25 @@ async def step(
     return await credit.call("POST", f"/v1/records/{record_id}/{action}", who, json=body)
 
 
+async def notified(credit: Credit, rule_code: str, **kwargs: Any) -> dict[str, Any]:
+    """A record proposed and notified by `manager`; one that bans or is listed is approved by
+    `manager2` on the way (the second officer)."""
+    record = await propose(credit, rule_code, **kwargs)
+    sent = await step(credit, record["id"], "notify", "manager", reason="依规告知")
+    assert sent.status_code == 200, sent.text
+    if sent.json()["status"] == "awaiting_approval":
+        sent = await step(
+            credit, record["id"], "notice/approval", "manager2", decision="approve", reason="同意"
+        )
+        assert sent.status_code == 200, sent.text
+    assert sent.json()["status"] == "notified"
+    body: dict[str, Any] = sent.json()
+    return body
+
+
 async def confirmed(credit: Credit, rule_code: str, **kwargs: Any) -> dict[str, Any]:
     """A record taken through notice and an unused objection window to confirmation."""
-    record = await propose(credit, rule_code, **kwargs)
-    assert (
-        await step(credit, record["id"], "notify", "manager", reason="依规告知")
-    ).status_code == 200
+    record = await notified(credit, rule_code, **kwargs)
     credit.clock.advance(days=15)  # past 10 working days
     response = await step(credit, record["id"], "confirm", "manager", reason="异议期满无异议")
     assert response.status_code == 200, response.text

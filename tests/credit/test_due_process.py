@@ -10,7 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credit.models import events
 from shared.clock import SHANGHAI
-from tests.credit.conftest import Credit, confirmed, organization, person, propose, step
+from tests.credit.conftest import (
+    PROGRAM,
+    Credit,
+    confirmed,
+    organization,
+    person,
+    propose,
+    step,
+)
 
 
 async def test_the_whole_path_keeps_who_when_and_why(credit: Credit) -> None:
@@ -37,7 +45,12 @@ async def test_the_whole_path_keeps_who_when_and_why(credit: Credit) -> None:
     assert objected.json()["status"] == "objected"
 
     decided = await step(
-        credit, record["id"], "objection/decision", "manager", outcome="rejected", reason="证据充分"
+        credit,
+        record["id"],
+        "objection/decision",
+        "manager2",
+        outcome="rejected",
+        reason="证据充分",
     )
     assert decided.json()["status"] == "confirmed"
     history = [
@@ -51,7 +64,11 @@ async def test_the_whole_path_keeps_who_when_and_why(credit: Credit) -> None:
     ]
     actors = [t["actor"] for t in decided.json()["transitions"]]
     manager, applicant = credit.callers["manager"].user_id, credit.callers["applicant"].user_id
-    assert actors == [manager, manager, applicant, manager]
+    assert actors == [manager, manager, applicant, credit.callers["manager2"].user_id]
+    # Every step names the rule, its version and the legal basis it was taken under.
+    bases = {(t["rule_code"], t["rule_version"]) for t in decided.json()["transitions"]}
+    assert bases == {("FALSE_MATERIALS", 1)}
+    assert all("失信" in t["legal_basis"] for t in decided.json()["transitions"])
 
 
 async def test_the_objection_window_skips_holidays_and_counts_swapped_weekends(
@@ -135,7 +152,7 @@ async def test_an_upheld_objection_withdraws_and_a_revision_re_rates(credit: Cre
         credit,
         withdrawn["id"],
         "objection/decision",
-        "manager",
+        "manager2",
         outcome="upheld",
         reason="异议成立",
     )
@@ -149,7 +166,7 @@ async def test_an_upheld_objection_withdraws_and_a_revision_re_rates(credit: Cre
         credit,
         revised["id"],
         "objection/decision",
-        "manager",
+        "manager2",
         outcome="revised",
         reason="部分采纳，改按迟交处理",
         revision={"rule_code": "LATE_REPORT", "facts": "项目报告迟交，已在限期内补正。"},
@@ -158,6 +175,9 @@ async def test_an_upheld_objection_withdraws_and_a_revision_re_rates(credit: Cre
     assert body["status"] == "confirmed"
     assert (body["rule_code"], body["score_effect"]) == ("LATE_REPORT", -2)
     assert body["transitions"][-1]["details"]["before"]["rule"] == "FALSE_MATERIALS/v1"
+    # The decision was taken under the rule it applied.
+    assert body["transitions"][-1]["rule_code"] == "LATE_REPORT"
+    assert body["transitions"][-2]["rule_code"] == "FALSE_MATERIALS"
 
 
 async def test_an_appeal_is_reviewed_by_someone_else(credit: Credit) -> None:
@@ -166,16 +186,18 @@ async def test_an_appeal_is_reviewed_by_someone_else(credit: Credit) -> None:
         credit, record["id"], "appeal", "applicant", statement="两项目内容不同，不属重复。"
     )
     assert appealed.json()["status"] == "appealed"
-    same = await step(
-        credit, record["id"], "appeal/decision", "manager", outcome="upheld", reason="自行复核"
-    )
-    assert same.status_code == 403
-    assert same.json()["code"] == "appeal.same_reviewer"
+    # manager made and confirmed it; manager2 approved its notice (a ban needs a second officer)
+    for maker in ("manager", "manager2"):
+        same = await step(
+            credit, record["id"], "appeal/decision", maker, outcome="upheld", reason="自行复核"
+        )
+        assert same.status_code == 403
+        assert same.json()["code"] == "appeal.same_reviewer"
     other = await step(
         credit,
         record["id"],
         "appeal/decision",
-        "manager2",
+        "manager3",
         outcome="upheld",
         reason="复核认定不构成重复申报",
     )
@@ -186,7 +208,7 @@ async def test_a_rejected_appeal_returns_to_confirmed(credit: Credit) -> None:
     record = await confirmed(credit, "DUPLICATE_APPLICATION")
     await step(credit, record["id"], "appeal", "applicant", statement="请求复核该记录。")
     kept = await step(
-        credit, record["id"], "appeal/decision", "manager2", outcome="rejected", reason="维持原决定"
+        credit, record["id"], "appeal/decision", "manager3", outcome="rejected", reason="维持原决定"
     )
     assert kept.json()["status"] == "confirmed"
 
@@ -248,6 +270,7 @@ async def test_writers_and_deciders_are_the_credit_roles(credit: Credit) -> None
 
 async def test_bad_references_are_clear(credit: Credit) -> None:
     base: dict[str, Any] = {
+        "program_id": str(PROGRAM),
         "facts": "某项事实描述。",
         "handling_unit": "省科技厅",
         "effective_from": "2026-03-02",

@@ -21,6 +21,7 @@ from services.credit.subjects.service import SubjectService
 from shared.events.outbox import Event
 from shared.ids import uuid7
 from tests.conftest import org_code
+from tests.credit.conftest import PROGRAM
 
 
 def _event(event_type: str, payload: dict[str, object]) -> Event:
@@ -47,6 +48,7 @@ async def test_a_terminated_project_proposes_one_record_however_often_it_arrives
         "project.terminated",
         {
             "project_number": "2026-ZDYF-0007",
+            "program_id": str(PROGRAM),
             "at_fault": True,
             "reason": "项目负责人学术不端，经调查属实",
             "managing_agency": "省科技厅",
@@ -71,6 +73,7 @@ async def test_a_terminated_project_proposes_one_record_however_often_it_arrives
     assert record.source == "event:project.terminated"
     assert record.source_event_id == event.event_id
     assert record.unit_id is not None  # the PI's organization is named with the record
+    assert record.program_id == PROGRAM  # its managers handle it
     assert str(record.effective_from) == "2026-05-06"
 
     not_at_fault = _event("project.terminated", dict(event.payload, at_fault=False))
@@ -130,6 +133,7 @@ def _service(session: AsyncSession) -> RecordService:
         subjects=SubjectService(session, "test-key"),
         policy=RatingPolicy(),
         objection_days=10,
+        appeal_days=15,
     )
 
 

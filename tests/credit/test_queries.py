@@ -6,7 +6,15 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credit.models import QueryLog
-from tests.credit.conftest import Credit, confirmed, organization, person, propose, step
+from tests.credit.conftest import (
+    PURPOSE,
+    Credit,
+    confirmed,
+    organization,
+    person,
+    propose,
+    step,
+)
 
 
 async def test_searches_need_a_purpose_and_are_logged(
@@ -75,7 +83,7 @@ async def test_the_subject_sees_its_whole_file_but_not_what_is_not_yet_notified(
     assert [r["id"] for r in body["records"]] == [shown["id"]]
     assert body["records"][0]["transitions"][-1]["to_status"] == "confirmed"
     assert body["rating"]["score"] == 78
-    staff = await credit.call("GET", f"/v1/subjects/{subject_id}/file", "manager")
+    staff = await credit.call("GET", f"/v1/subjects/{subject_id}/file", "manager", params=PURPOSE)
     assert {r["id"] for r in staff.json()["records"]} == {shown["id"], hidden["id"]}
     other = await credit.call("GET", f"/v1/subjects/{subject_id}/file", "stranger")
     assert other.status_code == 404
@@ -100,7 +108,7 @@ async def test_the_public_sees_only_confirmed_severe_records_in_their_period(
         credit,
         appealed_away["id"],
         "appeal/decision",
-        "manager2",
+        "manager3",
         outcome="upheld",
         reason="复核撤销",
     )
@@ -189,8 +197,13 @@ async def test_the_catalog_is_seeded_and_versioned(credit: Credit) -> None:
     terms = {
         k: v for k, v in current.items() if k not in ("code", "version", "is_current", "created_at")
     }
-    revised = await credit.call(
+    # The catalog is the credit officers' (a program manager does not rewrite the rules).
+    refused = await credit.call(
         "PUT", "/v1/rules/LATE_REPORT", "manager", json=terms | {"score_effect": -3}
+    )
+    assert refused.status_code == 403
+    revised = await credit.call(
+        "PUT", "/v1/rules/LATE_REPORT", "credit_officer", json=terms | {"score_effect": -3}
     )
     assert revised.status_code == 200, revised.text
     assert revised.json()["version"] == 2
@@ -199,7 +212,7 @@ async def test_the_catalog_is_seeded_and_versioned(credit: Credit) -> None:
         (1, False, -2),
         (2, True, -3),
     ]
-    kept = (await credit.call("GET", f"/v1/records/{old['id']}", "manager")).json()
+    kept = (await credit.call("GET", f"/v1/records/{old['id']}", "manager", params=PURPOSE)).json()
     assert (kept["rule_version"], kept["score_effect"]) == (1, -2)  # never rewritten
     new = await propose(credit, "LATE_REPORT")
     assert (new["rule_version"], new["score_effect"]) == (2, -3)
@@ -207,6 +220,9 @@ async def test_the_catalog_is_seeded_and_versioned(credit: Credit) -> None:
         await credit.call("PUT", "/v1/rules/LATE_REPORT", "evaluator", json=terms)
     ).status_code == 403
     nonsense = await credit.call(
-        "POST", "/v1/rules", "manager", json=terms | {"code": "NEW_RULE", "tier": "positive"}
+        "POST",
+        "/v1/rules",
+        "credit_officer",
+        json=terms | {"code": "NEW_RULE", "tier": "positive"},
     )
     assert nonsense.status_code == 422  # a positive rule must raise the score

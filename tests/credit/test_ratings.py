@@ -11,7 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.credit.models import events
 from services.credit.rating.sweep import sweep_once
 from shared.ids import uuid7
-from tests.credit.conftest import START, Credit, confirmed, organization, person, step
+from tests.credit.conftest import (
+    PURPOSE,
+    START,
+    Credit,
+    confirmed,
+    organization,
+    person,
+    step,
+)
 
 
 async def _subject_id(credit: Credit, who: str = "applicant") -> str:
@@ -21,9 +29,9 @@ async def _subject_id(credit: Credit, who: str = "applicant") -> str:
 
 
 async def _rating(
-    credit: Credit, subject_id: str, as_of: datetime | None = None, who: str = "manager"
+    credit: Credit, subject_id: str, as_of: datetime | None = None, who: str = "credit_officer"
 ) -> dict[str, Any]:
-    params = {"as_of": as_of.isoformat()} if as_of else {}
+    params = PURPOSE | ({"as_of": as_of.isoformat()} if as_of else {})
     response = await credit.call("GET", f"/v1/subjects/{subject_id}/rating", who, params=params)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
@@ -138,7 +146,7 @@ async def test_eligibility_for_other_services(credit: Credit) -> None:
         response = await credit.call(
             "GET",
             "/v1/eligibility",
-            "manager",
+            "service",
             params={"action": action, "gateway_user_id": user_id, **params},
         )
         assert response.status_code == 200, response.text
@@ -162,7 +170,7 @@ async def test_eligibility_for_other_services(credit: Credit) -> None:
     nobody = await credit.call(
         "GET",
         "/v1/eligibility",
-        "manager",
+        "service",
         params={"action": "voucher", "credit_code": organization(credit)["credit_code"]},
     )
     assert nobody.json()["eligible"] is True  # never named: neutral
@@ -187,7 +195,7 @@ async def test_eligibility_takes_exactly_one_subject_key(credit: Credit) -> None
 
     async def ask(**params: str) -> Any:
         return await credit.call(
-            "GET", "/v1/eligibility", "manager", params={"action": "apply", **params}
+            "GET", "/v1/eligibility", "service", params={"action": "apply", **params}
         )
 
     by_id = await ask(subject_id=subject_id)
@@ -213,7 +221,7 @@ async def test_bulk_ratings(credit: Credit) -> None:
     response = await credit.call(
         "POST",
         "/v1/ratings/bulk",
-        "evaluator",
+        "service",
         json={"subject_ids": [first, second, unknown, first]},
     )
     assert response.status_code == 200
@@ -221,7 +229,7 @@ async def test_bulk_ratings(credit: Credit) -> None:
     assert {r["subject_id"]: r["score"] for r in body["ratings"]} == {first: 78, second: 80}
     assert body["unknown"] == [unknown]
     too_many = await credit.call(
-        "POST", "/v1/ratings/bulk", "evaluator", json={"subject_ids": [unknown] * 1001}
+        "POST", "/v1/ratings/bulk", "service", json={"subject_ids": [unknown] * 1001}
     )
     assert too_many.status_code == 422
 
@@ -279,7 +287,7 @@ async def test_bulk_eligibility_answers_for_many_people_and_units_at_once(credit
     reply = await credit.call(
         "POST",
         "/v1/eligibility/bulk",
-        "manager",
+        "service",
         json={"action": "apply", "gateway_user_ids": [banned, unknown], "gateway_org_ids": [org]},
     )
     assert reply.status_code == 200, reply.text
@@ -300,7 +308,7 @@ async def test_bulk_eligibility_answers_for_many_people_and_units_at_once(credit
     earlier = await credit.call(
         "POST",
         "/v1/eligibility/bulk",
-        "manager",
+        "service",
         json={
             "action": "apply",
             "at": (START - timedelta(days=1)).isoformat(),
@@ -312,11 +320,11 @@ async def test_bulk_eligibility_answers_for_many_people_and_units_at_once(credit
     too_many = await credit.call(
         "POST",
         "/v1/eligibility/bulk",
-        "manager",
+        "service",
         json={"action": "review", "gateway_user_ids": [str(uuid7()) for _ in range(1001)]},
     )
     assert too_many.status_code == 422
-    none = await credit.call("POST", "/v1/eligibility/bulk", "manager", json={"action": "review"})
+    none = await credit.call("POST", "/v1/eligibility/bulk", "service", json={"action": "review"})
     assert none.status_code == 422
     forbidden = await credit.call(
         "POST",

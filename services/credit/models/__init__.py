@@ -108,6 +108,8 @@ class Rule(Base):
 
 RECORD_STATUSES = (
     "proposed",
+    # a record with a ban or public listing waits for a second officer before its notice goes out
+    "awaiting_approval",
     "notified",
     "objected",
     "confirmed",
@@ -134,6 +136,8 @@ class CreditRecord(Base):
 
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid7)
     subject_id: Mapped[UUID] = mapped_column(sa.ForeignKey("subjects.id"))
+    # The program (of the projects service) whose managers handle it; none: credit officers only.
+    program_id: Mapped[UUID | None] = mapped_column(index=True)
     capacity: Mapped[str] = mapped_column(sa.String(20))
     unit_id: Mapped[UUID | None] = mapped_column(sa.ForeignKey("subjects.id"), index=True)
     rule_code: Mapped[str] = mapped_column(sa.String(40))
@@ -150,9 +154,14 @@ class CreditRecord(Base):
     restriction_until: Mapped[date | None] = mapped_column()
     restriction_permanent: Mapped[bool] = mapped_column(default=False)
     status: Mapped[str] = mapped_column(sa.String(20), default="proposed")
+    # Who sent the notice (or asked for it), and the second officer who approved it if needed:
+    # with the creator, the people who made the record and may not judge objections to it.
+    notice_requested_by: Mapped[str | None] = mapped_column(sa.String(100))
+    notice_approved_by: Mapped[str | None] = mapped_column(sa.String(100))
     objection_deadline: Mapped[datetime | None] = mapped_column(Timestamp)
     confirmed_at: Mapped[datetime | None] = mapped_column(Timestamp)
     confirmed_by: Mapped[str | None] = mapped_column(sa.String(100))
+    appeal_deadline: Mapped[datetime | None] = mapped_column(Timestamp)
     # Withdrawal undoes the record entirely; repair ends its effect on the score (a ban still
     # runs to its end date: a score never shortens a ban).
     withdrawn_at: Mapped[datetime | None] = mapped_column(Timestamp)
@@ -176,11 +185,16 @@ class RecordTransition(Base):
     actor: Mapped[str] = mapped_column(sa.String(100))
     reason: Mapped[str] = mapped_column(sa.Text)
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    # The legal basis the step was taken under: the record's rule, in its version, at the time.
+    rule_code: Mapped[str] = mapped_column(sa.String(40))
+    rule_version: Mapped[int] = mapped_column()
+    legal_basis: Mapped[str] = mapped_column(sa.Text)
     at: Mapped[datetime] = mapped_column(Timestamp, server_default=_now)
 
 
 class QueryLog(Base):
-    """Every search by an evaluator or auditor: who, why, what they asked and what they saw."""
+    """Every read of someone else's credit data by a person: who, why, what they asked for and
+    which records they saw (searches, files, single records, ratings, eligibility)."""
 
     __tablename__ = "query_log"
 

@@ -1,5 +1,6 @@
-"""Searching the records (evaluators and auditors, every search logged with its purpose) and
-the public disclosure list (confirmed severe records within their disclosure period)."""
+"""Searching the records (staff, each within what they may read, every search logged with its
+purpose) and the public disclosure list (confirmed severe records within their disclosure
+period)."""
 
 from __future__ import annotations
 
@@ -11,17 +12,16 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
+from services.credit.access.reading import reader_for, records_visible
 from services.credit.auth import Investigator, NowDep, SettingsDep
 from services.credit.models import CreditRecord, QueryLog, Rule, Subject
 from services.credit.records.schemas import RecordRead
-from services.credit.rules.schemas import Tier
+from services.credit.rules.schemas import DISCLOSED_TIERS, Tier
 from shared.clock import in_shanghai
 from shared.db import SessionDep
 from shared.pagination import Page, PageDep
 
 router = APIRouter(prefix="/v1", tags=["queries"])
-
-DISCLOSED_TIERS = ("severe", "especially_severe")
 
 
 class FoundRecord(RecordRead):
@@ -63,7 +63,12 @@ async def search(
     effective_from: date | None = None,
     effective_to: date | None = None,
 ) -> Page[FoundRecord]:
-    query = sa.select(CreditRecord, Subject).join(Subject, Subject.id == CreditRecord.subject_id)
+    reader = await reader_for(session, investigator)
+    query = (
+        sa.select(CreditRecord, Subject)
+        .join(Subject, Subject.id == CreditRecord.subject_id)
+        .where(records_visible(reader))
+    )
     filters = {
         "subject_kind": subject_kind,
         "subject_id": str(subject_id) if subject_id else None,

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from services.credit.auth import STAFF, NowDep, RatingReader, SettingsDep
+from services.credit.access.reading import log_read, may_read_subject, reader_for, stated
+from services.credit.auth import NowDep, Purpose, RatingReader, SettingsDep
 from services.credit.exceptions import SubjectMismatch, SubjectNotFound
 from services.credit.models import Subject
 from services.credit.rating.lookup import SubjectKey, subject_facts
@@ -28,6 +30,8 @@ from services.credit.rating.schemas import (
 from services.credit.rating.service import RatingService, policy_from
 from services.credit.records.service import is_subject_of
 from shared.auth.dependencies import CurrentPrincipal
+from shared.auth.roles import Role
+from shared.auth.tokens import Principal
 from shared.db import ReadDep, SessionDep
 from shared.errors import Text
 
@@ -39,7 +43,11 @@ AsOf = Annotated[
 ]
 
 
-@router.get("/subjects/{subject_id}/rating", response_model=RatingRead)
+@router.get(
+    "/subjects/{subject_id}/rating",
+    response_model=RatingRead,
+    summary="A subject's rating with its reasons (others': purpose stated and logged)",
+)
 async def rating(
     subject_id: UUID,
     principal: CurrentPrincipal,
@@ -47,12 +55,34 @@ async def rating(
     settings: SettingsDep,
     now: NowDep,
     as_of: AsOf = None,
+    purpose: Purpose = None,
 ) -> RatingRead:
     found = await subject_facts(connection, "id", subject_id)
-    # Someone else's rating is not theirs to see: as if it did not exist.
-    if found is None or not (principal.has_any(*STAFF) or is_subject_of(principal, found)):
+    if found is None:
         raise SubjectNotFound()
-    return RatingRead.of(found.id, rate(found.records, as_of or now, policy_from(settings)))
+    rated = rate(found.records, as_of or now, policy_from(settings))
+    if not (Role.service in principal.roles or is_subject_of(principal, found)):
+        # Someone else's rating is theirs to see only as their role and programs allow.
+        if not await may_read_subject(
+            connection, await reader_for(connection, principal), found.id
+        ):
+            raise SubjectNotFound()
+        what = {"read": "rating", "subject_id": str(found.id)}
+        await log_read(
+            connection, principal, stated(purpose), what, [r.record_id for r in rated.reasons]
+        )
+    return RatingRead.of(found.id, rated)
+
+
+async def _log_machine_read(
+    connection: AsyncConnection | AsyncSession,
+    principal: Principal,
+    purpose: str | None,
+    what: dict[str, Any],
+) -> None:
+    """Services ask for their own decisions (recorded where they are made); people state why."""
+    if Role.service not in principal.roles:
+        await log_read(connection, principal, stated(purpose), what, [])
 
 
 @router.post(
@@ -62,10 +92,13 @@ async def bulk(
     data: BulkRatingRequest,
     session: SessionDep,
     settings: SettingsDep,
-    _reader: RatingReader,
+    reader: RatingReader,
     now: NowDep,
+    purpose: Purpose = None,
 ) -> BulkRatingResponse:
     wanted = list(dict.fromkeys(data.subject_ids))
+    what = {"read": "ratings", "subject_ids": [str(s) for s in wanted]}
+    await _log_machine_read(session, reader, purpose, what)
     known = set((await session.scalars(sa.select(Subject.id).where(Subject.id.in_(wanted)))).all())
     found = [sid for sid in wanted if sid in known]
     ratings = await RatingService(session, policy_from(settings)).ratings(found, data.as_of or now)
@@ -93,7 +126,7 @@ def _ineligible_reasons(action: Action, rated: Rating) -> list[IneligibleReason]
 )
 async def eligibility(
     action: Action,
-    _reader: RatingReader,
+    reader: RatingReader,
     connection: ReadDep,
     settings: SettingsDep,
     now: NowDep,
@@ -102,6 +135,7 @@ async def eligibility(
     gateway_org_id: UUID | None = None,
     credit_code: Annotated[str | None, Query(max_length=18)] = None,
     at: AsOf = None,
+    purpose: Purpose = None,
 ) -> Eligibility:
     moment: datetime = at or now
     keys: dict[SubjectKey, UUID | str | None] = {
@@ -113,7 +147,11 @@ async def eligibility(
     given = [(key, value) for key, value in keys.items() if value is not None]
     if len(given) != 1:
         raise SubjectMismatch(Text("请给出一个主体标识", "Give exactly one subject key"))
-    found = await subject_facts(connection, *given[0])
+    key, value = given[0]
+    await _log_machine_read(
+        connection, reader, purpose, {"read": "eligibility", "action": action, key: str(value)}
+    )
+    found = await subject_facts(connection, key, value)
     if subject_id is not None and found is None:
         raise SubjectNotFound()
     # A subject never named has no records: the neutral rating.
@@ -146,14 +184,22 @@ async def bulk_eligibility(
     data: BulkEligibilityRequest,
     session: SessionDep,
     settings: SettingsDep,
-    _reader: RatingReader,
+    reader: RatingReader,
     now: NowDep,
+    purpose: Purpose = None,
 ) -> BulkEligibility:
     moment: datetime = data.at or now
     users, orgs = (
         list(dict.fromkeys(data.gateway_user_ids)),
         list(dict.fromkeys(data.gateway_org_ids)),
     )
+    what = {
+        "read": "eligibility",
+        "action": data.action,
+        "gateway_user_ids": [str(u) for u in users],
+        "gateway_org_ids": [str(o) for o in orgs],
+    }
+    await _log_machine_read(session, reader, purpose, what)
     found = (
         await session.execute(
             sa.select(Subject.id, Subject.gateway_user_id, Subject.gateway_org_id).where(

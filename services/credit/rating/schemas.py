@@ -26,7 +26,7 @@ class ReasonRead(BaseModel):
 
 
 class RatingRead(BaseModel):
-    subject_id: UUID
+    subject_id: UUID | None = Field(description="null for someone credit has never named")
     as_of: datetime
     level: str
     score: int
@@ -36,7 +36,7 @@ class RatingRead(BaseModel):
     model_version: str
 
     @classmethod
-    def of(cls, subject_id: UUID, rating: Rating) -> RatingRead:
+    def of(cls, subject_id: UUID | None, rating: Rating) -> RatingRead:
         return cls(
             subject_id=subject_id,
             as_of=rating.as_of,

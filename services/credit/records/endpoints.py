@@ -7,26 +7,20 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, status
 
-from services.credit.auth import STAFF, Decider, NowDep, RecordKeeper, SettingsDep
-from services.credit.exceptions import RecordNotFound
-from services.credit.models import CreditRecord
+from services.credit.auth import Decider, NowDep, Purpose, RecordKeeper, SettingsDep
+from services.credit.files.service import FileService
 from services.credit.records.schemas import (
     AppealDecision,
     Note,
+    NoticeApproval,
     ObjectionDecision,
     RecordCreate,
     RecordDetail,
     RecordRead,
     RepairRequest,
     Statement,
-    Transition,
 )
-from services.credit.records.service import (
-    Actor,
-    RecordService,
-    is_subject_of,
-    record_service_for,
-)
+from services.credit.records.service import Actor, RecordService, record_service_for
 from shared.auth.dependencies import CurrentPrincipal
 from shared.auth.tokens import Principal
 from shared.db import SessionDep
@@ -45,14 +39,6 @@ def _actor(principal: Principal) -> Actor:
     return Actor(principal.subject, principal)
 
 
-async def record_detail(records: RecordService, record: CreditRecord) -> RecordDetail:
-    """A record with its whole history of transitions."""
-    transitions = [Transition.model_validate(t) for t in await records.transitions(record.id)]
-    return RecordDetail.model_validate(
-        {**RecordRead.model_validate(record).model_dump(), "transitions": transitions}
-    )
-
-
 @router.post(
     "", response_model=RecordRead, status_code=status.HTTP_201_CREATED, summary="Propose a record"
 )
@@ -60,28 +46,43 @@ async def create_record(data: RecordCreate, records: Records, keeper: RecordKeep
     return RecordRead.model_validate(await records.create(data, _actor(keeper)))
 
 
-@router.get("/{record_id}", response_model=RecordDetail, summary="A record with its history")
+@router.get(
+    "/{record_id}",
+    response_model=RecordDetail,
+    summary="A record with its history (others' records: purpose stated and logged)",
+)
 async def get_record(
-    record_id: UUID, records: Records, principal: CurrentPrincipal
+    record_id: UUID,
+    records: Records,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    purpose: Purpose = None,
 ) -> RecordDetail:
-    record = await records.get(record_id)
-    if not principal.has_any(*STAFF):
-        subject = await records.subjects.get(record.subject_id)
-        if not is_subject_of(principal, subject) or record.status == "proposed":
-            raise RecordNotFound()
-    return await record_detail(records, record)
+    return await FileService(session, records).record(principal, record_id, purpose)
 
 
 @router.post(
     "/{record_id}/notify",
     response_model=RecordDetail,
-    summary="Notify the subject; opens the objection window",
+    summary="Notify the subject (opens the objection window); a ban or listing first waits for "
+    "a second officer's approval",
 )
 async def notify(
     record_id: UUID, note: Note, records: Records, decider: Decider, now: NowDep
 ) -> RecordDetail:
-    record = await records.notify(record_id, _actor(decider), note.reason, now)
-    return await record_detail(records, record)
+    return await records.detail(await records.notify(record_id, _actor(decider), note.reason, now))
+
+
+@router.post(
+    "/{record_id}/notice/approval",
+    response_model=RecordDetail,
+    summary="A second officer approves the notice of a record that bans or is listed, or "
+    "returns the record",
+)
+async def approve_notice(
+    record_id: UUID, data: NoticeApproval, records: Records, decider: Decider, now: NowDep
+) -> RecordDetail:
+    return await records.detail(await records.approve_notice(record_id, _actor(decider), data, now))
 
 
 @router.post(
@@ -92,60 +93,60 @@ async def notify(
 async def object_to(
     record_id: UUID, data: Statement, records: Records, principal: CurrentPrincipal, now: NowDep
 ) -> RecordDetail:
-    record = await records.object(record_id, principal, data, now)
-    return await record_detail(records, record)
+    return await records.detail(await records.object(record_id, principal, data, now))
 
 
-@router.post("/{record_id}/objection/decision", response_model=RecordDetail)
+@router.post(
+    "/{record_id}/objection/decision",
+    response_model=RecordDetail,
+    summary="Decided by someone other than who made the record",
+)
 async def decide_objection(
     record_id: UUID, data: ObjectionDecision, records: Records, decider: Decider, now: NowDep
 ) -> RecordDetail:
-    record = await records.decide_objection(record_id, _actor(decider), data, now)
-    return await record_detail(records, record)
+    return await records.detail(
+        await records.decide_objection(record_id, _actor(decider), data, now)
+    )
 
 
 @router.post(
     "/{record_id}/confirm",
     response_model=RecordDetail,
-    summary="Confirm once the window has passed",
+    summary="Confirm once the window has passed (opens the appeal window)",
 )
 async def confirm(
     record_id: UUID, note: Note, records: Records, decider: Decider, now: NowDep
 ) -> RecordDetail:
-    record = await records.confirm(record_id, _actor(decider), note.reason, now)
-    return await record_detail(records, record)
+    return await records.detail(await records.confirm(record_id, _actor(decider), note.reason, now))
 
 
 @router.post(
     "/{record_id}/appeal",
     response_model=RecordDetail,
-    summary="The subject appeals a confirmed record",
+    summary="The subject appeals a confirmed record (within the appeal window)",
 )
 async def appeal(
     record_id: UUID, data: Statement, records: Records, principal: CurrentPrincipal, now: NowDep
 ) -> RecordDetail:
-    record = await records.appeal(record_id, principal, data, now)
-    return await record_detail(records, record)
+    return await records.detail(await records.appeal(record_id, principal, data, now))
 
 
 @router.post(
     "/{record_id}/appeal/decision",
     response_model=RecordDetail,
-    summary="Review by someone other than who decided",
+    summary="Review by someone who neither made nor confirmed the record",
 )
 async def decide_appeal(
     record_id: UUID, data: AppealDecision, records: Records, decider: Decider, now: NowDep
 ) -> RecordDetail:
-    record = await records.decide_appeal(record_id, _actor(decider), data, now)
-    return await record_detail(records, record)
+    return await records.detail(await records.decide_appeal(record_id, _actor(decider), data, now))
 
 
 @router.post("/{record_id}/repair", response_model=RecordDetail, summary="Credit repair (信用修复)")
 async def repair(
     record_id: UUID, data: RepairRequest, records: Records, decider: Decider, now: NowDep
 ) -> RecordDetail:
-    record = await records.repair(record_id, _actor(decider), data, now)
-    return await record_detail(records, record)
+    return await records.detail(await records.repair(record_id, _actor(decider), data, now))
 
 
 @router.post(
@@ -156,5 +157,6 @@ async def repair(
 async def withdraw(
     record_id: UUID, note: Note, records: Records, decider: Decider, now: NowDep
 ) -> RecordDetail:
-    record = await records.withdraw(record_id, _actor(decider), note.reason, now)
-    return await record_detail(records, record)
+    return await records.detail(
+        await records.withdraw(record_id, _actor(decider), note.reason, now)
+    )

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from services.credit.rules.schemas import Capacity, RuleCode
 from services.credit.subjects.schemas import SubjectRef
+from shared.clock import ShanghaiTime
 
 Text2000 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=5000)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=2000)]
@@ -26,6 +27,8 @@ class RecordCreate(BaseModel):
 
     subject_id: UUID | None = None
     subject: SubjectRef | None = None
+    # The program whose managers handle the record (a program manager must name one of theirs).
+    program_id: UUID | None = None
     capacity: Capacity
     unit_id: UUID | None = None
     unit: SubjectRef | None = None
@@ -52,6 +55,9 @@ class Transition(BaseModel):
     actor: str
     reason: str
     details: dict[str, Any]
+    rule_code: str
+    rule_version: int
+    legal_basis: str
     at: datetime
 
 
@@ -60,6 +66,7 @@ class RecordRead(BaseModel):
 
     id: UUID
     subject_id: UUID
+    program_id: UUID | None
     capacity: str
     unit_id: UUID | None
     rule_code: str
@@ -76,8 +83,9 @@ class RecordRead(BaseModel):
     restriction_until: date | None
     restriction_permanent: bool
     status: str
-    objection_deadline: datetime | None
+    objection_deadline: ShanghaiTime | None
     confirmed_at: datetime | None
+    appeal_deadline: ShanghaiTime | None
     withdrawn_at: datetime | None
     repaired_at: datetime | None
     source: str
@@ -122,6 +130,15 @@ class ObjectionDecision(BaseModel):
         if (self.outcome == "revised") != (self.revision is not None):
             raise ValueError("a revision goes with, and only with, outcome 'revised'")
         return self
+
+
+class NoticeApproval(BaseModel):
+    """The second officer's word on the notice of a record that bans or is listed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["approve", "return"]
+    reason: Reason
 
 
 class AppealDecision(BaseModel):

@@ -1,10 +1,12 @@
 """Credit records and their due process.
 
-proposed -> notified -> (objected -> decided) -> confirmed -> (appealed -> decided), repaired;
-withdrawn from any state before it ends. Every move is checked against the record's state,
-locked (so two concurrent confirmations cannot both win) and written down: who, when, why.
-Records end their effect by themselves when their validity runs out (no state change needed:
-ratings are computed from dates).
+proposed -> [awaiting_approval ->] notified -> (objected -> decided) -> confirmed
+-> (appealed -> decided), repaired; withdrawn before confirmation. A record that bans or is
+publicly listed waits for a second officer's approval before its notice goes out. Every move is
+checked against the record's state, locked (so two concurrent confirmations cannot both win),
+checked against who acts (`services.credit.access.acting`) and written down: who, when, why, and
+under which rule and version. Records end their effect by themselves when their validity runs
+out (no state change needed: ratings are computed from dates).
 """
 
 from __future__ import annotations
@@ -19,29 +21,43 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.credit.access.acting import (
+    check_appeal_reviewer,
+    check_not_maker,
+    check_officer,
+    in_own_affair,
+    may_act_in,
+    needs_second_officer,
+)
 from services.credit.config import CreditSettings
 from services.credit.exceptions import (
+    AppealWindowClosed,
     InvalidTransition,
     NotRepairable,
     NotYourRecord,
     ObjectionWindowClosed,
     ObjectionWindowOpen,
+    OutsideYourPrograms,
+    OwnAffair,
     RecordNotFound,
     RepairTooEarly,
     RuleNotApplicable,
-    SameReviewer,
     SubjectMismatch,
 )
-from services.credit.models import CreditRecord, RecordTransition, Rule
+from services.credit.models import CreditRecord, RecordTransition, Rule, Subject
 from services.credit.rating.model import RatingPolicy
 from services.credit.rating.service import RatingService, policy_from
 from services.credit.records.calendar import WorkCalendar, add_months
 from services.credit.records.schemas import (
     AppealDecision,
+    NoticeApproval,
     ObjectionDecision,
     RecordCreate,
+    RecordDetail,
+    RecordRead,
     RepairRequest,
     Statement,
+    Transition,
 )
 from services.credit.rules.service import RuleService
 from services.credit.subjects.service import SubjectService
@@ -94,6 +110,7 @@ class RecordService:
         subjects: SubjectService,
         policy: RatingPolicy,
         objection_days: int,
+        appeal_days: int,
         calendar: WorkCalendar | None = None,
     ) -> None:
         self.session = session
@@ -101,6 +118,7 @@ class RecordService:
         self.rules = RuleService(session)
         self.ratings = RatingService(session, policy)
         self.objection_days = objection_days
+        self.appeal_days = appeal_days
         self.calendar = calendar or WorkCalendar()
 
     # --- reading ---------------------------------------------------------------------------
@@ -119,6 +137,13 @@ class RecordService:
                 .order_by(RecordTransition.id)
             )
         ).all()
+
+    async def detail(self, record: CreditRecord) -> RecordDetail:
+        """A record with its whole history of transitions."""
+        transitions = [Transition.model_validate(t) for t in await self.transitions(record.id)]
+        return RecordDetail.model_validate(
+            {**RecordRead.model_validate(record).model_dump(), "transitions": transitions}
+        )
 
     async def of_subject(self, subject_id: UUID) -> Sequence[CreditRecord]:
         return (
@@ -155,6 +180,8 @@ class RecordService:
             unit = await self.subjects.resolve(data.unit)
         if unit is not None and unit.kind == "person":
             raise SubjectMismatch(Text("关联单位不能是个人", "The linked unit cannot be a person"))
+        if actor.principal is not None:
+            await self._check_proposer(actor.principal, data, subject, unit)
         if data.capacity not in CAPACITIES_BY_KIND[subject.kind]:
             raise RuleNotApplicable(
                 Text(
@@ -172,6 +199,7 @@ class RecordService:
             )
         record = CreditRecord(
             subject_id=subject.id,
+            program_id=data.program_id,
             capacity=data.capacity,
             unit_id=unit.id if unit else None,
             facts=data.facts,
@@ -198,6 +226,23 @@ class RecordService:
         await self._log(record, None, "proposed", actor, "record proposed", {"source": source})
         await self.session.refresh(record, ["created_at"])
         return record
+
+    async def _check_proposer(
+        self, principal: Principal, data: RecordCreate, subject: Subject, unit: Subject | None
+    ) -> None:
+        """Auditors and credit officers propose records of any program; a program manager
+        only of a program they manage, and says which."""
+        if in_own_affair(principal, subject, unit):
+            raise OwnAffair()
+        if principal.has_any(Role.auditor, Role.credit_officer, Role.admin):
+            return
+        if not await may_act_in(self.session, principal, data.program_id):
+            raise OutsideYourPrograms(
+                Text(
+                    "请在 program_id 中注明您管理的计划",
+                    "name a program you manage in program_id",
+                )
+            )
 
     async def _from_event(self, event_id: UUID, subject_id: UUID) -> CreditRecord | None:
         return await self.session.scalar(
@@ -227,16 +272,25 @@ class RecordService:
     async def notify(
         self, record_id: UUID, actor: Actor, reason: str, now: datetime
     ) -> CreditRecord:
-        record = await self._locked(record_id, "proposed")
-        record.objection_deadline = self.calendar.add_working_days(now, self.objection_days)
-        return await self._move(
-            record,
-            "notified",
-            actor,
-            reason,
-            now,
-            {"objection_deadline": record.objection_deadline.isoformat()},
-        )
+        """Send the notice; a record that bans or is listed first waits for a second officer."""
+        record = await self._acting_on(record_id, actor, "proposed")
+        record.notice_requested_by = actor.id
+        if needs_second_officer(record):
+            return await self._move(record, "awaiting_approval", actor, reason, now, {})
+        return await self._send_notice(record, actor, reason, now)
+
+    async def approve_notice(
+        self, record_id: UUID, actor: Actor, data: NoticeApproval, now: datetime
+    ) -> CreditRecord:
+        """The second officer: approves the notice, or returns the record to its maker."""
+        record = await self._acting_on(record_id, actor, "awaiting_approval")
+        assert actor.principal is not None  # approvals are made by people
+        check_not_maker(actor.principal, record)
+        if data.decision == "return":
+            record.notice_requested_by = None
+            return await self._move(record, "proposed", actor, data.reason, now, {})
+        record.notice_approved_by = actor.id
+        return await self._send_notice(record, actor, data.reason, now)
 
     async def object(
         self, record_id: UUID, principal: Principal, data: Statement, now: datetime
@@ -254,7 +308,9 @@ class RecordService:
     async def decide_objection(
         self, record_id: UUID, actor: Actor, data: ObjectionDecision, now: datetime
     ) -> CreditRecord:
-        record = await self._locked(record_id, "objected")
+        record = await self._acting_on(record_id, actor, "objected")
+        assert actor.principal is not None  # objections are decided by people
+        check_not_maker(actor.principal, record)
         details: dict[str, Any] = {"outcome": data.outcome}
         if data.outcome == "upheld":
             record.withdrawn_at = now
@@ -277,7 +333,7 @@ class RecordService:
     async def confirm(
         self, record_id: UUID, actor: Actor, reason: str, now: datetime
     ) -> CreditRecord:
-        record = await self._locked(record_id, "notified")
+        record = await self._acting_on(record_id, actor, "notified")
         assert record.objection_deadline is not None
         if now <= record.objection_deadline:
             raise ObjectionWindowOpen()
@@ -288,14 +344,20 @@ class RecordService:
     ) -> CreditRecord:
         record = await self._own(record_id, principal)
         record = await self._locked(record.id, "confirmed")
+        assert record.appeal_deadline is not None  # set on confirmation
+        if now > record.appeal_deadline:
+            closed = f"{in_shanghai(record.appeal_deadline):%Y-%m-%d %H:%M}"
+            raise AppealWindowClosed(
+                Text(f"复查申请截止时间为 {closed}", f"appeals closed at {closed} (Asia/Shanghai)")
+            )
         return await self._statement(record, "appealed", principal, data, now)
 
     async def decide_appeal(
         self, record_id: UUID, actor: Actor, data: AppealDecision, now: datetime
     ) -> CreditRecord:
-        record = await self._locked(record_id, "appealed")
-        if actor.id == record.confirmed_by:
-            raise SameReviewer()
+        record = await self._acting_on(record_id, actor, "appealed")
+        assert actor.principal is not None  # appeals are decided by people
+        check_appeal_reviewer(actor.principal, record)
         details = {"outcome": data.outcome}
         if data.outcome == "upheld":
             record.withdrawn_at = now
@@ -307,7 +369,7 @@ class RecordService:
     async def repair(
         self, record_id: UUID, actor: Actor, data: RepairRequest, now: datetime
     ) -> CreditRecord:
-        record = await self._locked(record_id, "confirmed")
+        record = await self._acting_on(record_id, actor, "confirmed")
         rule = await self.session.get(Rule, (record.rule_code, record.rule_version))
         assert rule is not None
         if not rule.repairable:
@@ -333,7 +395,9 @@ class RecordService:
         self, record_id: UUID, actor: Actor, reason: str, now: datetime
     ) -> CreditRecord:
         """The handling unit takes back a record before it is confirmed."""
-        record = await self._locked(record_id, "proposed", "notified")
+        record = await self._acting_on(
+            record_id, actor, "proposed", "awaiting_approval", "notified"
+        )
         record.withdrawn_at = now
         return await self._move(record, "withdrawn", actor, reason, now, {})
 
@@ -349,9 +413,34 @@ class RecordService:
     ) -> CreditRecord:
         record.confirmed_at = now
         record.confirmed_by = actor.id
+        record.appeal_deadline = self.calendar.add_working_days(now, self.appeal_days)
+        details = {**details, "appeal_deadline": record.appeal_deadline.isoformat()}
         record = await self._move(record, "confirmed", actor, reason, now, details)
         await self.ratings.announce_if_changed(await self.subjects.get(record.subject_id), now)
         return record
+
+    async def _send_notice(
+        self, record: CreditRecord, actor: Actor, reason: str, now: datetime
+    ) -> CreditRecord:
+        record.objection_deadline = self.calendar.add_working_days(now, self.objection_days)
+        return await self._move(
+            record,
+            "notified",
+            actor,
+            reason,
+            now,
+            {"objection_deadline": record.objection_deadline.isoformat()},
+        )
+
+    async def _acting_on(self, record_id: UUID, actor: Actor, *allowed: str) -> CreditRecord:
+        """The record, locked, for an officer who may act on it, in one of the `allowed` states
+        (who may not act learns nothing of its state)."""
+        record = await self._lock(record_id)
+        if actor.principal is not None:
+            subject = await self.subjects.get(record.subject_id)
+            unit = await self.subjects.get(record.unit_id) if record.unit_id else None
+            await check_officer(self.session, actor.principal, record, subject, unit)
+        return self._in_state(record, allowed)
 
     async def _statement(
         self,
@@ -373,6 +462,9 @@ class RecordService:
         return record
 
     async def _locked(self, record_id: UUID, *allowed: str) -> CreditRecord:
+        return self._in_state(await self._lock(record_id), allowed)
+
+    async def _lock(self, record_id: UUID) -> CreditRecord:
         record = await self.session.scalar(
             sa.select(CreditRecord)
             .where(CreditRecord.id == record_id)
@@ -381,6 +473,10 @@ class RecordService:
         )
         if record is None:
             raise RecordNotFound()
+        return record
+
+    @staticmethod
+    def _in_state(record: CreditRecord, allowed: tuple[str, ...]) -> CreditRecord:
         if record.status not in allowed:
             raise InvalidTransition(
                 Text(
@@ -422,6 +518,9 @@ class RecordService:
                 actor=actor.id,
                 reason=reason,
                 details=details,
+                rule_code=record.rule_code,
+                rule_version=record.rule_version,
+                legal_basis=record.legal_basis,
                 **({"at": at} if at is not None else {}),
             )
         )
@@ -435,5 +534,6 @@ def record_service_for(session: AsyncSession, settings: CreditSettings) -> Recor
         subjects=SubjectService(session, settings.id_hash_key.get_secret_value()),
         policy=policy_from(settings),
         objection_days=settings.objection_window_working_days,
+        appeal_days=settings.appeal_window_working_days,
         calendar=WorkCalendar(settings.holidays, settings.working_weekends),
     )

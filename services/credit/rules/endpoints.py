@@ -1,10 +1,10 @@
-"""The rule catalog: anyone signed in reads it; program managers add and revise rules."""
+"""The rule catalog: anyone signed in reads it; credit officers add and revise rules."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from services.credit.auth import Decider
+from services.credit.auth import CatalogKeeper
 from services.credit.rules.schemas import RuleCreate, RuleRead, RuleTerms
 from services.credit.rules.service import RuleService
 from shared.auth.dependencies import CurrentPrincipal
@@ -24,12 +24,12 @@ async def versions(code: str, session: SessionDep, _caller: CurrentPrincipal) ->
 
 
 @router.post("", response_model=RuleRead, status_code=status.HTTP_201_CREATED)
-async def create_rule(data: RuleCreate, session: SessionDep, decider: Decider) -> RuleRead:
-    return RuleRead.model_validate(await RuleService(session).create(data, decider.subject))
+async def create_rule(data: RuleCreate, session: SessionDep, keeper: CatalogKeeper) -> RuleRead:
+    return RuleRead.model_validate(await RuleService(session).create(data, keeper.subject))
 
 
 @router.put("/{code}", response_model=RuleRead, summary="Revise a rule: adds a version")
 async def revise_rule(
-    code: str, terms: RuleTerms, session: SessionDep, decider: Decider
+    code: str, terms: RuleTerms, session: SessionDep, keeper: CatalogKeeper
 ) -> RuleRead:
-    return RuleRead.model_validate(await RuleService(session).revise(code, terms, decider.subject))
+    return RuleRead.model_validate(await RuleService(session).revise(code, terms, keeper.subject))

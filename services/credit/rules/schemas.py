@@ -9,6 +9,8 @@ Tier = Literal["positive", "minor", "general", "serious", "severe", "especially_
 Capacity = Literal["organization", "agency", "researcher", "expert"]
 RestrictionKind = Literal["apply", "review", "voucher"]
 RuleCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_-]{2,39}$")]
+# Confirmed records of these tiers are listed publicly (信息公开) for the disclosure period.
+DISCLOSED_TIERS: tuple[Tier, ...] = ("severe", "especially_severe")
 
 
 class RuleTerms(BaseModel):

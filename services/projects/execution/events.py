@@ -106,6 +106,7 @@ class ProjectEvents:
         payload: dict[str, Any] = {
             "project_id": str(project.id),
             "project_number": project.number,
+            "program_id": str(project.program_id),
             "cause": cause,
             "at_fault": at_fault,
             "reason": reason,

@@ -309,6 +309,7 @@ async def publish_late(
             "expert_name": await repo.expert_name(assignment.expert_id),
             "round_id": str(round_.id),
             "call_id": str(round_.call_id),
+            "program_id": str(call.program_id),
             "application_id": str(assignment.application_id),
             "deadline": in_shanghai(round_.deadline).isoformat(),
             "submitted_at": in_shanghai(submitted_at).isoformat() if submitted_at else None,
