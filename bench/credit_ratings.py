@@ -46,6 +46,7 @@ from sciplan.stack import SERVICES, Stack
 from shared.db import asyncpg_dsn
 from shared.devdb import create_database, drop_database
 
+PURPOSE = "bench%3A%20rating%20lookups"
 DATABASES = {"baseline": "sciplan_credit_bench_small", "full": "sciplan_credit_bench_full"}
 SAMPLE = 500
 
@@ -69,9 +70,13 @@ def _phase(
     rate: float | None = None,
 ) -> dict[str, Any]:
     token = login(stack.gateway_url, password)
+    # The admin reads other people's ratings: each read states its purpose and is logged.
+    urls = [
+        f"{stack.gateway_url}/api/credit/v1/subjects/{s}/rating?purpose={PURPOSE}" for s in subjects
+    ]
     spec = {
-        "url": f"{stack.gateway_url}/api/credit/v1/subjects/{subjects[0]}/rating",
-        "urls": [f"{stack.gateway_url}/api/credit/v1/subjects/{s}/rating" for s in subjects],
+        "url": urls[0],
+        "urls": urls,
         "headers": {"Authorization": f"Bearer {token}"},
         "concurrency": args.concurrency,
         "warmup_seconds": args.warmup,

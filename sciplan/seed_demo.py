@@ -740,8 +740,10 @@ class Seeder:
     # -- credit records --
 
     async def credit_records(self) -> None:
-        """Records proposed by a manager; the first half notified to their subjects."""
+        """Records proposed by a manager in a program of theirs; the first half notified to
+        their subjects."""
         pm = self.by_role("pm")[0].username
+        program_id = next(self.programs[c]["id"] for c, who in self.managers.items() if who == pm)
         pis = self.by_role("pi")
         cases = [
             ("LATE_REPORT", "未按期提交年度进展报告，经督促后于逾期30日内补交。"),
@@ -766,16 +768,15 @@ class Seeder:
             )
             if found["items"]:
                 continue
-            record = await self.ok(
-                "POST",
-                "/api/credit/v1/records",
+            record = await self.proposed_record(
                 pm,
-                json={
+                {
                     "subject": {
                         "kind": "person",
                         "name": subject.name,
                         "gateway_user_id": self.ids[subject.username],
                     },
+                    "program_id": program_id,
                     "capacity": "researcher",
                     "rule_code": rule,
                     "facts": facts,
@@ -793,6 +794,20 @@ class Seeder:
                     json={"reason": "依规书面告知当事人，异议期内可提出异议"},
                 )
                 self.created["credit records (notified)"] += 1
+
+    async def proposed_record(self, pm: str, body: dict[str, Any]) -> Any:
+        """A manager proposes a record of their program, once credit has heard from projects
+        that they manage it (an event away)."""
+        for _ in range(150):
+            reply = await self.call("POST", "/api/credit/v1/records", pm, json=body)
+            if reply.status_code != 403:
+                break
+            await asyncio.sleep(0.2)
+        if not reply.is_success:
+            raise SeedError(
+                f"POST /api/credit/v1/records as {pm}: {reply.status_code} {reply.text}"
+            )
+        return reply.json()
 
     # -- innovation vouchers --
 

@@ -76,6 +76,7 @@ async def cast(story: Story) -> None:
         ("fo.zhou", "周会计", ["finance_officer"], None),
         ("fo.qian", "钱审核", ["finance_officer"], None),
         ("ev.sun", "孙评估", ["evaluator"], None),
+        ("co.ma", "马信用", ["credit_officer"], None),  # the second officer on severe records
         ("citizen.he", "何群众", ["applicant"], None),
         ("prov.lab", "马检测", ["provider"], "lab"),
         ("ent.green", "杨总", ["enterprise"], "green"),
@@ -638,12 +639,21 @@ async def terminate_for_misconduct(story: Story, project_id: str) -> dict[str, A
     await wait_until(proposed, seconds=30)
     [record] = [r for r in found if r["subject_name"] == "刘洋"]
     assert record["status"] == "proposed"
-    await story.ok(
+    # A five-year ban: the manager's notice waits for a second officer's approval.
+    asked = await story.ok(
         "POST",
         "credit",
         f"/records/{record['id']}/notify",
         "pm.lbcx",
         json={"reason": "依规告知当事人"},
+    )
+    assert asked["status"] == "awaiting_approval"
+    await story.ok(
+        "POST",
+        "credit",
+        f"/records/{record['id']}/notice/approval",
+        "co.ma",
+        json={"decision": "approve", "reason": "事实清楚，同意告知"},
     )
     early = await story.call(
         "POST",
@@ -684,14 +694,18 @@ async def evaluate(story: Story, fund: dict[str, Any], project_id: str) -> None:
         "GET", "projects", "/projects", "ev.sun", params={"program_id": fund["id"]}
     )
     assert project_id in {p["id"] for p in listed["items"]}
-    records = await story.ok(
-        "GET",
-        "credit",
-        "/records",
-        "ev.sun",
-        params={"purpose": "第三方评估：专项承担主体信用核查"},
-    )
-    assert any(r["rule_code"] == "FABRICATION" for r in records["items"])
+
+    async def records_seen() -> bool:  # once credit has heard of the engagement
+        records = await story.ok(
+            "GET",
+            "credit",
+            "/records",
+            "ev.sun",
+            params={"purpose": "第三方评估：专项承担主体信用核查"},
+        )
+        return any(r["rule_code"] == "FABRICATION" for r in records["items"])
+
+    await wait_until(records_seen, seconds=30)
     usage = await story.ok(
         "GET", "funds", "/grants/execution", "ev.sun", params={"program_code": FUND, "year": 2026}
     )

@@ -55,6 +55,9 @@ PEOPLE: dict[str, tuple[tuple[Role, ...], int | None, str]] = {
     "org_admin": ((Role.org_admin,), 1, "张伟"),
     "org_admin2": ((Role.org_admin,), 2, "孙丽"),
     "evaluator": ((Role.evaluator,), None, "周评"),
+    # credit officers keep the credit records the tests need (two: a ban needs a second)
+    "credit_officer": ((Role.credit_officer,), None, "马信用"),
+    "credit_officer2": ((Role.credit_officer,), None, "钱信用"),
     "expert": ((Role.expert,), 2, "吴磊"),
     "stranger": ((Role.applicant,), None, "路人"),
 }

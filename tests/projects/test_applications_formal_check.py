@@ -224,8 +224,12 @@ async def test_credit_is_asked_as_of_submission_not_as_of_the_check(
     await confirm_record(projects, record["id"])  # confirmed only after the submission
     today = await projects.credit.get(
         "/v1/eligibility",
-        params={"action": "apply", "gateway_user_id": str(user(projects, "applicant"))},
-        headers=projects.callers["manager"].headers,
+        params={
+            "action": "apply",
+            "gateway_user_id": str(user(projects, "applicant")),
+            "purpose": "核对申请人当前的信用状况",
+        },
+        headers=projects.callers["credit_officer"].headers,
     )
     assert today.json()["eligible"] is False  # as of now the ban is in force
 

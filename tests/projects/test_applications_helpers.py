@@ -111,20 +111,27 @@ async def open_call(session: AsyncSession, projects: Projects, **overrides: Any)
 
 
 async def credit_record(
-    projects: Projects, who: str, rule_code: str, *, effective_from: date
+    projects: Projects,
+    who: str,
+    rule_code: str,
+    *,
+    effective_from: date,
+    capacity: str = "researcher",
 ) -> dict[str, Any]:
-    """Propose and notify a credit record on a person at the real credit service."""
+    """Propose and notify a credit record on a person at the real credit service (a credit
+    officer proposes it; a second approves the notice of a ban)."""
     caller = projects.callers[who]
+    officer = projects.callers["credit_officer"].headers
     proposed = await projects.credit.post(
         "/v1/records",
-        headers=projects.callers["manager"].headers,
+        headers=officer,
         json={
             "subject": {
                 "kind": "person",
                 "name": caller.name,
                 "gateway_user_id": str(caller.user_id),
             },
-            "capacity": "researcher",
+            "capacity": capacity,
             "rule_code": rule_code,
             "facts": "经调查核实，申请人在前期项目中编造研究数据。",
             "evidence": [{"reference": "case-2026-017.pdf", "description": "调查报告"}],
@@ -134,12 +141,17 @@ async def credit_record(
     )
     assert proposed.status_code == 201, proposed.text
     record: dict[str, Any] = proposed.json()
+    path = f"/v1/records/{record['id']}"
     notified = await projects.credit.post(
-        f"/v1/records/{record['id']}/notify",
-        headers=projects.callers["manager"].headers,
-        json={"reason": "依规告知当事人"},
+        f"{path}/notify", headers=officer, json={"reason": "依规告知当事人"}
     )
-    assert notified.status_code == 200, notified.text
+    if notified.json()["status"] == "awaiting_approval":
+        notified = await projects.credit.post(
+            f"{path}/notice/approval",
+            headers=projects.callers["credit_officer2"].headers,
+            json={"decision": "approve", "reason": "同意告知"},
+        )
+    assert notified.json()["status"] == "notified", notified.text
     return record
 
 
@@ -147,7 +159,7 @@ async def confirm_record(projects: Projects, record_id: str) -> None:
     """Confirm once the objection window (10 working days) is over."""
     confirmed = await projects.credit.post(
         f"/v1/records/{record_id}/confirm",
-        headers=projects.callers["manager"].headers,
+        headers=projects.callers["credit_officer"].headers,
         json={"reason": "异议期满无异议"},
     )
     assert confirmed.status_code == 200, confirmed.text

@@ -20,6 +20,7 @@ from services.projects.models import (
 from shared.auth.roles import Role
 from tests.projects.conftest import Caller, Projects, add_person, closed_call, insert_application
 from tests.projects.review_factories import make_expert, make_round
+from tests.projects.test_applications_helpers import confirm_record, credit_record
 
 SUBJECT = "210.2010"  # the subject code of the applications `content` writes
 OTHER_SUBJECT = "520.1010"
@@ -138,36 +139,15 @@ def live(rows: Sequence[Assignment]) -> set[tuple[str, str]]:
 async def ban_from_reviewing(projects: Projects, who: str) -> None:
     """A confirmed credit record whose measure bars `who` from reviewing (the objection
     window passes: the clock moves 15 days)."""
-    caller = projects.callers[who]
-    manager = projects.callers["manager"].headers
-    proposed = await projects.credit.post(
-        "/v1/records",
-        headers=manager,
-        json={
-            "subject": {
-                "kind": "person",
-                "name": caller.name,
-                "gateway_user_id": str(caller.user_id),
-            },
-            "capacity": "expert",
-            "rule_code": "EXPERT_UNDECLARED_CONFLICT",
-            "facts": "该专家在上一轮评审中未申明与申请人的合作关系。",
-            "evidence": [{"reference": "case-2026-031.pdf", "description": "调查报告"}],
-            "handling_unit": "省科技厅监督处",
-            "effective_from": projects.clock.now.date().isoformat(),
-        },
+    record = await credit_record(
+        projects,
+        who,
+        "EXPERT_UNDECLARED_CONFLICT",
+        effective_from=projects.clock.now.date(),
+        capacity="expert",
     )
-    assert proposed.status_code == 201, proposed.text
-    record = proposed.json()["id"]
-    notified = await projects.credit.post(
-        f"/v1/records/{record}/notify", headers=manager, json={"reason": "依规告知当事人"}
-    )
-    assert notified.status_code == 200, notified.text
     projects.clock.advance(days=15)
-    confirmed = await projects.credit.post(
-        f"/v1/records/{record}/confirm", headers=manager, json={"reason": "异议期满无异议"}
-    )
-    assert confirmed.status_code == 200, confirmed.text
+    await confirm_record(projects, record["id"])
     projects.clock.advance(minutes=5)
 
 

@@ -305,6 +305,7 @@ async def test_a_late_submission_is_accepted_recorded_and_sent_to_credit_once(
         "expert_name": expert.name,
         "round_id": str(other.round.id),
         "call_id": str(other.call.id),
+        "program_id": str(other.call.program_id),
         "application_id": str(other.applications["colleague"].id),
         "deadline": "2026-03-31T10:00:00+08:00",
         "submitted_at": "2026-04-01T10:00:00+08:00",

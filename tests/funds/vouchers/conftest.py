@@ -246,7 +246,9 @@ async def _world(
         )
         funds.app.state.credit_client = AsgiCreditClient(credit_client, token)
         world = World(funds=funds, credit=credit_client, issuer=issuer)
-        await world.person("credit_manager", Role.program_manager, None)
+        # Voucher fraud belongs to no program: credit officers keep it, two for a ban.
+        await world.person("credit_officer", Role.credit_officer, None)
+        await world.person("credit_officer2", Role.credit_officer, None)
         yield world
 
 

@@ -92,7 +92,7 @@ async def test_an_enterprise_must_be_registered_and_credit_eligible(world: World
 
 async def _confirmed_voucher_ban(world: World, name: str, credit_code: str, org_id: str) -> None:
     """A VOUCHER_FRAUD record, confirmed through the credit service's own due process."""
-    headers = world.funds.callers["credit_manager"].headers
+    headers = world.funds.callers["credit_officer"].headers
     proposed = await world.credit.post(
         "/v1/records",
         headers=headers,
@@ -113,10 +113,16 @@ async def _confirmed_voucher_ban(world: World, name: str, credit_code: str, org_
     )
     assert proposed.status_code == 201, proposed.text
     record = proposed.json()["id"]
-    notified = await world.credit.post(
+    asked = await world.credit.post(
         f"/v1/records/{record}/notify", headers=headers, json={"reason": "依规告知"}
     )
-    assert notified.status_code == 200, notified.text
+    assert asked.json()["status"] == "awaiting_approval", asked.text  # a ban: four eyes
+    notified = await world.credit.post(
+        f"/v1/records/{record}/notice/approval",
+        headers=world.funds.callers["credit_officer2"].headers,
+        json={"decision": "approve", "reason": "同意告知"},
+    )
+    assert notified.json()["status"] == "notified", notified.text
     world.funds.clock.advance(days=15)  # the objection window passes unused
     confirmed = await world.credit.post(
         f"/v1/records/{record}/confirm", headers=headers, json={"reason": "异议期满无异议"}
