@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         for history in histories:
             history.stack.start_all()
         for history in histories:
-            history.stack.wait_ready(timeout=60)
+            history.stack.wait_ready()
             pids = {name: process.pid for name, process in history.stack.processes.items()}
             history.meter = CpuMeter(
                 pids, postmaster_pid(data_dir) if data_dir is not None else None

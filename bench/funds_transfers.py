@@ -461,7 +461,7 @@ def _stack(
                 preexec_fn=_die_with_parent,
             )
         cleanup.callback(stop_process, bare)
-        stack.wait_ready(timeout=60)
+        stack.wait_ready()
         bare_url = f"http://{HOST}:{ports['bare']}"
         wait_http_ok(f"{bare_url}/healthz", bare)
         yield stack, password, bare_url, bare

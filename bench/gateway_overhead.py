@@ -328,7 +328,7 @@ def measure(args: argparse.Namespace, say: Callable[[str], None]) -> list[Measur
         stack.start_all()
         hello = start_hello(ports["hello"], LOG_DIR)
         cleanup.callback(stop_process, hello)
-        stack.wait_ready(timeout=60)
+        stack.wait_ready()
         hello_url = f"http://{HOST}:{ports['hello']}/hello"
         wait_http_ok(hello_url, hello)
 

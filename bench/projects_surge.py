@@ -467,7 +467,7 @@ def run(args: argparse.Namespace) -> Outcome:
         stack.prepare(admin_password)
         cleanup.callback(stack.stop)
         stack.start_all()
-        stack.wait_ready(timeout=60)
+        stack.wait_ready()
         gateway = stack.gateway_url
         pids = {name: process.pid for name, process in stack.processes.items()}
         meter = CpuMeter(pids, postmaster_pid(data_dir) if data_dir is not None else None)

@@ -15,7 +15,17 @@ from typing import Annotated
 import typer
 from pydantic import SecretStr
 
-from sciplan.stack import ALL_AUDIENCES, DEFAULT_PORTS, SERVICES, Stack
+from sciplan.stack import (
+    ALL_AUDIENCES,
+    DEFAULT_PORTS,
+    DEFAULT_START_TIMEOUT,
+    SERVICES,
+    START_TIMEOUT_VARIABLE,
+    Stack,
+    StartFailed,
+)
+from sciplan.stack import start_timeout as stack_start_timeout
+from sciplan.supervisor import Supervisor
 from services.gateway import operations
 from services.gateway.config import GatewaySettings
 from shared.devdb import EmbeddedPostgres, create_database
@@ -49,6 +59,10 @@ def _settings(url: str) -> GatewaySettings:
     return GatewaySettings(database_url=SecretStr(url))
 
 
+class _Interrupted(Exception):
+    """Ctrl-C or SIGTERM while the services were still starting."""
+
+
 @app.command()
 def dev(
     log_dir: Annotated[
@@ -57,12 +71,24 @@ def dev(
     ports_from: Annotated[
         int, typer.Option(help="gateway port; projects, credit and funds take the next three")
     ] = DEFAULT_PORTS["gateway"],
+    start_timeout: Annotated[
+        float | None,
+        typer.Option(
+            help=f"seconds to wait for every service to be ready (default: {START_TIMEOUT_VARIABLE}"
+            f" or {DEFAULT_START_TIMEOUT:g})"
+        ),
+    ] = None,
 ) -> None:
-    """Run the whole product, Ctrl-C stops it all.
+    """Run the whole product; a service that dies is restarted, Ctrl-C stops it all.
 
     Starts the embedded PostgreSQL (unless SCIPLAN_DATABASE_URL is set), applies the
     migrations, creates the first admin and starts the four services as separate processes.
     """
+    try:
+        deadline = start_timeout if start_timeout is not None else stack_start_timeout()
+    except StartFailed as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
     with database() as url:
         ports = {name: ports_from + offset for offset, name in enumerate(SERVICES)}
         stack = Stack(database_url=url, ports=ports, log_dir=log_dir)
@@ -71,28 +97,52 @@ def dev(
         if generated:
             password = secrets.token_urlsafe(12)
         created = stack.prepare(password)
+        if created and generated:
+            # Now, before waiting: if the start fails, the password must not be lost with it.
+            typer.echo(f"admin password (generated, shown only now; keep it): {password}")
+        starting = True
         stopping = False
 
         def request_stop(signum: int, _frame: object) -> None:
             nonlocal stopping
             stopping = True
+            if starting:
+                raise _Interrupted
 
         signal.signal(signal.SIGINT, request_stop)
         signal.signal(signal.SIGTERM, request_stop)
-        stack.start_all()
         try:
-            stack.wait_ready(timeout=60)
+            stack.start_all()
+            typer.echo(
+                f"starting {', '.join(SERVICES)} (waiting up to {deadline:g} s) ...", err=True
+            )
+            stack.wait_ready(timeout=deadline, progress=_progress)
+            starting = False
             _banner(stack, password if created else None, generated)
+            supervisor = Supervisor(stack, lambda line: typer.echo(line, err=True))
             while not stopping:
-                for name, process in stack.processes.items():
-                    if process.poll() is not None:
-                        typer.echo(f"{name} exited ({process.returncode}); stopping", err=True)
-                        stopping = True
+                supervisor.check()
                 time.sleep(0.3)
+        except StartFailed as exc:
+            where = f" (logs in {log_dir})" if log_dir is not None else ""
+            typer.echo(f"SciPlan did not start: {exc}{where}", err=True)
+            raise typer.Exit(1) from None
+        except _Interrupted:
+            typer.echo("interrupted while starting", err=True)
+            raise typer.Exit(130) from None
         finally:
+            starting = False
             typer.echo("stopping services ...", err=True)
             stack.stop()
             typer.echo("stopped; the embedded database stops with this command", err=True)
+
+
+def _progress(ready: list[str], starting: list[str], waited: float) -> None:
+    if starting:
+        typer.echo(
+            f"  {waited:5.0f} s  ready: {', '.join(ready) or '-'}; starting: {', '.join(starting)}",
+            err=True,
+        )
 
 
 def _banner(stack: Stack, new_password: str | None, generated: bool) -> None:
@@ -116,7 +166,7 @@ def _banner(stack: Stack, new_password: str | None, generated: bool) -> None:
         f"    curl -s -X POST {gw}/auth/token -d username=admin -d password=...",
         "  demo data (in another terminal, admin password in SCIPLAN_ADMIN_PASSWORD):",
         f"    .venv/bin/sciplan seed-demo --url {gw}   (re-runnable; --scale full for more)",
-        "  Ctrl-C stops everything.",
+        "  A service that stops is started again; Ctrl-C stops everything.",
         "",
     ]
     typer.echo("\n".join(lines))

@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -30,6 +31,35 @@ SERVICES = ("gateway", "projects", "credit", "funds")
 DEFAULT_PORTS = {"gateway": 8000, "projects": 8001, "credit": 8002, "funds": 8003}
 ALL_AUDIENCES = [f"sciplan-{name}" for name in SERVICES]
 _PR_SET_PDEATHSIG = 1
+
+# How long `sciplan dev` and the end-to-end stacks wait for every service to answer /readyz.
+# Generous: on a loaded machine the four processes' imports alone have taken over a minute.
+START_TIMEOUT_VARIABLE = "SCIPLAN_START_TIMEOUT_SECONDS"
+DEFAULT_START_TIMEOUT = 300.0
+# While waiting, say who is still starting this often (and whenever someone becomes ready).
+PROGRESS_EVERY_SECONDS = 10.0
+
+Progress = Callable[[list[str], list[str], float], None]  # ready, starting, seconds waited
+
+
+class StartFailed(RuntimeError):
+    """The stack did not start; the message is one line for the operator."""
+
+
+def start_timeout() -> float:
+    """The start-up deadline in seconds, from SCIPLAN_START_TIMEOUT_SECONDS (default 300)."""
+    text = os.environ.get(START_TIMEOUT_VARIABLE, "").strip()
+    if not text:
+        return DEFAULT_START_TIMEOUT
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise StartFailed(
+            f"{START_TIMEOUT_VARIABLE} must be a positive number of seconds: {text!r}"
+        )
+    return seconds
 
 
 def _die_with_parent() -> None:
@@ -112,28 +142,61 @@ class Stack:
             stdout=output,
             stderr=subprocess.STDOUT if output is not None else None,
             preexec_fn=_die_with_parent,
+            # Out of the terminal's process group: Ctrl-C reaches the runner alone, which then
+            # stops the services itself (and does not mistake them for crashed ones).
+            process_group=0,
         )
 
     def start_all(self) -> None:
         for service in SERVICES:
             self.start(service)
 
-    def wait_ready(self, services: tuple[str, ...] = SERVICES, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        for service in services:
-            while True:
+    def is_ready(self, service: str, within: float = 2.0) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url(service)}/readyz", timeout=within) as r:
+                return bool(r.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def wait_ready(
+        self,
+        services: tuple[str, ...] = SERVICES,
+        timeout: float | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        """Returns once every service answers /readyz; raises StartFailed when one exits or
+        the deadline (`start_timeout()` unless given) passes. `progress` hears who is ready and
+        who is still starting, at the start, on every change and every few seconds."""
+        limit = start_timeout() if timeout is None else timeout
+        started = time.monotonic()
+        ready: list[str] = []
+        told_at: float | None = None
+        while True:
+            for service in services:
                 process = self.processes.get(service)
                 if process is not None and process.poll() is not None:
-                    raise RuntimeError(f"{service} exited with code {process.returncode}")
-                try:
-                    with urllib.request.urlopen(f"{self.url(service)}/readyz", timeout=2) as r:
-                        if r.status == 200:
-                            break
-                except (urllib.error.URLError, OSError):
-                    pass
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"{service} not ready after {timeout}s")
-                time.sleep(0.1)
+                    raise StartFailed(
+                        f"{service} exited with code {process.returncode} while starting"
+                        " (its log says why)"
+                    )
+            newly = [s for s in services if s not in ready and self.is_ready(s)]
+            ready += newly
+            starting = [s for s in services if s not in ready]
+            waited = time.monotonic() - started
+            if progress is not None and (
+                newly or told_at is None or waited - told_at >= PROGRESS_EVERY_SECONDS
+            ):
+                progress(list(ready), starting, waited)
+                told_at = waited
+            if not starting:
+                return
+            if waited > limit:
+                raise StartFailed(
+                    f"{', '.join(starting)} not ready after {limit:g} s"
+                    + (f" (ready: {', '.join(ready)})" if ready else "")
+                    + f"; on a busy machine set {START_TIMEOUT_VARIABLE} to wait longer"
+                )
+            time.sleep(0.2)
 
     def restart(self, service: str) -> None:
         self.start(service)

@@ -2,12 +2,14 @@
 
 Domain code raises `AppError` subclasses; one set of handlers renders every error, including
 FastAPI's validation errors and Starlette's 404/405, so clients see one shape everywhere.
-`title` and `detail` follow Accept-Language: Chinese by default, English on request.
+`title` and `detail` follow Accept-Language: Chinese by default, English on request, and so
+do the messages of validation errors (shared/validation_messages.py).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -15,6 +17,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared import validation_messages
 
 log = logging.getLogger(__name__)
 
@@ -180,11 +184,16 @@ async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    errors = [
-        {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
-        for err in exc.errors()
+def validation_problem(request: Request, errors: Sequence[Mapping[str, Any]]) -> JSONResponse:
+    """422 listing each error's `loc`, `type` and `msg`, in the client's language."""
+    lang = preferred_language(request.headers.get("accept-language"))
+    listed = [
+        {
+            "loc": list(err.get("loc", ())),
+            "msg": validation_messages.message(dict(err), lang),
+            "type": err.get("type", ""),
+        }
+        for err in errors
     ]
     return problem_response(
         request,
@@ -192,8 +201,13 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         code="request.invalid",
         title=Text("请求参数无效", "Invalid request"),
         detail=Text("请检查 errors 中列出的字段", "See the fields listed in errors"),
-        extra={"errors": errors},
+        extra={"errors": listed},
     )
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return validation_problem(request, exc.errors())
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:

@@ -32,6 +32,7 @@ from shared.events.feed import event_feed_router
 from shared.events.remote import http_feed
 from shared.events.tables import EventTables
 from shared.http import client_session
+from shared.input_bounds import install_input_bounds
 from shared.metrics import install_metrics
 from shared.middleware import RequestIdMiddleware
 from shared.openapi import install_problem_docs
@@ -210,6 +211,7 @@ def create_service_app(parts: ServiceParts, *, jwks_fetch: FetchDocument | None 
     app.state.public_routes = PUBLIC_ROUTES | parts.public_routes
     install_error_handlers(app)
     install_db_error_handlers(app)
+    install_input_bounds(app)
     app.add_middleware(RequestIdMiddleware)
     install_metrics(app, settings.service_name, settings.metrics_token_value)
     install_problem_docs(app)

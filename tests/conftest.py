@@ -217,7 +217,7 @@ def running_stack(
     stack.prepare(E2E_ADMIN_PASSWORD)
     stack.start_all()
     try:
-        stack.wait_ready(timeout=60)
+        stack.wait_ready()
         yield RunningStack(stack=stack, admin_password=E2E_ADMIN_PASSWORD)
     finally:
         stack.stop()

@@ -168,6 +168,40 @@ def test_gateway_is_published_on_its_port() -> None:
     assert f"{port}:{port}" in [str(mapping) for mapping in _service("gateway")["ports"]]
 
 
+def _url_settings(service: str) -> list[str]:
+    """Every other process a service reads the address of: its `*_url` settings and any other
+    setting whose default is an http URL (the database URL is checked on its own)."""
+    fields = SETTINGS[service].model_fields
+    return sorted(
+        name
+        for name, field in fields.items()
+        if name != "database_url"
+        and (name.endswith("_url") or str(field.default).startswith(("http://", "https://")))
+    )
+
+
+URL_SETTINGS = [(service, name) for service in SETTINGS for name in _url_settings(service)]
+
+
+def test_the_url_settings_are_found() -> None:
+    # The walk below is only as good as this list: it must see the URLs known today.
+    assert ("funds", "projects_url") in URL_SETTINGS
+    assert ("credit", "funds_url") in URL_SETTINGS
+    assert {service for service, _ in URL_SETTINGS} == set(SETTINGS)
+
+
+@pytest.mark.parametrize(("service", "setting"), URL_SETTINGS)
+def test_every_url_a_service_reads_is_set_to_that_service(service: str, setting: str) -> None:
+    # Without it the process would use its development default, 127.0.0.1: itself, in a
+    # container (funds would poll its own feed for `project.contracted` forever).
+    target = setting.removesuffix("_url")
+    assert target in SETTINGS, f"{service}.{setting}: name it <service>_url"
+    name = f"{_prefix(service)}{setting.upper()}"
+    env = _environment(service)
+    assert name in env, f"{service}: docker-compose.yml does not set {name}"
+    assert env[name] == f"http://{target}:{_default_port(target)}"
+
+
 @pytest.mark.parametrize("service", SETTINGS)
 def test_services_reach_the_gateway(service: str) -> None:
     env = _environment(service)

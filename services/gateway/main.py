@@ -31,6 +31,7 @@ from shared.db import Database, async_url, asyncpg_dsn, install_db_error_handler
 from shared.errors import ServiceUnavailable, Text, install_error_handlers, problem_response
 from shared.events.feed import event_feed_router
 from shared.http import client_session
+from shared.input_bounds import install_input_bounds
 from shared.metrics import install_metrics
 from shared.middleware import RequestIdMiddleware
 from shared.openapi import with_problem_responses
@@ -159,6 +160,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     install_db_error_handlers(app)
     app.add_middleware(GuardMiddleware, app_state=app.state, settings=settings)
     app.add_middleware(AuditMiddleware, app_state=app.state)
+    install_input_bounds(app)
     app.add_middleware(RequestIdMiddleware)
     install_metrics(app, "gateway", settings.metrics_token_value)
     app.state.outbox_table = events.outbox

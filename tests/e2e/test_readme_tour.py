@@ -1,10 +1,9 @@
 """The README's API tour, executed as written, so that it cannot go stale.
 
 The ```sh blocks between `<!-- tour:begin -->` and `<!-- tour:end -->` in README.md are joined
-into one bash script under `set -euo pipefail` and run with bash against a stack of the test's
-own (the machinery of `make run`), with `GW` and `SCIPLAN_ADMIN_PASSWORD` set as a reader would
-set them. The services run on the test clock, whose file the tour's `advance_days` moves through
-`SCIPLAN_TEST_CLOCK_FILE`. Afterwards a few facts the tour claims are read back through the API.
+into one bash script under `set -euo pipefail`; here it is checked without a stack. It runs, with
+bash, against the stack that holds the demo data (`test_seed_demo_e2e.py`, with `run_tour` and
+`check_the_tour_outcome` from here): after the demo, then a second time, as a reader would.
 """
 
 from __future__ import annotations
@@ -12,22 +11,19 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from shared.testing.plugin import migrated_database
-from tests.conftest import RunningStack, bearer, running_stack
+from shared.credit_code import is_valid_credit_code
+from tests.conftest import RunningStack, bearer
 
 pytestmark = pytest.mark.e2e
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 BEGIN, END = "<!-- tour:begin -->", "<!-- tour:end -->"
-SERVICES_WITH_CLOCKS = ("PROJECTS", "CREDIT", "FUNDS")
 PASSWORD = "tour-password-2026"  # what the tour gives every person it creates (PW)
 DAYS_ADVANCED = 1 + 15 + 8  # public notice, credit objection window, provider publicity
 
@@ -101,26 +97,45 @@ def test_the_tour_tools(tmp_path: Path) -> None:
     )
     assert moved.returncode == 0, moved.stderr
     assert float(clock.read_text()) == 16 * 86_400
+    # Each run has its own tag (TOUR, or four random characters) and valid credit codes.
+    codes = run_tools('echo "$TOUR $tour"; uscc 001; uscc 002', tmp_path, TOUR="AB12")
+    assert codes.stdout.split() == ["AB12", "ab12", *codes.stdout.split()[2:]]
+    assert all(is_valid_credit_code(code) for code in codes.stdout.split()[2:])
+    assert len(set(codes.stdout.split()[2:])) == 2
+    runs = {run_tools('echo "$TOUR"', tmp_path).stdout.strip() for _ in range(3)}
+    assert len(runs) > 1
+    assert all(re.fullmatch(r"[0-9A-F]{4}", run) for run in runs)
 
 
-@dataclass
-class TourStack:
-    running: RunningStack
-    clock_file: Path
-
-
-@pytest.fixture
-def tour_stack(postgres_server_url: str, tmp_path: Path) -> Iterator[TourStack]:
-    clock_file = tmp_path / "clock"
-    clock_file.write_text("0")
-    extra = {f"SCIPLAN_{s}_TEST_CLOCK_FILE": str(clock_file) for s in SERVICES_WITH_CLOCKS}
-    # The tour is no test of timeouts: give a busy machine the time a reader's would have.
-    extra["SCIPLAN_GATEWAY_PROXY_TIMEOUT_SECONDS"] = "15"
-    with (
-        migrated_database(postgres_server_url, f"sciplan_tour_{os.getpid()}") as url,
-        running_stack(url, tmp_path / "logs", extra) as running,
-    ):
-        yield TourStack(running=running, clock_file=clock_file)
+def run_tour(
+    running: RunningStack, clock_file: Path, workdir: Path, run: str, blocks: int | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The tour (or its first `blocks` blocks) as a reader runs it, with `TOUR` set to `run`:
+    `GW` and `SCIPLAN_ADMIN_PASSWORD` as a reader sets them, and the stack's clock file for
+    `advance_days`."""
+    readme = README.read_text(encoding="utf-8")
+    script = workdir / f"tour-{run}.sh"
+    if blocks is None:
+        script.write_text(tour_script(readme), encoding="utf-8")
+    else:
+        script.write_text(
+            "set -euo pipefail\n" + "\n".join(tour_blocks(readme)[:blocks]), encoding="utf-8"
+        )
+    reader = workdir / f"reader-{run}"  # where a reader would paste the blocks
+    reader.mkdir()
+    env = {
+        **os.environ,
+        "GW": running.url,
+        "SCIPLAN_ADMIN_PASSWORD": running.admin_password,
+        "SCIPLAN_TEST_CLOCK_FILE": str(clock_file),
+        "CLOSES_IN": "20",  # the first call closes in 20 s instead of a minute
+        "TOUR": run,
+    }
+    done = subprocess.run(
+        ["bash", str(script)], cwd=reader, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, f"stdout:\n{done.stdout[-4000:]}\nstderr:\n{done.stderr[-4000:]}"
+    return done
 
 
 def token(client: httpx.Client, url: str, username: str, password: str = PASSWORD) -> str:
@@ -135,39 +150,22 @@ def get(client: httpx.Client, url: str, who: str, **params: Any) -> Any:
     return reply.json()
 
 
-def test_the_readme_tour_runs(tour_stack: TourStack, tmp_path: Path) -> None:
-    running = tour_stack.running
-    script = tmp_path / "tour.sh"
-    script.write_text(tour_script(README.read_text(encoding="utf-8")), encoding="utf-8")
-    workdir = tmp_path / "reader"  # where a reader would paste the blocks
-    workdir.mkdir()
-    env = {
-        **os.environ,
-        "GW": running.url,
-        "SCIPLAN_ADMIN_PASSWORD": running.admin_password,
-        "SCIPLAN_TEST_CLOCK_FILE": str(tour_stack.clock_file),
-        "CLOSES_IN": "20",  # the first call closes in 20 s instead of a minute
-    }
-    done = subprocess.run(
-        ["bash", str(script)],
-        cwd=workdir,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, f"stdout:\n{done.stdout[-4000:]}\nstderr:\n{done.stderr[-4000:]}"
-    # The tour moved the services' clock over its three periods, and not otherwise.
-    assert float(tour_stack.clock_file.read_text()) == DAYS_ADVANCED * 86_400
-
-    url = running.url
+def check_the_tour_outcome(url: str, run: str) -> None:
+    """A few facts the whole tour (run `run`) claims, read back through the API."""
+    suffix = "." + run.lower()
     with httpx.Client(timeout=10) as client:
-        manager = token(client, url, "pm.lbcx")
-        finance = token(client, url, "fo.zhou")
+        manager = token(client, url, "pm.lbcx" + suffix)
+        finance = token(client, url, "fo.zhou" + suffix)
+        fund = next(
+            p
+            for p in get(client, f"{url}/api/projects/v1/programs", manager, limit=200)["items"]
+            if p["code"] == f"LBCX{run}"
+        )
         # One project accepted, the other terminated for misconduct.
-        listed = get(client, f"{url}/api/projects/v1/projects", manager)
+        listed = get(client, f"{url}/api/projects/v1/projects", manager, program_id=fund["id"])
         assert sorted(p["status"] for p in listed["items"]) == ["accepted", "terminated"]
         # 刘洋's record went through notice to confirmation, and he could not apply again.
+        banned = token(client, url, "pi.liu" + suffix)
         records = get(
             client,
             f"{url}/api/credit/v1/records",
@@ -177,7 +175,6 @@ def test_the_readme_tour_runs(tour_stack: TourStack, tmp_path: Path) -> None:
             rule_code="FABRICATION",
         )
         assert [r["status"] for r in records["items"]] == ["confirmed"]
-        banned = token(client, url, "pi.liu")
         mine = get(client, f"{url}/api/projects/v1/applications", banned)
         again = next(a for a in mine["items"] if a["title"].endswith("（续）"))
         check = get(
@@ -186,13 +183,17 @@ def test_the_readme_tour_runs(tour_stack: TourStack, tmp_path: Path) -> None:
         assert [r["rule"] for r in check["results"] if not r["passed"]] == ["credit.eligible"]
         # The fund paid two grants, saw ¥170,000 spent, and the ledger balances.
         [usage] = get(
-            client, f"{url}/api/funds/v1/grants/execution", finance, program_code="LBCX", year=2026
+            client,
+            f"{url}/api/funds/v1/grants/execution",
+            finance,
+            program_code=f"LBCX{run}",
+            year=2026,
         )
         assert (usage["grants"], usage["spent"]) == (2, 17_000_000)
         balance = get(client, f"{url}/api/funds/v1/reports/trial-balance", finance)
         assert balance["balanced"] is True
         # The voucher paid half of the lab's contract: ¥20,000 of ¥100,000 spent.
-        enterprise = token(client, url, "ent.green")
+        enterprise = token(client, url, "ent.green" + suffix)
         vouchers = get(client, f"{url}/api/funds/v1/vouchers", enterprise)
         assert [(v["spent_fen"], v["available_fen"]) for v in vouchers["items"]] == [
             (2_000_000, 8_000_000)

@@ -1,12 +1,16 @@
-"""`sciplan seed-demo --scale small`, run as a user would against a stack of its own.
+"""`sciplan seed-demo --scale small` and the README's tour, run as a user would, side by side on
+one stack of their own (the tests of this module follow one another on it, in order).
 
-The first run fills the system through the gateway; the test then checks through the API and
-the database that every kind of data is there (calls in every state, applications across the
-lifecycle, projects in public notice with an objection, experts, credit records proposed and
-notified, voucher program, provider in publicity, enterprises and vouchers, no order yet). The
-second run must create nothing: every table the demo writes to holds the same rows. A third
-run, with the services' clock moved past the notice and the publicity (the test clock), signs
-the drafted task books (budgets opened, first tranches paid) and places the voucher order.
+The first run of the demo fills the system through the gateway; the test then checks through
+the API and the database that every kind of data is there (calls in every state, applications
+across the lifecycle, projects in public notice with an objection, experts, credit records
+proposed and notified, voucher program, provider in publicity, enterprises and vouchers, no order
+yet). The second run must create nothing: every table the demo writes to holds the same rows.
+Then the README's tour runs from end to end next to the demo data (it moves the services' clock
+24 days), after which a third run of the demo, past the notice and the publicity, signs the
+drafted task books (budgets opened, first tranches paid) and places the voucher order. Last, the
+tour starts again, with another suffix: its first blocks, which create the organizations, the
+people, the fund and its money, meet nothing of the first tour's or the demo's.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from shared.db import asyncpg_dsn
 from shared.testing.plugin import migrated_database
 from tests.conftest import RunningStack, bearer, running_stack
 from tests.e2e.helpers import admin_token, e2e_client
+from tests.e2e.test_readme_tour import DAYS_ADVANCED, check_the_tour_outcome, run_tour
 
 pytestmark = pytest.mark.e2e
 
@@ -61,6 +66,9 @@ TABLES = [
 # check at endorsement asks credit and may take longer on a busy 2-core machine.
 SLOW_OK = {"SCIPLAN_GATEWAY_PROXY_TIMEOUT_SECONDS": "30"}
 SERVICES_WITH_CLOCKS = ("PROJECTS", "CREDIT", "FUNDS")
+FIRST_TOUR, SECOND_TOUR = "7A01", "7A02"  # the tours' tags (TOUR)
+TOUR_FUNDS = "LBCX7A__"  # the tours' funds, as a LIKE pattern
+TOUR_SETUP_BLOCKS = 4  # the tools, the clock's tool, the people, the fund and its money
 
 
 @dataclass
@@ -192,23 +200,62 @@ async def test_seed_demo_fills_the_system_and_runs_again_without_duplicates(
     assert "waiting" not in second, second
     assert await table_counts(seed_stack) == counts
 
-    # A week later (the services' clock moved 8 days): the public notice and the provider's
-    # publicity are over, so a run contracts the drafted task books (funds opens the budgets
-    # and pays the first tranche) and the voucher order goes through.
-    seeded.clock_file.write_text(str(timedelta(days=8).total_seconds()))
+
+def test_the_tour_runs_next_to_the_demo(seeded: SeedStack, tmp_path: Path) -> None:
+    before = float(seeded.clock_file.read_text() or 0)
+    run_tour(seeded.running, seeded.clock_file, tmp_path, FIRST_TOUR)
+    # The tour moved the services' clock over its three periods, and not otherwise.
+    assert float(seeded.clock_file.read_text()) == before + DAYS_ADVANCED * 86_400
+    check_the_tour_outcome(seeded.running.url, FIRST_TOUR)
+
+
+async def test_a_run_of_the_demo_after_the_notice_and_the_publicity_goes_on(
+    seeded: SeedStack,
+) -> None:
+    """The services' clock at least 8 days on (the tour moved it 24): the public notice and the
+    provider's publicity are over, so a run contracts the drafted task books (funds opens the
+    budgets and pays the first tranche) and the voucher order goes through."""
+    seed_stack = seeded.running
+    week = timedelta(days=8).total_seconds()
+    if float(seeded.clock_file.read_text() or 0) < week:
+        seeded.clock_file.write_text(str(week))
     later = await seed_demo(seed_stack)
     assert "projects contracted" in later, later
+    # The demo's own projects, orders and tranches (not the tour's, which has run by now).
     projects = await grouped(
-        seed_stack, "SELECT status, count(*) FROM projects.projects GROUP BY status"
+        seed_stack,
+        "SELECT p.status, count(*) FROM projects.projects p"
+        " JOIN projects.programs g ON g.id = p.program_id"
+        f" WHERE g.code NOT LIKE '{TOUR_FUNDS}' GROUP BY 1",
     )
     assert projects.get("in_progress", 0) > 0, projects
     paid = await grouped(  # a tranche is paid when its payment order is approved
         seed_stack,
-        "SELECT o.status, count(*) FROM funds.grant_tranches t "
-        "JOIN funds.payment_orders o ON o.id = t.order_id WHERE t.n = 1 GROUP BY 1",
+        "SELECT o.status, count(*) FROM funds.grant_tranches t"
+        " JOIN funds.payment_orders o ON o.id = t.order_id"
+        " JOIN funds.grants g ON g.project_id = t.project_id"
+        f" WHERE t.n = 1 AND g.program_code NOT LIKE '{TOUR_FUNDS}' GROUP BY 1",
     )
     assert paid == {"approved": projects["in_progress"]}, paid
     orders = await grouped(
-        seed_stack, "SELECT state, count(*) FROM funds.voucher_orders GROUP BY state"
+        seed_stack,
+        "SELECT o.state, count(*) FROM funds.voucher_orders o"
+        " JOIN funds.voucher_programs v ON v.id = o.program_id WHERE v.code = 'LZCX' GROUP BY 1",
     )
     assert orders == {"confirmed": 1}, orders
+
+
+async def test_the_tour_runs_again(seeded: SeedStack, tmp_path: Path) -> None:
+    """Its first two blocks make everything the tour needs to be unique (organizations, people,
+    the fund and its envelope); they run again beside the first tour and the demo."""
+    run_tour(seeded.running, seeded.clock_file, tmp_path, SECOND_TOUR, blocks=TOUR_SETUP_BLOCKS)
+    codes = await grouped(
+        seeded.running,
+        "SELECT code, count(*) FROM projects.programs WHERE code LIKE 'LBCX%' GROUP BY code",
+    )
+    assert codes == {"LBCX": 1, f"LBCX{FIRST_TOUR}": 1, f"LBCX{SECOND_TOUR}": 1}, codes
+    managers = await grouped(
+        seeded.running,
+        "SELECT username, count(*) FROM gateway.users WHERE username LIKE 'pm.lbcx%' GROUP BY 1",
+    )
+    assert set(managers) == {f"pm.lbcx.{FIRST_TOUR.lower()}", f"pm.lbcx.{SECOND_TOUR.lower()}"}

@@ -7,7 +7,9 @@ import asyncio
 import random
 from datetime import timedelta
 from typing import Any
+from uuid import UUID, uuid4
 
+import asyncpg
 import pytest
 import sqlalchemy as sa
 
@@ -15,6 +17,8 @@ from services.funds.exceptions import LedgerBusy
 from services.funds.ledger.schemas import TransferIn
 from services.funds.ledger.service import LedgerService
 from services.funds.models import Transfer
+from shared.db import async_url, asyncpg_dsn
+from tests.conftest import wait_until
 from tests.funds.conftest import START, Funds, fresh_ledger, outcomes, post, transfer
 
 
@@ -184,3 +188,60 @@ async def test_a_batch_that_waits_too_long_for_a_locked_account_is_told_to_retry
     # Nothing was written: the same transfer goes through once the account is free.
     again = await funds.transfers(payment.model_dump(mode="json"))
     assert outcomes(again) == ["created"]
+
+
+async def _payment_waits(database_url: str) -> bool:
+    connection = await asyncpg.connect(asyncpg_dsn(async_url(database_url)))
+    try:
+        waiting: int = await connection.fetchval(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE wait_event_type = 'Lock' AND query LIKE '%create_transfers%'"
+        )
+    finally:
+        await connection.close()
+    return waiting > 0
+
+
+async def test_balances_follow_the_order_transfers_were_applied_in(
+    committed_funds: Funds, database_url: str
+) -> None:
+    """A payment that starts first but waits for a lock is applied after a later top-up: the
+    statement and every `as_of` must show the top-up first, never an overdrawn fund."""
+    funds, ledger = committed_funds, fresh_ledger()
+    treasury = await funds.account(ledger, code="treasury")
+    fund = await funds.account(ledger, code="program_fund", debits_must_not_exceed_credits=True)
+    # The lowest id of the three: the payment locks it first, and waits there with no lock
+    # on the fund, which the top-up then takes freely.
+    project = await funds.account(ledger, id=f"00000000-0000-4000-8000-{uuid4().hex[:12]}")
+    assert project["id"] < fund["id"]
+
+    blocker = await asyncpg.connect(asyncpg_dsn(async_url(database_url)))
+    try:
+        holding = blocker.transaction()
+        await holding.start()
+        await blocker.execute(
+            "SELECT 1 FROM funds.accounts WHERE id = $1 FOR UPDATE", UUID(project["id"])
+        )
+        started_first = funds.clock.now
+        payment = asyncio.create_task(funds.transfers(transfer(fund, project, 700, ledger=ledger)))
+        await wait_until(lambda: _payment_waits(database_url), seconds=10)
+        funds.clock.advance(seconds=1)
+        top_up = await funds.transfers(transfer(treasury, fund, 1_000, ledger=ledger))
+        assert outcomes(top_up) == ["created"]
+        await holding.rollback()
+        assert outcomes(await payment) == ["created"]
+    finally:
+        await blocker.close()
+
+    statement = (await funds.call("GET", f"/v1/accounts/{fund['id']}/statement", "auditor")).json()
+    assert [(i["side"], i["amount"], i["net_posted"]) for i in statement["items"]] == [
+        ("credit", 1_000, 1_000),
+        ("debit", 700, 300),
+    ]
+    moments = [started_first + timedelta(milliseconds=ms) for ms in (-1, 0, 1, 500, 1000, 1001)]
+    for moment in moments:
+        past = await funds.balances(fund["id"], as_of=moment.isoformat())
+        assert past["net_posted"] >= 0, (moment, past)
+        assert past["available"] >= 0, (moment, past)
+    final = await funds.balances(fund["id"], as_of=moments[-1].isoformat())
+    assert (final["credits_posted"], final["debits_posted"]) == (1_000, 700)

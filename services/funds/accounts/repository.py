@@ -15,18 +15,29 @@ from services.funds.models import Account
 
 # What each transfer does to the pending and posted totals of the side it touches; for a post,
 # void or expiry the whole hold (the pending transfer's amount) is released.
+#
+# Transfers are taken in the order the ledger applied them: `seq` comes from a sequence at the
+# INSERT, which the ledger function runs after locking the accounts, so on one account it
+# follows the order of application. `created_at` is when the request started, and a request
+# that waited for a lock is applied after later ones: ordered by it, a running balance could go
+# below a limit the account never crossed. For cuts in time (a period, `as_of`), a transfer
+# counts from its `applied_from`: the latest start among it and every transfer applied before
+# it on the account, so what a moment includes is always a prefix of the application order.
 _MOVES = """
-SELECT t.seq, t.id, t.kind, t.code, t.amount, t.pending_id, t.created_at, t.created_by,
-       t.user_data,
-       CASE WHEN t.debit_account_id = :account THEN 'debit' ELSE 'credit' END AS side,
-       CASE WHEN t.debit_account_id = :account THEN t.credit_account_id
-            ELSE t.debit_account_id END AS counterparty_account_id,
-       CASE t.kind WHEN 'pending' THEN t.amount WHEN 'single' THEN 0 ELSE -p.amount END
-         AS pending_change,
-       CASE WHEN t.kind IN ('single', 'post') THEN t.amount ELSE 0 END AS posted_change
-  FROM funds.transfers t
-  LEFT JOIN funds.transfers p ON p.id = t.pending_id
- WHERE (t.debit_account_id = :account OR t.credit_account_id = :account)
+SELECT m.*, max(m.created_at) OVER (ORDER BY m.seq ROWS UNBOUNDED PRECEDING) AS applied_from
+  FROM (
+    SELECT t.seq, t.id, t.kind, t.code, t.amount, t.pending_id, t.created_at, t.created_by,
+           t.user_data,
+           CASE WHEN t.debit_account_id = :account THEN 'debit' ELSE 'credit' END AS side,
+           CASE WHEN t.debit_account_id = :account THEN t.credit_account_id
+                ELSE t.debit_account_id END AS counterparty_account_id,
+           CASE t.kind WHEN 'pending' THEN t.amount WHEN 'single' THEN 0 ELSE -p.amount END
+             AS pending_change,
+           CASE WHEN t.kind IN ('single', 'post') THEN t.amount ELSE 0 END AS posted_change
+      FROM funds.transfers t
+      LEFT JOIN funds.transfers p ON p.id = t.pending_id
+     WHERE t.debit_account_id = :account OR t.credit_account_id = :account
+  ) m
 """
 
 _BALANCES_BEFORE = sa.text(
@@ -35,7 +46,8 @@ SELECT coalesce(sum(pending_change) FILTER (WHERE side = 'debit'), 0) AS debits_
        coalesce(sum(posted_change) FILTER (WHERE side = 'debit'), 0) AS debits_posted,
        coalesce(sum(pending_change) FILTER (WHERE side = 'credit'), 0) AS credits_pending,
        coalesce(sum(posted_change) FILTER (WHERE side = 'credit'), 0) AS credits_posted
-  FROM ({_MOVES} AND t.created_at < :until) m
+  FROM ({_MOVES}) m
+ WHERE applied_from < :until
 """
 )
 
@@ -47,11 +59,12 @@ SELECT * FROM (
          sum(CASE WHEN side = 'debit' THEN posted_change ELSE 0 END) OVER w AS debits_posted,
          sum(CASE WHEN side = 'credit' THEN pending_change ELSE 0 END) OVER w AS credits_pending,
          sum(CASE WHEN side = 'credit' THEN posted_change ELSE 0 END) OVER w AS credits_posted
-    FROM ({_MOVES} AND t.created_at < :until) m
-  WINDOW w AS (ORDER BY created_at, seq ROWS UNBOUNDED PRECEDING)
+    FROM ({_MOVES}) m
+   WHERE applied_from < :until
+  WINDOW w AS (ORDER BY seq ROWS UNBOUNDED PRECEDING)
 ) running
- WHERE created_at >= :since
- ORDER BY created_at, seq
+ WHERE applied_from >= :since
+ ORDER BY seq
  OFFSET :offset LIMIT :limit
 """
 )
@@ -94,7 +107,7 @@ class AccountRepository:
         return (await self.session.scalars(query.offset(offset).limit(limit))).all()
 
     async def balances_before(self, account_id: UUID, until: datetime | None) -> dict[str, int]:
-        """The four totals from the account's transfers made before `until`."""
+        """The four totals from the account's transfers applied before `until`."""
         row = (
             await self.session.execute(
                 _BALANCES_BEFORE, {"account": account_id, "until": until or _END}

@@ -102,13 +102,17 @@ class Transfer(Base):
         ),
         # A hold resolves exactly once: one post, void or expiry per pending transfer.
         sa.UniqueConstraint("pending_id"),
-        sa.Index(None, "debit_account_id", "created_at", "seq"),
-        sa.Index(None, "credit_account_id", "created_at", "seq"),
+        # An account's transfers in the order they were applied (statements, balances as of).
+        sa.Index(None, "debit_account_id", "seq"),
+        sa.Index(None, "credit_account_id", "seq"),
         sa.Index(None, "ledger", "created_at"),
     )
 
     id: Mapped[UUID] = mapped_column(primary_key=True)  # chosen by the client: idempotency
-    # Insertion order, to order transfers of the same instant.
+    # The order of application: taken from a sequence by the INSERT, which the ledger function
+    # runs after locking the accounts, so an account's transfers follow it in the order they
+    # changed its totals. `created_at` is when the request started (a request that waited
+    # for a lock may have started before transfers applied ahead of it).
     seq: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), unique=True)
     debit_account_id: Mapped[UUID] = mapped_column(sa.ForeignKey("accounts.id"))
     credit_account_id: Mapped[UUID] = mapped_column(sa.ForeignKey("accounts.id"))

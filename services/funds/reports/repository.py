@@ -20,16 +20,24 @@ SELECT ledger, count(*) AS accounts,
 )
 
 # Every transfer moves the same amount on both sides; summing each side separately from the
-# transfers (not from one column twice) is what makes the as-of trial balance a check.
+# transfers (not from one column twice) is what makes the as-of trial balance a check. As for
+# an account's balances (see accounts/repository.py), a transfer counts from the latest start
+# among it and every transfer of its ledger applied before it (`seq` is the order of
+# application), so a moment takes a prefix of the ledger's application order.
 _BALANCES_AS_OF = sa.text(
     """
-WITH moves AS (
+WITH applied AS (
+  SELECT t.*, max(t.created_at) OVER (PARTITION BY t.ledger ORDER BY t.seq
+                                      ROWS UNBOUNDED PRECEDING) AS applied_from
+    FROM funds.transfers t
+   WHERE CAST(:ledger AS text) IS NULL OR t.ledger = :ledger
+), moves AS (
   SELECT t.ledger, t.debit_account_id, t.credit_account_id,
          CASE t.kind WHEN 'pending' THEN t.amount WHEN 'single' THEN 0 ELSE -p.amount END
            AS pending_change,
          CASE WHEN t.kind IN ('single', 'post') THEN t.amount ELSE 0 END AS posted_change
-    FROM funds.transfers t LEFT JOIN funds.transfers p ON p.id = t.pending_id
-   WHERE t.created_at <= :as_of AND (CAST(:ledger AS text) IS NULL OR t.ledger = :ledger)
+    FROM applied t LEFT JOIN funds.transfers p ON p.id = t.pending_id
+   WHERE t.applied_from <= :as_of
 ), sides AS (
   SELECT ledger, debit_account_id AS account_id, posted_change AS dpo, pending_change AS dp,
          0 AS cpo, 0 AS cp FROM moves
