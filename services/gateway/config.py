@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from services.gateway.client_address import Network, parse_networks
 from shared.settings import ServiceSettings
 
 
@@ -61,9 +62,20 @@ class GatewaySettings(ServiceSettings):
     login_max_failures: int = 5
     login_lockout_seconds: int = 60
     rate_limits: dict[str, RouteGroupLimits] = Field(default_factory=_default_rate_limits)
-    # Only behind a trusted load balancer may X-Forwarded-For name the client address.
-    trust_forwarded_for: bool = False
+    # Addresses or networks (`10.0.0.0/8`) of the proxies in front of the gateway: only from
+    # them is X-Forwarded-For believed, read from the right (`client_address.py`).
+    trusted_proxies: list[str] = Field(default_factory=list)
     key_cache_seconds: float = 5.0
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        parse_networks(value)  # a typo must fail at start-up, not trust nobody silently
+        return value
+
+    @property
+    def proxy_networks(self) -> list[Network]:
+        return parse_networks(self.trusted_proxies)
 
     @property
     def upstreams(self) -> dict[str, str]:

@@ -13,6 +13,7 @@ from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from services.gateway.client_address import client_address
 from services.gateway.config import GatewaySettings
 from services.gateway.ratelimit import RateLimiter
 from shared.auth.tokens import Principal, TokenVerifier
@@ -43,11 +44,10 @@ def _bearer(scope: Scope) -> str | None:
     return None
 
 
-def _forwarded_for(scope: Scope) -> str | None:
-    for name, value in scope["headers"]:
-        if name == b"x-forwarded-for":
-            return value.decode("latin-1").split(",")[0].strip() or None
-    return None
+def _forwarded_for(scope: Scope) -> list[str]:
+    return [
+        value.decode("latin-1") for name, value in scope["headers"] if name == b"x-forwarded-for"
+    ]
 
 
 class GuardMiddleware:
@@ -55,16 +55,15 @@ class GuardMiddleware:
         self.app = app
         self.app_state = app_state
         self.settings = settings
+        self.proxies = settings.proxy_networks
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         state = scope.setdefault("state", {})
-        client = scope.get("client")
-        address = (_forwarded_for(scope) if self.settings.trust_forwarded_for else None) or (
-            client[0] if client else "unknown"
-        )
+        peer = scope.get("client")
+        address = client_address(peer[0] if peer else None, _forwarded_for(scope), self.proxies)
         state["client_address"] = address
         group = route_group(scope["path"])
         try:
