@@ -20,6 +20,7 @@ from services.gateway.auth.service import TokenIssuer
 from services.gateway.auth.throttle import LoginThrottle
 from services.gateway.config import GatewaySettings
 from services.gateway.guard import GuardMiddleware
+from services.gateway.headers import SecurityHeadersMiddleware
 from services.gateway.identity.endpoints import router as identity_router
 from services.gateway.models import events
 from services.gateway.proxy.forward import Forwarder
@@ -192,4 +193,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.add_route(
         "/api/{service}/{path:path}", forward, methods=PROXY_METHODS, include_in_schema=False
     )
+    build_stack = app.build_middleware_stack
+    # Outside Starlette's error middleware too, so that even a 500 page carries the headers.
+    app.build_middleware_stack = lambda: SecurityHeadersMiddleware(build_stack())  # type: ignore[method-assign]
     return app
