@@ -15,9 +15,14 @@ from typing import Annotated
 import typer
 from pydantic import SecretStr
 
-from sciplan.stack import ALL_AUDIENCES, DEFAULT_PORTS, SERVICES, Stack
+from sciplan.stack import DEFAULT_PORTS, SERVICES, Stack
 from services.gateway import operations
 from services.gateway.config import GatewaySettings
+from services.gateway.service_accounts import (
+    SERVICE_AUDIENCES,
+    UnknownAudience,
+    checked_audiences,
+)
 from shared.devdb import EmbeddedPostgres, create_database
 from shared.migrate import URL_VARIABLE, upgrade_all
 
@@ -154,20 +159,36 @@ def create_admin(
 @app.command("register-client")
 def register_client(
     name: Annotated[str, typer.Argument(help="the service account, e.g. projects")],
+    audience: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="an audience it may get tokens for (repeat); projects, credit and funds have "
+            "theirs by default"
+        ),
+    ] = None,
 ) -> None:
     """Create or re-key a service account (client_credentials) for a service.
 
     The secret comes from SCIPLAN_CLIENT_SECRET_<NAME>, the value that service gets as its
-    SCIPLAN_<NAME>_CLIENT_SECRET.
+    SCIPLAN_<NAME>_CLIENT_SECRET. The account gets tokens only for its audiences: for
+    projects, credit and funds those their code calls; any other account names its own.
     """
     variable = f"SCIPLAN_CLIENT_SECRET_{name.upper()}"
     secret = os.environ.get(variable)
     if not secret or len(secret) < 16:
         typer.echo(f"set {variable} to a secret of at least 16 characters", err=True)
         raise typer.Exit(2)
+    if not audience and name not in SERVICE_AUDIENCES:
+        typer.echo(f"{name!r} is not a SciPlan service: name its audiences (--audience)", err=True)
+        raise typer.Exit(2)
+    try:
+        audiences = checked_audiences(audience or SERVICE_AUDIENCES[name])
+    except UnknownAudience as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
     with database() as url:
-        asyncio.run(operations.register_client(_settings(url), name, secret, ALL_AUDIENCES))
-    typer.echo(f"service account {name!r} registered")
+        asyncio.run(operations.register_client(_settings(url), name, secret, audiences))
+    typer.echo(f"service account {name!r} registered for {', '.join(audiences)}")
 
 
 @audit_app.command("verify")

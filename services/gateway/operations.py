@@ -16,6 +16,7 @@ from services.gateway.config import GatewaySettings
 from services.gateway.identity.schemas import UserCreate
 from services.gateway.identity.service import IdentityService
 from services.gateway.models import ApiClient, User
+from services.gateway.service_accounts import checked_audiences
 from shared.auth.roles import Role
 from shared.db import Database
 
@@ -51,7 +52,9 @@ async def ensure_admin(settings: GatewaySettings, username: str, password: str) 
 async def register_client(
     settings: GatewaySettings, client_id: str, secret: str, audiences: list[str]
 ) -> None:
-    """Creates or re-keys a service account for the client_credentials grant."""
+    """Creates or re-keys a service account for the client_credentials grant, with exactly
+    these audiences (UnknownAudience for a name no service answers to)."""
+    audiences = checked_audiences(audiences)
     secret_hash = await hash_secret(secret)
     async with _session(settings) as session:
         await session.execute(
