@@ -18,6 +18,7 @@ from pydantic import SecretStr
 from sciplan.stack import DEFAULT_PORTS, SERVICES, Stack
 from services.gateway import operations
 from services.gateway.config import GatewaySettings
+from services.gateway.identity.schemas import MIN_PASSWORD_LENGTH
 from services.gateway.service_accounts import (
     SERVICE_AUDIENCES,
     UnknownAudience,
@@ -148,12 +149,43 @@ def create_admin(
         upgrade_all(url)
         created = asyncio.run(operations.ensure_admin(_settings(url), username, password))
     if not created:
-        typer.echo(f"user {username!r} exists already; nothing changed")
+        typer.echo(
+            f"user {username!r} exists already; nothing changed "
+            "(`sciplan restore-admin` resets its password and admin role)"
+        )
         return
     if os.environ.get("SCIPLAN_ADMIN_PASSWORD"):
         typer.echo(f"created {username!r} with the password from SCIPLAN_ADMIN_PASSWORD")
     else:
         typer.echo(f"created {username!r}; password (shown once): {password}")
+
+
+@app.command("restore-admin")
+def restore_admin(
+    username: Annotated[str, typer.Option(help="login name of the admin")] = "admin",
+) -> None:
+    """Get back in: make a user an active admin again, with a new password, unlocked.
+
+    For the operator who lost the admin's password (or the last admin's role): the user gets
+    the admin role back, is reactivated and unlocked, and their old sessions end. The password
+    comes from SCIPLAN_ADMIN_PASSWORD, or is generated and printed once. A missing user is
+    created.
+    """
+    given = os.environ.get("SCIPLAN_ADMIN_PASSWORD")
+    password = given or secrets.token_urlsafe(12)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        typer.echo(
+            f"SCIPLAN_ADMIN_PASSWORD needs at least {MIN_PASSWORD_LENGTH} characters", err=True
+        )
+        raise typer.Exit(2)
+    with database() as url:
+        upgrade_all(url)
+        created = asyncio.run(operations.restore_admin(_settings(url), username, password))
+    done = "created" if created else "restored"
+    if given:
+        typer.echo(f"{done} admin {username!r} with the password from SCIPLAN_ADMIN_PASSWORD")
+    else:
+        typer.echo(f"{done} admin {username!r}; password (shown once): {password}")
 
 
 @app.command("register-client")

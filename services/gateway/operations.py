@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.gateway.audit.chain import VerifyResult, verify
 from services.gateway.auth import keys
 from services.gateway.auth.passwords import hash_secret
+from services.gateway.auth.throttle import forget_failures
 from services.gateway.config import GatewaySettings
 from services.gateway.identity.schemas import UserCreate
 from services.gateway.identity.service import IdentityService
@@ -47,6 +48,16 @@ async def ensure_admin(settings: GatewaySettings, username: str, password: str) 
             granted_by=None,
         )
         return True
+
+
+async def restore_admin(settings: GatewaySettings, username: str, password: str) -> bool:
+    """Makes `username` an active admin again with a new password, unlocked (creating it if
+    absent: True then). For the operator who lost the last admin's password or role."""
+    async with _session(settings) as session:
+        await keys.ensure_signing_key(session)
+        _, created = await IdentityService(session).restore_admin(username, password)
+        await forget_failures(session, username)
+        return created
 
 
 async def register_client(

@@ -59,3 +59,8 @@ class LoginThrottle:
 
     async def succeeded(self, session: AsyncSession, username: str) -> None:
         await session.execute(sa.delete(LoginFailure).where(LoginFailure.username == username))
+
+
+async def forget_failures(session: AsyncSession, username: str) -> None:
+    """Clears every failure count and lock of an account (an operator reset its password)."""
+    await session.execute(sa.delete(LoginFailure).where(LoginFailure.username == username))

@@ -12,6 +12,7 @@ from services.gateway.identity.schemas import (
     PersonRole,
     UserCreate,
     UserRead,
+    UserUpdate,
 )
 from services.gateway.identity.service import IdentityService, user_view
 from shared.auth.dependencies import AdminPrincipal
@@ -61,6 +62,17 @@ async def get_user(user_id: UUID, session: SessionDep, _admin: AdminPrincipal) -
     return user_view(await IdentityService(session).get_user(user_id))
 
 
+@router.patch(
+    "/users/{user_id}",
+    response_model=UserRead,
+    summary="Change a person's name or deactivate them (never the last active admin)",
+)
+async def update_user(
+    user_id: UUID, data: UserUpdate, session: SessionDep, _admin: AdminPrincipal
+) -> UserRead:
+    return user_view(await IdentityService(session).update_user(user_id, data))
+
+
 @router.put("/users/{user_id}/roles/{role}", response_model=UserRead)
 async def grant_role(
     user_id: UUID, role: PersonRole, session: SessionDep, admin: AdminPrincipal
@@ -69,7 +81,11 @@ async def grant_role(
     return user_view(user)
 
 
-@router.delete("/users/{user_id}/roles/{role}", response_model=UserRead)
+@router.delete(
+    "/users/{user_id}/roles/{role}",
+    response_model=UserRead,
+    summary="Take a role away (409 for the admin role of the last active admin)",
+)
 async def revoke_role(
     user_id: UUID, role: PersonRole, session: SessionDep, _admin: AdminPrincipal
 ) -> UserRead:

@@ -7,7 +7,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from services.gateway.models import Organization, User
+from services.gateway.models import Organization, RefreshToken, User, UserRole
+from shared.auth.roles import Role
+from shared.clock import utcnow
+
+# Held while a change that could leave no admin is checked and made (see `active_admins`).
+ADMIN_LOCK_ID = 0x5C1_0003
 
 
 class IdentityRepository:
@@ -49,3 +54,25 @@ class IdentityRepository:
                 .offset(offset)
             )
         ).all()
+
+    async def lock_admins(self) -> None:
+        """Serializes changes that remove an admin: two admins demoting each other at once
+        must not both see the other one still there (held until the transaction ends)."""
+        await self.session.execute(sa.select(sa.func.pg_advisory_xact_lock(ADMIN_LOCK_ID)))
+
+    async def active_admins(self, *, besides: UUID) -> int:
+        return (
+            await self.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(User)
+                .join(UserRole, UserRole.user_id == User.id)
+                .where(UserRole.role == Role.admin.value, User.is_active, User.id != besides)
+            )
+        ) or 0
+
+    async def revoke_sessions(self, user_id: UUID) -> None:
+        await self.session.execute(
+            sa.update(RefreshToken)
+            .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
