@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from services.gateway.audit.middleware import AuditMiddleware
 from services.gateway.audit.writer import AuditWriter
+from services.gateway.auth.endpoints import public_keys_router
 from services.gateway.auth.endpoints import router as auth_router
 from services.gateway.auth.keys import KeyStore, ensure_signing_key
 from services.gateway.auth.service import TokenIssuer
@@ -165,6 +166,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.outbox_table = events.outbox
     app.include_router(_system_router(settings))
     app.include_router(auth_router)
+    app.include_router(public_keys_router)
     app.include_router(identity_router)
     app.include_router(event_feed_router(events))
 

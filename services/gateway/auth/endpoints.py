@@ -6,12 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, Response, status
 
-from services.gateway.auth.exceptions import InvalidCredentials, UnsupportedGrant
+from services.gateway.auth.exceptions import FormRequired, InvalidCredentials, UnsupportedGrant
 from services.gateway.auth.schemas import TokenResponse
 from services.gateway.auth.service import AuthService
 from shared.db import SessionDep
-
-router = APIRouter(tags=["auth"])
+from shared.errors import Text
 
 
 async def _auth_service(request: Request, session: SessionDep) -> AuthService:
@@ -20,6 +19,23 @@ async def _auth_service(request: Request, session: SessionDep) -> AuthService:
 
 
 AuthServiceDep = Annotated[AuthService, Depends(_auth_service)]
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
+async def _form_only(request: Request) -> None:
+    """OAuth2 sends forms. JSON here would read as empty fields ("wrong password"): say so."""
+    content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if content_type not in FORM_TYPES:
+        raise FormRequired(
+            Text(
+                f"收到的是 {content_type or '空的请求体'}；请以表单字段发送",
+                f"Got {content_type or 'no body'}; send the fields as a form",
+            )
+        )
+
+
+router = APIRouter(tags=["auth"], dependencies=[Depends(_form_only)])
+public_keys_router = APIRouter(tags=["auth"])
 
 
 @router.post(
@@ -65,7 +81,7 @@ async def logout(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/.well-known/jwks.json", summary="Public keys that verify access tokens")
+@public_keys_router.get("/.well-known/jwks.json", summary="Public keys that verify access tokens")
 async def jwks(request: Request) -> dict[str, Any]:
     ring = await request.app.state.key_store.ring()
     document: dict[str, Any] = ring.jwks

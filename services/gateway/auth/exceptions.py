@@ -27,3 +27,12 @@ class UnsupportedGrant(AppError):
     status = 400
     code = "auth.unsupported_grant_type"
     title = Text("不支持的授权类型", "Unsupported grant_type")
+
+
+class FormRequired(AppError):
+    status = 415
+    code = "auth.form_required"
+    title = Text(
+        "此接口只接受表单（application/x-www-form-urlencoded）",
+        "This endpoint takes a form (application/x-www-form-urlencoded)",
+    )
