@@ -59,8 +59,18 @@ class GatewaySettings(ServiceSettings):
     # projects service's own limit (20 MiB), which it checks per file and type.
     max_upload_bytes: int = 21 * 1024 * 1024
     proxy_timeout_seconds: float = 30.0
-    login_max_failures: int = 5
-    login_lockout_seconds: int = 60
+    # Failures from one address lock that address out of the account, doubling up to an hour.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_seconds: int = Field(default=60, ge=1)
+    # Failures within a day from addresses the account never logged in from slow down every
+    # such address (not the owner's known ones), doubling up to the maximum delay.
+    login_account_max_failures: int = Field(default=20, ge=1)
+    login_account_delay_seconds: int = Field(default=30, ge=1)
+    login_account_max_delay_seconds: int = Field(default=900, ge=1)
+    # Password checks at once, logins allowed to wait for one, and for how long at most.
+    login_concurrency: int = Field(default=4, ge=1)
+    login_queue: int = Field(default=16, ge=0)
+    login_max_wait_seconds: float = Field(default=3.0, gt=0)
     rate_limits: dict[str, RouteGroupLimits] = Field(default_factory=_default_rate_limits)
     # Addresses or networks (`10.0.0.0/8`) of the proxies in front of the gateway: only from
     # them is X-Forwarded-For believed, read from the right (`client_address.py`).

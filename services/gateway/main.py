@@ -16,6 +16,7 @@ from services.gateway.audit.middleware import AuditMiddleware
 from services.gateway.audit.writer import AuditWriter
 from services.gateway.auth.endpoints import public_keys_router
 from services.gateway.auth.endpoints import router as auth_router
+from services.gateway.auth.gate import LoginGate
 from services.gateway.auth.keys import KeyStore, ensure_signing_key
 from services.gateway.auth.service import TokenIssuer
 from services.gateway.auth.throttle import LoginThrottle
@@ -126,7 +127,16 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             audience=settings.audience, issuer=settings.jwt_issuer, keys=key_store.public_key
         )
         app.state.login_throttle = LoginThrottle(
-            max_failures=settings.login_max_failures, lockout_seconds=settings.login_lockout_seconds
+            max_failures=settings.login_max_failures,
+            lockout_seconds=settings.login_lockout_seconds,
+            account_max_failures=settings.login_account_max_failures,
+            account_delay_seconds=settings.login_account_delay_seconds,
+            account_max_delay_seconds=settings.login_account_max_delay_seconds,
+        )
+        app.state.login_gate = LoginGate(
+            at_once=settings.login_concurrency,
+            queue=settings.login_queue,
+            max_wait_seconds=settings.login_max_wait_seconds,
         )
         app.state.rate_limiter = RateLimiter(
             pool, settings.db_pool_timeout_seconds, settings.db_pool_size

@@ -15,7 +15,7 @@ from shared.errors import Text
 
 async def _auth_service(request: Request, session: SessionDep) -> AuthService:
     state = request.app.state
-    return AuthService(session, state.token_issuer, state.login_throttle)
+    return AuthService(session, state.token_issuer, state.login_throttle, state.login_gate)
 
 
 AuthServiceDep = Annotated[AuthService, Depends(_auth_service)]
@@ -44,6 +44,7 @@ public_keys_router = APIRouter(tags=["auth"])
     summary="Log in (OAuth2 password grant) or get a service token (client_credentials)",
 )
 async def token(
+    request: Request,
     auth: AuthServiceDep,
     grant_type: Annotated[str, Form(pattern="^(password|client_credentials)$")] = "password",
     username: Annotated[str, Form(max_length=64)] = "",
@@ -56,7 +57,8 @@ async def token(
     if grant_type == "password":
         if not username or not password:
             raise InvalidCredentials()
-        return await auth.login(username, password)
+        address = request.scope.get("state", {}).get("client_address", "unknown")
+        return await auth.login(username, password, address, request.is_disconnected)
     if grant_type == "client_credentials":
         return await auth.client_credentials(client_id, client_secret, audience or None)
     raise UnsupportedGrant()

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from shared.errors import AppError, Text, TooManyRequests, Unauthorized
+from shared.errors import AppError, ServiceUnavailable, Text, TooManyRequests, Unauthorized
 
 
 class InvalidCredentials(Unauthorized):
@@ -36,3 +36,8 @@ class FormRequired(AppError):
         "此接口只接受表单（application/x-www-form-urlencoded）",
         "This endpoint takes a form (application/x-www-form-urlencoded)",
     )
+
+
+class LoginBusy(ServiceUnavailable):
+    code = "auth.busy"
+    title = Text("同时登录的人过多，请稍后重试", "Too many logins at once; try again shortly")
