@@ -17,12 +17,24 @@ from services.gateway.client_address import client_address
 from services.gateway.config import GatewaySettings
 from services.gateway.ratelimit import RateLimiter
 from shared.auth.tokens import Principal, TokenVerifier
-from shared.errors import AppError, Text, TooManyRequests, Unauthorized, problem_response
+from shared.db import is_database_outage
+from shared.errors import (
+    AppError,
+    ServiceUnavailable,
+    Text,
+    TooManyRequests,
+    Unauthorized,
+    problem_response,
+)
 from shared.metrics import METRICS_PATH
 
 log = logging.getLogger(__name__)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    title = Text("数据库暂不可用，请稍后重试", "The database is unavailable; try again shortly")
 
 
 def route_group(path: str) -> str | None:
@@ -72,7 +84,14 @@ class GuardMiddleware:
                 await self._limit(group, principal, address)
             if group == "api" and principal is None and scope["method"] not in SAFE_METHODS:
                 raise Unauthorized(Text("写操作需要登录", "Writes require an authenticated caller"))
-        except AppError as exc:
+        except Exception as exc:
+            if not isinstance(exc, AppError):
+                if not is_database_outage(exc):
+                    raise
+                # Out here no exception handler of the app answers: the key ring or a bucket
+                # could not be read, which is the database's outage, not a bug.
+                log.warning("database unavailable at the guard: %r", exc)
+                exc = DatabaseUnavailable(headers={"Retry-After": "2"})
             response = problem_response(
                 Request(scope),
                 status=exc.status,

@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
+from prometheus_client import Counter
 
 from services.gateway.audit.middleware import AuditMiddleware
 from services.gateway.audit.writer import AuditWriter
@@ -173,6 +174,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.add_middleware(AuditMiddleware, app_state=app.state)
     app.add_middleware(RequestIdMiddleware)
     install_metrics(app, "gateway", settings.metrics_token_value)
+    app.state.audit_failures = Counter(
+        "sciplan_audit_write_failures",
+        "Audited requests whose audit row could not be written (each is logged whole)",
+        registry=app.state.metrics.registry,
+    )
     app.state.outbox_table = events.outbox
     app.include_router(_system_router(settings))
     app.include_router(auth_router)
