@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 
 import pytest
@@ -9,7 +10,10 @@ from aiohttp import web
 from fastapi import FastAPI
 from httpx import AsyncClient
 
+from shared.auth.gateway_proof import HEADER as PROOF_HEADER
+from shared.auth.gateway_proof import verified_digest
 from shared.auth.roles import Role
+from shared.settings import DEV_GATEWAY_PROOF_KEY
 from tests.conftest import Login, MakeUser, bearer
 
 
@@ -156,3 +160,28 @@ async def test_too_large_states_the_limit(
     assert problem["max_bytes"] == limit
     assert f"{limit} bytes" in problem["detail"]
     assert problem["instance"] == "/api/credit/v1/things"
+
+
+async def test_the_gateway_proves_each_request_it_forwards(
+    echo_upstream: str, gateway_client: AsyncClient, make_user: MakeUser, login: Login
+) -> None:
+    token = (await login(await make_user(Role.applicant)))["access_token"]
+    response = await gateway_client.post(
+        "/api/credit/v1/a%2Fb?q=%E4%B8%AD",
+        content=b'{"b": 2}',
+        headers=bearer(token)
+        | {"Content-Type": "application/json", PROOF_HEADER: "t=1,d=forged,s=forged"},
+    )
+    seen = response.json()
+    path, _, query = seen["raw_path"].partition("?")
+    scope = {
+        "method": seen["method"],
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "headers": [(k.encode(), v.encode()) for k, v in seen["headers"].items()],
+    }
+    # What the service received, byte for byte, carries the gateway's proof (and only that).
+    assert seen["headers"][PROOF_HEADER.lower()] != "t=1,d=forged,s=forged"
+    digest = verified_digest(DEV_GATEWAY_PROOF_KEY, scope)
+    assert digest == hashlib.sha256(b'{"b": 2}').hexdigest()

@@ -20,6 +20,8 @@ from starlette.responses import Response
 
 from services.gateway.config import GatewaySettings
 from services.gateway.proxy.paths import public_location, public_path, upstream_target
+from shared.auth.gateway_proof import HEADER as PROOF_HEADER
+from shared.auth.gateway_proof import sign
 from shared.errors import PROBLEM_JSON, Text, problem_response
 from shared.logging import REQUEST_ID_HEADER
 
@@ -38,7 +40,14 @@ HOP_BY_HOP = frozenset(
         "upgrade",
     }
 )
-NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length", "x-forwarded-for", "x-request-id"}
+# A client's own proof header is dropped: only the one the gateway makes goes on.
+NOT_FORWARDED = HOP_BY_HOP | {
+    "host",
+    "content-length",
+    "x-forwarded-for",
+    "x-request-id",
+    PROOF_HEADER.lower(),
+}
 NOT_RETURNED = HOP_BY_HOP | {"content-length", "date", "server"}
 LOCATION_HEADERS = frozenset({"location", "content-location"})
 
@@ -81,6 +90,7 @@ class Forwarder:
         self.settings = settings
         self.session = session
         self.timeout = aiohttp.ClientTimeout(total=settings.proxy_timeout_seconds, connect=3)
+        self.proof_key = settings.gateway_proof_key.get_secret_value()
 
     async def __call__(self, request: Request) -> Response:
         service = request.path_params["service"]
@@ -120,6 +130,18 @@ class Forwarder:
         headers.append(("X-Forwarded-Prefix", f"/api/{service}"))
 
         url = yarl.URL(base + upstream_target(request.scope, service), encoded=True)
+        headers.append(
+            (
+                PROOF_HEADER,
+                sign(
+                    self.proof_key,
+                    method=request.method,
+                    target=url.raw_path_qs,
+                    authorization=request.headers.get("authorization", ""),
+                    body=body,
+                ),
+            )
+        )
         try:
             async with self.session.request(
                 request.method,
