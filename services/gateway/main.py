@@ -144,7 +144,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         )
         app.state.service_docs = ServiceDocs(settings.upstreams, http)
         app.state.forwarder = Forwarder(settings, http)
-        app.state.audit_writer = AuditWriter(db.sessionmaker)
+        app.state.audit_writer = AuditWriter(db)
         app.state.audit_writer.start()
         try:
             yield
