@@ -22,7 +22,7 @@ from shared.openapi import with_problem_responses
 URL = SecretStr("postgresql+asyncpg://unused@localhost/unused")
 
 
-def _references(node: Any, where: str = "") -> Iterator[tuple[str, str]]:
+def references_in(node: Any, where: str = "") -> Iterator[tuple[str, str]]:
     """(where, reference) for every `$ref` and every discriminator mapping target."""
     if isinstance(node, dict):
         for key, value in node.items():
@@ -32,13 +32,13 @@ def _references(node: Any, where: str = "") -> Iterator[tuple[str, str]]:
                 for target in value.get("mapping", {}).values():
                     yield where, target
             else:
-                yield from _references(value, f"{where}/{key}")
+                yield from references_in(value, f"{where}/{key}")
     elif isinstance(node, list):
         for item in node:
-            yield from _references(item, where)
+            yield from references_in(item, where)
 
 
-def _resolves(document: dict[str, Any], reference: str) -> bool:
+def resolves(document: dict[str, Any], reference: str) -> bool:
     if not reference.startswith("#/"):
         return False
     node: Any = document
@@ -61,11 +61,11 @@ def _merged() -> dict[str, Any]:
     return merge(own, {name: app.openapi() for name, app in services.items()})
 
 
-def test_every_reference_of_the_merged_document_resolves() -> None:
+def test_every_reference_of_the_merged_documentresolves() -> None:
     document = _merged()
-    references = list(_references(document))
+    references = list(references_in(document))
     assert len(references) > 100
-    dangling = [(where, ref) for where, ref in references if not _resolves(document, ref)]
+    dangling = [(where, ref) for where, ref in references if not resolves(document, ref)]
     assert dangling == []
     # The discriminated union of project changes is among them, prefixed like its schemas.
     assert "#/components/schemas/Projects_PiChange" in {ref for _, ref in references}
