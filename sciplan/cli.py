@@ -16,7 +16,6 @@ import typer
 from pydantic import SecretStr
 
 from sciplan.stack import (
-    ALL_AUDIENCES,
     DEFAULT_PORTS,
     DEFAULT_START_TIMEOUT,
     SERVICES,
@@ -28,6 +27,12 @@ from sciplan.stack import start_timeout as stack_start_timeout
 from sciplan.supervisor import Supervisor
 from services.gateway import operations
 from services.gateway.config import GatewaySettings
+from services.gateway.identity.schemas import MIN_PASSWORD_LENGTH
+from services.gateway.service_accounts import (
+    SERVICE_AUDIENCES,
+    UnknownAudience,
+    checked_audiences,
+)
 from shared.devdb import EmbeddedPostgres, create_database
 from shared.migrate import URL_VARIABLE, upgrade_all
 
@@ -193,7 +198,10 @@ def create_admin(
         upgrade_all(url)
         created = asyncio.run(operations.ensure_admin(_settings(url), username, password))
     if not created:
-        typer.echo(f"user {username!r} exists already; nothing changed")
+        typer.echo(
+            f"user {username!r} exists already; nothing changed "
+            "(`sciplan restore-admin` resets its password and admin role)"
+        )
         return
     if os.environ.get("SCIPLAN_ADMIN_PASSWORD"):
         typer.echo(f"created {username!r} with the password from SCIPLAN_ADMIN_PASSWORD")
@@ -201,23 +209,67 @@ def create_admin(
         typer.echo(f"created {username!r}; password (shown once): {password}")
 
 
+@app.command("restore-admin")
+def restore_admin(
+    username: Annotated[str, typer.Option(help="login name of the admin")] = "admin",
+) -> None:
+    """Get back in: make a user an active admin again, with a new password, unlocked.
+
+    For the operator who lost the admin's password (or the last admin's role): the user gets
+    the admin role back, is reactivated and unlocked, and their old sessions end. The password
+    comes from SCIPLAN_ADMIN_PASSWORD, or is generated and printed once. A missing user is
+    created.
+    """
+    given = os.environ.get("SCIPLAN_ADMIN_PASSWORD")
+    password = given or secrets.token_urlsafe(12)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        typer.echo(
+            f"SCIPLAN_ADMIN_PASSWORD needs at least {MIN_PASSWORD_LENGTH} characters", err=True
+        )
+        raise typer.Exit(2)
+    with database() as url:
+        upgrade_all(url)
+        created = asyncio.run(operations.restore_admin(_settings(url), username, password))
+    done = "created" if created else "restored"
+    if given:
+        typer.echo(f"{done} admin {username!r} with the password from SCIPLAN_ADMIN_PASSWORD")
+    else:
+        typer.echo(f"{done} admin {username!r}; password (shown once): {password}")
+
+
 @app.command("register-client")
 def register_client(
     name: Annotated[str, typer.Argument(help="the service account, e.g. projects")],
+    audience: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="an audience it may get tokens for (repeat); projects, credit and funds have "
+            "theirs by default"
+        ),
+    ] = None,
 ) -> None:
     """Create or re-key a service account (client_credentials) for a service.
 
     The secret comes from SCIPLAN_CLIENT_SECRET_<NAME>, the value that service gets as its
-    SCIPLAN_<NAME>_CLIENT_SECRET.
+    SCIPLAN_<NAME>_CLIENT_SECRET. The account gets tokens only for its audiences: for
+    projects, credit and funds those their code calls; any other account names its own.
     """
     variable = f"SCIPLAN_CLIENT_SECRET_{name.upper()}"
     secret = os.environ.get(variable)
     if not secret or len(secret) < 16:
         typer.echo(f"set {variable} to a secret of at least 16 characters", err=True)
         raise typer.Exit(2)
+    if not audience and name not in SERVICE_AUDIENCES:
+        typer.echo(f"{name!r} is not a SciPlan service: name its audiences (--audience)", err=True)
+        raise typer.Exit(2)
+    try:
+        audiences = checked_audiences(audience or SERVICE_AUDIENCES[name])
+    except UnknownAudience as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
     with database() as url:
-        asyncio.run(operations.register_client(_settings(url), name, secret, ALL_AUDIENCES))
-    typer.echo(f"service account {name!r} registered")
+        asyncio.run(operations.register_client(_settings(url), name, secret, audiences))
+    typer.echo(f"service account {name!r} registered for {', '.join(audiences)}")
 
 
 @audit_app.command("verify")

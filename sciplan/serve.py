@@ -73,6 +73,10 @@ def main() -> None:
         loop="uvloop",
         http="httptools",
         timeout_graceful_shutdown=5,
+        # The client address is the TCP peer: uvicorn would otherwise take X-Forwarded-For from
+        # 127.0.0.1 on its own; the gateway decides whom to believe (`trusted_proxies`).
+        proxy_headers=False,
+        server_header=False,
     )
 
 

@@ -25,11 +25,11 @@ from pydantic import SecretStr
 
 from services.gateway import operations
 from services.gateway.config import GatewaySettings
+from services.gateway.service_accounts import SERVICE_AUDIENCES
 from shared.migrate import upgrade_all
 
 SERVICES = ("gateway", "projects", "credit", "funds")
 DEFAULT_PORTS = {"gateway": 8000, "projects": 8001, "credit": 8002, "funds": 8003}
-ALL_AUDIENCES = [f"sciplan-{name}" for name in SERVICES]
 _PR_SET_PDEATHSIG = 1
 
 # How long `sciplan dev` and the end-to-end stacks wait for every service to answer /readyz.
@@ -102,7 +102,9 @@ class Stack:
         for service in SERVICES[1:]:
             # A fresh secret each start: nothing to store, nothing to leak between runs.
             secret = secrets.token_urlsafe(32)
-            await operations.register_client(settings, service, secret, ALL_AUDIENCES)
+            await operations.register_client(
+                settings, service, secret, list(SERVICE_AUDIENCES[service])
+            )
             self.client_secrets[service] = secret
         return created
 

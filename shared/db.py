@@ -172,11 +172,29 @@ def _cause(exc: DBAPIError) -> BaseException | None:
     return getattr(exc.orig, "__cause__", None) or exc.orig
 
 
+# Driver errors that mean "no database right now", not a bug in a statement: the connection
+# is gone, the server is starting or shutting down, or (asyncpg's InternalClientError, "cannot
+# switch to state 12") a connection was left mid-protocol by one the server cut off.
+_OUTAGES = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    OSError,
+)
+
+
 def _lost_connection(exc: DBAPIError) -> bool:
-    """A driver error that means "no database right now", not a bug in a statement."""
-    return exc.connection_invalidated or isinstance(
-        _cause(exc), asyncpg.PostgresConnectionError | asyncpg.CannotConnectNowError | OSError
-    )
+    return exc.connection_invalidated or isinstance(_cause(exc), _OUTAGES)
+
+
+def is_database_outage(exc: BaseException) -> bool:
+    """True for a failure to reach the database (answered 503), false for anything else."""
+    if isinstance(exc, DBAPIError):
+        return isinstance(exc, OperationalError | InterfaceError) or _lost_connection(exc)
+    return isinstance(exc, (*_OUTAGES, PoolTimeout, TimeoutError))
 
 
 async def _driver_error(request: Request, exc: Exception) -> JSONResponse:

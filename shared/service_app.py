@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth.dependencies import CurrentPrincipal
+from shared.auth.gateway_proof import GatewayProofMiddleware
 from shared.auth.jwks import FetchDocument, JwksCache, http_jwks_fetcher
 from shared.auth.service_account import ServiceTokens
 from shared.auth.tokens import Principal, TokenVerifier
@@ -212,6 +213,12 @@ def create_service_app(parts: ServiceParts, *, jwks_fetch: FetchDocument | None 
     install_error_handlers(app)
     install_db_error_handlers(app)
     install_input_bounds(app)
+    if settings.gateway_proof_required:
+        app.add_middleware(
+            GatewayProofMiddleware,
+            app_state=app.state,
+            key=settings.gateway_proof_key.get_secret_value(),
+        )
     app.add_middleware(RequestIdMiddleware)
     install_metrics(app, settings.service_name, settings.metrics_token_value)
     install_problem_docs(app)

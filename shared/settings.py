@@ -12,6 +12,7 @@ from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_CLIENT_SECRET = "dev-only-client-secret"
+DEV_GATEWAY_PROOF_KEY = "dev-only-gateway-proof-key"
 
 Environment = Literal["development", "test", "production"]
 
@@ -40,6 +41,11 @@ class ServiceSettings(BaseSettings):
     client_id: str = ""
     client_secret: SecretStr = SecretStr(DEV_CLIENT_SECRET)
     event_poll_seconds: float = 1.0
+    # Shared by the gateway (signs what it forwards) and the services (check it): see
+    # shared/auth/gateway_proof.py. Services require the proof on writes in production, or
+    # when `require_gateway_proof` says so.
+    gateway_proof_key: SecretStr = SecretStr(DEV_GATEWAY_PROOF_KEY)
+    require_gateway_proof: bool | None = None
     # Bearer token Prometheus sends to GET /metrics; without one the route refuses everyone.
     metrics_token: SecretStr | None = None
     # End-to-end tests only: a file holding seconds to add to the service's clock.
@@ -47,6 +53,12 @@ class ServiceSettings(BaseSettings):
 
     def metrics_token_value(self) -> str | None:
         return self.metrics_token.get_secret_value() if self.metrics_token else None
+
+    @property
+    def gateway_proof_required(self) -> bool:
+        if self.require_gateway_proof is not None:
+            return self.require_gateway_proof
+        return self.environment == "production"
 
     @property
     def audience(self) -> str:
@@ -63,6 +75,8 @@ class ServiceSettings(BaseSettings):
             bad.append("client_secret")
         if "postgres@" in self.database_url.get_secret_value():
             bad.append("database_url (no password)")
+        if self.gateway_proof_key.get_secret_value() == DEV_GATEWAY_PROOF_KEY:
+            bad.append("gateway_proof_key")
         return bad
 
     @model_validator(mode="after")

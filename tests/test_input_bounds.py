@@ -10,21 +10,18 @@ that one field, as a caller holding every role.
 from __future__ import annotations
 
 import importlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 from uuid import uuid4
 
 import httpx
-import pytest
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.gateway.audit.writer import AuditWriter
 from shared.auth.roles import Role
 from shared.input_bounds import BIGINT_MAX, BIGINT_MIN, NUL_ERROR, AnyInteger, out_of_bounds
 from tests.conftest import ServiceClients, bearer, org_code
@@ -420,21 +417,6 @@ ISSUE_CASES = {
 }
 
 
-@pytest.fixture
-async def audit_in_the_test(
-    gateway: FastAPI, sessionmaker: async_sessionmaker[AsyncSession]
-) -> AsyncIterator[None]:
-    """The gateway's audit rows go to the test's transaction (its writer commits for real,
-    and the hundreds of refused writes here would stay for the tests after this one)."""
-    writer, previous = AuditWriter(sessionmaker), gateway.state.audit_writer
-    writer.start()
-    gateway.state.audit_writer = writer
-    yield
-    gateway.state.audit_writer = previous
-    await writer.stop()
-
-
-@pytest.mark.usefixtures("audit_in_the_test")
 async def test_every_integer_and_string_field_refuses_what_postgresql_cannot_store(
     gateway: FastAPI, gateway_client: httpx.AsyncClient, service_clients: ServiceClients
 ) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from services.gateway.client_address import Network, parse_networks
 from shared.settings import ServiceSettings
 
 
@@ -58,12 +59,33 @@ class GatewaySettings(ServiceSettings):
     # projects service's own limit (20 MiB), which it checks per file and type.
     max_upload_bytes: int = 21 * 1024 * 1024
     proxy_timeout_seconds: float = 30.0
-    login_max_failures: int = 5
-    login_lockout_seconds: int = 60
+    # Failures from one address lock that address out of the account, doubling up to an hour.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_seconds: int = Field(default=60, ge=1)
+    # Failures within a day from addresses the account never logged in from slow down every
+    # such address (not the owner's known ones), doubling up to the maximum delay.
+    login_account_max_failures: int = Field(default=20, ge=1)
+    login_account_delay_seconds: int = Field(default=30, ge=1)
+    login_account_max_delay_seconds: int = Field(default=900, ge=1)
+    # Password checks at once, logins allowed to wait for one, and for how long at most.
+    login_concurrency: int = Field(default=4, ge=1)
+    login_queue: int = Field(default=16, ge=0)
+    login_max_wait_seconds: float = Field(default=3.0, gt=0)
     rate_limits: dict[str, RouteGroupLimits] = Field(default_factory=_default_rate_limits)
-    # Only behind a trusted load balancer may X-Forwarded-For name the client address.
-    trust_forwarded_for: bool = False
+    # Addresses or networks (`10.0.0.0/8`) of the proxies in front of the gateway: only from
+    # them is X-Forwarded-For believed, read from the right (`client_address.py`).
+    trusted_proxies: list[str] = Field(default_factory=list)
     key_cache_seconds: float = 5.0
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        parse_networks(value)  # a typo must fail at start-up, not trust nobody silently
+        return value
+
+    @property
+    def proxy_networks(self) -> list[Network]:
+        return parse_networks(self.trusted_proxies)
 
     @property
     def upstreams(self) -> dict[str, str]:

@@ -13,15 +13,28 @@ from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from services.gateway.client_address import client_address
 from services.gateway.config import GatewaySettings
 from services.gateway.ratelimit import RateLimiter
 from shared.auth.tokens import Principal, TokenVerifier
-from shared.errors import AppError, Text, TooManyRequests, Unauthorized, problem_response
+from shared.db import is_database_outage
+from shared.errors import (
+    AppError,
+    ServiceUnavailable,
+    Text,
+    TooManyRequests,
+    Unauthorized,
+    problem_response,
+)
 from shared.metrics import METRICS_PATH
 
 log = logging.getLogger(__name__)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    title = Text("数据库暂不可用，请稍后重试", "The database is unavailable; try again shortly")
 
 
 def route_group(path: str) -> str | None:
@@ -43,11 +56,10 @@ def _bearer(scope: Scope) -> str | None:
     return None
 
 
-def _forwarded_for(scope: Scope) -> str | None:
-    for name, value in scope["headers"]:
-        if name == b"x-forwarded-for":
-            return value.decode("latin-1").split(",")[0].strip() or None
-    return None
+def _forwarded_for(scope: Scope) -> list[str]:
+    return [
+        value.decode("latin-1") for name, value in scope["headers"] if name == b"x-forwarded-for"
+    ]
 
 
 class GuardMiddleware:
@@ -55,16 +67,15 @@ class GuardMiddleware:
         self.app = app
         self.app_state = app_state
         self.settings = settings
+        self.proxies = settings.proxy_networks
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         state = scope.setdefault("state", {})
-        client = scope.get("client")
-        address = (_forwarded_for(scope) if self.settings.trust_forwarded_for else None) or (
-            client[0] if client else "unknown"
-        )
+        peer = scope.get("client")
+        address = client_address(peer[0] if peer else None, _forwarded_for(scope), self.proxies)
         state["client_address"] = address
         group = route_group(scope["path"])
         try:
@@ -73,7 +84,14 @@ class GuardMiddleware:
                 await self._limit(group, principal, address)
             if group == "api" and principal is None and scope["method"] not in SAFE_METHODS:
                 raise Unauthorized(Text("写操作需要登录", "Writes require an authenticated caller"))
-        except AppError as exc:
+        except Exception as exc:
+            if not isinstance(exc, AppError):
+                if not is_database_outage(exc):
+                    raise
+                # Out here no exception handler of the app answers: the key ring or a bucket
+                # could not be read, which is the database's outage, not a bug.
+                log.warning("database unavailable at the guard: %r", exc)
+                exc = DatabaseUnavailable(headers={"Retry-After": "2"})
             response = problem_response(
                 Request(scope),
                 status=exc.status,

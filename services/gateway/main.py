@@ -11,15 +11,19 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
+from prometheus_client import Counter
 
 from services.gateway.audit.middleware import AuditMiddleware
 from services.gateway.audit.writer import AuditWriter
+from services.gateway.auth.endpoints import public_keys_router
 from services.gateway.auth.endpoints import router as auth_router
+from services.gateway.auth.gate import LoginGate
 from services.gateway.auth.keys import KeyStore, ensure_signing_key
 from services.gateway.auth.service import TokenIssuer
 from services.gateway.auth.throttle import LoginThrottle
 from services.gateway.config import GatewaySettings
 from services.gateway.guard import GuardMiddleware
+from services.gateway.headers import SecurityHeadersMiddleware
 from services.gateway.identity.endpoints import router as identity_router
 from services.gateway.models import events
 from services.gateway.proxy.forward import Forwarder
@@ -125,14 +129,23 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             audience=settings.audience, issuer=settings.jwt_issuer, keys=key_store.public_key
         )
         app.state.login_throttle = LoginThrottle(
-            max_failures=settings.login_max_failures, lockout_seconds=settings.login_lockout_seconds
+            max_failures=settings.login_max_failures,
+            lockout_seconds=settings.login_lockout_seconds,
+            account_max_failures=settings.login_account_max_failures,
+            account_delay_seconds=settings.login_account_delay_seconds,
+            account_max_delay_seconds=settings.login_account_max_delay_seconds,
+        )
+        app.state.login_gate = LoginGate(
+            at_once=settings.login_concurrency,
+            queue=settings.login_queue,
+            max_wait_seconds=settings.login_max_wait_seconds,
         )
         app.state.rate_limiter = RateLimiter(
             pool, settings.db_pool_timeout_seconds, settings.db_pool_size
         )
         app.state.service_docs = ServiceDocs(settings.upstreams, http)
         app.state.forwarder = Forwarder(settings, http)
-        app.state.audit_writer = AuditWriter(db.sessionmaker)
+        app.state.audit_writer = AuditWriter(db)
         app.state.audit_writer.start()
         try:
             yield
@@ -163,9 +176,15 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     install_input_bounds(app)
     app.add_middleware(RequestIdMiddleware)
     install_metrics(app, "gateway", settings.metrics_token_value)
+    app.state.audit_failures = Counter(
+        "sciplan_audit_write_failures",
+        "Audited requests whose audit row could not be written (each is logged whole)",
+        registry=app.state.metrics.registry,
+    )
     app.state.outbox_table = events.outbox
     app.include_router(_system_router(settings))
     app.include_router(auth_router)
+    app.include_router(public_keys_router)
     app.include_router(identity_router)
     app.include_router(event_feed_router(events))
 
@@ -194,4 +213,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.add_route(
         "/api/{service}/{path:path}", forward, methods=PROXY_METHODS, include_in_schema=False
     )
+    build_stack = app.build_middleware_stack
+    # Outside Starlette's error middleware too, so that even a 500 page carries the headers.
+    app.build_middleware_stack = lambda: SecurityHeadersMiddleware(build_stack())  # type: ignore[method-assign]
     return app

@@ -12,10 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.gateway.audit.chain import VerifyResult, verify
 from services.gateway.auth import keys
 from services.gateway.auth.passwords import hash_secret
+from services.gateway.auth.throttle import forget_failures
 from services.gateway.config import GatewaySettings
 from services.gateway.identity.schemas import UserCreate
 from services.gateway.identity.service import IdentityService
 from services.gateway.models import ApiClient, User
+from services.gateway.service_accounts import checked_audiences
 from shared.auth.roles import Role
 from shared.db import Database
 
@@ -48,10 +50,22 @@ async def ensure_admin(settings: GatewaySettings, username: str, password: str) 
         return True
 
 
+async def restore_admin(settings: GatewaySettings, username: str, password: str) -> bool:
+    """Makes `username` an active admin again with a new password, unlocked (creating it if
+    absent: True then). For the operator who lost the last admin's password or role."""
+    async with _session(settings) as session:
+        await keys.ensure_signing_key(session)
+        _, created = await IdentityService(session).restore_admin(username, password)
+        await forget_failures(session, username)
+        return created
+
+
 async def register_client(
     settings: GatewaySettings, client_id: str, secret: str, audiences: list[str]
 ) -> None:
-    """Creates or re-keys a service account for the client_credentials grant."""
+    """Creates or re-keys a service account for the client_credentials grant, with exactly
+    these audiences (UnknownAudience for a name no service answers to)."""
+    audiences = checked_audiences(audiences)
     secret_hash = await hash_secret(secret)
     async with _session(settings) as session:
         await session.execute(

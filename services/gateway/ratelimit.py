@@ -66,7 +66,14 @@ class RateLimiter:
                 rows = await conn.fetch(
                     _TAKE, keys, [limit.burst for _, limit in buckets], list(rates.values())
                 )
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except (
+            OSError,
+            TimeoutError,
+            asyncpg.PostgresError,
+            asyncpg.InterfaceError,
+            # "cannot switch to state 12": a connection the server cut off mid-statement
+            asyncpg.InternalClientError,
+        ) as exc:
             # Cannot count: refuse quickly rather than let callers through unmetered or hang.
             raise ServiceUnavailable(_CANNOT_COUNT, headers={"Retry-After": "2"}) from exc
         wait = 0.0

@@ -6,6 +6,8 @@ The stack runs on a PostgreSQL server of its own, so stopping it leaves other te
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -69,7 +71,25 @@ async def test_a_database_outage_gives_quick_503s_and_heals_by_itself(outage: Ou
         rules = f"{running.url}/api/credit/v1/rules"
         assert (await client.get(rules, headers=bearer(token))).status_code == 200
 
-        outage.server.stop()
+        # Requests keep coming while PostgreSQL shuts down (fast): each one answers, and none
+        # with a 500 (the gateway's rate limiter once raised "cannot switch to state 12").
+        statuses: list[int] = []
+        stopping = asyncio.Event()
+
+        async def keep_asking() -> None:
+            while not stopping.is_set():
+                for url in (rules, f"{running.url}/admin/v1/users"):
+                    with contextlib.suppress(httpx.TransportError):
+                        statuses.append((await client.get(url, headers=bearer(token))).status_code)
+
+        traffic = asyncio.create_task(keep_asking())
+        await asyncio.sleep(0.3)
+        await asyncio.to_thread(outage.server.stop)
+        await asyncio.sleep(1)
+        stopping.set()
+        await traffic
+        assert statuses
+        assert set(statuses) <= {200, 503}, statuses
 
         for service in SERVICES:
             _problem(await client.get(f"{running.stack.url(service)}/readyz"), 503)

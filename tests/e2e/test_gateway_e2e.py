@@ -264,7 +264,8 @@ async def test_audit_verify_command_checks_the_chain(
 async def test_a_burst_of_logins_does_not_starve_other_requests(
     client: httpx.AsyncClient, stack: RunningStack
 ) -> None:
-    """Password checks take turns without holding the database pool: reads still answer."""
+    """Password checks take turns without holding the database pool: reads still answer (the
+    logins beyond the gate's queue are turned away at once)."""
     token = await admin_token(client, stack)
     logins = [
         client.post(
@@ -275,5 +276,6 @@ async def test_a_burst_of_logins_does_not_starve_other_requests(
     ]
     reads = [client.get(f"{stack.url}/admin/v1/users", headers=bearer(token)) for _ in range(10)]
     replies = await asyncio.gather(*logins, *reads)
-    assert {r.status_code for r in replies[:40]} == {401}
+    assert {r.status_code for r in replies[:40]} <= {401, 503}
+    assert 401 in {r.status_code for r in replies[:40]}
     assert {r.status_code for r in replies[40:]} == {200}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 
 import pytest
@@ -9,11 +10,22 @@ from aiohttp import web
 from fastapi import FastAPI
 from httpx import AsyncClient
 
+from shared.auth.gateway_proof import HEADER as PROOF_HEADER
+from shared.auth.gateway_proof import verified_digest
 from shared.auth.roles import Role
+from shared.settings import DEV_GATEWAY_PROOF_KEY
 from tests.conftest import Login, MakeUser, bearer
 
 
 async def _echo(request: web.Request) -> web.Response:
+    if request.path.startswith("/v1/redirect"):
+        return _redirect(request)
+    if request.path == "/v1/problem":
+        return web.json_response(
+            {"type": "about:blank", "title": "x", "status": 409, "instance": "/v1/problem"},
+            status=409,
+            content_type="application/problem+json",
+        )
     body = await request.read()
     return web.json_response(
         {
@@ -25,6 +37,17 @@ async def _echo(request: web.Request) -> web.Response:
         },
         headers={"Connection": "keep-alive", "Keep-Alive": "timeout=5", "X-Upstream": "yes"},
     )
+
+
+def _redirect(request: web.Request) -> web.Response:
+    """Redirects as a FastAPI service does (to its own absolute URL), or to somewhere else."""
+    own = f"http://{request.host}"
+    targets = {
+        "/v1/redirect-self": f"{own}/v1/things/?page=2",
+        "/v1/redirect-path": "/v1/things",
+        "/v1/redirect-away": "http://10.9.8.7:8201/v1/things",
+    }
+    return web.Response(status=307, headers={"Location": targets[request.path]})
 
 
 @pytest.fixture
@@ -80,3 +103,85 @@ async def test_forwarding_passes_the_request_and_strips_hop_by_hop_headers(
     assert response.headers["x-upstream"] == "yes"
     assert "keep-alive" not in response.headers
     assert response.headers["x-request-id"] == "fwd-1"
+
+
+async def test_the_path_goes_upstream_as_the_client_encoded_it(
+    echo_upstream: str, gateway_client: AsyncClient, make_user: MakeUser, login: Login
+) -> None:
+    token = (await login(await make_user(Role.applicant)))["access_token"]
+    response = await gateway_client.get(
+        "/api/credit/v1/applications/%3F/versions/a%2Fb/%E4%B8%AD?q=%3F", headers=bearer(token)
+    )
+    assert response.status_code == 200, response.text
+    # Decoded, "%3F" would have ended the path and "%2F" made a new segment.
+    assert response.json()["raw_path"] == "/v1/applications/%3F/versions/a%2Fb/%E4%B8%AD?q=%3F"
+
+
+async def test_redirects_never_reveal_the_service_address(
+    echo_upstream: str, gateway_client: AsyncClient, make_user: MakeUser, login: Login
+) -> None:
+    token = (await login(await make_user(Role.applicant)))["access_token"]
+    own = await gateway_client.get("/api/credit/v1/redirect-self", headers=bearer(token))
+    assert own.status_code == 307
+    assert own.headers["location"] == "/api/credit/v1/things/?page=2"
+    path_only = await gateway_client.get("/api/credit/v1/redirect-path", headers=bearer(token))
+    assert path_only.headers["location"] == "/api/credit/v1/things"
+
+    away = await gateway_client.get("/api/credit/v1/redirect-away", headers=bearer(token))
+    assert away.status_code == 502
+    assert away.json()["code"] == "gateway.bad_redirect"
+    assert "10.9.8.7" not in away.text
+    assert "location" not in away.headers
+
+
+async def test_a_service_problem_names_the_path_the_client_asked_for(
+    echo_upstream: str, gateway_client: AsyncClient, make_user: MakeUser, login: Login
+) -> None:
+    token = (await login(await make_user(Role.applicant)))["access_token"]
+    problem = await gateway_client.get("/api/credit/v1/problem", headers=bearer(token))
+    assert problem.status_code == 409
+    assert problem.headers["content-type"].startswith("application/problem+json")
+    assert problem.json()["instance"] == "/api/credit/v1/problem"
+
+
+async def test_too_large_states_the_limit(
+    gateway: FastAPI, gateway_client: AsyncClient, make_user: MakeUser, login: Login
+) -> None:
+    token = (await login(await make_user(Role.applicant)))["access_token"]
+    limit = gateway.state.settings.max_body_bytes
+    response = await gateway_client.post(
+        "/api/credit/v1/things",
+        content=b"x" * (limit + 1),
+        headers=bearer(token) | {"Content-Type": "application/json", "Accept-Language": "en"},
+    )
+    assert response.status_code == 413
+    problem = response.json()
+    assert problem["code"] == "request.too_large"
+    assert problem["max_bytes"] == limit
+    assert f"{limit} bytes" in problem["detail"]
+    assert problem["instance"] == "/api/credit/v1/things"
+
+
+async def test_the_gateway_proves_each_request_it_forwards(
+    echo_upstream: str, gateway_client: AsyncClient, make_user: MakeUser, login: Login
+) -> None:
+    token = (await login(await make_user(Role.applicant)))["access_token"]
+    response = await gateway_client.post(
+        "/api/credit/v1/a%2Fb?q=%E4%B8%AD",
+        content=b'{"b": 2}',
+        headers=bearer(token)
+        | {"Content-Type": "application/json", PROOF_HEADER: "t=1,d=forged,s=forged"},
+    )
+    seen = response.json()
+    path, _, query = seen["raw_path"].partition("?")
+    scope = {
+        "method": seen["method"],
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "headers": [(k.encode(), v.encode()) for k, v in seen["headers"].items()],
+    }
+    # What the service received, byte for byte, carries the gateway's proof (and only that).
+    assert seen["headers"][PROOF_HEADER.lower()] != "t=1,d=forged,s=forged"
+    digest = verified_digest(DEV_GATEWAY_PROOF_KEY, scope)
+    assert digest == hashlib.sha256(b'{"b": 2}').hexdigest()

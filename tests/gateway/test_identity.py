@@ -171,8 +171,99 @@ async def test_listing_is_paginated_with_a_hard_maximum(
     admin = await _admin_headers(make_user, login)
     for _ in range(3):
         await make_user(Role.applicant)
-    page = await gateway_client.get("/admin/v1/users?limit=2", headers=admin)
-    assert page.status_code == 200
-    assert len(page.json()) == 2
+    seen: list[str] = []
+    page = (await gateway_client.get("/admin/v1/users?limit=2", headers=admin)).json()
+    assert len(page["items"]) == 2
+    while True:
+        seen += [u["id"] for u in page["items"]]
+        if page["next_cursor"] is None:
+            break
+        page = (
+            await gateway_client.get(
+                "/admin/v1/users", params={"limit": 2, "cursor": page["next_cursor"]}, headers=admin
+            )
+        ).json()
+    assert len(seen) == len(set(seen)) == 4
     too_many = await gateway_client.get("/admin/v1/users?limit=100000", headers=admin)
     assert too_many.status_code == 422
+
+
+async def test_users_are_filtered_by_role_organization_state_and_name(
+    gateway_client: AsyncClient, make_user: MakeUser, login: Login, session: AsyncSession
+) -> None:
+    admin = await _admin_headers(make_user, login)
+    org = await gateway_client.post(
+        "/admin/v1/organizations",
+        json={
+            "name": "甘肃农业大学",
+            "credit_code": credit_code("12620000438000478"),
+            "kind": "university",
+        },
+        headers=admin,
+    )
+    org_id = org.json()["id"]
+    expert = await make_user(Role.expert, org_id=org_id, username="filter.expert")
+    applicant = await make_user(Role.applicant, org_id=org_id, username="filter.applicant")
+    await make_user(Role.expert, username="other.expert")
+    await gateway_client.patch(
+        f"/admin/v1/users/{applicant['id']}", json={"is_active": False}, headers=admin
+    )
+
+    async def names(**params: str) -> list[str]:
+        response = await gateway_client.get("/admin/v1/users", params=params, headers=admin)
+        assert response.status_code == 200, response.text
+        return sorted(u["username"] for u in response.json()["items"])
+
+    assert await names(role="expert") == ["filter.expert", "other.expert"]
+    assert await names(org_id=org_id) == ["filter.applicant", "filter.expert"]
+    assert await names(org_id=org_id, active="true") == ["filter.expert"]
+    assert await names(active="false") == ["filter.applicant"]
+    assert await names(username_prefix="Filter.") == ["filter.applicant", "filter.expert"]
+    assert await names(username_prefix="%") == []  # a pattern character is just a character
+    assert str(expert["id"]) in {
+        u["id"]
+        for u in (await gateway_client.get("/admin/v1/users?role=expert", headers=admin)).json()[
+            "items"
+        ]
+    }
+
+    unknown = await gateway_client.get("/admin/v1/users?rolle=expert", headers=admin)
+    assert unknown.status_code == 422
+    assert unknown.json()["code"] == "request.unknown_parameter"
+    assert unknown.json()["errors"][0]["loc"] == ["query", "rolle"]
+    bad_role = await gateway_client.get("/admin/v1/users?role=emperor", headers=admin)
+    assert bad_role.status_code == 422
+
+
+async def test_organizations_are_listed_in_pages_and_filtered(
+    gateway_client: AsyncClient, make_user: MakeUser, login: Login
+) -> None:
+    admin = await _admin_headers(make_user, login)
+    for n, (name, kind) in enumerate(
+        [
+            ("兰州大学", "university"),
+            ("兰州新区检测中心", "enterprise"),
+            ("西北师范大学", "university"),
+        ]
+    ):
+        created = await gateway_client.post(
+            "/admin/v1/organizations",
+            json={"name": name, "credit_code": credit_code(f"1262000043800049{n}"), "kind": kind},
+            headers=admin,
+        )
+        assert created.status_code == 201, created.text
+
+    async def names(**params: str) -> list[str]:
+        response = await gateway_client.get("/admin/v1/organizations", params=params, headers=admin)
+        assert response.status_code == 200, response.text
+        assert set(response.json()) == {"items", "next_cursor"}
+        return sorted(o["name"] for o in response.json()["items"])
+
+    assert await names(kind="university") == ["兰州大学", "西北师范大学"]
+    assert await names(name="兰州") == ["兰州大学", "兰州新区检测中心"]
+    assert await names(credit_code=credit_code("12620000438000492")) == ["西北师范大学"]
+    page = (await gateway_client.get("/admin/v1/organizations?limit=1", headers=admin)).json()
+    assert len(page["items"]) == 1
+    assert page["next_cursor"]
+    refused = await gateway_client.get("/admin/v1/organizations?type=university", headers=admin)
+    assert refused.status_code == 422

@@ -216,3 +216,24 @@ async def test_problem_titles_follow_accept_language(gateway_client: AsyncClient
     assert zh.json()["code"] == en.json()["code"] == "auth.unauthenticated"
     assert zh.json()["title"] == "需要有效的身份凭证"
     assert en.json()["title"] == "Authentication required"
+
+
+async def test_json_at_the_token_endpoint_is_told_to_send_a_form(
+    gateway_client: AsyncClient, make_user: MakeUser
+) -> None:
+    user = await make_user(Role.applicant)
+    for path, body in (
+        ("/auth/token", {"username": user["username"], "password": user["password"]}),
+        ("/auth/refresh", {"refresh_token": "x"}),
+    ):
+        response = await gateway_client.post(path, json=body, headers={"Accept-Language": "en"})
+        assert response.status_code == 415, response.text
+        problem = response.json()
+        assert problem["code"] == "auth.form_required"
+        assert "application/x-www-form-urlencoded" in problem["title"]
+        assert "application/json" in problem["detail"]
+    # A form, as before, works.
+    ok = await gateway_client.post(
+        "/auth/token", data={"username": user["username"], "password": user["password"]}
+    )
+    assert ok.status_code == 200

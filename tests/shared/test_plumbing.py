@@ -83,12 +83,20 @@ def test_production_refuses_development_secrets() -> None:
             environment="production",
             database_url=SecretStr("postgresql+asyncpg://postgres@db/sciplan"),
         )
+    with pytest.raises(ValidationError, match="gateway_proof_key"):
+        CreditSettings(
+            environment="production",
+            id_hash_key=SecretStr("another-real-secret"),
+            database_url=SecretStr("postgresql+asyncpg://sciplan:pw@db/sciplan"),
+        )
     fine = CreditSettings(
         environment="production",
         client_id="credit",
         client_secret=SecretStr("a-real-secret-from-the-vault"),
         id_hash_key=SecretStr("another-real-secret"),
+        gateway_proof_key=SecretStr("a-third-real-secret"),
         database_url=SecretStr("postgresql+asyncpg://sciplan:pw@db/sciplan"),
     )
+    assert fine.gateway_proof_required  # production requires the gateway's proof on writes
     assert fine.audience == "sciplan-credit"
     assert "pw" not in repr(fine)  # secrets never printed

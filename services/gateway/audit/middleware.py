@@ -1,8 +1,9 @@
 """Every mutating request is written to the audit log before its response starts.
 
 Holding the response until the row is committed means no client sees an answer to a write
-that left no trace (rows are committed in groups: `writer.py`). Bodies are never logged
-(they may hold passwords).
+that left no trace (rows are committed in groups: `writer.py`). A row that cannot be written
+(the database is down) is logged whole, with its request id, and counted in
+`sciplan_audit_write_failures_total`. Bodies are never logged (they may hold passwords).
 """
 
 from __future__ import annotations
@@ -60,5 +61,28 @@ class AuditMiddleware:
         )
         try:
             await self.app_state.audit_writer.write(record)
-        except Exception:
-            log.exception("could not write the audit log", extra={"path": record.path})
+        except Exception as exc:
+            # The write itself is done (or refused) and its answer goes out; the row that
+            # should record it is not lost silently: the log keeps all of it, and
+            # `sciplan_audit_write_failures_total` tells the operator to look.
+            self.app_state.audit_failures.inc()
+            log.error(
+                "audit row not written: %s %s %s (%r)",
+                record.method,
+                record.path,
+                record.status,
+                exc,
+                extra={"audit_row": _loggable(record)},
+            )
+
+
+def _loggable(record: AuditRecord) -> dict[str, object]:
+    return {
+        "at": record.at.isoformat(),
+        "actor": record.actor,
+        "method": record.method,
+        "path": record.path,
+        "status": record.status,
+        "request_id": record.request_id,
+        "client_address": record.client_address,
+    }

@@ -13,9 +13,8 @@ import asyncio
 import contextlib
 import logging
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from services.gateway.audit.chain import AuditRecord, append_all
+from shared.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +23,9 @@ BATCH = 500
 
 
 class AuditWriter:
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-        self._sessionmaker = sessionmaker
+    def __init__(self, db: Database) -> None:
+        # The database's sessionmaker is looked up for each batch (tests swap in their own).
+        self._db = db
         self._queue: asyncio.Queue[tuple[AuditRecord, asyncio.Future[None]]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
@@ -55,7 +55,7 @@ class AuditWriter:
             while len(batch) < BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
-                async with self._sessionmaker() as session, session.begin():
+                async with self._db.sessionmaker() as session, session.begin():
                     await append_all(session, [record for record, _ in batch])
             except asyncio.CancelledError:
                 _fail(batch, RuntimeError("the gateway is shutting down"))

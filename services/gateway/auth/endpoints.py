@@ -6,20 +6,36 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, Response, status
 
-from services.gateway.auth.exceptions import InvalidCredentials, UnsupportedGrant
+from services.gateway.auth.exceptions import FormRequired, InvalidCredentials, UnsupportedGrant
 from services.gateway.auth.schemas import TokenResponse
 from services.gateway.auth.service import AuthService
 from shared.db import SessionDep
-
-router = APIRouter(tags=["auth"])
+from shared.errors import Text
 
 
 async def _auth_service(request: Request, session: SessionDep) -> AuthService:
     state = request.app.state
-    return AuthService(session, state.token_issuer, state.login_throttle)
+    return AuthService(session, state.token_issuer, state.login_throttle, state.login_gate)
 
 
 AuthServiceDep = Annotated[AuthService, Depends(_auth_service)]
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
+async def _form_only(request: Request) -> None:
+    """OAuth2 sends forms. JSON here would read as empty fields ("wrong password"): say so."""
+    content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if content_type not in FORM_TYPES:
+        raise FormRequired(
+            Text(
+                f"收到的是 {content_type or '空的请求体'}；请以表单字段发送",
+                f"Got {content_type or 'no body'}; send the fields as a form",
+            )
+        )
+
+
+router = APIRouter(tags=["auth"], dependencies=[Depends(_form_only)])
+public_keys_router = APIRouter(tags=["auth"])
 
 
 @router.post(
@@ -28,6 +44,7 @@ AuthServiceDep = Annotated[AuthService, Depends(_auth_service)]
     summary="Log in (OAuth2 password grant) or get a service token (client_credentials)",
 )
 async def token(
+    request: Request,
     auth: AuthServiceDep,
     grant_type: Annotated[str, Form(pattern="^(password|client_credentials)$")] = "password",
     username: Annotated[str, Form(max_length=64)] = "",
@@ -40,7 +57,8 @@ async def token(
     if grant_type == "password":
         if not username or not password:
             raise InvalidCredentials()
-        return await auth.login(username, password)
+        address = request.scope.get("state", {}).get("client_address", "unknown")
+        return await auth.login(username, password, address, request.is_disconnected)
     if grant_type == "client_credentials":
         return await auth.client_credentials(client_id, client_secret, audience or None)
     raise UnsupportedGrant()
@@ -65,7 +83,7 @@ async def logout(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/.well-known/jwks.json", summary="Public keys that verify access tokens")
+@public_keys_router.get("/.well-known/jwks.json", summary="Public keys that verify access tokens")
 async def jwks(request: Request) -> dict[str, Any]:
     ring = await request.app.state.key_store.ring()
     document: dict[str, Any] = ring.jwks

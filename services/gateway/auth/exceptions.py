@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from shared.errors import AppError, Text, TooManyRequests, Unauthorized
+from shared.errors import AppError, ServiceUnavailable, Text, TooManyRequests, Unauthorized
 
 
 class InvalidCredentials(Unauthorized):
@@ -27,3 +27,17 @@ class UnsupportedGrant(AppError):
     status = 400
     code = "auth.unsupported_grant_type"
     title = Text("不支持的授权类型", "Unsupported grant_type")
+
+
+class FormRequired(AppError):
+    status = 415
+    code = "auth.form_required"
+    title = Text(
+        "此接口只接受表单（application/x-www-form-urlencoded）",
+        "This endpoint takes a form (application/x-www-form-urlencoded)",
+    )
+
+
+class LoginBusy(ServiceUnavailable):
+    code = "auth.busy"
+    title = Text("同时登录的人过多，请稍后重试", "Too many logins at once; try again shortly")

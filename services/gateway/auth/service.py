@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -18,7 +19,9 @@ from services.gateway.auth.exceptions import (
     InvalidClient,
     InvalidCredentials,
     InvalidRefreshToken,
+    LoginBusy,
 )
+from services.gateway.auth.gate import LoginGate
 from services.gateway.auth.keys import KeyStore
 from services.gateway.auth.passwords import verify_secret
 from services.gateway.auth.schemas import TokenResponse
@@ -66,39 +69,52 @@ class TokenIssuer:
         return token, lifetime
 
 
+# Asked once a login's turn has come: True if its client has gone (no check is made for it).
+Abandoned = Callable[[], Awaitable[bool]]
+
+
+async def _still_here() -> bool:
+    return False
+
+
 class AuthService:
     def __init__(
         self,
         session: AsyncSession,
         issuer: TokenIssuer,
         throttle: LoginThrottle,
+        gate: LoginGate,
     ) -> None:
         self.session = session
         self.issuer = issuer
         self.throttle = throttle
+        self.gate = gate
 
-    async def login(self, username: str, password: str) -> TokenResponse:
-        # Taken before the first query, so a waiting login holds no connection.
-        async with self.throttle.slots:
-            return await self._login(username, password)
+    async def login(
+        self, username: str, password: str, address: str, abandoned: Abandoned = _still_here
+    ) -> TokenResponse:
+        # The turn is taken before the first query, so a waiting login holds no connection.
+        async with self.gate.turn():
+            if await abandoned():
+                raise LoginBusy()
+            return await self._login(username.strip().lower(), password, address)
 
-    async def _login(self, username: str, password: str) -> TokenResponse:
-        username = username.strip().lower()
-        await self.throttle.check(self.session, username)
+    async def _login(self, username: str, password: str, address: str) -> TokenResponse:
+        attempt = await self.throttle.check(self.session, username, address)
         user = await self.session.scalar(
             sa.select(User).options(selectinload(User.roles)).where(User.username == username)
         )
         ok = await verify_secret(user.password_hash if user else None, password)
         if user is None or not ok or not user.is_active:
-            await self.throttle.failed(self.session, username)
+            await self.throttle.failed(self.session, attempt)
             raise InvalidCredentials(keep_writes=True)
-        await self.throttle.succeeded(self.session, username)
+        await self.throttle.succeeded(self.session, attempt)
         return await self._tokens_for(user, family_id=uuid7())
 
     async def client_credentials(
         self, client_id: str, client_secret: str, audience: str | None
     ) -> TokenResponse:
-        async with self.throttle.slots:
+        async with self.gate.turn():
             return await self._client_credentials(client_id, client_secret, audience)
 
     async def _client_credentials(

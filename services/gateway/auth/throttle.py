@@ -1,61 +1,192 @@
-"""Per-account login throttling: after N failures the account waits, doubling each time.
+"""Login throttling that an attacker cannot turn against the account's owner.
 
-Failures are counted in the request's transaction; the 401 that follows keeps its writes.
+Two counts, kept in the request's transaction (the 401 that follows keeps its writes):
+
+- per account and address: after `max_failures` failures that address is locked out of that
+  account for `lockout_seconds`, doubling with each further failure up to an hour. Guessing
+  from one address stops there, and other addresses (the owner's) are not touched.
+- per account, from addresses it never logged in from: after `account_max_failures` such
+  failures within a day, every unfamiliar address waits `account_delay_seconds` between tries,
+  doubling up to `account_max_delay_seconds`. Guessing from many addresses is slowed to a few
+  tries an hour for the whole crowd, while the owner logs in as usual from an address where
+  they logged in before (and a device holding a refresh token never needs the password).
+
+An IPv6 client counts by its /64, which one machine usually owns whole.
 """
 
 from __future__ import annotations
 
-import asyncio
+import ipaddress
 import math
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.gateway.auth.exceptions import LoginThrottled
-from services.gateway.models import LoginFailure
+from services.gateway.models import LoginAddressFailure, LoginFailure, LoginKnownAddress
 from shared.clock import utcnow
+from shared.errors import Text
 
 MAX_LOCKOUT_SECONDS = 3600
+# Failures older than this are forgotten when the next one comes.
+FAILURE_MEMORY = timedelta(days=1)
+# An address where the owner logged in within this long is "known".
+KNOWN_FOR = timedelta(days=180)
+
+ADDRESS_LOCKED = Text(
+    "从该地址登录此账户失败次数过多，请稍后再试",
+    "Too many failed logins to this account from this address; try again later",
+)
+ACCOUNT_SLOWED = Text(
+    "此账户近来从陌生地址登录失败过多，请稍后再试；从常用地址登录不受影响",
+    "Too many failed logins to this account from unfamiliar addresses; try again later "
+    "(addresses where you logged in before are not affected)",
+)
+
+
+def address_key(address: str) -> str:
+    """The address as counted: an IPv4 address, or the /64 of an IPv6 one."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:64]
+    if parsed.version == 6:
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    username: str
+    address: str
+    known: bool
+
+
+def _wait(until: datetime | None) -> int | None:
+    if until is None:
+        return None
+    seconds = math.ceil((until - utcnow()).total_seconds())
+    return seconds if seconds > 0 else None
 
 
 class LoginThrottle:
-    def __init__(self, *, max_failures: int, lockout_seconds: int, at_once: int = 4) -> None:
+    def __init__(
+        self,
+        *,
+        max_failures: int,
+        lockout_seconds: int,
+        account_max_failures: int,
+        account_delay_seconds: int,
+        account_max_delay_seconds: int,
+    ) -> None:
         self._max = max_failures
         self._lockout = lockout_seconds
-        # Password checks that may run at once. Each holds a database connection while its hash
-        # is checked (about a quarter of a second of CPU); a burst of logins beyond what the
-        # CPUs can hash would otherwise hold the whole pool and turn other requests into 503s.
-        self.slots = asyncio.Semaphore(at_once)
+        self._account_max = account_max_failures
+        self._account_delay = account_delay_seconds
+        self._account_max_delay = account_max_delay_seconds
 
-    async def check(self, session: AsyncSession, username: str) -> None:
-        locked_until = await session.scalar(
-            sa.select(LoginFailure.locked_until).where(LoginFailure.username == username)
-        )
-        if locked_until is not None and locked_until > utcnow():
-            wait = math.ceil((locked_until - utcnow()).total_seconds())
-            raise LoginThrottled(headers={"Retry-After": str(max(wait, 1))})
-
-    async def failed(self, session: AsyncSession, username: str) -> None:
-        failures = (
-            await session.execute(
-                insert(LoginFailure)
-                .values(username=username, failures=1, updated_at=sa.func.now())
-                .on_conflict_do_update(
-                    index_elements=[LoginFailure.username],
-                    set_={"failures": LoginFailure.failures + 1, "updated_at": sa.func.now()},
-                )
-                .returning(LoginFailure.failures)
+    async def check(self, session: AsyncSession, username: str, address: str) -> Attempt:
+        """Refuses (429 with Retry-After) an attempt that must wait; else what it is."""
+        key = address_key(address)
+        locked = await session.scalar(
+            sa.select(LoginAddressFailure.locked_until).where(
+                LoginAddressFailure.username == username, LoginAddressFailure.address == key
             )
-        ).scalar_one()
+        )
+        if (wait := _wait(locked)) is not None:
+            raise LoginThrottled(ADDRESS_LOCKED, headers={"Retry-After": str(wait)})
+        known = bool(
+            await session.scalar(
+                sa.select(sa.literal(True)).where(
+                    LoginKnownAddress.username == username,
+                    LoginKnownAddress.address == key,
+                    LoginKnownAddress.last_success_at > utcnow() - KNOWN_FOR,
+                )
+            )
+        )
+        if not known:
+            slowed = await session.scalar(
+                sa.select(LoginFailure.locked_until).where(LoginFailure.username == username)
+            )
+            if (wait := _wait(slowed)) is not None:
+                raise LoginThrottled(ACCOUNT_SLOWED, headers={"Retry-After": str(wait)})
+        return Attempt(username=username, address=key, known=known)
+
+    async def failed(self, session: AsyncSession, attempt: Attempt) -> None:
+        failures = await self._count(
+            session,
+            LoginAddressFailure,
+            {"username": attempt.username, "address": attempt.address},
+        )
         if failures >= self._max:
             seconds = min(self._lockout * 2 ** (failures - self._max), MAX_LOCKOUT_SECONDS)
             await session.execute(
+                sa.update(LoginAddressFailure)
+                .where(
+                    LoginAddressFailure.username == attempt.username,
+                    LoginAddressFailure.address == attempt.address,
+                )
+                .values(locked_until=utcnow() + timedelta(seconds=seconds))
+            )
+        if attempt.known:
+            return  # the owner's own address: its lock above is the only consequence
+        failures = await self._count(session, LoginFailure, {"username": attempt.username})
+        if failures >= self._account_max:
+            delay = self._account_delay * 2 ** (failures - self._account_max)
+            seconds = min(delay, self._account_max_delay)
+            await session.execute(
                 sa.update(LoginFailure)
-                .where(LoginFailure.username == username)
+                .where(LoginFailure.username == attempt.username)
                 .values(locked_until=utcnow() + timedelta(seconds=seconds))
             )
 
-    async def succeeded(self, session: AsyncSession, username: str) -> None:
-        await session.execute(sa.delete(LoginFailure).where(LoginFailure.username == username))
+    async def succeeded(self, session: AsyncSession, attempt: Attempt) -> None:
+        await session.execute(
+            sa.delete(LoginAddressFailure).where(
+                LoginAddressFailure.username == attempt.username,
+                LoginAddressFailure.address == attempt.address,
+            )
+        )
+        # The account-wide count stays: the owner logging in must not hand a crowd of
+        # guessers a fresh allowance. It fades a day after the last failure.
+        await session.execute(
+            insert(LoginKnownAddress)
+            .values(username=attempt.username, address=attempt.address, last_success_at=utcnow())
+            .on_conflict_do_update(
+                index_elements=[LoginKnownAddress.username, LoginKnownAddress.address],
+                set_={"last_success_at": utcnow()},
+            )
+        )
+
+    @staticmethod
+    async def _count(
+        session: AsyncSession,
+        model: type[LoginFailure] | type[LoginAddressFailure],
+        key: dict[str, str],
+    ) -> int:
+        """Adds a failure (starting over after a quiet day) and returns the count."""
+        fresh = model.updated_at > sa.func.now() - FAILURE_MEMORY
+        statement = (
+            insert(model)
+            .values(**key, failures=1, updated_at=sa.func.now())
+            .on_conflict_do_update(
+                index_elements=[getattr(model, name) for name in key],
+                set_={
+                    "failures": sa.case((fresh, model.failures + 1), else_=1),
+                    "updated_at": sa.func.now(),
+                },
+            )
+            .returning(model.failures)
+        )
+        return int((await session.execute(statement)).scalar_one())
+
+
+async def forget_failures(session: AsyncSession, username: str) -> None:
+    """Clears every failure count and lock of an account (an operator reset its password)."""
+    await session.execute(sa.delete(LoginFailure).where(LoginFailure.username == username))
+    await session.execute(
+        sa.delete(LoginAddressFailure).where(LoginAddressFailure.username == username)
+    )

@@ -6,17 +6,19 @@ from uuid import UUID
 
 from fastapi import APIRouter, status
 
+from services.gateway.identity.filters import OrganizationFiltersDep, UserFiltersDep
 from services.gateway.identity.schemas import (
     OrganizationCreate,
     OrganizationRead,
     PersonRole,
     UserCreate,
     UserRead,
+    UserUpdate,
 )
 from services.gateway.identity.service import IdentityService, user_view
 from shared.auth.dependencies import AdminPrincipal
 from shared.db import SessionDep
-from shared.pagination import PageDep
+from shared.pagination import Page, PageDep, next_cursor, start_of
 
 router = APIRouter(prefix="/admin/v1", tags=["admin"])
 
@@ -29,12 +31,18 @@ async def create_organization(
     return OrganizationRead.model_validate(org)
 
 
-@router.get("/organizations", response_model=list[OrganizationRead])
+@router.get("/organizations", response_model=Page[OrganizationRead])
 async def list_organizations(
-    session: SessionDep, _admin: AdminPrincipal, page: PageDep
-) -> list[OrganizationRead]:
-    orgs = await IdentityService(session).repo.organizations(limit=page.limit, offset=page.offset)
-    return [OrganizationRead.model_validate(o) for o in orgs]
+    session: SessionDep, _admin: AdminPrincipal, page: PageDep, filters: OrganizationFiltersDep
+) -> Page[OrganizationRead]:
+    start = start_of(page)
+    orgs = await IdentityService(session).repo.organizations(
+        filters, limit=page.limit + 1, offset=start
+    )
+    return Page(
+        items=[OrganizationRead.model_validate(o) for o in orgs[: page.limit]],
+        next_cursor=next_cursor(start, page.limit, len(orgs)),
+    )
 
 
 @router.get("/organizations/{org_id}", response_model=OrganizationRead)
@@ -50,15 +58,32 @@ async def create_user(data: UserCreate, session: SessionDep, admin: AdminPrincip
     return user_view(user)
 
 
-@router.get("/users", response_model=list[UserRead])
-async def list_users(session: SessionDep, _admin: AdminPrincipal, page: PageDep) -> list[UserRead]:
-    users = await IdentityService(session).repo.users(limit=page.limit, offset=page.offset)
-    return [user_view(u) for u in users]
+@router.get("/users", response_model=Page[UserRead])
+async def list_users(
+    session: SessionDep, _admin: AdminPrincipal, page: PageDep, filters: UserFiltersDep
+) -> Page[UserRead]:
+    start = start_of(page)
+    users = await IdentityService(session).repo.users(filters, limit=page.limit + 1, offset=start)
+    return Page(
+        items=[user_view(u) for u in users[: page.limit]],
+        next_cursor=next_cursor(start, page.limit, len(users)),
+    )
 
 
 @router.get("/users/{user_id}", response_model=UserRead)
 async def get_user(user_id: UUID, session: SessionDep, _admin: AdminPrincipal) -> UserRead:
     return user_view(await IdentityService(session).get_user(user_id))
+
+
+@router.patch(
+    "/users/{user_id}",
+    response_model=UserRead,
+    summary="Change a person's name or deactivate them (never the last active admin)",
+)
+async def update_user(
+    user_id: UUID, data: UserUpdate, session: SessionDep, _admin: AdminPrincipal
+) -> UserRead:
+    return user_view(await IdentityService(session).update_user(user_id, data))
 
 
 @router.put("/users/{user_id}/roles/{role}", response_model=UserRead)
@@ -69,7 +94,11 @@ async def grant_role(
     return user_view(user)
 
 
-@router.delete("/users/{user_id}/roles/{role}", response_model=UserRead)
+@router.delete(
+    "/users/{user_id}/roles/{role}",
+    response_model=UserRead,
+    summary="Take a role away (409 for the admin role of the last active admin)",
+)
 async def revoke_role(
     user_id: UUID, role: PersonRole, session: SessionDep, _admin: AdminPrincipal
 ) -> UserRead:

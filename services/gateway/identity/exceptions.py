@@ -27,3 +27,10 @@ class RoleNeedsOrganization(AppError):
     status = 422
     code = "user.role_needs_organization"
     title = Text("该角色需要所属机构", "This role requires an organization")
+
+
+class LastAdmin(Conflict):
+    code = "user.last_admin"
+    title = Text(
+        "不能移除最后一位有效的管理员", "The last active admin cannot be removed or deactivated"
+    )

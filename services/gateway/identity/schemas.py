@@ -41,6 +41,9 @@ Username = Annotated[
 ]
 
 
+MIN_PASSWORD_LENGTH = 10
+
+
 class OrganizationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -65,12 +68,25 @@ class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     username: Username
-    password: Annotated[str, Field(min_length=10, max_length=200)]
+    password: Annotated[str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=200)]
     display_name: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
     ]
     org_id: UUID | None = None
     roles: Annotated[list[PersonRole], Field(default_factory=list, max_length=10)]
+
+
+class UserUpdate(BaseModel):
+    """Fields an admin may change; absent ones stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+        | None
+    ) = None
+    # False ends the person's access: no login, no refresh (their sessions are revoked).
+    is_active: bool | None = None
 
 
 class UserRead(BaseModel):

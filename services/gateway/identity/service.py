@@ -10,13 +10,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.gateway.auth.passwords import hash_secret
 from services.gateway.identity.exceptions import (
     CreditCodeTaken,
+    LastAdmin,
     OrganizationNotFound,
     RoleNeedsOrganization,
     UsernameTaken,
     UserNotFound,
 )
 from services.gateway.identity.repository import IdentityRepository
-from services.gateway.identity.schemas import OrganizationCreate, UserCreate, UserRead
+from services.gateway.identity.schemas import (
+    MIN_PASSWORD_LENGTH,
+    OrganizationCreate,
+    UserCreate,
+    UserRead,
+    UserUpdate,
+)
 from services.gateway.models import Organization, User, UserRole, events
 from shared.auth.roles import Role
 from shared.events.outbox import publish
@@ -130,10 +137,58 @@ class IdentityService:
         user = await self.get_user(user_id)
         kept = [r for r in user.roles if r.role != role.value]
         if len(kept) != len(user.roles):
+            if role is Role.admin:
+                await self._keep_an_admin(user)
             user.roles = kept
             await self.session.flush()
             await self._publish_user("user.updated", user)
         return user
+
+    async def update_user(self, user_id: UUID, data: UserUpdate) -> User:
+        user = await self.get_user(user_id)
+        changed = False
+        if data.display_name is not None and data.display_name != user.display_name:
+            user.display_name, changed = data.display_name, True
+        if data.is_active is not None and data.is_active != user.is_active:
+            if not data.is_active:
+                await self._keep_an_admin(user)
+                await self.repo.revoke_sessions(user.id)
+            user.is_active, changed = data.is_active, True
+        if changed:
+            await self.session.flush()
+            await self._publish_user("user.updated", user)
+        return user
+
+    async def restore_admin(self, username: str, password: str) -> tuple[User, bool]:
+        """The operator's way back in: `username` becomes an active admin with `password`
+        (created if absent: True then). Their old sessions end with the old password."""
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise ValueError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+        user = await self.repo.user_by_username(username)
+        if user is None:
+            data = UserCreate(
+                username=username,
+                password=password,
+                display_name="Administrator",
+                roles=[Role.admin],
+            )
+            return await self.create_user(data, granted_by=None), True
+        user.password_hash = await hash_secret(password)
+        user.is_active = True
+        await self.repo.revoke_sessions(user.id)
+        if Role.admin.value not in {r.role for r in user.roles}:
+            user.roles.append(UserRole(role=Role.admin.value, granted_by=None))
+        await self.session.flush()
+        await self._publish_user("user.updated", user)
+        return user, False
+
+    async def _keep_an_admin(self, user: User) -> None:
+        """Refuses a change that would take away the last active admin (LastAdmin)."""
+        if not user.is_active or Role.admin.value not in {r.role for r in user.roles}:
+            return
+        await self.repo.lock_admins()
+        if await self.repo.active_admins(besides=user.id) == 0:
+            raise LastAdmin()
 
     async def _publish_user(self, event_type: str, user: User) -> None:
         await publish(

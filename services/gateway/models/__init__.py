@@ -97,12 +97,40 @@ class ApiClient(Base):
 
 
 class LoginFailure(Base):
+    """Failed logins to an account from addresses it never logged in from (any of them):
+    past a threshold, such addresses must wait (`locked_until`) before the next try."""
+
     __tablename__ = "login_failures"
 
     username: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     failures: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), server_default=_now)
+
+
+class LoginAddressFailure(Base):
+    """Failed logins to an account from one address (an IPv6 /64): past a threshold that
+    address is locked out of that account, doubling each time; others are not."""
+
+    __tablename__ = "login_address_failures"
+
+    username: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    address: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), server_default=_now)
+
+
+class LoginKnownAddress(Base):
+    """Where an account logged in successfully: its owner is not slowed down there."""
+
+    __tablename__ = "login_known_addresses"
+
+    username: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    address: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    last_success_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), server_default=_now
+    )
 
 
 # Token buckets shared by every gateway process. UNLOGGED: losing them in a crash only

@@ -2,20 +2,27 @@
 
 Bodies over the limit get 413 before anything is sent upstream; hop-by-hop headers are
 stripped both ways; the request id and the client's address travel on; an upstream that
-does not answer in time is a 504, one that cannot be reached a 502, both problem+json.
+does not answer in time is a 504, one that cannot be reached a 502, both problem+json. The
+path goes up as the client encoded it, and what comes back speaks of the gateway's paths only
+(`paths.py`): a redirect to the service is rewritten, one to anywhere else refused (502).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 
 import aiohttp
+import yarl
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from services.gateway.config import GatewaySettings
-from shared.errors import Text, problem_response
+from services.gateway.proxy.paths import public_location, public_path, upstream_target
+from shared.auth.gateway_proof import HEADER as PROOF_HEADER
+from shared.auth.gateway_proof import sign
+from shared.errors import PROBLEM_JSON, Text, problem_response
 from shared.logging import REQUEST_ID_HEADER
 
 log = logging.getLogger(__name__)
@@ -33,13 +40,24 @@ HOP_BY_HOP = frozenset(
         "upgrade",
     }
 )
-NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length", "x-forwarded-for", "x-request-id"}
+# A client's own proof header is dropped: only the one the gateway makes goes on.
+NOT_FORWARDED = HOP_BY_HOP | {
+    "host",
+    "content-length",
+    "x-forwarded-for",
+    "x-request-id",
+    PROOF_HEADER.lower(),
+}
 NOT_RETURNED = HOP_BY_HOP | {"content-length", "date", "server"}
+LOCATION_HEADERS = frozenset({"location", "content-location"})
 
 TOO_LARGE = Text("请求体超过大小限制", "Request body exceeds the size limit")
 NO_SERVICE = Text("没有这个服务", "No such service")
 TIMEOUT = Text("上游服务响应超时", "The service did not answer in time")
 UNREACHABLE = Text("上游服务不可达", "The service could not be reached")
+BAD_REDIRECT = Text(
+    "上游服务返回了指向其他地址的重定向", "The service redirected to another address"
+)
 
 
 def _dropped_by_connection_header(headers: list[tuple[str, str]]) -> set[str]:
@@ -72,6 +90,7 @@ class Forwarder:
         self.settings = settings
         self.session = session
         self.timeout = aiohttp.ClientTimeout(total=settings.proxy_timeout_seconds, connect=3)
+        self.proof_key = settings.gateway_proof_key.get_secret_value()
 
     async def __call__(self, request: Request) -> Response:
         service = request.path_params["service"]
@@ -91,7 +110,11 @@ class Forwarder:
                 status=413,
                 code="request.too_large",
                 title=TOO_LARGE,
+                detail=Text(
+                    f"请求体不得超过 {limit} 字节", f"The request body may be at most {limit} bytes"
+                ),
                 headers={"Connection": "close"},
+                extra={"max_bytes": limit},
             )
         except ClientDisconnect:
             return Response(status_code=499)
@@ -106,10 +129,19 @@ class Forwarder:
         headers.append(("X-Forwarded-For", str(state.get("client_address", ""))))
         headers.append(("X-Forwarded-Prefix", f"/api/{service}"))
 
-        url = f"{base}/{request.path_params['path']}"
-        query = request.scope.get("query_string", b"")
-        if query:
-            url += "?" + query.decode("latin-1")
+        url = yarl.URL(base + upstream_target(request.scope, service), encoded=True)
+        headers.append(
+            (
+                PROOF_HEADER,
+                sign(
+                    self.proof_key,
+                    method=request.method,
+                    target=url.raw_path_qs,
+                    authorization=request.headers.get("authorization", ""),
+                    body=body,
+                ),
+            )
+        )
         try:
             async with self.session.request(
                 request.method,
@@ -130,7 +162,57 @@ class Forwarder:
             return problem_response(
                 request, status=502, code="gateway.bad_gateway", title=UNREACHABLE
             )
+        try:
+            out = _public_locations(out, base, service)
+        except ForeignRedirect as exc:
+            log.warning("refused a redirect to %s", exc, extra={"service": service})
+            return problem_response(
+                request, status=502, code="gateway.bad_redirect", title=BAD_REDIRECT
+            )
+        if _is_problem(out):
+            content = _with_instance(content, public_path(request.scope))
         response = Response(content=content, status_code=status)
         for key, value in out:
             response.headers.append(key, value)
         return response
+
+
+class ForeignRedirect(Exception):
+    pass
+
+
+def _public_locations(
+    headers: list[tuple[str, str]], base: str, service: str
+) -> list[tuple[str, str]]:
+    """Headers with `Location` and `Content-Location` in the gateway's terms.
+
+    Raises ForeignRedirect for a reference to any other host: the gateway does not send a
+    client to an address it cannot vouch for.
+    """
+    out = []
+    for key, value in headers:
+        if key.lower() in LOCATION_HEADERS:
+            public = public_location(value, base, service)
+            if public is None:
+                raise ForeignRedirect(value)
+            value = public
+        out.append((key, value))
+    return out
+
+
+def _is_problem(headers: list[tuple[str, str]]) -> bool:
+    return any(
+        key.lower() == "content-type" and value.startswith(PROBLEM_JSON) for key, value in headers
+    )
+
+
+def _with_instance(content: bytes, instance: str) -> bytes:
+    """The service's problem, naming the path the client asked for (not the service's)."""
+    try:
+        problem = json.loads(content)
+    except ValueError:
+        return content
+    if not isinstance(problem, dict):
+        return content
+    problem["instance"] = instance
+    return json.dumps(problem, ensure_ascii=False, separators=(",", ":")).encode()

@@ -16,12 +16,30 @@ log = logging.getLogger(__name__)
 REF_PREFIX = "#/components/schemas/"
 
 
+def _renamed(value: Any, prefix: str) -> Any:
+    if isinstance(value, str) and value.startswith(REF_PREFIX):
+        return REF_PREFIX + prefix + value[len(REF_PREFIX) :]
+    return value
+
+
 def _rename_refs(node: Any, prefix: str) -> Any:
+    """Every reference to a schema, renamed: `$ref`s, and the schema names a discriminator
+    maps its values to (those are references too, outside any `$ref`)."""
     if isinstance(node, dict):
         out = {}
         for key, value in node.items():
-            if key == "$ref" and isinstance(value, str) and value.startswith(REF_PREFIX):
-                out[key] = REF_PREFIX + prefix + value[len(REF_PREFIX) :]
+            if key == "$ref":
+                out[key] = _renamed(value, prefix)
+            elif key == "discriminator" and isinstance(value, dict):
+                out[key] = {
+                    **value,
+                    "mapping": {
+                        name: _renamed(target, prefix)
+                        for name, target in value.get("mapping", {}).items()
+                    },
+                }
+                if not value.get("mapping"):
+                    out[key].pop("mapping")
             else:
                 out[key] = _rename_refs(value, prefix)
         return out

@@ -1,0 +1,44 @@
+"""Which audiences each service account may get tokens for: only what its service calls.
+
+A service token is a key to another service's service-only routes (its event feed, and for
+funds the ledger), so an account gets exactly the audiences its service needs, and a client
+registered for anything else names its audiences itself. Read from the services' code:
+each reads the gateway's event feed (its directory of people); projects asks credit about
+eligibility; credit reads the feeds of projects and funds; funds reads projects' feed and
+asks credit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+GATEWAY, PROJECTS, CREDIT, FUNDS = (
+    "sciplan-gateway",
+    "sciplan-projects",
+    "sciplan-credit",
+    "sciplan-funds",
+)
+KNOWN_AUDIENCES = frozenset({GATEWAY, PROJECTS, CREDIT, FUNDS})
+
+SERVICE_AUDIENCES: dict[str, tuple[str, ...]] = {
+    "projects": (GATEWAY, CREDIT),
+    "credit": (GATEWAY, PROJECTS, FUNDS),
+    "funds": (GATEWAY, PROJECTS, CREDIT),
+}
+
+
+class UnknownAudience(ValueError):
+    pass
+
+
+def checked_audiences(audiences: Iterable[str]) -> list[str]:
+    """The audiences, sorted and without repeats; raises UnknownAudience for a name not served."""
+    chosen = sorted(set(audiences))
+    if not chosen:
+        raise UnknownAudience("a service account needs at least one audience")
+    unknown = [a for a in chosen if a not in KNOWN_AUDIENCES]
+    if unknown:
+        raise UnknownAudience(
+            f"unknown audience {', '.join(unknown)}; known: {', '.join(sorted(KNOWN_AUDIENCES))}"
+        )
+    return chosen
