@@ -107,12 +107,14 @@ class ProgramService:
     async def read_one(self, program: Program) -> ProgramRead:
         return (await self.read([program]))[0]
 
-    async def managers(self, program_id: UUID, principal: Principal) -> list[ProgramManagerRead]:
+    async def managers(
+        self, program_id: UUID, principal: Principal, *, offset: int, limit: int
+    ) -> list[ProgramManagerRead]:
         await self.get(program_id)
         await require_manager_of(self.session, principal, program_id)
         return [
             ProgramManagerRead.model_validate(dict(row._mapping))
-            for row in await self.repository.managers(program_id)
+            for row in await self.repository.managers(program_id, offset=offset, limit=limit)
         ]
 
     # --- changing --------------------------------------------------------------------------
