@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.funds.access.handlers import HANDLERS as program_handlers
 from services.funds.accounts.endpoints import router as accounts_router
 from services.funds.config import FundsSettings
 from services.funds.grants.endpoints import router as grants_router
@@ -18,6 +19,7 @@ from services.funds.vouchers.endpoints import router as vouchers_router
 from services.funds.vouchers.sweep import voucher_expiry_sweeper
 from shared.auth.jwks import FetchDocument
 from shared.clock import service_clock
+from shared.pagination import strict_query
 from shared.program_scope import scope_handlers
 from shared.service_app import EventSource, ServiceParts, create_service_app
 
@@ -34,18 +36,19 @@ def create_app(
         events=events,
         directory=directory,
         routers=[
-            accounts_router,
-            transfers_router,
-            payments_router,
-            reports_router,
-            grants_router,
-            vouchers_router,
+            strict_query(accounts_router),
+            strict_query(transfers_router),
+            strict_query(payments_router),
+            strict_query(reports_router),
+            strict_query(grants_router),
+            strict_query(vouchers_router),
         ],
         public_routes=VOUCHER_PUBLIC_ROUTES,
         background=[expiry_sweeper, voucher_expiry_sweeper],
         sources={
             "projects": EventSource(
-                settings.projects_url, {**grant_handlers, **scope_handlers(scope)}
+                settings.projects_url,
+                {**grant_handlers, **scope_handlers(scope), **program_handlers},
             )
         },
     )
