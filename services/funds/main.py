@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.funds.access.handlers import HANDLERS as program_handlers
+from services.funds.access.handlers import HANDLERS as access_handlers
 from services.funds.accounts.endpoints import router as accounts_router
 from services.funds.config import FundsSettings
 from services.funds.grants.endpoints import router as grants_router
 from services.funds.grants.handlers import HANDLERS as grant_handlers
 from services.funds.ledger.endpoints import router as transfers_router
 from services.funds.ledger.sweep import expiry_sweeper
-from services.funds.models import Base, directory, events, scope
+from services.funds.models import Base, directory, events
 from services.funds.payments.endpoints import router as payments_router
 from services.funds.reports.endpoints import router as reports_router
 from services.funds.vouchers.endpoints import PUBLIC_ROUTES as VOUCHER_PUBLIC_ROUTES
@@ -20,7 +20,6 @@ from services.funds.vouchers.sweep import voucher_expiry_sweeper
 from shared.auth.jwks import FetchDocument
 from shared.clock import service_clock
 from shared.pagination import strict_query
-from shared.program_scope import scope_handlers
 from shared.service_app import EventSource, ServiceParts, create_service_app
 
 
@@ -48,7 +47,7 @@ def create_app(
         sources={
             "projects": EventSource(
                 settings.projects_url,
-                {**grant_handlers, **scope_handlers(scope), **program_handlers},
+                {**grant_handlers, **access_handlers},
             )
         },
     )
