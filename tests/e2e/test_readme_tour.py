@@ -187,7 +187,7 @@ def test_the_readme_tour_runs(tour_stack: TourStack, tmp_path: Path) -> None:
         # The fund paid two grants, saw ¥170,000 spent, and the ledger balances.
         [usage] = get(
             client, f"{url}/api/funds/v1/grants/execution", finance, program_code="LBCX", year=2026
-        )
+        )["items"]
         assert (usage["grants"], usage["spent"]) == (2, 17_000_000)
         balance = get(client, f"{url}/api/funds/v1/reports/trial-balance", finance)
         assert balance["balanced"] is True
