@@ -821,7 +821,8 @@ class Seeder:
             await asyncio.sleep(0.5)
         if not reply.is_success:
             raise SeedError(f"POST voucher-programs as {fo}: {reply.status_code} {reply.text}")
-        self.created["voucher programs"] += reply.status_code == 201
+        if reply.status_code == 201:
+            self.created["voucher programs"] += 1
         program = reply.json()
         provider_user = self.by_role("prov")[0].username
         provider = await self.made(
