@@ -92,6 +92,7 @@ SPECIAL_FUNDS = [
         1_500_000_000,
     ),
 ]
+VOUCHER_PROGRAM = "CXYD"  # 技术创新引导计划 runs the innovation vouchers
 BASIC_ENVELOPE_FEN = 3_000_000_000  # ¥30 million a year for each basic program
 SHORT_STATES = ("closed", "decided")  # states that need the call's close to pass
 
@@ -341,8 +342,8 @@ class Seeder:
             self.managers[code] = pms[1 + special.index(code)] if code in special else pms[0]
         for code, username in self.managers.items():
             program_id = self.programs[code]["id"]
-            current = await self.ok(
-                "GET", f"/api/projects/v1/programs/{program_id}/managers", "admin"
+            current = await self.all_pages(
+                f"/api/projects/v1/programs/{program_id}/managers", "admin"
             )
             if self.ids[username] not in {str(m["user_id"]) for m in current}:
                 await self.ok(
@@ -813,24 +814,31 @@ class Seeder:
 
     async def vouchers(self) -> None:
         fo = self.by_role("fo")[0].username
-        pm = self.by_role("pm")[0].username
-        program = await self.made(
-            "voucher programs",
-            "/api/funds/v1/voucher-programs",
-            fo,
-            {
-                "id": demo_id("voucher-program", "LZCX", YEAR),
-                "code": "LZCX",
-                "name": f"{YEAR}年兰州市科技创新券",
-                "year": YEAR,
-                "budget_fen": 50_000_000,
-                "voucher_share_bp": 5000,
-                "cap_per_group_fen": 20_000_000,
-                "validity_days": 180,
-                "categories": ["testing", "rd_service"],
-                "managing_agency": "兰州市科学技术局",
-            },
-        )
+        # The scheme is a line of 技术创新引导计划: its manager admits the providers.
+        pm = self.managers[VOUCHER_PROGRAM]
+        body = {
+            "id": demo_id("voucher-program", "LZCX", YEAR),
+            "code": "LZCX",
+            "name": f"{YEAR}年兰州市科技创新券",
+            "year": YEAR,
+            "budget_fen": 50_000_000,
+            "voucher_share_bp": 5000,
+            "cap_per_group_fen": 20_000_000,
+            "validity_days": 180,
+            "categories": ["testing", "rd_service"],
+            "managing_agency": "兰州市科学技术局",
+            "run_by_program": VOUCHER_PROGRAM,
+        }
+        for _ in range(60):  # funds learns the program from projects' events: give it time
+            reply = await self.call("POST", "/api/funds/v1/voucher-programs", fo, json=body)
+            if reply.status_code != 422 or reply.json().get("code") != "voucher.unknown_program":
+                break
+            await asyncio.sleep(0.5)
+        if not reply.is_success:
+            raise SeedError(f"POST voucher-programs as {fo}: {reply.status_code} {reply.text}")
+        if reply.status_code == 201:
+            self.created["voucher programs"] += 1
+        program = reply.json()
         provider_user = self.by_role("prov")[0].username
         provider = await self.made(
             "voucher providers",
@@ -909,14 +917,20 @@ class Seeder:
             "projects": Counter(),
         }
         listed = await self.existing_calls()  # the managers' view, drafts included
+        # Drafts are their organizations' to see, submitted applications the managers' too.
+        org_admins = {p.org: p.username for p in self.by_role("oa") if p.org}
         for plan in call_plans(self.scale):
             call = listed.get(plan.title)
             if call is None:
                 continue
             pm = self.managers[plan.program]
             counts["calls"]["decided" if call["state"] == "decided" else call["status"]] += 1
-            for a in await self.all_pages("/api/projects/v1/applications", pm, call_id=call["id"]):
-                counts["applications"][a["status"]] += 1
+            statuses: dict[str, str] = {}
+            for who in (pm, *org_admins.values()):
+                path = "/api/projects/v1/applications"
+                for a in await self.all_pages(path, who, call_id=call["id"]):
+                    statuses[a["id"]] = a["status"]
+            counts["applications"].update(statuses.values())
         for code, pm in self.managers.items():
             program_id = self.programs[code]["id"]
             for p in await self.all_pages("/api/projects/v1/projects", pm, program_id=program_id):

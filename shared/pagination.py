@@ -7,7 +7,9 @@ import binascii
 import json
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from shared.errors import AppError, Text
@@ -79,3 +81,49 @@ def next_cursor(offset: int, limit: int, found: int) -> str | None:
 class Page(BaseModel, Generic[T]):
     items: list[T]
     next_cursor: str | None = None
+
+
+class UnknownQueryParameter(AppError):
+    status = 422
+    code = "query.unknown_parameter"
+    title = Text("不支持的查询参数", "Unknown query parameter")
+
+
+_DECLARED = "_sciplan_declared_query"  # kept on the route: computed once per route
+
+
+def _declared_query(route: APIRoute) -> frozenset[str]:
+    kept = vars(route)
+    names: frozenset[str] | None = kept.get(_DECLARED)
+    if names is None:
+        names = frozenset(_query_names(route.dependant))
+        kept[_DECLARED] = names
+    return names
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+async def refuse_unknown_query(request: Request) -> None:
+    """A query parameter the route does not declare is refused (422), never ignored: a filter
+    a client believes applied but that was dropped would silently widen what they get."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or not request.query_params:
+        return
+    unknown = sorted(set(request.query_params.keys()) - _declared_query(route))
+    if unknown:
+        raise UnknownQueryParameter(
+            Text(f"不支持的查询参数：{', '.join(unknown)}", f"unknown: {', '.join(unknown)}"),
+            extra={"unknown": unknown, "accepted": sorted(_declared_query(route))},
+        )
+
+
+def strict_query(router: APIRouter) -> APIRouter:
+    """The router with every route refusing query parameters it does not declare."""
+    strict = APIRouter(dependencies=[Depends(refuse_unknown_query)])
+    strict.include_router(router)
+    return strict

@@ -38,6 +38,15 @@ LedgerReader = Annotated[
     ),
 ]
 
+# The whole ledger at once (the integrity check): finance, audit and the services.
+LedgerAuditor = Annotated[
+    Principal,
+    Security(
+        current_principal,
+        scopes=[Role.finance_officer, Role.auditor, Role.admin, Role.service],
+    ),
+]
+
 
 async def _settings(request: Request) -> FundsSettings:
     settings: FundsSettings = request.app.state.settings

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.funds.access.handlers import HANDLERS as access_handlers
 from services.funds.accounts.endpoints import router as accounts_router
 from services.funds.config import FundsSettings
 from services.funds.grants.endpoints import router as grants_router
 from services.funds.grants.handlers import HANDLERS as grant_handlers
 from services.funds.ledger.endpoints import router as transfers_router
 from services.funds.ledger.sweep import expiry_sweeper
-from services.funds.models import Base, directory, events, scope
+from services.funds.models import Base, directory, events
 from services.funds.payments.endpoints import router as payments_router
 from services.funds.reports.endpoints import router as reports_router
 from services.funds.vouchers.endpoints import PUBLIC_ROUTES as VOUCHER_PUBLIC_ROUTES
@@ -18,7 +19,7 @@ from services.funds.vouchers.endpoints import router as vouchers_router
 from services.funds.vouchers.sweep import voucher_expiry_sweeper
 from shared.auth.jwks import FetchDocument
 from shared.clock import service_clock
-from shared.program_scope import scope_handlers
+from shared.pagination import strict_query
 from shared.service_app import EventSource, ServiceParts, create_service_app
 
 
@@ -34,18 +35,19 @@ def create_app(
         events=events,
         directory=directory,
         routers=[
-            accounts_router,
-            transfers_router,
-            payments_router,
-            reports_router,
-            grants_router,
-            vouchers_router,
+            strict_query(accounts_router),
+            strict_query(transfers_router),
+            strict_query(payments_router),
+            strict_query(reports_router),
+            strict_query(grants_router),
+            strict_query(vouchers_router),
         ],
         public_routes=VOUCHER_PUBLIC_ROUTES,
         background=[expiry_sweeper, voucher_expiry_sweeper],
         sources={
             "projects": EventSource(
-                settings.projects_url, {**grant_handlers, **scope_handlers(scope)}
+                settings.projects_url,
+                {**grant_handlers, **access_handlers},
             )
         },
     )

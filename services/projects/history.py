@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.projects.models import Transition
-from shared.pagination import MAX_CHILDREN
 
 
 async def record(
@@ -43,13 +42,16 @@ async def record(
     await session.flush()
 
 
-async def story(session: AsyncSession, application_id: UUID) -> Sequence[Transition]:
+async def story(
+    session: AsyncSession, application_id: UUID, *, offset: int, limit: int
+) -> Sequence[Transition]:
     """Everything that happened to an application and the project it became, in order."""
     return (
         await session.scalars(
             sa.select(Transition)
             .where(Transition.application_id == application_id)
             .order_by(Transition.id)
-            .limit(MAX_CHILDREN)
+            .offset(offset)
+            .limit(limit)
         )
     ).all()

@@ -19,6 +19,7 @@ from services.projects.review.rounds.endpoints import router as rounds_router
 from services.projects.review.scoring.endpoints import router as scoring_router
 from shared.auth.jwks import FetchDocument
 from shared.clock import service_clock
+from shared.pagination import strict_query
 from shared.service_app import ServiceParts, create_service_app
 
 # Public by design: programs, published calls and approved projects (信息公开) need no login.
@@ -48,17 +49,17 @@ def create_app(
         events=events,
         directory=directory,
         routers=[
-            programs_router,
-            calls_router,
-            applications_router,
-            experts_router,
-            rounds_router,
-            assignments_router,
-            scoring_router,
-            decisions_router,
-            execution_router,
-            disclosure_router,
-            evaluation_router,
+            strict_query(programs_router),
+            strict_query(calls_router),
+            strict_query(applications_router),
+            strict_query(experts_router),
+            strict_query(rounds_router),
+            strict_query(assignments_router),
+            strict_query(scoring_router),
+            strict_query(decisions_router),
+            strict_query(execution_router),
+            strict_query(disclosure_router),
+            strict_query(evaluation_router),
         ],
         public_routes=PUBLIC_ROUTES,
     )

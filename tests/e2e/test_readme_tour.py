@@ -188,7 +188,7 @@ def check_the_tour_outcome(url: str, run: str) -> None:
             finance,
             program_code=f"LBCX{run}",
             year=2026,
-        )
+        )["items"]
         assert (usage["grants"], usage["spent"]) == (2, 17_000_000)
         balance = get(client, f"{url}/api/funds/v1/reports/trial-balance", finance)
         assert balance["balanced"] is True

@@ -35,7 +35,8 @@ def _code(body: str) -> str:
 
 async def _submitted_application(
     client: httpx.AsyncClient, api: str, pi: dict[str, str], call: dict[str, Any], pi_id: str
-) -> str:
+) -> tuple[str, str]:
+    """The submitted application's id and its feasibility report's."""
     draft = await client.post(
         f"{api}/applications",
         headers=pi,
@@ -58,7 +59,7 @@ async def _submitted_application(
     assert saved.status_code == 200, saved.text
     submitted = await client.post(f"{api}/applications/{application_id}/submit", headers=pi)
     assert submitted.status_code == 200, submitted.text
-    return application_id
+    return application_id, attachments[0]["id"]
 
 
 async def test_review_online_through_the_gateway(stack: RunningStack) -> None:
@@ -115,7 +116,9 @@ async def test_review_online_through_the_gateway(stack: RunningStack) -> None:
 
         await wait_until(pi_known)
         call = await published_call(client, api, manager, timedelta(seconds=12))
-        application_id = await _submitted_application(client, api, pi, call, pi_user["id"])
+        application_id, attachment_id = await _submitted_application(
+            client, api, pi, call, pi_user["id"]
+        )
         closes_at = datetime.fromisoformat(call["closes_at"])
         await asyncio.sleep(max(0.0, (closes_at - datetime.now(UTC)).total_seconds() + 0.5))
         org_admin = await login_as(client, stack, "oa.review")
@@ -132,6 +135,8 @@ async def test_review_online_through_the_gateway(stack: RunningStack) -> None:
         )
         assert opened.status_code == 201, opened.text
         round_id = opened.json()["id"]
+        rounds = await client.get(f"{api}/calls/{call['id']}/review-rounds", headers=manager)
+        assert [r["id"] for r in rounds.json()["items"]] == [round_id]
         refreshed = await client.post(
             f"{api}/review-rounds/{round_id}/conflicts/refresh", headers=manager
         )
@@ -158,6 +163,9 @@ async def test_review_online_through_the_gateway(stack: RunningStack) -> None:
         mine = await client.get(f"{api}/me/assignments", headers=colleague)
         assert mine.status_code == 200
         assert mine.json()["items"] == []
+        document = f"{api}/applications/{application_id}/attachments/{attachment_id}"
+        barred = await client.get(document, headers=colleague)  # in conflict: no assignment
+        assert barred.status_code == 404
 
         scores = {
             "ex.one": {"innovation": 88, "feasibility": 80},
@@ -171,6 +179,12 @@ async def test_review_online_through_the_gateway(stack: RunningStack) -> None:
             others = [e["id"] for name, e in experts.items() if name != username]
             assert not any(other_id in seen for other_id in others)  # blind to other experts
             assignment_id = listed[0]["id"]
+            # The expert opens the documents of what they review (issue 13, item 8).
+            [listed_document] = listed[0]["application"]["content"]["attachments"]
+            assert listed_document["id"] == attachment_id
+            opened_document = await client.get(document, headers=expert)
+            assert opened_document.status_code == 200, opened_document.text
+            assert opened_document.content == PDF
             accepted = await client.post(
                 f"{api}/assignments/{assignment_id}/accept", headers=expert
             )

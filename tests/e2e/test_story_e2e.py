@@ -28,6 +28,7 @@ from tests.e2e.story_steps import PDF, Story, new_id
 pytestmark = pytest.mark.e2e
 
 FUND = "LBCX"  # 兰白科技创新专项 (the special fund the story creates)
+ZDZX = "0193a5c0-0000-7000-8000-000000000001"  # 科技重大专项计划 (seeded)
 BUDGET_A = 80_000_000  # fen: ¥800,000
 BUDGET_B = 60_000_000
 SERVICES_WITH_CLOCKS = ("PROJECTS", "CREDIT", "FUNDS")
@@ -66,6 +67,7 @@ async def cast(story: Story) -> None:
     await story.organization("green", "甘肃绿源农业科技有限公司", "enterprise", 6)
     people = [
         ("pm.lbcx", "李明", ["program_manager"], None),
+        ("pm.zdzx", "赵刚", ["program_manager"], None),  # of another program (重大专项)
         ("pi.wang", "王芳", ["applicant"], "lzu"),
         ("pi.liu", "刘洋", ["applicant"], "gsaas"),
         ("oa.lzu", "张伟", ["org_admin"], "lzu"),
@@ -118,6 +120,7 @@ async def special_fund(story: Story) -> dict[str, Any]:
     await story.ok(
         "PUT", "projects", f"/programs/{fund['id']}/managers/{story.ids['pm.lbcx']}", "admin"
     )
+    await story.ok("PUT", "projects", f"/programs/{ZDZX}/managers/{story.ids['pm.zdzx']}", "admin")
     return fund
 
 
@@ -445,6 +448,24 @@ async def pay_tranche(story: Story, project_id: str, n: int) -> dict[str, Any]:
     return paid
 
 
+async def who_reads_the_grant(story: Story, project_id: str, paid: dict[str, Any]) -> None:
+    """Issue 13, items 6 and 9: the PI and the fund's manager read the grant and its money; a
+    manager of another program, an evaluator not engaged and another PI are told 404."""
+    mine = await grant(story, project_id, who="pi.wang")
+    assert (mine["pi"]["name"], mine["released"]) == ("王芳", BUDGET_A // 2)
+    assert (await grant(story, project_id, who="pm.lbcx"))["project_id"] == project_id
+    account = f"/accounts/{paid['funds_account_id']}"
+    for who in ("pm.zdzx", "ev.sun", "pi.liu"):
+        hidden = await story.call("GET", "funds", f"/grants/{project_id}", who)
+        assert (hidden.status_code, hidden.json()["code"]) == (404, "grant.not_found"), who
+    for who in ("pm.zdzx", "ev.sun"):
+        for path in (account, f"{account}/statement"):
+            assert (await story.call("GET", "funds", path, who)).status_code == 404, (who, path)
+        for path in ("/grants", "/accounts", "/payment-orders"):
+            assert (await story.ok("GET", "funds", path, who))["items"] == [], (who, path)
+    assert (await story.ok("GET", "funds", account, "pm.lbcx"))["id"] == paid["funds_account_id"]
+
+
 async def balance(story: Story, account_id: str) -> int:
     account = await story.ok("GET", "funds", f"/accounts/{account_id}", "fo.zhou")
     return int(account["credits_posted"]) - int(account["debits_posted"])
@@ -536,6 +557,7 @@ async def vouchers(story: Story) -> None:
             "validity_days": 180,
             "categories": ["testing", "rd_service"],
             "managing_agency": "兰州市科学技术局",
+            "run_by_program": FUND,  # pm.lbcx admits its providers
         },
     )
     provider = await story.ok(
@@ -706,9 +728,21 @@ async def evaluate(story: Story, fund: dict[str, Any], project_id: str) -> None:
         return any(r["rule_code"] == "FABRICATION" for r in records["items"])
 
     await wait_until(records_seen, seconds=30)
-    usage = await story.ok(
-        "GET", "funds", "/grants/execution", "ev.sun", params={"program_code": FUND, "year": 2026}
-    )
+    usage: list[Any] = []
+
+    async def heard() -> bool:  # funds learns of the engagement from projects' events
+        nonlocal usage
+        reply = await story.ok(
+            "GET",
+            "funds",
+            "/grants/execution",
+            "ev.sun",
+            params={"program_code": FUND, "year": 2026},
+        )
+        usage = reply["items"]
+        return bool(usage)
+
+    await wait_until(heard, seconds=30)
     [row] = usage
     assert row["grants"] == 2
     assert row["spent"] == 17_000_000
@@ -805,6 +839,7 @@ async def test_the_whole_story(story_stack: StoryStack) -> None:
         assert first["released"] == BUDGET_A // 2
         assert await balance(story, first["funds_account_id"]) == BUDGET_A // 2
         assert (await grant(story, wang, who="oa.lzu"))["org"]["name"] == "兰州大学"
+        await who_reads_the_grant(story, wang, first)
 
         # The funds service is killed while the second task book's event is on its way; started
         # again, it opens that budget once and has lost nothing it had answered.

@@ -16,16 +16,18 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4, uuid5
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.funds.config import FundsSettings
 from services.funds.main import create_app
+from services.funds.models import ProgramCode, scope
 from services.funds.reports.repository import ReportRepository
 from shared.auth.roles import Role
 from shared.ids import uuid7
@@ -42,6 +44,8 @@ PEOPLE: dict[str, Role] = {
     "auditor": Role.auditor,
     "evaluator": Role.evaluator,
     "manager": Role.program_manager,
+    "manager2": Role.program_manager,  # of another program
+    "evaluator2": Role.evaluator,  # engaged on nothing
     "applicant": Role.applicant,
     "service": Role.service,
 }
@@ -86,11 +90,61 @@ class Funds:
         body: dict[str, Any] = response.json()
         return body
 
+    async def manages(self, who: str, program_code: str) -> UUID:
+        """`who` manages the program of this code, as the projects service's events say
+        (`program.created`, `program.manager_assigned`); the program's id."""
+        program_id = program_id_of(program_code)
+        await self._scope(
+            insert(ProgramCode)
+            .values(program_id=program_id, code=program_code)
+            .on_conflict_do_nothing(),
+            insert(scope.managers)
+            .values(program_id=program_id, user_id=UUID(self.callers[who].subject))
+            .on_conflict_do_nothing(),
+        )
+        return program_id
+
+    async def engaged(
+        self, who: str, *, program_code: str | None = None, project_id: Any = None
+    ) -> None:
+        """`who` is engaged as an evaluator on a program (by code) or on one project."""
+        program_id = program_id_of(program_code) if program_code else None
+        statements: list[Any] = [
+            insert(scope.engagements).values(
+                id=uuid7(),
+                evaluator_id=UUID(self.callers[who].subject),
+                program_id=program_id,
+                project_id=UUID(str(project_id)) if project_id else None,
+            )
+        ]
+        if program_id is not None:
+            statements.insert(
+                0,
+                insert(ProgramCode)
+                .values(program_id=program_id, code=program_code)
+                .on_conflict_do_nothing(),
+            )
+        await self._scope(*statements)
+
+    async def _scope(self, *statements: Any) -> None:
+        async with self.app.state.db.sessionmaker() as session:
+            for statement in statements:
+                await session.execute(statement)
+            await session.commit()
+
     async def balances(self, account_id: str, **params: Any) -> dict[str, Any]:
         response = await self.call("GET", f"/v1/accounts/{account_id}", "auditor", params=params)
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
+
+
+_PROGRAMS = UUID("5a7c1e0f-3b2d-4c6a-9e8f-0d1c2b3a4f5e")
+
+
+def program_id_of(program_code: str) -> UUID:
+    """The same projects program id for the same code, in every test."""
+    return uuid5(_PROGRAMS, program_code)
 
 
 def transfer(

@@ -41,9 +41,13 @@ async def test_account_rules_and_roles(funds: Funds) -> None:
         response = await funds.call("POST", "/v1/accounts", who, json=ACCOUNT)
         assert response.status_code == 403, who
     await funds.call("POST", "/v1/accounts", "finance", json=ACCOUNT)
-    for who in ("auditor", "evaluator", "manager", "finance", "service"):
+    for who in ("auditor", "finance", "service", "admin"):
         response = await funds.call("GET", f"/v1/accounts/{ACCOUNT['id']}", who)
         assert response.status_code == 200, who
+    # Managers and evaluators read the accounts of their programs only: not this one.
+    for who in ("evaluator", "manager"):
+        response = await funds.call("GET", f"/v1/accounts/{ACCOUNT['id']}", who)
+        assert (response.status_code, response.json()["code"]) == (404, "account.not_found"), who
     assert (
         await funds.call("GET", f"/v1/accounts/{ACCOUNT['id']}", "applicant")
     ).status_code == 403

@@ -33,10 +33,11 @@ async def test_an_upload_records_its_sha256_and_downloads_as_it_was(
     listed = await projects.call(
         "GET", f"/v1/applications/{application['id']}/attachments", "org_admin"
     )
-    assert [a["id"] for a in listed.json()] == [body["id"]]
-    download = await projects.call(
-        "GET", f"/v1/applications/{application['id']}/attachments/{body['id']}", "manager"
-    )
+    assert [a["id"] for a in listed.json()["items"]] == [body["id"]]
+    path = f"/v1/applications/{application['id']}/attachments/{body['id']}"
+    # A draft's attachment is its applicant's side's: the agency sees what is submitted.
+    assert (await projects.call("GET", path, "manager")).status_code == 404
+    download = await projects.call("GET", path, "org_admin")
     assert download.status_code == 200
     assert download.content == PDF
     assert download.headers["content-type"] == "application/pdf"

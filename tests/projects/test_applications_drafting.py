@@ -59,7 +59,7 @@ async def test_every_save_is_a_new_version_and_old_ones_stay_readable(
     assert third.json()["requested_budget_fen"] == 90_000_000
 
     versions = await projects.call("GET", f"/v1/applications/{first['id']}/versions", "applicant")
-    assert [v["version"] for v in versions.json()] == [1, 2, 3]
+    assert [v["version"] for v in versions.json()["items"]] == [1, 2, 3]
     old = await projects.call("GET", f"/v1/applications/{first['id']}/versions/1", "applicant")
     assert old.status_code == 200
     assert old.json()["content"]["title"] == "旱区小麦节水栽培关键技术研究与示范"

@@ -101,7 +101,7 @@ async def test_endorsement_runs_every_rule_on_the_submitted_version(
     history = await projects.call(
         "GET", f"/v1/applications/{application['id']}/history", "applicant"
     )
-    endorsement = history.json()[-1]
+    endorsement = history.json()["items"][-1]
     assert (endorsement["action"], endorsement["from_state"], endorsement["to_state"]) == (
         "endorse",
         "submitted",
@@ -265,14 +265,14 @@ async def test_credit_down_fails_its_rule_and_a_rerun_passes_once_it_is_back(
     assert passed.json()["formal_check"]["outcome"] == "passed"
     assert passed.json()["formal_check"]["decided_by"] == str(user(projects, "manager"))
     history = await projects.call("GET", f"/v1/applications/{application['id']}/history", "manager")
-    assert [h["action"] for h in history.json()] == [
+    assert [h["action"] for h in history.json()["items"]] == [
         "create",
         "submit",
         "endorse",
         "formal_check.rerun",
         "formal_check.pass",
     ]
-    rerun_entry = history.json()[3]
+    rerun_entry = history.json()["items"][3]
     assert rerun_entry["details"]["before"]["failed"] == ["credit.eligible"]
     assert rerun_entry["details"]["after"]["failed"] == []
     # Decided: neither a re-run nor a second decision.
@@ -313,9 +313,15 @@ async def test_only_managers_of_the_program_decide(
     assert admin.status_code == 200
     assert admin.json()["status"] == "in_review"
     drafted = await draft(projects, call, "colleague")
-    not_endorsed = await decide(projects, drafted["id"], "manager", "pass")
+    not_submitted = await decide(projects, drafted["id"], "manager", "pass")
+    assert not_submitted.status_code == 404  # a draft is not the agency's to see
+    assert not_submitted.json()["code"] == "application.not_found"
+    complete_one = await endorsed(projects, call, "applicant2", admin="org_admin2")
+    returned = await decide(projects, complete_one["id"], "manager", "return", "补充材料")
+    assert returned.status_code == 200
+    not_endorsed = await decide(projects, complete_one["id"], "manager", "pass")
     assert not_endorsed.status_code == 409
-    assert not_endorsed.json()["state"] == "draft"
+    assert not_endorsed.json()["state"] == "returned"
 
 
 async def test_nobody_checks_what_they_or_their_organization_applied_for(

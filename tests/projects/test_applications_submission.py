@@ -146,7 +146,7 @@ async def test_withdraw_any_time_before_a_decision_and_never_after(
         history = await projects.call(
             "GET", f"/v1/applications/{application.id}/history", "applicant"
         )
-        assert [(h["from_state"], h["to_state"], h["reason"]) for h in history.json()] == [
+        assert [(h["from_state"], h["to_state"], h["reason"]) for h in history.json()["items"]] == [
             (status, "withdrawn", "团队成员变动")
         ]
     for status in ("approved", "reserved", "rejected", "withdrawn"):

@@ -8,7 +8,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.projects.models import Engagement
 from tests.projects.conftest import ZDYF, ZDZX, Projects, insert_call
-from tests.projects.test_applications_helpers import draft, endorsed, save, upload, user
+from tests.projects.test_applications_helpers import (
+    act,
+    complete,
+    draft,
+    endorsed,
+    save,
+    submitted,
+    upload,
+    user,
+)
 
 READERS = ("applicant", "org_admin", "manager", "admin")
 OUTSIDERS = ("colleague", "applicant2", "org_admin2", "manager2", "evaluator", "expert", "stranger")
@@ -19,7 +28,7 @@ def _paths(application: dict[str, Any], attachment_id: str) -> list[str]:
     return [
         base,
         f"{base}/versions",
-        f"{base}/versions/1",
+        f"{base}/versions/{application['submitted_version']}",
         f"{base}/history",
         f"{base}/attachments",
         f"{base}/attachments/{attachment_id}",
@@ -47,11 +56,11 @@ async def test_each_role_reads_only_what_is_theirs(
     ).status_code == 401
 
 
-async def test_an_engaged_evaluator_reads_the_programs_applications(
+async def test_an_engaged_evaluator_reads_the_programs_submitted_applications(
     projects: Projects, session: AsyncSession
 ) -> None:
     call = await insert_call(session, projects)
-    application = await draft(projects, call)
+    application = await complete(projects, call)
     path = f"/v1/applications/{application['id']}"
     evaluator = user(projects, "evaluator")
     session.add(
@@ -63,6 +72,8 @@ async def test_an_engaged_evaluator_reads_the_programs_applications(
         )
     )
     await session.commit()
+    submitted = await act(projects, application["id"], "submit", "applicant")
+    assert submitted.status_code == 200, submitted.text
     assert (await projects.call("GET", path, "evaluator")).status_code == 404  # other program
     session.add(
         Engagement(
@@ -84,9 +95,10 @@ async def test_lists_hold_only_what_the_caller_may_read(
 ) -> None:
     zdyf = await insert_call(session, projects)
     zdzx = await insert_call(session, projects, program_id=ZDZX)
-    mine = await draft(projects, zdyf)
-    colleagues = await draft(projects, zdzx, "colleague")
-    other_org = await draft(projects, zdyf, "applicant2")
+    mine = await submitted(projects, zdyf)
+    colleagues = await submitted(projects, zdzx, "colleague")
+    other_org = await submitted(projects, zdyf, "applicant2")
+    still_a_draft = await draft(projects, zdzx, "applicant2")
 
     async def listed(who: str, **params: Any) -> set[str]:
         response = await projects.call("GET", "/v1/applications", who, params=params)
@@ -94,20 +106,22 @@ async def test_lists_hold_only_what_the_caller_may_read(
         return {a["id"] for a in response.json()["items"]}
 
     assert await listed("applicant") == {mine["id"]}
-    assert await listed("applicant2") == {other_org["id"]}
+    assert await listed("applicant2") == {other_org["id"], still_a_draft["id"]}
     assert await listed("org_admin") == {mine["id"], colleagues["id"]}
-    assert await listed("org_admin2") == {other_org["id"]}
+    assert await listed("org_admin2") == {other_org["id"], still_a_draft["id"]}
+    # Agency staff list what was submitted to them, never a draft.
     assert await listed("manager") == {mine["id"], other_org["id"]}
     assert await listed("manager2") == {colleagues["id"]}
     assert await listed("admin") == {mine["id"], colleagues["id"], other_org["id"]}
     for who in ("evaluator", "expert", "stranger"):
         assert await listed(who) == set()
     assert await listed("org_admin", call_id=str(zdzx.id)) == {colleagues["id"]}
-    assert await listed("admin", status="draft", call_id=str(zdyf.id)) == {
+    assert await listed("admin", status="submitted", call_id=str(zdyf.id)) == {
         mine["id"],
         other_org["id"],
     }
-    assert await listed("admin", status="submitted") == set()
+    assert await listed("admin", status="draft") == set()
+    assert await listed("org_admin2", status="draft") == {still_a_draft["id"]}
 
 
 async def test_pages_follow_the_cursor_newest_first(

@@ -87,7 +87,9 @@ async def test_who_reads_a_project_and_its_history(
         listed = await projects.call("GET", "/v1/projects", who)
         assert listed.json()["items"] == [], who
 
-    story = (await projects.call("GET", f"/v1/projects/{project_id}/history", "applicant")).json()
+    story = (await projects.call("GET", f"/v1/projects/{project_id}/history", "applicant")).json()[
+        "items"
+    ]
     assert [(t["action"], t["from_state"], t["to_state"]) for t in story] == [
         ("decision.approve", "in_review", "approved"),
         ("approved", None, "in_notice"),

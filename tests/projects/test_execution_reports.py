@@ -116,7 +116,7 @@ async def test_reports_are_filed_by_the_pi_and_reviewed_by_the_manager(
     assert await status_of(projects, project_id) == "in_progress"
 
     listed = await projects.call("GET", f"/v1/projects/{project_id}/reports", "org_admin")
-    assert [r["status"] for r in listed.json()] == ["passed", "rectify", "passed"]
+    assert [r["status"] for r in listed.json()["items"]] == ["passed", "rectify", "passed"]
     hidden = await projects.call("GET", f"/v1/projects/{project_id}/reports", "applicant2")
     assert hidden.status_code == 404
 
@@ -212,8 +212,8 @@ async def test_acceptance_passed_conditional_and_failed(
     assert after.status_code == 409
     assert after.json()["state"] == "accepted"
     story = await projects.call("GET", f"/v1/projects/{passed_id}/history", "applicant")
-    assert story.json()[-1]["action"] == "acceptance.passed"
-    assert story.json()[-1]["to_state"] == "accepted"
+    assert story.json()["items"][-1]["action"] == "acceptance.passed"
+    assert story.json()["items"][-1]["to_state"] == "accepted"
 
 
 # --- change requests -------------------------------------------------------------------------
@@ -345,8 +345,10 @@ async def test_a_budget_reallocation_keeps_the_total_and_indirect_costs(
     book = (await projects.call("GET", f"/v1/projects/{project_id}", "manager")).json()["task_book"]
     assert book["budget"] == moved
     changes = await projects.call("GET", f"/v1/projects/{project_id}/changes", "org_admin")
-    assert [c["status"] for c in changes.json()] == ["rejected", "approved"]
-    story = (await projects.call("GET", f"/v1/projects/{project_id}/history", "manager")).json()
+    assert [c["status"] for c in changes.json()["items"]] == ["rejected", "approved"]
+    story = (await projects.call("GET", f"/v1/projects/{project_id}/history", "manager")).json()[
+        "items"
+    ]
     applied = [t for t in story if t["action"] == "change.budget_reallocation"]
     assert applied[0]["details"]["budget"] == moved
     assert applied[0]["details"]["old_budget"]["equipment"] == 16_000_000

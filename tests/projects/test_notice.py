@@ -51,17 +51,17 @@ async def test_anyone_logged_in_objects_while_the_notice_runs(
     assert anonymous.status_code == 401
 
     everything = await projects.call("GET", f"/v1/projects/{project_id}/objections", "manager")
-    assert {o["id"] for o in everything.json()} == {
+    assert {o["id"] for o in everything.json()["items"]} == {
         by_stranger.json()["id"],
         by_expert.json()["id"],
     }
     own = await projects.call("GET", f"/v1/projects/{project_id}/objections", "stranger")
-    assert [o["id"] for o in own.json()] == [by_stranger.json()["id"]]
+    assert [o["id"] for o in own.json()["items"]] == [by_stranger.json()["id"]]
     pi = await projects.call("GET", f"/v1/projects/{project_id}/objections", "applicant")
-    assert pi.json() == []
+    assert pi.json()["items"] == []
     # The PI reads the project's history, but not who objected.
     story = await projects.call("GET", f"/v1/projects/{project_id}/history", "applicant")
-    filed = [t for t in story.json() if t["action"] == "objection.filed"]
+    filed = [t for t in story.json()["items"] if t["action"] == "objection.filed"]
     assert len(filed) == 2
     assert str(projects.callers["stranger"].user_id) not in {t["actor_id"] for t in filed}
 
@@ -146,7 +146,7 @@ async def test_an_upheld_objection_cancels_the_project(
     assert sign.status_code == 409
     assert sign.json()["state"] == "cancelled"
     story = await projects.call("GET", f"/v1/projects/{project_id}/history", "manager")
-    cancelled = [t for t in story.json() if t["to_state"] == "cancelled"]
+    cancelled = [t for t in story.json()["items"] if t["to_state"] == "cancelled"]
     assert len(cancelled) == 1
     assert cancelled[0]["reason"] == "经核查，异议成立"
 
@@ -173,7 +173,7 @@ async def test_objections_of_a_project_no_longer_public_are_not_found(
     project_id = approved["project_id"]
     path = f"/v1/projects/{project_id}/objections"
     # While public, anyone logged in may ask (and sees only their own objections).
-    assert (await projects.call("GET", path, "applicant2")).json() == []
+    assert (await projects.call("GET", path, "applicant2")).json()["items"] == []
     objection = (await file_objection(projects, project_id, "stranger")).json()
     await resolve_objection(projects, project_id, objection["id"], "uphold")
 
@@ -186,9 +186,9 @@ async def test_objections_of_a_project_no_longer_public_are_not_found(
         assert late.status_code == 404, who
     # Those who may read it, and the objector, still do.
     own = await projects.call("GET", path, "stranger")
-    assert [(o["id"], o["status"]) for o in own.json()] == [(objection["id"], "upheld")]
-    assert (await projects.call("GET", path, "applicant")).json() == []
-    assert len((await projects.call("GET", path, "manager")).json()) == 1
+    assert [(o["id"], o["status"]) for o in own.json()["items"]] == [(objection["id"], "upheld")]
+    assert (await projects.call("GET", path, "applicant")).json()["items"] == []
+    assert len((await projects.call("GET", path, "manager")).json()["items"]) == 1
     missing = await projects.call(
         "GET", "/v1/projects/0193a5c0-0000-7000-8000-0000000000ff/objections", "manager"
     )

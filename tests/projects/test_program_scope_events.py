@@ -13,6 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credit.models import scope as credit_scope
+from services.funds.access.handlers import HANDLERS as FUNDS_HANDLERS
+from services.funds.access.scope import funds_scope
 from services.projects.models import Project, events
 from shared.events.outbox import Event
 from shared.program_scope import StaffScope, scope_handlers, staff_scope
@@ -126,3 +128,40 @@ async def test_an_approved_project_names_its_program_pi_and_organization(
             projects.orgs[1],
         )
     ]
+
+
+async def test_funds_learns_the_code_of_every_program_it_is_told_about(
+    session: AsyncSession, projects: Projects
+) -> None:
+    """Funds names programs by code; a basic program (seeded, never announced as created)
+    is learnt from the assignment of its manager and the engagement of its evaluator."""
+    position = await last_event(session)
+    manager2 = projects.callers["manager2"].user_id
+    evaluator = projects.callers["evaluator"].user_id
+    assigned = await projects.call("PUT", f"/v1/programs/{ZDYF}/managers/{manager2}", "admin")
+    assert assigned.status_code in (200, 201), assigned.text
+    engaged = await projects.call(
+        "POST",
+        "/v1/engagements",
+        "manager2",
+        json={
+            "evaluator_id": str(evaluator),
+            "program_id": str(ZDYF),
+            "purpose": "计划年度执行情况评价",
+        },
+    )
+    assert engaged.status_code == 201, engaged.text
+    outbox = events.outbox
+    rows = (
+        await session.execute(sa.select(outbox).where(outbox.c.id > position).order_by(outbox.c.id))
+    ).all()
+    for row in rows:
+        handler = FUNDS_HANDLERS.get(row.event_type)
+        if handler is not None:
+            await handler(session, Event.model_validate({**row._mapping, "position": str(row.id)}))
+
+    for who in ("manager2", "evaluator"):
+        principal = await projects.app.state.token_verifier.verify(
+            projects.callers[who].headers["Authorization"].removeprefix("Bearer ")
+        )
+        assert (await funds_scope(session, principal)).codes == {"ZDYF"}, who

@@ -135,7 +135,9 @@ async def test_a_manager_adds_a_fund_with_its_parent_and_rules(
     assert assignment is not None
     managers = await projects.call("GET", f"/v1/programs/{created['id']}/managers", "manager")
     assert managers.status_code == 200
-    assert [(m["user_id"], m["display_name"]) for m in managers.json()] == [(str(manager), "李明")]
+    assert [(m["user_id"], m["display_name"]) for m in managers.json()["items"]] == [
+        (str(manager), "李明")
+    ]
 
     [row] = await transitions(session, created["id"])
     assert (row.entity, row.action, row.to_state) == ("program", "created", "active")
@@ -401,7 +403,7 @@ async def test_admins_assign_and_unassign_program_managers(
     allowed = await projects.call("POST", retire, "manager2", json=reason)
     assert allowed.json()["code"] == "program.basic_permanent"
     listed = await projects.call("GET", f"/v1/programs/{ZDYF}/managers", "manager2")
-    assert {m["display_name"] for m in listed.json()} == {"李明", "赵强"}
+    assert {m["display_name"] for m in listed.json()["items"]} == {"李明", "赵强"}
 
     for who in ("applicant", "org_admin"):
         not_a_manager = await projects.call(

@@ -88,7 +88,7 @@ def acceptance_sheet(value: int) -> dict[str, Any]:
 async def reports_of(projects: Projects, project_id: str, who: str) -> list[dict[str, Any]]:
     listed = await projects.call("GET", f"/v1/projects/{project_id}/reports", who)
     assert listed.status_code == 200, listed.text
-    body: list[dict[str, Any]] = listed.json()
+    body: list[dict[str, Any]] = listed.json()["items"]
     return body
 
 
@@ -224,7 +224,7 @@ async def test_an_acceptance_round_from_opening_to_the_managers_decision(
     [seen] = await reports_of(projects, finishing, "applicant")
     assert seen["expert_review"]["trimmed_mean"] == 70.0
     story = await projects.call("GET", f"/v1/projects/{finishing}/history", "applicant")
-    completed = [t for t in story.json() if t["action"] == "acceptance_review.completed"]
+    completed = [t for t in story.json()["items"] if t["action"] == "acceptance_review.completed"]
     assert [t["details"]["reviews"] for t in completed] == [2]
     for reply in (
         story,
@@ -301,7 +301,7 @@ async def test_acceptance_rounds_follow_one_another_each_on_new_final_reports(
     [item] = again.json()["options"]["final_reports"]
     assert item["project_id"] == second  # the first report was put to experts already
     rounds = await projects.call("GET", f"/v1/calls/{call_id}/review-rounds", "manager")
-    assert [(r["kind"], r["state"]) for r in rounds.json()] == [
+    assert [(r["kind"], r["state"]) for r in rounds.json()["items"]] == [
         ("acceptance", "closed"),
         ("acceptance", "assigning"),
     ]

@@ -187,7 +187,7 @@ async def test_remove_then_swap(projects: Projects, session: AsyncSession) -> No
     }
 
     story = await projects.call("GET", f"/v1/applications/{own.id}/history", "applicant")
-    actions = [h["action"] for h in story.json()]
+    actions = [h["action"] for h in story.json()["items"]]
     assert actions[-4:] == [
         "experts_assigned",
         "experts_assigned",

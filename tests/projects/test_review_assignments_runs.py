@@ -95,7 +95,7 @@ async def test_the_applicant_learns_how_many_experts_never_who(
 
     history = await projects.call("GET", f"/v1/applications/{mine}/history", "applicant")
     assert history.status_code == 200
-    assigned = [h for h in history.json() if h["action"] == "experts_assigned"]
+    assigned = [h for h in history.json()["items"] if h["action"] == "experts_assigned"]
     assert [h["details"]["count"] for h in assigned] == [2]
     for n in range(5):
         assert str(projects.callers[f"专家{n}"].user_id) not in history.text

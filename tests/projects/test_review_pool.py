@@ -275,9 +275,9 @@ async def test_an_expert_declares_conflicts_and_managers_see_them(
     assert again.status_code == 409
     assert again.json()["code"] == "declared_conflict.exists"
     own = await projects.call("GET", "/v1/experts/me/conflicts", "expert")
-    assert [d["id"] for d in own.json()] == [person.json()["id"], org.json()["id"]]
+    assert [d["id"] for d in own.json()["items"]] == [person.json()["id"], org.json()["id"]]
     seen = await projects.call("GET", f"/v1/experts/{expert.user_id}", "manager")
-    assert seen.json()["declared_conflicts"] == own.json()
+    assert seen.json()["declared_conflicts"] == own.json()["items"]
     recorded = await session.scalar(
         sa.select(Transition).where(Transition.action == "conflict.declared")
     )

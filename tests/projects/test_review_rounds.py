@@ -170,8 +170,22 @@ async def test_a_calls_rounds_are_listed_for_its_managers(
     listed = await projects.call("GET", path, "manager")
 
     assert listed.status_code == 200
-    assert [r["id"] for r in listed.json()] == [created.json()["id"]]
+    assert [r["id"] for r in listed.json()["items"]] == [created.json()["id"]]
+    assert listed.json()["next_cursor"] is None
     assert (await projects.call("GET", path, "manager2")).status_code == 403
+    # Filters work, or are refused: never silently dropped.
+    for params, expected in (
+        ({"kind": "proposal"}, [created.json()["id"]]),
+        ({"kind": "acceptance"}, []),
+        ({"state": "closed"}, []),
+    ):
+        filtered = await projects.call("GET", path, "manager", params=params)
+        assert [r["id"] for r in filtered.json()["items"]] == expected, params
+    assert (await projects.call("GET", path, "manager", params={"kind": "x"})).status_code == 422
+    unknown = await projects.call("GET", path, "manager", params={"program_id": str(call.id)})
+    assert unknown.status_code == 422
+    assert unknown.json()["code"] == "query.unknown_parameter"
+    assert unknown.json()["unknown"] == ["program_id"]
 
 
 async def test_a_zdzx_round_is_for_zdzx_managers(session: AsyncSession, projects: Projects) -> None:

@@ -54,7 +54,7 @@ async def open_account(
 @router.get("", response_model=Page[AccountRead], summary="Accounts, by ledger, owner or purpose")
 async def list_accounts(
     accounts: Accounts,
-    _reader: LedgerReader,
+    reader: LedgerReader,
     page: PageDep,
     ledger: Annotated[LedgerCode | None, Query()] = None,
     owner_id: Annotated[str | None, Query(max_length=100)] = None,
@@ -62,7 +62,7 @@ async def list_accounts(
 ) -> Page[AccountRead]:
     offset = start_of(page)
     found = await accounts.search(
-        ledger=ledger, owner_id=owner_id, code=code, offset=offset, limit=page.limit + 1
+        reader, ledger=ledger, owner_id=owner_id, code=code, offset=offset, limit=page.limit + 1
     )
     return Page(
         items=[AccountRead.model_validate(a) for a in found[: page.limit]],
@@ -78,13 +78,13 @@ async def list_accounts(
 async def get_account(
     account_id: UUID,
     accounts: Accounts,
-    _reader: LedgerReader,
+    reader: LedgerReader,
     as_of: Annotated[
         AwareDatetime | None,
         Query(description="balances from the transfers made up to this moment (inclusive)"),
     ] = None,
 ) -> AccountRead:
-    return await accounts.read(account_id, as_of)
+    return await accounts.read(reader, account_id, as_of)
 
 
 @router.get(
@@ -95,7 +95,7 @@ async def get_account(
 async def account_statement(
     account_id: UUID,
     accounts: Accounts,
-    _reader: LedgerReader,
+    reader: LedgerReader,
     page: PageDep,
     period_from: Annotated[
         AwareDatetime | None, Query(alias="from", description="inclusive")
@@ -106,7 +106,7 @@ async def account_statement(
         raise InvalidPeriod()
     offset = start_of(page)
     statement, more = await accounts.statement(
-        account_id, since=period_from, until=period_to, offset=offset, limit=page.limit
+        reader, account_id, since=period_from, until=period_to, offset=offset, limit=page.limit
     )
     statement.next_cursor = next_cursor(offset, page.limit, page.limit + 1 if more else 0)
     return statement

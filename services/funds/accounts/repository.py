@@ -90,6 +90,7 @@ class AccountRepository:
 
     async def search(
         self,
+        visible: sa.ColumnElement[bool],
         *,
         ledger: str | None,
         owner_id: str | None,
@@ -97,7 +98,7 @@ class AccountRepository:
         offset: int,
         limit: int,
     ) -> Sequence[Account]:
-        query = sa.select(Account).order_by(Account.ledger, Account.code, Account.id)
+        query = sa.select(Account).where(visible).order_by(Account.ledger, Account.code, Account.id)
         if ledger is not None:
             query = query.where(Account.ledger == ledger)
         if owner_id is not None:

@@ -9,6 +9,8 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.funds.access.repository import AccessRepository
+from services.funds.access.scope import funds_scope
 from services.funds.accounts.repository import AccountRepository
 from services.funds.accounts.schemas import (
     AccountCreate,
@@ -19,6 +21,7 @@ from services.funds.accounts.schemas import (
 )
 from services.funds.exceptions import AccountExistsDifferent, AccountNotFound
 from services.funds.models import Account
+from shared.auth.tokens import Principal
 from shared.ids import uuid7
 
 _IDENTITY = (
@@ -48,6 +51,16 @@ class AccountService:
             raise AccountNotFound()
         return account
 
+    async def readable(self, principal: Principal, account_id: UUID) -> Account:
+        """The account if the caller may read it (`services.funds.access.scope`); else 404."""
+        account = await self.get(account_id)
+        found = await funds_scope(self.session, principal)
+        if not found.everything and not await AccessRepository(self.session).finds(
+            Account, account_id, found.accounts()
+        ):
+            raise AccountNotFound()
+        return account
+
     async def open(self, data: AccountCreate, *, actor: str, now: datetime) -> tuple[Account, bool]:
         """(the account, True if opened now); the same id and body again is the same account."""
         values = data.model_dump(exclude={"id"})
@@ -60,8 +73,10 @@ class AccountService:
             raise AccountExistsDifferent()
         return account, created
 
-    async def read(self, account_id: UUID, as_of: datetime | None = None) -> AccountRead:
-        account = await self.get(account_id)
+    async def read(
+        self, principal: Principal, account_id: UUID, as_of: datetime | None = None
+    ) -> AccountRead:
+        account = await self.readable(principal, account_id)
         current = AccountRead.model_validate(account)
         if as_of is None:
             return current
@@ -70,6 +85,7 @@ class AccountService:
 
     async def search(
         self,
+        principal: Principal,
         *,
         ledger: str | None,
         owner_id: str | None,
@@ -77,12 +93,15 @@ class AccountService:
         offset: int,
         limit: int,
     ) -> Sequence[Account]:
+        """The accounts the caller may read that match the filters."""
+        visible = (await funds_scope(self.session, principal)).accounts()
         return await self.repo.search(
-            ledger=ledger, owner_id=owner_id, code=code, offset=offset, limit=limit
+            visible, ledger=ledger, owner_id=owner_id, code=code, offset=offset, limit=limit
         )
 
     async def statement(
         self,
+        principal: Principal,
         account_id: UUID,
         *,
         since: datetime | None,
@@ -91,7 +110,7 @@ class AccountService:
         limit: int,
     ) -> tuple[Statement, bool]:
         """One page of the statement (and whether there is more), running totals included."""
-        await self.get(account_id)
+        await self.readable(principal, account_id)
         opening = Balances.model_validate(
             await self.repo.balances_before(account_id, since)
             if since is not None

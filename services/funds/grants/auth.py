@@ -24,7 +24,8 @@ GrantOverseer = Annotated[
         ],
     ),
 ]
-# One grant or a list of grants: also an org_admin, for the grants of their organization.
+# One grant or a list of grants: also an org_admin (their organization's grants) and a PI
+# (their own grant); which grants each reads is `services.funds.access.scope`.
 GrantReader = Annotated[
     Principal,
     Security(
@@ -36,6 +37,7 @@ GrantReader = Annotated[
             Role.program_manager,
             Role.admin,
             Role.org_admin,
+            Role.applicant,
         ],
     ),
 ]
@@ -46,4 +48,3 @@ ExpenditureReporter = Annotated[
 ]
 
 FINANCE_ROLES = (Role.finance_officer, Role.admin)
-ORGANIZATION_ROLE = Role.org_admin

@@ -31,7 +31,7 @@ from services.funds.grants.schemas import (
 from services.funds.grants.service import GrantService
 from services.funds.grants.views import GrantViews, post_subsidy_view, summary_of, tranche_view
 from shared.db import SessionDep
-from shared.pagination import MAX_CHILDREN, Page, PageDep, next_cursor, start_of
+from shared.pagination import Page, PageDep, next_cursor, start_of
 
 router = APIRouter(prefix="/v1", tags=["grants"])
 
@@ -86,26 +86,31 @@ async def allocate_envelope(
     summary="A program's envelope for a year: allocated, committed, paid out, available",
 )
 async def envelope_summary(
-    envelopes: Envelopes,
-    _reader: GrantOverseer,
+    views: Views,
+    reader: GrantOverseer,
     program_code: Annotated[ProgramCode, Query()],
     year: Annotated[QueryYear, Query()],
 ) -> EnvelopeSummary:
-    return await envelopes.summary(program_code, year)
+    return await views.envelope(reader, program_code, year)
 
 
 @router.get(
     "/grants/execution",
-    response_model=list[ExecutionRow],
-    summary="Budget execution (预算执行率) per program and year",
+    response_model=Page[ExecutionRow],
+    summary="Budget execution (预算执行率) per program and year, of the programs one reads",
 )
 async def execution(
     views: Views,
-    _reader: GrantOverseer,
+    reader: GrantOverseer,
+    page: PageDep,
     year: Annotated[QueryYear | None, Query()] = None,
     program_code: Annotated[ProgramCode | None, Query()] = None,
-) -> list[ExecutionRow]:
-    return await views.execution(program_code=program_code, year=year)
+) -> Page[ExecutionRow]:
+    offset = start_of(page)
+    found = await views.execution(
+        reader, program_code=program_code, year=year, offset=offset, limit=page.limit + 1
+    )
+    return Page(items=found[: page.limit], next_cursor=next_cursor(offset, page.limit, len(found)))
 
 
 # --- grants -------------------------------------------------------------------------------
@@ -148,11 +153,15 @@ async def get_grant(project_id: UUID, views: Views, reader: GrantReader) -> Gran
 
 @router.get(
     "/grants/{project_id}/history",
-    response_model=list[HistoryEntry],
+    response_model=Page[HistoryEntry],
     summary="Who changed the grant, when and why (budget reallocations included)",
 )
-async def grant_history(project_id: UUID, views: Views, reader: GrantReader) -> list[HistoryEntry]:
-    return await views.history(reader, project_id, offset=0, limit=MAX_CHILDREN)
+async def grant_history(
+    project_id: UUID, views: Views, reader: GrantReader, page: PageDep
+) -> Page[HistoryEntry]:
+    offset = start_of(page)
+    found = await views.history(reader, project_id, offset=offset, limit=page.limit + 1)
+    return Page(items=found[: page.limit], next_cursor=next_cursor(offset, page.limit, len(found)))
 
 
 @router.post(

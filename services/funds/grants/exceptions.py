@@ -10,6 +10,11 @@ class GrantNotFound(NotFound):
     title = Text("项目经费记录不存在", "Grant not found")
 
 
+class EnvelopeNotFound(NotFound):
+    code = "grant.envelope_not_found"
+    title = Text("该计划的经费额度不存在", "No envelope of this program")
+
+
 class TrancheNotFound(NotFound):
     code = "grant.tranche_not_found"
     title = Text("该拨付批次不存在", "Tranche not found")

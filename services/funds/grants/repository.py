@@ -120,6 +120,7 @@ class GrantRepository:
 
     async def search(
         self,
+        visible: sa.ColumnElement[bool],
         *,
         program_code: str | None,
         year: int | None,
@@ -128,7 +129,11 @@ class GrantRepository:
         offset: int,
         limit: int,
     ) -> Sequence[Grant]:
-        query = sa.select(Grant).order_by(Grant.program_code, Grant.year, Grant.project_number)
+        query = (
+            sa.select(Grant)
+            .where(visible)
+            .order_by(Grant.program_code, Grant.year, Grant.project_number)
+        )
         if program_code is not None:
             query = query.where(Grant.program_code == program_code)
         if year is not None:
@@ -139,7 +144,15 @@ class GrantRepository:
             query = query.where(Grant.status == status)
         return (await self.session.scalars(query.offset(offset).limit(limit))).all()
 
-    async def execution(self, *, program_code: str | None, year: int | None) -> list[Any]:
+    async def execution(
+        self,
+        visible: sa.ColumnElement[bool],
+        *,
+        program_code: str | None,
+        year: int | None,
+        offset: int,
+        limit: int,
+    ) -> list[Any]:
         """Per program and year: grants, budget, released and spent (from account totals)."""
         funds, spent = aliased(Account), aliased(Account)
         query = (
@@ -153,8 +166,11 @@ class GrantRepository:
             )
             .join(funds, funds.id == Grant.funds_account_id)
             .join(spent, spent.id == Grant.spent_account_id)
+            .where(visible)
             .group_by(Grant.program_code, Grant.year)
             .order_by(Grant.program_code, Grant.year)
+            .offset(offset)
+            .limit(limit)
         )
         if program_code is not None:
             query = query.where(Grant.program_code == program_code)

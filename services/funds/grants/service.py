@@ -14,9 +14,10 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.funds.access.scope import funds_scope
 from services.funds.exceptions import PaymentOrderNotPending
 from services.funds.grants.accounts import derived_id, program_fund_id
-from services.funds.grants.auth import FINANCE_ROLES, ORGANIZATION_ROLE
+from services.funds.grants.auth import FINANCE_ROLES
 from services.funds.grants.exceptions import (
     CategoryOverBudget,
     ExpenditureExistsDifferent,
@@ -47,13 +48,6 @@ from shared.auth.tokens import Principal
 from shared.events.outbox import publish
 
 
-def may_see(principal: Principal, grant: Grant) -> bool:
-    """Finance and oversight see every grant; an org_admin only their organization's."""
-    if principal.has_any("finance_officer", "auditor", "evaluator", "program_manager", "admin"):
-        return True
-    return principal.has_any(ORGANIZATION_ROLE) and principal.org_id == grant.org_id
-
-
 class GrantService:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -64,7 +58,11 @@ class GrantService:
 
     async def locked(self, project_id: UUID, principal: Principal | None = None) -> Grant:
         grant = await self.repo.grant(project_id, lock=True)
-        if grant is None or (principal is not None and not may_see(principal, grant)):
+        if grant is None:
+            raise GrantNotFound()
+        if principal is not None and not (await funds_scope(self.session, principal)).reads_grant(
+            grant
+        ):
             raise GrantNotFound()
         return grant
 

@@ -12,12 +12,15 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.funds.grants.exceptions import GrantNotFound
+from services.funds.access.scope import funds_scope
+from services.funds.grants.envelopes import EnvelopeService
+from services.funds.grants.exceptions import EnvelopeNotFound, GrantNotFound
 from services.funds.grants.payouts import tranche_state
 from services.funds.grants.rates import rate
 from services.funds.grants.repository import GrantRepository
 from services.funds.grants.schemas import (
     Budget,
+    EnvelopeSummary,
     ExecutionRates,
     ExecutionRow,
     GrantRead,
@@ -28,7 +31,6 @@ from services.funds.grants.schemas import (
     RecoveryRead,
     TrancheRead,
 )
-from services.funds.grants.service import may_see
 from services.funds.models import PaymentOrder
 from services.funds.models.grants import (
     CATEGORIES,
@@ -89,11 +91,12 @@ def tranche_view(tranche: GrantTranche, order: PaymentOrder | None) -> TrancheRe
 
 class GrantViews:
     def __init__(self, session: AsyncSession) -> None:
+        self.session = session
         self.repo = GrantRepository(session)
 
     async def visible(self, principal: Principal, project_id: UUID) -> Grant:
         grant = await self.repo.grant(project_id)
-        if grant is None or not may_see(principal, grant):
+        if grant is None or not (await funds_scope(self.session, principal)).reads_grant(grant):
             raise GrantNotFound()
         return grant
 
@@ -160,14 +163,10 @@ class GrantViews:
         offset: int,
         limit: int,
     ) -> Sequence[Grant]:
-        if not principal.has_any(
-            "finance_officer", "auditor", "evaluator", "program_manager", "admin"
-        ):
-            # An org_admin lists their own organization's grants, whatever else was asked.
-            if principal.org_id is None or org_id not in (None, principal.org_id):
-                return []
-            org_id = principal.org_id
+        """The grants the caller may read that match the filters."""
+        found = await funds_scope(self.session, principal)
         return await self.repo.search(
+            found.grants(),
             program_code=program_code,
             year=year,
             org_id=org_id,
@@ -176,7 +175,26 @@ class GrantViews:
             limit=limit,
         )
 
-    async def execution(self, *, program_code: str | None, year: int | None) -> list[ExecutionRow]:
+    async def envelope(self, principal: Principal, program_code: str, year: int) -> EnvelopeSummary:
+        """A program's envelope, for those who read the program as a whole."""
+        if not (await funds_scope(self.session, principal)).reads_program(program_code):
+            raise EnvelopeNotFound()
+        return await EnvelopeService(self.session).summary(program_code, year)
+
+    async def execution(
+        self,
+        principal: Principal,
+        *,
+        program_code: str | None,
+        year: int | None,
+        offset: int,
+        limit: int,
+    ) -> list[ExecutionRow]:
+        """Per program and year, of the programs the caller reads as a whole."""
+        visible = (await funds_scope(self.session, principal)).program_grants()
+        rows = await self.repo.execution(
+            visible, program_code=program_code, year=year, offset=offset, limit=limit
+        )
         return [
             ExecutionRow(
                 program_code=row.program_code,
@@ -190,7 +208,7 @@ class GrantViews:
                     of_budget=rate(int(row.spent), int(row.budget)),
                 ),
             )
-            for row in await self.repo.execution(program_code=program_code, year=year)
+            for row in rows
         ]
 
     async def history(

@@ -58,5 +58,5 @@ async def create_transfers(
 
 
 @router.get("/{transfer_id}", response_model=TransferView, summary="One transfer")
-async def get_transfer(transfer_id: UUID, ledger: Ledger, _reader: LedgerReader) -> TransferView:
-    return await ledger.view(transfer_id)
+async def get_transfer(transfer_id: UUID, ledger: Ledger, reader: LedgerReader) -> TransferView:
+    return await ledger.readable_view(reader, transfer_id)

@@ -23,6 +23,8 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.funds.access.repository import AccessRepository
+from services.funds.access.scope import funds_scope
 from services.funds.exceptions import IdempotencyKeyReused, TransferNotFound
 from services.funds.ledger.codes import CREATED, EXISTS, outcome, refusal
 from services.funds.ledger.repository import LedgerRepository
@@ -34,6 +36,7 @@ from services.funds.ledger.schemas import (
     batch_adapter,
 )
 from services.funds.models import Transfer
+from shared.auth.tokens import Principal
 
 _HOLD_STATES = {"post": "posted", "void": "voided", "expire": "expired"}
 
@@ -132,3 +135,12 @@ class LedgerService:
             extra["hold_state"] = _HOLD_STATES[resolution.kind] if resolution else "pending"
             extra["resolved_by"] = resolution.id if resolution else None
         return TransferView.model_validate(transfer).model_copy(update=extra)
+
+    async def readable_view(self, principal: Principal, transfer_id: UUID) -> TransferView:
+        """The transfer if it moved money from or into an account the caller reads; else 404."""
+        found = await funds_scope(self.session, principal)
+        if not found.everything and not await AccessRepository(self.session).finds(
+            Transfer, transfer_id, found.transfers()
+        ):
+            raise TransferNotFound()
+        return await self.view(transfer_id)

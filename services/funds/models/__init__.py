@@ -13,6 +13,7 @@ from services.funds.models.ledger import (
     TransferFailure,
 )
 from services.funds.models.payments import PaymentOrder
+from services.funds.models.programs import ProgramCode
 
 __all__ = [
     "Account",
@@ -20,6 +21,7 @@ __all__ = [
     "IdempotencyKey",
     "PaymentOrder",
     "PendingExpiry",
+    "ProgramCode",
     "Transfer",
     "TransferFailure",
     "directory",

@@ -56,6 +56,9 @@ class Grant(Base):
         sa.CheckConstraint("(status = 'frozen') = (frozen_at IS NOT NULL)", name="frozen_when"),
         sa.Index(None, "program_code", "year"),
         sa.Index(None, "org_id"),
+        # Who reads which grants (`services.funds.access.scope`): by program, by PI.
+        sa.Index(None, "program_id"),
+        sa.Index(None, "pi_id"),
     )
 
     project_id: Mapped[UUID] = mapped_column(primary_key=True)

@@ -53,6 +53,9 @@ class VoucherProgram(Base):
     validity_days: Mapped[int] = mapped_column()
     categories: Mapped[list[str]] = mapped_column(ARRAY(sa.String(40)))
     managing_agency: Mapped[str] = mapped_column(sa.String(200))
+    # The code of the program (projects service) that runs the scheme: its managers admit
+    # providers and oversee the scheme; None: finance, audit and admin staff only.
+    run_by_program: Mapped[str | None] = mapped_column(sa.String(40), index=True)
     treasury_account_id: Mapped[UUID] = mapped_column(sa.ForeignKey("accounts.id"))
     pool_account_id: Mapped[UUID] = mapped_column(sa.ForeignKey("accounts.id"))
     funding_transfer_id: Mapped[UUID] = mapped_column()

@@ -50,14 +50,14 @@ async def make_order(
 @router.get("", response_model=Page[PaymentOrderRead], summary="Payment orders, oldest first")
 async def list_orders(
     orders: PaymentOrders,
-    _reader: LedgerReader,
+    reader: LedgerReader,
     page: PageDep,
     order_status: Annotated[
         Literal["pending_approval", "approved", "rejected"] | None, Query(alias="status")
     ] = None,
 ) -> Page[PaymentOrderRead]:
     offset = start_of(page)
-    found = await orders.search(status=order_status, offset=offset, limit=page.limit + 1)
+    found = await orders.search(reader, status=order_status, offset=offset, limit=page.limit + 1)
     return Page(
         items=[PaymentOrderRead.model_validate(o) for o in found[: page.limit]],
         next_cursor=next_cursor(offset, page.limit, len(found)),
@@ -66,9 +66,9 @@ async def list_orders(
 
 @router.get("/{order_id}", response_model=PaymentOrderRead)
 async def get_order(
-    order_id: UUID, orders: PaymentOrders, _reader: LedgerReader
+    order_id: UUID, orders: PaymentOrders, reader: LedgerReader
 ) -> PaymentOrderRead:
-    return PaymentOrderRead.model_validate(await orders.get(order_id))
+    return PaymentOrderRead.model_validate(await orders.readable(reader, order_id))
 
 
 @router.post(

@@ -37,9 +37,13 @@ class PaymentOrderRepository:
         return inserted is not None
 
     async def search(
-        self, *, status: str | None, offset: int, limit: int
+        self, visible: sa.ColumnElement[bool], *, status: str | None, offset: int, limit: int
     ) -> Sequence[PaymentOrder]:
-        query = sa.select(PaymentOrder).order_by(PaymentOrder.created_at, PaymentOrder.id)
+        query = (
+            sa.select(PaymentOrder)
+            .where(visible)
+            .order_by(PaymentOrder.created_at, PaymentOrder.id)
+        )
         if status is not None:
             query = query.where(PaymentOrder.status == status)
         return (await self.session.scalars(query.offset(offset).limit(limit))).all()

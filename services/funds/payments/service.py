@@ -17,6 +17,8 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.funds.access.repository import AccessRepository
+from services.funds.access.scope import funds_scope
 from services.funds.exceptions import (
     MakerCannotApprove,
     PaymentOrderExistsDifferent,
@@ -29,6 +31,7 @@ from services.funds.ledger.service import LedgerService
 from services.funds.models import PaymentOrder, events
 from services.funds.payments.repository import PaymentOrderRepository
 from services.funds.payments.schemas import PaymentOrderCreate
+from shared.auth.tokens import Principal
 from shared.events.outbox import publish
 
 _RESOLUTIONS = uuid.UUID("6f1c3b0e-5d0a-4c57-9a1e-3f0c2f4b7d21")
@@ -60,10 +63,22 @@ class PaymentOrderService:
             raise PaymentOrderNotFound()
         return order
 
+    async def readable(self, principal: Principal, order_id: UUID) -> PaymentOrder:
+        """The order if the caller may read it (`services.funds.access.scope`); else 404."""
+        order = await self.get(order_id)
+        found = await funds_scope(self.session, principal)
+        if not found.everything and not await AccessRepository(self.session).finds(
+            PaymentOrder, order_id, found.payment_orders()
+        ):
+            raise PaymentOrderNotFound()
+        return order
+
     async def search(
-        self, *, status: str | None, offset: int, limit: int
+        self, principal: Principal, *, status: str | None, offset: int, limit: int
     ) -> Sequence[PaymentOrder]:
-        return await self.repo.search(status=status, offset=offset, limit=limit)
+        """The orders the caller may read (paying from or into an account they read)."""
+        visible = (await funds_scope(self.session, principal)).payment_orders()
+        return await self.repo.search(visible, status=status, offset=offset, limit=limit)
 
     async def make(
         self, data: PaymentOrderCreate, *, maker: str, now: datetime

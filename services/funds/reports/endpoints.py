@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime
 
-from services.funds.auth import LedgerReader
+from services.funds.auth import LedgerAuditor, LedgerReader
 from services.funds.ledger.schemas import LedgerCode
 from services.funds.reports.schemas import IntegrityReport, TrialBalance
 from services.funds.reports.service import ReportService
@@ -30,14 +30,14 @@ Reports = Annotated[ReportService, Depends(report_service)]
 )
 async def trial_balance(
     reports: Reports,
-    _reader: LedgerReader,
+    reader: LedgerReader,
     ledger: Annotated[LedgerCode | None, Query()] = None,
     as_of: Annotated[
         AwareDatetime | None,
         Query(description="recomputed from the transfers made up to this moment"),
     ] = None,
 ) -> TrialBalance:
-    return await reports.trial_balance(ledger=ledger, as_of=as_of)
+    return await reports.trial_balance(ledger=ledger, as_of=as_of, principal=reader)
 
 
 @router.get(
@@ -45,5 +45,5 @@ async def trial_balance(
     response_model=IntegrityReport,
     summary="Checks the whole ledger: balances, stored totals against transfers, holds",
 )
-async def integrity(reports: Reports, _reader: LedgerReader) -> IntegrityReport:
+async def integrity(reports: Reports, _auditor: LedgerAuditor) -> IntegrityReport:
     return await reports.integrity()

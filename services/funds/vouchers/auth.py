@@ -10,7 +10,7 @@ from shared.auth.dependencies import current_principal
 from shared.auth.roles import Role
 from shared.auth.tokens import Principal
 
-# Staff who see every program, provider, voucher and order.
+# Staff who read vouchers, orders and registrations: which ones is `visibility.py`.
 STAFF_ROLES = frozenset(
     {
         Role.finance_officer,
@@ -24,6 +24,7 @@ STAFF_ROLES = frozenset(
 ProgramMaker = Annotated[
     Principal, Security(current_principal, scopes=[Role.admin, Role.finance_officer])
 ]
+# Admitting and suspending providers: managers of a program running a scheme (`visibility.py`).
 ProviderReviewer = Annotated[
     Principal, Security(current_principal, scopes=[Role.program_manager, Role.admin])
 ]
@@ -33,7 +34,7 @@ EnterpriseUser = Annotated[Principal, Security(current_principal, scopes=[Role.e
 VoucherFinance = Annotated[
     Principal, Security(current_principal, scopes=[Role.finance_officer, Role.admin])
 ]
-# Reads with object rules: parties see their own, staff everything.
+# Reads with object rules: parties see their own, staff what they oversee.
 VoucherReader = Annotated[
     Principal,
     Security(
@@ -41,7 +42,3 @@ VoucherReader = Annotated[
         scopes=[*sorted(STAFF_ROLES), Role.provider, Role.enterprise],
     ),
 ]
-
-
-def is_staff(principal: Principal) -> bool:
-    return principal.has_any(*STAFF_ROLES)

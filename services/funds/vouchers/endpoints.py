@@ -190,7 +190,7 @@ async def approve_provider(
     decision: ProviderDecision | None = None,
 ) -> ProviderRead:
     reason = decision.reason if decision else None
-    provider = await parties.approve(provider_id, actor=reviewer.subject, reason=reason, now=now)
+    provider = await parties.approve(provider_id, principal=reviewer, reason=reason, now=now)
     return provider_read(provider, now)
 
 
@@ -203,7 +203,7 @@ async def reject_provider(
     now: NowDep,
 ) -> ProviderRead:
     provider = await parties.reject(
-        provider_id, actor=reviewer.subject, reason=rejection.reason, now=now
+        provider_id, principal=reviewer, reason=rejection.reason, now=now
     )
     return provider_read(provider, now)
 
@@ -217,7 +217,7 @@ async def suspend_provider(
     now: NowDep,
 ) -> ProviderRead:
     provider = await parties.suspend(
-        provider_id, actor=reviewer.subject, reason=rejection.reason, now=now
+        provider_id, principal=reviewer, reason=rejection.reason, now=now
     )
     return provider_read(provider, now)
 
@@ -231,7 +231,7 @@ async def reinstate_provider(
     now: NowDep,
 ) -> ProviderRead:
     provider = await parties.reinstate(
-        provider_id, actor=reviewer.subject, reason=rejection.reason, now=now
+        provider_id, principal=reviewer, reason=rejection.reason, now=now
     )
     return provider_read(provider, now)
 
@@ -338,12 +338,16 @@ async def get_order(order_id: UUID, orders: Orders, caller: VoucherReader) -> Or
     return OrderRead.model_validate(await orders.get(order_id, caller))
 
 
-@router.get("/voucher-orders/{order_id}/history", response_model=list[HistoryEntry])
+@router.get("/voucher-orders/{order_id}/history", response_model=Page[HistoryEntry])
 async def order_history(
-    order_id: UUID, orders: Orders, caller: VoucherReader
-) -> list[HistoryEntry]:
-    order = await orders.get(order_id, caller)
-    return [HistoryEntry.model_validate(h) for h in await orders.repo.history(order.id)]
+    order_id: UUID, orders: Orders, caller: VoucherReader, page: PageDep
+) -> Page[HistoryEntry]:
+    offset = start_of(page)
+    found = await orders.history(order_id, caller, offset=offset, limit=page.limit + 1)
+    return Page(
+        items=[HistoryEntry.model_validate(h) for h in found[: page.limit]],
+        next_cursor=next_cursor(offset, page.limit, len(found)),
+    )
 
 
 @router.post("/voucher-orders/{order_id}/deliver", response_model=OrderRead)

@@ -24,6 +24,22 @@ class ProgramExistsDifferent(Conflict):
     )
 
 
+class UnknownProgram(Unprocessable):
+    code = "voucher.unknown_program"
+    title = Text(
+        "未知的科技计划代码：创新券计划须由已设立的科技计划管理",
+        "Unknown program code: a voucher scheme is run by an existing program",
+    )
+
+
+class NotSchemeManager(Forbidden):
+    code = "voucher.not_scheme_manager"
+    title = Text(
+        "仅创新券所属计划的管理人员可审核或暂停服务机构",
+        "Only the managers of a program running a voucher scheme admit or suspend providers",
+    )
+
+
 class ProviderNotFound(NotFound):
     code = "voucher.provider_not_found"
     title = Text("服务机构不存在", "Provider not found")

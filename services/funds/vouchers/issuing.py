@@ -9,6 +9,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.funds.access.repository import AccessRepository
 from services.funds.exceptions import TransferRefused
 from services.funds.ledger.schemas import TransferIn
 from services.funds.ledger.service import LedgerService
@@ -19,7 +20,6 @@ from services.funds.vouchers.accounts import (
     open_account,
     voucher_account_id,
 )
-from services.funds.vouchers.auth import is_staff
 from services.funds.vouchers.exceptions import (
     CapExceeded,
     CreditIneligible,
@@ -32,6 +32,7 @@ from services.funds.vouchers.parties import PartyService
 from services.funds.vouchers.programs import ProgramService
 from services.funds.vouchers.repository import VoucherRepository
 from services.funds.vouchers.schemas import VoucherIssue, VoucherRead
+from services.funds.vouchers.visibility import voucher_scope
 from shared.auth.tokens import Principal
 from shared.clock import SHANGHAI, in_shanghai
 from shared.credit_client import CreditClient
@@ -62,26 +63,18 @@ class VoucherService:
         )
 
     async def get(self, voucher_id: UUID, principal: Principal) -> Voucher:
-        voucher = await self.repo.voucher(voucher_id)
-        if voucher is None or not await self._may_read(voucher, principal):
+        """The voucher if the caller may read it (`visibility.py`); else not found."""
+        found = await voucher_scope(self.session, principal)
+        voucher = await AccessRepository(self.session).visible(
+            Voucher, voucher_id, found.vouchers()
+        )
+        if voucher is None:
             raise VoucherNotFound()
         return voucher
 
-    async def _may_read(self, voucher: Voucher, principal: Principal) -> bool:
-        if is_staff(principal):
-            return True
-        enterprise = await self.repo.enterprise(voucher.enterprise_id)
-        return enterprise is not None and enterprise.org_id == principal.org_id
-
     async def search(self, principal: Principal, *, offset: int, limit: int) -> Sequence[Voucher]:
-        if is_staff(principal):
-            return await self.repo.vouchers(enterprise_id=None, offset=offset, limit=limit)
-        if principal.org_id is None:
-            return []
-        enterprise = await self.repo.enterprise_of(principal.org_id)
-        if enterprise is None:
-            return []
-        return await self.repo.vouchers(enterprise_id=enterprise.id, offset=offset, limit=limit)
+        found = await voucher_scope(self.session, principal)
+        return await self.repo.vouchers(found.vouchers(), offset=offset, limit=limit)
 
     async def issue(
         self,

@@ -20,18 +20,19 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.funds.access.repository import AccessRepository
 from services.funds.exceptions import TransferRefused
 from services.funds.ledger.schemas import TransferIn
 from services.funds.ledger.service import LedgerService
 from services.funds.models.vouchers import (
     VoucherEnterprise,
+    VoucherHistory,
     VoucherOrder,
     VoucherProgram,
     VoucherProvider,
 )
 from services.funds.vouchers.access import locked_for_enterprise, locked_for_provider
 from services.funds.vouchers.accounts import available, open_account, payable_id
-from services.funds.vouchers.auth import is_staff
 from services.funds.vouchers.exceptions import (
     CategoryIneligible,
     InsufficientBalance,
@@ -55,7 +56,7 @@ from services.funds.vouchers.parties import PartyService, provider_status
 from services.funds.vouchers.programs import ProgramService
 from services.funds.vouchers.repository import VoucherRepository
 from services.funds.vouchers.schemas import OrderCreate
-from shared.auth.roles import Role
+from services.funds.vouchers.visibility import voucher_scope
 from shared.auth.tokens import Principal
 
 _SAME_ORDER = (
@@ -102,48 +103,24 @@ class OrderService:
     # --- reads -------------------------------------------------------------------------------
 
     async def get(self, order_id: UUID, principal: Principal) -> VoucherOrder:
-        order = await self.repo.order(order_id)
-        if order is None or not await self._may_read(order, principal):
+        """The order if the caller may read it (`visibility.py`); else not found."""
+        found = await voucher_scope(self.session, principal)
+        order = await AccessRepository(self.session).visible(VoucherOrder, order_id, found.orders())
+        if order is None:
             raise OrderNotFound()
         return order
 
-    async def _may_read(self, order: VoucherOrder, principal: Principal) -> bool:
-        if is_staff(principal):
-            return True
-        if principal.org_id is None:
-            return False
-        if principal.has_any(Role.enterprise):
-            enterprise = await self.repo.enterprise(order.enterprise_id)
-            if enterprise is not None and enterprise.org_id == principal.org_id:
-                return True
-        if principal.has_any(Role.provider):
-            provider = await self.repo.provider(order.provider_id)
-            if provider is not None and provider.org_id == principal.org_id:
-                return True
-        return False
+    async def history(
+        self, order_id: UUID, principal: Principal, *, offset: int, limit: int
+    ) -> Sequence[VoucherHistory]:
+        order = await self.get(order_id, principal)
+        return await self.repo.history(order.id, offset=offset, limit=limit)
 
     async def search(
         self, principal: Principal, *, offset: int, limit: int
     ) -> Sequence[VoucherOrder]:
-        if is_staff(principal):
-            return await self.repo.orders(
-                enterprise_id=None, provider_id=None, offset=offset, limit=limit
-            )
-        if principal.org_id is None:
-            return []
-        if principal.has_any(Role.enterprise):
-            enterprise = await self.repo.enterprise_of(principal.org_id)
-            if enterprise is not None:
-                return await self.repo.orders(
-                    enterprise_id=enterprise.id, provider_id=None, offset=offset, limit=limit
-                )
-        if principal.has_any(Role.provider):
-            provider = await self.repo.provider_of(principal.org_id)
-            if provider is not None:
-                return await self.repo.orders(
-                    enterprise_id=None, provider_id=provider.id, offset=offset, limit=limit
-                )
-        return []
+        found = await voucher_scope(self.session, principal)
+        return await self.repo.orders(found.orders(), offset=offset, limit=limit)
 
     # --- placing an order ----------------------------------------------------------------------
 

@@ -10,11 +10,12 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.funds.access.repository import AccessRepository
 from services.funds.models.vouchers import VoucherEnterprise, VoucherProvider
-from services.funds.vouchers.auth import is_staff
 from services.funds.vouchers.exceptions import (
     EnterpriseExistsDifferent,
     EnterpriseNotFound,
+    NotSchemeManager,
     OrganizationRequired,
     OrganizationUnknown,
     ProviderExistsDifferent,
@@ -23,6 +24,7 @@ from services.funds.vouchers.exceptions import (
 )
 from services.funds.vouchers.repository import VoucherRepository
 from services.funds.vouchers.schemas import EnterpriseCreate, ProviderCreate, ProviderRead
+from services.funds.vouchers.visibility import voucher_scope
 from shared.auth.tokens import Principal
 
 PUBLICITY = timedelta(days=7)
@@ -114,20 +116,30 @@ class PartyService:
         return provider, created
 
     async def provider(self, provider_id: UUID, principal: Principal) -> VoucherProvider:
-        """The provider if the caller may see it (staff, or its own users); else not found."""
-        provider = await self.repo.provider(provider_id)
-        if provider is None or not (is_staff(principal) or provider.org_id == principal.org_id):
+        """The provider if the caller may see it (`visibility.py`); else not found."""
+        found = await voucher_scope(self.session, principal)
+        provider = await AccessRepository(self.session).visible(
+            VoucherProvider, provider_id, found.providers()
+        )
+        if provider is None:
             raise ProviderNotFound()
         return provider
 
     async def providers(
         self, principal: Principal, *, offset: int, limit: int
     ) -> Sequence[VoucherProvider]:
-        if is_staff(principal):
-            return await self.repo.providers(org_id=None, offset=offset, limit=limit)
-        if principal.org_id is None:
-            return []
-        return await self.repo.providers(org_id=principal.org_id, offset=offset, limit=limit)
+        found = await voucher_scope(self.session, principal)
+        return await self.repo.providers(found.providers(), offset=offset, limit=limit)
+
+    async def reviewable(self, provider_id: UUID, principal: Principal) -> VoucherProvider:
+        """The provider, locked, for one who admits providers (an admin, or a manager of a
+        program running a scheme); one who may only read it is refused (403), anyone else
+        is told it does not exist."""
+        found = await voucher_scope(self.session, principal)
+        if not found.admits_providers:
+            await self.provider(provider_id, principal)
+            raise NotSchemeManager()
+        return await self._locked(provider_id)
 
     async def in_publicity(
         self, now: datetime, *, offset: int, limit: int
@@ -135,9 +147,10 @@ class PartyService:
         return await self.repo.providers_in_publicity(now, offset=offset, limit=limit)
 
     async def approve(
-        self, provider_id: UUID, *, actor: str, reason: str | None, now: datetime
+        self, provider_id: UUID, *, principal: Principal, reason: str | None, now: datetime
     ) -> VoucherProvider:
-        provider = await self._locked(provider_id)
+        provider = await self.reviewable(provider_id, principal)
+        actor = principal.subject
         if provider.review_state == "approved" and provider.reviewed_by == actor:
             return provider  # the same approval again: publicity does not restart
         if provider.review_state != "pending":
@@ -147,9 +160,10 @@ class PartyService:
         return await self._reviewed(provider, actor, reason, now)
 
     async def reject(
-        self, provider_id: UUID, *, actor: str, reason: str, now: datetime
+        self, provider_id: UUID, *, principal: Principal, reason: str, now: datetime
     ) -> VoucherProvider:
-        provider = await self._locked(provider_id)
+        provider = await self.reviewable(provider_id, principal)
+        actor = principal.subject
         if provider.review_state == "rejected" and provider.reviewed_by == actor:
             return provider
         if provider.review_state != "pending":
@@ -158,16 +172,20 @@ class PartyService:
         return await self._reviewed(provider, actor, reason, now)
 
     async def suspend(
-        self, provider_id: UUID, *, actor: str, reason: str, now: datetime
+        self, provider_id: UUID, *, principal: Principal, reason: str, now: datetime
     ) -> VoucherProvider:
-        provider = await self._locked(provider_id)
-        return await self.set_suspended(provider, True, actor=actor, reason=reason, now=now)
+        provider = await self.reviewable(provider_id, principal)
+        return await self.set_suspended(
+            provider, True, actor=principal.subject, reason=reason, now=now
+        )
 
     async def reinstate(
-        self, provider_id: UUID, *, actor: str, reason: str, now: datetime
+        self, provider_id: UUID, *, principal: Principal, reason: str, now: datetime
     ) -> VoucherProvider:
-        provider = await self._locked(provider_id)
-        return await self.set_suspended(provider, False, actor=actor, reason=reason, now=now)
+        provider = await self.reviewable(provider_id, principal)
+        return await self.set_suspended(
+            provider, False, actor=principal.subject, reason=reason, now=now
+        )
 
     async def set_suspended(
         self,
@@ -267,8 +285,11 @@ class PartyService:
         return enterprise, created
 
     async def enterprise(self, enterprise_id: UUID, principal: Principal) -> VoucherEnterprise:
-        enterprise = await self.repo.enterprise(enterprise_id)
-        if enterprise is None or not (is_staff(principal) or enterprise.org_id == principal.org_id):
+        found = await voucher_scope(self.session, principal)
+        enterprise = await AccessRepository(self.session).visible(
+            VoucherEnterprise, enterprise_id, found.enterprises()
+        )
+        if enterprise is None:
             raise EnterpriseNotFound()
         return enterprise
 

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.funds.access.repository import AccessRepository
 from services.funds.ledger.schemas import TransferIn
 from services.funds.ledger.service import LedgerService
 from services.funds.models.vouchers import VoucherProgram
@@ -19,7 +20,11 @@ from services.funds.vouchers.accounts import (
     pool_id,
     treasury_id,
 )
-from services.funds.vouchers.exceptions import ProgramExistsDifferent, ProgramNotFound
+from services.funds.vouchers.exceptions import (
+    ProgramExistsDifferent,
+    ProgramNotFound,
+    UnknownProgram,
+)
 from services.funds.vouchers.repository import VoucherRepository
 from services.funds.vouchers.schemas import ProgramCreate
 
@@ -33,6 +38,7 @@ _SAME_PROGRAM = (
     "validity_days",
     "categories",
     "managing_agency",
+    "run_by_program",
 )
 
 
@@ -58,6 +64,10 @@ class ProgramService:
         existing = await self.repo.program(data.id)
         if existing is not None:
             return self._same(existing, data), False
+        if data.run_by_program is not None and not await AccessRepository(self.session).known_code(
+            data.run_by_program
+        ):
+            raise UnknownProgram(extra={"run_by_program": data.run_by_program})
         ledger = ledger_of(data.year, data.code)
         treasury = await open_account(
             self.session,

@@ -101,11 +101,13 @@ class VoucherRepository:
         return await self._insert(VoucherProvider, values)
 
     async def providers(
-        self, *, org_id: UUID | None, offset: int, limit: int
+        self, visible: sa.ColumnElement[bool], *, offset: int, limit: int
     ) -> Sequence[VoucherProvider]:
-        query = sa.select(VoucherProvider).order_by(VoucherProvider.created_at, VoucherProvider.id)
-        if org_id is not None:
-            query = query.where(VoucherProvider.org_id == org_id)
+        query = (
+            sa.select(VoucherProvider)
+            .where(visible)
+            .order_by(VoucherProvider.created_at, VoucherProvider.id)
+        )
         return (await self.session.scalars(query.offset(offset).limit(limit))).all()
 
     async def providers_in_publicity(
@@ -193,11 +195,9 @@ class VoucherRepository:
         return await self._insert(Voucher, values)
 
     async def vouchers(
-        self, *, enterprise_id: UUID | None, offset: int, limit: int
+        self, visible: sa.ColumnElement[bool], *, offset: int, limit: int
     ) -> Sequence[Voucher]:
-        query = sa.select(Voucher).order_by(Voucher.issued_at, Voucher.id)
-        if enterprise_id is not None:
-            query = query.where(Voucher.enterprise_id == enterprise_id)
+        query = sa.select(Voucher).where(visible).order_by(Voucher.issued_at, Voucher.id)
         return (await self.session.scalars(query.offset(offset).limit(limit))).all()
 
     async def expired_voucher_ids(self, now: datetime, limit: int) -> Sequence[UUID]:
@@ -255,18 +255,13 @@ class VoucherRepository:
         return await self._insert(VoucherOrder, values)
 
     async def orders(
-        self,
-        *,
-        enterprise_id: UUID | None,
-        provider_id: UUID | None,
-        offset: int,
-        limit: int,
+        self, visible: sa.ColumnElement[bool], *, offset: int, limit: int
     ) -> Sequence[VoucherOrder]:
-        query = sa.select(VoucherOrder).order_by(VoucherOrder.created_at, VoucherOrder.id)
-        if enterprise_id is not None:
-            query = query.where(VoucherOrder.enterprise_id == enterprise_id)
-        if provider_id is not None:
-            query = query.where(VoucherOrder.provider_id == provider_id)
+        query = (
+            sa.select(VoucherOrder)
+            .where(visible)
+            .order_by(VoucherOrder.created_at, VoucherOrder.id)
+        )
         return (await self.session.scalars(query.offset(offset).limit(limit))).all()
 
     async def claim_invoice(self, number: str, order_id: UUID, now: datetime) -> UUID:
@@ -309,11 +304,15 @@ class VoucherRepository:
             )
         )
 
-    async def history(self, subject_id: UUID) -> Sequence[VoucherHistory]:
+    async def history(
+        self, subject_id: UUID, *, offset: int, limit: int
+    ) -> Sequence[VoucherHistory]:
         return (
             await self.session.scalars(
                 sa.select(VoucherHistory)
                 .where(VoucherHistory.subject_id == subject_id)
                 .order_by(VoucherHistory.at, VoucherHistory.id)
+                .offset(offset)
+                .limit(limit)
             )
         ).all()

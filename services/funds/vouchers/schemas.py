@@ -42,6 +42,17 @@ ProgramCode = Annotated[
     Field(description="2 to 20 capital letters or digits; the ledger is CQ-<year>-<code>"),
 ]
 
+RunningProgram = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^[A-Z][A-Z0-9]{1,11}$"),
+    Field(
+        description="the code of the program (projects service) that runs the scheme: its "
+        "managers admit and suspend providers and oversee the scheme's vouchers and orders, "
+        "and evaluators engaged on it read them; without one, only finance, audit and admin "
+        "staff see the scheme"
+    ),
+]
+
 
 class ProgramCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -58,6 +69,7 @@ class ProgramCreate(BaseModel):
     validity_days: Annotated[int, Field(ge=1, le=366)]
     categories: Annotated[list[Category], Field(min_length=1, max_length=50)]
     managing_agency: Name
+    run_by_program: RunningProgram | None = None
 
     @field_validator("categories")
     @classmethod
@@ -79,6 +91,7 @@ class ProgramRead(BaseModel):
     validity_days: int
     categories: list[str]
     managing_agency: str
+    run_by_program: str | None
     treasury_account_id: UUID
     pool_account_id: UUID
     created_at: datetime

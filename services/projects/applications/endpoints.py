@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path, Request, Response, status
 
 from services.projects.applications.attachments import content_disposition, read_upload
+from services.projects.applications.budget import total as budget_total
 from services.projects.applications.schemas import (
     ApplicationCreate,
     ApplicationRead,
@@ -25,9 +26,10 @@ from services.projects.applications.schemas import (
 from services.projects.applications.service import ApplicationService
 from services.projects.auth import Applicant, CreditDep, Manager, NowDep, OrgAdmin, SettingsDep
 from services.projects.models import Application
+from services.projects.visibility import Access
 from shared.auth.dependencies import CurrentPrincipal
 from shared.db import SessionDep
-from shared.pagination import InvalidCursor, Page, PageDep, encode_cursor
+from shared.pagination import InvalidCursor, Page, PageDep, encode_cursor, next_cursor, start_of
 
 router = APIRouter(prefix="/v1/applications", tags=["applications"])
 
@@ -74,13 +76,35 @@ Applications = Annotated[ApplicationService, Depends(application_service)]
 ApplicationId = Annotated[UUID, Path()]
 
 
-async def read_model(applications: ApplicationService, application: Application) -> ApplicationRead:
-    """The application with its latest version's content and its latest formal check."""
+def summary(
+    application: Application, access: Access, submitted: dict[str, Any] | None = None
+) -> ApplicationSummary:
+    """The application as the caller is shown it: staff see the submitted version's title and
+    budget, never a draft's."""
+    shown = ApplicationSummary.model_validate(application)
+    if access is Access.WHOLE or submitted is None:
+        return shown
+    return shown.model_copy(
+        update={
+            "version": application.submitted_version,
+            "title": submitted.get("title", shown.title),
+            "requested_budget_fen": budget_total(submitted.get("budget") or {}),
+        }
+    )
+
+
+async def read_model(
+    applications: ApplicationService, application: Application, access: Access = Access.WHOLE
+) -> ApplicationRead:
+    """The application with its latest formal check, and the content of its latest version
+    (agency staff: of the version submitted)."""
     check = await applications.latest_check(application)
+    version = application.version if access is Access.WHOLE else application.submitted_version
+    content = await applications.content(application, version)
     return ApplicationRead.model_validate(
         {
-            **ApplicationSummary.model_validate(application).model_dump(),
-            "content": await applications.content(application),
+            **summary(application, access, content).model_dump(),
+            "content": content,
             "formal_check": FormalCheckRead.model_validate(check) if check else None,
         }
     )
@@ -127,7 +151,9 @@ async def list_applications(
         offset=page.offset,
         limit=page.limit + 1,
     )
-    items = [ApplicationSummary.model_validate(a) for a in found[: page.limit]]
+    shown = found[: page.limit]
+    heads = await applications.submitted_heads(shown)
+    items = [summary(a, access, heads.get(a.id)) for a, access in shown]
     more = len(found) > page.limit
     return Page[ApplicationSummary](
         items=items, next_cursor=encode_cursor({"before": items[-1].id}) if more else None
@@ -138,7 +164,7 @@ async def list_applications(
 async def get_application(
     application_id: ApplicationId, applications: Applications, principal: CurrentPrincipal
 ) -> ApplicationRead:
-    return await read_model(applications, await applications.readable(principal, application_id))
+    return await read_model(applications, *await applications.readable(principal, application_id))
 
 
 @router.put(
@@ -157,12 +183,25 @@ async def save_application(
     return await read_model(applications, application)
 
 
-@router.get("/{application_id}/versions", response_model=list[VersionSummary])
+@router.get(
+    "/{application_id}/versions",
+    response_model=Page[VersionSummary],
+    summary="Its versions, oldest first (agency staff: those submitted)",
+)
 async def list_versions(
-    application_id: ApplicationId, applications: Applications, principal: CurrentPrincipal
-) -> list[VersionSummary]:
-    versions = await applications.versions(principal, application_id)
-    return [VersionSummary.model_validate(v) for v in versions]
+    application_id: ApplicationId,
+    applications: Applications,
+    principal: CurrentPrincipal,
+    page: PageDep,
+) -> Page[VersionSummary]:
+    offset = start_of(page)
+    found = await applications.versions(
+        principal, application_id, offset=offset, limit=page.limit + 1
+    )
+    return Page(
+        items=[VersionSummary.model_validate(v) for v in found[: page.limit]],
+        next_cursor=next_cursor(offset, page.limit, len(found)),
+    )
 
 
 @router.get("/{application_id}/versions/{number}", response_model=VersionRead)
@@ -177,15 +216,21 @@ async def get_version(
 
 @router.get(
     "/{application_id}/history",
-    response_model=list[HistoryEntry],
+    response_model=Page[HistoryEntry],
     summary="Every state change of the application and the project it became",
 )
 async def get_history(
-    application_id: ApplicationId, applications: Applications, principal: CurrentPrincipal
-) -> list[HistoryEntry]:
-    return [
-        HistoryEntry.model_validate(t) for t in await applications.story(principal, application_id)
-    ]
+    application_id: ApplicationId,
+    applications: Applications,
+    principal: CurrentPrincipal,
+    page: PageDep,
+) -> Page[HistoryEntry]:
+    offset = start_of(page)
+    found = await applications.story(principal, application_id, offset=offset, limit=page.limit + 1)
+    return Page(
+        items=[HistoryEntry.model_validate(t) for t in found[: page.limit]],
+        next_cursor=next_cursor(offset, page.limit, len(found)),
+    )
 
 
 @router.post(
@@ -211,12 +256,26 @@ async def upload_attachment(
     return AttachmentRead.model_validate(attachment)
 
 
-@router.get("/{application_id}/attachments", response_model=list[AttachmentRead])
+@router.get(
+    "/{application_id}/attachments",
+    response_model=Page[AttachmentRead],
+    summary="Its attachments (agency staff: those of the submitted versions; an assigned "
+    "expert: those of the version under review)",
+)
 async def list_attachments(
-    application_id: ApplicationId, applications: Applications, principal: CurrentPrincipal
-) -> list[AttachmentRead]:
-    found = await applications.attachments(principal, application_id)
-    return [AttachmentRead.model_validate(a) for a in found]
+    application_id: ApplicationId,
+    applications: Applications,
+    principal: CurrentPrincipal,
+    page: PageDep,
+) -> Page[AttachmentRead]:
+    offset = start_of(page)
+    found = await applications.attachments(
+        principal, application_id, offset=offset, limit=page.limit + 1
+    )
+    return Page(
+        items=[AttachmentRead.model_validate(a) for a in found[: page.limit]],
+        next_cursor=next_cursor(offset, page.limit, len(found)),
+    )
 
 
 @router.get(

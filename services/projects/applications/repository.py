@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -20,9 +20,9 @@ from services.projects.models import (
     Call,
     FormalCheck,
     Project,
+    Transition,
     directory,
 )
-from shared.pagination import MAX_CHILDREN
 
 # Projects that count against a PI's limit of concurrent projects (限项).
 ACTIVE_PROJECT_STATUSES = ("in_notice", "awaiting_contract", "in_progress")
@@ -100,15 +100,17 @@ class ApplicationRepository:
     async def page(
         self,
         visible: sa.ColumnElement[bool],
+        whole: sa.ColumnElement[bool],
         *,
         call_id: UUID | None,
         status: str | None,
         before: UUID | None,
         offset: int,
         limit: int,
-    ) -> Sequence[Application]:
+    ) -> list[tuple[Application, bool]]:
+        """Visible applications, newest first, each with whether `whole` holds for it."""
         query = (
-            sa.select(Application)
+            sa.select(Application, whole.label("whole"))
             .join(Call, Call.id == Application.call_id)
             .where(visible)
             .order_by(Application.id.desc())
@@ -120,27 +122,83 @@ class ApplicationRepository:
             query = query.where(Application.status == status)
         # A cursor continues after the last one seen; an offset counts from the newest.
         query = query.where(Application.id < before) if before is not None else query.offset(offset)
-        return (await self.session.scalars(query)).all()
+        return [(row[0], bool(row[1])) for row in await self.session.execute(query)]
 
     # --- versions --------------------------------------------------------------------------
 
     async def version(self, application_id: UUID, number: int) -> ApplicationVersion | None:
         return await self.session.get(ApplicationVersion, (application_id, number))
 
-    async def versions(self, application_id: UUID) -> Sequence[VersionRow]:
-        """Who saved which version when; not the contents (each a JSON document of its own)."""
-        return (
-            await self.session.execute(
-                sa.select(
-                    ApplicationVersion.version,
-                    ApplicationVersion.saved_by,
-                    ApplicationVersion.saved_at,
-                )
-                .where(ApplicationVersion.application_id == application_id)
-                .order_by(ApplicationVersion.version)
-                .limit(MAX_CHILDREN)
+    async def versions(
+        self, application_id: UUID, *, only: Collection[int] | None, offset: int, limit: int
+    ) -> Sequence[VersionRow]:
+        """Who saved which version when (of `only` these, if given); not the contents (each a
+        JSON document of its own)."""
+        query = (
+            sa.select(
+                ApplicationVersion.version, ApplicationVersion.saved_by, ApplicationVersion.saved_at
             )
-        ).all()
+            .where(ApplicationVersion.application_id == application_id)
+            .order_by(ApplicationVersion.version)
+            .offset(offset)
+            .limit(limit)
+        )
+        if only is not None:
+            query = query.where(ApplicationVersion.version.in_(list(only)))
+        return (await self.session.execute(query)).all()
+
+    async def submitted_versions(self, application: Application) -> set[int]:
+        """Every version the applicant ever submitted (the history says which)."""
+        numbers = await self.session.scalars(
+            sa.select(Transition.details["version"].as_integer()).where(
+                Transition.application_id == application.id,
+                Transition.entity == "application",
+                Transition.action == "submit",
+            )
+        )
+        found = {n for n in numbers.all() if n is not None}
+        if application.submitted_version is not None:
+            found.add(application.submitted_version)
+        return found
+
+    async def referenced_attachments(
+        self, application_id: UUID, versions: Collection[int]
+    ) -> set[UUID]:
+        """The attachments these versions list."""
+        if not versions:
+            return set()
+        rows = await self.session.scalars(
+            sa.select(ApplicationVersion.content["attachments"]).where(
+                ApplicationVersion.application_id == application_id,
+                ApplicationVersion.version.in_(list(versions)),
+            )
+        )
+        return {
+            UUID(str(item["id"]))
+            for listed in rows.all()
+            if isinstance(listed, list)
+            for item in listed
+            if isinstance(item, dict) and "id" in item
+        }
+
+    async def submitted_heads(
+        self, applications: Collection[Application]
+    ) -> dict[UUID, dict[str, Any]]:
+        """Title and budget of each application's submitted version (what staff are shown)."""
+        keys = [(a.id, a.submitted_version) for a in applications if a.submitted_version]
+        if not keys:
+            return {}
+        content = ApplicationVersion.content
+        rows = await self.session.execute(
+            sa.select(
+                ApplicationVersion.application_id,
+                content["title"].as_string().label("title"),
+                content["budget"].label("budget"),
+            ).where(
+                sa.tuple_(ApplicationVersion.application_id, ApplicationVersion.version).in_(keys)
+            )
+        )
+        return {r.application_id: {"title": r.title, "budget": r.budget} for r in rows}
 
     # --- attachments -----------------------------------------------------------------------
 
@@ -148,15 +206,19 @@ class ApplicationRepository:
         self.session.add(attachment)
         await self.session.flush()
 
-    async def attachments(self, application_id: UUID) -> Sequence[Attachment]:
-        return (
-            await self.session.scalars(
-                sa.select(Attachment)
-                .where(Attachment.application_id == application_id)
-                .order_by(Attachment.id)
-                .limit(MAX_CHILDREN)
-            )
-        ).all()
+    async def attachments(
+        self, application_id: UUID, *, only: Collection[UUID] | None, offset: int, limit: int
+    ) -> Sequence[Attachment]:
+        query = (
+            sa.select(Attachment)
+            .where(Attachment.application_id == application_id)
+            .order_by(Attachment.id)
+            .offset(offset)
+            .limit(limit)
+        )
+        if only is not None:
+            query = query.where(Attachment.id.in_(list(only)))
+        return (await self.session.scalars(query)).all()
 
     async def attachment_kinds(self, application_id: UUID, ids: Iterable[UUID]) -> dict[UUID, str]:
         wanted = list(ids)

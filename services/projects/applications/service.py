@@ -64,7 +64,13 @@ from services.projects.models import (
     Transition,
 )
 from services.projects.scope import check_duties, check_personal_duties, require_manager_of
-from services.projects.visibility import application_filter, may_read_application
+from services.projects.visibility import (
+    Access,
+    applicant_side,
+    application_access,
+    application_filter,
+    may_read_application,
+)
 from shared.auth.tokens import Principal
 from shared.clock import in_shanghai
 from shared.credit_client import CreditClient
@@ -102,14 +108,29 @@ class ApplicationService:
 
     # --- finding, with the object rules ----------------------------------------------------
 
-    async def readable(self, principal: Principal, application_id: UUID) -> Application:
-        """The application if the caller may read it; 404 otherwise."""
+    async def access(
+        self, principal: Principal, application_id: UUID
+    ) -> tuple[Application, Access]:
+        """The application and how much of it the caller reads; 404 if nothing."""
         application = await self.repository.get(application_id)
-        if application is None or not await may_read_application(
-            self.session, principal, application
-        ):
+        access = (
+            await application_access(self.session, principal, application)
+            if application is not None
+            else None
+        )
+        if application is None or access is None:
             raise ApplicationNotFound()
-        return application
+        return application, access
+
+    async def readable(
+        self, principal: Principal, application_id: UUID
+    ) -> tuple[Application, Access]:
+        """The application itself, for its applicant's side or agency staff; 404 otherwise
+        (an assigned expert reads only the attachments of the version under review)."""
+        application, access = await self.access(principal, application_id)
+        if access is Access.REVIEW:
+            raise ApplicationNotFound()
+        return application, access
 
     async def _own(self, principal: Principal, application_id: UUID) -> Application:
         """The caller's own application, locked; anyone else's is not found."""
@@ -152,34 +173,67 @@ class ApplicationService:
         before: UUID | None,
         offset: int,
         limit: int,
-    ) -> Sequence[Application]:
+    ) -> list[tuple[Application, Access]]:
         visible = await application_filter(self.session, principal)
-        return await self.repository.page(
-            visible, call_id=call_id, status=status, before=before, offset=offset, limit=limit
+        whole = applicant_side(principal)
+        rows = await self.repository.page(
+            visible,
+            whole,
+            call_id=call_id,
+            status=status,
+            before=before,
+            offset=offset,
+            limit=limit,
+        )
+        return [(a, Access.WHOLE if mine else Access.SUBMITTED) for a, mine in rows]
+
+    async def submitted_heads(
+        self, rows: Sequence[tuple[Application, Access]]
+    ) -> dict[UUID, dict[str, Any]]:
+        """What staff are shown of each application they read: its submitted version's."""
+        return await self.repository.submitted_heads(
+            [a for a, access in rows if access is Access.SUBMITTED]
         )
 
-    async def versions(self, principal: Principal, application_id: UUID) -> Sequence[VersionRow]:
-        application = await self.readable(principal, application_id)
-        return await self.repository.versions(application.id)
+    async def _shown_versions(self, application: Application, access: Access) -> set[int] | None:
+        """The versions the caller may read (None: all of them)."""
+        if access is Access.WHOLE:
+            return None
+        if access is Access.REVIEW:
+            assert application.submitted_version is not None
+            return {application.submitted_version}
+        return await self.repository.submitted_versions(application)
+
+    async def versions(
+        self, principal: Principal, application_id: UUID, *, offset: int, limit: int
+    ) -> Sequence[VersionRow]:
+        application, access = await self.readable(principal, application_id)
+        shown = await self._shown_versions(application, access)
+        return await self.repository.versions(
+            application.id, only=shown, offset=offset, limit=limit
+        )
 
     async def version(
         self, principal: Principal, application_id: UUID, number: int
     ) -> ApplicationVersion:
-        application = await self.readable(principal, application_id)
+        application, access = await self.readable(principal, application_id)
+        shown = await self._shown_versions(application, access)
         found = await self.repository.version(application.id, number)
-        if found is None:
+        if found is None or (shown is not None and number not in shown):
             raise VersionNotFound()
         return found
 
-    async def story(self, principal: Principal, application_id: UUID) -> Sequence[Transition]:
-        application = await self.readable(principal, application_id)
-        return await history.story(self.session, application.id)
+    async def story(
+        self, principal: Principal, application_id: UUID, *, offset: int, limit: int
+    ) -> Sequence[Transition]:
+        application, _ = await self.readable(principal, application_id)
+        return await history.story(self.session, application.id, offset=offset, limit=limit)
 
     async def latest_check(self, application: Application) -> FormalCheck | None:
         return await self.repository.latest_check(application.id)
 
     async def formal_check(self, principal: Principal, application_id: UUID) -> FormalCheck:
-        application = await self.readable(principal, application_id)
+        application, _ = await self.readable(principal, application_id)
         check = await self.repository.latest_check(application.id)
         if check is None:
             raise FormalCheckNotFound()
@@ -338,16 +392,31 @@ class ApplicationService:
         await self.repository.add_attachment(attachment)
         return attachment
 
-    async def attachments(self, principal: Principal, application_id: UUID) -> Sequence[Attachment]:
-        application = await self.readable(principal, application_id)
-        return await self.repository.attachments(application.id)
+    async def _shown_attachments(
+        self, application: Application, access: Access
+    ) -> set[UUID] | None:
+        """The attachments the caller may open (None: all): those of the versions they read."""
+        versions = await self._shown_versions(application, access)
+        if versions is None:
+            return None
+        return await self.repository.referenced_attachments(application.id, versions)
+
+    async def attachments(
+        self, principal: Principal, application_id: UUID, *, offset: int, limit: int
+    ) -> Sequence[Attachment]:
+        application, access = await self.access(principal, application_id)
+        shown = await self._shown_attachments(application, access)
+        return await self.repository.attachments(
+            application.id, only=shown, offset=offset, limit=limit
+        )
 
     async def attachment(
         self, principal: Principal, application_id: UUID, attachment_id: UUID
     ) -> Attachment:
-        application = await self.readable(principal, application_id)
+        application, access = await self.access(principal, application_id)
+        shown = await self._shown_attachments(application, access)
         found = await self.repository.attachment_with_content(application.id, attachment_id)
-        if found is None:
+        if found is None or (shown is not None and attachment_id not in shown):
             raise AttachmentNotFound()
         return found
 

@@ -25,7 +25,7 @@ from services.projects.models import Application, Project
 from services.projects.review.scoring.results import CallRanking
 from shared.auth.dependencies import CurrentPrincipal
 from shared.db import SessionDep
-from shared.pagination import PageDep, next_cursor, start_of
+from shared.pagination import Page, PageDep, next_cursor, start_of
 
 router = APIRouter(prefix="", tags=["decisions"])
 
@@ -124,14 +124,20 @@ async def file_objection(
 
 @router.get(
     "/v1/projects/{project_id}/objections",
-    response_model=list[ObjectionRead],
+    response_model=Page[ObjectionRead],
     summary="Objections: all of them for the program's managers, one's own for anyone else",
 )
 async def list_objections(
-    project_id: UUID, session: SessionDep, principal: CurrentPrincipal
-) -> list[ObjectionRead]:
-    found = await NoticeService(session).of_project(principal, project_id)
-    return [ObjectionRead.model_validate(o) for o in found]
+    project_id: UUID, session: SessionDep, principal: CurrentPrincipal, page: PageDep
+) -> Page[ObjectionRead]:
+    offset = start_of(page)
+    found = await NoticeService(session).of_project(
+        principal, project_id, offset=offset, limit=page.limit + 1
+    )
+    return Page(
+        items=[ObjectionRead.model_validate(o) for o in found[: page.limit]],
+        next_cursor=next_cursor(offset, page.limit, len(found)),
+    )
 
 
 @router.post(

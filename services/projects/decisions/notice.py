@@ -78,17 +78,23 @@ class NoticeService:
         )
         return objection
 
-    async def of_project(self, principal: Principal, project_id: UUID) -> Sequence[Objection]:
+    async def of_project(
+        self, principal: Principal, project_id: UUID, *, offset: int, limit: int
+    ) -> Sequence[Objection]:
         project = await self.projects.get(project_id)
         if project is None:
             raise ProjectNotFound()
         if await manages(self.session, principal, project.program_id):
-            return await self.objections.of_project(project.id, filed_by=None)
+            return await self.objections.of_project(
+                project.id, filed_by=None, offset=offset, limit=limit
+            )
         if not await self._known(principal, project):
             raise ProjectNotFound()
         if principal.user_id is None:
             return []
-        return await self.objections.of_project(project.id, filed_by=principal.user_id)
+        return await self.objections.of_project(
+            project.id, filed_by=principal.user_id, offset=offset, limit=limit
+        )
 
     async def _known(self, principal: Principal, project: Project) -> bool:
         """Whether the caller may learn the project exists: it is public, theirs to read, or

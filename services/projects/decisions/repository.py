@@ -17,7 +17,6 @@ from services.projects.models import (
     ProgramEnvelope,
     Project,
 )
-from shared.pagination import MAX_CHILDREN
 
 # Waiting for a decision (the reserve waits too, but is listed with the decided).
 UNDECIDED = ("in_review", "reviewed")
@@ -138,11 +137,13 @@ class ObjectionRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def of_project(self, project_id: UUID, *, filed_by: UUID | None) -> Sequence[Objection]:
+    async def of_project(
+        self, project_id: UUID, *, filed_by: UUID | None, offset: int, limit: int
+    ) -> Sequence[Objection]:
         query = sa.select(Objection).where(Objection.project_id == project_id)
         if filed_by is not None:
             query = query.where(Objection.filed_by == filed_by)
-        query = query.order_by(Objection.filed_at, Objection.id).limit(MAX_CHILDREN)
+        query = query.order_by(Objection.filed_at, Objection.id).offset(offset).limit(limit)
         return (await self.session.scalars(query)).all()
 
     async def filed_any(self, project_id: UUID, filed_by: UUID) -> bool:

@@ -210,6 +210,7 @@ class EvaluationService:
         """In the history of what the engagement covers, so its story says who looked at it;
         and as an event, so that credit and funds scope the evaluator's reads the same way."""
         ended = action == ENGAGEMENT_ENDED
+        program = await self.repo.program(engagement.program_id) if engagement.program_id else None
         await publish(
             self.session,
             events,
@@ -220,6 +221,8 @@ class EvaluationService:
                 "engagement_id": str(engagement.id),
                 "evaluator_id": str(engagement.evaluator_id),
                 "program_id": _text(engagement.program_id),
+                # The code too: funds names programs by code (ledgers, envelopes, schemes).
+                "program_code": program.code if program else None,
                 "project_id": _text(engagement.project_id),
             },
         )

@@ -82,9 +82,11 @@ class ChangeService:
         await self._record(project, change, principal, None, "change.requested", data.reason)
         return change
 
-    async def of_project(self, principal: Principal, project_id: UUID) -> Sequence[ChangeRequest]:
+    async def of_project(
+        self, principal: Principal, project_id: UUID, *, offset: int, limit: int
+    ) -> Sequence[ChangeRequest]:
         project = await readable_project(self.session, principal, project_id)
-        return await self.repo.changes(project.id)
+        return await self.repo.changes(project.id, offset=offset, limit=limit)
 
     async def decide(
         self,

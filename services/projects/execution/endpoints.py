@@ -95,14 +95,20 @@ async def get_project(
 
 @router.get(
     "/{project_id}/history",
-    response_model=list[TransitionRead],
+    response_model=Page[TransitionRead],
     summary="The whole story, from the application to today",
 )
 async def project_history(
-    project_id: UUID, session: SessionDep, principal: CurrentPrincipal
-) -> list[TransitionRead]:
-    story = await ProjectService(session).history(principal, project_id)
-    return [TransitionRead.model_validate(t) for t in story]
+    project_id: UUID, session: SessionDep, principal: CurrentPrincipal, page: PageDep
+) -> Page[TransitionRead]:
+    offset = start_of(page)
+    story = await ProjectService(session).history(
+        principal, project_id, offset=offset, limit=page.limit + 1
+    )
+    return Page(
+        items=[TransitionRead.model_validate(t) for t in story[: page.limit]],
+        next_cursor=next_cursor(offset, page.limit, len(story)),
+    )
 
 
 # --- task book -------------------------------------------------------------------------------
@@ -150,14 +156,20 @@ async def file_report(
 
 @router.get(
     "/{project_id}/reports",
-    response_model=list[ReportRead],
+    response_model=Page[ReportRead],
     summary="A project's reports, each final one with its acceptance round's aggregated score",
 )
 async def list_reports(
-    project_id: UUID, session: SessionDep, principal: CurrentPrincipal
-) -> list[ReportRead]:
-    reports, promised, reviews = await ReportService(session).of_project(principal, project_id)
-    return [report_read(r, promised, reviews.get(r.id)) for r in reports]
+    project_id: UUID, session: SessionDep, principal: CurrentPrincipal, page: PageDep
+) -> Page[ReportRead]:
+    offset = start_of(page)
+    reports, promised, reviews = await ReportService(session).of_project(
+        principal, project_id, offset=offset, limit=page.limit + 1
+    )
+    return Page(
+        items=[report_read(r, promised, reviews.get(r.id)) for r in reports[: page.limit]],
+        next_cursor=next_cursor(offset, page.limit, len(reports)),
+    )
 
 
 @router.post(
@@ -200,12 +212,18 @@ async def request_change(
     )
 
 
-@router.get("/{project_id}/changes", response_model=list[ChangeRead])
+@router.get("/{project_id}/changes", response_model=Page[ChangeRead])
 async def list_changes(
-    project_id: UUID, session: SessionDep, principal: CurrentPrincipal
-) -> list[ChangeRead]:
-    changes = await ChangeService(session).of_project(principal, project_id)
-    return [ChangeRead.model_validate(c) for c in changes]
+    project_id: UUID, session: SessionDep, principal: CurrentPrincipal, page: PageDep
+) -> Page[ChangeRead]:
+    offset = start_of(page)
+    changes = await ChangeService(session).of_project(
+        principal, project_id, offset=offset, limit=page.limit + 1
+    )
+    return Page(
+        items=[ChangeRead.model_validate(c) for c in changes[: page.limit]],
+        next_cursor=next_cursor(offset, page.limit, len(changes)),
+    )
 
 
 @router.post(

@@ -72,11 +72,12 @@ class ReportService:
         return report, await self._promised(project)
 
     async def of_project(
-        self, principal: Principal, project_id: UUID
+        self, principal: Principal, project_id: UUID, *, offset: int, limit: int
     ) -> tuple[Sequence[Report], list[dict[str, Any]], dict[UUID, ExpertReviewRead]]:
-        """The reports, the task book's indicators, and the experts' word on final reports."""
+        """A page of the reports, the task book's indicators, and the experts' word on the
+        final reports among them."""
         project = await readable_project(self.session, principal, project_id)
-        reports = await self.repo.reports(project.id)
+        reports = await self.repo.reports(project.id, offset=offset, limit=limit)
         reviews = await expert_reviews(self.session, principal, project, reports)
         return reports, await self._promised(project), reviews
 

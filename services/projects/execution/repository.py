@@ -22,7 +22,6 @@ from services.projects.models import (
     TaskBook,
     directory,
 )
-from shared.pagination import MAX_CHILDREN
 
 
 def shown_status(now: datetime) -> sa.ColumnElement[str]:
@@ -116,13 +115,14 @@ class ProjectRepository:
 
     # --- reports ---------------------------------------------------------------------------
 
-    async def reports(self, project_id: UUID) -> Sequence[Report]:
+    async def reports(self, project_id: UUID, *, offset: int, limit: int) -> Sequence[Report]:
         return (
             await self.session.scalars(
                 sa.select(Report)
                 .where(Report.project_id == project_id)
                 .order_by(Report.submitted_at, Report.id)
-                .limit(MAX_CHILDREN)
+                .offset(offset)
+                .limit(limit)
             )
         ).all()
 
@@ -165,13 +165,16 @@ class ProjectRepository:
 
     # --- change requests -------------------------------------------------------------------
 
-    async def changes(self, project_id: UUID) -> Sequence[ChangeRequest]:
+    async def changes(
+        self, project_id: UUID, *, offset: int, limit: int
+    ) -> Sequence[ChangeRequest]:
         return (
             await self.session.scalars(
                 sa.select(ChangeRequest)
                 .where(ChangeRequest.project_id == project_id)
                 .order_by(ChangeRequest.requested_at, ChangeRequest.id)
-                .limit(MAX_CHILDREN)
+                .offset(offset)
+                .limit(limit)
             )
         ).all()
 

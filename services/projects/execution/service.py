@@ -78,9 +78,11 @@ class ProjectService:
         shown = await self.repo.shown_status(project.id, now)
         return project, await self.repo.task_book(project.id), shown
 
-    async def history(self, principal: Principal, project_id: UUID) -> Sequence[Transition]:
+    async def history(
+        self, principal: Principal, project_id: UUID, *, offset: int, limit: int
+    ) -> Sequence[Transition]:
         project = await readable_project(self.session, principal, project_id)
-        return await history.story(self.session, project.application_id)
+        return await history.story(self.session, project.application_id, offset=offset, limit=limit)
 
     # --- the task book ---------------------------------------------------------------------
 

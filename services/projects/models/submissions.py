@@ -69,12 +69,22 @@ class ApplicationVersion(Base):
     """Every save of an application, kept as it was: old versions stay readable."""
 
     __tablename__ = "application_versions"
-
     application_id: Mapped[UUID] = mapped_column(sa.ForeignKey("applications.id"), primary_key=True)
     version: Mapped[int] = mapped_column(primary_key=True)
     content: Mapped[dict[str, Any]] = mapped_column(JSONB)
     saved_by: Mapped[UUID] = mapped_column()
     saved_at: Mapped[datetime] = mapped_column(Timestamp, server_default=NOW)
+
+
+# Who is on whose team (`visibility.teams_of`): a lookup, not a scan of every version.
+# `TEAM` inline (not a bound parameter), so that queries match the index's expression.
+TEAM: sa.ColumnClause[str] = sa.literal_column("'team'")
+sa.Index(
+    "ix_application_versions_team",
+    ApplicationVersion.content[TEAM].label("team"),
+    postgresql_using="gin",
+    postgresql_ops={"team": "jsonb_path_ops"},
+)
 
 
 class Attachment(Base):

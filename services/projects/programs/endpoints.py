@@ -95,13 +95,15 @@ async def retire_program(
 
 @router.get(
     "/{program_id}/managers",
-    response_model=list[ProgramManagerRead],
+    response_model=Page[ProgramManagerRead],
     summary="Who manages the program",
 )
 async def list_managers(
-    program_id: UUID, programs: Programs, manager: Manager
-) -> list[ProgramManagerRead]:
-    return await programs.managers(program_id, manager)
+    program_id: UUID, programs: Programs, manager: Manager, page: PageDep
+) -> Page[ProgramManagerRead]:
+    offset = start_of(page)
+    found = await programs.managers(program_id, manager, offset=offset, limit=page.limit + 1)
+    return Page(items=found[: page.limit], next_cursor=next_cursor(offset, page.limit, len(found)))
 
 
 @router.put(

@@ -97,7 +97,9 @@ class ProgramRepository:
         )
         return int(total or 0)
 
-    async def managers(self, program_id: UUID) -> Sequence[sa.Row[Any]]:
+    async def managers(
+        self, program_id: UUID, *, offset: int = 0, limit: int = MAX_CHILDREN
+    ) -> Sequence[sa.Row[Any]]:
         users = directory.users
         return (
             await self.session.execute(
@@ -111,7 +113,8 @@ class ProgramRepository:
                 .outerjoin(users, users.c.id == ProgramManager.user_id)
                 .where(ProgramManager.program_id == program_id)
                 .order_by(ProgramManager.granted_at, ProgramManager.user_id)
-                .limit(MAX_CHILDREN)
+                .offset(offset)
+                .limit(limit)
             )
         ).all()
 

@@ -107,12 +107,14 @@ class ProgramService:
     async def read_one(self, program: Program) -> ProgramRead:
         return (await self.read([program]))[0]
 
-    async def managers(self, program_id: UUID, principal: Principal) -> list[ProgramManagerRead]:
+    async def managers(
+        self, program_id: UUID, principal: Principal, *, offset: int, limit: int
+    ) -> list[ProgramManagerRead]:
         await self.get(program_id)
         await require_manager_of(self.session, principal, program_id)
         return [
             ProgramManagerRead.model_validate(dict(row._mapping))
-            for row in await self.repository.managers(program_id)
+            for row in await self.repository.managers(program_id, offset=offset, limit=limit)
         ]
 
     # --- changing --------------------------------------------------------------------------
@@ -254,7 +256,7 @@ class ProgramService:
     async def assign_manager(
         self, program_id: UUID, user_id: UUID, principal: Principal
     ) -> ProgramManagerRead:
-        await self.get(program_id, lock=True)
+        program = await self.get(program_id, lock=True)
         roles = await self.repository.directory_roles(user_id)
         if roles is None or Role.program_manager not in roles:
             raise NotProgramManagerRole()
@@ -263,7 +265,7 @@ class ProgramService:
                 ProgramManager(program_id=program_id, user_id=user_id, granted_by=principal.user_id)
             )
             await self.session.flush()
-            await self._announce_manager(MANAGER_ASSIGNED, program_id, user_id)
+            await self._announce_manager(MANAGER_ASSIGNED, program, user_id)
             await history.record(
                 self.session,
                 entity="program",
@@ -280,13 +282,13 @@ class ProgramService:
         )
 
     async def remove_manager(self, program_id: UUID, user_id: UUID, principal: Principal) -> None:
-        await self.get(program_id, lock=True)
+        program = await self.get(program_id, lock=True)
         assignment = await self.repository.manager(program_id, user_id)
         if assignment is None:
             raise ManagerNotAssigned()
         await self.session.delete(assignment)
         await self.session.flush()
-        await self._announce_manager(MANAGER_REMOVED, program_id, user_id)
+        await self._announce_manager(MANAGER_REMOVED, program, user_id)
         await history.record(
             self.session,
             entity="program",
@@ -296,15 +298,16 @@ class ProgramService:
             details={"user_id": str(user_id)},
         )
 
-    async def _announce_manager(self, event_type: str, program_id: UUID, user_id: UUID) -> None:
-        """Credit and funds keep who manages what (`shared.program_scope`) from these."""
+    async def _announce_manager(self, event_type: str, program: Program, user_id: UUID) -> None:
+        """Credit and funds keep who manages what (`shared.program_scope`) from these; the
+        code too, as funds names programs by code (the basic programs were never announced)."""
         await publish(
             self.session,
             events,
             event_type=event_type,
             aggregate_type="program",
-            aggregate_id=str(program_id),
-            payload={"program_id": str(program_id), "user_id": str(user_id)},
+            aggregate_id=str(program.id),
+            payload={"program_id": str(program.id), "code": program.code, "user_id": str(user_id)},
         )
 
     async def _announce(self, event_type: str, program: Program, payload: dict[str, Any]) -> None:

@@ -22,7 +22,7 @@ from services.funds.models import directory
 from shared.events.outbox import Event
 from shared.ids import uuid7
 from tests.conftest import bearer, org_code
-from tests.funds.conftest import START, Caller, Funds
+from tests.funds.conftest import START, Caller, Funds, program_id_of
 
 ORGS = {1: ("兰州大学", "university"), 2: ("甘肃省农业科学院", "research_institute")}
 BUDGET = {"equipment": 300_000, "business": 400_000, "labour": 200_000, "indirect": 100_000}
@@ -69,10 +69,17 @@ class Grants:
         org: int = 1,
         budget: dict[str, int] | None = None,
         tranches: list[dict[str, Any]] | None = None,
+        pi: str | None = None,
     ) -> dict[str, Any]:
-        """A project.contracted event delivered; its payload."""
+        """A project.contracted event delivered (`pi`: a caller, the project's PI); its
+        payload."""
         payload = contracted(
-            self.orgs[org], program_code=program_code, year=year, budget=budget, tranches=tranches
+            self.orgs[org],
+            program_code=program_code,
+            year=year,
+            budget=budget,
+            tranches=tranches,
+            pi=self.funds.callers[pi].subject if pi else None,
         )
         await self.deliver("project.contracted", payload)
         return payload
@@ -147,6 +154,7 @@ def contracted(
     year: int = 2026,
     budget: dict[str, int] | None = None,
     tranches: list[dict[str, Any]] | None = None,
+    pi: Any = None,
 ) -> dict[str, Any]:
     """A `project.contracted` payload exactly as the projects service publishes it."""
     project_id = uuid7()
@@ -154,11 +162,11 @@ def contracted(
     return {
         "project_id": str(project_id),
         "project_number": f"{year}-{program_code}-{project_id.hex[-4:]}",
-        "program_id": str(uuid7()),
+        "program_id": str(program_id_of(program_code)),
         "program_code": program_code,
         "year": year,
         "org": {"id": str(org_id), "name": ORGS[1][0], "credit_code": org_code(1)},
-        "pi": {"id": str(uuid7()), "name": "李明"},
+        "pi": {"id": str(pi or uuid7()), "name": "李明"},
         "approved_budget_fen": sum(budget.values()),
         "budget": budget,
         "tranches": tranches if tranches is not None else TRANCHES,

@@ -30,9 +30,10 @@ async def test_execution_rates_are_exact_per_project_and_per_program(grants: Gra
         "of_released": "0.0667",  # 33,333 / 500,000 = 0.066666
         "of_budget": "0.0333",  # 33,333 / 1,000,000
     }
-    response = await grants.call("GET", "/v1/grants/execution", "evaluator", params={"year": 2026})
+    response = await grants.call("GET", "/v1/grants/execution", "auditor", params={"year": 2026})
     assert response.status_code == 200, response.text
-    assert response.json() == [
+    assert response.json()["next_cursor"] is None
+    assert response.json()["items"] == [
         {
             "program_code": "ZDYF",
             "year": 2026,
@@ -52,11 +53,29 @@ async def test_execution_rates_are_exact_per_project_and_per_program(grants: Gra
             "execution": {"of_released": None, "of_budget": "0.0000"},
         },
     ]
+    await grants.funds.manages("manager", "ZDYF")
     one = await grants.call(
         "GET", "/v1/grants/execution", "manager", params={"program_code": "ZDYF"}
     )
-    assert [(r["year"], r["grants"]) for r in one.json()] == [(2026, 2), (2027, 1)]
+    assert [(r["year"], r["grants"]) for r in one.json()["items"]] == [(2026, 2), (2027, 1)]
+    # Program figures are for those who run or evaluate the program.
+    theirs = await grants.call("GET", "/v1/grants/execution", "manager")
+    assert {r["program_code"] for r in theirs.json()["items"]} == {"ZDYF"}
+    await grants.funds.engaged("evaluator", program_code="ZDZX")
+    engaged = await grants.call("GET", "/v1/grants/execution", "evaluator")
+    assert [(r["program_code"], r["grants"]) for r in engaged.json()["items"]] == [("ZDZX", 1)]
+    for outsider in ("manager2", "evaluator2"):
+        nothing = await grants.call("GET", "/v1/grants/execution", outsider)
+        assert nothing.json()["items"] == [], outsider
+    paged = await grants.call("GET", "/v1/grants/execution", "auditor", params={"limit": 1})
+    assert len(paged.json()["items"]) == 1
+    rest = await grants.call(
+        "GET", "/v1/grants/execution", "auditor", params={"cursor": paged.json()["next_cursor"]}
+    )
+    assert len(rest.json()["items"]) == 2
     assert (await grants.call("GET", "/v1/grants/execution", "org_admin")).status_code == 403
+    ignored = await grants.call("GET", "/v1/grants/execution", "auditor", params={"program": "X"})
+    assert (ignored.status_code, ignored.json()["code"]) == (422, "query.unknown_parameter")
 
 
 async def test_a_budget_reallocation_replaces_the_categories_and_keeps_the_old(
@@ -96,7 +115,7 @@ async def test_a_budget_reallocation_replaces_the_categories_and_keeps_the_old(
     over = await grants.spend(project_id, "equipment", 100_001)
     assert (over.status_code, over.json()["budget_fen"]) == (409, 100_000)
     history = await grants.call("GET", f"/v1/grants/{project_id}/history", "auditor")
-    changes = [h for h in history.json() if h["action"] == "change.budget_reallocation"]
+    changes = [h for h in history.json()["items"] if h["action"] == "change.budget_reallocation"]
     assert len(changes) == 1
     assert (changes[0]["details"]["old_budget"], changes[0]["details"]["budget"]) == (old, new)
     assert changes[0]["actor"] == "event:project.changed"
@@ -118,7 +137,8 @@ async def test_an_organization_reads_only_its_own_grants(grants: Grants) -> None
     assert (
         await grants.call("GET", f"/v1/grants/{theirs}/history", "org_admin")
     ).status_code == 404
-    assert (await grants.call("GET", "/v1/grants", "applicant")).status_code == 403
+    # A researcher lists the grants they lead: none here.
+    assert (await grants.call("GET", "/v1/grants", "applicant")).json()["items"] == []
 
     everyone = await grants.call(
         "GET", "/v1/grants", "auditor", params={"program_code": "ZDYF", "year": 2026, "limit": 1}

@@ -33,6 +33,9 @@ from tests.conftest import bearer, org_code
 from tests.credit_asgi import AsgiCreditClient
 from tests.funds.conftest import START, Caller, Funds
 
+# The program that runs the schemes of these tests (技术创新引导计划): `manager` manages it
+# (so admits providers), `evaluator` is engaged on it; `manager2` and `evaluator2` are not.
+RUN_BY = "JSCX"
 SERVICES = [
     {"name": "材料成分检测", "category": "testing", "price_fen": 500_000},
     {"name": "大型仪器共享", "category": "instruments", "price_fen": 200_000},
@@ -68,7 +71,7 @@ class World:
         """The actions of an order's history, oldest first (as an auditor reads them)."""
         response = await self.call("GET", f"/v1/voucher-orders/{order['id']}/history", "auditor")
         assert response.status_code == 200, response.text
-        return [entry["action"] for entry in response.json()]
+        return [entry["action"] for entry in response.json()["items"]]
 
     @contextlib.asynccontextmanager
     async def db(self) -> AsyncIterator[AsyncSession]:
@@ -210,6 +213,7 @@ def program_body(**overrides: Any) -> dict[str, Any]:
         "validity_days": 90,
         "categories": ["testing", "instruments"],
         "managing_agency": "省科技厅",
+        "run_by_program": RUN_BY,
         **overrides,
     }
 
@@ -249,6 +253,11 @@ async def _world(
         # Voucher fraud belongs to no program: credit officers keep it, two for a ban.
         await world.person("credit_officer", Role.credit_officer, None)
         await world.person("credit_officer2", Role.credit_officer, None)
+        await funds.manages("manager", RUN_BY)
+        await funds.engaged("evaluator", program_code=RUN_BY)
+        await funds.manages("manager2", "ZDZX")
+        # A scheme run by the program: its managers admit providers from the start.
+        await world.program()
         yield world
 
 

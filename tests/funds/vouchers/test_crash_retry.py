@@ -32,7 +32,7 @@ def _order_body(voucher: dict[str, Any], provider: dict[str, Any]) -> dict[str, 
 async def _history(world: World, order_id: str) -> list[dict[str, Any]]:
     response = await world.call("GET", f"/v1/voucher-orders/{order_id}/history", "auditor")
     assert response.status_code == 200, response.text
-    entries: list[dict[str, Any]] = response.json()
+    entries: list[dict[str, Any]] = response.json()["items"]
     return entries
 
 

@@ -170,24 +170,8 @@ class InvitationService:
     async def _shown(
         self, principal: Principal, rows: Sequence[tuple[Assignment, ReviewRound, Application]]
     ) -> list[Invitation]:
-        """The rows no conflict bars now (stored and not overridden, or arisen since the last
-        refresh), with the submitted content as experts may read it."""
-        me = _me(principal)
-        by_round: dict[UUID, tuple[ReviewRound, list[UUID]]] = {}
-        for assignment, round_, _ in rows:
-            by_round.setdefault(round_.id, (round_, []))[1].append(assignment.application_id)
-        barred: dict[UUID, set[UUID]] = defaultdict(set)
-        for round_id, (round_, applications) in by_round.items():
-            blocked = await blocked_pairs(
-                self.session, round_, application_ids=applications, expert_ids=[me]
-            )
-            barred[round_id] = {application for application, _ in blocked}
-        visible = [
-            (assignment, round_, application)
-            for assignment, round_, application in rows
-            if assignment.application_id not in barred[round_.id]
-            and application.status not in WITHDRAWN
-        ]
+        """The rows no conflict bars now, with the submitted content as experts may read it."""
+        visible = await self.unbarred(principal, rows)
         contents = await self.repo.submitted_contents([a for _, _, a in visible])
         reports = await self._final_reports([(r, a) for _, r, a in visible])
         return [
@@ -199,6 +183,28 @@ class InvitationService:
                 reports.get((round_.id, application.id)),
             )
             for assignment, round_, application in visible
+        ]
+
+    async def unbarred(
+        self, principal: Principal, rows: Sequence[tuple[Assignment, ReviewRound, Application]]
+    ) -> list[tuple[Assignment, ReviewRound, Application]]:
+        """The rows no conflict bars now (stored and not overridden, or arisen since the last
+        refresh) whose application was not withdrawn."""
+        me = _me(principal)
+        by_round: dict[UUID, tuple[ReviewRound, list[UUID]]] = {}
+        for assignment, round_, _ in rows:
+            by_round.setdefault(round_.id, (round_, []))[1].append(assignment.application_id)
+        barred: dict[UUID, set[UUID]] = defaultdict(set)
+        for round_id, (round_, applications) in by_round.items():
+            blocked = await blocked_pairs(
+                self.session, round_, application_ids=applications, expert_ids=[me]
+            )
+            barred[round_id] = {application for application, _ in blocked}
+        return [
+            (assignment, round_, application)
+            for assignment, round_, application in rows
+            if assignment.application_id not in barred[round_.id]
+            and application.status not in WITHDRAWN
         ]
 
     async def _final_reports(
@@ -279,6 +285,16 @@ class InvitationService:
                 found_at=now,
             )
         )
+
+
+async def reviews(session: AsyncSession, principal: Principal, application: Application) -> bool:
+    """Whether the caller is an expert with a live assignment on the application that no
+    conflict bars: what lets them open the documents of the version they review."""
+    if principal.user_id is None:
+        return False
+    service = InvitationService(session)
+    rows = await service.repo.live_of_expert_on(principal.user_id, application.id)
+    return bool(rows) and bool(await service.unbarred(principal, rows))
 
 
 def _me(principal: Principal) -> UUID:

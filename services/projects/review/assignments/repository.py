@@ -211,6 +211,22 @@ class AssignmentRepository:
         )
         return [(r[0], r[1], r[2]) for r in rows]
 
+    async def live_of_expert_on(
+        self, expert_id: UUID, application_id: UUID
+    ) -> Sequence[tuple[Assignment, ReviewRound, Application]]:
+        """The expert's live assignments on one application (one per round at most)."""
+        rows = await self.session.execute(
+            sa.select(Assignment, ReviewRound, Application)
+            .join(ReviewRound, ReviewRound.id == Assignment.round_id)
+            .join(Application, Application.id == Assignment.application_id)
+            .where(
+                Assignment.expert_id == expert_id,
+                Assignment.application_id == application_id,
+                Assignment.status.in_(LIVE),
+            )
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
     async def sheet_submitted(self, assignment_id: UUID) -> bool:
         found = await self.session.scalar(
             sa.select(ScoreSheet.status).where(ScoreSheet.assignment_id == assignment_id)

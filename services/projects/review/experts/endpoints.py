@@ -22,7 +22,7 @@ from services.projects.review.experts.schemas import (
 )
 from services.projects.review.experts.service import ExpertService
 from shared.db import SessionDep
-from shared.pagination import MAX_CHILDREN, Page, PageDep, next_cursor, start_of
+from shared.pagination import Page, PageDep, next_cursor, start_of
 
 router = APIRouter(prefix="", tags=["experts"])
 
@@ -65,11 +65,15 @@ async def declare_conflict(
 
 @router.get(
     "/v1/experts/me/conflicts",
-    response_model=list[DeclarationRead],
-    summary=f"One's declared conflicts (at most {MAX_CHILDREN})",
+    response_model=Page[DeclarationRead],
+    summary="One's declared conflicts",
 )
-async def my_conflicts(experts: Experts, expert: ExpertRole) -> list[DeclarationRead]:
-    return await experts.own_declarations(expert)
+async def my_conflicts(
+    experts: Experts, expert: ExpertRole, page: PageDep
+) -> Page[DeclarationRead]:
+    offset = start_of(page)
+    found = await experts.own_declarations(expert, offset=offset, limit=page.limit + 1)
+    return Page(items=found[: page.limit], next_cursor=next_cursor(offset, page.limit, len(found)))
 
 
 @router.put(

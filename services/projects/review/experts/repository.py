@@ -89,13 +89,16 @@ class ExpertRepository:
             )
         ).all()
 
-    async def declarations(self, expert_id: UUID) -> Sequence[DeclaredConflict]:
+    async def declarations(
+        self, expert_id: UUID, *, offset: int = 0, limit: int = MAX_CHILDREN
+    ) -> Sequence[DeclaredConflict]:
         return (
             await self.session.scalars(
                 sa.select(DeclaredConflict)
                 .where(DeclaredConflict.expert_id == expert_id)
                 .order_by(DeclaredConflict.declared_at, DeclaredConflict.id)
-                .limit(MAX_CHILDREN)
+                .offset(offset)
+                .limit(limit)
             )
         ).all()
 

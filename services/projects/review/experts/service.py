@@ -249,9 +249,13 @@ class ExpertService:
         (read,) = await self._declaration_reads([declaration])
         return read
 
-    async def own_declarations(self, principal: Principal) -> list[DeclarationRead]:
+    async def own_declarations(
+        self, principal: Principal, *, offset: int, limit: int
+    ) -> list[DeclarationRead]:
         expert = await self._own(principal)
-        return await self._declaration_reads(await self.repo.declarations(expert.user_id))
+        return await self._declaration_reads(
+            await self.repo.declarations(expert.user_id, offset=offset, limit=limit)
+        )
 
     # --- organization links -------------------------------------------------------------
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Query, status
 
 from services.projects.auth import Manager, NowDep
 from services.projects.review.rounds.repository import ConflictFilter
@@ -45,11 +45,22 @@ async def open_round(
 
 @router.get(
     "/v1/calls/{call_id}/review-rounds",
-    response_model=list[RoundRead],
-    summary="A call's review rounds (managers of its program)",
+    response_model=Page[RoundRead],
+    summary="A call's review rounds, oldest first (managers of its program)",
 )
-async def rounds_of_call(call_id: UUID, rounds: Rounds, manager: Manager) -> list[RoundRead]:
-    return await rounds.of_call(manager, call_id)
+async def rounds_of_call(
+    call_id: UUID,
+    rounds: Rounds,
+    manager: Manager,
+    page: PageDep,
+    kind: Annotated[Literal["proposal", "acceptance"] | None, Query()] = None,
+    state: Annotated[Literal["assigning", "reviewing", "closed"] | None, Query()] = None,
+) -> Page[RoundRead]:
+    offset = start_of(page)
+    found = await rounds.of_call(
+        manager, call_id, kind=kind, state=state, offset=offset, limit=page.limit + 1
+    )
+    return Page(items=found[: page.limit], next_cursor=next_cursor(offset, page.limit, len(found)))
 
 
 @router.get("/v1/review-rounds/{round_id}", response_model=RoundRead)

@@ -91,14 +91,21 @@ class RoundRepository:
             .execution_options(populate_existing=True)
         )
 
-    async def rounds_of_call(self, call_id: UUID) -> Sequence[ReviewRound]:
-        return (
-            await self.session.scalars(
-                sa.select(ReviewRound)
-                .where(ReviewRound.call_id == call_id)
-                .order_by(ReviewRound.created_at, ReviewRound.id)
-            )
-        ).all()
+    async def rounds_of_call(
+        self, call_id: UUID, *, kind: str | None, state: str | None, offset: int, limit: int
+    ) -> Sequence[ReviewRound]:
+        query = (
+            sa.select(ReviewRound)
+            .where(ReviewRound.call_id == call_id)
+            .order_by(ReviewRound.created_at, ReviewRound.id)
+            .offset(offset)
+            .limit(limit)
+        )
+        if kind is not None:
+            query = query.where(ReviewRound.kind == kind)
+        if state is not None:
+            query = query.where(ReviewRound.state == state)
+        return (await self.session.scalars(query)).all()
 
     async def round_of_kind(
         self, call_id: UUID, kind: str, *, open_only: bool = False

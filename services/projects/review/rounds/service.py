@@ -200,9 +200,21 @@ class RoundService:
         round_, call = await self.managed_round(principal, round_id)
         return await self._read(round_, call)
 
-    async def of_call(self, principal: Principal, call_id: UUID) -> list[RoundRead]:
+    async def of_call(
+        self,
+        principal: Principal,
+        call_id: UUID,
+        *,
+        kind: str | None,
+        state: str | None,
+        offset: int,
+        limit: int,
+    ) -> list[RoundRead]:
         call = await self._managed_call(principal, call_id)
-        return [await self._read(r, call) for r in await self.repo.rounds_of_call(call.id)]
+        rounds = await self.repo.rounds_of_call(
+            call.id, kind=kind, state=state, offset=offset, limit=limit
+        )
+        return [await self._read(r, call) for r in rounds]
 
     # --- conflicts ----------------------------------------------------------------------
 
