@@ -92,7 +92,7 @@ async def test_an_envelope_beyond_bigint_is_refused_by_name(
 async def test_a_nul_in_a_credit_code_is_refused_by_name(
     client: httpx.AsyncClient, stack: RunningStack
 ) -> None:
-    officer, _ = await _person(client, stack, "program_manager")
+    officer, _ = await _person(client, stack, "credit_officer")
     response = await client.get(
         f"{stack.url}/api/credit/v1/eligibility",
         params={"action": "apply", "credit_code": "9135010\x00M000100Y43"},

@@ -278,11 +278,14 @@ async def test_an_expert_declares_conflicts_and_managers_see_them(
     assert [d["id"] for d in own.json()["items"]] == [person.json()["id"], org.json()["id"]]
     seen = await projects.call("GET", f"/v1/experts/{expert.user_id}", "manager")
     assert seen.json()["declared_conflicts"] == own.json()["items"]
-    recorded = await session.scalar(
-        sa.select(Transition).where(Transition.action == "conflict.declared")
-    )
-    assert recorded is not None
-    assert recorded.reason == "指导过其博士论文"
+    recorded = (
+        await session.scalars(
+            sa.select(Transition)
+            .where(Transition.action == "conflict.declared")
+            .order_by(Transition.id)
+        )
+    ).all()
+    assert [t.reason for t in recorded] == ["指导过其博士论文", "曾在该单位兼职"]
 
 
 async def test_bad_declarations_are_refused(session: AsyncSession, projects: Projects) -> None:
