@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Annotated, Any, Generic, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, Generic, TypeVar, overload
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.dependencies.models import Dependant
@@ -21,6 +22,7 @@ DEFAULT_LIMIT = 50
 MAX_CHILDREN = 500
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class InvalidCursor(AppError):
@@ -81,6 +83,26 @@ def next_cursor(offset: int, limit: int, found: int) -> str | None:
 class Page(BaseModel, Generic[T]):
     items: list[T]
     next_cursor: str | None = None
+
+
+@overload
+def page_of(found: Sequence[T], offset: int, limit: int) -> Page[T]: ...
+
+
+@overload
+def page_of(found: Sequence[R], offset: int, limit: int, read: Callable[[R], T]) -> Page[T]: ...
+
+
+def page_of(
+    found: Sequence[Any], offset: int, limit: int, read: Callable[[Any], Any] | None = None
+) -> Page[Any]:
+    """The page of rows fetched at `offset` with one more than `limit` (which tells that
+    another page follows), each turned into what the page shows by `read`."""
+    rows = found[:limit]
+    return Page(
+        items=[read(row) for row in rows] if read else list(rows),
+        next_cursor=next_cursor(offset, limit, len(found)),
+    )
 
 
 class UnknownQueryParameter(AppError):

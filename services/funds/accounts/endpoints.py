@@ -14,7 +14,7 @@ from services.funds.auth import FinanceOfficer, LedgerReader, NowDep
 from services.funds.ledger.schemas import LedgerCode
 from shared.db import SessionDep
 from shared.errors import AppError, Text
-from shared.pagination import Page, PageDep, next_cursor, start_of
+from shared.pagination import Page, PageDep, next_cursor, page_of, start_of
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 
@@ -64,10 +64,7 @@ async def list_accounts(
     found = await accounts.search(
         reader, ledger=ledger, owner_id=owner_id, code=code, offset=offset, limit=page.limit + 1
     )
-    return Page(
-        items=[AccountRead.model_validate(a) for a in found[: page.limit]],
-        next_cursor=next_cursor(offset, page.limit, len(found)),
-    )
+    return page_of(found, offset, page.limit, AccountRead.model_validate)
 
 
 @router.get(

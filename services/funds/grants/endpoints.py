@@ -31,7 +31,7 @@ from services.funds.grants.schemas import (
 from services.funds.grants.service import GrantService
 from services.funds.grants.views import GrantViews, post_subsidy_view, summary_of, tranche_view
 from shared.db import SessionDep
-from shared.pagination import Page, PageDep, next_cursor, start_of
+from shared.pagination import Page, PageDep, page_of, start_of
 
 router = APIRouter(prefix="/v1", tags=["grants"])
 
@@ -110,7 +110,7 @@ async def execution(
     found = await views.execution(
         reader, program_code=program_code, year=year, offset=offset, limit=page.limit + 1
     )
-    return Page(items=found[: page.limit], next_cursor=next_cursor(offset, page.limit, len(found)))
+    return page_of(found, offset, page.limit)
 
 
 # --- grants -------------------------------------------------------------------------------
@@ -136,10 +136,7 @@ async def list_grants(
         offset=offset,
         limit=page.limit + 1,
     )
-    return Page(
-        items=[summary_of(g) for g in found[: page.limit]],
-        next_cursor=next_cursor(offset, page.limit, len(found)),
-    )
+    return page_of(found, offset, page.limit, summary_of)
 
 
 @router.get(
@@ -161,7 +158,7 @@ async def grant_history(
 ) -> Page[HistoryEntry]:
     offset = start_of(page)
     found = await views.history(reader, project_id, offset=offset, limit=page.limit + 1)
-    return Page(items=found[: page.limit], next_cursor=next_cursor(offset, page.limit, len(found)))
+    return page_of(found, offset, page.limit)
 
 
 @router.post(
@@ -230,10 +227,7 @@ async def list_expenditures(
 ) -> Page[ExpenditureRead]:
     offset = start_of(page)
     found = await views.expenditures(reader, project_id, offset=offset, limit=page.limit + 1)
-    return Page(
-        items=[ExpenditureRead.model_validate(e) for e in found[: page.limit]],
-        next_cursor=next_cursor(offset, page.limit, len(found)),
-    )
+    return page_of(found, offset, page.limit, ExpenditureRead.model_validate)
 
 
 @router.post(

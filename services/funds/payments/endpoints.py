@@ -16,7 +16,7 @@ from services.funds.payments.schemas import (
 )
 from services.funds.payments.service import PaymentOrderService
 from shared.db import SessionDep
-from shared.pagination import Page, PageDep, next_cursor, start_of
+from shared.pagination import Page, PageDep, page_of, start_of
 
 router = APIRouter(prefix="/v1/payment-orders", tags=["payment orders"])
 
@@ -58,10 +58,7 @@ async def list_orders(
 ) -> Page[PaymentOrderRead]:
     offset = start_of(page)
     found = await orders.search(reader, status=order_status, offset=offset, limit=page.limit + 1)
-    return Page(
-        items=[PaymentOrderRead.model_validate(o) for o in found[: page.limit]],
-        next_cursor=next_cursor(offset, page.limit, len(found)),
-    )
+    return page_of(found, offset, page.limit, PaymentOrderRead.model_validate)
 
 
 @router.get("/{order_id}", response_model=PaymentOrderRead)

@@ -44,7 +44,7 @@ from services.funds.vouchers.schemas import (
 )
 from shared.auth.dependencies import CurrentPrincipal
 from shared.db import SessionDep
-from shared.pagination import Page, PageDep, next_cursor, start_of
+from shared.pagination import Page, PageDep, next_cursor, page_of, start_of
 
 router = APIRouter(prefix="/v1", tags=["vouchers"])
 
@@ -112,10 +112,7 @@ async def list_programs(
 ) -> Page[ProgramRead]:
     offset = start_of(page)
     found = await programs.search(offset=offset, limit=page.limit + 1)
-    return Page(
-        items=[ProgramRead.model_validate(p) for p in found[: page.limit]],
-        next_cursor=next_cursor(offset, page.limit, len(found)),
-    )
+    return page_of(found, offset, page.limit, ProgramRead.model_validate)
 
 
 @router.get("/voucher-programs/{program_id}", response_model=ProgramRead)
@@ -327,10 +324,7 @@ async def place_order(
 async def list_orders(orders: Orders, caller: VoucherReader, page: PageDep) -> Page[OrderRead]:
     offset = start_of(page)
     found = await orders.search(caller, offset=offset, limit=page.limit + 1)
-    return Page(
-        items=[OrderRead.model_validate(o) for o in found[: page.limit]],
-        next_cursor=next_cursor(offset, page.limit, len(found)),
-    )
+    return page_of(found, offset, page.limit, OrderRead.model_validate)
 
 
 @router.get("/voucher-orders/{order_id}", response_model=OrderRead)
@@ -344,10 +338,7 @@ async def order_history(
 ) -> Page[HistoryEntry]:
     offset = start_of(page)
     found = await orders.history(order_id, caller, offset=offset, limit=page.limit + 1)
-    return Page(
-        items=[HistoryEntry.model_validate(h) for h in found[: page.limit]],
-        next_cursor=next_cursor(offset, page.limit, len(found)),
-    )
+    return page_of(found, offset, page.limit, HistoryEntry.model_validate)
 
 
 @router.post("/voucher-orders/{order_id}/deliver", response_model=OrderRead)

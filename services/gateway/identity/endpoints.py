@@ -18,7 +18,7 @@ from services.gateway.identity.schemas import (
 from services.gateway.identity.service import IdentityService, user_view
 from shared.auth.dependencies import AdminPrincipal
 from shared.db import SessionDep
-from shared.pagination import Page, PageDep, next_cursor, start_of
+from shared.pagination import Page, PageDep, page_of, start_of
 
 router = APIRouter(prefix="/admin/v1", tags=["admin"])
 
@@ -39,10 +39,7 @@ async def list_organizations(
     orgs = await IdentityService(session).repo.organizations(
         filters, limit=page.limit + 1, offset=start
     )
-    return Page(
-        items=[OrganizationRead.model_validate(o) for o in orgs[: page.limit]],
-        next_cursor=next_cursor(start, page.limit, len(orgs)),
-    )
+    return page_of(orgs, start, page.limit, OrganizationRead.model_validate)
 
 
 @router.get("/organizations/{org_id}", response_model=OrganizationRead)
@@ -64,10 +61,7 @@ async def list_users(
 ) -> Page[UserRead]:
     start = start_of(page)
     users = await IdentityService(session).repo.users(filters, limit=page.limit + 1, offset=start)
-    return Page(
-        items=[user_view(u) for u in users[: page.limit]],
-        next_cursor=next_cursor(start, page.limit, len(users)),
-    )
+    return page_of(users, start, page.limit, user_view)
 
 
 @router.get("/users/{user_id}", response_model=UserRead)

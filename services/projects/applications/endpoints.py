@@ -29,7 +29,14 @@ from services.projects.models import Application
 from services.projects.visibility import Access
 from shared.auth.dependencies import CurrentPrincipal
 from shared.db import SessionDep
-from shared.pagination import InvalidCursor, Page, PageDep, encode_cursor, next_cursor, start_of
+from shared.pagination import (
+    InvalidCursor,
+    Page,
+    PageDep,
+    encode_cursor,
+    page_of,
+    start_of,
+)
 
 router = APIRouter(prefix="/v1/applications", tags=["applications"])
 
@@ -198,10 +205,7 @@ async def list_versions(
     found = await applications.versions(
         principal, application_id, offset=offset, limit=page.limit + 1
     )
-    return Page(
-        items=[VersionSummary.model_validate(v) for v in found[: page.limit]],
-        next_cursor=next_cursor(offset, page.limit, len(found)),
-    )
+    return page_of(found, offset, page.limit, VersionSummary.model_validate)
 
 
 @router.get("/{application_id}/versions/{number}", response_model=VersionRead)
@@ -227,10 +231,7 @@ async def get_history(
 ) -> Page[HistoryEntry]:
     offset = start_of(page)
     found = await applications.story(principal, application_id, offset=offset, limit=page.limit + 1)
-    return Page(
-        items=[HistoryEntry.model_validate(t) for t in found[: page.limit]],
-        next_cursor=next_cursor(offset, page.limit, len(found)),
-    )
+    return page_of(found, offset, page.limit, HistoryEntry.model_validate)
 
 
 @router.post(
@@ -272,10 +273,7 @@ async def list_attachments(
     found = await applications.attachments(
         principal, application_id, offset=offset, limit=page.limit + 1
     )
-    return Page(
-        items=[AttachmentRead.model_validate(a) for a in found[: page.limit]],
-        next_cursor=next_cursor(offset, page.limit, len(found)),
-    )
+    return page_of(found, offset, page.limit, AttachmentRead.model_validate)
 
 
 @router.get(

@@ -25,7 +25,7 @@ from services.projects.models import Application, Project
 from services.projects.review.scoring.results import CallRanking
 from shared.auth.dependencies import CurrentPrincipal
 from shared.db import SessionDep
-from shared.pagination import Page, PageDep, next_cursor, start_of
+from shared.pagination import Page, PageDep, next_cursor, page_of, start_of
 
 router = APIRouter(prefix="", tags=["decisions"])
 
@@ -134,10 +134,7 @@ async def list_objections(
     found = await NoticeService(session).of_project(
         principal, project_id, offset=offset, limit=page.limit + 1
     )
-    return Page(
-        items=[ObjectionRead.model_validate(o) for o in found[: page.limit]],
-        next_cursor=next_cursor(offset, page.limit, len(found)),
-    )
+    return page_of(found, offset, page.limit, ObjectionRead.model_validate)
 
 
 @router.post(

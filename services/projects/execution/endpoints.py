@@ -30,7 +30,7 @@ from services.projects.execution.termination import TerminationService
 from services.projects.models import Project, TaskBook
 from shared.auth.dependencies import CurrentPrincipal
 from shared.db import SessionDep
-from shared.pagination import Page, PageDep, next_cursor, start_of
+from shared.pagination import Page, PageDep, next_cursor, page_of, start_of
 
 router = APIRouter(prefix="/v1/projects", tags=["projects"])
 
@@ -105,10 +105,7 @@ async def project_history(
     story = await ProjectService(session).history(
         principal, project_id, offset=offset, limit=page.limit + 1
     )
-    return Page(
-        items=[TransitionRead.model_validate(t) for t in story[: page.limit]],
-        next_cursor=next_cursor(offset, page.limit, len(story)),
-    )
+    return page_of(story, offset, page.limit, TransitionRead.model_validate)
 
 
 # --- task book -------------------------------------------------------------------------------
@@ -220,10 +217,7 @@ async def list_changes(
     changes = await ChangeService(session).of_project(
         principal, project_id, offset=offset, limit=page.limit + 1
     )
-    return Page(
-        items=[ChangeRead.model_validate(c) for c in changes[: page.limit]],
-        next_cursor=next_cursor(offset, page.limit, len(changes)),
-    )
+    return page_of(changes, offset, page.limit, ChangeRead.model_validate)
 
 
 @router.post(

@@ -20,7 +20,7 @@ from services.projects.programs.schemas import (
 )
 from services.projects.programs.service import ProgramService
 from shared.db import SessionDep
-from shared.pagination import Page, PageDep, next_cursor, start_of
+from shared.pagination import Page, PageDep, next_cursor, page_of, start_of
 
 router = APIRouter(prefix="/v1/programs", tags=["programs"])
 
@@ -103,7 +103,7 @@ async def list_managers(
 ) -> Page[ProgramManagerRead]:
     offset = start_of(page)
     found = await programs.managers(program_id, manager, offset=offset, limit=page.limit + 1)
-    return Page(items=found[: page.limit], next_cursor=next_cursor(offset, page.limit, len(found)))
+    return page_of(found, offset, page.limit)
 
 
 @router.put(

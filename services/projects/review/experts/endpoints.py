@@ -22,7 +22,7 @@ from services.projects.review.experts.schemas import (
 )
 from services.projects.review.experts.service import ExpertService
 from shared.db import SessionDep
-from shared.pagination import Page, PageDep, next_cursor, start_of
+from shared.pagination import Page, PageDep, next_cursor, page_of, start_of
 
 router = APIRouter(prefix="", tags=["experts"])
 
@@ -73,7 +73,7 @@ async def my_conflicts(
 ) -> Page[DeclarationRead]:
     offset = start_of(page)
     found = await experts.own_declarations(expert, offset=offset, limit=page.limit + 1)
-    return Page(items=found[: page.limit], next_cursor=next_cursor(offset, page.limit, len(found)))
+    return page_of(found, offset, page.limit)
 
 
 @router.put(

@@ -19,7 +19,7 @@ from services.projects.review.rounds.schemas import (
 )
 from services.projects.review.rounds.service import RoundService
 from shared.db import SessionDep
-from shared.pagination import Page, PageDep, next_cursor, start_of
+from shared.pagination import Page, PageDep, next_cursor, page_of, start_of
 
 router = APIRouter(prefix="", tags=["review rounds"])
 
@@ -60,7 +60,7 @@ async def rounds_of_call(
     found = await rounds.of_call(
         manager, call_id, kind=kind, state=state, offset=offset, limit=page.limit + 1
     )
-    return Page(items=found[: page.limit], next_cursor=next_cursor(offset, page.limit, len(found)))
+    return page_of(found, offset, page.limit)
 
 
 @router.get("/v1/review-rounds/{round_id}", response_model=RoundRead)
