@@ -17,6 +17,7 @@ from services.credit.rules.endpoints import router as rules_router
 from services.credit.subjects.endpoints import router as subjects_router
 from shared.auth.jwks import FetchDocument
 from shared.clock import service_clock
+from shared.pagination import strict_query
 from shared.program_scope import scope_handlers
 from shared.service_app import EventSource, ServiceParts, create_service_app
 
@@ -36,13 +37,17 @@ def create_app(
         metadata=Base.metadata,
         events=events,
         directory=directory,
+        # A query parameter a route does not declare is refused, never silently ignored.
         routers=[
-            rules_router,
-            files_router,
-            subjects_router,
-            records_router,
-            rating_router,
-            queries_router,
+            strict_query(router)
+            for router in (
+                rules_router,
+                files_router,
+                subjects_router,
+                records_router,
+                rating_router,
+                queries_router,
+            )
         ],
         public_routes=PUBLIC_ROUTES,
         background=[rating_sweeper],

@@ -164,7 +164,20 @@ async def test_subject_keys_must_agree(credit: Credit) -> None:
 
 
 async def test_the_catalog_is_seeded_and_versioned(credit: Credit) -> None:
-    catalog = (await credit.call("GET", "/v1/rules", "applicant")).json()
+    catalog = (await credit.call("GET", "/v1/rules", "applicant", params={"limit": 200})).json()[
+        "items"
+    ]
+    first = (await credit.call("GET", "/v1/rules", "applicant", params={"limit": 10})).json()
+    assert [r["code"] for r in first["items"]] == sorted(r["code"] for r in catalog)[:10]
+    second = await credit.call(
+        "GET", "/v1/rules", "applicant", params={"cursor": first["next_cursor"]}
+    )
+    codes_in_order = sorted(r["code"] for r in catalog)
+    assert second.json()["items"][0]["code"] == codes_in_order[10]
+    # A filter the list does not have is refused, not ignored.
+    unknown = await credit.call("GET", "/v1/rules", "applicant", params={"tier": "severe"})
+    assert unknown.status_code == 422
+    assert unknown.json()["code"] == "query.unknown_parameter"
     codes = {rule["code"] for rule in catalog}
     assert len(codes) >= 20
     for needed in (
@@ -207,7 +220,9 @@ async def test_the_catalog_is_seeded_and_versioned(credit: Credit) -> None:
     )
     assert revised.status_code == 200, revised.text
     assert revised.json()["version"] == 2
-    versions = (await credit.call("GET", "/v1/rules/LATE_REPORT/versions", "manager")).json()
+    versions = (await credit.call("GET", "/v1/rules/LATE_REPORT/versions", "manager")).json()[
+        "items"
+    ]
     assert [(v["version"], v["is_current"], v["score_effect"]) for v in versions] == [
         (1, False, -2),
         (2, True, -3),

@@ -9,18 +9,25 @@ from services.credit.rules.schemas import RuleCreate, RuleRead, RuleTerms
 from services.credit.rules.service import RuleService
 from shared.auth.dependencies import CurrentPrincipal
 from shared.db import SessionDep
+from shared.pagination import Page, PageDep, page_of, start_of
 
 router = APIRouter(prefix="/v1/rules", tags=["rules"])
 
 
-@router.get("", response_model=list[RuleRead], summary="The current version of every rule")
-async def catalog(session: SessionDep, _caller: CurrentPrincipal) -> list[RuleRead]:
-    return [RuleRead.model_validate(r) for r in await RuleService(session).catalog()]
+@router.get("", response_model=Page[RuleRead], summary="The current version of every rule")
+async def catalog(session: SessionDep, _caller: CurrentPrincipal, page: PageDep) -> Page[RuleRead]:
+    offset = start_of(page)
+    found = await RuleService(session).catalog(offset=offset, limit=page.limit + 1)
+    return page_of(found, offset, page.limit, RuleRead.model_validate)
 
 
-@router.get("/{code}/versions", response_model=list[RuleRead], summary="Every version of a rule")
-async def versions(code: str, session: SessionDep, _caller: CurrentPrincipal) -> list[RuleRead]:
-    return [RuleRead.model_validate(r) for r in await RuleService(session).versions(code)]
+@router.get("/{code}/versions", response_model=Page[RuleRead], summary="Every version of a rule")
+async def versions(
+    code: str, session: SessionDep, _caller: CurrentPrincipal, page: PageDep
+) -> Page[RuleRead]:
+    offset = start_of(page)
+    found = await RuleService(session).versions(code, offset=offset, limit=page.limit + 1)
+    return page_of(found, offset, page.limit, RuleRead.model_validate)
 
 
 @router.post("", response_model=RuleRead, status_code=status.HTTP_201_CREATED)

@@ -22,19 +22,28 @@ class RuleService:
             raise RuleNotFound()
         return rule
 
-    async def versions(self, code: str) -> Sequence[Rule]:
-        rules = (
+    async def versions(self, code: str, *, offset: int, limit: int) -> Sequence[Rule]:
+        if await self.session.scalar(sa.select(Rule.code).where(Rule.code == code)) is None:
+            raise RuleNotFound()
+        return (
             await self.session.scalars(
-                sa.select(Rule).where(Rule.code == code).order_by(Rule.version)
+                sa.select(Rule)
+                .where(Rule.code == code)
+                .order_by(Rule.version)
+                .offset(offset)
+                .limit(limit)
             )
         ).all()
-        if not rules:
-            raise RuleNotFound()
-        return rules
 
-    async def catalog(self) -> Sequence[Rule]:
+    async def catalog(self, *, offset: int, limit: int) -> Sequence[Rule]:
         return (
-            await self.session.scalars(sa.select(Rule).where(Rule.is_current).order_by(Rule.code))
+            await self.session.scalars(
+                sa.select(Rule)
+                .where(Rule.is_current)
+                .order_by(Rule.code)
+                .offset(offset)
+                .limit(limit)
+            )
         ).all()
 
     async def create(self, data: RuleCreate, actor: str) -> Rule:
