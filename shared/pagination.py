@@ -13,7 +13,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-from shared.errors import AppError, Text
+from shared.errors import AppError, Text, preferred_language
 
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
@@ -105,6 +105,9 @@ def page_of(
     )
 
 
+UNKNOWN = Text("该接口没有此参数", "this route has no such parameter")
+
+
 class UnknownQueryParameter(AppError):
     status = 422
     code = "query.unknown_parameter"
@@ -138,9 +141,17 @@ async def refuse_unknown_query(request: Request) -> None:
         return
     unknown = sorted(set(request.query_params.keys()) - _declared_query(route))
     if unknown:
+        language = preferred_language(request.headers.get("accept-language"))
         raise UnknownQueryParameter(
             Text(f"不支持的查询参数：{', '.join(unknown)}", f"unknown: {', '.join(unknown)}"),
-            extra={"unknown": unknown, "accepted": sorted(_declared_query(route))},
+            extra={
+                "errors": [
+                    {"loc": ["query", name], "msg": UNKNOWN.pick(language), "type": "unknown"}
+                    for name in unknown
+                ],
+                "unknown": unknown,
+                "accepted": sorted(_declared_query(route)),
+            },
         )
 
 

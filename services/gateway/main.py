@@ -39,6 +39,7 @@ from shared.input_bounds import install_input_bounds
 from shared.metrics import install_metrics
 from shared.middleware import RequestIdMiddleware
 from shared.openapi import with_problem_responses
+from shared.pagination import strict_query
 
 PROXY_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
@@ -185,7 +186,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(_system_router(settings))
     app.include_router(auth_router)
     app.include_router(public_keys_router)
-    app.include_router(identity_router)
+    app.include_router(strict_query(identity_router))
     app.include_router(event_feed_router(events))
 
     def own_openapi() -> dict[str, Any]:

@@ -229,7 +229,7 @@ async def test_users_are_filtered_by_role_organization_state_and_name(
 
     unknown = await gateway_client.get("/admin/v1/users?rolle=expert", headers=admin)
     assert unknown.status_code == 422
-    assert unknown.json()["code"] == "request.unknown_parameter"
+    assert unknown.json()["code"] == "query.unknown_parameter"
     assert unknown.json()["errors"][0]["loc"] == ["query", "rolle"]
     bad_role = await gateway_client.get("/admin/v1/users?role=emperor", headers=admin)
     assert bad_role.status_code == 422
