@@ -1,12 +1,12 @@
-"""`sciplan seed-demo --scale small` and the README's tour, run as a user would, side by side on
-one stack of their own (the tests of this module follow one another on it, in order).
+"""`sciplan seed-demo --scale small` and the API tour (docs/tour.md), run as a user would, side by
+side on one stack of their own (the tests of this module follow one another on it, in order).
 
 The first run of the demo fills the system through the gateway; the test then checks through
 the API and the database that every kind of data is there (calls in every state, applications
 across the lifecycle, projects in public notice with an objection, experts, credit records
 proposed and notified, voucher program, provider in publicity, enterprises and vouchers, no order
 yet). The second run must create nothing: every table the demo writes to holds the same rows.
-Then the README's tour runs from end to end next to the demo data (it moves the services' clock
+Then the API tour runs from end to end next to the demo data (it moves the services' clock
 24 days), after which a third run of the demo, past the notice and the publicity, signs the
 drafted task books (budgets opened, first tranches paid) and places the voucher order. Last, the
 tour starts again, with another suffix: its first blocks, which create the organizations, the
@@ -31,7 +31,7 @@ from shared.db import asyncpg_dsn
 from shared.testing.plugin import migrated_database
 from tests.conftest import RunningStack, bearer, running_stack
 from tests.e2e.helpers import admin_token, e2e_client
-from tests.e2e.test_readme_tour import DAYS_ADVANCED, check_the_tour_outcome, run_tour
+from tests.e2e.test_tour import DAYS_ADVANCED, check_the_tour_outcome, run_tour
 
 pytestmark = pytest.mark.e2e
 

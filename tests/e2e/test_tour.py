@@ -1,6 +1,6 @@
-"""The README's API tour, executed as written, so that it cannot go stale.
+"""The API tour (docs/tour.md), executed as written, so that it cannot go stale.
 
-The ```sh blocks between `<!-- tour:begin -->` and `<!-- tour:end -->` in README.md are joined
+The ```sh blocks between `<!-- tour:begin -->` and `<!-- tour:end -->` in docs/tour.md are joined
 into one bash script under `set -euo pipefail`; here it is checked without a stack. It runs, with
 bash, against the stack that holds the demo data (`test_seed_demo_e2e.py`, with `run_tour` and
 `check_the_tour_outcome` from here): after the demo, then a second time, as a reader would.
@@ -22,30 +22,30 @@ from tests.conftest import RunningStack, bearer
 
 pytestmark = pytest.mark.e2e
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+TOUR = Path(__file__).resolve().parents[2] / "docs" / "tour.md"
 BEGIN, END = "<!-- tour:begin -->", "<!-- tour:end -->"
 PASSWORD = "tour-password-2026"  # what the tour gives every person it creates (PW)
 DAYS_ADVANCED = 1 + 15 + 8  # public notice, credit objection window, provider publicity
 
 
-def tour_blocks(readme: str) -> list[str]:
+def tour_blocks(page: str) -> list[str]:
     """The tour's shell blocks, in order."""
-    assert (readme.count(BEGIN), readme.count(END)) == (1, 1), "the tour markers are missing"
-    section = readme.split(BEGIN, 1)[1].split(END, 1)[0]
+    assert (page.count(BEGIN), page.count(END)) == (1, 1), "the tour markers are missing"
+    section = page.split(BEGIN, 1)[1].split(END, 1)[0]
     return re.findall(r"^```sh\n(.*?)^```$", section, flags=re.MULTILINE | re.DOTALL)
 
 
-def tour_script(readme: str) -> str:
-    return "set -euo pipefail\n" + "\n".join(tour_blocks(readme))
+def tour_script(page: str) -> str:
+    return "set -euo pipefail\n" + "\n".join(tour_blocks(page))
 
 
 def test_the_tour_is_one_honest_script() -> None:
     """Every block is in the script; every HTTP call is curl, and every curl that is not a
     check (a `wait_for` predicate or an expected refusal, which say so) fails on an error."""
-    readme = README.read_text(encoding="utf-8")
-    blocks = tour_blocks(readme)
+    page = TOUR.read_text(encoding="utf-8")
+    blocks = tour_blocks(page)
     assert len(blocks) >= 10
-    script = tour_script(readme)
+    script = tour_script(page)
     assert "jq" not in re.findall(r"[\w-]+", script)
     assert "http " not in script  # no httpie either: curl only
     lenient = [
@@ -62,7 +62,7 @@ def test_the_tour_is_one_honest_script() -> None:
 
 def run_tools(commands: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     """The tour's two tool blocks and `commands`, without a stack."""
-    tools = "\n".join(tour_blocks(README.read_text(encoding="utf-8"))[:2])
+    tools = "\n".join(tour_blocks(TOUR.read_text(encoding="utf-8"))[:2])
     clean = {k: v for k, v in os.environ.items() if k != "SCIPLAN_TEST_CLOCK_FILE"}
     return subprocess.run(
         ["bash", "-c", f"set -euo pipefail\n{tools}\n{commands}"],
@@ -113,13 +113,13 @@ def run_tour(
     """The tour (or its first `blocks` blocks) as a reader runs it, with `TOUR` set to `run`:
     `GW` and `SCIPLAN_ADMIN_PASSWORD` as a reader sets them, and the stack's clock file for
     `advance_days`."""
-    readme = README.read_text(encoding="utf-8")
+    page = TOUR.read_text(encoding="utf-8")
     script = workdir / f"tour-{run}.sh"
     if blocks is None:
-        script.write_text(tour_script(readme), encoding="utf-8")
+        script.write_text(tour_script(page), encoding="utf-8")
     else:
         script.write_text(
-            "set -euo pipefail\n" + "\n".join(tour_blocks(readme)[:blocks]), encoding="utf-8"
+            "set -euo pipefail\n" + "\n".join(tour_blocks(page)[:blocks]), encoding="utf-8"
         )
     reader = workdir / f"reader-{run}"  # where a reader would paste the blocks
     reader.mkdir()
@@ -170,7 +170,7 @@ def check_the_tour_outcome(url: str, run: str) -> None:
             client,
             f"{url}/api/credit/v1/records",
             manager,
-            purpose="核查 README 导览的结果",
+            purpose="核查 API 导览的结果",
             name="刘洋",
             rule_code="FABRICATION",
         )
