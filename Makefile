@@ -22,8 +22,12 @@ $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
 run: bootstrap
 	$(BIN)/sciplan dev
 
+# Two workers: the end-to-end tests (mostly waiting on processes, events and clocks) on one,
+# the in-process tests on the other (see tests/conftest.py); PYTEST_WORKERS=0 runs them in turn.
+PYTEST_WORKERS ?= 2
+
 test: bootstrap lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadgroup
 
 lint: bootstrap
 	$(BIN)/ruff check .

@@ -41,6 +41,15 @@ from shared.testing.plugin import migrated_database, running_app
 
 PASSWORD = "correct-horse-battery"
 
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """With several workers (`make test`), every end-to-end test runs on one of them, in order:
+    they share one stack of service processes and mostly wait; the in-process tests keep the
+    other workers busy meanwhile."""
+    for item in items:
+        if "e2e" in item.path.parts:
+            item.add_marker(pytest.mark.xdist_group("e2e"))
+
 # Tests log in many times from one address; only the rate-limit tests want tight buckets.
 _ROOMY = {"per_minute": 100_000, "burst": 10_000}
 ROOMY_RATE_LIMITS = {
