@@ -129,21 +129,16 @@ async def to_ask(
     application_ids: Collection[UUID] | None = None,
 ) -> set[UUID]:
     """Whom to ask the credit service about before the round is locked: every active expert
-    available until the deadline who shares a subject with one of its applications. Only
-    reads (no conflict refresh)."""
+    available until the deadline who holds a subject code of one of its applications (`match`
+    needs one). Only reads (no conflict refresh)."""
     items = await round_items(session, round_, application_ids=application_ids)
-    index = SubjectIndex(
-        (await _available_experts(AssignmentRepository(session), round_, now)).values()
-    )
-    asked: set[UUID] = set()
-    for item in items:
-        profile = item_profile(item)
-        asked.update(
-            expert.user_id
-            for expert in index.around(item.subjects)
-            if match(profile, expert_profile(expert)) is not None
-        )
-    return asked
+    codes = {code for item in items for code in item.subjects}
+    experts = await _available_experts(AssignmentRepository(session), round_, now)
+    return {
+        e.user_id
+        for e in experts.values()
+        if not codes.isdisjoint(e.primary_subjects) or not codes.isdisjoint(e.secondary_subjects)
+    }
 
 
 async def _available_experts(
