@@ -59,7 +59,7 @@ class HttpCreditClient:
         self._url = f"{base_url.rstrip('/')}/v1/eligibility"
         self._session = session
         self._tokens = tokens
-        # Short: the caller holds a row lock while it waits, and can re-run the check later.
+        # Short: a person waits for the answer (holding no lock), and can re-run the check later.
         self._timeout = aiohttp.ClientTimeout(
             total=timeout_seconds, connect=min(2.0, timeout_seconds)
         )

@@ -129,9 +129,18 @@ async def _read_connection(request: Request) -> AsyncIterator[AsyncConnection]:
         yield connection
 
 
+async def _sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+    database: Database = request.app.state.db
+    return database.sessionmaker
+
+
 # scope="function": the dependency's exit (the commit) runs before the response is sent,
 # so a client never sees 200 for a write that failed to commit.
 SessionDep = Annotated[AsyncSession, Depends(_request_session, scope="function")]
+# Sessions of their own, for what a request must read before it asks another service: each is
+# closed before the question is sent, so no connection, lock or transaction is held while the
+# other service answers; the request's SessionDep then locks and checks again.
+SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(_sessionmaker)]
 # For endpoints that only read, with one statement: no transaction, nothing to commit.
 ReadDep = Annotated[AsyncConnection, Depends(_read_connection, scope="function")]
 

@@ -6,6 +6,23 @@ then queues again at the back. Under load a few requests lose many times in a ro
 clients on a pool of 10, p99 was five times p50 (`bench.credit_ratings`, direct to the credit
 service). Here a returned connection goes straight to the oldest waiter, and nobody takes one
 from the pool while others wait.
+
+SQLAlchemy has no public hook for this: a checkout waits inside the pool, in synchronous code
+run under a greenlet, and the public ones (pool events, `creator` / `async_creator`) run only
+after the wait or only for new connections; a gate of our own in front of every checkout would
+have to hold a connection's place for a whole session, connections being taken lazily at its
+first statement. So this module relies on these internals, and SQLAlchemy is pinned exactly
+(pyproject.toml) to the version they were checked against, `VERIFIED_WITH`:
+
+- `AsyncAdaptedQueuePool._queue_class`, from which `QueuePool.__init__` builds its queue as
+  `_queue_class(pool_size, use_lifo=...)`;
+- the pool takes connections with `queue.get(block, timeout)` and returns them with
+  `queue.put(record, False)`, which calls `put_nowait`; `Empty` means none came in time;
+- `sqlalchemy.util.queue.AsyncAdaptedQueue` (its constructor, `empty`, `get_nowait`,
+  `put_nowait`) and `sqlalchemy.util.await_`, which waits on a future from that greenlet.
+
+`tests/shared/test_fair_pool.py` checks each of them and says which one changed; upgrade
+SQLAlchemy only once it passes, then move `VERIFIED_WITH` and the pin together.
 """
 
 from __future__ import annotations
@@ -14,9 +31,20 @@ import asyncio
 from collections import deque
 from typing import Any
 
+import sqlalchemy
 from sqlalchemy.pool import AsyncAdaptedQueuePool
-from sqlalchemy.util import await_
-from sqlalchemy.util.queue import AsyncAdaptedQueue, Empty
+
+VERIFIED_WITH = "2.1.9"
+
+try:
+    from sqlalchemy.util import await_
+    from sqlalchemy.util.queue import AsyncAdaptedQueue, Empty
+except ImportError as exc:  # pragma: no cover - only with another SQLAlchemy than the pinned one
+    raise ImportError(
+        f"shared/fair_pool.py relies on SQLAlchemy internals that SQLAlchemy "
+        f"{sqlalchemy.__version__} no longer has ({exc}); it was verified with {VERIFIED_WITH} "
+        "(see the module's docstring)"
+    ) from exc
 
 
 class FifoQueue(AsyncAdaptedQueue[Any]):

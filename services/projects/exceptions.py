@@ -64,6 +64,17 @@ class InvalidTransition(Conflict):
         super().__init__(detail, extra={"state": state}, **kwargs)
 
 
+class ChangedMeanwhile(Conflict):
+    """It changed while the credit service was asked about it (before any lock was taken): the
+    answer is for what it was then, so nothing was written; asking again settles it."""
+
+    code = "state.changed_meanwhile"
+    title = Text(
+        "查询信用期间数据发生了变化，未作任何修改，请重试",
+        "It changed while the credit service was asked; nothing was written, try again",
+    )
+
+
 class DuplicateApplication(Conflict):
     code = "application.duplicate"
     title = Text("同一指南下已有一份申报书", "You already have an application for this call")

@@ -173,13 +173,15 @@ async def test_two_runs_applied_at_once_give_one_set_of_assignments(
     runs = []
     for seed in (0, 1):
         async with race.sessionmaker() as session, session.begin():
-            run = await RunService(session).dry_run(ADMIN, race.round_id, seed, credit, NOW)
+            run = await RunService(session).dry_run(
+                ADMIN, race.round_id, seed, credit, NOW, race.sessionmaker
+            )
             runs.append(run.id)
 
     async def apply(run_id: UUID) -> str:
         async with race.sessionmaker() as session, session.begin():
             try:
-                await RunService(session).apply(ADMIN, run_id, credit, NOW)
+                await RunService(session).apply(ADMIN, run_id, credit, NOW, race.sessionmaker)
             except RunStale:
                 return "stale"
             return "applied"

@@ -4,11 +4,14 @@ equal to the greedy baseline; the match score; the JSON export."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import io
 import itertools
+import logging
 import random
 from collections import Counter
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,6 +33,7 @@ from services.projects.review.solver.match import (
 )
 
 Demand = dict[str, int]
+PYPROJECT = Path(__file__).parents[2] / "pyproject.toml"
 
 
 def random_call(rng: random.Random) -> tuple[Demand, Demand, list[Pair]]:
@@ -150,10 +154,33 @@ def test_column_generation_from_one_pair_per_item_reaches_the_same_optimum(
     assert max(rounds) > 1  # pricing did bring pairs in
 
 
-def test_column_generation_without_the_highs_bindings_uses_linprog(
-    monkeypatch: pytest.MonkeyPatch,
+def test_the_locked_environment_takes_the_highspy_path(caplog: pytest.LogCaptureFixture) -> None:
+    """Large calls (column generation) run in one HiGHS instance through the public highspy
+    package that uv.lock pins; nothing falls back."""
+    demand, capacity, pairs = random_call(random.Random(5))
+    problem = Problem.from_pairs(demand, capacity, pairs)
+    with caplog.at_level(logging.INFO, logger=flow.__name__):
+        _, certificate = solve_problem(problem, one_per_group=True, start_per_item=1)
+    assert certificate["lp_solver"] == "highspy"
+    assert [r.getMessage() for r in caplog.records] == [
+        f"assignment LP: column generation with highspy ({problem.n_pairs} pairs)"
+    ]
+    assert f'"highspy=={importlib.metadata.version("highspy")}"' in PYPROJECT.read_text()
+
+
+def test_no_private_scipy_module_is_used() -> None:
+    used = [
+        str(path)
+        for path in Path(flow.__file__).parents[3].rglob("*.py")
+        if "_highspy" in path.read_text(encoding="utf-8")
+    ]
+    assert used == []
+
+
+def test_column_generation_without_highspy_falls_back_to_linprog(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(growing, "available", lambda: False)
+    monkeypatch.setattr(growing, "_highs", lambda: None)
     rng = random.Random(11)
     for _ in range(20):
         demand, capacity, pairs = random_call(rng)
@@ -162,7 +189,43 @@ def test_column_generation_without_the_highs_bindings_uses_linprog(
         assert (len(chosen), int(problem.pair_score[chosen].sum())) == exhaustive(
             demand, capacity, pairs, True
         )
+        assert certificate["lp_solver"] == "linprog"
         assert "Optimization terminated successfully" in certificate["solver_status"]
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 20
+    assert "falling back to linprog" in warnings[0].getMessage()
+    assert "highspy is not installed" in str(
+        warnings[0].exc_info[1] if warnings[0].exc_info else ""
+    )
+
+
+def test_a_highspy_failure_midway_falls_back_to_the_same_assignment(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Whatever goes wrong in the fast path (here the second solve of a pricing loop), the
+    slower path runs from the same start and finds the same assignment."""
+    rng = random.Random(5)
+    calls = [random_call(rng) for _ in range(10)]
+    problems = [Problem.from_pairs(*call) for call in calls]
+    fast = [solve_problem(p, one_per_group=True, seed=3, start_per_item=1)[0] for p in problems]
+    solved = growing.GrowingLP.solve
+    runs = 0
+
+    def failing_second_time(self: growing.GrowingLP) -> Any:
+        nonlocal runs
+        runs += 1
+        if runs % 2 == 0:
+            raise RuntimeError("HiGHS went away")
+        return solved(self)
+
+    monkeypatch.setattr(growing.GrowingLP, "solve", failing_second_time)
+    failed = 0
+    for problem, expected in zip(problems, fast, strict=True):
+        chosen, certificate = solve_problem(problem, one_per_group=True, seed=3, start_per_item=1)
+        assert sorted(chosen.tolist()) == sorted(expected.tolist())
+        failed += certificate["lp_solver"] == "linprog"
+    assert failed > 0
+    assert any("falling back to linprog" in r.getMessage() for r in caplog.records)
 
 
 def test_a_fractional_vertex_falls_back_to_the_integer_program(

@@ -43,7 +43,7 @@ from services.funds.vouchers.schemas import (
     VoucherRead,
 )
 from shared.auth.dependencies import CurrentPrincipal
-from shared.db import SessionDep
+from shared.db import SessionDep, SessionmakerDep
 from shared.pagination import Page, PageDep, next_cursor, page_of, start_of
 
 router = APIRouter(prefix="/v1", tags=["vouchers"])
@@ -278,9 +278,10 @@ async def issue_voucher(
     credit: CreditDep,
     now: NowDep,
     response: Response,
+    sessions: SessionmakerDep,
 ) -> VoucherRead:
     voucher, created = await vouchers.issue(
-        program_id, data, principal=caller, credit=credit, now=now
+        program_id, data, principal=caller, credit=credit, now=now, sessions=sessions
     )
     _created(response, created)
     return await vouchers.read(voucher)

@@ -1,5 +1,9 @@
 """Issuing vouchers (credit-eligible enterprises, within their controller group's cap, out of
-the program's pool), reading them with their balances, and expiring them."""
+the program's pool), reading them with their balances, and expiring them.
+
+The credit service is asked about the enterprise before the request's transaction begins (it
+may be slow): as of the request, about the caller's own organization, so nothing that happens
+meanwhile makes the answer wrong."""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 from uuid import UUID
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.funds.access.repository import AccessRepository
 from services.funds.exceptions import TransferRefused
@@ -84,19 +88,21 @@ class VoucherService:
         principal: Principal,
         credit: CreditClient,
         now: datetime,
+        sessions: async_sessionmaker[AsyncSession],
     ) -> tuple[Voucher, bool]:
         """(the voucher, True if issued now); the same id and body again is the same voucher."""
+        async with sessions() as reading:
+            asking = await VoucherService(reading)._to_issue(program_id, data, principal)
+        if asking is not None:
+            answer = await credit.eligibility(action="voucher", at=now, gateway_org_id=asking)
+            if not answer.get("eligible", False):
+                raise CreditIneligible(extra={"reasons": answer.get("reasons", [])})
         program = await self.programs.get(program_id)
         enterprise = await self.parties.own_enterprise(principal)
         existing = await self.repo.voucher(data.id)
         if existing is not None:
             return self._same(existing, program, enterprise, data), False
-        # Asked before any lock is taken: the credit service may be slow.
-        answer = await credit.eligibility(
-            action="voucher", at=now, gateway_org_id=enterprise.org_id
-        )
-        if not answer.get("eligible", False):
-            raise CreditIneligible(extra={"reasons": answer.get("reasons", [])})
+        assert asking == enterprise.org_id  # vouchers are never deleted
         account = await open_account(
             self.session,
             account_id=voucher_account_id(data.id),
@@ -180,6 +186,19 @@ class VoucherService:
             at=now,
         )
         return voucher, True
+
+    async def _to_issue(
+        self, program_id: UUID, data: VoucherIssue, principal: Principal
+    ) -> UUID | None:
+        """The organization to ask the credit service about, or None when the voucher exists
+        (a retry: answered as the first request was, nobody asked)."""
+        program = await self.programs.get(program_id)
+        enterprise = await self.parties.own_enterprise(principal)
+        existing = await self.repo.voucher(data.id)
+        if existing is not None:
+            self._same(existing, program, enterprise, data)
+            return None
+        return enterprise.org_id
 
     def _same(
         self,

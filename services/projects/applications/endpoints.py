@@ -28,7 +28,7 @@ from services.projects.auth import Applicant, CreditDep, Manager, NowDep, OrgAdm
 from services.projects.models import Application
 from services.projects.visibility import Access
 from shared.auth.dependencies import CurrentPrincipal
-from shared.db import SessionDep
+from shared.db import SessionDep, SessionmakerDep
 from shared.pagination import (
     InvalidCursor,
     Page,
@@ -341,8 +341,9 @@ async def endorse(
     org_admin: OrgAdmin,
     now: NowDep,
     credit: CreditDep,
+    sessions: SessionmakerDep,
 ) -> ApplicationRead:
-    application = await applications.endorse(org_admin, application_id, data, now, credit)
+    application = await applications.endorse(org_admin, application_id, data, now, credit, sessions)
     return await read_model(applications, application)
 
 
@@ -361,10 +362,14 @@ async def get_formal_check(
     summary="Run the automatic rules again (e.g. after the credit service was down)",
 )
 async def rerun_formal_check(
-    application_id: ApplicationId, applications: Applications, manager: Manager, credit: CreditDep
+    application_id: ApplicationId,
+    applications: Applications,
+    manager: Manager,
+    credit: CreditDep,
+    sessions: SessionmakerDep,
 ) -> FormalCheckRead:
     return FormalCheckRead.model_validate(
-        await applications.rerun_check(manager, application_id, credit)
+        await applications.rerun_check(manager, application_id, credit, sessions)
     )
 
 

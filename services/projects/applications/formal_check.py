@@ -3,13 +3,18 @@
 Each rule gives {rule, passed, detail}. A manager may pass the check only when every rule
 passed; when the credit service could not be asked, its rule fails with "unavailable" and the
 manager re-runs the check later. Credit is asked as of the submission time: what happened to
-the applicant's credit since does not change what the application was entitled to.
+the applicant's credit since does not change what the application was entitled to. It is asked
+before the application is locked (`ask_credit`); the caller then locks it and checks that the
+question still fits it (`CreditQuestion.of`).
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from pydantic import ValidationError
 
@@ -97,20 +102,47 @@ def _acceptable(answer: dict[str, Any], min_level: str) -> bool:
     )
 
 
-async def _credit(
-    credit: CreditClient, application: Application, call: Call
-) -> tuple[RuleResult, dict[str, Any] | None]:
-    at = application.submitted_at
-    assert at is not None  # only submitted versions are checked
+@dataclass(frozen=True)
+class CreditQuestion:
+    """Whom the check asks about, as of when: the applicant and their organization at the
+    submission. The same question gets the same answer, whenever it is asked."""
+
+    applicant_id: UUID
+    org_id: UUID
+    at: datetime
+
+    @classmethod
+    def of(cls, application: Application) -> CreditQuestion:
+        assert application.submitted_at is not None  # only submitted versions are checked
+        return cls(application.applicant_id, application.org_id, application.submitted_at)
+
+
+@dataclass(frozen=True)
+class CreditAnswers:
+    question: CreditQuestion
+    # {"applicant": ..., "organization": ...}; None when the credit service could not be asked
+    answers: dict[str, dict[str, Any]] | None
+
+
+async def ask_credit(credit: CreditClient, question: CreditQuestion) -> CreditAnswers:
+    """Both questions at once; call it holding no lock nor transaction (it may be slow)."""
     try:
-        # Both at once: the application's row stays locked while the credit service answers.
         person, organization = await asyncio.gather(
-            credit.eligibility(action="apply", at=at, gateway_user_id=application.applicant_id),
-            credit.eligibility(action="apply", at=at, gateway_org_id=application.org_id),
+            credit.eligibility(
+                action="apply", at=question.at, gateway_user_id=question.applicant_id
+            ),
+            credit.eligibility(action="apply", at=question.at, gateway_org_id=question.org_id),
         )
     except CreditUnavailable:
-        return RuleResult(rule=CREDIT, passed=False, detail="unavailable"), None
-    answers = {"applicant": person, "organization": organization}
+        return CreditAnswers(question, None)
+    return CreditAnswers(question, {"applicant": person, "organization": organization})
+
+
+def _credit(asked: CreditAnswers, call: Call) -> RuleResult:
+    answers = asked.answers
+    if answers is None:
+        return RuleResult(rule=CREDIT, passed=False, detail="unavailable")
+    person, organization = answers["applicant"], answers["organization"]
     problems = [
         f"{who} level {answer.get('level')}, eligible={answer.get('eligible')}"
         for who, answer in answers.items()
@@ -121,29 +153,30 @@ async def _credit(
         if problems
         else f"applicant {person.get('level')}, organization {organization.get('level')}"
     )
-    return RuleResult(rule=CREDIT, passed=not problems, detail=detail), answers
+    return RuleResult(rule=CREDIT, passed=not problems, detail=detail)
 
 
 async def run(
     repository: ApplicationRepository,
-    credit: CreditClient,
+    asked: CreditAnswers,
     application: Application,
     call: Call,
     content: dict[str, Any],
 ) -> FormalCheck:
-    """Every automatic rule on the submitted version; the check is returned unsaved."""
+    """Every automatic rule on the submitted version, with the credit service's answers about
+    it (`asked` must be about this application); the check is returned unsaved."""
     assert application.submitted_version is not None
+    assert asked.question == CreditQuestion.of(application)
+    credit_result = _credit(asked, call)
     try:
         parsed = ApplicationContent.model_validate(content)
     except ValidationError as exc:
         # Only a version written around the API could fail here; the check says so.
         results = [
-            RuleResult(rule=FIELDS, passed=False, detail=f"invalid: {exc.error_count()} errors")
+            RuleResult(rule=FIELDS, passed=False, detail=f"invalid: {exc.error_count()} errors"),
+            credit_result,
         ]
-        credit_result, answers = await _credit(credit, application, call)
-        results.append(credit_result)
     else:
-        credit_result, answers = await _credit(credit, application, call)
         results = [
             _fields(parsed),
             _attachments(parsed, call),
@@ -156,6 +189,6 @@ async def run(
         application_id=application.id,
         version=application.submitted_version,
         results=[r.model_dump() for r in results],
-        credit=answers,
+        credit=asked.answers,
         automatic_passed=all(r.passed for r in results),
     )

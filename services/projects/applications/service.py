@@ -18,7 +18,7 @@ from typing import Any
 from uuid import UUID
 
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.projects import history
 from services.projects.applications import budget as budget_rules
@@ -38,6 +38,7 @@ from services.projects.applications.exceptions import (
     UnknownPeople,
     VersionNotFound,
 )
+from services.projects.applications.formal_check import CreditAnswers, CreditQuestion
 from services.projects.applications.repository import ApplicationRepository, VersionRow
 from services.projects.applications.schemas import (
     PI_ROLE,
@@ -53,6 +54,7 @@ from services.projects.exceptions import (
     CallClosed,
     CallNotFound,
     CallNotOpen,
+    ChangedMeanwhile,
     InvalidTransition,
 )
 from services.projects.models import (
@@ -140,10 +142,13 @@ class ApplicationService:
         return application
 
     async def _managed(
-        self, principal: Principal, application_id: UUID
+        self, principal: Principal, application_id: UUID, *, lock: bool = True
     ) -> tuple[Application, Call]:
-        """Locked, readable by the caller, of a program they manage, and not their own."""
-        application = await self.repository.locked(application_id)
+        """Locked (unless told), readable by the caller, of a program they manage, and not
+        their own."""
+        application = await (
+            self.repository.locked(application_id) if lock else self.repository.get(application_id)
+        )
         if application is None or not await may_read_application(
             self.session, principal, application
         ):
@@ -469,23 +474,26 @@ class ApplicationService:
         data: Endorsement,
         now: datetime,
         credit: CreditClient,
+        sessions: async_sessionmaker[AsyncSession],
     ) -> Application:
         """The organization's admin endorses (and the formal check runs) or returns."""
-        application = await self.repository.locked(application_id)
-        if application is None or application.org_id != principal.org_id:
-            raise ApplicationNotFound()
-        await check_personal_duties(self.session, principal, application)
-        if application.status != "submitted":
-            raise InvalidTransition(application.status)
+        asked = None
+        if data.decision != "return":
+            # The credit service is asked first, holding nothing: it may be slow.
+            async with sessions() as reading:
+                found = await ApplicationService(reading)._endorsable(principal, application_id)
+            asked = await formal_check.ask_credit(credit, CreditQuestion.of(found))
+        application = await self._endorsable(principal, application_id, lock=True)
         before = application.status
-        if data.decision == "return":
+        if asked is None:
             if not data.reason:
                 raise ReasonRequired()
             await self.repository.touch(application, status="returned", updated_at=now)
             await self._record(application, principal, "return", before, reason=data.reason)
             return application
+        _still_asked_about(asked, application)
         await self.repository.touch(application, status="endorsed", updated_at=now)
-        check = await self._run_check(application, credit)
+        check = await self._run_check(application, asked)
         await self.repository.add_check(check)
         await self._record(
             application,
@@ -497,17 +505,34 @@ class ApplicationService:
         )
         return application
 
-    async def rerun_check(
-        self, principal: Principal, application_id: UUID, credit: CreditClient
-    ) -> FormalCheck:
-        application, _ = await self._managed(principal, application_id)
-        if application.status != "endorsed":
+    async def _endorsable(
+        self, principal: Principal, application_id: UUID, *, lock: bool = False
+    ) -> Application:
+        """A submitted application of the caller's organization that they are not on."""
+        application = await (
+            self.repository.locked(application_id) if lock else self.repository.get(application_id)
+        )
+        if application is None or application.org_id != principal.org_id:
+            raise ApplicationNotFound()
+        await check_personal_duties(self.session, principal, application)
+        if application.status != "submitted":
             raise InvalidTransition(application.status)
-        pending = await self.repository.locked_latest_check(application.id)
-        if pending is None or pending.outcome is not None:
-            raise FormalCheckNotFound()
+        return application
+
+    async def rerun_check(
+        self,
+        principal: Principal,
+        application_id: UUID,
+        credit: CreditClient,
+        sessions: async_sessionmaker[AsyncSession],
+    ) -> FormalCheck:
+        async with sessions() as reading:
+            found, _ = await ApplicationService(reading)._pending_check(principal, application_id)
+        asked = await formal_check.ask_credit(credit, CreditQuestion.of(found))
+        application, pending = await self._pending_check(principal, application_id, lock=True)
+        _still_asked_about(asked, application)
         before = _summary(pending)
-        fresh = await self._run_check(application, credit)
+        fresh = await self._run_check(application, asked)
         # The pending check takes the new results: one check per endorsement, its runs in history.
         pending.results, pending.credit = fresh.results, fresh.credit
         pending.automatic_passed = fresh.automatic_passed
@@ -520,6 +545,22 @@ class ApplicationService:
             details={"before": before, "after": _summary(pending)},
         )
         return pending
+
+    async def _pending_check(
+        self, principal: Principal, application_id: UUID, *, lock: bool = False
+    ) -> tuple[Application, FormalCheck]:
+        """An endorsed application the caller manages, with its check awaiting a decision."""
+        application, _ = await self._managed(principal, application_id, lock=lock)
+        if application.status != "endorsed":
+            raise InvalidTransition(application.status)
+        pending = await (
+            self.repository.locked_latest_check(application.id)
+            if lock
+            else self.repository.latest_check(application.id)
+        )
+        if pending is None or pending.outcome is not None:
+            raise FormalCheckNotFound()
+        return application, pending
 
     async def decide_check(
         self, principal: Principal, application_id: UUID, data: FormalDecision, now: datetime
@@ -551,12 +592,12 @@ class ApplicationService:
         )
         return application
 
-    async def _run_check(self, application: Application, credit: CreditClient) -> FormalCheck:
+    async def _run_check(self, application: Application, asked: CreditAnswers) -> FormalCheck:
         """The automatic rules on the submitted version; the result is not stored yet."""
         assert application.submitted_version is not None
         content = await self.content(application, application.submitted_version)
         return await formal_check.run(
-            self.repository, credit, application, await self._call(application), content
+            self.repository, asked, application, await self._call(application), content
         )
 
     async def _record(
@@ -580,6 +621,18 @@ class ApplicationService:
             to_state=application.status,
             reason=reason,
             details=details,
+        )
+
+
+def _still_asked_about(asked: CreditAnswers, application: Application) -> None:
+    """The submission the credit service was asked about is the one now locked (it was not
+    returned and submitted again in the meantime)."""
+    if asked.question != CreditQuestion.of(application):
+        raise ChangedMeanwhile(
+            Text(
+                "查询信用期间申报书被重新提交，请重试",
+                "The application was submitted again while its credit was asked; try again",
+            )
         )
 
 

@@ -6,6 +6,12 @@ means always available), allowed to review by the credit service, and left with 
 round (their maximum minus their live assignments in it). A pair needs a shared subject
 (`match`) and no active conflict of interest (the round's conflicts are refreshed first).
 Experts are looked up per subject code, so the pairs stay sparse.
+
+The credit service is asked before the round is locked, holding no transaction (it may be
+slow): about everyone `to_ask` finds in the field of the round's applications, a superset of
+the candidates that conflicts, loads and other assignments only narrow. Under the lock, `build`
+takes those answers; a candidate nobody asked about (an expert or an application that came in
+meanwhile) is left out and named in `Candidates.unasked`.
 """
 
 from __future__ import annotations
@@ -99,10 +105,7 @@ async def snapshot(
     are refreshed first."""
     repo = AssignmentRepository(session)
     items = await round_items(session, round_, application_ids=application_ids)
-    start, end = in_shanghai(now).date(), in_shanghai(round_.deadline).date()
-    experts = {
-        e.user_id: e for e in await repo.active_experts() if available(e.availability, start, end)
-    }
+    experts = await _available_experts(repo, round_, now)
     live = await repo.live_pairs(round_.id)
     if application_ids is None:
         await refresh_conflicts(session, round_, now)
@@ -116,6 +119,35 @@ async def snapshot(
         for e in (await repo.experts({expert for _, expert in live})).values()
     }
     return Snapshot(round_, items, experts, live, conflicts, live_orgs)
+
+
+async def to_ask(
+    session: AsyncSession,
+    round_: ReviewRound,
+    now: datetime,
+    *,
+    application_ids: Collection[UUID] | None = None,
+) -> set[UUID]:
+    """Whom to ask the credit service about before the round is locked: every active expert
+    available until the deadline who holds a subject code of one of its applications (`match`
+    needs one). Only reads (no conflict refresh)."""
+    items = await round_items(session, round_, application_ids=application_ids)
+    codes = {code for item in items for code in item.subjects}
+    experts = await _available_experts(AssignmentRepository(session), round_, now)
+    return {
+        e.user_id
+        for e in experts.values()
+        if not codes.isdisjoint(e.primary_subjects) or not codes.isdisjoint(e.secondary_subjects)
+    }
+
+
+async def _available_experts(
+    repo: AssignmentRepository, round_: ReviewRound, now: datetime
+) -> dict[UUID, Expert]:
+    start, end = in_shanghai(now).date(), in_shanghai(round_.deadline).date()
+    return {
+        e.user_id: e for e in await repo.active_experts() if available(e.availability, start, end)
+    }
 
 
 def available(periods: Iterable[Mapping[str, Any]], start: date, end: date) -> bool:
@@ -183,6 +215,7 @@ class Candidates:
     explanations: dict[tuple[str, str], dict[str, Any]]
     supply: dict[UUID, Supply]
     ineligible: dict[UUID, list[Any]] = field(default_factory=dict)  # expert -> credit reasons
+    unasked: set[UUID] = field(default_factory=set)  # candidates the credit service was not asked
 
 
 def item_profile(item: RoundItem) -> ItemProfile:
@@ -221,17 +254,17 @@ class SubjectIndex:
         return [seen[k] for k in sorted(seen)]
 
 
-async def build(
+def build(
     snap: Snapshot,
-    credit: CreditClient,
-    now: datetime,
+    answers: Mapping[UUID, Mapping[str, Any]],
     *,
     exclude: Mapping[UUID, Collection[UUID]] | None = None,
 ) -> Candidates:
     """The allowed pairs of the snapshot's items, the demand and the experts' capacity.
 
-    `exclude`: per application, experts who must not be proposed for it (e.g. those who once
-    declined it). Raises `CreditUnavailable` when the credit service cannot be asked.
+    `answers`: the credit service's, per expert (`eligibility`, asked before); an expert it
+    does not cover is no candidate (`Candidates.unasked`). `exclude`: per application, experts
+    who must not be proposed for it (e.g. those who once declined it).
     """
     exclude = exclude or {}
     load_left = snap.load_left()
@@ -270,29 +303,35 @@ async def build(
             else:
                 possible.append((item, expert, found.score, found.explanation))
 
-    answers = await eligibility(credit, {e.user_id for _, e, _, _ in possible}, now)
+    proposed = {e.user_id for _, e, _, _ in possible}
+    unasked = proposed - answers.keys()
     ineligible = {
-        e: a.get("reasons", []) for e, a in answers.items() if a.get("eligible") is not True
+        e: list(a.get("reasons", []))
+        for e, a in answers.items()
+        if e in proposed and a.get("eligible") is not True
     }
     pairs: list[Pair] = []
     explanations: dict[tuple[str, str], dict[str, Any]] = {}
     for item, expert, score, explanation in possible:
+        if expert.user_id in unasked:
+            continue
         if expert.user_id in ineligible:
             supply[item.application_id].not_eligible += 1
             continue
         key = (str(item.application_id), str(expert.user_id))
         pairs.append(Pair(key[0], key[1], score, group_of(expert, snap.one_per_organization)))
         explanations[key] = explanation
-    used = {e.user_id for _, e, _, _ in possible if e.user_id not in ineligible}
+    used = proposed - unasked - ineligible.keys()
     capacity = {str(e): load_left[e] for e in sorted(used)}
-    return Candidates(demand, capacity, pairs, explanations, supply, ineligible)
+    return Candidates(demand, capacity, pairs, explanations, supply, ineligible, unasked)
 
 
 async def eligibility(
     credit: CreditClient, expert_ids: Collection[UUID], now: datetime
 ) -> dict[UUID, dict[str, Any]]:
     """The credit service's answer for each expert about reviewing now, asked in bulk; any
-    failure to ask fails the lot (`CreditUnavailable`)."""
+    failure to ask fails the lot (`CreditUnavailable`). Call it holding no lock nor
+    transaction: the credit service may be slow."""
     ordered = sorted(expert_ids)
     answers: dict[UUID, dict[str, Any]] = {}
     for start in range(0, len(ordered), CREDIT_BULK):

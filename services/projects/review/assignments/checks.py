@@ -1,8 +1,11 @@
 """The checks one expert must pass to be put on one application by hand: the same rules as
-the automatic assignment, each refusal with its own code (and conflicts with their evidence)."""
+the automatic assignment, each refusal with its own code (and conflicts with their evidence).
+The credit service's answer about the expert is asked for before the round is locked
+(`credit_of`) and passed in."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -48,14 +51,15 @@ async def check_assignable(
     round_: ReviewRound,
     application: Application,
     expert_id: UUID,
-    credit: CreditClient,
+    credit_answer: Mapping[str, Any],
     now: datetime,
     *,
     force_out_of_field: bool,
 ) -> Fit:
     """Why `expert_id` may review `application` in the round, or the refusal: not in the pool
     (404), already on it, a conflict of interest, inactive / unavailable / barred by credit,
-    no load left, a second expert of one organization (409), out of the field (422)."""
+    no load left, a second expert of one organization (409), out of the field (422).
+    `credit_answer`: the credit service's, about the expert reviewing now (`credit_of`)."""
     repo = AssignmentRepository(session)
     expert = await repo.expert(expert_id)
     if expert is None:
@@ -82,16 +86,21 @@ async def check_assignable(
     found = match(item_profile(items[0]), expert_profile(expert))
     if found is None and not force_out_of_field:
         raise OutOfField(extra={"subject_codes": list(items[0].subjects)})
-    answer = (await eligibility(credit, [expert.user_id], now))[expert.user_id]
-    if answer.get("eligible") is not True:
+    if credit_answer.get("eligible") is not True:
         raise ExpertNotAssignable(
             Text("专家信用状况不允许评审", "The expert's credit does not allow reviewing"),
-            extra={"why": "credit", "credit": answer},
+            extra={"why": "credit", "credit": dict(credit_answer)},
         )
     if found is None:
         # The manager's reason goes to the round's history, not here: the expert reads this.
         return Fit(expert, 0, {"score": 0, "out_of_field": True})
     return Fit(expert, found.score, found.explanation)
+
+
+async def credit_of(credit: CreditClient, expert_id: UUID, now: datetime) -> dict[str, Any]:
+    """The credit service's answer about `expert_id` reviewing now; ask it holding no lock nor
+    transaction (it may be slow). Raises `CreditUnavailable`."""
+    return (await eligibility(credit, [expert_id], now))[expert_id]
 
 
 def _assignable_now(expert: Expert, round_: ReviewRound, now: datetime) -> None:

@@ -35,7 +35,7 @@ from services.projects.review.assignments.schemas import (
     Unassignable,
 )
 from services.projects.review.experts.auth import ExpertRole
-from shared.db import SessionDep
+from shared.db import SessionDep, SessionmakerDep
 from shared.pagination import PageDep, next_cursor, start_of
 
 router = APIRouter(prefix="", tags=["assignments"])
@@ -132,8 +132,9 @@ async def create_run(
     manager: Manager,
     credit: CreditDep,
     now: NowDep,
+    sessions: SessionmakerDep,
 ) -> RunRead:
-    run = await RunService(session).dry_run(manager, round_id, data.seed, credit, now)
+    run = await RunService(session).dry_run(manager, round_id, data.seed, credit, now, sessions)
     return run_read(run)
 
 
@@ -168,9 +169,16 @@ async def get_run(run_id: UUID, session: SessionDep, manager: Manager) -> RunRea
     summary="Apply a dry run atomically (409 assignment.run_stale if anything changed since)",
 )
 async def apply_run(
-    run_id: UUID, session: SessionDep, manager: Manager, credit: CreditDep, now: NowDep
+    run_id: UUID,
+    session: SessionDep,
+    manager: Manager,
+    credit: CreditDep,
+    now: NowDep,
+    sessions: SessionmakerDep,
 ) -> ApplyOutcome:
-    run, created, round_, short = await RunService(session).apply(manager, run_id, credit, now)
+    run, created, round_, short = await RunService(session).apply(
+        manager, run_id, credit, now, sessions
+    )
     names = {p["expert_id"]: p["expert_name"] for p in run.result["pairs"]}
     return ApplyOutcome(
         run=run_summary(run),
@@ -221,8 +229,11 @@ async def add_assignment(
     manager: Manager,
     credit: CreditDep,
     now: NowDep,
+    sessions: SessionmakerDep,
 ) -> AssignmentRead:
-    assignment, name = await AssignmentService(session).add(manager, round_id, data, credit, now)
+    assignment, name = await AssignmentService(session).add(
+        manager, round_id, data, credit, now, sessions
+    )
     return assignment_read(assignment, name)
 
 
@@ -252,9 +263,10 @@ async def swap_assignment(
     manager: Manager,
     credit: CreditDep,
     now: NowDep,
+    sessions: SessionmakerDep,
 ) -> SwapOutcome:
     removed, added = await AssignmentService(session).swap(
-        manager, assignment_id, data, credit, now
+        manager, assignment_id, data, credit, now, sessions
     )
     return SwapOutcome(removed=assignment_read(*removed), added=assignment_read(*added))
 
@@ -313,9 +325,10 @@ async def decline_assignment(
     expert: ExpertRole,
     credit: CreditDep,
     now: NowDep,
+    sessions: SessionmakerDep,
 ) -> DeclineOutcome:
     assignment, replaced = await InvitationService(session).decline(
-        expert, assignment_id, data, credit, now
+        expert, assignment_id, data, credit, now, sessions
     )
     return DeclineOutcome(
         id=assignment.id,

@@ -7,6 +7,7 @@ it: a conflict found since hides the assignment (404), as does anyone else's ass
 Nothing they receive names another expert. Declining may declare a conflict (stored as the
 expert's declaration about the applicant, and as the round's conflict) and triggers a
 replacement; the decliner learns whether the application found another expert, never who.
+The credit service is asked about the possible replacements before the round is locked.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.projects import history
 from services.projects.exceptions import InvalidTransition
@@ -29,8 +30,9 @@ from services.projects.models import (
     DeclaredConflict,
     ReviewRound,
 )
+from services.projects.review.assignments.candidates import to_ask
 from services.projects.review.assignments.exceptions import AssignmentNotFound
-from services.projects.review.assignments.replacement import Replaced, replace
+from services.projects.review.assignments.replacement import Replaced, ask, replace
 from services.projects.review.assignments.repository import LIVE, AssignmentRepository
 from services.projects.review.assignments.schemas import (
     Decline,
@@ -107,27 +109,22 @@ class InvitationService:
         data: Decline,
         credit: CreditClient,
         now: datetime,
+        sessions: async_sessionmaker[AsyncSession],
     ) -> tuple[Assignment, Replaced]:
-        found = await self.one(principal, assignment_id)
-        # Round first, then the assignment: the order every writer here locks in.
-        round_ = await self.repo.round(found.round.id, lock=True)
-        assert round_ is not None
-        if round_.state == "closed":
-            raise InvalidTransition(round_.state)
-        assignment = await self.repo.assignment(assignment_id, lock=True)
-        assert assignment is not None
-        if assignment.status not in LIVE:
-            raise InvalidTransition(assignment.status)
-        if await self.repo.sheet_submitted(assignment.id):
-            # A submitted review stands; only the program's manager may take it out (remove).
-            raise InvalidTransition("submitted")
+        async with sessions() as reading:
+            earlier = await InvitationService(reading)._declinable(principal, assignment_id)
+            experts = await to_ask(
+                reading, earlier.round, now, application_ids=[earlier.application.id]
+            )
+        answers = await ask(credit, experts, now)
+        found, round_, assignment = await self._declinable_locked(principal, assignment_id)
         before = assignment.status
         assignment.status, assignment.responded_at = "declined", now
         assignment.decline_reason = data.reason
         await self.session.flush()
         if data.conflict:
             await self._declare(round_, found.application, assignment, data.reason, now)
-        replaced = await replace(self.session, round_, assignment.application_id, credit, now)
+        replaced = await replace(self.session, round_, assignment.application_id, answers, now)
         await _record(
             principal,
             self.session,
@@ -160,6 +157,36 @@ class InvitationService:
         return assignment, replaced
 
     # --- steps -----------------------------------------------------------------------------
+
+    async def _declinable(self, principal: Principal, assignment_id: UUID) -> Invitation:
+        """The expert's own live assignment, not yet reviewed, in a round still open."""
+        found = await self.one(principal, assignment_id)
+        if found.round.state == "closed":
+            raise InvalidTransition(found.round.state)
+        await self._not_reviewed(found.assignment)
+        return found
+
+    async def _declinable_locked(
+        self, principal: Principal, assignment_id: UUID
+    ) -> tuple[Invitation, ReviewRound, Assignment]:
+        """`_declinable`, with the round then the assignment locked (the order every writer
+        here locks in)."""
+        found = await self.one(principal, assignment_id)
+        round_ = await self.repo.round(found.round.id, lock=True)
+        assert round_ is not None
+        if round_.state == "closed":
+            raise InvalidTransition(round_.state)
+        assignment = await self.repo.assignment(assignment_id, lock=True)
+        assert assignment is not None
+        await self._not_reviewed(assignment)
+        return found, round_, assignment
+
+    async def _not_reviewed(self, assignment: Assignment) -> None:
+        if assignment.status not in LIVE:
+            raise InvalidTransition(assignment.status)
+        if await self.repo.sheet_submitted(assignment.id):
+            # A submitted review stands; only the program's manager may take it out (remove).
+            raise InvalidTransition("submitted")
 
     async def _own(self, principal: Principal, assignment_id: UUID) -> Assignment:
         assignment = await self.repo.assignment(assignment_id)

@@ -3,23 +3,26 @@
 Each is checked like the automatic assignment (conflicts with their evidence, load, field,
 availability, credit, one expert per organization when the round asks for it), and by
 separation of duties on the application. Allowed while the round is assigning or reviewing;
-a swap is a removal and an addition in one transaction, all or nothing.
+a swap is a removal and an addition in one transaction, all or nothing. The credit service is
+asked about the expert being added before the round is locked, holding no transaction; the
+answer, as of the request, stays true whatever happens to the round meanwhile.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.projects import history
 from services.projects.exceptions import ApplicationNotFound, InvalidTransition
 from services.projects.models import Application, Assignment, ReviewRound
 from services.projects.review.assignments.access import managed_round, manager_id
-from services.projects.review.assignments.checks import check_assignable
-from services.projects.review.assignments.exceptions import AssignmentNotFound
+from services.projects.review.assignments.checks import check_assignable, credit_of
+from services.projects.review.assignments.exceptions import AssignmentNotFound, ExpertNotFound
 from services.projects.review.assignments.repository import (
     LIVE,
     AssignmentFilter,
@@ -58,7 +61,15 @@ class AssignmentService:
         data: ManualAdd,
         credit: CreditClient,
         now: datetime,
+        sessions: async_sessionmaker[AsyncSession],
     ) -> tuple[Assignment, str]:
+        async with sessions() as reading:
+            earlier = AssignmentService(reading)
+            round_, _ = await managed_round(reading, principal, round_id)
+            _open(round_)
+            await earlier._application(principal, round_, data.application_id)
+            await earlier._expert(data.expert_id)
+        answer = await credit_of(credit, data.expert_id, now)
         round_, _ = await managed_round(self.session, principal, round_id, lock=True)
         _open(round_)
         application = await self._application(principal, round_, data.application_id)
@@ -69,7 +80,7 @@ class AssignmentService:
             data.expert_id,
             data.reason,
             data.force_out_of_field,
-            credit,
+            answer,
             now,
         )
         await self._count(principal, application.id, "experts_assigned")
@@ -90,7 +101,13 @@ class AssignmentService:
         data: Swap,
         credit: CreditClient,
         now: datetime,
+        sessions: async_sessionmaker[AsyncSession],
     ) -> tuple[tuple[Assignment, str], tuple[Assignment, str]]:
+        async with sessions() as reading:
+            earlier = AssignmentService(reading)
+            await earlier._live(principal, assignment_id, lock=False)
+            await earlier._expert(data.expert_id)
+        answer = await credit_of(credit, data.expert_id, now)
         assignment, round_, application = await self._live(principal, assignment_id)
         await self._remove(principal, round_, assignment, data.reason, now)
         added = await self._add(
@@ -100,7 +117,7 @@ class AssignmentService:
             data.expert_id,
             data.reason,
             data.force_out_of_field,
-            credit,
+            answer,
             now,
         )
         await self._count(principal, application.id, "expert_replaced")
@@ -118,18 +135,19 @@ class AssignmentService:
         return application
 
     async def _live(
-        self, principal: Principal, assignment_id: UUID
+        self, principal: Principal, assignment_id: UUID, *, lock: bool = True
     ) -> tuple[Assignment, ReviewRound, Application]:
-        """The live assignment, locked after its round (the one lock order of this package)."""
+        """The live assignment, locked after its round (the one lock order of this package)
+        unless told not to lock."""
         found = await self.repo.assignment(assignment_id)
         if found is None:
             raise AssignmentNotFound()
         try:
-            round_, _ = await managed_round(self.session, principal, found.round_id, lock=True)
+            round_, _ = await managed_round(self.session, principal, found.round_id, lock=lock)
         except RoundNotFound as exc:
             raise AssignmentNotFound() from exc
         _open(round_)
-        assignment = await self.repo.assignment(assignment_id, lock=True)
+        assignment = await self.repo.assignment(assignment_id, lock=True) if lock else found
         assert assignment is not None
         application = await self._application(principal, round_, assignment.application_id)
         if assignment.status not in LIVE:
@@ -144,7 +162,7 @@ class AssignmentService:
         expert_id: UUID,
         reason: str,
         force_out_of_field: bool,
-        credit: CreditClient,
+        credit_answer: Mapping[str, Any],
         now: datetime,
     ) -> tuple[Assignment, str]:
         fit = await check_assignable(
@@ -152,7 +170,7 @@ class AssignmentService:
             round_,
             application,
             expert_id,
-            credit,
+            credit_answer,
             now,
             force_out_of_field=force_out_of_field,
         )
@@ -227,6 +245,11 @@ class AssignmentService:
             actor=principal.subject,
             details={"count": 1, "source": "manual"},
         )
+
+    async def _expert(self, expert_id: UUID) -> None:
+        """Refused (404) before the credit service is asked about someone not in the pool."""
+        if await self.repo.expert(expert_id) is None:
+            raise ExpertNotFound()
 
     async def _name(self, expert_id: UUID) -> str:
         expert = await self.repo.expert(expert_id)

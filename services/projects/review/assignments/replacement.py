@@ -2,19 +2,24 @@
 credit-eligible expert with load left who was never on the application in this round, chosen
 by the same candidates and solver as a dry run (seed 0) for the experts the application now
 lacks. When nobody fits (or the credit service cannot be asked), the application stays short
-and the round's history says why; the manager can still add someone by hand."""
+and the round's history says why; the manager can still add someone by hand.
+
+The credit service is asked before the round is locked (`ask`); an expert who came into the
+application's field meanwhile was not asked about, and is not proposed this time."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.projects import history
 from services.projects.models import Assignment, ReviewRound
-from services.projects.review.assignments.candidates import build, snapshot
+from services.projects.review.assignments.candidates import build, eligibility, snapshot
 from services.projects.review.assignments.proposal import shortages, solve_for
 from services.projects.review.assignments.repository import AssignmentRepository
 from shared.credit_client import CreditClient, CreditUnavailable
@@ -33,14 +38,26 @@ class Replaced:
         return self.needed - len(self.assigned)
 
 
+async def ask(
+    credit: CreditClient, experts: Collection[UUID], now: datetime
+) -> dict[UUID, dict[str, Any]] | None:
+    """The credit service's answers about `experts` (`candidates.to_ask` for the application),
+    None when it cannot be asked; call it holding no lock nor transaction."""
+    try:
+        return await eligibility(credit, experts, now)
+    except CreditUnavailable:
+        return None
+
+
 async def replace(
     session: AsyncSession,
     round_: ReviewRound,
     application_id: UUID,
-    credit: CreditClient,
+    answers: Mapping[UUID, Mapping[str, Any]] | None,
     now: datetime,
 ) -> Replaced:
-    """Invite the experts `application_id` now lacks (the round is locked by the caller)."""
+    """Invite the experts `application_id` now lacks (the round is locked by the caller), with
+    the credit service's `answers` asked before (`ask`; None: it could not be asked)."""
     repo = AssignmentRepository(session)
     snap = await snapshot(session, round_, now, application_ids=[application_id])
     if not snap.items:
@@ -48,11 +65,10 @@ async def replace(
     needed = max(round_.experts_per_item - len(snap.live_on().get(application_id, set())), 0)
     if needed == 0:
         return Replaced(0)
-    exclude = {application_id: await repo.ever_on(round_.id, application_id)}
-    try:
-        candidates = await build(snap, credit, now, exclude=exclude)
-    except CreditUnavailable:
+    if answers is None:
         return Replaced(needed, reason=CREDIT_DOWN)
+    exclude = {application_id: await repo.ever_on(round_.id, application_id)}
+    candidates = build(snap, answers, exclude=exclude)
     solution = await solve_for(candidates, one_per_group=snap.one_per_organization, seed=0)
     chosen = sorted(solution.assigned, key=lambda p: (p.item, p.expert))
     assigned = [

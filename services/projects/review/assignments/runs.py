@@ -8,6 +8,13 @@ change since the dry run (a conflict, an assignment, an expert's load or field, 
 application) makes it stale (409), as does a second application of the same run. The
 experts are asked about their credit again, as of the application.
 
+Both ask the credit service before they lock the round, holding no transaction: a slow answer
+holds up nobody else's work on the round. A dry run asks about the experts in the field of the
+round's applications (`candidates.to_ask`); if, once locked, the round has a candidate nobody
+asked about (an expert or application that came in meanwhile), it is refused (409
+`state.changed_meanwhile`) and nothing is stored. Applying asks about the run's own experts,
+which a run never changes.
+
 Once every application of the round has its experts, applying moves the round from
 `assigning` to `reviewing`; a run that leaves some short keeps it `assigning`, so the
 manager can add experts by hand and apply a fresh run (which then completes it).
@@ -21,13 +28,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.projects import history
-from services.projects.exceptions import InvalidTransition
+from services.projects.exceptions import ChangedMeanwhile, InvalidTransition
 from services.projects.models import Assignment, AssignmentRun, ReviewRound
 from services.projects.review.assignments.access import managed_round, manager_id
-from services.projects.review.assignments.candidates import build, eligibility, snapshot
+from services.projects.review.assignments.candidates import build, eligibility, snapshot, to_ask
 from services.projects.review.assignments.exceptions import RunNotFound, RunStale
 from services.projects.review.assignments.proposal import quality, shortages, solve_for
 from services.projects.review.assignments.repository import AssignmentRepository
@@ -43,14 +50,32 @@ class RunService:
         self.repo = AssignmentRepository(session)
 
     async def dry_run(
-        self, principal: Principal, round_id: UUID, seed: int, credit: CreditClient, now: datetime
+        self,
+        principal: Principal,
+        round_id: UUID,
+        seed: int,
+        credit: CreditClient,
+        now: datetime,
+        sessions: async_sessionmaker[AsyncSession],
     ) -> AssignmentRun:
+        async with sessions() as reading:
+            round_, _ = await managed_round(reading, principal, round_id)
+            _assigning(round_)
+            asked = await to_ask(reading, round_, now)
+        answers = await eligibility(credit, asked, now)
         # Locked: the conflicts it refreshes are the round's, and so is the fingerprint.
         round_, _ = await managed_round(self.session, principal, round_id, lock=True)
-        if round_.state != "assigning":
-            raise InvalidTransition(round_.state)
+        _assigning(round_)
         snap = await snapshot(self.session, round_, now)
-        candidates = await build(snap, credit, now)
+        candidates = build(snap, answers)
+        if candidates.unasked:
+            raise ChangedMeanwhile(
+                Text(
+                    "查询信用期间专家库或申报书发生了变化，请重新试运行",
+                    "Experts or applications came in while the credit service was asked; run again",
+                ),
+                extra={"experts_not_asked": sorted(str(e) for e in candidates.unasked)},
+            )
         solution = await solve_for(candidates, one_per_group=snap.one_per_organization, seed=seed)
         assigned = sorted(solution.assigned, key=lambda p: (p.item, p.expert))
         pairs = [
@@ -96,20 +121,26 @@ class RunService:
         return run
 
     async def apply(
-        self, principal: Principal, run_id: UUID, credit: CreditClient, now: datetime
+        self,
+        principal: Principal,
+        run_id: UUID,
+        credit: CreditClient,
+        now: datetime,
+        sessions: async_sessionmaker[AsyncSession],
     ) -> tuple[AssignmentRun, list[Assignment], ReviewRound, list[dict[str, Any]]]:
         """The run's assignments, the round (maybe now reviewing), and who is still short."""
+        async with sessions() as reading:
+            earlier = await RunService(reading).run(principal, run_id)
+            _not_applied(earlier)
+            _assigning((await managed_round(reading, principal, earlier.round_id))[0])
+            experts = {UUID(p["expert_id"]) for p in earlier.result["pairs"]}
+        answers = await eligibility(credit, experts, now)
         found = await self.run(principal, run_id)
         round_, _ = await managed_round(self.session, principal, found.round_id, lock=True)
         run = await self.repo.run(run_id, lock=True)
         assert run is not None
-        if run.applied_at is not None:
-            raise RunStale(
-                Text("该方案已执行过", "This run was applied already"),
-                extra={"applied_at": run.applied_at.isoformat()},
-            )
-        if round_.state != "assigning":
-            raise InvalidTransition(round_.state)
+        _not_applied(run)
+        _assigning(round_)
         snap = await snapshot(self.session, round_, now)
         if snap.fingerprint() != run.fingerprint:
             raise RunStale(
@@ -119,7 +150,7 @@ class RunService:
                 )
             )
         pairs: list[dict[str, Any]] = run.result["pairs"]
-        await self._still_eligible(credit, pairs, now)
+        _still_eligible(answers, pairs)
         actor = manager_id(principal)
         created = [
             Assignment(
@@ -142,20 +173,6 @@ class RunService:
         if not short:
             await start_reviewing(self.session, principal.subject, round_, run)
         return run, created, round_, short
-
-    async def _still_eligible(
-        self, credit: CreditClient, pairs: list[dict[str, Any]], now: datetime
-    ) -> None:
-        answers = await eligibility(credit, {UUID(p["expert_id"]) for p in pairs}, now)
-        barred = sorted(str(e) for e, a in answers.items() if a.get("eligible") is not True)
-        if barred:
-            raise RunStale(
-                Text(
-                    "试运行后有专家的信用状况不再允许评审",
-                    "Some experts' credit no longer allows them to review",
-                ),
-                extra={"experts_not_eligible": barred},
-            )
 
     async def _record(
         self,
@@ -197,6 +214,35 @@ class RunService:
                 ],
                 "unassignable": run.result["unassignable"],
             },
+        )
+
+
+def _assigning(round_: ReviewRound) -> None:
+    if round_.state != "assigning":
+        raise InvalidTransition(round_.state)
+
+
+def _not_applied(run: AssignmentRun) -> None:
+    if run.applied_at is not None:
+        raise RunStale(
+            Text("该方案已执行过", "This run was applied already"),
+            extra={"applied_at": run.applied_at.isoformat()},
+        )
+
+
+def _still_eligible(answers: dict[UUID, dict[str, Any]], pairs: list[dict[str, Any]]) -> None:
+    """Every expert of the run may still review (asked as of the application)."""
+    experts = {UUID(p["expert_id"]) for p in pairs}
+    barred = sorted(
+        str(e) for e, a in answers.items() if e in experts and a.get("eligible") is not True
+    )
+    if barred:
+        raise RunStale(
+            Text(
+                "试运行后有专家的信用状况不再允许评审",
+                "Some experts' credit no longer allows them to review",
+            ),
+            extra={"experts_not_eligible": barred},
         )
 
 

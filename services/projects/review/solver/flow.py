@@ -24,7 +24,10 @@ Up to ``ALL_PAIRS_UP_TO`` pairs, one ``linprog`` over all of them (dual simplex,
 point with crossover when large). Beyond, column generation: the first LP takes each item's best
 pairs, one per group; pairs of negative reduced cost join (a few per item and round) until the
 bound proves the LP's assignment over all pairs. Those LPs live in one HiGHS instance
-(``growing.GrowingLP``) so that a round adding few pairs restarts from the last basis.
+(``growing.GrowingLP``, through ``highspy``) so that a round adding few pairs restarts from the
+last basis; if that fast path fails in any way (``highspy`` missing, an error, a status other
+than optimal), column generation starts again from the same pairs with ``linprog``. The log and
+the certificate (``lp_solver``) say which path ran.
 
 Ties: each pair's cost gets a seeded tie-break in [0, 1/(reviews + 1)); summed over any
 assignment it stays below 1, one unit of score, so it only chooses among equally good
@@ -34,6 +37,7 @@ same assignment; another seed may pick another among ties.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from time import perf_counter
@@ -60,6 +64,8 @@ __all__ = [
     "solve_problem",
 ]
 
+log = logging.getLogger(__name__)
+
 FloatArray = npt.NDArray[np.float64]
 Mask = npt.NDArray[np.bool_]
 INTEGRAL = 1e-6
@@ -68,6 +74,8 @@ ALL_PAIRS_UP_TO = 50_000
 START_BEYOND_DEMAND = 15  # a large call's first LP takes demand + this many best pairs per item
 PRICED_PER_ITEM = 3  # at most this many pairs per item join in one pricing round
 PROVEN = 1 - 1e-9  # a bound less than this above an integer total proves it
+HIGHSPY = "highspy"  # column generation in one HiGHS instance (the fast path)
+LINPROG = "linprog"  # every LP solved anew by scipy
 
 
 def solve(
@@ -124,6 +132,7 @@ class _Priced:
     lp_bound: float
     item_bound: float
     rounds: int
+    solver: str = LINPROG
 
     @property
     def bound(self) -> float:
@@ -169,9 +178,7 @@ def solve_problem(
     reviews, proof = _most_reviews(problem, keys, columns, most, one_per_group, seed)
     certificate |= {"reviews": reviews, "reviews_proven_by": proof}
 
-    lp_class = _FromScratch if whole or not growing.available() else growing.GrowingLP
-    lp = lp_class(problem, keys, cost, np.flatnonzero(columns), limit, reviews)
-    priced = _price_in(problem, segments, lp, columns, limit, reviews)
+    priced = _column_generation(problem, segments, keys, cost, columns, limit, reviews, whole)
     x = priced.x
     integral = _is_integral(x)
     if not integral:
@@ -182,6 +189,7 @@ def solve_problem(
     certificate |= {
         "method": certificate["method"]
         + ("" if whole else " over each item's best pairs, the others priced in with its duals"),
+        "lp_solver": priced.solver,
         "solver_status": priced.status,
         "total": total,
         "lp_objective": float(problem.pair_score[priced.columns] @ priced.x),
@@ -198,6 +206,43 @@ def solve_problem(
     if not integral:
         certificate["note"] = "the LP vertex was fractional: solved as an integer program"
     return chosen, certificate
+
+
+def _column_generation(
+    problem: Problem,
+    segments: PairSegments,
+    keys: IntArray,
+    cost: FloatArray,
+    columns: Mask,
+    limit: IntArray,
+    reviews: int,
+    whole: bool,
+) -> _Priced:
+    """The LP over ``columns`` (grown by pricing): in one HiGHS instance unless it holds every
+    pair already; with ``linprog`` from the same start if that fails."""
+    if not whole:
+        start = columns.copy()
+        try:
+            fast = growing.GrowingLP(problem, keys, cost, np.flatnonzero(columns), limit, reviews)
+            priced = _price_in(problem, segments, fast, columns, limit, reviews)
+        except Exception:
+            # Slower, never wrong: the same column generation, each LP solved by linprog.
+            log.warning(
+                "assignment LP: the highspy path failed, falling back to linprog", exc_info=True
+            )
+            columns[:] = start
+        else:
+            log.info("assignment LP: column generation with highspy (%d pairs)", problem.n_pairs)
+            priced.solver = HIGHSPY
+            return priced
+    lp = _FromScratch(problem, keys, cost, np.flatnonzero(columns), limit, reviews)
+    priced = _price_in(problem, segments, lp, columns, limit, reviews)
+    log.info(
+        "assignment LP: %s with linprog (%d pairs)",
+        "one LP over all pairs" if whole else "column generation",
+        problem.n_pairs,
+    )
+    return priced
 
 
 def _most_reviews(

@@ -3,10 +3,9 @@ the next solve starts from the last optimal basis.
 
 scipy's ``linprog`` solves every LP from scratch: on a large call (200,000 columns) that is
 15-20 s per pricing round, while a round that adds a few hundred columns takes HiGHS well under
-a second from the previous basis (primal simplex: the old vertex stays feasible). scipy ships
-the HiGHS bindings it uses itself as ``scipy.optimize._highspy._core``; that module is not a
-public scipy API, so ``available()`` says whether it is there, and the caller falls back to
-``linprog`` when it is not.
+a second from the previous basis (primal simplex: the old vertex stays feasible). HiGHS comes
+through its own public Python package, ``highspy`` (pinned in pyproject.toml); the caller
+(``flow``) falls back to ``linprog`` when it is missing or fails in any way.
 
 Rows: one per expert (<= load), one per item (= its limit when every item can be served fully,
 else <= demand, plus one row fixing the number of reviews), and one per (item, group) as soon as
@@ -31,13 +30,10 @@ WARM_UP_TO = 3_000  # more joining columns than this: solve again from scratch (
 
 def _highs() -> ModuleType | None:
     try:
-        return importlib.import_module("scipy.optimize._highspy._core")
+        # Imported at the first large call, not when the service starts.
+        return importlib.import_module("highspy")
     except ImportError:
         return None
-
-
-def available() -> bool:
-    return _highs() is not None
 
 
 class GrowingLP:
@@ -52,7 +48,7 @@ class GrowingLP:
     ) -> None:
         highs = _highs()
         if highs is None:
-            raise SolverFailed("scipy's HiGHS bindings are not available")
+            raise SolverFailed("highspy is not installed")
         self.h: Any = highs
         self.problem, self.keys, self.cost, self.limit = problem, keys, cost, limit
         self.reviews = reviews
@@ -98,7 +94,7 @@ class GrowingLP:
         lp.col_lower_, lp.col_upper_ = np.zeros(n), np.ones(n)
         lp.row_lower_ = np.concatenate([lower, np.full(len(shared), -np.inf)])
         lp.row_upper_ = np.concatenate([upper, np.ones(len(shared))])
-        self.solver = h._Highs()
+        self.solver = h.Highs()
         self.solver.setOptionValue("output_flag", False)
         self.solver.passModel(lp)
         self.solver.setOptionValue("solver", "ipm")
