@@ -50,6 +50,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if "e2e" in item.path.parts:
             item.add_marker(pytest.mark.xdist_group("e2e"))
 
+
 # Tests log in many times from one address; only the rate-limit tests want tight buckets.
 _ROOMY = {"per_minute": 100_000, "burst": 10_000}
 ROOMY_RATE_LIMITS = {
