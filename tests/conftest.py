@@ -42,6 +42,7 @@ from shared.testing.plugin import migrated_database, running_app
 PASSWORD = "correct-horse-battery"
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """With several workers (`make test`), every end-to-end test runs on one of them, in order:
     they share one stack of service processes and mostly wait; the in-process tests keep the

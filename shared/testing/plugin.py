@@ -14,6 +14,7 @@ import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import (
@@ -24,26 +25,54 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from shared.db import async_url
+from shared.db import async_url, asyncpg_dsn
 from shared.devdb import EmbeddedPostgres, create_database, drop_database
 from shared.migrate import upgrade_all
 
 URL_VARIABLE = "SCIPLAN_TEST_DATABASE_URL"
+# Stacks of service processes and in-process tests run side by side (`make test` has two
+# workers): more clients than PostgreSQL's default 100.
+MAX_CONNECTIONS = 300
+_EMBEDDED = pytest.StashKey[EmbeddedPostgres]()
 
 
-@pytest.fixture(scope="session")
-def postgres_server_url() -> Iterator[str]:
-    """URL of a PostgreSQL server (its `postgres` database) for this test run."""
-    given = os.environ.get(URL_VARIABLE)
-    if given:
-        yield given
+def pytest_configure(config: pytest.Config) -> None:
+    """The embedded server is started once, by the process that runs the session (the only one,
+    or xdist's controller, whose workers inherit its URL): every worker shares it."""
+    if os.environ.get(URL_VARIABLE) or hasattr(config, "workerinput"):
         return
     embedded = EmbeddedPostgres(Path(".sciplan/test-pg"))
     url = embedded.start()
-    try:
-        yield url
-    finally:
+    if asyncio.run(_raise_max_connections(url)):
+        embedded.stop()  # the setting takes a restart; it is kept in the data folder
+        url = embedded.start()
+    config.stash[_EMBEDDED] = embedded
+    os.environ[URL_VARIABLE] = url
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    embedded = config.stash.get(_EMBEDDED, None)
+    if embedded is not None:
+        os.environ.pop(URL_VARIABLE, None)
         embedded.stop()
+
+
+async def _raise_max_connections(url: str) -> bool:
+    """True when the server must restart to allow `MAX_CONNECTIONS` clients."""
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        if int(await conn.fetchval("SHOW max_connections")) >= MAX_CONNECTIONS:
+            return False
+        await conn.execute(f"ALTER SYSTEM SET max_connections = {MAX_CONNECTIONS}")
+        return True
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> str:
+    """URL of a PostgreSQL server (its `postgres` database) for this test run."""
+    return os.environ[URL_VARIABLE]
 
 
 @contextlib.contextmanager
