@@ -15,7 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.funds.models.base import Base, LedgerCode, Money, Timestamp, one_of
+from services.funds.models.base import Base, LedgerCode, Money, Timestamp
+from shared.states import one_of
 
 REVIEW_STATES = ("pending", "approved", "rejected")
 VOUCHER_STATUSES = ("active", "expired", "cancelled")

@@ -63,6 +63,7 @@ from services.projects.models import (
     FormalCheck,
     Transition,
 )
+from services.projects.models.calls import CallState
 from services.projects.scope import check_duties, check_personal_duties, require_manager_of
 from services.projects.visibility import (
     Access,
@@ -84,21 +85,21 @@ WITHDRAWABLE = ("draft", "submitted", "returned", "endorsed", "in_review", "revi
 
 
 def ensure_open(call: Call, now: datetime) -> None:
-    """Open means published and opens_at <= now < closes_at; the close is to the second."""
-    if call.state == "cancelled" or (call.state == "published" and now < call.opens_at):
+    """The call takes applications now (`Call.is_open`); otherwise says when it opens or
+    closed."""
+    if call.is_open(now):
+        return
+    if call.state == CallState.cancelled or call.is_upcoming(now):
         opens = f"{in_shanghai(call.opens_at):%Y-%m-%d %H:%M:%S}"
         raise CallNotOpen(
             Text(f"申报开始时间为 {opens}（北京时间）", f"the call opens at {opens} Asia/Shanghai"),
             extra={"opens_at": in_shanghai(call.opens_at).isoformat()},
         )
-    if call.state != "published" or now >= call.closes_at:
-        closes = f"{in_shanghai(call.closes_at):%Y-%m-%d %H:%M:%S}"
-        raise CallClosed(
-            Text(
-                f"申报已于 {closes}（北京时间）截止", f"the call closed at {closes} Asia/Shanghai"
-            ),
-            extra={"closes_at": in_shanghai(call.closes_at).isoformat()},
-        )
+    closes = f"{in_shanghai(call.closes_at):%Y-%m-%d %H:%M:%S}"
+    raise CallClosed(
+        Text(f"申报已于 {closes}（北京时间）截止", f"the call closed at {closes} Asia/Shanghai"),
+        extra={"closes_at": in_shanghai(call.closes_at).isoformat()},
+    )
 
 
 class ApplicationService:
@@ -245,7 +246,7 @@ class ApplicationService:
         self, principal: Principal, data: ApplicationCreate, now: datetime
     ) -> Application:
         call = await self.repository.call(data.call_id)
-        if call is None or call.state == "draft":
+        if call is None or call.state == CallState.draft:
             raise CallNotFound()
         ensure_open(call, now)
         me, org_id = principal.user_id, principal.org_id

@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.projects.models.base import NOW, Base, Money, Timestamp, one_of
+from services.projects.models.base import NOW, Base, Money, Timestamp
 from shared.ids import uuid7
+from shared.states import one_of
 
 # in_notice -> awaiting_contract (notice over, no open objection) -> in_progress (task book
 # signed by both) -> accepted | acceptance_failed; terminated from any state before the end;

@@ -10,8 +10,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, deferred, mapped_column
 
-from services.projects.models.base import NOW, Base, Money, Timestamp, one_of
+from services.projects.models.base import NOW, Base, Money, Timestamp
 from shared.ids import uuid7
+from shared.states import one_of
 
 # draft -> submitted -> endorsed (by the organization) -> in_review (formal check passed)
 # -> reviewed -> approved | reserved | rejected; `returned` (by the organization or the agency,

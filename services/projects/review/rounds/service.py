@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.projects import history
 from services.projects.exceptions import CallNotFound, InvalidTransition
 from services.projects.models import Call, Conflict, ReviewRound
+from services.projects.models.calls import CallState
 from services.projects.review.rounds.acceptance import (
     ACCEPTANCE_TEMPLATE,
     FinalReportRef,
@@ -165,9 +166,9 @@ class RoundService:
         return await self._read(round_, call)
 
     async def _check_proposal(self, call: Call, now: datetime) -> None:
-        if call.state != "published":
+        if call.state != CallState.published:
             raise InvalidTransition(call.state)
-        if now < call.closes_at:
+        if not call.has_closed(now):
             raise CallStillOpen()
         if await self.repo.round_of_kind(call.id, "proposal") is not None:
             raise RoundExists()
