@@ -15,8 +15,9 @@ from services.projects.applications.service import ensure_open
 from services.projects.calls.repository import CallRepository
 from services.projects.calls.service import call_status
 from services.projects.exceptions import CallClosed, CallNotOpen
-from services.projects.models import Call
+from services.projects.models import Call, Engagement, Program
 from services.projects.models.calls import CallState
+from shared.ids import uuid7
 from tests.projects.conftest import TEMPLATE, ZDYF
 
 OPENS = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
@@ -87,3 +88,36 @@ async def test_the_public_list_finds_a_call_under_the_status_it_shows(
                 now=now, status=status, program_id=ZDYF, year=2026, limit=1000, offset=0
             )
             assert (call in found) == (status == shown), f"{state} at {now}: {status}/{shown}"
+
+
+@pytest.mark.parametrize("ended", [False, True])
+async def test_an_engagement_is_active_alike_in_python_and_sql(
+    session: AsyncSession, ended: bool
+) -> None:
+    engagement = Engagement(
+        evaluator_id=uuid7(),
+        program_id=ZDYF,
+        purpose="规则一致性",
+        engaged_by=uuid7(),
+        ended_at=CLOSES if ended else None,
+    )
+    session.add(engagement)
+    await session.flush()
+    in_sql = await session.scalar(
+        sa.select(Engagement.is_active).where(Engagement.id == engagement.id)
+    )
+    assert engagement.is_active is (not ended)
+    assert in_sql is (not ended)
+
+
+@pytest.mark.parametrize("retired", [False, True])
+async def test_a_program_is_retired_alike_in_python_and_sql(
+    session: AsyncSession, retired: bool
+) -> None:
+    program = await session.get(Program, ZDYF)
+    assert program is not None
+    program.retired_at = CLOSES if retired else None
+    await session.flush()
+    in_sql = await session.scalar(sa.select(Program.is_retired).where(Program.id == ZDYF))
+    assert program.is_retired is retired
+    assert in_sql is retired

@@ -299,7 +299,7 @@ class CallService:
         if not await manages(self.session, principal, program_id):
             raise NotManager()
         state = {"state": call.state} if call is not None else {}
-        if program.retired_at is not None:
+        if program.is_retired:
             raise ProgramRetired(extra=state)
         if not active_in(year, program.active_from_year, program.active_to_year):
             raise CallYearInactive(extra=state)

@@ -82,7 +82,7 @@ def _engagement_read(
         engaged_by=engagement.engaged_by,
         engaged_at=engagement.engaged_at,
         ended_at=engagement.ended_at,
-        active=engagement.ended_at is None,
+        active=engagement.is_active,
     )
 
 
@@ -191,7 +191,7 @@ class EvaluationService:
         )
         if engagement is None:
             raise EngagementNotFound()
-        if engagement.ended_at is not None:
+        if not engagement.is_active:
             raise InvalidTransition("ended")
         engagement.ended_at = now
         await self.session.flush()

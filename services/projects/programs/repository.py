@@ -34,7 +34,7 @@ class ProgramRepository:
         if kind is not None:
             query = query.where(Program.kind == kind)
         if not include_retired:
-            query = query.where(Program.retired_at.is_(None))
+            query = query.where(~Program.is_retired)
         # Basic programs first in their seeded order, then funds in the order they were added.
         query = query.order_by(Program.kind, Program.id).limit(limit).offset(offset)
         return (await self.session.scalars(query)).all()
