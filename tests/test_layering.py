@@ -6,6 +6,7 @@ flow endpoints -> service -> repository -> models with no SQL in endpoints.
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
@@ -63,6 +64,11 @@ def test_every_service_is_kept_independent() -> None:
             "from services.projects.calls import service",
             "Repositories import no services or endpoints",
         ),
+        (
+            "services/credit/records/endpoints.py",
+            "import sqlalchemy",
+            "Endpoints hold no SQL",
+        ),
         ("shared/clock.py", "import services.funds.main", "shared is plumbing"),
         (
             "services/funds/grants/service.py",
@@ -85,3 +91,38 @@ def test_a_broken_rule_fails_the_check(
     assert result.returncode != 0
     broken = result.stdout.split("Broken contracts", 1)[1]
     assert contract in broken
+
+
+# Modules that build SQL outside a repository, each with its reason.
+SQL_BESIDE_ITS_RULE = {
+    # The SQL twins of the record rules stand next to their Python form (one home per rule).
+    "services/credit/rating/model.py",
+}
+# What a service or endpoint may take from SQLAlchemy: the session type and its errors.
+NOT_SQL = ("sqlalchemy.ext.asyncio", "sqlalchemy.exc")
+
+
+def _sql_imports(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = (
+            [alias.name for alias in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module or ""]
+            if isinstance(node, ast.ImportFrom)
+            else []
+        )
+        found += [n for n in names if n.split(".")[0] == "sqlalchemy" and not n.startswith(NOT_SQL)]
+    return found
+
+
+@pytest.mark.parametrize("service", ["credit", "gateway"])
+def test_sql_lives_in_repositories(service: str) -> None:
+    """No statements in endpoints or services: they call a domain package's repository."""
+    offenders = {
+        str(path.relative_to(ROOT)): imports
+        for path in (ROOT / "services" / service).rglob("*.py")
+        if path.name != "repository.py" and "models" not in path.parts
+        if (imports := _sql_imports(path))
+    }
+    assert set(offenders) == SQL_BESIDE_ITS_RULE & set(offenders), offenders
