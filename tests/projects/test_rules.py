@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 import sqlalchemy as sa
@@ -14,11 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.projects.applications.service import ensure_open
 from services.projects.calls.repository import CallRepository
 from services.projects.calls.service import call_status
+from services.projects.disclosure.schemas import PublicStatus
 from services.projects.exceptions import CallClosed, CallNotOpen
-from services.projects.models import Call, Engagement, Program
+from services.projects.models import Call, Engagement, Program, Project
 from services.projects.models.calls import CallState
+from services.projects.models.lifecycle import PUBLIC_PROJECT_STATES, ProjectStatus
 from shared.ids import uuid7
 from tests.projects.conftest import TEMPLATE, ZDYF
+from tests.rules import in_sql
 
 OPENS = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
 CLOSES = datetime(2026, 4, 1, 8, 0, tzinfo=UTC)
@@ -121,3 +124,20 @@ async def test_a_program_is_retired_alike_in_python_and_sql(
     in_sql = await session.scalar(sa.select(Program.is_retired).where(Program.id == ZDYF))
     assert program.is_retired is retired
     assert in_sql is retired
+
+
+@pytest.mark.parametrize("status", list(ProjectStatus))
+async def test_a_notice_runs_out_alike_in_python_and_sql(
+    session: AsyncSession, status: ProjectStatus
+) -> None:
+    values: dict[str, Any] = {"status": status, "notice_ends_at": CLOSES}
+    project = Project(**values)
+    for now in MOMENTS:
+        in_sql_form = await in_sql(session, Project, Project.notice_ran_out(now), values)
+        assert project.notice_ran_out(now) == in_sql_form, f"{status} at {now}"
+    if status == ProjectStatus.in_notice:
+        assert [project.notice_ran_out(now) for now in MOMENTS[3:]] == [False, True, True]
+
+
+def test_the_public_project_statuses_are_the_ones_the_disclosure_api_names() -> None:
+    assert set(get_args(PublicStatus)) == set(PUBLIC_PROJECT_STATES)

@@ -64,6 +64,7 @@ from services.projects.models import (
     Transition,
 )
 from services.projects.models.calls import CallState
+from services.projects.models.submissions import UNDER_REVIEW, ApplicationStatus
 from services.projects.scope import check_duties, check_personal_duties, require_manager_of
 from services.projects.visibility import (
     Access,
@@ -78,10 +79,10 @@ from shared.credit_client import CreditClient
 from shared.errors import Text
 from shared.ids import uuid7
 
-EDITABLE = ("draft", "returned")
+EDITABLE = (ApplicationStatus.draft, ApplicationStatus.returned)
 # A retried submit in these states (same version) is answered as the first one was.
-SUBMITTED = ("submitted", "endorsed", "in_review", "reviewed")
-WITHDRAWABLE = ("draft", "submitted", "returned", "endorsed", "in_review", "reviewed")
+SUBMITTED = (ApplicationStatus.submitted, ApplicationStatus.endorsed, *UNDER_REVIEW)
+WITHDRAWABLE = (*EDITABLE, *SUBMITTED)
 
 
 def ensure_open(call: Call, now: datetime) -> None:
@@ -267,7 +268,7 @@ class ApplicationService:
             call_id=call.id,
             applicant_id=me,
             org_id=org_id,
-            status="draft",
+            status=ApplicationStatus.draft,
             version=1,
             title=data.content.title,
             requested_budget_fen=data.content.budget.total,
@@ -289,7 +290,7 @@ class ApplicationService:
             application_id=application.id,
             action="create",
             actor=principal.subject,
-            to_state="draft",
+            to_state=ApplicationStatus.draft,
             details={"version": 1},
         )
         return application
@@ -442,7 +443,7 @@ class ApplicationService:
         before = application.status
         await self.repository.touch(
             application,
-            status="submitted",
+            status=ApplicationStatus.submitted,
             submitted_version=application.version,
             submitted_at=now,
             updated_at=now,
@@ -459,7 +460,7 @@ class ApplicationService:
         if application.status not in WITHDRAWABLE:
             raise InvalidTransition(application.status)
         before = application.status
-        await self.repository.touch(application, status="withdrawn", updated_at=now)
+        await self.repository.touch(application, status=ApplicationStatus.withdrawn, updated_at=now)
         await self._record(application, principal, "withdraw", before, reason=reason)
         return application
 
@@ -476,16 +477,18 @@ class ApplicationService:
         if application is None or application.org_id != principal.org_id:
             raise ApplicationNotFound()
         await check_personal_duties(self.session, principal, application)
-        if application.status != "submitted":
+        if application.status != ApplicationStatus.submitted:
             raise InvalidTransition(application.status)
         before = application.status
         if data.decision == "return":
             if not data.reason:
                 raise ReasonRequired()
-            await self.repository.touch(application, status="returned", updated_at=now)
+            await self.repository.touch(
+                application, status=ApplicationStatus.returned, updated_at=now
+            )
             await self._record(application, principal, "return", before, reason=data.reason)
             return application
-        await self.repository.touch(application, status="endorsed", updated_at=now)
+        await self.repository.touch(application, status=ApplicationStatus.endorsed, updated_at=now)
         check = await self._run_check(application, credit)
         await self.repository.add_check(check)
         await self._record(
@@ -502,7 +505,7 @@ class ApplicationService:
         self, principal: Principal, application_id: UUID, credit: CreditClient
     ) -> FormalCheck:
         application, _ = await self._managed(principal, application_id)
-        if application.status != "endorsed":
+        if application.status != ApplicationStatus.endorsed:
             raise InvalidTransition(application.status)
         pending = await self.repository.locked_latest_check(application.id)
         if pending is None or pending.outcome is not None:
@@ -526,7 +529,7 @@ class ApplicationService:
         self, principal: Principal, application_id: UUID, data: FormalDecision, now: datetime
     ) -> Application:
         application, _ = await self._managed(principal, application_id)
-        if application.status != "endorsed":
+        if application.status != ApplicationStatus.endorsed:
             raise InvalidTransition(application.status)
         check = await self.repository.locked_latest_check(application.id)
         if check is None or check.version != application.submitted_version:
@@ -540,7 +543,9 @@ class ApplicationService:
         check.decided_by = principal.user_id
         check.decided_at = now
         before = application.status
-        after = "in_review" if data.decision == "pass" else "returned"
+        after = (
+            ApplicationStatus.in_review if data.decision == "pass" else ApplicationStatus.returned
+        )
         await self.repository.touch(application, status=after, updated_at=now)
         await self._record(
             application,

@@ -9,9 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.projects.models import Application, Call, Program
 from services.projects.models.calls import PUBLIC_CALL_STATES
-
-# Applications that reached the agency: a draft or a withdrawn one does not count.
-NOT_SUBMITTED = ("draft", "withdrawn")
+from services.projects.models.submissions import NOT_SUBMITTED
 
 
 class CallRepository:

@@ -32,18 +32,24 @@ from services.projects.execution.exceptions import DirectoryUnknown
 from services.projects.execution.repository import ProjectRepository
 from services.projects.models import Application, Call, Program, Project
 from services.projects.models.calls import PUBLIC_CALL_STATES, CallState
+from services.projects.models.lifecycle import ProjectStatus
+from services.projects.models.submissions import UNDER_REVIEW, ApplicationStatus
 from services.projects.programs.repository import ProgramRepository
 from services.projects.review.scoring.results import CallRanking, call_ranking
 from services.projects.scope import check_duties_of
 from shared.auth.tokens import Principal
 from shared.errors import Text
 
-OUTCOME = {"approve": "approved", "reserve": "reserved", "reject": "rejected"}
+OUTCOME = {
+    "approve": ApplicationStatus.approved,
+    "reserve": ApplicationStatus.reserved,
+    "reject": ApplicationStatus.rejected,
+}
 # The states each decision may be taken from.
 DECIDABLE_FROM = {
-    "approve": ("in_review", "reviewed", "reserved"),
-    "reserve": ("in_review", "reviewed"),
-    "reject": ("in_review", "reviewed", "reserved"),
+    "approve": (*UNDER_REVIEW, ApplicationStatus.reserved),
+    "reserve": UNDER_REVIEW,
+    "reject": (*UNDER_REVIEW, ApplicationStatus.reserved),
 }
 
 
@@ -249,7 +255,7 @@ class DecisionService:
             org_name=one.organization["name"],
             title=application.title,
             approved_budget_fen=one.item.approved_budget_fen,
-            status="in_notice",
+            status=ProjectStatus.in_notice,
             notice_starts_at=now,
             notice_ends_at=now + timedelta(days=call.notice_days),
         )

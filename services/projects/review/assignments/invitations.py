@@ -29,6 +29,7 @@ from services.projects.models import (
     DeclaredConflict,
     ReviewRound,
 )
+from services.projects.models.submissions import ApplicationStatus
 from services.projects.review.assignments.exceptions import AssignmentNotFound
 from services.projects.review.assignments.replacement import Replaced, replace
 from services.projects.review.assignments.repository import LIVE, AssignmentRepository
@@ -44,8 +45,6 @@ from shared.credit_client import CreditClient
 
 # What the applicant asked to keep from reviewers: whom they want to avoid.
 HIDDEN_FROM_EXPERTS = ("avoid",)
-# An application taken back by its applicant is no longer anyone's to review.
-WITHDRAWN = ("withdrawn",)
 
 
 @dataclass(frozen=True)
@@ -204,7 +203,8 @@ class InvitationService:
             (assignment, round_, application)
             for assignment, round_, application in rows
             if assignment.application_id not in barred[round_.id]
-            and application.status not in WITHDRAWN
+            # An application taken back by its applicant is no longer anyone's to review.
+            and application.status != ApplicationStatus.withdrawn
         ]
 
     async def _final_reports(
