@@ -90,10 +90,3 @@ class SubjectRepository:
                 )
             )
         ).all()
-
-    async def units_of_person(self, person_id: UUID) -> Sequence[UUID]:
-        return (
-            await self.session.scalars(
-                sa.select(SubjectLink.unit_id).where(SubjectLink.person_id == person_id)
-            )
-        ).all()
