@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.db import async_url
+from shared.states import render_state_type
 
 SERVICES = ("gateway", "projects", "credit", "funds")
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +45,7 @@ def _configure_and_run(connection: Connection, metadata: sa.MetaData, schema: st
         include_schemas=True,
         include_name=lambda name, type_, _parent: type_ != "schema" or name == schema,
         compare_type=True,
+        render_item=render_state_type,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -5,18 +5,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.gateway.audit.chain import VerifyResult, verify
 from services.gateway.auth import keys
 from services.gateway.auth.passwords import hash_secret
+from services.gateway.auth.repository import CredentialRepository
 from services.gateway.auth.throttle import forget_failures
 from services.gateway.config import GatewaySettings
+from services.gateway.identity.repository import IdentityRepository
 from services.gateway.identity.schemas import UserCreate
 from services.gateway.identity.service import IdentityService
-from services.gateway.models import ApiClient, User
 from services.gateway.service_accounts import checked_audiences
 from shared.auth.roles import Role
 from shared.db import Database
@@ -36,7 +35,7 @@ async def ensure_admin(settings: GatewaySettings, username: str, password: str) 
     """Creates the admin user unless it exists; True when it was created now."""
     async with _session(settings) as session:
         await keys.ensure_signing_key(session)
-        if await session.scalar(sa.select(User.id).where(User.username == username)):
+        if await IdentityRepository(session).user_by_username(username) is not None:
             return False
         await IdentityService(session).create_user(
             UserCreate(
@@ -68,14 +67,7 @@ async def register_client(
     audiences = checked_audiences(audiences)
     secret_hash = await hash_secret(secret)
     async with _session(settings) as session:
-        await session.execute(
-            insert(ApiClient)
-            .values(client_id=client_id, secret_hash=secret_hash, audiences=audiences)
-            .on_conflict_do_update(
-                index_elements=[ApiClient.client_id],
-                set_={"secret_hash": secret_hash, "audiences": audiences},
-            )
-        )
+        await CredentialRepository(session).save_api_client(client_id, secret_hash, audiences)
 
 
 async def rotate_key(settings: GatewaySettings) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.errors import AppError, Conflict, Forbidden, NotFound, Text
+from shared.errors import Conflict, Forbidden, NotFound, Text
 
 
 class ProgramNotFound(NotFound):
@@ -113,15 +113,3 @@ class DutyConflict(Forbidden):
 class NotManager(Forbidden):
     code = "program.not_managed"
     title = Text("您不负责此计划", "You do not manage this program")
-
-
-class InvalidContent(AppError):
-    status = 422
-    code = "content.invalid"
-    title = Text("内容不符合要求", "The content does not meet the requirements")
-
-
-class AttachmentRejected(AppError):
-    status = 415
-    code = "attachment.rejected"
-    title = Text("附件类型或大小不符合要求", "Attachment type or size not accepted")

@@ -44,7 +44,7 @@ async def engaged_on(session: AsyncSession, principal: Principal) -> tuple[set[U
     rows = (
         await session.execute(
             sa.select(Engagement.program_id, Engagement.project_id).where(
-                Engagement.evaluator_id == principal.user_id, Engagement.ended_at.is_(None)
+                Engagement.evaluator_id == principal.user_id, Engagement.is_active
             )
         )
     ).all()

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from services.credit.config import CreditSettings
 from services.credit.exceptions import InvalidTransition
 from services.credit.inbound import credit_handlers
-from services.credit.models import CreditRecord
+from services.credit.models import CreditRecord, RecordStatus
 from services.credit.rating.model import RatingPolicy
 from services.credit.records.schemas import RecordCreate
 from services.credit.records.service import Actor, RecordService
@@ -159,4 +159,4 @@ async def test_two_concurrent_confirmations_exactly_one_wins(
         assert record is not None
         assert record.status == "confirmed"
         transitions = await _service(session).transitions(committed_record)
-        assert [t.to_status for t in transitions].count("confirmed") == 1
+        assert [t.to_status for t in transitions].count(RecordStatus.confirmed) == 1

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from services.credit.access.reading import Database, may_read_record, reader_for
+from services.credit.access.reading import may_read_record, reader_for
+from services.credit.access.repository import Database
 from services.credit.exceptions import (
     OutsideYourPrograms,
     OwnAffair,

@@ -7,25 +7,23 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credit.access.reading import (
-    BEFORE_NOTICE,
     log_read,
     may_read_record,
     may_read_subject,
     reader_for,
-    records_visible,
     stated,
 )
 from services.credit.exceptions import RecordNotFound, SubjectNotFound
 from services.credit.files.schemas import MyCreditFiles, OwnFile, OwnRecord, SubjectFile
-from services.credit.models import CreditRecord, Subject
+from services.credit.models import BEFORE_NOTICE, CreditRecord, RecordStatus, Subject
 from services.credit.rating.schemas import RatingRead
 from services.credit.rating.service import RatingService
 from services.credit.records.schemas import RecordDetail
 from services.credit.records.service import RecordService, is_subject_of
+from services.credit.subjects.repository import SubjectRepository
 from services.credit.subjects.schemas import LinkRead, SubjectRead
 from shared.auth.roles import Role
 from shared.auth.tokens import Principal
@@ -72,14 +70,7 @@ class FileService:
         else:
             reason = stated(purpose)
             reader = await reader_for(self.session, principal)
-            shown = (
-                await self.session.scalars(
-                    sa.select(CreditRecord)
-                    .join(Subject, Subject.id == CreditRecord.subject_id)
-                    .where(CreditRecord.subject_id == subject.id, records_visible(reader))
-                    .order_by(CreditRecord.effective_from.desc(), CreditRecord.id)
-                )
-            ).all()
+            shown = await self.records.repository.visible_of_subject(subject.id, reader)
             what = {"read": "subject_file", "subject_id": str(subject.id)}
             await log_read(self.session, principal, reason, what, [r.id for r in shown])
         return SubjectFile(
@@ -124,9 +115,11 @@ class FileService:
             OwnRecord(
                 **(await self.detail(record)).model_dump(),
                 objection_open_until=_open_until(
-                    record, "notified", record.objection_deadline, now
+                    record, RecordStatus.notified, record.objection_deadline, now
                 ),
-                appeal_open_until=_open_until(record, "confirmed", record.appeal_deadline, now),
+                appeal_open_until=_open_until(
+                    record, RecordStatus.confirmed, record.appeal_deadline, now
+                ),
             )
             for record in await self._own_records(subject.id)
         ]
@@ -147,7 +140,7 @@ class FileService:
 
 
 def _open_until(
-    record: CreditRecord, status: str, deadline: datetime | None, now: datetime
+    record: CreditRecord, status: RecordStatus, deadline: datetime | None, now: datetime
 ) -> datetime | None:
     if record.status != status or deadline is None or now > deadline:
         return None
@@ -156,20 +149,15 @@ def _open_until(
 
 async def me_details(session: AsyncSession, principal: Principal) -> dict[str, Any]:
     """`GET /v1/me` of the credit service: where the caller's own credit file is."""
+    subjects = SubjectRepository(session)
     person = (
-        await session.scalar(
-            sa.select(Subject.id).where(Subject.gateway_user_id == principal.user_id)
-        )
-        if principal.user_id
-        else None
+        await subjects.find_one(gateway_user_id=principal.user_id) if principal.user_id else None
     )
     details: dict[str, Any] = {
-        "credit_subject_id": str(person) if person else None,
+        "credit_subject_id": str(person.id) if person else None,
         "credit_file": "/api/credit/v1/me/file",
     }
     if principal.org_id is not None and Role.org_admin in principal.roles:
-        unit = await session.scalar(
-            sa.select(Subject.id).where(Subject.gateway_org_id == principal.org_id)
-        )
-        details["organization_credit_subject_id"] = str(unit) if unit else None
+        unit = await subjects.find_one(gateway_org_id=principal.org_id)
+        details["organization_credit_subject_id"] = str(unit.id) if unit else None
     return details

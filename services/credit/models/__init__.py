@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -15,6 +16,7 @@ from shared.directory import directory_tables
 from shared.events.tables import event_tables
 from shared.ids import uuid7
 from shared.program_scope import scope_tables
+from shared.states import StateType, one_of
 
 
 class Base(DeclarativeBase):
@@ -106,26 +108,32 @@ class Rule(Base):
     created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=_now)
 
 
-RECORD_STATUSES = (
-    "proposed",
+class RecordStatus(StrEnum):
+    """proposed -> [awaiting_approval ->] notified -> (objected ->) confirmed -> (appealed ->)
+    repaired; withdrawn before confirmation or when an objection or appeal is upheld."""
+
+    proposed = "proposed"
     # a record with a ban or public listing waits for a second officer before its notice goes out
-    "awaiting_approval",
-    "notified",
-    "objected",
-    "confirmed",
-    "appealed",
-    "withdrawn",
-    "repaired",
-)
+    awaiting_approval = "awaiting_approval"
+    notified = "notified"
+    objected = "objected"
+    confirmed = "confirmed"
+    appealed = "appealed"
+    withdrawn = "withdrawn"
+    repaired = "repaired"
+
+
+# Not findings about anyone: staff outside the record's program never see these.
+NOT_FINDINGS = (RecordStatus.proposed, RecordStatus.awaiting_approval, RecordStatus.withdrawn)
+# The subject does not see these yet: the notice is how they learn of a record.
+BEFORE_NOTICE = (RecordStatus.proposed, RecordStatus.awaiting_approval)
 
 
 class CreditRecord(Base):
     __tablename__ = "records"
     __table_args__ = (
         sa.ForeignKeyConstraint(["rule_code", "rule_version"], ["rules.code", "rules.version"]),
-        sa.CheckConstraint(
-            "status IN (" + ", ".join(f"'{s}'" for s in RECORD_STATUSES) + ")", name="status"
-        ),
+        sa.CheckConstraint(one_of("status", RecordStatus), name="status"),
         sa.CheckConstraint(
             "capacity IN ('organization', 'agency', 'researcher', 'expert')", name="capacity"
         ),
@@ -153,7 +161,9 @@ class CreditRecord(Base):
     valid_until: Mapped[date] = mapped_column()
     restriction_until: Mapped[date | None] = mapped_column()
     restriction_permanent: Mapped[bool] = mapped_column(default=False)
-    status: Mapped[str] = mapped_column(sa.String(20), default="proposed")
+    status: Mapped[RecordStatus] = mapped_column(
+        StateType(RecordStatus, 20), default=RecordStatus.proposed
+    )
     # Who sent the notice (or asked for it), and the second officer who approved it if needed:
     # with the creator, the people who made the record and may not judge objections to it.
     notice_requested_by: Mapped[str | None] = mapped_column(sa.String(100))
@@ -180,8 +190,8 @@ class RecordTransition(Base):
 
     id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
     record_id: Mapped[UUID] = mapped_column(sa.ForeignKey("records.id"), index=True)
-    from_status: Mapped[str | None] = mapped_column(sa.String(20))
-    to_status: Mapped[str] = mapped_column(sa.String(20))
+    from_status: Mapped[RecordStatus | None] = mapped_column(StateType(RecordStatus, 20))
+    to_status: Mapped[RecordStatus] = mapped_column(StateType(RecordStatus, 20))
     actor: Mapped[str] = mapped_column(sa.String(100))
     reason: Mapped[str] = mapped_column(sa.Text)
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)

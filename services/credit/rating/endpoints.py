@@ -6,17 +6,15 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.credit.access.reading import log_read, may_read_subject, reader_for, stated
+from services.credit.access.repository import Database
 from services.credit.auth import NowDep, Purpose, RatingReader, SettingsDep
 from services.credit.exceptions import SubjectMismatch, SubjectNotFound
-from services.credit.models import Subject
-from services.credit.rating.lookup import SubjectKey, subject_facts
 from services.credit.rating.model import Rating, rate
+from services.credit.rating.repository import SubjectKey, subject_facts
 from services.credit.rating.schemas import (
     Action,
     BulkEligibility,
@@ -75,7 +73,7 @@ async def rating(
 
 
 async def _log_machine_read(
-    connection: AsyncConnection | AsyncSession,
+    connection: Database,
     principal: Principal,
     purpose: str | None,
     what: dict[str, Any],
@@ -99,9 +97,10 @@ async def bulk(
     wanted = list(dict.fromkeys(data.subject_ids))
     what = {"read": "ratings", "subject_ids": [str(s) for s in wanted]}
     await _log_machine_read(session, reader, purpose, what)
-    known = set((await session.scalars(sa.select(Subject.id).where(Subject.id.in_(wanted)))).all())
+    service = RatingService(session, policy_from(settings))
+    known = await service.known_subjects(wanted)
     found = [sid for sid in wanted if sid in known]
-    ratings = await RatingService(session, policy_from(settings)).ratings(found, data.as_of or now)
+    ratings = await service.ratings(found, data.as_of or now)
     return BulkRatingResponse(
         ratings=[RatingRead.of(sid, ratings[sid]) for sid in found],
         unknown=[sid for sid in wanted if sid not in known],
@@ -200,16 +199,8 @@ async def bulk_eligibility(
         "gateway_org_ids": [str(o) for o in orgs],
     }
     await _log_machine_read(session, reader, purpose, what)
-    found = (
-        await session.execute(
-            sa.select(Subject.id, Subject.gateway_user_id, Subject.gateway_org_id).where(
-                sa.or_(Subject.gateway_user_id.in_(users), Subject.gateway_org_id.in_(orgs))
-            )
-        )
-    ).all()
-    by_user = {row.gateway_user_id: row.id for row in found if row.gateway_user_id is not None}
-    by_org = {row.gateway_org_id: row.id for row in found if row.gateway_org_id is not None}
     service = RatingService(session, policy_from(settings))
+    by_user, by_org = await service.subjects_of(users, orgs)
     rated = await service.ratings([*by_user.values(), *by_org.values()], moment)
     nobody = await service.rating_of_nobody(moment)
 

@@ -3,7 +3,8 @@
 Score = neutral base + the effects of records that are confirmed and in force at that moment.
 Any restriction in force forces level D whatever the score. Because everything is derived from
 the records' dates and their confirmation, withdrawal and repair times, the rating as of any
-past moment is computed the same way as today's.
+past moment is computed the same way as today's. The rules a record counts by have a SQL twin
+beside them (`stands_in_sql`, `unrepaired_in_sql`) for the lists that filter records by them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from uuid import UUID
 
+import sqlalchemy as sa
+
+from services.credit.models import CreditRecord
 from shared.clock import in_shanghai
 
 MODEL_VERSION = "sciplan-credit-2026.1"
@@ -51,7 +55,7 @@ class RecordFacts:
     withdrawn_at: datetime | None
     repaired_at: datetime | None
 
-    def _standing(self, at: datetime) -> bool:
+    def stands_at(self, at: datetime) -> bool:
         """Confirmed by then and not withdrawn by then."""
         return (
             self.confirmed_at is not None
@@ -59,17 +63,21 @@ class RecordFacts:
             and (self.withdrawn_at is None or self.withdrawn_at > at)
         )
 
+    def unrepaired_at(self, at: datetime) -> bool:
+        """Not repaired by then (repair ends the effect on the score, not a ban)."""
+        return self.repaired_at is None or self.repaired_at > at
+
     def scores_at(self, at: datetime) -> bool:
         day = in_shanghai(at).date()
         return (
-            self._standing(at)
-            and (self.repaired_at is None or self.repaired_at > at)
+            self.stands_at(at)
+            and self.unrepaired_at(at)
             and self.effective_from <= day < self.valid_until
         )
 
     def restricts_at(self, at: datetime) -> bool:
         day = in_shanghai(at).date()
-        if not self.restrictions or not self._standing(at) or day < self.effective_from:
+        if not self.restrictions or not self.stands_at(at) or day < self.effective_from:
             return False
         return self.restriction_permanent or (
             self.restriction_until is not None and day < self.restriction_until
@@ -77,15 +85,28 @@ class RecordFacts:
 
     def coming_changes(self, at: datetime) -> list[date]:
         """Dates after `at` on which this record starts or stops counting by itself."""
-        if not self._standing(at):
+        if not self.stands_at(at):
             return []
         day = in_shanghai(at).date()
         dates = [self.effective_from]
-        if self.repaired_at is None or self.repaired_at > at:
+        if self.unrepaired_at(at):
             dates.append(self.valid_until)
         if self.restrictions and not self.restriction_permanent and self.restriction_until:
             dates.append(self.restriction_until)
         return [d for d in dates if d > day]
+
+
+def stands_in_sql(at: datetime) -> sa.ColumnElement[bool]:
+    """`RecordFacts.stands_at` over the records table."""
+    return sa.and_(
+        CreditRecord.confirmed_at <= at,
+        sa.or_(CreditRecord.withdrawn_at.is_(None), CreditRecord.withdrawn_at > at),
+    )
+
+
+def unrepaired_in_sql(at: datetime) -> sa.ColumnElement[bool]:
+    """`RecordFacts.unrepaired_at` over the records table."""
+    return sa.or_(CreditRecord.repaired_at.is_(None), CreditRecord.repaired_at > at)
 
 
 @dataclass(frozen=True)

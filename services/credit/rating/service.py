@@ -6,14 +6,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
-import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credit.config import CreditSettings
-from services.credit.models import RatingState, Subject, events
-from services.credit.rating.lookup import facts_by_subject
+from services.credit.models import Subject, events
 from services.credit.rating.model import Rating, RatingPolicy, rate
+from services.credit.rating.repository import RatingRepository
+from services.credit.subjects.repository import SubjectRepository
 from shared.clock import in_shanghai
 from shared.events.outbox import publish
 
@@ -30,7 +29,17 @@ def policy_from(settings: CreditSettings) -> RatingPolicy:
 class RatingService:
     def __init__(self, session: AsyncSession, policy: RatingPolicy) -> None:
         self.session = session
+        self.repository = RatingRepository(session)
         self.policy = policy
+
+    async def known_subjects(self, subject_ids: Sequence[UUID]) -> set[UUID]:
+        return await SubjectRepository(self.session).known_ids(subject_ids)
+
+    async def subjects_of(
+        self, user_ids: Sequence[UUID], org_ids: Sequence[UUID]
+    ) -> tuple[dict[UUID, UUID], dict[UUID, UUID]]:
+        """The subjects of gateway users and organizations (those with none are absent)."""
+        return await SubjectRepository(self.session).ids_by_gateway_keys(user_ids, org_ids)
 
     async def rating_of_nobody(self, at: datetime) -> Rating:
         return rate([], at, self.policy)
@@ -39,18 +48,14 @@ class RatingService:
         return (await self.ratings([subject_id], at))[subject_id]
 
     async def ratings(self, subject_ids: Sequence[UUID], at: datetime) -> dict[UUID, Rating]:
-        facts = await facts_by_subject(self.session, subject_ids)
+        facts = await self.repository.facts_by_subject(subject_ids)
         return {sid: rate(facts.get(sid, []), at, self.policy) for sid in subject_ids}
 
     async def announce_if_changed(self, subject: Subject, now: datetime) -> Rating:
         """Publishes `credit.rating_changed` when the subject's level differs from the last one
         announced (a subject never rated before counts as the neutral level)."""
         rating = await self.rating(subject.id, now)
-        previous = await self.session.scalar(
-            sa.select(RatingState.level)
-            .where(RatingState.subject_id == subject.id)
-            .with_for_update()
-        )
+        previous = await self.repository.announced_level(subject.id)
         before = previous or self.policy.level(self.policy.base)
         state = {
             "level": rating.level,
@@ -58,11 +63,7 @@ class RatingService:
             "next_change": rating.next_change,
             "updated_at": now,
         }
-        await self.session.execute(
-            insert(RatingState)
-            .values(subject_id=subject.id, **state)
-            .on_conflict_do_update(index_elements=[RatingState.subject_id], set_=state)
-        )
+        await self.repository.save_state(subject.id, state)
         if rating.level != before:
             await publish(
                 self.session,
@@ -93,16 +94,7 @@ class RatingService:
     async def sweep(self, now: datetime, batch: int = 200) -> int:
         """Re-rates subjects whose rating was due to change by itself (an expiry, the end of
         a ban) and announces the new level. Replicas share the work (SKIP LOCKED)."""
-        due = (
-            await self.session.scalars(
-                sa.select(Subject)
-                .join(RatingState, RatingState.subject_id == Subject.id)
-                .where(RatingState.next_change <= in_shanghai(now).date())
-                .order_by(RatingState.next_change)
-                .limit(batch)
-                .with_for_update(of=RatingState, skip_locked=True)
-            )
-        ).all()
+        due = await self.repository.due_for_change(in_shanghai(now).date(), batch)
         for subject in due:
             await self.announce_if_changed(subject, now)
         return len(due)

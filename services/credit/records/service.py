@@ -17,8 +17,6 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credit.access.acting import (
@@ -44,10 +42,17 @@ from services.credit.exceptions import (
     RuleNotApplicable,
     SubjectMismatch,
 )
-from services.credit.models import CreditRecord, RecordTransition, Rule, Subject
+from services.credit.models import (
+    CreditRecord,
+    RecordStatus,
+    RecordTransition,
+    Rule,
+    Subject,
+)
 from services.credit.rating.model import RatingPolicy
 from services.credit.rating.service import RatingService, policy_from
 from services.credit.records.calendar import WorkCalendar, add_months
+from services.credit.records.repository import RecordRepository
 from services.credit.records.schemas import (
     AppealDecision,
     NoticeApproval,
@@ -114,6 +119,7 @@ class RecordService:
         calendar: WorkCalendar | None = None,
     ) -> None:
         self.session = session
+        self.repository = RecordRepository(session)
         self.subjects = subjects
         self.rules = RuleService(session)
         self.ratings = RatingService(session, policy)
@@ -124,19 +130,13 @@ class RecordService:
     # --- reading ---------------------------------------------------------------------------
 
     async def get(self, record_id: UUID) -> CreditRecord:
-        record = await self.session.get(CreditRecord, record_id)
+        record = await self.repository.get(record_id)
         if record is None:
             raise RecordNotFound()
         return record
 
     async def transitions(self, record_id: UUID) -> Sequence[RecordTransition]:
-        return (
-            await self.session.scalars(
-                sa.select(RecordTransition)
-                .where(RecordTransition.record_id == record_id)
-                .order_by(RecordTransition.id)
-            )
-        ).all()
+        return await self.repository.transitions(record_id)
 
     async def detail(self, record: CreditRecord) -> RecordDetail:
         """A record with its whole history of transitions."""
@@ -146,13 +146,7 @@ class RecordService:
         )
 
     async def of_subject(self, subject_id: UUID) -> Sequence[CreditRecord]:
-        return (
-            await self.session.scalars(
-                sa.select(CreditRecord)
-                .where(CreditRecord.subject_id == subject_id)
-                .order_by(CreditRecord.effective_from.desc(), CreditRecord.id)
-            )
-        ).all()
+        return await self.repository.of_subject(subject_id)
 
     # --- creating --------------------------------------------------------------------------
 
@@ -170,7 +164,7 @@ class RecordService:
             assert data.subject is not None  # the schema asks for exactly one of the two
             subject = await self.subjects.resolve(data.subject)
         if source_event_id is not None:
-            existing = await self._from_event(source_event_id, subject.id)
+            existing = await self.repository.from_event(source_event_id, subject.id)
             if existing is not None:
                 return existing  # the same event again: no second record
         unit = None
@@ -206,25 +200,21 @@ class RecordService:
             evidence=[e.model_dump() for e in data.evidence],
             handling_unit=data.handling_unit,
             effective_from=data.effective_from,
-            status="proposed",
+            status=RecordStatus.proposed,
             source=source,
             source_event_id=source_event_id,
             created_by=actor.id,
         )
         self._apply_rule(record, rule)
-        self.session.add(record)
-        try:
-            async with self.session.begin_nested():
-                await self.session.flush()
-        except IntegrityError:
+        if not await self.repository.add_once(record):
             # Two deliveries of one event raced; the other one made the record.
-            if source_event_id is None:
-                raise
-            existing = await self._from_event(source_event_id, subject.id)
+            assert source_event_id is not None
+            existing = await self.repository.from_event(source_event_id, subject.id)
             assert existing is not None
             return existing
-        await self._log(record, None, "proposed", actor, "record proposed", {"source": source})
-        await self.session.refresh(record, ["created_at"])
+        await self._log(
+            record, None, RecordStatus.proposed, actor, "record proposed", {"source": source}
+        )
         return record
 
     async def _check_proposer(
@@ -243,13 +233,6 @@ class RecordService:
                     "name a program you manage in program_id",
                 )
             )
-
-    async def _from_event(self, event_id: UUID, subject_id: UUID) -> CreditRecord | None:
-        return await self.session.scalar(
-            sa.select(CreditRecord).where(
-                CreditRecord.source_event_id == event_id, CreditRecord.subject_id == subject_id
-            )
-        )
 
     @staticmethod
     def _apply_rule(record: CreditRecord, rule: Rule) -> None:
@@ -273,22 +256,22 @@ class RecordService:
         self, record_id: UUID, actor: Actor, reason: str, now: datetime
     ) -> CreditRecord:
         """Send the notice; a record that bans or is listed first waits for a second officer."""
-        record = await self._acting_on(record_id, actor, "proposed")
+        record = await self._acting_on(record_id, actor, RecordStatus.proposed)
         record.notice_requested_by = actor.id
         if needs_second_officer(record):
-            return await self._move(record, "awaiting_approval", actor, reason, now, {})
+            return await self._move(record, RecordStatus.awaiting_approval, actor, reason, now, {})
         return await self._send_notice(record, actor, reason, now)
 
     async def approve_notice(
         self, record_id: UUID, actor: Actor, data: NoticeApproval, now: datetime
     ) -> CreditRecord:
         """The second officer: approves the notice, or returns the record to its maker."""
-        record = await self._acting_on(record_id, actor, "awaiting_approval")
+        record = await self._acting_on(record_id, actor, RecordStatus.awaiting_approval)
         assert actor.principal is not None  # approvals are made by people
         check_not_maker(actor.principal, record)
         if data.decision == "return":
             record.notice_requested_by = None
-            return await self._move(record, "proposed", actor, data.reason, now, {})
+            return await self._move(record, RecordStatus.proposed, actor, data.reason, now, {})
         record.notice_approved_by = actor.id
         return await self._send_notice(record, actor, data.reason, now)
 
@@ -296,25 +279,27 @@ class RecordService:
         self, record_id: UUID, principal: Principal, data: Statement, now: datetime
     ) -> CreditRecord:
         record = await self._own(record_id, principal)
-        record = await self._locked(record.id, "notified")
+        record = await self._locked(record.id, RecordStatus.notified)
         assert record.objection_deadline is not None
         if now > record.objection_deadline:
             closed = f"{in_shanghai(record.objection_deadline):%Y-%m-%d %H:%M}"
             raise ObjectionWindowClosed(
                 Text(f"异议截止时间为 {closed}", f"objections closed at {closed} (Asia/Shanghai)")
             )
-        return await self._statement(record, "objected", principal, data, now)
+        return await self._statement(record, RecordStatus.objected, principal, data, now)
 
     async def decide_objection(
         self, record_id: UUID, actor: Actor, data: ObjectionDecision, now: datetime
     ) -> CreditRecord:
-        record = await self._acting_on(record_id, actor, "objected")
+        record = await self._acting_on(record_id, actor, RecordStatus.objected)
         assert actor.principal is not None  # objections are decided by people
         check_not_maker(actor.principal, record)
         details: dict[str, Any] = {"outcome": data.outcome}
         if data.outcome == "upheld":
             record.withdrawn_at = now
-            return await self._move(record, "withdrawn", actor, data.reason, now, details)
+            return await self._move(
+                record, RecordStatus.withdrawn, actor, data.reason, now, details
+            )
         if data.outcome == "revised":
             assert data.revision is not None
             details["before"] = {
@@ -333,7 +318,7 @@ class RecordService:
     async def confirm(
         self, record_id: UUID, actor: Actor, reason: str, now: datetime
     ) -> CreditRecord:
-        record = await self._acting_on(record_id, actor, "notified")
+        record = await self._acting_on(record_id, actor, RecordStatus.notified)
         assert record.objection_deadline is not None
         if now <= record.objection_deadline:
             raise ObjectionWindowOpen()
@@ -343,34 +328,36 @@ class RecordService:
         self, record_id: UUID, principal: Principal, data: Statement, now: datetime
     ) -> CreditRecord:
         record = await self._own(record_id, principal)
-        record = await self._locked(record.id, "confirmed")
+        record = await self._locked(record.id, RecordStatus.confirmed)
         assert record.appeal_deadline is not None  # set on confirmation
         if now > record.appeal_deadline:
             closed = f"{in_shanghai(record.appeal_deadline):%Y-%m-%d %H:%M}"
             raise AppealWindowClosed(
                 Text(f"复查申请截止时间为 {closed}", f"appeals closed at {closed} (Asia/Shanghai)")
             )
-        return await self._statement(record, "appealed", principal, data, now)
+        return await self._statement(record, RecordStatus.appealed, principal, data, now)
 
     async def decide_appeal(
         self, record_id: UUID, actor: Actor, data: AppealDecision, now: datetime
     ) -> CreditRecord:
-        record = await self._acting_on(record_id, actor, "appealed")
+        record = await self._acting_on(record_id, actor, RecordStatus.appealed)
         assert actor.principal is not None  # appeals are decided by people
         check_appeal_reviewer(actor.principal, record)
         details = {"outcome": data.outcome}
         if data.outcome == "upheld":
             record.withdrawn_at = now
-            record = await self._move(record, "withdrawn", actor, data.reason, now, details)
+            record = await self._move(
+                record, RecordStatus.withdrawn, actor, data.reason, now, details
+            )
             await self.ratings.announce_if_changed(await self.subjects.get(record.subject_id), now)
             return record
-        return await self._move(record, "confirmed", actor, data.reason, now, details)
+        return await self._move(record, RecordStatus.confirmed, actor, data.reason, now, details)
 
     async def repair(
         self, record_id: UUID, actor: Actor, data: RepairRequest, now: datetime
     ) -> CreditRecord:
-        record = await self._acting_on(record_id, actor, "confirmed")
-        rule = await self.session.get(Rule, (record.rule_code, record.rule_version))
+        record = await self._acting_on(record_id, actor, RecordStatus.confirmed)
+        rule = await self.repository.rule_of(record)
         assert rule is not None
         if not rule.repairable:
             raise NotRepairable()
@@ -382,7 +369,7 @@ class RecordService:
         record.repaired_at = now
         record = await self._move(
             record,
-            "repaired",
+            RecordStatus.repaired,
             actor,
             data.reason,
             now,
@@ -396,10 +383,14 @@ class RecordService:
     ) -> CreditRecord:
         """The handling unit takes back a record before it is confirmed."""
         record = await self._acting_on(
-            record_id, actor, "proposed", "awaiting_approval", "notified"
+            record_id,
+            actor,
+            RecordStatus.proposed,
+            RecordStatus.awaiting_approval,
+            RecordStatus.notified,
         )
         record.withdrawn_at = now
-        return await self._move(record, "withdrawn", actor, reason, now, {})
+        return await self._move(record, RecordStatus.withdrawn, actor, reason, now, {})
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -415,7 +406,7 @@ class RecordService:
         record.confirmed_by = actor.id
         record.appeal_deadline = self.calendar.add_working_days(now, self.appeal_days)
         details = {**details, "appeal_deadline": record.appeal_deadline.isoformat()}
-        record = await self._move(record, "confirmed", actor, reason, now, details)
+        record = await self._move(record, RecordStatus.confirmed, actor, reason, now, details)
         await self.ratings.announce_if_changed(await self.subjects.get(record.subject_id), now)
         return record
 
@@ -425,14 +416,16 @@ class RecordService:
         record.objection_deadline = self.calendar.add_working_days(now, self.objection_days)
         return await self._move(
             record,
-            "notified",
+            RecordStatus.notified,
             actor,
             reason,
             now,
             {"objection_deadline": record.objection_deadline.isoformat()},
         )
 
-    async def _acting_on(self, record_id: UUID, actor: Actor, *allowed: str) -> CreditRecord:
+    async def _acting_on(
+        self, record_id: UUID, actor: Actor, *allowed: RecordStatus
+    ) -> CreditRecord:
         """The record, locked, for an officer who may act on it, in one of the `allowed` states
         (who may not act learns nothing of its state)."""
         record = await self._lock(record_id)
@@ -445,7 +438,7 @@ class RecordService:
     async def _statement(
         self,
         record: CreditRecord,
-        to_status: str,
+        to_status: RecordStatus,
         principal: Principal,
         data: Statement,
         now: datetime,
@@ -461,22 +454,17 @@ class RecordService:
             raise NotYourRecord()
         return record
 
-    async def _locked(self, record_id: UUID, *allowed: str) -> CreditRecord:
+    async def _locked(self, record_id: UUID, *allowed: RecordStatus) -> CreditRecord:
         return self._in_state(await self._lock(record_id), allowed)
 
     async def _lock(self, record_id: UUID) -> CreditRecord:
-        record = await self.session.scalar(
-            sa.select(CreditRecord)
-            .where(CreditRecord.id == record_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
+        record = await self.repository.lock(record_id)
         if record is None:
             raise RecordNotFound()
         return record
 
     @staticmethod
-    def _in_state(record: CreditRecord, allowed: tuple[str, ...]) -> CreditRecord:
+    def _in_state(record: CreditRecord, allowed: tuple[RecordStatus, ...]) -> CreditRecord:
         if record.status not in allowed:
             raise InvalidTransition(
                 Text(
@@ -489,7 +477,7 @@ class RecordService:
     async def _move(
         self,
         record: CreditRecord,
-        to_status: str,
+        to_status: RecordStatus,
         actor: Actor,
         reason: str,
         now: datetime,
@@ -503,14 +491,14 @@ class RecordService:
     async def _log(
         self,
         record: CreditRecord,
-        from_status: str | None,
-        to_status: str,
+        from_status: RecordStatus | None,
+        to_status: RecordStatus,
         actor: Actor,
         reason: str,
         details: dict[str, Any],
         at: datetime | None = None,
     ) -> None:
-        self.session.add(
+        await self.repository.add_transition(
             RecordTransition(
                 record_id=record.id,
                 from_status=from_status,
@@ -524,7 +512,6 @@ class RecordService:
                 **({"at": at} if at is not None else {}),
             )
         )
-        await self.session.flush()
 
 
 def record_service_for(session: AsyncSession, settings: CreditSettings) -> RecordService:

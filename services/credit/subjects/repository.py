@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credit.models import Subject, SubjectLink
@@ -15,6 +16,38 @@ class SubjectRepository:
 
     async def get(self, subject_id: UUID) -> Subject | None:
         return await self.session.get(Subject, subject_id)
+
+    async def add(self, subject: Subject) -> Subject:
+        self.session.add(subject)
+        await self.session.flush()
+        await self.session.refresh(subject, ["created_at"])
+        return subject
+
+    async def flush(self) -> None:
+        await self.session.flush()
+
+    async def known_ids(self, subject_ids: Sequence[UUID]) -> set[UUID]:
+        """Which of these ids name a subject."""
+        found = await self.session.scalars(sa.select(Subject.id).where(Subject.id.in_(subject_ids)))
+        return set(found.all())
+
+    async def ids_by_gateway_keys(
+        self, user_ids: Sequence[UUID], org_ids: Sequence[UUID]
+    ) -> tuple[dict[UUID, UUID], dict[UUID, UUID]]:
+        """The subjects of these gateway users and organizations: ({user: subject}, {org:
+        subject}); those never named are absent."""
+        found = (
+            await self.session.execute(
+                sa.select(Subject.id, Subject.gateway_user_id, Subject.gateway_org_id).where(
+                    sa.or_(
+                        Subject.gateway_user_id.in_(user_ids), Subject.gateway_org_id.in_(org_ids)
+                    )
+                )
+            )
+        ).all()
+        by_user = {row.gateway_user_id: row.id for row in found if row.gateway_user_id is not None}
+        by_org = {row.gateway_org_id: row.id for row in found if row.gateway_org_id is not None}
+        return by_user, by_org
 
     async def find_one(self, **keys: object) -> Subject | None:
         conditions = [getattr(Subject, name) == value for name, value in keys.items()]
@@ -41,18 +74,19 @@ class SubjectRepository:
             return []
         return (await self.session.scalars(sa.select(Subject).where(sa.or_(*conditions)))).all()
 
+    async def link(self, link: SubjectLink) -> None:
+        """Adds the link unless it exists."""
+        await self.session.execute(
+            insert(SubjectLink)
+            .values(person_id=link.person_id, unit_id=link.unit_id, relation=link.relation)
+            .on_conflict_do_nothing()
+        )
+
     async def links_of(self, subject_id: UUID) -> Sequence[SubjectLink]:
         return (
             await self.session.scalars(
                 sa.select(SubjectLink).where(
                     sa.or_(SubjectLink.person_id == subject_id, SubjectLink.unit_id == subject_id)
                 )
-            )
-        ).all()
-
-    async def units_of_person(self, person_id: UUID) -> Sequence[UUID]:
-        return (
-            await self.session.scalars(
-                sa.select(SubjectLink.unit_id).where(SubjectLink.person_id == person_id)
             )
         ).all()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credit.exceptions import SubjectMismatch, SubjectNotFound
@@ -17,7 +16,6 @@ from shared.errors import Text
 
 class SubjectService:
     def __init__(self, session: AsyncSession, id_hash_key: str) -> None:
-        self.session = session
         self.repo = SubjectRepository(session)
         self._key = id_hash_key
 
@@ -51,21 +49,19 @@ class SubjectService:
             if id_hash and subject.national_id_hash is None and ref.national_id:
                 subject.national_id_hash = id_hash
                 subject.national_id_masked = mask(ref.national_id)
-            await self.session.flush()
+            await self.repo.flush()
             return subject
-        subject = Subject(
-            kind=ref.kind,
-            name=ref.name,
-            credit_code=ref.credit_code,
-            gateway_org_id=ref.gateway_org_id,
-            gateway_user_id=ref.gateway_user_id,
-            national_id_hash=id_hash,
-            national_id_masked=mask(ref.national_id) if ref.national_id else None,
+        return await self.repo.add(
+            Subject(
+                kind=ref.kind,
+                name=ref.name,
+                credit_code=ref.credit_code,
+                gateway_org_id=ref.gateway_org_id,
+                gateway_user_id=ref.gateway_user_id,
+                national_id_hash=id_hash,
+                national_id_masked=mask(ref.national_id) if ref.national_id else None,
+            )
         )
-        self.session.add(subject)
-        await self.session.flush()
-        await self.session.refresh(subject, ["created_at"])
-        return subject
 
     async def link(self, person_id: UUID, data: LinkCreate) -> SubjectLink:
         person, unit = await self.get(person_id), await self.get(data.unit_id)
@@ -73,9 +69,6 @@ class SubjectService:
             raise SubjectMismatch(
                 Text("只能把个人关联到单位", "Only a person can be linked to a unit")
             )
-        await self.session.execute(
-            insert(SubjectLink)
-            .values(person_id=person.id, unit_id=unit.id, relation=data.relation)
-            .on_conflict_do_nothing()
-        )
-        return SubjectLink(person_id=person.id, unit_id=unit.id, relation=data.relation)
+        link = SubjectLink(person_id=person.id, unit_id=unit.id, relation=data.relation)
+        await self.repo.link(link)
+        return link

@@ -151,11 +151,6 @@ class FundsScope:
             return sa.false()
         return VoucherProgram.run_by_program.in_(list(self.codes))
 
-    def oversees(self, program: VoucherProgram) -> bool:
-        return self.everything or (
-            program.run_by_program is not None and program.run_by_program in self.codes
-        )
-
 
 async def funds_scope(session: AsyncSession, principal: Principal) -> FundsScope:
     """The caller's scope: one query for staff, two when they manage or evaluate programs."""

@@ -24,8 +24,3 @@ Timestamp = sa.DateTime(timezone=True)
 Money = sa.BigInteger  # integer fen, never float
 # Ledgers are fund codes or fiscal years ("2026", "LANBAI-2026"): transfers stay inside one.
 LedgerCode = sa.String(32)
-
-
-def one_of(column: str, values: tuple[str, ...]) -> str:
-    """SQL for a CHECK that keeps `column` within `values`."""
-    return f"{column} IN (" + ", ".join(f"'{v}'" for v in values) + ")"

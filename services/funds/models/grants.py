@@ -15,7 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.funds.models.base import Base, LedgerCode, Money, Timestamp, one_of
+from services.funds.models.base import Base, LedgerCode, Money, Timestamp
+from shared.states import one_of
 
 CATEGORIES = ("equipment", "business", "labour", "indirect")
 MILESTONES = ("signing", "midterm", "acceptance")

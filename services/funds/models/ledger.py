@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.funds.models.base import NOW, Base, LedgerCode, Money, Timestamp, one_of
+from services.funds.models.base import NOW, Base, LedgerCode, Money, Timestamp
+from shared.states import one_of
 
 OWNER_KINDS = (
     "province",

@@ -8,25 +8,50 @@ here hold the business state and point at the transfers that moved the money.
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.funds.models.base import Base, LedgerCode, Money, Timestamp, one_of
+from services.funds.models.base import Base, LedgerCode, Money, Timestamp
+from shared.states import StateType, one_of
 
-REVIEW_STATES = ("pending", "approved", "rejected")
-VOUCHER_STATUSES = ("active", "expired", "cancelled")
-ORDER_STATES = (
-    "ordered",
-    "delivered",
-    "confirmed",
-    "redemption_filed",
-    "redeemed",
-    "cancelled",
+
+class ProviderReview(StrEnum):
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+
+
+class VoucherStatus(StrEnum):
+    active = "active"
+    expired = "expired"
+    cancelled = "cancelled"
+
+
+class OrderState(StrEnum):
+    ordered = "ordered"
+    delivered = "delivered"
+    confirmed = "confirmed"
+    redemption_filed = "redemption_filed"
+    redeemed = "redeemed"
+    cancelled = "cancelled"
+
+
+# Orders whose voucher part is still held: not yet redeemed or cancelled.
+LIVE_ORDER_STATES = (
+    OrderState.ordered,
+    OrderState.delivered,
+    OrderState.confirmed,
+    OrderState.redemption_filed,
 )
+# Orders with work under way or done, not yet filed for redemption.
+UNFILED_ORDER_STATES = (OrderState.ordered, OrderState.delivered, OrderState.confirmed)
+
 # Voucher numbers (CQ2026-000123) come from one sequence: unique without a hot counter row.
 voucher_number_seq = sa.Sequence("voucher_number_seq", metadata=Base.metadata)
 
@@ -68,7 +93,7 @@ class VoucherProvider(Base):
 
     __tablename__ = "voucher_providers"
     __table_args__ = (
-        sa.CheckConstraint(one_of("review_state", REVIEW_STATES), name="review_state"),
+        sa.CheckConstraint(one_of("review_state", ProviderReview), name="review_state"),
         sa.CheckConstraint(
             "(review_state = 'approved') = (publicity_ends_at IS NOT NULL)",
             name="publicity_when_approved",
@@ -82,7 +107,7 @@ class VoucherProvider(Base):
     services: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
     actual_controller: Mapped[str] = mapped_column(sa.String(64))
     related_parties: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
-    review_state: Mapped[str] = mapped_column(sa.String(10))
+    review_state: Mapped[ProviderReview] = mapped_column(StateType(ProviderReview, 10))
     reviewed_by: Mapped[str | None] = mapped_column(sa.String(100))
     reviewed_at: Mapped[datetime | None] = mapped_column(Timestamp)
     review_reason: Mapped[str | None] = mapped_column(sa.Text)
@@ -91,6 +116,37 @@ class VoucherProvider(Base):
     suspension_reason: Mapped[str | None] = mapped_column(sa.Text)
     registered_by: Mapped[str] = mapped_column(sa.String(100))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+    # Approved providers are publicised for a week before they accept vouchers; publicity ends by
+    # the clock, so no job flips a flag. Each rule in Python and, next to it, in SQL.
+
+    def _publicised_until(self) -> datetime | None:
+        if self.review_state != ProviderReview.approved or self.suspended:
+            return None
+        return self.publicity_ends_at
+
+    @classmethod
+    def _publicised_in_sql(cls) -> sa.ColumnElement[bool]:
+        return sa.and_(cls.review_state == ProviderReview.approved, sa.not_(cls.suspended))
+
+    def _in_publicity(self, now: datetime) -> bool:
+        ends = self._publicised_until()
+        return ends is not None and now < ends
+
+    @classmethod
+    def _in_publicity_in_sql(cls, now: datetime) -> sa.ColumnElement[bool]:
+        return sa.and_(cls._publicised_in_sql(), cls.publicity_ends_at > now)
+
+    def _accepts_vouchers(self, now: datetime) -> bool:
+        ends = self._publicised_until()
+        return ends is not None and ends <= now
+
+    @classmethod
+    def _accepts_vouchers_in_sql(cls, now: datetime) -> sa.ColumnElement[bool]:
+        return sa.and_(cls._publicised_in_sql(), cls.publicity_ends_at <= now)
+
+    in_publicity = hybrid_method(_in_publicity, _in_publicity_in_sql)
+    accepts_vouchers = hybrid_method(_accepts_vouchers, _accepts_vouchers_in_sql)
 
 
 class VoucherEnterprise(Base):
@@ -128,7 +184,7 @@ class Voucher(Base):
     __tablename__ = "vouchers"
     __table_args__ = (
         sa.CheckConstraint("amount_fen > 0", name="amount_positive"),
-        sa.CheckConstraint(one_of("status", VOUCHER_STATUSES), name="status"),
+        sa.CheckConstraint(one_of("status", VoucherStatus), name="status"),
         sa.CheckConstraint("(status = 'active') = (closed_at IS NULL)", name="closed_when_over"),
         sa.Index(None, "status", "expires_at"),
         sa.Index(None, "enterprise_id"),
@@ -142,7 +198,7 @@ class Voucher(Base):
     amount_fen: Mapped[int] = mapped_column(Money)
     account_id: Mapped[UUID] = mapped_column(sa.ForeignKey("accounts.id"))
     issue_transfer_id: Mapped[UUID] = mapped_column()
-    status: Mapped[str] = mapped_column(sa.String(10))
+    status: Mapped[VoucherStatus] = mapped_column(StateType(VoucherStatus, 10))
     valid_until: Mapped[date] = mapped_column(sa.Date)  # the last day, in Asia/Shanghai
     expires_at: Mapped[datetime] = mapped_column(Timestamp)
     issued_by: Mapped[str] = mapped_column(sa.String(100))
@@ -151,13 +207,25 @@ class Voucher(Base):
     closed_by: Mapped[str | None] = mapped_column(sa.String(100))
     close_reason: Mapped[str | None] = mapped_column(sa.Text)
 
+    # Whether a voucher can pay for an order, in one definition for Python and SQL: active and
+    # before `expires_at` (at that instant it has expired, whether or not the sweep ran yet).
+
+    @hybrid_method
+    def is_usable(self, now: datetime) -> bool:
+        return (self.status == VoucherStatus.active) & (now < self.expires_at)
+
+    @hybrid_method
+    def is_due_to_expire(self, now: datetime) -> bool:
+        """Past `expires_at` but still active: the sweep expires it."""
+        return (self.status == VoucherStatus.active) & (self.expires_at <= now)
+
 
 class VoucherOrder(Base):
     """A service bought partly with a voucher: its voucher part is held until redemption."""
 
     __tablename__ = "voucher_orders"
     __table_args__ = (
-        sa.CheckConstraint(one_of("state", ORDER_STATES), name="state"),
+        sa.CheckConstraint(one_of("state", OrderState), name="state"),
         sa.CheckConstraint(
             "voucher_amount_fen > 0 AND voucher_amount_fen <= contract_amount_fen",
             name="voucher_part",
@@ -180,7 +248,7 @@ class VoucherOrder(Base):
     # of the same account when many orders for one provider run at once.
     payable_account_id: Mapped[UUID] = mapped_column()
     hold_transfer_id: Mapped[UUID] = mapped_column()
-    state: Mapped[str] = mapped_column(sa.String(20))
+    state: Mapped[OrderState] = mapped_column(StateType(OrderState, 20))
     ordered_by: Mapped[str] = mapped_column(sa.String(100))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     # The redemption the provider filed (the latest one, after a rejection).

@@ -13,14 +13,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.funds.ledger.schemas import TransferIn
 from services.funds.ledger.service import LedgerService
 from services.funds.models import events
-from services.funds.models.vouchers import Voucher, VoucherOrder, VoucherProgram, VoucherProvider
+from services.funds.models.vouchers import (
+    LIVE_ORDER_STATES,
+    OrderState,
+    ProviderReview,
+    Voucher,
+    VoucherOrder,
+    VoucherProgram,
+    VoucherProvider,
+    VoucherStatus,
+)
 from services.funds.vouchers.access import locked_order
 from services.funds.vouchers.accounts import derived_id
 from services.funds.vouchers.exceptions import OrderNotFound
 from services.funds.vouchers.holds import cancel_order, close_voucher, record_order, return_unused
 from services.funds.vouchers.parties import PartyService
 from services.funds.vouchers.programs import ProgramService
-from services.funds.vouchers.repository import LIVE_ORDER_STATES, VoucherRepository
+from services.funds.vouchers.repository import VoucherRepository
 from shared.auth.tokens import Principal
 from shared.events.outbox import publish
 
@@ -50,7 +59,7 @@ class FraudService:
         program = await self.programs.get(order.program_id)
         actor = principal.subject
         before = order.state
-        if order.state == "redeemed":
+        if order.state == OrderState.redeemed:
             await self._claw_back(order, program, actor, now)
         elif order.state in LIVE_ORDER_STATES:
             await cancel_order(
@@ -62,17 +71,17 @@ class FraudService:
                 reason=facts,
                 now=now,
             )
-        order.state = "cancelled"
+        order.state = OrderState.cancelled
         order.fraud_confirmed_by = actor
         order.fraud_facts = facts
         await self.session.flush()
-        if before in ("redeemed", "cancelled"):
+        if before in (OrderState.redeemed, OrderState.cancelled):
             await record_order(
                 self.repo, order, "fraud_confirmed", before, actor=actor, reason=facts, now=now
             )
         await self._cancel_voucher(voucher, program, order, actor, facts, now)
         provider = await self.parties.lock_provider(order.provider_id)
-        if provider.review_state == "approved" and not provider.suspended:
+        if provider.review_state == ProviderReview.approved and not provider.suspended:
             await self.parties.set_suspended(
                 provider, True, actor=actor, reason=f"创新券欺诈：{facts}", now=now
             )
@@ -121,9 +130,9 @@ class FraudService:
         await return_unused(
             self.session, voucher, program, transfer_key=f"fraud:{order.id}", actor=actor, now=now
         )
-        if voucher.status != "cancelled":
+        if voucher.status != VoucherStatus.cancelled:
             await close_voucher(
-                self.session, voucher, "cancelled", actor=actor, reason=facts, now=now
+                self.session, voucher, VoucherStatus.cancelled, actor=actor, reason=facts, now=now
             )
 
     async def _publish_fraud(

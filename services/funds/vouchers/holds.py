@@ -10,7 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.funds.ledger.schemas import TransferIn
 from services.funds.ledger.service import LedgerService
-from services.funds.models.vouchers import Voucher, VoucherOrder, VoucherProgram
+from services.funds.models.vouchers import (
+    OrderState,
+    Voucher,
+    VoucherOrder,
+    VoucherProgram,
+    VoucherStatus,
+)
 from services.funds.vouchers.accounts import available, derived_id
 from services.funds.vouchers.repository import VoucherRepository
 
@@ -70,7 +76,7 @@ async def cancel_order(
         now=now,
     )
     before = order.state
-    order.state = "cancelled"
+    order.state = OrderState.cancelled
     await session.flush()
     await record_order(
         VoucherRepository(session), order, action, before, actor=actor, reason=reason, now=now
@@ -111,7 +117,7 @@ async def return_unused(
 async def close_voucher(
     session: AsyncSession,
     voucher: Voucher,
-    status: str,
+    status: VoucherStatus,
     *,
     actor: str,
     reason: str,

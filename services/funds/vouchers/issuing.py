@@ -17,7 +17,14 @@ from services.funds.access.repository import AccessRepository
 from services.funds.exceptions import TransferRefused
 from services.funds.ledger.schemas import TransferIn
 from services.funds.ledger.service import LedgerService
-from services.funds.models.vouchers import Voucher, VoucherEnterprise, VoucherProgram
+from services.funds.models.vouchers import (
+    UNFILED_ORDER_STATES,
+    OrderState,
+    Voucher,
+    VoucherEnterprise,
+    VoucherProgram,
+    VoucherStatus,
+)
 from services.funds.vouchers.accounts import (
     available,
     derived_id,
@@ -131,7 +138,7 @@ class VoucherService:
                 "amount_fen": data.amount_fen,
                 "account_id": account.id,
                 "issue_transfer_id": issue_transfer,
-                "status": "active",
+                "status": VoucherStatus.active,
                 "valid_until": valid_until,
                 "expires_at": datetime.combine(
                     valid_until + timedelta(days=1), time(), tzinfo=SHANGHAI
@@ -180,7 +187,7 @@ class VoucherService:
             subject_id=voucher.id,
             action="issued",
             from_state=None,
-            to_state="active",
+            to_state=VoucherStatus.active,
             actor=principal.subject,
             reason=None,
             at=now,
@@ -235,10 +242,10 @@ class VoucherService:
         """Orders not yet delivered lose their hold; delivered work keeps it for the grace
         period; the rest of the value goes back to the pool."""
         voucher = await self.repo.lock_voucher(voucher_id)
-        if voucher is None or voucher.status != "active" or voucher.expires_at > now:
+        if voucher is None or not voucher.is_due_to_expire(now):
             return 0  # another sweeper got there first
         program = await self.programs.get(voucher.program_id)
-        for order in await self.repo.lock_orders_of(voucher.id, ("ordered",)):
+        for order in await self.repo.lock_orders_of(voucher.id, (OrderState.ordered,)):
             await cancel_order(
                 self.session,
                 order,
@@ -252,16 +259,21 @@ class VoucherService:
             self.session, voucher, program, transfer_key="expired", actor=SWEEPER, now=now
         )
         await close_voucher(
-            self.session, voucher, "expired", actor=SWEEPER, reason="有效期届满", now=now
+            self.session,
+            voucher,
+            VoucherStatus.expired,
+            actor=SWEEPER,
+            reason="有效期届满",
+            now=now,
         )
         return 1
 
     async def _end_grace(self, voucher_id: UUID, now: datetime) -> int:
         voucher = await self.repo.lock_voucher(voucher_id)
-        if voucher is None or voucher.status != "expired":
+        if voucher is None or voucher.status != VoucherStatus.expired:
             return 0
         program = await self.programs.get(voucher.program_id)
-        orders = await self.repo.lock_orders_of(voucher.id, ("ordered", "delivered", "confirmed"))
+        orders = await self.repo.lock_orders_of(voucher.id, UNFILED_ORDER_STATES)
         for order in orders:
             await cancel_order(
                 self.session,

@@ -25,6 +25,7 @@ from services.funds.exceptions import TransferRefused
 from services.funds.ledger.schemas import TransferIn
 from services.funds.ledger.service import LedgerService
 from services.funds.models.vouchers import (
+    OrderState,
     VoucherEnterprise,
     VoucherHistory,
     VoucherOrder,
@@ -136,7 +137,7 @@ class OrderService:
         voucher = await self.repo.lock_voucher(data.voucher_id, shared=True)
         if voucher is None or voucher.enterprise_id != enterprise.id:
             raise VoucherNotFound()
-        if voucher.status != "active" or now >= voucher.expires_at:
+        if not voucher.is_usable(now):
             raise VoucherNotValid(extra={"status": voucher.status})
         program = await self.programs.get(voucher.program_id)
         provider = await self.repo.provider(data.provider_id)
@@ -164,7 +165,7 @@ class OrderService:
                 "program_id": program.id,
                 "payable_account_id": payable.id,
                 "hold_transfer_id": hold_id(data.id),
-                "state": "ordered",
+                "state": OrderState.ordered,
                 "ordered_by": principal.subject,
                 "created_at": now,
             }
@@ -209,9 +210,8 @@ class OrderService:
         enterprise: VoucherEnterprise,
         now: datetime,
     ) -> None:
-        status = provider_status(provider, now)
-        if status != "active":
-            raise ProviderNotAccepting(extra={"provider_status": status})
+        if not provider.accepts_vouchers(now):
+            raise ProviderNotAccepting(extra={"provider_status": provider_status(provider, now)})
         offered = {(s["name"], s["category"]) for s in provider.services}
         if (data.service_name, data.service_category) not in offered:
             raise UnknownService()
@@ -239,20 +239,24 @@ class OrderService:
 
     async def deliver(self, order_id: UUID, *, principal: Principal, now: datetime) -> VoucherOrder:
         order = await locked_for_provider(self.repo, order_id, principal)
-        return await self._step(order, "ordered", "delivered", principal.subject, now)
+        return await self._step(
+            order, OrderState.ordered, OrderState.delivered, principal.subject, now
+        )
 
     async def confirm(self, order_id: UUID, *, principal: Principal, now: datetime) -> VoucherOrder:
         order = await locked_for_enterprise(self.repo, order_id, principal)
-        return await self._step(order, "delivered", "confirmed", principal.subject, now)
+        return await self._step(
+            order, OrderState.delivered, OrderState.confirmed, principal.subject, now
+        )
 
     async def cancel(
         self, order_id: UUID, *, principal: Principal, reason: str | None, now: datetime
     ) -> VoucherOrder:
         """By the enterprise, before delivery: the hold is released to the voucher."""
         order = await locked_for_enterprise(self.repo, order_id, principal)
-        if order.state == "cancelled" and order.fraud_confirmed_by is None:
+        if order.state == OrderState.cancelled and order.fraud_confirmed_by is None:
             return order
-        if order.state != "ordered":
+        if order.state != OrderState.ordered:
             raise OrderInvalidTransition(extra={"state": order.state})
         program = await self.programs.get(order.program_id)
         await cancel_order(
@@ -267,7 +271,12 @@ class OrderService:
         return order
 
     async def _step(
-        self, order: VoucherOrder, before: str, after: str, actor: str, now: datetime
+        self,
+        order: VoucherOrder,
+        before: OrderState,
+        after: OrderState,
+        actor: str,
+        now: datetime,
     ) -> VoucherOrder:
         if order.state == after:
             return order  # the same step again (a lost response)

@@ -11,7 +11,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.funds.access.repository import AccessRepository
-from services.funds.models.vouchers import VoucherEnterprise, VoucherProvider
+from services.funds.models.vouchers import ProviderReview, VoucherEnterprise, VoucherProvider
 from services.funds.vouchers.exceptions import (
     EnterpriseExistsDifferent,
     EnterpriseNotFound,
@@ -23,23 +23,28 @@ from services.funds.vouchers.exceptions import (
     ProviderNotFound,
 )
 from services.funds.vouchers.repository import VoucherRepository
-from services.funds.vouchers.schemas import EnterpriseCreate, ProviderCreate, ProviderRead
+from services.funds.vouchers.schemas import (
+    EnterpriseCreate,
+    ProviderCreate,
+    ProviderRead,
+    ProviderStatus,
+)
 from services.funds.vouchers.visibility import voucher_scope
 from shared.auth.tokens import Principal
 
 PUBLICITY = timedelta(days=7)
 
 
-def provider_status(provider: VoucherProvider, now: datetime) -> str:
-    """Computed from the clock: publicity ends by itself, no job needs to flip a flag."""
-    if provider.review_state == "pending":
+def provider_status(provider: VoucherProvider, now: datetime) -> ProviderStatus:
+    """Computed from the review, the suspension and the clock (`VoucherProvider.in_publicity`):
+    publicity ends by itself, no job needs to flip a flag."""
+    if provider.review_state == ProviderReview.pending:
         return "pending_review"
-    if provider.review_state == "rejected":
+    if provider.review_state == ProviderReview.rejected:
         return "rejected"
     if provider.suspended:
         return "suspended"
-    assert provider.publicity_ends_at is not None
-    return "in_publicity" if now < provider.publicity_ends_at else "active"
+    return "in_publicity" if provider.in_publicity(now) else "active"
 
 
 def provider_read(provider: VoucherProvider, now: datetime) -> ProviderRead:
@@ -95,7 +100,7 @@ class PartyService:
                 "org_id": org_id,
                 "name": name,
                 "credit_code": credit_code,
-                "review_state": "pending",
+                "review_state": ProviderReview.pending,
                 "suspended": False,
                 "registered_by": principal.subject,
                 "created_at": now,
@@ -111,7 +116,7 @@ class PartyService:
             raise ProviderExistsDifferent()
         if created:
             await self._history(
-                provider, "registered", None, "pending", principal.subject, None, now
+                provider, "registered", None, "pending_review", principal.subject, None, now
             )
         return provider, created
 
@@ -151,11 +156,11 @@ class PartyService:
     ) -> VoucherProvider:
         provider = await self.reviewable(provider_id, principal)
         actor = principal.subject
-        if provider.review_state == "approved" and provider.reviewed_by == actor:
+        if provider.review_state == ProviderReview.approved and provider.reviewed_by == actor:
             return provider  # the same approval again: publicity does not restart
-        if provider.review_state != "pending":
+        if provider.review_state != ProviderReview.pending:
             raise ProviderInvalidTransition(extra={"state": provider_status(provider, now)})
-        provider.review_state = "approved"
+        provider.review_state = ProviderReview.approved
         provider.publicity_ends_at = now + PUBLICITY
         return await self._reviewed(provider, actor, reason, now)
 
@@ -164,11 +169,11 @@ class PartyService:
     ) -> VoucherProvider:
         provider = await self.reviewable(provider_id, principal)
         actor = principal.subject
-        if provider.review_state == "rejected" and provider.reviewed_by == actor:
+        if provider.review_state == ProviderReview.rejected and provider.reviewed_by == actor:
             return provider
-        if provider.review_state != "pending":
+        if provider.review_state != ProviderReview.pending:
             raise ProviderInvalidTransition(extra={"state": provider_status(provider, now)})
-        provider.review_state = "rejected"
+        provider.review_state = ProviderReview.rejected
         return await self._reviewed(provider, actor, reason, now)
 
     async def suspend(
@@ -196,7 +201,7 @@ class PartyService:
         reason: str,
         now: datetime,
     ) -> VoucherProvider:
-        if provider.review_state != "approved" or provider.suspended == suspended:
+        if provider.review_state != ProviderReview.approved or provider.suspended == suspended:
             raise ProviderInvalidTransition(extra={"state": provider_status(provider, now)})
         before = provider_status(provider, now)
         provider.suspended = suspended
@@ -233,8 +238,8 @@ class PartyService:
         self,
         provider: VoucherProvider,
         action: str,
-        before: str | None,
-        after: str | None,
+        before: ProviderStatus | None,
+        after: ProviderStatus | None,
         actor: str,
         reason: str | None,
         now: datetime,

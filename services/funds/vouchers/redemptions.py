@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.funds.ledger.schemas import TransferIn
 from services.funds.ledger.service import LedgerService
-from services.funds.models.vouchers import VoucherOrder
+from services.funds.models.vouchers import OrderState, VoucherOrder
 from services.funds.vouchers.access import locked_for_provider, locked_order
 from services.funds.vouchers.exceptions import (
     ApproverIsProvider,
@@ -47,11 +47,11 @@ class RedemptionService:
         """(the order, True if filed now); the same redemption again changes nothing."""
         order = await locked_for_provider(self.repo, order_id, principal)
         wanted = data.model_dump()
-        if order.state in ("redemption_filed", "redeemed"):
+        if order.state in (OrderState.redemption_filed, OrderState.redeemed):
             if any(getattr(order, key) != wanted[key] for key in _REDEMPTION):
                 raise RedemptionExistsDifferent(extra={"state": order.state})
             return order, False
-        if order.state != "confirmed":
+        if order.state != OrderState.confirmed:
             raise OrderInvalidTransition(extra={"state": order.state})
         if data.invoice_amount_fen != order.contract_amount_fen:
             raise InvoiceAmountMismatch(extra={"contract_amount_fen": order.contract_amount_fen})
@@ -60,13 +60,13 @@ class RedemptionService:
             raise InvoiceReused()
         for key, value in wanted.items():
             setattr(order, key, value)
-        order.state = "redemption_filed"
+        order.state = OrderState.redemption_filed
         await self.session.flush()
         await record_order(
             self.repo,
             order,
             "redemption_filed",
-            "confirmed",
+            OrderState.confirmed,
             actor=principal.subject,
             reason=None,
             now=now,
@@ -79,9 +79,9 @@ class RedemptionService:
         """Two approvers at once take turns on the order's lock; the post's id is the
         order's, so there is exactly one payment."""
         order = await locked_order(self.repo, order_id)
-        if order.state == "redeemed" and order.redemption_decided_by == principal.subject:
+        if order.state == OrderState.redeemed and order.redemption_decided_by == principal.subject:
             return order
-        if order.state != "redemption_filed":
+        if order.state != OrderState.redemption_filed:
             raise OrderInvalidTransition(extra={"state": order.state})
         provider = await self.repo.provider(order.provider_id)
         if provider is not None and provider.org_id == principal.org_id:
@@ -100,7 +100,7 @@ class RedemptionService:
             now=now,
             approved=True,
         )
-        return await self._decided(order, "redeemed", principal.subject, reason, now)
+        return await self._decided(order, OrderState.redeemed, principal.subject, reason, now)
 
     async def reject_redemption(
         self, order_id: UUID, *, principal: Principal, reason: str, now: datetime
@@ -108,17 +108,22 @@ class RedemptionService:
         """Back to confirmed: the hold stays, the provider may file again (the invoice
         number stays this order's)."""
         order = await locked_order(self.repo, order_id)
-        if order.state != "redemption_filed":
+        if order.state != OrderState.redemption_filed:
             raise OrderInvalidTransition(extra={"state": order.state})
-        return await self._decided(order, "confirmed", principal.subject, reason, now)
+        return await self._decided(order, OrderState.confirmed, principal.subject, reason, now)
 
     async def _decided(
-        self, order: VoucherOrder, after: str, actor: str, reason: str | None, now: datetime
+        self,
+        order: VoucherOrder,
+        after: OrderState,
+        actor: str,
+        reason: str | None,
+        now: datetime,
     ) -> VoucherOrder:
         before = order.state
         order.state = after
         order.redemption_decided_by = actor
         await self.session.flush()
-        action = "redemption_approved" if after == "redeemed" else "redemption_rejected"
+        action = "redemption_approved" if after == OrderState.redeemed else "redemption_rejected"
         await record_order(self.repo, order, action, before, actor=actor, reason=reason, now=now)
         return order

@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.funds.models import Account, Transfer, directory
 from services.funds.models.vouchers import (
+    UNFILED_ORDER_STATES,
+    OrderState,
     Voucher,
     VoucherEnterprise,
     VoucherGroupUsage,
@@ -19,12 +21,10 @@ from services.funds.models.vouchers import (
     VoucherOrder,
     VoucherProgram,
     VoucherProvider,
+    VoucherStatus,
     voucher_number_seq,
 )
 from shared.ids import uuid7
-
-# Orders whose voucher part is still held (not redeemed, not cancelled).
-LIVE_ORDER_STATES = ("ordered", "delivered", "confirmed", "redemption_filed")
 
 
 class VoucherRepository:
@@ -115,11 +115,7 @@ class VoucherRepository:
     ) -> Sequence[VoucherProvider]:
         query = (
             sa.select(VoucherProvider)
-            .where(
-                VoucherProvider.review_state == "approved",
-                VoucherProvider.publicity_ends_at > now,
-                sa.not_(VoucherProvider.suspended),
-            )
+            .where(VoucherProvider.in_publicity(now))
             .order_by(VoucherProvider.publicity_ends_at, VoucherProvider.id)
         )
         return (await self.session.scalars(query.offset(offset).limit(limit))).all()
@@ -204,7 +200,7 @@ class VoucherRepository:
         return (
             await self.session.scalars(
                 sa.select(Voucher.id)
-                .where(Voucher.status == "active", Voucher.expires_at <= now)
+                .where(Voucher.is_due_to_expire(now))
                 .order_by(Voucher.expires_at, Voucher.id)
                 .limit(limit)
             )
@@ -216,11 +212,11 @@ class VoucherRepository:
             await self.session.scalars(
                 sa.select(Voucher.id)
                 .where(
-                    Voucher.status == "expired",
+                    Voucher.status == VoucherStatus.expired,
                     Voucher.expires_at <= deadline,
                     sa.exists().where(
                         VoucherOrder.voucher_id == Voucher.id,
-                        VoucherOrder.state.in_(("ordered", "delivered", "confirmed")),
+                        VoucherOrder.state.in_(UNFILED_ORDER_STATES),
                     ),
                 )
                 .order_by(Voucher.expires_at, Voucher.id)
@@ -238,7 +234,7 @@ class VoucherRepository:
         return found
 
     async def lock_orders_of(
-        self, voucher_id: UUID, states: tuple[str, ...]
+        self, voucher_id: UUID, states: tuple[OrderState, ...]
     ) -> Sequence[VoucherOrder]:
         """A voucher's orders in `states`, locked in id order (so lockers never deadlock)."""
         return (

@@ -12,13 +12,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.gateway.audit.repository import AuditRepository
 from services.gateway.models import AuditEntry
 
 GENESIS = "0" * 64
-AUDIT_LOCK_ID = 0x5C1_0002
 
 
 @dataclass(frozen=True)
@@ -52,13 +51,9 @@ def entry_hash(seq: int, prev_hash: str, record: AuditRecord) -> str:
 
 async def append_all(session: AsyncSession, records: list[AuditRecord]) -> list[int]:
     """Appends `records` in order, under the chain's lock; their sequence numbers."""
-    await session.execute(sa.select(sa.func.pg_advisory_xact_lock(AUDIT_LOCK_ID)))
-    last = (
-        await session.execute(
-            sa.select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-        )
-    ).first()
-    seq, prev = (last.seq, last.hash) if last else (0, GENESIS)
+    repository = AuditRepository(session)
+    await repository.lock_chain()
+    seq, prev = await repository.last_link() or (0, GENESIS)
     rows: list[dict[str, object]] = []
     numbers: list[int] = []
     for record in records:
@@ -81,7 +76,7 @@ async def append_all(session: AsyncSession, records: list[AuditRecord]) -> list[
         prev = digest
         numbers.append(seq)
     if rows:
-        await session.execute(sa.insert(AuditEntry), rows)
+        await repository.insert(rows)
     return numbers
 
 
@@ -95,12 +90,9 @@ class VerifyResult:
 
 async def _entries(session: AsyncSession, batch: int = 1000) -> AsyncIterator[AuditEntry]:
     """All rows in order, a batch at a time (no cursor held open between batches)."""
-    after = None
+    repository, after = AuditRepository(session), None
     while True:
-        query = sa.select(AuditEntry).order_by(AuditEntry.seq).limit(batch)
-        if after is not None:
-            query = query.where(AuditEntry.seq > after)
-        rows = (await session.scalars(query)).all()
+        rows = await repository.entries(after=after, limit=batch)
         for entry in rows:
             yield entry
         if len(rows) < batch:

@@ -16,20 +16,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
-import sqlalchemy as sa
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt.algorithms import OKPAlgorithm
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.gateway.auth.repository import KeyRepository
 from services.gateway.models import SigningKey
 from shared.clock import utcnow
 from shared.db import Database
 from shared.ids import uuid7
 
 logger = logging.getLogger(__name__)
-
-KEY_LOCK_ID = 0x5C1_0001  # advisory lock: only one process creates the first key
 
 
 @dataclass(frozen=True)
@@ -54,29 +52,20 @@ def new_signing_key() -> SigningKey:
 
 
 async def ensure_signing_key(session: AsyncSession) -> None:
-    await session.execute(sa.select(sa.func.pg_advisory_xact_lock(KEY_LOCK_ID)))
-    exists = await session.scalar(
-        sa.select(sa.func.count()).select_from(SigningKey).where(SigningKey.retired_at.is_(None))
-    )
-    if not exists:
-        session.add(new_signing_key())
-        await session.flush()
+    repository = KeyRepository(session)
+    await repository.lock_keys()
+    if not await repository.has_active_key():
+        await repository.add(new_signing_key())
 
 
 async def rotate(session: AsyncSession) -> str:
     key = new_signing_key()
-    session.add(key)
-    await session.flush()
+    await KeyRepository(session).add(key)
     return key.kid
 
 
 async def retire(session: AsyncSession, kid: str) -> bool:
-    result = await session.execute(
-        sa.update(SigningKey)
-        .where(SigningKey.kid == kid, SigningKey.retired_at.is_(None))
-        .values(retired_at=utcnow())
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return await KeyRepository(session).retire(kid, utcnow())
 
 
 class KeyStore:
@@ -127,13 +116,7 @@ class KeyStore:
 
     async def _load(self) -> KeyRing:
         async with self._db.sessionmaker() as session:
-            keys = (
-                await session.scalars(
-                    sa.select(SigningKey)
-                    .where(SigningKey.retired_at.is_(None))
-                    .order_by(SigningKey.created_at.desc(), SigningKey.kid.desc())
-                )
-            ).all()
+            keys = await KeyRepository(session).active_keys()
         if not keys:
             raise RuntimeError("no signing key: run `sciplan migrate` or start the gateway once")
         newest = keys[0]

@@ -16,10 +16,6 @@ async def hash_secret(secret: str) -> str:
     return await asyncio.to_thread(_hasher.hash, secret)
 
 
-def hash_secret_sync(secret: str) -> str:
-    return _hasher.hash(secret)
-
-
 async def verify_secret(stored_hash: str | None, secret: str) -> bool:
     def check() -> bool:
         try:

@@ -11,9 +11,7 @@ from typing import Any
 from uuid import UUID
 
 import jwt
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from services.gateway.auth.exceptions import (
     InvalidClient,
@@ -24,10 +22,11 @@ from services.gateway.auth.exceptions import (
 from services.gateway.auth.gate import LoginGate
 from services.gateway.auth.keys import KeyStore
 from services.gateway.auth.passwords import verify_secret
+from services.gateway.auth.repository import CredentialRepository
 from services.gateway.auth.schemas import TokenResponse
 from services.gateway.auth.throttle import LoginThrottle
 from services.gateway.config import GatewaySettings
-from services.gateway.models import ApiClient, RefreshToken, User
+from services.gateway.models import RefreshToken, User
 from shared.auth.roles import Role
 from shared.auth.tokens import ACCESS_TOKEN_TYPE, ALGORITHM, now_seconds
 from shared.clock import utcnow
@@ -86,6 +85,7 @@ class AuthService:
         gate: LoginGate,
     ) -> None:
         self.session = session
+        self.repository = CredentialRepository(session)
         self.issuer = issuer
         self.throttle = throttle
         self.gate = gate
@@ -101,9 +101,7 @@ class AuthService:
 
     async def _login(self, username: str, password: str, address: str) -> TokenResponse:
         attempt = await self.throttle.check(self.session, username, address)
-        user = await self.session.scalar(
-            sa.select(User).options(selectinload(User.roles)).where(User.username == username)
-        )
+        user = await self.repository.user_by_username(username)
         ok = await verify_secret(user.password_hash if user else None, password)
         if user is None or not ok or not user.is_active:
             await self.throttle.failed(self.session, attempt)
@@ -120,7 +118,7 @@ class AuthService:
     async def _client_credentials(
         self, client_id: str, client_secret: str, audience: str | None
     ) -> TokenResponse:
-        client = await self.session.get(ApiClient, client_id)
+        client = await self.repository.api_client(client_id)
         ok = await verify_secret(client.secret_hash if client else None, client_secret)
         if client is None or not ok:
             raise InvalidClient()
@@ -136,42 +134,26 @@ class AuthService:
         return TokenResponse(access_token=token, expires_in=lifetime)
 
     async def refresh(self, presented: str) -> TokenResponse:
-        stored = await self.session.scalar(
-            sa.select(RefreshToken)
-            .where(RefreshToken.token_hash == _digest(presented))
-            .with_for_update()
-        )
+        stored = await self.repository.refresh_token(_digest(presented), lock=True)
         if stored is None:
             raise InvalidRefreshToken()
         if stored.used_at is not None or stored.revoked_at is not None:
             # A rotated token came back: someone holds a copy. End the whole family, and keep
             # that revocation although this request fails.
-            await self._revoke_family(self.session, stored.family_id)
+            await self.repository.revoke_family(stored.family_id, utcnow())
             raise InvalidRefreshToken(keep_writes=True)
         if stored.expires_at <= utcnow():
             raise InvalidRefreshToken()
-        user = await self.session.scalar(
-            sa.select(User).options(selectinload(User.roles)).where(User.id == stored.user_id)
-        )
+        user = await self.repository.user(stored.user_id)
         if user is None or not user.is_active:
             raise InvalidRefreshToken()
         stored.used_at = utcnow()
         return await self._tokens_for(user, family_id=stored.family_id)
 
     async def logout(self, presented: str) -> None:
-        family = await self.session.scalar(
-            sa.select(RefreshToken.family_id).where(RefreshToken.token_hash == _digest(presented))
-        )
-        if family is not None:
-            await self._revoke_family(self.session, family)
-
-    @staticmethod
-    async def _revoke_family(session: AsyncSession, family_id: UUID) -> None:
-        await session.execute(
-            sa.update(RefreshToken)
-            .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
-            .values(revoked_at=utcnow())
-        )
+        stored = await self.repository.refresh_token(_digest(presented))
+        if stored is not None:
+            await self.repository.revoke_family(stored.family_id, utcnow())
 
     async def _tokens_for(self, user: User, *, family_id: UUID) -> TokenResponse:
         token, lifetime = await self.issuer.access_token(
@@ -181,7 +163,7 @@ class AuthService:
             extra={"name": user.username, "org": str(user.org_id) if user.org_id else None},
         )
         refresh = secrets.token_urlsafe(32)
-        self.session.add(
+        await self.repository.add_refresh_token(
             RefreshToken(
                 family_id=family_id,
                 user_id=user.id,
@@ -189,5 +171,4 @@ class AuthService:
                 expires_at=utcnow() + timedelta(days=self.issuer.settings.refresh_token_days),
             )
         )
-        await self.session.flush()
         return TokenResponse(access_token=token, expires_in=lifetime, refresh_token=refresh)

@@ -21,12 +21,10 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.gateway.auth.exceptions import LoginThrottled
-from services.gateway.models import LoginAddressFailure, LoginFailure, LoginKnownAddress
+from services.gateway.auth.repository import ThrottleRepository
 from shared.clock import utcnow
 from shared.errors import Text
 
@@ -91,102 +89,43 @@ class LoginThrottle:
     async def check(self, session: AsyncSession, username: str, address: str) -> Attempt:
         """Refuses (429 with Retry-After) an attempt that must wait; else what it is."""
         key = address_key(address)
-        locked = await session.scalar(
-            sa.select(LoginAddressFailure.locked_until).where(
-                LoginAddressFailure.username == username, LoginAddressFailure.address == key
-            )
-        )
+        repository = ThrottleRepository(session)
+        locked = await repository.address_locked_until(username, key)
         if (wait := _wait(locked)) is not None:
             raise LoginThrottled(ADDRESS_LOCKED, headers={"Retry-After": str(wait)})
-        known = bool(
-            await session.scalar(
-                sa.select(sa.literal(True)).where(
-                    LoginKnownAddress.username == username,
-                    LoginKnownAddress.address == key,
-                    LoginKnownAddress.last_success_at > utcnow() - KNOWN_FOR,
-                )
-            )
-        )
+        known = await repository.is_known_address(username, key, utcnow() - KNOWN_FOR)
         if not known:
-            slowed = await session.scalar(
-                sa.select(LoginFailure.locked_until).where(LoginFailure.username == username)
-            )
+            slowed = await repository.account_locked_until(username)
             if (wait := _wait(slowed)) is not None:
                 raise LoginThrottled(ACCOUNT_SLOWED, headers={"Retry-After": str(wait)})
         return Attempt(username=username, address=key, known=known)
 
     async def failed(self, session: AsyncSession, attempt: Attempt) -> None:
-        failures = await self._count(
-            session,
-            LoginAddressFailure,
-            {"username": attempt.username, "address": attempt.address},
+        repository = ThrottleRepository(session)
+        failures = await repository.count_address_failure(
+            attempt.username, attempt.address, FAILURE_MEMORY
         )
         if failures >= self._max:
             seconds = min(self._lockout * 2 ** (failures - self._max), MAX_LOCKOUT_SECONDS)
-            await session.execute(
-                sa.update(LoginAddressFailure)
-                .where(
-                    LoginAddressFailure.username == attempt.username,
-                    LoginAddressFailure.address == attempt.address,
-                )
-                .values(locked_until=utcnow() + timedelta(seconds=seconds))
+            await repository.lock_address(
+                attempt.username, attempt.address, utcnow() + timedelta(seconds=seconds)
             )
         if attempt.known:
             return  # the owner's own address: its lock above is the only consequence
-        failures = await self._count(session, LoginFailure, {"username": attempt.username})
+        failures = await repository.count_account_failure(attempt.username, FAILURE_MEMORY)
         if failures >= self._account_max:
             delay = self._account_delay * 2 ** (failures - self._account_max)
             seconds = min(delay, self._account_max_delay)
-            await session.execute(
-                sa.update(LoginFailure)
-                .where(LoginFailure.username == attempt.username)
-                .values(locked_until=utcnow() + timedelta(seconds=seconds))
-            )
+            await repository.lock_account(attempt.username, utcnow() + timedelta(seconds=seconds))
 
     async def succeeded(self, session: AsyncSession, attempt: Attempt) -> None:
-        await session.execute(
-            sa.delete(LoginAddressFailure).where(
-                LoginAddressFailure.username == attempt.username,
-                LoginAddressFailure.address == attempt.address,
-            )
-        )
+        repository = ThrottleRepository(session)
+        await repository.forget_address_failures(attempt.username, attempt.address)
         # The account-wide count stays: the owner logging in must not hand a crowd of
         # guessers a fresh allowance. It fades a day after the last failure.
-        await session.execute(
-            insert(LoginKnownAddress)
-            .values(username=attempt.username, address=attempt.address, last_success_at=utcnow())
-            .on_conflict_do_update(
-                index_elements=[LoginKnownAddress.username, LoginKnownAddress.address],
-                set_={"last_success_at": utcnow()},
-            )
-        )
-
-    @staticmethod
-    async def _count(
-        session: AsyncSession,
-        model: type[LoginFailure] | type[LoginAddressFailure],
-        key: dict[str, str],
-    ) -> int:
-        """Adds a failure (starting over after a quiet day) and returns the count."""
-        fresh = model.updated_at > sa.func.now() - FAILURE_MEMORY
-        statement = (
-            insert(model)
-            .values(**key, failures=1, updated_at=sa.func.now())
-            .on_conflict_do_update(
-                index_elements=[getattr(model, name) for name in key],
-                set_={
-                    "failures": sa.case((fresh, model.failures + 1), else_=1),
-                    "updated_at": sa.func.now(),
-                },
-            )
-            .returning(model.failures)
-        )
-        return int((await session.execute(statement)).scalar_one())
+        await repository.remember_address(attempt.username, attempt.address, utcnow())
 
 
 async def forget_failures(session: AsyncSession, username: str) -> None:
     """Clears every failure count and lock of an account (an operator reset its password)."""
-    await session.execute(sa.delete(LoginFailure).where(LoginFailure.username == username))
-    await session.execute(
-        sa.delete(LoginAddressFailure).where(LoginAddressFailure.username == username)
-    )
+    await ThrottleRepository(session).forget_failures(username)

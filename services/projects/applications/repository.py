@@ -23,9 +23,9 @@ from services.projects.models import (
     Transition,
     directory,
 )
+from services.projects.models.lifecycle import RUNNING
 
 # Projects that count against a PI's limit of concurrent projects (限项).
-ACTIVE_PROJECT_STATUSES = ("in_notice", "awaiting_contract", "in_progress")
 # The partial unique index keeping one live application per person per call.
 ONE_LIVE_PER_CALL = "ix_applications_call_id_applicant_id"
 # (version, saved_by, saved_at) of one saved version
@@ -272,7 +272,7 @@ class ApplicationRepository:
             await self.session.scalar(
                 sa.select(sa.func.count())
                 .select_from(Project)
-                .where(Project.pi_id == pi_id, Project.status.in_(ACTIVE_PROJECT_STATUSES))
+                .where(Project.pi_id == pi_id, Project.status.in_(RUNNING))
             )
             or 0
         )

@@ -65,6 +65,8 @@ from services.projects.models import (
     FormalCheck,
     Transition,
 )
+from services.projects.models.calls import CallState
+from services.projects.models.submissions import UNDER_REVIEW, ApplicationStatus
 from services.projects.scope import check_duties, check_personal_duties, require_manager_of
 from services.projects.visibility import (
     Access,
@@ -79,28 +81,28 @@ from shared.credit_client import CreditClient
 from shared.errors import Text
 from shared.ids import uuid7
 
-EDITABLE = ("draft", "returned")
+EDITABLE = (ApplicationStatus.draft, ApplicationStatus.returned)
 # A retried submit in these states (same version) is answered as the first one was.
-SUBMITTED = ("submitted", "endorsed", "in_review", "reviewed")
-WITHDRAWABLE = ("draft", "submitted", "returned", "endorsed", "in_review", "reviewed")
+SUBMITTED = (ApplicationStatus.submitted, ApplicationStatus.endorsed, *UNDER_REVIEW)
+WITHDRAWABLE = (*EDITABLE, *SUBMITTED)
 
 
 def ensure_open(call: Call, now: datetime) -> None:
-    """Open means published and opens_at <= now < closes_at; the close is to the second."""
-    if call.state == "cancelled" or (call.state == "published" and now < call.opens_at):
+    """The call takes applications now (`Call.is_open`); otherwise says when it opens or
+    closed."""
+    if call.is_open(now):
+        return
+    if call.state == CallState.cancelled or call.is_upcoming(now):
         opens = f"{in_shanghai(call.opens_at):%Y-%m-%d %H:%M:%S}"
         raise CallNotOpen(
             Text(f"申报开始时间为 {opens}（北京时间）", f"the call opens at {opens} Asia/Shanghai"),
             extra={"opens_at": in_shanghai(call.opens_at).isoformat()},
         )
-    if call.state != "published" or now >= call.closes_at:
-        closes = f"{in_shanghai(call.closes_at):%Y-%m-%d %H:%M:%S}"
-        raise CallClosed(
-            Text(
-                f"申报已于 {closes}（北京时间）截止", f"the call closed at {closes} Asia/Shanghai"
-            ),
-            extra={"closes_at": in_shanghai(call.closes_at).isoformat()},
-        )
+    closes = f"{in_shanghai(call.closes_at):%Y-%m-%d %H:%M:%S}"
+    raise CallClosed(
+        Text(f"申报已于 {closes}（北京时间）截止", f"the call closed at {closes} Asia/Shanghai"),
+        extra={"closes_at": in_shanghai(call.closes_at).isoformat()},
+    )
 
 
 class ApplicationService:
@@ -250,7 +252,7 @@ class ApplicationService:
         self, principal: Principal, data: ApplicationCreate, now: datetime
     ) -> Application:
         call = await self.repository.call(data.call_id)
-        if call is None or call.state == "draft":
+        if call is None or call.state == CallState.draft:
             raise CallNotFound()
         ensure_open(call, now)
         me, org_id = principal.user_id, principal.org_id
@@ -271,7 +273,7 @@ class ApplicationService:
             call_id=call.id,
             applicant_id=me,
             org_id=org_id,
-            status="draft",
+            status=ApplicationStatus.draft,
             version=1,
             title=data.content.title,
             requested_budget_fen=data.content.budget.total,
@@ -293,7 +295,7 @@ class ApplicationService:
             application_id=application.id,
             action="create",
             actor=principal.subject,
-            to_state="draft",
+            to_state=ApplicationStatus.draft,
             details={"version": 1},
         )
         return application
@@ -446,7 +448,7 @@ class ApplicationService:
         before = application.status
         await self.repository.touch(
             application,
-            status="submitted",
+            status=ApplicationStatus.submitted,
             submitted_version=application.version,
             submitted_at=now,
             updated_at=now,
@@ -463,7 +465,7 @@ class ApplicationService:
         if application.status not in WITHDRAWABLE:
             raise InvalidTransition(application.status)
         before = application.status
-        await self.repository.touch(application, status="withdrawn", updated_at=now)
+        await self.repository.touch(application, status=ApplicationStatus.withdrawn, updated_at=now)
         await self._record(application, principal, "withdraw", before, reason=reason)
         return application
 
@@ -488,11 +490,13 @@ class ApplicationService:
         if asked is None:
             if not data.reason:
                 raise ReasonRequired()
-            await self.repository.touch(application, status="returned", updated_at=now)
+            await self.repository.touch(
+                application, status=ApplicationStatus.returned, updated_at=now
+            )
             await self._record(application, principal, "return", before, reason=data.reason)
             return application
         _still_asked_about(asked, application)
-        await self.repository.touch(application, status="endorsed", updated_at=now)
+        await self.repository.touch(application, status=ApplicationStatus.endorsed, updated_at=now)
         check = await self._run_check(application, asked)
         await self.repository.add_check(check)
         await self._record(
@@ -515,7 +519,7 @@ class ApplicationService:
         if application is None or application.org_id != principal.org_id:
             raise ApplicationNotFound()
         await check_personal_duties(self.session, principal, application)
-        if application.status != "submitted":
+        if application.status != ApplicationStatus.submitted:
             raise InvalidTransition(application.status)
         return application
 
@@ -551,7 +555,7 @@ class ApplicationService:
     ) -> tuple[Application, FormalCheck]:
         """An endorsed application the caller manages, with its check awaiting a decision."""
         application, _ = await self._managed(principal, application_id, lock=lock)
-        if application.status != "endorsed":
+        if application.status != ApplicationStatus.endorsed:
             raise InvalidTransition(application.status)
         pending = await (
             self.repository.locked_latest_check(application.id)
@@ -566,7 +570,7 @@ class ApplicationService:
         self, principal: Principal, application_id: UUID, data: FormalDecision, now: datetime
     ) -> Application:
         application, _ = await self._managed(principal, application_id)
-        if application.status != "endorsed":
+        if application.status != ApplicationStatus.endorsed:
             raise InvalidTransition(application.status)
         check = await self.repository.locked_latest_check(application.id)
         if check is None or check.version != application.submitted_version:
@@ -580,7 +584,9 @@ class ApplicationService:
         check.decided_by = principal.user_id
         check.decided_at = now
         before = application.status
-        after = "in_review" if data.decision == "pass" else "returned"
+        after = (
+            ApplicationStatus.in_review if data.decision == "pass" else ApplicationStatus.returned
+        )
         await self.repository.touch(application, status=after, updated_at=now)
         await self._record(
             application,

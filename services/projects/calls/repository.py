@@ -8,11 +8,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.projects.models import Application, Call, Program
-
-# Once published a call stays public, also after its decisions.
-PUBLIC_STATES = ("published", "decided")
-# Applications that reached the agency: a draft or a withdrawn one does not count.
-NOT_SUBMITTED = ("draft", "withdrawn")
+from services.projects.models.calls import PUBLIC_CALL_STATES
+from services.projects.models.submissions import NOT_SUBMITTED
 
 
 class CallRepository:
@@ -47,15 +44,14 @@ class CallRepository:
         limit: int,
         offset: int,
     ) -> Sequence[Call]:
-        query = sa.select(Call).where(Call.state.in_(PUBLIC_STATES))
-        decided = Call.state == "decided"
-        # As `call_status` tells them apart: a decided call is closed whatever the clock says.
+        query = sa.select(Call).where(Call.state.in_(PUBLIC_CALL_STATES))
+        # The rules `call_status` tells them apart by.
         if status == "upcoming":
-            query = query.where(Call.opens_at > now, ~decided)
+            query = query.where(Call.is_upcoming(now))
         elif status == "open":
-            query = query.where(Call.opens_at <= now, Call.closes_at > now, ~decided)
+            query = query.where(Call.is_open(now))
         elif status == "closed":
-            query = query.where(sa.or_(Call.closes_at <= now, decided))
+            query = query.where(Call.has_closed(now))
         if program_id is not None:
             query = query.where(Call.program_id == program_id)
         if year is not None:

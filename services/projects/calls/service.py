@@ -3,8 +3,8 @@
 draft -> published -> decided (by the decisions package, at its first decision batch);
 draft or published -> cancelled, the latter only while no application has been submitted. A
 draft is seen only by its program's managers; once published a call is public, and whether it
-is upcoming, open or closed follows from the clock (open = opens_at <= now < closes_at), never
-from a stored flag. A decided call is closed.
+is upcoming, open or closed follows from the clock (`Call.is_open`: opens_at <= now <
+closes_at), never from a stored flag. A decided call is closed.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from services.projects.calls.exceptions import (
     CallTermsInvalid,
     CallYearInactive,
 )
-from services.projects.calls.repository import PUBLIC_STATES, CallRepository
+from services.projects.calls.repository import CallRepository
 from services.projects.calls.schemas import (
     CALL_TERMS,
     TERM_FIELDS,
@@ -44,6 +44,7 @@ from services.projects.exceptions import (
     ProgramRetired,
 )
 from services.projects.models import Call, Program, events
+from services.projects.models.calls import PUBLIC_CALL_STATES, CallState
 from services.projects.programs.schemas import active_in
 from services.projects.scope import manages
 from shared.auth.tokens import Principal
@@ -56,15 +57,13 @@ View = TypeVar("View", bound=CallRead)
 
 def call_status(call: Call, now: datetime) -> CallStatus:
     """Where a call stands for applicants at `now`: at closes_at exactly it is closed."""
-    if call.state == "draft":
+    if call.state == CallState.draft:
         return "draft"
-    if call.state == "cancelled":
+    if call.state == CallState.cancelled:
         return "cancelled"
-    if call.state == "decided":
-        return "closed"  # decisions come only after the close
-    if now < call.opens_at:
+    if call.is_upcoming(now):
         return "upcoming"
-    if now < call.closes_at:
+    if call.is_open(now):
         return "open"
     return "closed"
 
@@ -106,7 +105,7 @@ async def managed_call(
     if call is None:
         raise CallNotFound()
     if not await manages(session, principal, call.program_id):
-        if call.state in PUBLIC_STATES:
+        if call.state in PUBLIC_CALL_STATES:
             raise NotManager()
         raise CallNotFound()
     return call
@@ -121,7 +120,7 @@ class CallService:
 
     async def public(self, call_id: UUID) -> Call:
         call = await self.repository.get(call_id)
-        if call is None or call.state not in PUBLIC_STATES:
+        if call is None or call.state not in PUBLIC_CALL_STATES:
             raise CallNotFound()
         return call
 
@@ -183,7 +182,7 @@ class CallService:
             year=data.year,
             title=data.title,
             guideline=data.guideline,
-            state="draft",
+            state=CallState.draft,
             created_by=principal.user_id,
             **terms.model_dump(),
         )
@@ -196,14 +195,14 @@ class CallService:
             entity_id=call.id,
             action="created",
             actor=principal.subject,
-            to_state="draft",
+            to_state=CallState.draft,
             details={"program_id": str(program.id), "year": call.year},
         )
         return call
 
     async def update(self, call_id: UUID, data: CallPatch, principal: Principal) -> Call:
         call = await self._managed(call_id, principal)
-        if call.state != "draft":
+        if call.state != CallState.draft:
             raise InvalidTransition(call.state)
         changes = data.model_dump(exclude_unset=True)
         if "year" in changes:
@@ -219,20 +218,20 @@ class CallService:
             entity_id=call.id,
             action="updated",
             actor=principal.subject,
-            from_state="draft",
-            to_state="draft",
+            from_state=CallState.draft,
+            to_state=CallState.draft,
             details={"fields": sorted(changes)},
         )
         return call
 
     async def publish(self, call_id: UUID, principal: Principal, now: datetime) -> Call:
         call = await self._managed(call_id, principal)
-        if call.state != "draft":
+        if call.state != CallState.draft:
             raise InvalidTransition(call.state)
         program = await self._program_taking_calls(call.program_id, principal, call.year, call)
         if call.closes_at <= now:
             raise CallDeadlinePassed(call.state)
-        call.state = "published"
+        call.state = CallState.published
         call.published_at = now
         await self.session.flush()
         await history.record(
@@ -241,8 +240,8 @@ class CallService:
             entity_id=call.id,
             action="published",
             actor=principal.subject,
-            from_state="draft",
-            to_state="published",
+            from_state=CallState.draft,
+            to_state=CallState.published,
         )
         await self._announce(
             "call.published",
@@ -259,14 +258,14 @@ class CallService:
 
     async def cancel(self, call_id: UUID, reason: str, principal: Principal) -> Call:
         call = await self._managed(call_id, principal)
-        if call.state not in ("draft", "published"):
+        if call.state not in (CallState.draft, CallState.published):
             raise InvalidTransition(call.state)
-        if call.state == "published":
+        if call.state == CallState.published:
             submitted = await self.repository.submitted_applications(call.id)
             if submitted:
                 raise CallHasApplications(call.state, submitted)
         previous = call.state
-        call.state = "cancelled"
+        call.state = CallState.cancelled
         await self.session.flush()
         await history.record(
             self.session,
@@ -275,10 +274,10 @@ class CallService:
             action="cancelled",
             actor=principal.subject,
             from_state=previous,
-            to_state="cancelled",
+            to_state=CallState.cancelled,
             reason=reason,
         )
-        if previous == "published":
+        if previous == CallState.published:
             program = await self.repository.programs({call.program_id})
             await self._announce(
                 "call.cancelled", call, program[call.program_id], {"reason": reason}
@@ -300,7 +299,7 @@ class CallService:
         if not await manages(self.session, principal, program_id):
             raise NotManager()
         state = {"state": call.state} if call is not None else {}
-        if program.retired_at is not None:
+        if program.is_retired:
             raise ProgramRetired(extra=state)
         if not active_in(year, program.active_from_year, program.active_to_year):
             raise CallYearInactive(extra=state)

@@ -27,14 +27,14 @@ from services.projects.execution.access import managed_project
 from services.projects.execution.repository import ProjectRepository
 from services.projects.execution.transitions import move
 from services.projects.models import Objection, Project
-from services.projects.models.lifecycle import PROJECT_STATUSES
+from services.projects.models.lifecycle import (
+    BEFORE_CONTRACT,
+    PUBLIC_PROJECT_STATES,
+    ProjectStatus,
+)
 from services.projects.scope import manages
 from services.projects.visibility import may_read_project
 from shared.auth.tokens import Principal
-
-CANCELLABLE = ("in_notice", "awaiting_contract")
-# Approved projects are published from their notice on; a cancelled one never went ahead.
-PUBLIC = tuple(s for s in PROJECT_STATUSES if s != "cancelled")
 
 
 class NoticeService:
@@ -54,7 +54,7 @@ class NoticeService:
             raise ProjectNotFound()
         if now >= project.notice_ends_at:
             raise NoticeOver()
-        if project.status != "in_notice":
+        if project.status != ProjectStatus.in_notice:
             raise InvalidTransition(project.status)
         objection = Objection(
             project_id=project.id,
@@ -99,7 +99,7 @@ class NoticeService:
     async def _known(self, principal: Principal, project: Project) -> bool:
         """Whether the caller may learn the project exists: it is public, theirs to read, or
         they objected to it while it was public."""
-        if project.status in PUBLIC:
+        if project.status in PUBLIC_PROJECT_STATES:
             return True
         if await may_read_project(self.session, principal, project):
             return True
@@ -151,15 +151,15 @@ class NoticeService:
         resolution: str,
         now: datetime,
     ) -> None:
-        if project.status == "cancelled":
+        if project.status == ProjectStatus.cancelled:
             return  # another objection was upheld first
-        if project.status not in CANCELLABLE:
+        if project.status not in BEFORE_CONTRACT:
             raise InvalidTransition(project.status)
         project.closed_at = now
         await move(
             self.session,
             project,
-            "cancelled",
+            ProjectStatus.cancelled,
             actor=principal.subject,
             action="notice.objection_upheld",
             reason=resolution,

@@ -17,10 +17,8 @@ from services.projects.models import (
     ProgramEnvelope,
     Project,
 )
+from services.projects.models.submissions import DECIDED, UNDER_REVIEW
 
-# Waiting for a decision (the reserve waits too, but is listed with the decided).
-UNDECIDED = ("in_review", "reviewed")
-DECIDED = ("approved", "reserved", "rejected")
 # Approved first (in number order), then the reserve, the undecided, and the rejected.
 RANK = sa.case(
     {"approved": 0, "reserved": 1, "reviewed": 2, "in_review": 2, "rejected": 3},
@@ -104,7 +102,8 @@ class DecisionRepository:
         if status is not None:
             query = query.where(Application.status == status)
         else:
-            query = query.where(Application.status.in_(UNDECIDED + DECIDED))
+            # Waiting for a decision (the reserve waits too, but is listed with the decided).
+            query = query.where(Application.status.in_(UNDER_REVIEW + DECIDED))
         if review_ranks:
             ranking = _ranking_table(review_ranks)
             query = query.outerjoin(ranking, ranking.c.application_id == Application.id)

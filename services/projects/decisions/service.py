@@ -31,21 +31,26 @@ from services.projects.execution.events import ProjectEvents
 from services.projects.execution.exceptions import DirectoryUnknown
 from services.projects.execution.repository import ProjectRepository
 from services.projects.models import Application, Call, Program, Project
+from services.projects.models.calls import PUBLIC_CALL_STATES, CallState
+from services.projects.models.lifecycle import ProjectStatus
+from services.projects.models.submissions import UNDER_REVIEW, ApplicationStatus
 from services.projects.programs.repository import ProgramRepository
 from services.projects.review.scoring.results import CallRanking, call_ranking
 from services.projects.scope import check_duties_of
 from shared.auth.tokens import Principal
 from shared.errors import Text
 
-OUTCOME = {"approve": "approved", "reserve": "reserved", "reject": "rejected"}
+OUTCOME = {
+    "approve": ApplicationStatus.approved,
+    "reserve": ApplicationStatus.reserved,
+    "reject": ApplicationStatus.rejected,
+}
 # The states each decision may be taken from.
 DECIDABLE_FROM = {
-    "approve": ("in_review", "reviewed", "reserved"),
-    "reserve": ("in_review", "reviewed"),
-    "reject": ("in_review", "reviewed", "reserved"),
+    "approve": (*UNDER_REVIEW, ApplicationStatus.reserved),
+    "reserve": UNDER_REVIEW,
+    "reject": (*UNDER_REVIEW, ApplicationStatus.reserved),
 }
-# A call takes decisions once published and closed; the first batch marks it decided.
-DECIDING_STATES = ("published", "decided")
 
 
 @dataclass(frozen=True)
@@ -71,14 +76,15 @@ class DecisionService:
     ) -> tuple[list[tuple[Application, Project | None]], EnvelopeRead | None]:
         await managed_call(self.session, principal, call_id)
         call = await self.repo.call_for_update(call_id)
-        if call.state not in DECIDING_STATES:
+        # A call takes decisions once published and closed; the first batch marks it decided.
+        if call.state not in PUBLIC_CALL_STATES:
             raise InvalidTransition(call.state)
-        if now < call.closes_at:
+        if not call.has_closed(now):
             raise CallStillOpen()  # more applications may come: nothing is decided before the close
         program = await self.programs.referenced(call.program_id)
         checked = await self._check(principal, call, batch.decisions)
         await self._within_envelope(program, call.year, checked)
-        if call.state == "published":
+        if call.state == CallState.published:
             await self._mark_decided(principal, call, len(checked))
         results: list[tuple[Application, Project | None]] = []
         for one in checked:
@@ -172,7 +178,7 @@ class DecisionService:
     # --- writes ----------------------------------------------------------------------------
 
     async def _mark_decided(self, principal: Principal, call: Call, decisions: int) -> None:
-        call.state = "decided"
+        call.state = CallState.decided
         await self.session.flush()
         await history.record(
             self.session,
@@ -180,8 +186,8 @@ class DecisionService:
             entity_id=call.id,
             action="decided",
             actor=principal.subject,
-            from_state="published",
-            to_state="decided",
+            from_state=CallState.published,
+            to_state=CallState.decided,
             details={"first_batch": decisions},
         )
 
@@ -249,7 +255,7 @@ class DecisionService:
             org_name=one.organization["name"],
             title=application.title,
             approved_budget_fen=one.item.approved_budget_fen,
-            status="in_notice",
+            status=ProjectStatus.in_notice,
             notice_starts_at=now,
             notice_ends_at=now + timedelta(days=call.notice_days),
         )

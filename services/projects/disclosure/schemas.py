@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal, get_args
+from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel
@@ -15,7 +15,6 @@ from services.projects.schema_types import ShanghaiTime
 PublicStatus = Literal[
     "in_notice", "awaiting_contract", "in_progress", "accepted", "acceptance_failed", "terminated"
 ]
-PUBLIC_STATUSES: tuple[str, ...] = get_args(PublicStatus)
 
 
 class PublicProject(BaseModel):

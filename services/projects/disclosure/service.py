@@ -8,9 +8,10 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.projects.disclosure.schemas import PUBLIC_STATUSES, PublicProject
+from services.projects.disclosure.schemas import PublicProject
 from services.projects.exceptions import ProjectNotFound
 from services.projects.models import Program, Project
+from services.projects.models.lifecycle import PUBLIC_PROJECT_STATES, ProjectStatus
 from shared.pagination import PageParams, encode_cursor
 
 
@@ -33,7 +34,7 @@ def _as_uuid(text: str) -> UUID | None:
 
 
 def _conditions(search: ProjectSearch) -> list[sa.ColumnElement[bool]]:
-    conditions: list[sa.ColumnElement[bool]] = [Project.status.in_(PUBLIC_STATUSES)]
+    conditions: list[sa.ColumnElement[bool]] = [Project.status.in_(PUBLIC_PROJECT_STATES)]
     if search.program:
         program_id = _as_uuid(search.program)
         conditions.append(
@@ -82,7 +83,9 @@ def _public(project: Project, program: Program) -> PublicProject:
         ends_on=project.ends_on,
         contracted_at=project.contracted_at,
         closed_at=project.closed_at,
-        termination_cause=project.termination_cause if project.status == "terminated" else None,
+        termination_cause=project.termination_cause
+        if project.status == ProjectStatus.terminated
+        else None,
     )
 
 
@@ -113,7 +116,7 @@ async def public_project(session: AsyncSession, number: str) -> PublicProject:
         await session.execute(
             sa.select(Project, Program)
             .join(Program, Program.id == Project.program_id)
-            .where(Project.number == number, Project.status.in_(PUBLIC_STATUSES))
+            .where(Project.number == number, Project.status.in_(PUBLIC_PROJECT_STATES))
         )
     ).first()
     if row is None:

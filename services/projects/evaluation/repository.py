@@ -25,10 +25,10 @@ class EngagementFilter:
     project_id: UUID | None = None
 
     def clause(self) -> sa.ColumnElement[bool]:
-        conditions: list[sa.ColumnElement[bool]] = []
+        conditions: list[sa.ColumnExpressionArgument[bool]] = []
         if self.active is not None:
-            ended = Engagement.ended_at.is_(None)
-            conditions.append(ended if self.active else sa.not_(ended))
+            active = Engagement.is_active
+            conditions.append(active if self.active else sa.not_(active))
         if self.evaluator_id is not None:
             conditions.append(Engagement.evaluator_id == self.evaluator_id)
         if self.program_id is not None:
@@ -124,7 +124,7 @@ class EvaluationRepository:
         )
         return await self.session.scalar(
             sa.select(Engagement.id).where(
-                Engagement.evaluator_id == evaluator_id, Engagement.ended_at.is_(None), on_scope
+                Engagement.evaluator_id == evaluator_id, Engagement.is_active, on_scope
             )
         )
 
@@ -147,7 +147,7 @@ class EvaluationRepository:
             .where(
                 Engagement.id == engagement_id,
                 Engagement.evaluator_id == evaluator_id,
-                Engagement.ended_at.is_(None),
+                Engagement.is_active,
             )
             .with_for_update(read=True)
         )

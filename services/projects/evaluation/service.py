@@ -42,6 +42,7 @@ from services.projects.evaluation.schemas import (
 )
 from services.projects.exceptions import InvalidTransition, ProgramNotFound, ProjectNotFound
 from services.projects.models import Application, Engagement, Evaluation, Project, events
+from services.projects.models.lifecycle import ProjectStatus
 from services.projects.scope import check_duties, managed_programs, require_manager_of
 from services.projects.visibility import may_read_project
 from shared.auth.roles import Role
@@ -82,7 +83,7 @@ def _engagement_read(
         engaged_by=engagement.engaged_by,
         engaged_at=engagement.engaged_at,
         ended_at=engagement.ended_at,
-        active=engagement.ended_at is None,
+        active=engagement.is_active,
     )
 
 
@@ -157,7 +158,7 @@ class EvaluationService:
             program_id = project.program_id
         await require_manager_of(self.session, manager, program_id)
         if project is not None:
-            if project.status == "cancelled":
+            if project.status == ProjectStatus.cancelled:
                 raise InvalidTransition(project.status)
             application = await self._application(project)
             # Choosing who evaluates one's own project is as much a conflict as evaluating it.
@@ -191,7 +192,7 @@ class EvaluationService:
         )
         if engagement is None:
             raise EngagementNotFound()
-        if engagement.ended_at is not None:
+        if not engagement.is_active:
             raise InvalidTransition("ended")
         engagement.ended_at = now
         await self.session.flush()
@@ -299,7 +300,7 @@ class EvaluationService:
         if project is None and data.kind in PROJECT_KINDS:
             raise ProjectRequired()
         if project is not None:
-            if project.status == "cancelled":
+            if project.status == ProjectStatus.cancelled:
                 raise InvalidTransition(project.status)
             await check_duties(self.session, evaluator, await self._application(project))
         program_id = project.program_id if project else engagement.program_id

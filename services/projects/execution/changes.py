@@ -34,6 +34,7 @@ from services.projects.execution.schemas import (
     ExtensionChange,
 )
 from services.projects.models import ChangeRequest, Project, TaskBook
+from services.projects.models.lifecycle import ProjectStatus
 from shared.auth.tokens import Principal
 from shared.errors import Text
 
@@ -57,7 +58,7 @@ class ChangeService:
         self, principal: Principal, project_id: UUID, data: ChangeCreate, now: datetime
     ) -> ChangeRequest:
         project = await led_project(self.session, principal, project_id)
-        if project.status != "in_progress":
+        if project.status != ProjectStatus.in_progress:
             raise InvalidTransition(project.status)
         if await self.repo.pending_change(project.id, data.kind):
             raise ChangePending()
@@ -102,7 +103,7 @@ class ChangeService:
             raise ChangeNotFound()
         if change.status != "pending":
             raise InvalidTransition(change.status)
-        if project.status != "in_progress":
+        if project.status != ProjectStatus.in_progress:
             raise InvalidTransition(project.status)
         if data.decision == "approve":
             await self._apply(project, change, principal)

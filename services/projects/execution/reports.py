@@ -33,6 +33,7 @@ from services.projects.execution.schemas import (
 from services.projects.execution.termination import terminate
 from services.projects.execution.transitions import move
 from services.projects.models import Project, Report
+from services.projects.models.lifecycle import ProjectStatus
 from services.projects.review.rounds.acceptance import achieved_vs_promised
 from shared.auth.tokens import Principal
 from shared.errors import Text
@@ -53,7 +54,7 @@ class ReportService:
         self, principal: Principal, project_id: UUID, data: ReportCreate, now: datetime
     ) -> tuple[Report, list[dict[str, Any]]]:
         project = await led_project(self.session, principal, project_id)
-        if project.status != "in_progress":
+        if project.status != ProjectStatus.in_progress:
             raise InvalidTransition(project.status)
         if data.kind in ONE_AT_A_TIME and await self.repo.awaiting_review(project.id, data.kind):
             raise ReportOpen()
@@ -95,7 +96,7 @@ class ReportService:
             raise ReportNotFound()
         if report.status != "submitted":
             raise InvalidTransition(report.status)
-        if project.status != "in_progress":
+        if project.status != ProjectStatus.in_progress:
             raise InvalidTransition(project.status)
         outcomes = ACCEPTANCE_DECISIONS if report.kind == "final" else PROGRESS_DECISIONS
         if data.decision not in outcomes:
@@ -142,7 +143,7 @@ class ReportService:
             await move(
                 self.session,
                 project,
-                "accepted",
+                ProjectStatus.accepted,
                 actor=actor,
                 action=f"acceptance.{data.decision}",
                 reason=data.comment,
@@ -154,7 +155,7 @@ class ReportService:
             await move(
                 self.session,
                 project,
-                "acceptance_failed",
+                ProjectStatus.acceptance_failed,
                 actor=actor,
                 action="acceptance.failed",
                 reason=data.comment,

@@ -22,6 +22,7 @@ from services.projects.models import (
     TaskBook,
     directory,
 )
+from services.projects.models.lifecycle import ProjectStatus
 
 
 def shown_status(now: datetime) -> sa.ColumnElement[str]:
@@ -34,10 +35,8 @@ def shown_status(now: datetime) -> sa.ColumnElement[str]:
     objection_open = sa.exists().where(
         Objection.project_id == Project.id, Objection.status == "open"
     )
-    notice_over = sa.and_(
-        Project.status == "in_notice", Project.notice_ends_at <= now, ~objection_open
-    )
-    return sa.case((notice_over, "awaiting_contract"), else_=Project.status)
+    notice_over = sa.and_(Project.notice_ran_out(now), ~objection_open)
+    return sa.case((notice_over, ProjectStatus.awaiting_contract.value), else_=Project.status)
 
 
 class ProjectRepository:

@@ -31,13 +31,12 @@ from services.projects.execution.repository import ProjectRepository
 from services.projects.execution.schemas import Indicator, Milestone, TaskBookWrite
 from services.projects.execution.transitions import end_notice_if_over, move, require_notice_over
 from services.projects.models import Project, TaskBook, Transition
+from services.projects.models.lifecycle import BEFORE_CONTRACT, ProjectStatus
 from services.projects.scope import check_duties, check_personal_duties, manages
 from services.projects.visibility import project_filter
 from shared.auth.roles import Role
 from shared.auth.tokens import Principal
 from shared.errors import Text
-
-DRAFTABLE = ("in_notice", "awaiting_contract")
 
 
 class ProjectService:
@@ -90,7 +89,7 @@ class ProjectService:
         self, principal: Principal, project_id: UUID, data: TaskBookWrite, now: datetime
     ) -> tuple[Project, TaskBook]:
         project = await managed_project(self.session, principal, project_id)
-        if project.status not in DRAFTABLE:
+        if project.status not in BEFORE_CONTRACT:
             raise InvalidTransition(project.status)
         await end_notice_if_over(self.session, project, now, actor=principal.subject)
         book = await self.repo.task_book(project.id, lock=True)
@@ -162,7 +161,7 @@ class ProjectService:
             await move(
                 self.session,
                 project,
-                "in_progress",
+                ProjectStatus.in_progress,
                 actor=principal.subject,
                 action="contracted",
                 reason="任务书双方签署",

@@ -16,9 +16,9 @@ from services.projects.execution.events import ProjectEvents
 from services.projects.execution.schemas import TerminationRequest
 from services.projects.execution.transitions import move
 from services.projects.models import Project
+from services.projects.models.lifecycle import RUNNING, ProjectStatus
 from shared.auth.tokens import Principal
 
-TERMINABLE = ("in_notice", "awaiting_contract", "in_progress")
 AT_FAULT_RULE = "TERMINATED_AT_FAULT"  # the credit catalog's rule when none more precise fits
 
 
@@ -32,7 +32,7 @@ async def terminate(
     actor: str,
     now: datetime,
 ) -> None:
-    if project.status not in TERMINABLE:
+    if project.status not in RUNNING:
         raise InvalidTransition(project.status)
     rule_code = (rule_code or AT_FAULT_RULE) if cause == "misconduct" else None
     project.termination_cause = cause
@@ -40,7 +40,7 @@ async def terminate(
     await move(
         session,
         project,
-        "terminated",
+        ProjectStatus.terminated,
         actor=actor,
         action="terminated",
         reason=reason,

@@ -11,13 +11,14 @@ from services.projects import history
 from services.projects.exceptions import InvalidTransition, NoticeRunning, ObjectionsOpen
 from services.projects.execution.repository import ProjectRepository
 from services.projects.models import Project
+from services.projects.models.lifecycle import BEFORE_CONTRACT, ProjectStatus
 from shared.clock import in_shanghai
 
 
 async def move(
     session: AsyncSession,
     project: Project,
-    to_state: str,
+    to_state: ProjectStatus,
     *,
     actor: str,
     action: str,
@@ -49,16 +50,16 @@ async def end_notice_if_over(
     Nothing runs on a timer: the first action that needs the notice to be over makes the move.
     True when the project is (now) past its notice.
     """
-    if project.status != "in_notice":
-        return project.status == "awaiting_contract"
-    if now < project.notice_ends_at:
+    if project.status != ProjectStatus.in_notice:
+        return project.status == ProjectStatus.awaiting_contract
+    if not project.notice_ran_out(now):
         return False
     if await ProjectRepository(session).open_objections(project.id):
         return False
     await move(
         session,
         project,
-        "awaiting_contract",
+        ProjectStatus.awaiting_contract,
         actor=actor,
         action="notice.ended",
         reason="公示期满无异议",
@@ -71,7 +72,7 @@ async def require_notice_over(
     session: AsyncSession, project: Project, now: datetime, *, actor: str
 ) -> None:
     """Refuse unless the public notice is over with no open objection (moving on if it is)."""
-    if project.status not in ("in_notice", "awaiting_contract"):
+    if project.status not in BEFORE_CONTRACT:
         raise InvalidTransition(project.status)
     if await end_notice_if_over(session, project, now, actor=actor):
         return

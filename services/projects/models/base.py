@@ -20,8 +20,3 @@ directory = directory_tables(Base.metadata)
 NOW = sa.func.now()
 Timestamp = sa.DateTime(timezone=True)
 Money = sa.BigInteger  # integer fen, never float
-
-
-def one_of(column: str, values: tuple[str, ...]) -> str:
-    """SQL for a CHECK that keeps `column` within `values`."""
-    return f"{column} IN (" + ", ".join(f"'{v}'" for v in values) + ")"

@@ -8,6 +8,7 @@ from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.projects.models.base import NOW, Base, Timestamp
@@ -34,6 +35,16 @@ class Engagement(Base):
     engaged_by: Mapped[UUID] = mapped_column()
     engaged_at: Mapped[datetime] = mapped_column(Timestamp, server_default=NOW)
     ended_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+    @hybrid_property
+    def is_active(self) -> bool:
+        """Active until a program manager ends it (`ended_at`), in Python and in SQL."""
+        return self.ended_at is None
+
+    @is_active.inplace.expression
+    @classmethod
+    def _is_active_in_sql(cls) -> sa.ColumnElement[bool]:
+        return cls.ended_at.is_(None)
 
 
 class Evaluation(Base):

@@ -4,28 +4,39 @@ changes, acceptance and termination."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.projects.models.base import NOW, Base, Money, Timestamp, one_of
+from services.projects.models.base import NOW, Base, Money, Timestamp
 from shared.ids import uuid7
+from shared.states import StateType, one_of
+
 
 # in_notice -> awaiting_contract (notice over, no open objection) -> in_progress (task book
 # signed by both) -> accepted | acceptance_failed; terminated from any state before the end;
 # `cancelled` when an upheld objection ends the project before its task book.
-PROJECT_STATUSES = (
-    "in_notice",
-    "awaiting_contract",
-    "in_progress",
-    "accepted",
-    "acceptance_failed",
-    "terminated",
-    "cancelled",
-)
+class ProjectStatus(StrEnum):
+    in_notice = "in_notice"
+    awaiting_contract = "awaiting_contract"
+    in_progress = "in_progress"
+    accepted = "accepted"
+    acceptance_failed = "acceptance_failed"
+    terminated = "terminated"
+    cancelled = "cancelled"
+
+
+# Not yet under contract: its task book may be drafted, an upheld objection cancels it.
+BEFORE_CONTRACT = (ProjectStatus.in_notice, ProjectStatus.awaiting_contract)
+# Still running (counts toward a researcher's limit of projects; can be terminated).
+RUNNING = (*BEFORE_CONTRACT, ProjectStatus.in_progress)
+# Public from the notice on; a cancelled project (an upheld objection) never went ahead.
+PUBLIC_PROJECT_STATES = tuple(s for s in ProjectStatus if s != ProjectStatus.cancelled)
 REPORT_KINDS = ("annual", "midterm", "final")
 REPORT_STATUSES = ("submitted", "passed", "rectify", "terminate", "failed", "conditional")
 CHANGE_KINDS = ("extension", "pi_change", "budget_reallocation")
@@ -35,7 +46,7 @@ TERMINATION_CAUSES = ("misconduct", "inability", "request")
 class Project(Base):
     __tablename__ = "projects"
     __table_args__ = (
-        sa.CheckConstraint(one_of("status", PROJECT_STATUSES), name="status"),
+        sa.CheckConstraint(one_of("status", ProjectStatus), name="status"),
         sa.CheckConstraint("approved_budget_fen > 0", name="budget_positive"),
         sa.CheckConstraint(
             "termination_cause IS NULL OR " + one_of("termination_cause", TERMINATION_CAUSES),
@@ -57,7 +68,9 @@ class Project(Base):
     org_name: Mapped[str] = mapped_column(sa.String(200))
     title: Mapped[str] = mapped_column(sa.String(300))
     approved_budget_fen: Mapped[int] = mapped_column(Money)
-    status: Mapped[str] = mapped_column(sa.String(20), default="in_notice")
+    status: Mapped[ProjectStatus] = mapped_column(
+        StateType(ProjectStatus, 20), default=ProjectStatus.in_notice
+    )
     notice_starts_at: Mapped[datetime] = mapped_column(Timestamp)
     notice_ends_at: Mapped[datetime] = mapped_column(Timestamp)
     starts_on: Mapped[date | None] = mapped_column()
@@ -67,6 +80,12 @@ class Project(Base):
     acceptance_conditions: Mapped[str | None] = mapped_column(sa.Text)
     termination_cause: Mapped[str | None] = mapped_column(sa.String(12))
     created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=NOW)
+
+    @hybrid_method
+    def notice_ran_out(self, now: datetime) -> bool:
+        """Still in notice though the notice has ended: over unless an objection is open. One
+        definition for Python and SQL (`&` joins both)."""
+        return (self.status == ProjectStatus.in_notice) & (self.notice_ends_at <= now)
 
 
 class NumberSequence(Base):

@@ -8,6 +8,7 @@ from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.projects.models.base import NOW, Base, Money, Timestamp
@@ -48,6 +49,16 @@ class Program(Base):
     retire_reason: Mapped[str | None] = mapped_column(sa.Text)
     created_by: Mapped[UUID | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=NOW)
+
+    @hybrid_property
+    def is_retired(self) -> bool:
+        """A retired fund takes no new calls; in Python and in SQL."""
+        return self.retired_at is not None
+
+    @is_retired.inplace.expression
+    @classmethod
+    def _is_retired_in_sql(cls) -> sa.ColumnElement[bool]:
+        return cls.retired_at.is_not(None)
 
 
 class ProgramEnvelope(Base):

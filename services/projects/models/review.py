@@ -12,8 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.projects.models.base import NOW, Base, Timestamp, one_of
+from services.projects.models.base import NOW, Base, Timestamp
 from shared.ids import uuid7
+from shared.states import one_of
 
 CONFLICT_KINDS = ("team", "same_org", "avoid_list", "co_applicant", "declared")
 ROUND_KINDS = ("proposal", "acceptance")

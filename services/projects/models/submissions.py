@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -10,31 +11,40 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, deferred, mapped_column
 
-from services.projects.models.base import NOW, Base, Money, Timestamp, one_of
+from services.projects.models.base import NOW, Base, Money, Timestamp
 from shared.ids import uuid7
+from shared.states import StateType, one_of
+
 
 # draft -> submitted -> endorsed (by the organization) -> in_review (formal check passed)
 # -> reviewed -> approved | reserved | rejected; `returned` (by the organization or the agency,
 # with reasons) goes back to the applicant, who may edit and submit again before the close;
 # `withdrawn` is possible at any time before a decision.
-APPLICATION_STATUSES = (
-    "draft",
-    "submitted",
-    "returned",
-    "endorsed",
-    "in_review",
-    "reviewed",
-    "approved",
-    "reserved",
-    "rejected",
-    "withdrawn",
-)
+class ApplicationStatus(StrEnum):
+    draft = "draft"
+    submitted = "submitted"
+    returned = "returned"
+    endorsed = "endorsed"
+    in_review = "in_review"
+    reviewed = "reviewed"
+    approved = "approved"
+    reserved = "reserved"
+    rejected = "rejected"
+    withdrawn = "withdrawn"
+
+
+# Never reached the agency, or taken back: not counted as submitted.
+NOT_SUBMITTED = (ApplicationStatus.draft, ApplicationStatus.withdrawn)
+# Passed the formal check and waiting for a decision: what a proposal round reviews.
+UNDER_REVIEW = (ApplicationStatus.in_review, ApplicationStatus.reviewed)
+# Decided (the reserve may still be approved later).
+DECIDED = (ApplicationStatus.approved, ApplicationStatus.reserved, ApplicationStatus.rejected)
 
 
 class Application(Base):
     __tablename__ = "applications"
     __table_args__ = (
-        sa.CheckConstraint(one_of("status", APPLICATION_STATUSES), name="status"),
+        sa.CheckConstraint(one_of("status", ApplicationStatus), name="status"),
         # One live application per person per call: a second one is a duplicate (重复申报).
         sa.Index(
             None,
@@ -51,7 +61,9 @@ class Application(Base):
     call_id: Mapped[UUID] = mapped_column(sa.ForeignKey("calls.id"))
     applicant_id: Mapped[UUID] = mapped_column(index=True)
     org_id: Mapped[UUID] = mapped_column()
-    status: Mapped[str] = mapped_column(sa.String(12), default="draft")
+    status: Mapped[ApplicationStatus] = mapped_column(
+        StateType(ApplicationStatus, 12), default=ApplicationStatus.draft
+    )
     version: Mapped[int] = mapped_column(default=1)  # the latest saved version
     title: Mapped[str] = mapped_column(sa.String(300))  # of the latest version, for lists
     requested_budget_fen: Mapped[int] = mapped_column(Money, default=0)

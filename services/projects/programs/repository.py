@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.projects.models import Program, ProgramEnvelope, ProgramManager, Project, directory
+from services.projects.models.lifecycle import ProjectStatus
 from shared.pagination import MAX_CHILDREN
 
 
@@ -34,7 +35,7 @@ class ProgramRepository:
         if kind is not None:
             query = query.where(Program.kind == kind)
         if not include_retired:
-            query = query.where(Program.retired_at.is_(None))
+            query = query.where(~Program.is_retired)
         # Basic programs first in their seeded order, then funds in the order they were added.
         query = query.order_by(Program.kind, Program.id).limit(limit).offset(offset)
         return (await self.session.scalars(query)).all()
@@ -92,7 +93,7 @@ class ProgramRepository:
             sa.select(sa.func.coalesce(sa.func.sum(Project.approved_budget_fen), 0)).where(
                 Project.program_id == program_id,
                 Project.year == year,
-                Project.status != "cancelled",
+                Project.status != ProjectStatus.cancelled,
             )
         )
         return int(total or 0)

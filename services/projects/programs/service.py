@@ -53,7 +53,7 @@ from shared.program_scope import MANAGER_ASSIGNED, MANAGER_REMOVED
 
 
 def program_state(program: Program) -> str:
-    return "retired" if program.retired_at is not None else "active"
+    return "retired" if program.is_retired else "active"
 
 
 class ProgramService:
@@ -232,7 +232,7 @@ class ProgramService:
         await require_manager_of(self.session, principal, program_id)
         if program.kind == "basic":
             raise BasicProgramPermanent()
-        if program.retired_at is not None:
+        if program.is_retired:
             raise InvalidTransition(program_state(program))
         program.retired_at = now
         program.retired_by = principal.user_id

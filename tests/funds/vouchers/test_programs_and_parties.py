@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.funds.models.vouchers import VoucherHistory
 from shared.auth.roles import Role
 from tests.funds.vouchers.conftest import SERVICES, World, program_body
 
@@ -203,3 +207,19 @@ async def test_an_enterprise_registers_once_with_its_controller(world: World) ->
         },
     )
     assert bad_relation.status_code == 422
+
+
+async def test_a_providers_history_names_the_states_its_status_shows(
+    world: World, session: AsyncSession
+) -> None:
+    provider = await world.provider("lab", approve=False)
+    await world.ok("POST", f"/v1/voucher-providers/{provider['id']}/approve", "manager", json={})
+    rows = await session.scalars(
+        sa.select(VoucherHistory)
+        .where(VoucherHistory.subject_id == UUID(provider["id"]))
+        .order_by(VoucherHistory.at, VoucherHistory.id)
+    )
+    assert [(r.action, r.from_state, r.to_state) for r in rows] == [
+        ("registered", None, "pending_review"),
+        ("approved", "pending_review", "in_publicity"),
+    ]

@@ -30,6 +30,7 @@ from services.projects.models import (
     DeclaredConflict,
     ReviewRound,
 )
+from services.projects.models.submissions import ApplicationStatus
 from services.projects.review.assignments.candidates import to_ask
 from services.projects.review.assignments.exceptions import AssignmentNotFound
 from services.projects.review.assignments.replacement import Replaced, ask, replace
@@ -46,8 +47,6 @@ from shared.credit_client import CreditClient
 
 # What the applicant asked to keep from reviewers: whom they want to avoid.
 HIDDEN_FROM_EXPERTS = ("avoid",)
-# An application taken back by its applicant is no longer anyone's to review.
-WITHDRAWN = ("withdrawn",)
 
 
 @dataclass(frozen=True)
@@ -231,7 +230,8 @@ class InvitationService:
             (assignment, round_, application)
             for assignment, round_, application in rows
             if assignment.application_id not in barred[round_.id]
-            and application.status not in WITHDRAWN
+            # An application taken back by its applicant is no longer anyone's to review.
+            and application.status != ApplicationStatus.withdrawn
         ]
 
     async def _final_reports(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -267,8 +266,3 @@ class AssignmentRepository:
             .where(Report.id == sa.any_(ids))
         )
         return {r[0].id: (r[0], r[1], r[2]) for r in rows}
-
-
-def load_of(pairs: Collection[tuple[UUID, UUID]]) -> Counter[UUID]:
-    """Live assignments per expert."""
-    return Counter(expert for _, expert in pairs)

@@ -13,13 +13,13 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.projects.models import ReviewRound
+from services.projects.models.submissions import UNDER_REVIEW
 from services.projects.review.rounds.acceptance import final_reports
 from services.projects.review.rounds.repository import RoundRepository
 from services.projects.scope import team_ids
 
 # A proposal round reviews the call's applications that passed the formal check; once all
 # their reviews are in they are `reviewed` and still belong to the round.
-PROPOSAL_STATUSES = ("in_review", "reviewed")
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ async def round_items(
     """
     repo = RoundRepository(session)
     if round.kind == "proposal":
-        return items_of(await repo.item_rows(round.call_id, PROPOSAL_STATUSES, application_ids))
+        return items_of(await repo.item_rows(round.call_id, UNDER_REVIEW, application_ids))
     reviewed = {ref.application_id for ref in final_reports(round)}
     if application_ids is not None:
         reviewed &= set(application_ids)

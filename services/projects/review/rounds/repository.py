@@ -32,6 +32,8 @@ from services.projects.models import (
     ReviewRound,
     directory,
 )
+from services.projects.models.lifecycle import ProjectStatus
+from services.projects.models.submissions import ApplicationStatus
 from services.projects.review.rounds.exceptions import RoundExists
 
 # One proposal round per call; one open round of each kind per call.
@@ -134,7 +136,7 @@ class RoundRepository:
             .join(Report, Report.project_id == Project.id)
             .where(
                 Project.call_id == call_id,
-                Project.status == "in_progress",
+                Project.status == ProjectStatus.in_progress,
                 Report.kind == "final",
                 Report.status == "submitted",
             )
@@ -288,7 +290,7 @@ class RoundRepository:
         if not people:
             return []
         recent = sa.and_(
-            Application.status != "draft",
+            Application.status != ApplicationStatus.draft,
             Application.submitted_at.is_not(None),
             Application.submitted_at >= since,
         )

@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.projects import history
 from services.projects.exceptions import CallNotFound, InvalidTransition
 from services.projects.models import Call, Conflict, ReviewRound
+from services.projects.models.calls import CallState
+from services.projects.models.submissions import UNDER_REVIEW, ApplicationStatus
 from services.projects.review.rounds.acceptance import (
     ACCEPTANCE_TEMPLATE,
     FinalReportRef,
@@ -39,7 +41,6 @@ from services.projects.review.rounds.exceptions import (
     RoundExists,
     RoundNotFound,
 )
-from services.projects.review.rounds.items import PROPOSAL_STATUSES
 from services.projects.review.rounds.repository import ConflictFilter, RoundRepository
 from services.projects.review.rounds.schemas import (
     ConflictOverride,
@@ -90,7 +91,7 @@ class RoundService:
         if round_.kind == "acceptance":
             applications = len(final_reports(round_))
         else:
-            applications = await self.repo.count_applications(round_.call_id, PROPOSAL_STATUSES)
+            applications = await self.repo.count_applications(round_.call_id, UNDER_REVIEW)
         return RoundRead(
             id=round_.id,
             call_id=round_.call_id,
@@ -165,13 +166,13 @@ class RoundService:
         return await self._read(round_, call)
 
     async def _check_proposal(self, call: Call, now: datetime) -> None:
-        if call.state != "published":
+        if call.state != CallState.published:
             raise InvalidTransition(call.state)
-        if now < call.closes_at:
+        if not call.has_closed(now):
             raise CallStillOpen()
         if await self.repo.round_of_kind(call.id, "proposal") is not None:
             raise RoundExists()
-        if await self.repo.count_applications(call.id, ("in_review",)) == 0:
+        if await self.repo.count_applications(call.id, (ApplicationStatus.in_review,)) == 0:
             raise NoApplicationsToReview()
 
     async def _acceptance_terms(

@@ -22,6 +22,7 @@ from services.projects.models import (
     ReviewRound,
     ScoreSheet,
 )
+from services.projects.models.submissions import ApplicationStatus
 
 LIVE = ("invited", "accepted")
 
@@ -142,7 +143,7 @@ class ScoringRepository:
                 Assignment.round_id == round_id,
                 Assignment.status == "accepted",
                 ScoreSheet.status == "submitted",
-                Application.status != "withdrawn",
+                Application.status != ApplicationStatus.withdrawn,
             )
             .order_by(Assignment.application_id, Assignment.id)
         )
@@ -191,7 +192,7 @@ class ScoringRepository:
             await self.session.execute(
                 sa.select(Application, expected.c.expected)
                 .join(expected, expected.c.application_id == Application.id)
-                .where(Application.status != "withdrawn")
+                .where(Application.status != ApplicationStatus.withdrawn)
                 .order_by(Application.id)
             )
         ).all()
@@ -208,7 +209,7 @@ class ScoringRepository:
                 .where(
                     Assignment.round_id == round_id,
                     Assignment.status.in_(LIVE),
-                    Application.status != "withdrawn",
+                    Application.status != ApplicationStatus.withdrawn,
                     sa.or_(ScoreSheet.status.is_(None), ScoreSheet.status != "submitted"),
                 )
                 .order_by(Assignment.id)

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.projects import history
 from services.projects.exceptions import ApplicationNotFound, InvalidTransition
 from services.projects.models import Application, Call, ReviewRound, ScoreSheet
+from services.projects.models.submissions import DECIDED, ApplicationStatus
 from services.projects.review.rounds.acceptance import final_reports
 from services.projects.review.scoring import aggregate
 from services.projects.review.scoring.exceptions import (
@@ -54,7 +55,6 @@ from shared.auth.tokens import Principal
 from shared.clock import in_shanghai
 from shared.errors import Text
 
-DECIDED = ("approved", "reserved", "rejected")
 CLOSABLE_FROM = ("assigning", "reviewing")
 SHOWN_PLACES = 4
 LABELS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -232,7 +232,7 @@ class RoundService:
         round_.state = "closed"
         round_.closed_at = now
         moved = (
-            [a for a in applications if a.status == "in_review"]
+            [a for a in applications if a.status == ApplicationStatus.in_review]
             if round_.kind == "proposal"
             else []
         )
@@ -285,7 +285,7 @@ class RoundService:
         reviews: int,
         now: datetime,
     ) -> None:
-        application.status = "reviewed"
+        application.status = ApplicationStatus.reviewed
         application.updated_at = now
         await self.session.flush()
         # The applicant reads this history: it says how many reviews, never whose.
@@ -296,8 +296,8 @@ class RoundService:
             application_id=application.id,
             action="review.completed",
             actor=principal.subject,
-            from_state="in_review",
-            to_state="reviewed",
+            from_state=ApplicationStatus.in_review,
+            to_state=ApplicationStatus.reviewed,
             details={"round_id": str(round_.id), "reviews": reviews},
         )
 

@@ -1,4 +1,5 @@
-"""Reading what a rating is computed from: a subject's confirmed records, as plain facts.
+"""The SQL of ratings: what a rating is computed from (a subject's confirmed records, as plain
+facts) and the last level announced per subject.
 
 A single lookup (`GET .../rating`, `GET /eligibility`) is the hottest read of the credit
 service: every application, review assignment and voucher asks it. It reads the subject and its
@@ -13,15 +14,17 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from typing import Literal, get_args
+from datetime import date
+from typing import Any, Literal, get_args
 from uuid import UUID
 
 import asyncpg
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from services.credit.models import CreditRecord, Subject
+from services.credit.models import CreditRecord, RatingState, Subject
 from services.credit.rating.model import RecordFacts
 
 # The record columns a rating needs, in the order of `RecordFacts`' fields.
@@ -80,3 +83,40 @@ async def facts_by_subject(
     for row in await session.execute(_OF_SUBJECTS, {"ids": list(subject_ids)}):
         by_subject[row[0]].append(RecordFacts(*row[1:]))
     return by_subject
+
+
+class RatingRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def facts_by_subject(self, subject_ids: Sequence[UUID]) -> dict[UUID, list[RecordFacts]]:
+        return await facts_by_subject(self.session, subject_ids)
+
+    async def announced_level(self, subject_id: UUID) -> str | None:
+        """The level last announced for the subject, its row locked until the transaction ends
+        (two changes of one subject announce one after the other)."""
+        return await self.session.scalar(
+            sa.select(RatingState.level)
+            .where(RatingState.subject_id == subject_id)
+            .with_for_update()
+        )
+
+    async def save_state(self, subject_id: UUID, state: dict[str, Any]) -> None:
+        await self.session.execute(
+            insert(RatingState)
+            .values(subject_id=subject_id, **state)
+            .on_conflict_do_update(index_elements=[RatingState.subject_id], set_=state)
+        )
+
+    async def due_for_change(self, day: date, limit: int) -> Sequence[Subject]:
+        """Subjects whose rating changes by itself by `day`, locked; replicas skip each other's."""
+        return (
+            await self.session.scalars(
+                sa.select(Subject)
+                .join(RatingState, RatingState.subject_id == Subject.id)
+                .where(RatingState.next_change <= day)
+                .order_by(RatingState.next_change)
+                .limit(limit)
+                .with_for_update(of=RatingState, skip_locked=True)
+            )
+        ).all()
