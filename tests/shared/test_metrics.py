@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -20,11 +20,18 @@ from services.credit.models import events
 from services.gateway.config import GatewaySettings
 from services.gateway.main import create_app as gateway_app
 from shared.auth.roles import Role
+from shared.contracts.base import EventContract
 from shared.events.outbox import publish
 from shared.testing.plugin import running_app
 from tests.conftest import ROOMY_RATE_LIMITS, bearer
 
 TOKEN = "scrape-" + "x" * 24
+
+
+class HappenedV1(EventContract):
+    event_type: ClassVar[str] = "test.happened"
+    aggregate_type: ClassVar[str] = "test"
+    aggregate_field: ClassVar[str | None] = None
 
 
 def sample(text: str, name: str, **labels: str) -> float | None:
@@ -102,14 +109,7 @@ async def test_the_feed_backlog_of_each_reader_is_reported(
     credit: httpx.AsyncClient, gateway: FastAPI, session: AsyncSession
 ) -> None:
     for n in range(2):
-        await publish(
-            session,
-            events,
-            event_type="test.happened",
-            aggregate_type="test",
-            aggregate_id=str(n),
-            payload={},
-        )
+        await publish(session, events, HappenedV1(), aggregate_id=str(n))
     await session.commit()
     outbox = events.outbox
     held = await session.scalar(sa.select(sa.func.count()).select_from(outbox))
