@@ -95,8 +95,10 @@ class VoucherService:
         answer = await credit.eligibility(
             action="voucher", at=now, gateway_org_id=enterprise.org_id
         )
-        if not answer.get("eligible", False):
-            raise CreditIneligible(extra={"reasons": answer.get("reasons", [])})
+        if not answer.eligible:
+            raise CreditIneligible(
+                extra={"reasons": [r.model_dump(mode="json") for r in answer.reasons]}
+            )
         account = await open_account(
             self.session,
             account_id=voucher_account_id(data.id),

@@ -17,9 +17,9 @@ from services.projects.applications import budget as budget_rules
 from services.projects.applications.repository import ApplicationRepository
 from services.projects.applications.schemas import ApplicationContent, RuleResult
 from services.projects.models import Application, Call, FormalCheck
+from shared.contracts.credit import EligibilityV1
+from shared.contracts.vocabulary import CreditLevel
 from shared.credit_client import CreditClient, CreditUnavailable
-
-CREDIT_LEVELS = "ABCD"  # best to worst
 
 FIELDS = "fields.required"
 ATTACHMENTS = "attachments.required"
@@ -87,14 +87,8 @@ async def _project_limit(
     )
 
 
-def _acceptable(answer: dict[str, Any], min_level: str) -> bool:
-    level = answer.get("level")
-    return (
-        answer.get("eligible") is True
-        and isinstance(level, str)
-        and level in CREDIT_LEVELS
-        and CREDIT_LEVELS.index(level) <= CREDIT_LEVELS.index(min_level)
-    )
+def _acceptable(answer: EligibilityV1, min_level: str) -> bool:
+    return answer.eligible and answer.level.at_least(CreditLevel(min_level))
 
 
 async def _credit(
@@ -112,16 +106,17 @@ async def _credit(
         return RuleResult(rule=CREDIT, passed=False, detail="unavailable"), None
     answers = {"applicant": person, "organization": organization}
     problems = [
-        f"{who} level {answer.get('level')}, eligible={answer.get('eligible')}"
+        f"{who} level {answer.level}, eligible={answer.eligible}"
         for who, answer in answers.items()
         if not _acceptable(answer, call.min_credit_level)
     ]
     detail = (
         "; ".join(problems) + f" (at least {call.min_credit_level} needed)"
         if problems
-        else f"applicant {person.get('level')}, organization {organization.get('level')}"
+        else f"applicant {person.level}, organization {organization.level}"
     )
-    return RuleResult(rule=CREDIT, passed=not problems, detail=detail), answers
+    kept = {who: answer.model_dump(mode="json") for who, answer in answers.items()}
+    return RuleResult(rule=CREDIT, passed=not problems, detail=detail), kept
 
 
 async def run(

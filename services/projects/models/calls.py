@@ -11,12 +11,13 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.projects.models.base import NOW, Base, Money, Timestamp, one_of
+from shared.contracts.vocabulary import CreditLevel
 from shared.ids import uuid7
 
 # Stored states. Whether a published call is upcoming, open or closed follows from the clock
 # and its opening and closing times, so it is computed, never stored.
 CALL_STATES = ("draft", "published", "cancelled", "decided")
-CREDIT_LEVELS = ("A", "B", "C", "D")
+CREDIT_LEVELS = tuple(level.value for level in CreditLevel)
 
 
 class Call(Base):

@@ -28,6 +28,7 @@ from services.projects.review.rounds.items import RoundItem, round_items
 from services.projects.review.solver.flow import Pair
 from services.projects.review.solver.match import ExpertProfile, ItemProfile, match
 from shared.clock import in_shanghai
+from shared.contracts.credit import EligibilityV1
 from shared.credit_client import CreditClient
 
 CREDIT_BULK = 1000  # the most the credit service answers in one question
@@ -271,9 +272,7 @@ async def build(
                 possible.append((item, expert, found.score, found.explanation))
 
     answers = await eligibility(credit, {e.user_id for _, e, _, _ in possible}, now)
-    ineligible = {
-        e: a.get("reasons", []) for e, a in answers.items() if a.get("eligible") is not True
-    }
+    ineligible = {e: list(a.reasons) for e, a in answers.items() if not a.eligible}
     pairs: list[Pair] = []
     explanations: dict[tuple[str, str], dict[str, Any]] = {}
     for item, expert, score, explanation in possible:
@@ -290,11 +289,11 @@ async def build(
 
 async def eligibility(
     credit: CreditClient, expert_ids: Collection[UUID], now: datetime
-) -> dict[UUID, dict[str, Any]]:
+) -> dict[UUID, EligibilityV1]:
     """The credit service's answer for each expert about reviewing now, asked in bulk; any
     failure to ask fails the lot (`CreditUnavailable`)."""
     ordered = sorted(expert_ids)
-    answers: dict[UUID, dict[str, Any]] = {}
+    answers: dict[UUID, EligibilityV1] = {}
     for start in range(0, len(ordered), CREDIT_BULK):
         chunk = ordered[start : start + CREDIT_BULK]
         answers.update(await credit.people_eligibility(action="review", at=now, user_ids=chunk))

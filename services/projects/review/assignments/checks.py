@@ -83,10 +83,10 @@ async def check_assignable(
     if found is None and not force_out_of_field:
         raise OutOfField(extra={"subject_codes": list(items[0].subjects)})
     answer = (await eligibility(credit, [expert.user_id], now))[expert.user_id]
-    if answer.get("eligible") is not True:
+    if not answer.eligible:
         raise ExpertNotAssignable(
             Text("专家信用状况不允许评审", "The expert's credit does not allow reviewing"),
-            extra={"why": "credit", "credit": answer},
+            extra={"why": "credit", "credit": answer.model_dump(mode="json")},
         )
     if found is None:
         # The manager's reason goes to the round's history, not here: the expert reads this.

@@ -147,7 +147,7 @@ class RunService:
         self, credit: CreditClient, pairs: list[dict[str, Any]], now: datetime
     ) -> None:
         answers = await eligibility(credit, {UUID(p["expert_id"]) for p in pairs}, now)
-        barred = sorted(str(e) for e, a in answers.items() if a.get("eligible") is not True)
+        barred = sorted(str(e) for e, a in answers.items() if not a.eligible)
         if barred:
             raise RunStale(
                 Text(
