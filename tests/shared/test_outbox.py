@@ -8,28 +8,22 @@ event twice would leave two rows.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import (
-    AsyncEngine,
     AsyncSession,
     async_sessionmaker,
-    create_async_engine,
 )
 
-from shared.db import async_url
-from shared.devdb import create_database, drop_database
 from shared.events.consumer import EventConsumer
 from shared.events.handlers import Apply, Received, Subscription
 from shared.events.outbox import EventFeedPage, publish, read_feed
 from shared.events.tables import EventTables
-from tests.shared.outbox_worker import SCHEMA, SCHEMA_TABLES, ThingCreatedV1
+from tests.shared.outbox_worker import SCHEMA_TABLES, ThingCreatedV1
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -43,30 +37,6 @@ metadata = SCHEMA_TABLES.metadata
 events: EventTables = SCHEMA_TABLES.events
 state = SCHEMA_TABLES.state
 effects = SCHEMA_TABLES.effects
-
-
-@pytest.fixture(scope="module")
-async def outbox_engine(postgres_server_url: str) -> AsyncIterator[AsyncEngine]:
-    name = f"sciplan_outbox_{os.getpid()}"
-    url = await create_database(postgres_server_url, name, drop_first=True)
-    engine = create_async_engine(async_url(url), pool_size=5)
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(sa.text(f'CREATE SCHEMA "{SCHEMA}"'))
-            await conn.run_sync(metadata.create_all)
-        yield engine
-    finally:
-        await engine.dispose()
-        await drop_database(postgres_server_url, name)
-
-
-@pytest.fixture
-async def sm(outbox_engine: AsyncEngine) -> Sessions:
-    """Sessions on the scratch schema, emptied before each test (tests commit for real)."""
-    tables = ", ".join(f'"{SCHEMA}"."{table.name}"' for table in metadata.sorted_tables)
-    async with outbox_engine.begin() as conn:
-        await conn.execute(sa.text(f"TRUNCATE {tables}"))
-    return async_sessionmaker(outbox_engine, expire_on_commit=False)
 
 
 async def produce_one(sm: Sessions, label: str) -> UUID:
