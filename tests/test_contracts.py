@@ -15,8 +15,11 @@ from __future__ import annotations
 import json
 import os
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
+from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from fastapi.routing import APIRoute
 
@@ -30,6 +33,9 @@ from services.funds.models import scope as funds_scope
 from shared.contracts import registry
 from shared.contracts.base import Contract, EventContract
 from shared.contracts.credit import EligibilityQueryV1
+from shared.contracts.programs import ProgramRetiredV1, ReviewLateV1
+from shared.contracts.projects import CreditOrganization, CreditPerson, ProjectTerminatedV1
+from shared.contracts.vocabulary import TerminationCause
 from shared.directory import directory_handlers
 from shared.program_scope import scope_handlers
 
@@ -196,3 +202,54 @@ def test_the_eligibility_query_is_the_contract_the_client_sends() -> None:
     declared = {param.alias for param in route.dependant.query_params}
     # `purpose` is what a person states when they ask (logged); services ask for their own.
     assert declared - {"purpose"} == set(EligibilityQueryV1.model_fields)
+
+
+def test_payloads_are_written_as_the_services_wrote_them_before_the_contracts() -> None:
+    """V1 is what was published already: moments keep the offset the producer gave them
+    (Python's isoformat, not "Z"), ids are strings, and a termination not at fault names no
+    credit rule at all."""
+    ids = [UUID(int=n) for n in range(1, 6)]
+    deadline = datetime(2026, 3, 31, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    late = ReviewLateV1(
+        expert_id=ids[0],
+        expert_name="吴磊",
+        round_id=ids[1],
+        call_id=ids[2],
+        program_id=ids[3],
+        application_id=ids[4],
+        deadline=deadline,
+        submitted_at=None,
+        managing_agency="甘肃省科学技术厅",
+    ).model_dump(mode="json")
+    assert (late["deadline"], late["submitted_at"], late["expert_id"]) == (
+        "2026-03-31T10:00:00+08:00",
+        None,
+        str(ids[0]),
+    )
+    retired = ProgramRetiredV1(
+        program_id=ids[0],
+        code="TSZX",
+        reason="到期",
+        retired_at=datetime(2026, 5, 6, 3, tzinfo=UTC),
+    )
+    assert retired.model_dump(mode="json")["retired_at"] == "2026-05-06T03:00:00+00:00"
+
+    def termination(at_fault: bool) -> dict[str, Any]:
+        return ProjectTerminatedV1(
+            project_id=ids[0],
+            project_number="2026-ZDYF-0001",
+            program_id=ids[1],
+            cause=TerminationCause.misconduct if at_fault else TerminationCause.request,
+            at_fault=at_fault,
+            reason="原因",
+            managing_agency="省科技厅",
+            pi=CreditPerson(name="王芳", gateway_user_id=ids[2]),
+            organization=CreditOrganization(
+                name="兰州大学", gateway_org_id=ids[3], credit_code=None
+            ),
+            rule_code="FABRICATION" if at_fault else None,
+        ).model_dump(mode="json")
+
+    assert "rule_code" not in termination(at_fault=False)
+    assert termination(at_fault=True)["rule_code"] == "FABRICATION"
+    assert termination(at_fault=True)["cause"] == "misconduct"
