@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts.base import EventContract
@@ -22,6 +23,17 @@ class CannotApply(Exception):
     """Raised by a handler for an event it cannot apply (a project it never heard of, a grant
     already frozen): the consumer parks the event with this message, and the events of the same
     aggregate after it wait, until an operator retries or discards it."""
+
+
+class UnfitPayload(CannotApply):
+    """The payload does not fit the event's contract."""
+
+
+def problems_of(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or 'payload'}: {error['msg']}"
+        for error in exc.errors()[:5]
+    )
 
 
 @dataclass(frozen=True)
@@ -49,8 +61,13 @@ class Subscription(Generic[C]):
         return self.contract.event_type
 
     async def handle(self, session: AsyncSession, event: EventV1) -> None:
-        """Parses the payload (a `ValidationError` if it does not fit) and applies it."""
-        payload = self.contract.model_validate(event.payload)
+        """Parses the payload (`UnfitPayload` if it does not fit) and applies it."""
+        try:
+            payload = self.contract.model_validate(event.payload)
+        except ValidationError as exc:
+            raise UnfitPayload(
+                f"payload does not fit {self.contract.__name__}: {problems_of(exc)}"
+            ) from exc
         received = Received(
             event_id=event.event_id,
             event_type=event.event_type,

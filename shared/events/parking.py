@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.contracts.feed import EventV1
 from shared.db import is_transient_failure
 from shared.errors import AppError
-from shared.events.handlers import CannotApply, Handlers, Subscription
+from shared.events.handlers import CannotApply, Handlers, Subscription, problems_of
 from shared.events.tables import UNRESOLVED, EventTables
 from shared.ids import uuid7
 
@@ -51,12 +51,8 @@ def aggregate_of(event: EventV1) -> Aggregate:
 
 def describe(exc: BaseException) -> str:
     """What an operator reads about a failure: short, and enough to act on."""
-    if isinstance(exc, ValidationError):
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']) or 'payload'}: {error['msg']}"
-            for error in exc.errors()[:5]
-        )
-        text = f"payload does not fit {exc.title}: {problems}"
+    if isinstance(exc, ValidationError):  # data the handler built from the event
+        text = f"{exc.title} refused: {problems_of(exc)}"
     elif isinstance(exc, CannotApply):
         text = str(exc)
     elif isinstance(exc, AppError):
