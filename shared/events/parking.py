@@ -71,21 +71,13 @@ async def attempt(
 ) -> tuple[Outcome, str | None]:
     """Records the event in the inbox and applies it, in a savepoint: ("applied" | "duplicate"
     | "ignored", None), or ("failed", why) with nothing of it written."""
-    inbox = tables.inbox
+    if subscription is None:  # nothing to apply: only noted as received
+        fresh = await _received(session, tables, source, event)
+        return ("ignored" if fresh else "duplicate"), None
     try:
         async with session.begin_nested():
-            fresh = (
-                await session.execute(
-                    insert(inbox)
-                    .values(event_id=event.event_id, source=source, event_type=event.event_type)
-                    .on_conflict_do_nothing()
-                    .returning(inbox.c.event_id)
-                )
-            ).first()
-            if fresh is None:
+            if not await _received(session, tables, source, event):
                 return "duplicate", None
-            if subscription is None:
-                return "ignored", None
             await subscription.handle(session, event)
             await session.flush()  # constraint violations belong to this event
     except Exception as exc:
@@ -95,6 +87,20 @@ async def attempt(
             log.exception("event %s (%s) failed; parked", event.event_id, event.event_type)
         return "failed", describe(exc)
     return "applied", None
+
+
+async def _received(
+    session: AsyncSession, tables: EventTables, source: str, event: EventV1
+) -> bool:
+    """Notes the event in the inbox; False if it was there already."""
+    inbox = tables.inbox
+    fresh = await session.execute(
+        insert(inbox)
+        .values(event_id=event.event_id, source=source, event_type=event.event_type)
+        .on_conflict_do_nothing()
+        .returning(inbox.c.event_id)
+    )
+    return fresh.first() is not None
 
 
 @dataclass
