@@ -19,7 +19,12 @@ from uuid import UUID
 from pydantic import Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from shared.contracts.base import Contract, EventContract
-from shared.contracts.vocabulary import AcceptanceResult, ChangeKind, Milestone, TerminationCause
+from shared.contracts.vocabulary import (
+    AcceptanceResult,
+    ChangeKind,
+    TerminationCause,
+    TrancheMilestone,
+)
 
 Fen = Annotated[int, Field(ge=0)]
 
@@ -59,7 +64,7 @@ class Budget(Contract):
 class Tranche(Contract):
     name: str
     amount_fen: Annotated[int, Field(gt=0)]
-    on: Milestone
+    on: TrancheMilestone
 
 
 class ProjectApprovedV1(_ProjectEvent):

@@ -34,7 +34,7 @@ class EligibilityAction(StrEnum):
     voucher = "voucher"
 
 
-class Milestone(StrEnum):
+class TrancheMilestone(StrEnum):
     """When a tranche of a grant is paid."""
 
     signing = "signing"

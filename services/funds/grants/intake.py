@@ -33,7 +33,7 @@ from shared.contracts.projects import (
     ProjectMidtermPassedV1,
     ProjectTerminatedV1,
 )
-from shared.contracts.vocabulary import ChangeKind, Milestone
+from shared.contracts.vocabulary import ChangeKind, TrancheMilestone
 from shared.events.handlers import CannotApply, Received
 from shared.events.outbox import publish
 
@@ -135,10 +135,10 @@ class GrantIntake:
                 funds_account_id=funds.id,
             ),
         )
-        await self._milestone(grant, Milestone.signing, event)
+        await self._milestone(grant, TrancheMilestone.signing, event)
 
     async def midterm_passed(self, event: Received[ProjectMidtermPassedV1]) -> None:
-        await self._milestone(await self._grant(event), Milestone.midterm, event)
+        await self._milestone(await self._grant(event), TrancheMilestone.midterm, event)
 
     async def accepted(self, event: Received[ProjectAcceptedV1]) -> None:
         grant = await self._grant(event)
@@ -155,7 +155,7 @@ class GrantIntake:
             to_state="accepted",
             details={"result": event.payload.result},
         )
-        await self._milestone(grant, Milestone.acceptance, event)
+        await self._milestone(grant, TrancheMilestone.acceptance, event)
 
     async def stopped(
         self, event: Received[ProjectTerminatedV1 | ProjectAcceptanceFailedV1]
@@ -221,7 +221,9 @@ class GrantIntake:
             return None
         return None
 
-    async def _milestone(self, grant: Grant, milestone: Milestone, event: Received[Any]) -> None:
+    async def _milestone(
+        self, grant: Grant, milestone: TrancheMilestone, event: Received[Any]
+    ) -> None:
         """Every scheduled tranche of the milestone becomes due: a payment order each."""
         for tranche in await self.repo.tranches(grant.project_id, lock=True):
             if tranche.milestone != milestone or tranche.status != "scheduled":

@@ -16,9 +16,10 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.funds.models.base import Base, LedgerCode, Money, Timestamp, one_of
+from shared.contracts.vocabulary import BudgetCategory, TrancheMilestone
 
-CATEGORIES = ("equipment", "business", "labour", "indirect")
-MILESTONES = ("signing", "midterm", "acceptance")
+CATEGORIES = tuple(category.value for category in BudgetCategory)
+MILESTONES = tuple(milestone.value for milestone in TrancheMilestone)
 GRANT_STATUSES = ("active", "accepted", "frozen")
 # Stored states; `ordered` shows as awaiting approval, paid or due again after a rejection,
 # depending on its payment order (decided through the payment-order API).
