@@ -190,8 +190,9 @@ def dead_letters_query(letters: sa.Table) -> sa.Select[Any]:
 
 def install_metrics(app: FastAPI, service: str, token: Callable[[], str | None]) -> None:
     """Request metrics, `/metrics`, and the gauges every service has: its database pool, its
-    event consumers (`app.state.consumers`) and the backlog of each reader of its feed
-    (`app.state.feed_readers`: subject -> last position asked, kept by the feed route)."""
+    event consumers (`app.state.consumers`), the events it parked, and the backlog of each
+    reader of its feed (`app.state.feed_readers`: subject -> last position asked, kept by the
+    feed route)."""
     metrics = ServiceMetrics(service)
     app.state.metrics = metrics
     app.state.feed_readers = {}
@@ -203,7 +204,7 @@ def install_metrics(app: FastAPI, service: str, token: Callable[[], str | None])
             yield from pool_gauges(db.engine.pool)
         yield from consumer_gauges(app.state.consumers)
 
-    async def backlog() -> None:
+    async def from_database() -> None:
         db = getattr(app.state, "db", None)
         tables: EventTables | None = getattr(app.state, "event_tables", None)
         if db is None or tables is None:
@@ -222,7 +223,7 @@ def install_metrics(app: FastAPI, service: str, token: Callable[[], str | None])
                 metrics.dead_letters.labels(source, status).set(counts.get((source, status), 0))
 
     metrics.collect_with(gauges)
-    metrics.refreshers.append(backlog)
+    metrics.refreshers.append(from_database)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.include_router(metrics_router(token))
 
