@@ -69,8 +69,9 @@ from bench.gateway_overhead import (
 )
 from bench.loadgen import percentile
 from sciplan.stack import SERVICES, Stack
-from services.gateway.identity.service import user_payload
+from services.gateway.identity.service import user_saved
 from services.gateway.models import User, UserRole, events
+from shared.contracts.directory import UserCreatedV1
 from shared.credit_code import check_character
 from shared.db import async_url, asyncpg_dsn
 from shared.devdb import create_database, drop_database
@@ -195,14 +196,7 @@ async def create_applicants(
                 session.add_all(users)
                 await session.flush()
                 for user in users:
-                    await publish(
-                        session,
-                        events,
-                        event_type="user.created",
-                        aggregate_type="user",
-                        aggregate_id=str(user.id),
-                        payload=user_payload(user),
-                    )
+                    await publish(session, events, user_saved(UserCreatedV1, user))
                 await session.commit()
                 applicants += [Applicant(u.username, u.id) for u in users]
     finally:

@@ -1,4 +1,5 @@
-"""The `sciplan` command: run the product, migrate, create the first admin, check the audit log."""
+"""The `sciplan` command: run the product, migrate, create the first admin, check the audit log,
+deal with the events the services could not apply."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Annotated
 import typer
 from pydantic import SecretStr
 
+from sciplan.events_cli import commands as events_commands
 from sciplan.stack import (
     DEFAULT_PORTS,
     DEFAULT_START_TIMEOUT,
@@ -58,6 +60,9 @@ def database() -> Iterator[str]:
         yield asyncio.run(create_database(server_url, "sciplan"))
     finally:
         embedded.stop()
+
+
+app.add_typer(events_commands(database), name="events")
 
 
 def _settings(url: str) -> GatewaySettings:

@@ -3,19 +3,27 @@ vouchers at a given moment (the projects and funds services both ask).
 
 Callers ask as of the moment that matters (the submission time, the voucher application): a
 rating that changed since (a record confirmed later, a ban that ended) does not change what
-the subject was entitled to then.
+the subject was entitled to then. Questions and answers are contracts between the services
+(`shared/contracts/credit.py`): the credit service answers with the same classes.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Protocol, TypeVar
 from uuid import UUID
 
 import aiohttp
 from fastapi import Depends, Request
+from pydantic import ValidationError
 
 from shared.auth.service_account import ServiceTokens
+from shared.contracts.credit import (
+    BulkEligibilityRequestV1,
+    BulkEligibilityV1,
+    EligibilityQueryV1,
+    EligibilityV1,
+)
 from shared.errors import AppError, Text
 from shared.http import traced_headers
 
@@ -36,14 +44,14 @@ class CreditClient(Protocol):
         at: datetime,
         gateway_user_id: UUID | None = None,
         gateway_org_id: UUID | None = None,
-    ) -> dict[str, Any]:
-        """The credit service's `Eligibility` answer; raises `CreditUnavailable`."""
+    ) -> EligibilityV1:
+        """The credit service's answer; raises `CreditUnavailable`."""
         ...
 
     async def people_eligibility(
         self, *, action: str, at: datetime, user_ids: list[UUID]
-    ) -> dict[UUID, dict[str, Any]]:
-        """`Eligibility` per gateway user id, up to 1,000 in one question."""
+    ) -> dict[UUID, EligibilityV1]:
+        """The answer per gateway user id, up to 1,000 in one question."""
         ...
 
 
@@ -71,24 +79,17 @@ class HttpCreditClient:
         at: datetime,
         gateway_user_id: UUID | None = None,
         gateway_org_id: UUID | None = None,
-    ) -> dict[str, Any]:
-        params = {"action": action, "at": at.isoformat()}
-        if gateway_user_id is not None:
-            params["gateway_user_id"] = str(gateway_user_id)
-        if gateway_org_id is not None:
-            params["gateway_org_id"] = str(gateway_org_id)
-        return await self._ask("GET", "", params=params)
+    ) -> EligibilityV1:
+        query = eligibility_query(action, at, gateway_user_id, gateway_org_id)
+        answer = await self._ask("GET", "", params=query)
+        return _parsed(EligibilityV1, answer)
 
     async def people_eligibility(
         self, *, action: str, at: datetime, user_ids: list[UUID]
-    ) -> dict[UUID, dict[str, Any]]:
-        body = {
-            "action": action,
-            "at": at.isoformat(),
-            "gateway_user_ids": [str(u) for u in user_ids],
-        }
+    ) -> dict[UUID, EligibilityV1]:
+        body = bulk_question(action, at, user_ids)
         answer = await self._ask("POST", "/bulk", json=body)
-        return {UUID(key): value for key, value in answer["users"].items()}
+        return _parsed(BulkEligibilityV1, answer).users
 
     async def _ask(self, method: str, suffix: str, **kwargs: Any) -> dict[str, Any]:
         if self._tokens is None:
@@ -110,6 +111,39 @@ class HttpCreditClient:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise CreditUnavailable() from exc
         raise CreditUnavailable()
+
+
+def eligibility_query(
+    action: str, at: datetime, gateway_user_id: UUID | None, gateway_org_id: UUID | None
+) -> dict[str, str]:
+    """The query string of `GET /v1/eligibility` (`EligibilityQueryV1`)."""
+    query = EligibilityQueryV1.model_validate(
+        {
+            "action": action,
+            "at": at,
+            "gateway_user_id": gateway_user_id,
+            "gateway_org_id": gateway_org_id,
+        }
+    )
+    return {key: str(value) for key, value in query.model_dump(mode="json").items() if value}
+
+
+def bulk_question(action: str, at: datetime, user_ids: list[UUID]) -> dict[str, Any]:
+    """The body of `POST /v1/eligibility/bulk` (`BulkEligibilityRequestV1`)."""
+    question = BulkEligibilityRequestV1.model_validate(
+        {"action": action, "at": at, "gateway_user_ids": user_ids}
+    )
+    return question.model_dump(mode="json")
+
+
+Answer = TypeVar("Answer", EligibilityV1, BulkEligibilityV1)
+
+
+def _parsed(contract: type[Answer], answer: dict[str, Any]) -> Answer:
+    try:
+        return contract.model_validate(answer)
+    except ValidationError as exc:
+        raise CreditUnavailable() from exc  # an answer this side cannot read is no answer
 
 
 async def _credit_client(request: Request) -> CreditClient:

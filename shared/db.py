@@ -206,6 +206,21 @@ def is_database_outage(exc: BaseException) -> bool:
     return isinstance(exc, (*_OUTAGES, PoolTimeout, TimeoutError))
 
 
+# Statements that failed for the moment, not for what they say: a serialization failure or a
+# deadlock (class 40), a lock not available, a statement timed out or cancelled.
+_RETRY_LATER = frozenset({"40001", "40P01", "55P03", "57014"})
+
+
+def is_transient_failure(exc: BaseException) -> bool:
+    """True when trying the same work again later may succeed (an outage, a deadlock, a lock
+    or statement timeout); false for a failure the work itself causes."""
+    if is_database_outage(exc):
+        return True
+    if isinstance(exc, DBAPIError):
+        return getattr(_cause(exc), "sqlstate", None) in _RETRY_LATER
+    return False
+
+
 async def _driver_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, DBAPIError) and _lost_connection(exc):
         return await _database_unavailable(request, exc)

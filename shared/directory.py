@@ -16,8 +16,8 @@ from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.events.consumer import Handler
-from shared.events.outbox import Event
+from shared.contracts.directory import OrganizationCreatedV1, UserCreatedV1, UserUpdatedV1
+from shared.events.handlers import Received, Subscription, subscriptions
 
 
 @dataclass(frozen=True)
@@ -58,46 +58,49 @@ def _upsert(table: sa.Table, values: Mapping[str, Any]) -> sa.Insert:
     )
 
 
-def directory_handlers(tables: DirectoryTables) -> dict[str, Handler]:
-    async def organization_saved(session: AsyncSession, event: Event) -> None:
-        p = event.payload
+def directory_handlers(tables: DirectoryTables) -> dict[str, Subscription[Any]]:
+    async def organization_saved(
+        session: AsyncSession, event: Received[OrganizationCreatedV1]
+    ) -> None:
+        org = event.payload
         await session.execute(
             _upsert(
                 tables.organizations,
                 {
-                    "id": UUID(p["id"]),
-                    "name": p["name"],
-                    "credit_code": p["credit_code"],
-                    "kind": p["kind"],
-                    "parent_id": UUID(p["parent_id"]) if p.get("parent_id") else None,
+                    "id": org.id,
+                    "name": org.name,
+                    "credit_code": org.credit_code,
+                    "kind": org.kind,
+                    "parent_id": org.parent_id,
                     "updated_at": event.occurred_at,
                 },
             )
         )
 
-    async def user_saved(session: AsyncSession, event: Event) -> None:
-        p = event.payload
+    async def user_saved(
+        session: AsyncSession, event: Received[UserCreatedV1 | UserUpdatedV1]
+    ) -> None:
+        user = event.payload
         await session.execute(
             _upsert(
                 tables.users,
                 {
-                    "id": UUID(p["id"]),
-                    "username": p["username"],
-                    "display_name": p["display_name"],
-                    "org_id": UUID(p["org_id"]) if p.get("org_id") else None,
-                    "roles": sorted(p["roles"]),
-                    "is_active": p["is_active"],
+                    "id": user.id,
+                    "username": user.username,
+                    "display_name": user.display_name,
+                    "org_id": user.org_id,
+                    "roles": sorted(user.roles),
+                    "is_active": user.is_active,
                     "updated_at": event.occurred_at,
                 },
             )
         )
 
-    return {
-        "organization.created": organization_saved,
-        "organization.updated": organization_saved,
-        "user.created": user_saved,
-        "user.updated": user_saved,
-    }
+    return subscriptions(
+        Subscription(OrganizationCreatedV1, organization_saved),
+        Subscription(UserCreatedV1, user_saved),
+        Subscription(UserUpdatedV1, user_saved),
+    )
 
 
 async def find_user(

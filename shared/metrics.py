@@ -1,5 +1,6 @@
 """Prometheus metrics of one service: requests by route and status, the database pool, the
-event consumers' lag and the outbox backlog of each reader of this service's feed.
+event consumers' lag, the events they parked (dead letters) and the outbox backlog of each
+reader of this service's feed.
 
 Each app has its own registry (tests run several apps in one process). Gauges that describe
 state (pool, lag, backlog) are read when Prometheus scrapes, not kept up to date per request.
@@ -32,6 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.errors import AppError, Text
 from shared.events.consumer import EventConsumer
 from shared.events.outbox import parse_position
+from shared.events.tables import UNRESOLVED, EventTables
 
 METRICS_PATH = "/metrics"
 _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -65,6 +67,13 @@ class ServiceMetrics:
             "sciplan_outbox_backlog_events",
             "Events of this service's feed not yet read by a consumer (counted up to 10,001)",
             ["consumer"],
+            registry=self.registry,
+        )
+        self.dead_letters = Gauge(
+            "sciplan_event_dead_letters",
+            "Events this service parked and nobody resolved yet, by source and status "
+            "(failed: tried and failed; waiting: behind a failed one of their aggregate)",
+            ["source", "status"],
             registry=self.registry,
         )
         # Async work before each scrape (database counts); gauges read in memory use collect_with.
@@ -171,10 +180,19 @@ def outbox_backlog_query(outbox: sa.Table, after_txid: int, after_id: int) -> sa
     return sa.select(sa.func.count()).select_from(newer)
 
 
+def dead_letters_query(letters: sa.Table) -> sa.Select[Any]:
+    return (
+        sa.select(letters.c.source, letters.c.status, sa.func.count().label("count"))
+        .where(letters.c.status.in_(UNRESOLVED))
+        .group_by(letters.c.source, letters.c.status)
+    )
+
+
 def install_metrics(app: FastAPI, service: str, token: Callable[[], str | None]) -> None:
     """Request metrics, `/metrics`, and the gauges every service has: its database pool, its
-    event consumers (`app.state.consumers`) and the backlog of each reader of its feed
-    (`app.state.feed_readers`: subject -> last position asked, kept by the feed route)."""
+    event consumers (`app.state.consumers`), the events it parked, and the backlog of each
+    reader of its feed (`app.state.feed_readers`: subject -> last position asked, kept by the
+    feed route)."""
     metrics = ServiceMetrics(service)
     app.state.metrics = metrics
     app.state.feed_readers = {}
@@ -186,19 +204,26 @@ def install_metrics(app: FastAPI, service: str, token: Callable[[], str | None])
             yield from pool_gauges(db.engine.pool)
         yield from consumer_gauges(app.state.consumers)
 
-    async def backlog() -> None:
+    async def from_database() -> None:
         db = getattr(app.state, "db", None)
-        outbox = getattr(app.state, "outbox_table", None)
-        if db is None or outbox is None:
+        tables: EventTables | None = getattr(app.state, "event_tables", None)
+        if db is None or tables is None:
             return
         async with db.sessionmaker() as session:
             for reader, position in list(app.state.feed_readers.items()):
                 txid, row_id = parse_position(position)
-                count = await session.scalar(outbox_backlog_query(outbox, txid, row_id))
+                count = await session.scalar(outbox_backlog_query(tables.outbox, txid, row_id))
                 metrics.outbox_backlog.labels(reader).set(count or 0)
+            parked = await session.execute(dead_letters_query(tables.dead_letters))
+            counts = {(row.source, row.status): row.count for row in parked}
+        metrics.dead_letters.clear()
+        sources = {source for source, _ in counts} | set(getattr(app.state, "event_sources", {}))
+        for source in sorted(sources):
+            for status in UNRESOLVED:
+                metrics.dead_letters.labels(source, status).set(counts.get((source, status), 0))
 
     metrics.collect_with(gauges)
-    metrics.refreshers.append(backlog)
+    metrics.refreshers.append(from_database)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.include_router(metrics_router(token))
 
@@ -210,6 +235,11 @@ def consumer_gauges(consumers: list[EventConsumer]) -> Iterator[Metric]:
     failures = CounterMetricFamily(
         "sciplan_event_consumer_failures", "Polls of a feed that failed", labels=["source"]
     )
+    parked = CounterMetricFamily(
+        "sciplan_events_parked",
+        "Events of another service's feed parked as dead letters by this process",
+        labels=["source"],
+    )
     lag = GaugeMetricFamily(
         "sciplan_event_consumer_lag_seconds",
         "Seconds since the consumer last read its source's feed to the end",
@@ -219,10 +249,12 @@ def consumer_gauges(consumers: list[EventConsumer]) -> Iterator[Metric]:
     for consumer in consumers:
         consumed.add_metric([consumer.source], float(consumer.consumed))
         failures.add_metric([consumer.source], float(consumer.failures))
+        parked.add_metric([consumer.source], float(consumer.parked))
         # Never caught up yet (just started, or failing since the start): no number to give.
         caught_up = consumer.caught_up_at
         behind = now - caught_up if caught_up is not None else float("nan")
         lag.add_metric([consumer.source], behind)
     yield consumed
     yield failures
+    yield parked
     yield lag

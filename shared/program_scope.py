@@ -10,6 +10,7 @@ query instead of a call to projects on every request.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -19,15 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from shared.auth.roles import Role
 from shared.auth.tokens import Principal
-from shared.events.consumer import Handler
-from shared.events.outbox import Event
-
-# The events projects publishes for this replica (their payloads are below, in the handlers).
-MANAGER_ASSIGNED = "program.manager_assigned"
-MANAGER_REMOVED = "program.manager_removed"
-EVALUATOR_ENGAGED = "evaluator.engaged"
-ENGAGEMENT_ENDED = "evaluator.engagement_ended"
-PROJECT_APPROVED = "project.approved"
+from shared.contracts.programs import (
+    EvaluatorEngagedV1,
+    EvaluatorEngagementEndedV1,
+    ProgramManagerAssignedV1,
+    ProgramManagerRemovedV1,
+)
+from shared.contracts.projects import ProjectApprovedV1
+from shared.events.handlers import Received, Subscription, subscriptions
 
 
 @dataclass(frozen=True)
@@ -65,73 +65,68 @@ def scope_tables(metadata: sa.MetaData) -> ScopeTables:
     return ScopeTables(managers=managers, engagements=engagements, projects=projects)
 
 
-def _uuid(value: object) -> UUID | None:
-    return UUID(str(value)) if value else None
-
-
-def scope_handlers(tables: ScopeTables) -> dict[str, Handler]:
-    async def manager_assigned(session: AsyncSession, event: Event) -> None:
+def scope_handlers(tables: ScopeTables) -> dict[str, Subscription[Any]]:
+    async def manager_assigned(
+        session: AsyncSession, event: Received[ProgramManagerAssignedV1]
+    ) -> None:
         p = event.payload
         await session.execute(
             insert(tables.managers)
-            .values(program_id=UUID(p["program_id"]), user_id=UUID(p["user_id"]))
+            .values(program_id=p.program_id, user_id=p.user_id)
             .on_conflict_do_nothing()
         )
 
-    async def manager_removed(session: AsyncSession, event: Event) -> None:
+    async def manager_removed(
+        session: AsyncSession, event: Received[ProgramManagerRemovedV1]
+    ) -> None:
         p = event.payload
         managers = tables.managers
         await session.execute(
             sa.delete(managers).where(
-                managers.c.program_id == UUID(p["program_id"]),
-                managers.c.user_id == UUID(p["user_id"]),
+                managers.c.program_id == p.program_id, managers.c.user_id == p.user_id
             )
         )
 
-    async def engaged(session: AsyncSession, event: Event) -> None:
+    async def engaged(session: AsyncSession, event: Received[EvaluatorEngagedV1]) -> None:
         p = event.payload
         await session.execute(
             insert(tables.engagements)
             .values(
-                id=UUID(p["engagement_id"]),
-                evaluator_id=UUID(p["evaluator_id"]),
-                program_id=_uuid(p.get("program_id")),
-                project_id=_uuid(p.get("project_id")),
+                id=p.engagement_id,
+                evaluator_id=p.evaluator_id,
+                program_id=p.program_id,
+                project_id=p.project_id,
             )
             .on_conflict_do_nothing()
         )
 
-    async def engagement_ended(session: AsyncSession, event: Event) -> None:
-        p = event.payload
+    async def engagement_ended(
+        session: AsyncSession, event: Received[EvaluatorEngagementEndedV1]
+    ) -> None:
         engagements = tables.engagements
         await session.execute(
             sa.update(engagements)
-            .where(engagements.c.id == UUID(p["engagement_id"]))
+            .where(engagements.c.id == event.payload.engagement_id)
             .values(ended_at=event.occurred_at)
         )
 
-    async def project_approved(session: AsyncSession, event: Event) -> None:
+    async def project_approved(session: AsyncSession, event: Received[ProjectApprovedV1]) -> None:
         p = event.payload
-        if not p.get("program_id"):
+        if p.program_id is None:
             return  # published before the payload named its program: nothing to scope by
         await session.execute(
             insert(tables.projects)
-            .values(
-                id=UUID(p["project_id"]),
-                program_id=UUID(p["program_id"]),
-                pi_id=UUID(p["pi_id"]),
-                org_id=UUID(p["org_id"]),
-            )
+            .values(id=p.project_id, program_id=p.program_id, pi_id=p.pi_id, org_id=p.org_id)
             .on_conflict_do_nothing()
         )
 
-    return {
-        MANAGER_ASSIGNED: manager_assigned,
-        MANAGER_REMOVED: manager_removed,
-        EVALUATOR_ENGAGED: engaged,
-        ENGAGEMENT_ENDED: engagement_ended,
-        PROJECT_APPROVED: project_approved,
-    }
+    return subscriptions(
+        Subscription(ProgramManagerAssignedV1, manager_assigned),
+        Subscription(ProgramManagerRemovedV1, manager_removed),
+        Subscription(EvaluatorEngagedV1, engaged),
+        Subscription(EvaluatorEngagementEndedV1, engagement_ended),
+        Subscription(ProjectApprovedV1, project_approved),
+    )
 
 
 @dataclass(frozen=True)

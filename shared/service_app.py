@@ -1,8 +1,9 @@
 """What every domain service has in common: `create_service_app(parts)` builds it.
 
 Health and readiness, `GET /v1/me`, token verification against the gateway's JWKS, the
-service's event feed, the consumer of the gateway's events (the directory), error handlers
-and the request id. Domain services add their own routers.
+service's event feed, the consumer of the gateway's events (the directory), the events it
+parked (dead letters), error handlers and the request id. Domain services add their own
+routers.
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ from shared.auth.tokens import Principal, TokenVerifier
 from shared.db import Database, SessionDep, install_db_error_handlers
 from shared.directory import DirectoryTables, directory_handlers, find_user
 from shared.errors import ServiceUnavailable, Text, install_error_handlers, problem_response
-from shared.events.consumer import EventConsumer, Handler
+from shared.events.consumer import EventConsumer
+from shared.events.dead_letter_routes import dead_letter_router
 from shared.events.feed import event_feed_router
+from shared.events.handlers import Handlers
 from shared.events.remote import http_feed
 from shared.events.tables import EventTables
 from shared.http import client_session
@@ -37,6 +40,7 @@ from shared.input_bounds import install_input_bounds
 from shared.metrics import install_metrics
 from shared.middleware import RequestIdMiddleware
 from shared.openapi import install_problem_docs
+from shared.pagination import strict_query
 from shared.settings import ServiceSettings
 
 # The OpenAPI document is public so the gateway can merge it into the one it serves; the
@@ -55,7 +59,7 @@ class EventSource:
     """Another service whose event feed this one consumes."""
 
     base_url: str
-    handlers: Mapping[str, Handler]
+    handlers: Handlers
 
 
 @dataclass
@@ -142,6 +146,10 @@ def _health_router(settings: ServiceSettings, parts: ServiceParts) -> APIRouter:
 
 def create_service_app(parts: ServiceParts, *, jwks_fetch: FetchDocument | None = None) -> FastAPI:
     settings = parts.settings
+    sources = {
+        "gateway": EventSource(settings.gateway_url, directory_handlers(parts.directory)),
+        **parts.sources,
+    }
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -153,6 +161,7 @@ def create_service_app(parts: ServiceParts, *, jwks_fetch: FetchDocument | None 
         )
         app.state.db = db
         app.state.http = http
+        app.state.event_sources = {name: source.handlers for name, source in sources.items()}
         app.state.jwks = jwks
         app.state.token_verifier = TokenVerifier(
             audience=settings.audience, issuer=settings.jwt_issuer, keys=jwks.get
@@ -168,10 +177,6 @@ def create_service_app(parts: ServiceParts, *, jwks_fetch: FetchDocument | None 
                 client_secret=settings.client_secret.get_secret_value(),
                 session=http,
             )
-            sources = {
-                "gateway": EventSource(settings.gateway_url, directory_handlers(parts.directory)),
-                **parts.sources,
-            }
             for name, source in sources.items():
                 consumer = EventConsumer(
                     source=name,
@@ -222,9 +227,10 @@ def create_service_app(parts: ServiceParts, *, jwks_fetch: FetchDocument | None 
     app.add_middleware(RequestIdMiddleware)
     install_metrics(app, settings.service_name, settings.metrics_token_value)
     install_problem_docs(app)
-    app.state.outbox_table = parts.events.outbox
+    app.state.event_tables = parts.events
     app.include_router(_health_router(settings, parts))
     app.include_router(event_feed_router(parts.events))
+    app.include_router(strict_query(dead_letter_router(parts.events)))
     for router in parts.routers:
         app.include_router(router)
     return app

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 import httpx
 
-from shared.credit_client import CreditUnavailable
+from shared.contracts.credit import BulkEligibilityV1, EligibilityV1
+from shared.credit_client import CreditUnavailable, bulk_question, eligibility_query
 from tests.conftest import bearer
 
 
@@ -31,37 +31,28 @@ class AsgiCreditClient:
         at: datetime,
         gateway_user_id: UUID | None = None,
         gateway_org_id: UUID | None = None,
-    ) -> dict[str, Any]:
+    ) -> EligibilityV1:
         self.calls += 1
         if self.down:
             raise CreditUnavailable()
-        params = {"action": action, "at": at.isoformat()}
-        if gateway_user_id is not None:
-            params["gateway_user_id"] = str(gateway_user_id)
-        if gateway_org_id is not None:
-            params["gateway_org_id"] = str(gateway_org_id)
+        params = eligibility_query(action, at, gateway_user_id, gateway_org_id)
         async with self._one_at_a_time:
             reply = await self._client.get("/v1/eligibility", params=params, headers=self._headers)
         if reply.status_code != 200:
             raise CreditUnavailable()
-        answer: dict[str, Any] = reply.json()
-        return answer
+        return EligibilityV1.model_validate(reply.json())
 
     async def people_eligibility(
         self, *, action: str, at: datetime, user_ids: list[UUID]
-    ) -> dict[UUID, dict[str, Any]]:
+    ) -> dict[UUID, EligibilityV1]:
         self.calls += 1
         if self.down:
             raise CreditUnavailable()
-        body = {
-            "action": action,
-            "at": at.isoformat(),
-            "gateway_user_ids": [str(u) for u in user_ids],
-        }
+        body = bulk_question(action, at, user_ids)
         async with self._one_at_a_time:
             reply = await self._client.post(
                 "/v1/eligibility/bulk", json=body, headers=self._headers
             )
         if reply.status_code != 200:
             raise CreditUnavailable()
-        return {UUID(key): value for key, value in reply.json()["users"].items()}
+        return BulkEligibilityV1.model_validate(reply.json()).users

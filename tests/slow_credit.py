@@ -12,13 +12,14 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 from uuid import UUID
 
 import httpx
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.contracts.credit import EligibilityV1
 from shared.credit_client import CreditClient
 
 DELAY = 5.0  # a slow credit service answers after this many seconds
@@ -57,7 +58,7 @@ class SlowCredit:
         at: datetime,
         gateway_user_id: UUID | None = None,
         gateway_org_id: UUID | None = None,
-    ) -> dict[str, Any]:
+    ) -> EligibilityV1:
         await self._think()
         return await self.inner.eligibility(
             action=action, at=at, gateway_user_id=gateway_user_id, gateway_org_id=gateway_org_id
@@ -65,7 +66,7 @@ class SlowCredit:
 
     async def people_eligibility(
         self, *, action: str, at: datetime, user_ids: list[UUID]
-    ) -> dict[UUID, dict[str, Any]]:
+    ) -> dict[UUID, EligibilityV1]:
         await self._think()
         return await self.inner.people_eligibility(action=action, at=at, user_ids=user_ids)
 

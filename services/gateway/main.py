@@ -182,7 +182,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         "Audited requests whose audit row could not be written (each is logged whole)",
         registry=app.state.metrics.registry,
     )
-    app.state.outbox_table = events.outbox
+    app.state.event_tables = events
     app.include_router(_system_router(settings))
     app.include_router(auth_router)
     app.include_router(public_keys_router)

@@ -2,34 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.contracts.base import EventContract
+from shared.contracts.feed import EventFeedPageV1, EventV1
 from shared.errors import AppError, Text
 from shared.events.tables import EventTables
 from shared.ids import uuid7
 from shared.logging import request_id_var
 
-
-class Event(BaseModel):
-    event_id: UUID
-    event_type: str
-    aggregate_type: str
-    aggregate_id: str
-    payload: dict[str, Any]
-    occurred_at: datetime
-    request_id: str | None = None
-    position: str
-
-
-class EventFeedPage(BaseModel):
-    events: list[Event]
-    next_position: str
+# The feed's envelope and page (contracts between services: `shared/contracts/feed.py`).
+Event = EventV1
+EventFeedPage = EventFeedPageV1
 
 
 class InvalidPosition(AppError):
@@ -51,21 +38,25 @@ def parse_position(position: str) -> tuple[int, int]:
 async def publish(
     session: AsyncSession,
     tables: EventTables,
+    event: EventContract,
     *,
-    event_type: str,
-    aggregate_type: str,
-    aggregate_id: str,
-    payload: dict[str, Any],
+    aggregate_id: str | None = None,
 ) -> UUID:
-    """Record an event in the same transaction as the state change it describes."""
+    """Record an event in the same transaction as the state change it describes. The type,
+    the aggregate and the payload come from the contract; the aggregate's id too, unless the
+    contract leaves it to the producer (`aggregate_field` None)."""
+    contract = type(event)
+    key = aggregate_id if aggregate_id is not None else event.aggregate_key()
+    if key is None:
+        raise TypeError(f"{contract.__name__}: give the aggregate's id")
     event_id = uuid7()
     await session.execute(
         sa.insert(tables.outbox).values(
             event_id=event_id,
-            event_type=event_type,
-            aggregate_type=aggregate_type,
-            aggregate_id=aggregate_id,
-            payload=payload,
+            event_type=contract.event_type,
+            aggregate_type=contract.aggregate_type,
+            aggregate_id=key,
+            payload=event.model_dump(mode="json"),
             request_id=request_id_var.get(),
         )
     )

@@ -47,8 +47,10 @@ async def test_a_terminated_project_proposes_one_record_however_often_it_arrives
     event = _event(
         "project.terminated",
         {
+            "project_id": str(uuid7()),
             "project_number": "2026-ZDYF-0007",
             "program_id": str(PROGRAM),
+            "cause": "misconduct",
             "at_fault": True,
             "reason": "项目负责人学术不端，经调查属实",
             "managing_agency": "省科技厅",
@@ -60,8 +62,8 @@ async def test_a_terminated_project_proposes_one_record_however_often_it_arrives
             },
         },
     )
-    await handlers["project.terminated"](session, event)
-    await handlers["project.terminated"](session, event)  # redelivered
+    await handlers["project.terminated"].handle(session, event)
+    await handlers["project.terminated"].handle(session, event)  # redelivered
     records = await _records(session)
     assert len(records) == 1
     record = records[0]
@@ -76,8 +78,10 @@ async def test_a_terminated_project_proposes_one_record_however_often_it_arrives
     assert record.program_id == PROGRAM  # its managers handle it
     assert str(record.effective_from) == "2026-05-06"
 
-    not_at_fault = _event("project.terminated", dict(event.payload, at_fault=False))
-    await handlers["project.terminated"](session, not_at_fault)
+    not_at_fault = _event(
+        "project.terminated", dict(event.payload, at_fault=False, cause="inability")
+    )
+    await handlers["project.terminated"].handle(session, not_at_fault)
     assert len(await _records(session)) == 1
 
 
@@ -89,12 +93,20 @@ async def test_a_voucher_fraud_names_both_parties_once_each(session: AsyncSessio
             "voucher_number": "CXQ-2026-000123",
             "facts": "虚构检测服务合同，套取创新券资金",
             "managing_agency": "省科技厅",
-            "enterprise": {"name": "某科技公司", "credit_code": org_code(8)},
-            "provider": {"name": "某检测中心", "credit_code": org_code(9)},
+            "enterprise": {
+                "name": "某科技公司",
+                "credit_code": org_code(8),
+                "gateway_org_id": str(uuid7()),
+            },
+            "provider": {
+                "name": "某检测中心",
+                "credit_code": org_code(9),
+                "gateway_org_id": str(uuid7()),
+            },
         },
     )
     for _ in range(2):
-        await handlers["voucher.fraud_confirmed"](session, event)
+        await handlers["voucher.fraud_confirmed"].handle(session, event)
     records = await _records(session)
     assert [(r.rule_code, r.capacity) for r in records] == [("VOUCHER_FRAUD", "organization")] * 2
     assert len({r.subject_id for r in records}) == 2

@@ -52,8 +52,8 @@ async def test_a_late_review_proposes_one_record_for_the_expert(session: AsyncSe
     expert_id = str(uuid7())
     # 2026-04-01 00:30 in Shanghai is still March 31 in UTC: the date is Shanghai's
     event = _late("2026-04-01T00:30:00+08:00", expert_id)
-    await handler(session, event)
-    await handler(session, event)  # redelivered
+    await handler.handle(session, event)
+    await handler.handle(session, event)  # redelivered
     [record] = await _records(session, expert_id)
     assert (record.rule_code, record.capacity, record.status, record.tier) == (
         "EXPERT_LATE_REVIEW",
@@ -79,8 +79,8 @@ async def test_a_review_never_submitted_is_recorded_as_of_the_deadline(
 ) -> None:
     handler = credit_handlers(CreditSettings())["review.late"]
     expert_id = str(uuid7())
-    await handler(session, _late(None, expert_id))
-    await handler(session, _late("2026-04-02T09:00:00+08:00", expert_id))  # another round
+    await handler.handle(session, _late(None, expert_id))
+    await handler.handle(session, _late("2026-04-02T09:00:00+08:00", expert_id))  # another round
     first, second = await _records(session, expert_id)
     assert first.subject_id == second.subject_id  # the same expert, two records
     assert str(first.effective_from) == "2026-03-31"

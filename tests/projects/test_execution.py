@@ -13,8 +13,8 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.credit.inbound import ProjectTerminated
 from services.projects.models import ApplicationVersion, Project, Transition
+from shared.contracts.projects import ProjectTerminatedV1
 from tests.projects.conftest import ZDYF, Projects
 from tests.projects.test_decisions import BUDGET, approved_projects, outbox
 
@@ -385,16 +385,16 @@ async def test_termination_for_misconduct_proposes_a_credit_record(
     assert reply.json()["termination_cause"] == "misconduct"
 
     [payload] = await outbox(session, "project.terminated")
-    event = ProjectTerminated.model_validate(payload)
+    event = ProjectTerminatedV1.model_validate(payload)
     assert event.at_fault is True
     assert event.rule_code == "FABRICATION"
     assert event.project_number == "2026-ZDYF-0001"
     assert event.reason == "中期检查发现数据造假"
     assert event.managing_agency == "甘肃省科学技术厅"
     assert event.pi.name == "王芳"
-    assert event.pi.gateway_user_id == str(projects.callers["applicant"].user_id)
+    assert str(event.pi.gateway_user_id) == str(projects.callers["applicant"].user_id)
     assert event.organization.name == "兰州大学"
-    assert event.organization.gateway_org_id == str(projects.orgs[1])
+    assert str(event.organization.gateway_org_id) == str(projects.orgs[1])
     assert event.organization.credit_code is not None
     assert (payload["project_id"], payload["cause"]) == (project_id, "misconduct")
 
@@ -424,7 +424,7 @@ async def test_termination_on_request_is_not_at_fault(
     )
     assert reply.status_code == 200, reply.text
     [payload] = await outbox(session, "project.terminated")
-    event = ProjectTerminated.model_validate(payload)
+    event = ProjectTerminatedV1.model_validate(payload)
     assert event.at_fault is False
     assert payload["cause"] == "request"
     assert "rule_code" not in payload
@@ -442,7 +442,7 @@ async def test_misconduct_without_a_rule_uses_the_general_one(
     )
     assert reply.status_code == 200
     [payload] = await outbox(session, "project.terminated")
-    assert ProjectTerminated.model_validate(payload).rule_code == "TERMINATED_AT_FAULT"
+    assert ProjectTerminatedV1.model_validate(payload).rule_code == "TERMINATED_AT_FAULT"
 
 
 async def test_illegal_moves_answer_with_the_current_state(

@@ -37,7 +37,7 @@ async def replay(session: AsyncSession, after: int) -> int:
         handler = handlers.get(row.event_type)
         if handler is not None:
             event = Event.model_validate({**row._mapping, "position": str(row.id)})
-            await handler(session, event)
+            await handler.handle(session, event)
     return max((row.id for row in rows), default=after)
 
 
@@ -158,7 +158,9 @@ async def test_funds_learns_the_code_of_every_program_it_is_told_about(
     for row in rows:
         handler = FUNDS_HANDLERS.get(row.event_type)
         if handler is not None:
-            await handler(session, Event.model_validate({**row._mapping, "position": str(row.id)}))
+            await handler.handle(
+                session, Event.model_validate({**row._mapping, "position": str(row.id)})
+            )
 
     for who in ("manager2", "evaluator"):
         principal = await projects.app.state.token_verifier.verify(

@@ -19,6 +19,7 @@ import asyncio
 import sys
 import time
 from dataclasses import dataclass
+from typing import Any, ClassVar
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -30,9 +31,11 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from shared.contracts.base import EventContract
 from shared.db import async_url
-from shared.events.consumer import EventConsumer, Handler
-from shared.events.outbox import Event, EventFeedPage, publish, read_feed
+from shared.events.consumer import EventConsumer
+from shared.events.handlers import Apply, Received, Subscription
+from shared.events.outbox import EventFeedPage, publish, read_feed
 from shared.events.tables import EventTables, event_tables
 
 SCHEMA = "outbox_test"
@@ -42,6 +45,16 @@ PRODUCE_PAUSE_SECONDS = 0.005
 HANDLER_PAUSE_SECONDS = 0.005
 CONSUME_BATCH = 5
 CONSUME_DEADLINE_SECONDS = 90.0
+
+
+class ThingCreatedV1(EventContract):
+    """The scratch schema's one event: a `state` row was written."""
+
+    event_type: ClassVar[str] = EVENT_TYPE
+    aggregate_type: ClassVar[str] = "thing"
+    aggregate_field: ClassVar[str | None] = None
+
+    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -97,12 +110,7 @@ async def produce_one(sessionmaker: async_sessionmaker[AsyncSession], label: str
             )
         ).scalar_one()
         return await publish(
-            session,
-            SCHEMA_TABLES.events,
-            event_type=EVENT_TYPE,
-            aggregate_type="thing",
-            aggregate_id=str(state_id),
-            payload={"label": label},
+            session, SCHEMA_TABLES.events, ThingCreatedV1(label=label), aggregate_id=str(state_id)
         )
 
 
@@ -114,7 +122,7 @@ async def fetch_page(
         return await read_feed(session, SCHEMA_TABLES.events, after=after, limit=limit)
 
 
-async def append_effect(session: AsyncSession, event: Event) -> None:
+async def append_effect(session: AsyncSession, event: Received[Any]) -> None:
     await session.execute(
         sa.insert(SCHEMA_TABLES.effects).values(
             event_id=event.event_id, aggregate_id=event.aggregate_id
@@ -125,7 +133,7 @@ async def append_effect(session: AsyncSession, event: Event) -> None:
 def make_consumer(
     sessionmaker: async_sessionmaker[AsyncSession],
     *,
-    handler: Handler | None = None,
+    handler: Apply[ThingCreatedV1] | None = None,
     batch_size: int = CONSUME_BATCH,
 ) -> EventConsumer:
     async def fetch(after: str, limit: int) -> EventFeedPage:
@@ -136,7 +144,7 @@ def make_consumer(
         fetch=fetch,
         sessionmaker=sessionmaker,
         tables=SCHEMA_TABLES.events,
-        handlers={EVENT_TYPE: handler or append_effect},
+        handlers={EVENT_TYPE: Subscription(ThingCreatedV1, handler or append_effect)},
         batch_size=batch_size,
     )
 
@@ -163,7 +171,7 @@ async def consume(database_url: str, n: int) -> int:
     engine = make_engine(database_url)
     sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
 
-    async def slow_effect(session: AsyncSession, event: Event) -> None:
+    async def slow_effect(session: AsyncSession, event: Received[ThingCreatedV1]) -> None:
         await append_effect(session, event)
         await asyncio.sleep(HANDLER_PAUSE_SECONDS)
 

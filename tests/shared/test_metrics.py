@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -15,16 +16,26 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.credit.config import CreditSettings
+from services.credit.inbound import credit_handlers
 from services.credit.main import create_app as credit_app
 from services.credit.models import events
 from services.gateway.config import GatewaySettings
 from services.gateway.main import create_app as gateway_app
 from shared.auth.roles import Role
-from shared.events.outbox import publish
+from shared.contracts.base import EventContract
+from shared.events.outbox import Event, publish
+from shared.events.parking import apply_batch
+from shared.ids import uuid7
 from shared.testing.plugin import running_app
 from tests.conftest import ROOMY_RATE_LIMITS, bearer
 
 TOKEN = "scrape-" + "x" * 24
+
+
+class HappenedV1(EventContract):
+    event_type: ClassVar[str] = "test.happened"
+    aggregate_type: ClassVar[str] = "test"
+    aggregate_field: ClassVar[str | None] = None
 
 
 def sample(text: str, name: str, **labels: str) -> float | None:
@@ -102,14 +113,7 @@ async def test_the_feed_backlog_of_each_reader_is_reported(
     credit: httpx.AsyncClient, gateway: FastAPI, session: AsyncSession
 ) -> None:
     for n in range(2):
-        await publish(
-            session,
-            events,
-            event_type="test.happened",
-            aggregate_type="test",
-            aggregate_id=str(n),
-            payload={},
-        )
+        await publish(session, events, HappenedV1(), aggregate_id=str(n))
     await session.commit()
     outbox = events.outbox
     held = await session.scalar(sa.select(sa.func.count()).select_from(outbox))
@@ -160,3 +164,30 @@ async def test_the_gateway_serves_metrics_for_the_static_token(
     total = "sciplan_http_requests_total"
     assert sample(text, total, method="GET", route="/healthz", status="200") == 1.0
     assert sample(text, total, method="GET", route="/metrics", status="401") == 1.0
+
+
+async def test_events_credit_parked_are_counted_by_source_and_status(
+    credit: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    project = str(uuid7())
+    garbled = [
+        Event(
+            event_id=uuid7(),
+            event_type="project.terminated",
+            aggregate_type="project",
+            aggregate_id=project,
+            payload={"project_id": project},
+            occurred_at=datetime(2026, 5, 6, tzinfo=UTC),
+            position=f"9:{n}",
+        )
+        for n in range(2)
+    ]
+    handlers = credit_handlers(CreditSettings())
+    await apply_batch(session, events, source="projects", handlers=handlers, events=garbled)
+    await session.commit()
+
+    text = (await credit.get("/metrics", headers=bearer(TOKEN))).text
+    parked = "sciplan_event_dead_letters"
+    assert sample(text, parked, source="projects", status="failed") == 1.0
+    assert sample(text, parked, source="projects", status="waiting") == 1.0
+    assert sample(text, parked, source="funds", status="failed") == 0.0

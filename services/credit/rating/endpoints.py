@@ -30,6 +30,7 @@ from services.credit.records.service import is_subject_of
 from shared.auth.dependencies import CurrentPrincipal
 from shared.auth.roles import Role
 from shared.auth.tokens import Principal
+from shared.contracts.vocabulary import CreditLevel
 from shared.db import ReadDep, SessionDep
 from shared.errors import Text
 
@@ -112,7 +113,7 @@ def _ineligible_reasons(action: Action, rated: Rating) -> list[IneligibleReason]
         IneligibleReason(code=f"credit.restricted.{action}", rule_code=r.rule_code, until=r.until)
         for r in rated.restricted(action)
     ]
-    if rated.level == "D" and not reasons:
+    if rated.level is CreditLevel.D and not reasons:
         # Level D bars every action, also when it comes from a restriction of another kind.
         reasons.append(IneligibleReason(code="credit.level_d"))
     return reasons

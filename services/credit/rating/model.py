@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from services.credit.models import CreditRecord
 from shared.clock import in_shanghai
+from shared.contracts.vocabulary import CreditLevel
 
 MODEL_VERSION = "sciplan-credit-2026.1"
 
@@ -30,14 +31,14 @@ class RatingPolicy:
     c_from: int = 60
     max_reasons: int = 4
 
-    def level(self, score: int) -> str:
+    def level(self, score: int) -> CreditLevel:
         if score >= self.a_from:
-            return "A"
+            return CreditLevel.A
         if score >= self.b_from:
-            return "B"
+            return CreditLevel.B
         if score >= self.c_from:
-            return "C"
-        return "D"
+            return CreditLevel.C
+        return CreditLevel.D
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,7 @@ class Restriction:
 class Rating:
     as_of: datetime
     score: int
-    level: str
+    level: CreditLevel
     restrictions: list[Restriction]
     reasons: list[Reason]
     next_change: date | None
@@ -164,7 +165,7 @@ def rate(records: Iterable[RecordFacts], at: datetime, policy: RatingPolicy) -> 
     return Rating(
         as_of=at,
         score=score,
-        level="D" if restrictions else policy.level(score),
+        level=CreditLevel.D if restrictions else policy.level(score),
         restrictions=sorted(restrictions, key=lambda r: (r.kind, r.until or date.max)),
         reasons=reasons,
         next_change=min(changes) if changes else None,

@@ -1,14 +1,21 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.credit.rating.model import Rating
+from shared.contracts import credit as contract
+from shared.contracts.vocabulary import CreditLevel, EligibilityAction
 
-Action = Literal["apply", "review", "voucher"]
+# The eligibility question other services ask is a contract between services.
+Action = EligibilityAction
+IneligibleReason = contract.IneligibleReason
+Eligibility = contract.EligibilityV1
+BulkEligibilityRequest = contract.BulkEligibilityRequestV1
+BulkEligibility = contract.BulkEligibilityV1
 
 
 class RestrictionRead(BaseModel):
@@ -28,7 +35,7 @@ class ReasonRead(BaseModel):
 class RatingRead(BaseModel):
     subject_id: UUID | None = Field(description="null for someone credit has never named")
     as_of: datetime
-    level: str
+    level: CreditLevel
     score: int
     restrictions: list[RestrictionRead]
     reasons: list[ReasonRead]
@@ -72,46 +79,3 @@ class BulkRatingRequest(BaseModel):
 class BulkRatingResponse(BaseModel):
     ratings: list[RatingRead]
     unknown: list[UUID]
-
-
-class IneligibleReason(BaseModel):
-    code: str
-    rule_code: str | None = None
-    until: date | None = None
-
-
-class Eligibility(BaseModel):
-    action: Action
-    at: datetime
-    subject_id: UUID | None
-    eligible: bool
-    level: str
-    score: int
-    reasons: list[IneligibleReason]
-    model_version: str
-
-
-class BulkEligibilityRequest(BaseModel):
-    """Many people or organizations at once, by the ids the gateway gave them."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    action: Action
-    at: AwareDatetime | None = None
-    gateway_user_ids: Annotated[list[UUID], Field(max_length=1000)] = []
-    gateway_org_ids: Annotated[list[UUID], Field(max_length=1000)] = []
-
-    @model_validator(mode="after")
-    def _some(self) -> BulkEligibilityRequest:
-        total = len(self.gateway_user_ids) + len(self.gateway_org_ids)
-        if not 1 <= total <= 1000:
-            raise ValueError("give between 1 and 1,000 ids in all")
-        return self
-
-
-class BulkEligibility(BaseModel):
-    action: Action
-    at: datetime
-    # Keyed by the gateway id given; someone credit has never named is eligible at level B.
-    users: dict[UUID, Eligibility]
-    organizations: dict[UUID, Eligibility]

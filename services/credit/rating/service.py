@@ -14,6 +14,8 @@ from services.credit.rating.model import Rating, RatingPolicy, rate
 from services.credit.rating.repository import RatingRepository
 from services.credit.subjects.repository import SubjectRepository
 from shared.clock import in_shanghai
+from shared.contracts.credit import CreditRatingChangedV1
+from shared.contracts.vocabulary import CreditLevel, EligibilityAction
 from shared.events.outbox import publish
 
 
@@ -68,26 +70,19 @@ class RatingService:
             await publish(
                 self.session,
                 events,
-                event_type="credit.rating_changed",
-                aggregate_type="subject",
-                aggregate_id=str(subject.id),
-                payload={
-                    "subject_id": str(subject.id),
-                    "kind": subject.kind,
-                    "credit_code": subject.credit_code,
-                    "gateway_user_id": str(subject.gateway_user_id)
-                    if subject.gateway_user_id
-                    else None,
-                    "gateway_org_id": str(subject.gateway_org_id)
-                    if subject.gateway_org_id
-                    else None,
-                    "previous_level": before,
-                    "level": rating.level,
-                    "score": rating.score,
-                    "restrictions": sorted({r.kind for r in rating.restrictions}),
-                    "at": now.isoformat(),
-                    "model_version": rating.model_version,
-                },
+                CreditRatingChangedV1(
+                    subject_id=subject.id,
+                    kind=subject.kind,
+                    credit_code=subject.credit_code,
+                    gateway_user_id=subject.gateway_user_id,
+                    gateway_org_id=subject.gateway_org_id,
+                    previous_level=CreditLevel(before),
+                    level=rating.level,
+                    score=rating.score,
+                    restrictions=sorted({EligibilityAction(r.kind) for r in rating.restrictions}),
+                    at=now,
+                    model_version=rating.model_version,
+                ),
             )
         return rating
 

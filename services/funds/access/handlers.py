@@ -15,31 +15,38 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.funds.access.repository import AccessRepository
 from services.funds.models import scope
-from shared.events.consumer import Handler
-from shared.events.outbox import Event
+from shared.contracts.base import EventContract
+from shared.contracts.programs import ProgramCreatedV1
+from shared.events.handlers import Received, Subscription, subscriptions
 from shared.program_scope import scope_handlers
 
 
-async def _remember(session: AsyncSession, payload: dict[str, Any]) -> None:
-    program_id = payload.get("program_id")
-    code = payload.get("code") or payload.get("program_code")
-    if program_id and code:
-        await AccessRepository(session).remember_code(UUID(str(program_id)), str(code))
+def _program_of(payload: EventContract) -> tuple[UUID | None, str | None]:
+    """The (program id, code) an event names, where it names both."""
+    program_id = getattr(payload, "program_id", None)
+    code = getattr(payload, "code", None) or getattr(payload, "program_code", None)
+    return program_id, code
 
 
-async def program_created(session: AsyncSession, event: Event) -> None:
+async def _remember(session: AsyncSession, payload: EventContract) -> None:
+    program_id, code = _program_of(payload)
+    if program_id is not None and code:
+        await AccessRepository(session).remember_code(program_id, code)
+
+
+async def program_created(session: AsyncSession, event: Received[ProgramCreatedV1]) -> None:
     await _remember(session, event.payload)
 
 
-def _remembering(apply: Handler) -> Handler:
-    async def handle(session: AsyncSession, event: Event) -> None:
-        await apply(session, event)
+def _remembering(subscription: Subscription[Any]) -> Subscription[Any]:
+    async def handle(session: AsyncSession, event: Received[Any]) -> None:
+        await subscription.apply(session, event)
         await _remember(session, event.payload)
 
-    return handle
+    return Subscription(subscription.contract, handle)
 
 
-HANDLERS: dict[str, Handler] = {
-    **{kind: _remembering(apply) for kind, apply in scope_handlers(scope).items()},
-    "program.created": program_created,
-}
+HANDLERS: dict[str, Subscription[Any]] = subscriptions(
+    *(_remembering(subscription) for subscription in scope_handlers(scope).values()),
+    Subscription(ProgramCreatedV1, program_created),
+)

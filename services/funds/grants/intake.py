@@ -2,16 +2,16 @@
 
 Effects are idempotent by construction, although the consumer's inbox already applies each
 event once: accounts, tranches and payment orders have ids derived from the project, and a
-grant is opened only once. An event funds cannot apply (a project it has never seen, a
-payload it cannot read, a frozen grant) is recorded in `grant_skipped_events` and skipped:
-raising would roll the consumer's batch back and stop it on that event forever. Errors of
-the database itself (the ledger busy, a lost connection) still raise, so the batch is retried.
+grant is opened only once. An event funds cannot apply (a project it has never seen, a frozen
+grant, a change that does not fit the grant; a payload that does not fit its contract never
+reaches these handlers) raises `CannotApply`: the consumer parks it, and the project's later
+events wait behind it, until an operator retries or discards it (`/internal/v1/dead-letters`).
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 from pydantic import ValidationError
@@ -20,16 +20,33 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.funds.grants.accounts import GrantAccounts, derived_id, ledger_of
 from services.funds.grants.payouts import TranchePayer
 from services.funds.grants.repository import GrantRepository
-from services.funds.grants.schemas import Changed, Contracted, EventBudget, ProjectEvent
 from services.funds.grants.service import GrantService
 from services.funds.models import events
 from services.funds.models.grants import Grant
-from shared.events.outbox import Event, publish
+from shared.contracts.funds import GrantOpenedV1
+from shared.contracts.projects import (
+    Budget,
+    ProjectAcceptanceFailedV1,
+    ProjectAcceptedV1,
+    ProjectChangedV1,
+    ProjectContractedV1,
+    ProjectMidtermPassedV1,
+    ProjectTerminatedV1,
+)
+from shared.contracts.vocabulary import ChangeKind, TrancheMilestone
+from shared.events.handlers import CannotApply, Received
+from shared.events.outbox import publish
 
-Payload = TypeVar("Payload", ProjectEvent, Changed)
+ProjectEvent = (
+    ProjectMidtermPassedV1
+    | ProjectAcceptedV1
+    | ProjectAcceptanceFailedV1
+    | ProjectTerminatedV1
+    | ProjectChangedV1
+)
 
 
-def actor_of(event: Event) -> str:
+def actor_of(event: Received[Any]) -> str:
     return f"event:{event.event_type}"
 
 
@@ -41,12 +58,8 @@ class GrantIntake:
         self.payer = TranchePayer(session)
         self.grants = GrantService(session)
 
-    async def contracted(self, event: Event) -> None:
-        try:
-            data = Contracted.model_validate(event.payload)
-        except ValidationError:
-            await self.repo.skip(event, "invalid_payload")
-            return
+    async def contracted(self, event: Received[ProjectContractedV1]) -> None:
+        data = event.payload
         now, actor = event.occurred_at, actor_of(event)
         ledger = ledger_of(data.program_code, data.year)
         await self.accounts.open_program(data.program_code, data.year, actor=actor, now=now)
@@ -115,27 +128,20 @@ class GrantIntake:
         await publish(
             self.session,
             events,
-            event_type="grant.opened",
-            aggregate_type="grant",
-            aggregate_id=str(grant.project_id),
-            payload={
-                "project_id": str(grant.project_id),
-                "ledger": ledger,
-                "approved_budget_fen": grant.approved_budget_fen,
-                "funds_account_id": str(funds.id),
-            },
+            GrantOpenedV1(
+                project_id=grant.project_id,
+                ledger=ledger,
+                approved_budget_fen=grant.approved_budget_fen,
+                funds_account_id=funds.id,
+            ),
         )
-        await self._milestone(grant, "signing", event)
+        await self._milestone(grant, TrancheMilestone.signing, event)
 
-    async def midterm_passed(self, event: Event) -> None:
-        grant = await self._grant(event)
-        if grant is not None:
-            await self._milestone(grant, "midterm", event)
+    async def midterm_passed(self, event: Received[ProjectMidtermPassedV1]) -> None:
+        await self._milestone(await self._grant(event), TrancheMilestone.midterm, event)
 
-    async def accepted(self, event: Event) -> None:
+    async def accepted(self, event: Received[ProjectAcceptedV1]) -> None:
         grant = await self._grant(event)
-        if grant is None:
-            return
         before = grant.status
         grant.status = "accepted"
         grant.accepted_at = event.occurred_at
@@ -147,15 +153,15 @@ class GrantIntake:
             at=event.occurred_at,
             from_state=before,
             to_state="accepted",
-            details={"result": event.payload.get("result")},
+            details={"result": event.payload.result},
         )
-        await self._milestone(grant, "acceptance", event)
+        await self._milestone(grant, TrancheMilestone.acceptance, event)
 
-    async def stopped(self, event: Event) -> None:
+    async def stopped(
+        self, event: Received[ProjectTerminatedV1 | ProjectAcceptanceFailedV1]
+    ) -> None:
         """Terminated, or failed acceptance: the grant is frozen and its money recovered."""
-        data = await self._payload(event, ProjectEvent)
-        if data is None:
-            return
+        data = event.payload
         frozen = await self.grants.freeze(
             data.project_id,
             cause=event.event_type,
@@ -164,20 +170,18 @@ class GrantIntake:
             now=event.occurred_at,
         )
         if frozen is None:
-            await self.repo.skip(event, "unknown_project")
+            raise _unknown(data.project_id)
 
-    async def changed(self, event: Event) -> None:
-        data = await self._payload(event, Changed)
-        if data is None:
-            return
+    async def changed(self, event: Received[ProjectChangedV1]) -> None:
+        data = event.payload
         grant = await self.repo.grant(data.project_id, lock=True)
         if grant is None:
-            await self.repo.skip(event, "unknown_project")
-            return
+            raise _unknown(data.project_id)
         details = self._applied_change(grant, data)
         if details is None:
-            await self.repo.skip(event, "change_not_applicable")
-            return
+            raise CannotApply(
+                f"change_not_applicable: the {data.kind} change does not fit the grant"
+            )
         grant.updated_at = event.occurred_at
         await self.repo.record(
             grant.project_id,
@@ -190,12 +194,12 @@ class GrantIntake:
     # --- parts -------------------------------------------------------------------------------
 
     @staticmethod
-    def _applied_change(grant: Grant, data: Changed) -> dict[str, Any] | None:
+    def _applied_change(grant: Grant, data: ProjectChangedV1) -> dict[str, Any] | None:
         """Applies an approved change to the grant; what changed, or None if it cannot apply."""
         details = data.details
-        if data.kind == "budget_reallocation":
+        if data.kind is ChangeKind.budget_reallocation:
             try:
-                budget = EventBudget.model_validate(details.get("budget")).model_dump()
+                budget = Budget.model_validate(details.get("budget")).model_dump()
             except ValidationError:
                 return None
             if sum(budget.values()) != sum(grant.budget.values()):
@@ -203,11 +207,11 @@ class GrantIntake:
             old, grant.budget = grant.budget, budget
             return {"old_budget": old, "budget": budget}
         try:
-            if data.kind == "extension":
+            if data.kind is ChangeKind.extension:
                 new_end = date.fromisoformat(str(details["new_ends_on"]))
                 old_end, grant.ends_on = grant.ends_on, new_end
                 return {"old_ends_on": old_end.isoformat(), "new_ends_on": new_end.isoformat()}
-            if data.kind == "pi_change":
+            if data.kind is ChangeKind.pi_change:
                 new_pi = UUID(str(details["new_pi_id"]))
                 old_pi = {"id": str(grant.pi_id), "name": grant.pi_name}
                 grant.pi_id = new_pi
@@ -217,7 +221,9 @@ class GrantIntake:
             return None
         return None
 
-    async def _milestone(self, grant: Grant, milestone: str, event: Event) -> None:
+    async def _milestone(
+        self, grant: Grant, milestone: TrancheMilestone, event: Received[Any]
+    ) -> None:
         """Every scheduled tranche of the milestone becomes due: a payment order each."""
         for tranche in await self.repo.tranches(grant.project_id, lock=True):
             if tranche.milestone != milestone or tranche.status != "scheduled":
@@ -235,23 +241,19 @@ class GrantIntake:
                 details={"n": tranche.n, "refusal_code": refused.code if refused else None},
             )
 
-    async def _grant(self, event: Event) -> Grant | None:
-        """The event's grant, locked; None (the event recorded as skipped) if it cannot apply."""
-        data = await self._payload(event, ProjectEvent)
-        if data is None:
-            return None
-        grant = await self.repo.grant(data.project_id, lock=True)
+    async def _grant(self, event: Received[ProjectEvent]) -> Grant:
+        """The event's grant, locked; `CannotApply` if there is none or it is frozen."""
+        project_id = event.payload.project_id
+        grant = await self.repo.grant(project_id, lock=True)
         if grant is None:
-            await self.repo.skip(event, "unknown_project")
-            return None
+            raise _unknown(project_id)
         if grant.status == "frozen":
-            await self.repo.skip(event, "grant_frozen")
-            return None
+            raise CannotApply(
+                f"grant_frozen: the grant of project {project_id} is frozen"
+                f" ({grant.frozen_cause}); {event.event_type} does not apply to it"
+            )
         return grant
 
-    async def _payload(self, event: Event, shape: type[Payload]) -> Payload | None:
-        try:
-            return shape.model_validate(event.payload)
-        except ValidationError:
-            await self.repo.skip(event, "invalid_payload")
-            return None
+
+def _unknown(project_id: UUID) -> CannotApply:
+    return CannotApply(f"unknown_project: funds has no grant for project {project_id}")

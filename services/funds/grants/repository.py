@@ -20,10 +20,8 @@ from services.funds.models.grants import (
     GrantHistory,
     GrantPostSubsidy,
     GrantRecovery,
-    GrantSkippedEvent,
     GrantTranche,
 )
-from shared.events.outbox import Event
 from shared.ids import uuid7
 
 
@@ -245,7 +243,7 @@ class GrantRepository:
     async def flush(self) -> None:
         await self.session.flush()
 
-    # --- history and skipped events ----------------------------------------------------------
+    # --- history ----------------------------------------------------------
 
     async def record(
         self,
@@ -284,18 +282,3 @@ class GrantRepository:
                 .limit(limit)
             )
         ).all()
-
-    async def skip(self, event: Event, reason: str) -> None:
-        project_id = str(event.payload.get("project_id") or event.aggregate_id)[:100]
-        await self.session.execute(
-            insert(GrantSkippedEvent)
-            .values(
-                event_id=event.event_id,
-                event_type=event.event_type,
-                project_id=project_id,
-                reason=reason,
-                payload=event.payload,
-                occurred_at=event.occurred_at,
-            )
-            .on_conflict_do_nothing()
-        )

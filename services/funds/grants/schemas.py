@@ -9,9 +9,8 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from services.funds.ledger.schemas import MAX_FEN
+from shared.contracts.vocabulary import BudgetCategory, TrancheMilestone
 
-Category = Literal["equipment", "business", "labour", "indirect"]
-Milestone = Literal["signing", "midterm", "acceptance"]
 ProgramCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_]{0,26}$")]
 Year = Annotated[int, Field(strict=True, ge=2000, le=2100)]
 QueryYear = Annotated[int, Field(ge=2000, le=2100)]  # query strings are text
@@ -46,7 +45,7 @@ class ExpenditureCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: UUID = Field(description="the client's id: sending it again has no second effect")
-    category: Category
+    category: BudgetCategory
     amount_fen: PositiveFen
     description: Text
     spent_on: date
@@ -109,7 +108,7 @@ class TrancheRead(BaseModel):
     n: int
     name: str
     amount_fen: int
-    on: Milestone
+    on: TrancheMilestone
     status: Literal["scheduled", "due", "awaiting_approval", "paid", "cancelled"]
     payment_order_id: UUID | None
     attempts: int
@@ -135,7 +134,7 @@ class ExpenditureRead(BaseModel):
 
     id: UUID
     project_id: UUID
-    category: Category
+    category: BudgetCategory
     amount_fen: int
     description: str
     spent_on: date
@@ -246,7 +245,7 @@ class EventParty(_Payload):
 class EventTranche(_Payload):
     name: str
     amount_fen: PositiveFen
-    on: Milestone
+    on: TrancheMilestone
 
 
 class EventBudget(_Payload):

@@ -45,6 +45,7 @@ from services.funds.models.grants import (
 from services.funds.payments.schemas import PaymentOrderCreate
 from services.funds.payments.service import PaymentOrderService
 from shared.auth.tokens import Principal
+from shared.contracts.funds import GrantFrozenV1, GrantRecoverySettledV1
 from shared.events.outbox import publish
 
 
@@ -285,10 +286,15 @@ class GrantService:
             reason=reason,
             details={"cause": cause, "unspent_fen": unspent, "cancelled_tranches": cancelled},
         )
-        await self._publish(
-            "grant.frozen",
-            grant,
-            {"cause": cause, "recovery_fen": unspent, "cancelled_tranches": cancelled},
+        await publish(
+            self.session,
+            events,
+            GrantFrozenV1(
+                **_grant_facts(grant),
+                cause=cause,
+                recovery_fen=unspent,
+                cancelled_tranches=cancelled,
+            ),
         )
         return grant
 
@@ -356,22 +362,20 @@ class GrantService:
             to_state="settled",
             details={"amount_fen": recovery.amount_fen},
         )
-        await self._publish("grant.recovery_settled", grant, {"amount_fen": recovery.amount_fen})
-        return recovery, True
-
-    async def _publish(self, event_type: str, grant: Grant, extra: dict[str, Any]) -> None:
         await publish(
             self.session,
             events,
-            event_type=event_type,
-            aggregate_type="grant",
-            aggregate_id=str(grant.project_id),
-            payload={
-                "project_id": str(grant.project_id),
-                "project_number": grant.project_number,
-                "program_code": grant.program_code,
-                "year": grant.year,
-                "org_id": str(grant.org_id),
-                **extra,
-            },
+            GrantRecoverySettledV1(**_grant_facts(grant), amount_fen=recovery.amount_fen),
         )
+        return recovery, True
+
+
+def _grant_facts(grant: Grant) -> dict[str, Any]:
+    """What every grant event says of the grant."""
+    return {
+        "project_id": grant.project_id,
+        "project_number": grant.project_number,
+        "program_code": grant.program_code,
+        "year": grant.year,
+        "org_id": grant.org_id,
+    }

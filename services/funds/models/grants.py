@@ -16,10 +16,11 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.funds.models.base import Base, LedgerCode, Money, Timestamp
+from shared.contracts.vocabulary import BudgetCategory, TrancheMilestone
 from shared.states import one_of
 
-CATEGORIES = ("equipment", "business", "labour", "indirect")
-MILESTONES = ("signing", "midterm", "acceptance")
+CATEGORIES = tuple(category.value for category in BudgetCategory)
+MILESTONES = tuple(milestone.value for milestone in TrancheMilestone)
 GRANT_STATUSES = ("active", "accepted", "frozen")
 # Stored states; `ordered` shows as awaiting approval, paid or due again after a rejection,
 # depending on its payment order (decided through the payment-order API).
@@ -191,20 +192,3 @@ class GrantHistory(Base):
     to_state: Mapped[str | None] = mapped_column(sa.String(20))
     reason: Mapped[str | None] = mapped_column(sa.Text)
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
-
-
-class GrantSkippedEvent(Base):
-    """A projects event funds could not apply (unknown project, frozen grant, bad payload).
-
-    Recorded instead of raised: a raise would roll the consumer's batch back and stop it on
-    this event forever. Finance staff read these to reconcile by hand.
-    """
-
-    __tablename__ = "grant_skipped_events"
-
-    event_id: Mapped[UUID] = mapped_column(primary_key=True)
-    event_type: Mapped[str] = mapped_column(sa.String(60))
-    project_id: Mapped[str] = mapped_column(sa.String(100), index=True)
-    reason: Mapped[str] = mapped_column(sa.String(60))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    occurred_at: Mapped[datetime] = mapped_column(Timestamp)

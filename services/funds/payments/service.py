@@ -32,6 +32,7 @@ from services.funds.models import PaymentOrder, events
 from services.funds.payments.repository import PaymentOrderRepository
 from services.funds.payments.schemas import PaymentOrderCreate
 from shared.auth.tokens import Principal
+from shared.contracts.funds import PaymentOrderApprovedV1, PaymentOrderRejectedV1
 from shared.events.outbox import publish
 
 _RESOLUTIONS = uuid.UUID("6f1c3b0e-5d0a-4c57-9a1e-3f0c2f4b7d21")
@@ -184,22 +185,20 @@ class PaymentOrderService:
         order.reason = reason
         order.resolution_transfer_id = transfer_id
         await self.session.flush()
+        contract = PaymentOrderApprovedV1 if status == "approved" else PaymentOrderRejectedV1
         await publish(
             self.session,
             events,
-            event_type=f"payment_order.{status}",
-            aggregate_type="payment_order",
-            aggregate_id=str(order.id),
-            payload={
-                "order_id": str(order.id),
-                "ledger": order.ledger,
-                "debit_account_id": str(order.debit_account_id),
-                "credit_account_id": str(order.credit_account_id),
-                "amount_fen": order.amount,
-                "code": order.code,
-                "maker_id": order.maker_id,
-                "decided_by": checker,
-                "transfer_id": str(transfer_id),
-            },
+            contract(
+                order_id=order.id,
+                ledger=order.ledger,
+                debit_account_id=order.debit_account_id,
+                credit_account_id=order.credit_account_id,
+                amount_fen=order.amount,
+                code=order.code,
+                maker_id=order.maker_id,
+                decided_by=checker,
+                transfer_id=transfer_id,
+            ),
         )
         return order

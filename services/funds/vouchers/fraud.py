@@ -5,7 +5,6 @@ voucher cancelled and its value returned, the provider suspended, and the credit
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +30,8 @@ from services.funds.vouchers.parties import PartyService
 from services.funds.vouchers.programs import ProgramService
 from services.funds.vouchers.repository import VoucherRepository
 from shared.auth.tokens import Principal
+from shared.contracts.funds import VoucherFraudConfirmedV1
+from shared.contracts.projects import CreditOrganization
 from shared.events.outbox import publish
 
 
@@ -146,20 +147,18 @@ class FraudService:
         enterprise = await self.repo.enterprise(order.enterprise_id)
         assert enterprise is not None
 
-        def party(name: str, org_id: UUID, credit_code: str) -> dict[str, Any]:
-            return {"name": name, "gateway_org_id": str(org_id), "credit_code": credit_code}
+        def party(name: str, org_id: UUID, credit_code: str) -> CreditOrganization:
+            return CreditOrganization(name=name, gateway_org_id=org_id, credit_code=credit_code)
 
         await publish(
             self.session,
             events,
-            event_type="voucher.fraud_confirmed",
-            aggregate_type="voucher_order",
+            VoucherFraudConfirmedV1(
+                voucher_number=voucher.number,
+                facts=facts,
+                managing_agency=program.managing_agency,
+                enterprise=party(enterprise.name, enterprise.org_id, enterprise.credit_code),
+                provider=party(provider.name, provider.org_id, provider.credit_code),
+            ),
             aggregate_id=str(order.id),
-            payload={
-                "voucher_number": voucher.number,
-                "facts": facts,
-                "managing_agency": program.managing_agency,
-                "enterprise": party(enterprise.name, enterprise.org_id, enterprise.credit_code),
-                "provider": party(provider.name, provider.org_id, provider.credit_code),
-            },
         )

@@ -102,8 +102,10 @@ class VoucherService:
             asking = await VoucherService(reading)._to_issue(program_id, data, principal)
         if asking is not None:
             answer = await credit.eligibility(action="voucher", at=now, gateway_org_id=asking)
-            if not answer.get("eligible", False):
-                raise CreditIneligible(extra={"reasons": answer.get("reasons", [])})
+            if not answer.eligible:
+                raise CreditIneligible(
+                    extra={"reasons": [r.model_dump(mode="json") for r in answer.reasons]}
+                )
         program = await self.programs.get(program_id)
         enterprise = await self.parties.own_enterprise(principal)
         existing = await self.repo.voucher(data.id)

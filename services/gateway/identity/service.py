@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,20 +25,22 @@ from services.gateway.identity.schemas import (
 )
 from services.gateway.models import Organization, User, UserRole, events
 from shared.auth.roles import Role
+from shared.contracts.base import EventContract
+from shared.contracts.directory import OrganizationCreatedV1, UserCreatedV1, UserUpdatedV1
 from shared.events.outbox import publish
 
 # Roles that only make sense inside an organization.
 ORG_ROLES = frozenset({Role.org_admin, Role.provider, Role.enterprise})
 
 
-def organization_payload(org: Organization) -> dict[str, Any]:
-    return {
-        "id": str(org.id),
-        "name": org.name,
-        "credit_code": org.credit_code,
-        "kind": org.kind,
-        "parent_id": str(org.parent_id) if org.parent_id else None,
-    }
+def organization_created(org: Organization) -> OrganizationCreatedV1:
+    return OrganizationCreatedV1(
+        id=org.id,
+        name=org.name,
+        credit_code=org.credit_code,
+        kind=org.kind,
+        parent_id=org.parent_id,
+    )
 
 
 def user_view(user: User) -> UserRead:
@@ -54,15 +55,15 @@ def user_view(user: User) -> UserRead:
     )
 
 
-def user_payload(user: User) -> dict[str, Any]:
-    return {
-        "id": str(user.id),
-        "username": user.username,
-        "display_name": user.display_name,
-        "org_id": str(user.org_id) if user.org_id else None,
-        "roles": [r.role for r in user.roles],
-        "is_active": user.is_active,
-    }
+def user_saved(contract: type[UserCreatedV1 | UserUpdatedV1], user: User) -> EventContract:
+    return contract(
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        org_id=user.org_id,
+        roles=[r.role for r in user.roles],
+        is_active=user.is_active,
+    )
 
 
 class IdentityService:
@@ -81,14 +82,7 @@ class IdentityService:
         self.session.add(org)
         await self.session.flush()
         await self.session.refresh(org)
-        await publish(
-            self.session,
-            events,
-            event_type="organization.created",
-            aggregate_type="organization",
-            aggregate_id=str(org.id),
-            payload=organization_payload(org),
-        )
+        await publish(self.session, events, organization_created(org))
         return org
 
     async def get_organization(self, org_id: UUID) -> Organization:
@@ -114,7 +108,7 @@ class IdentityService:
         self.session.add(user)
         await self.session.flush()
         await self.session.refresh(user, ["created_at"])
-        await self._publish_user("user.created", user)
+        await self._publish_user(UserCreatedV1, user)
         return user
 
     async def get_user(self, user_id: UUID) -> User:
@@ -130,7 +124,7 @@ class IdentityService:
         if role.value not in {r.role for r in user.roles}:
             user.roles.append(UserRole(role=role.value, granted_by=granted_by))
             await self.session.flush()
-            await self._publish_user("user.updated", user)
+            await self._publish_user(UserUpdatedV1, user)
         return user
 
     async def revoke_role(self, user_id: UUID, role: Role) -> User:
@@ -141,7 +135,7 @@ class IdentityService:
                 await self._keep_an_admin(user)
             user.roles = kept
             await self.session.flush()
-            await self._publish_user("user.updated", user)
+            await self._publish_user(UserUpdatedV1, user)
         return user
 
     async def update_user(self, user_id: UUID, data: UserUpdate) -> User:
@@ -156,7 +150,7 @@ class IdentityService:
             user.is_active, changed = data.is_active, True
         if changed:
             await self.session.flush()
-            await self._publish_user("user.updated", user)
+            await self._publish_user(UserUpdatedV1, user)
         return user
 
     async def restore_admin(self, username: str, password: str) -> tuple[User, bool]:
@@ -179,7 +173,7 @@ class IdentityService:
         if Role.admin.value not in {r.role for r in user.roles}:
             user.roles.append(UserRole(role=Role.admin.value, granted_by=None))
         await self.session.flush()
-        await self._publish_user("user.updated", user)
+        await self._publish_user(UserUpdatedV1, user)
         return user, False
 
     async def _keep_an_admin(self, user: User) -> None:
@@ -190,12 +184,7 @@ class IdentityService:
         if await self.repo.active_admins(besides=user.id) == 0:
             raise LastAdmin()
 
-    async def _publish_user(self, event_type: str, user: User) -> None:
-        await publish(
-            self.session,
-            events,
-            event_type=event_type,
-            aggregate_type="user",
-            aggregate_id=str(user.id),
-            payload=user_payload(user),
-        )
+    async def _publish_user(
+        self, contract: type[UserCreatedV1 | UserUpdatedV1], user: User
+    ) -> None:
+        await publish(self.session, events, user_saved(contract, user))

@@ -22,9 +22,9 @@ from services.projects.applications import budget as budget_rules
 from services.projects.applications.repository import ApplicationRepository
 from services.projects.applications.schemas import ApplicationContent, RuleResult
 from services.projects.models import Application, Call, FormalCheck
+from shared.contracts.credit import EligibilityV1
+from shared.contracts.vocabulary import CreditLevel
 from shared.credit_client import CreditClient, CreditUnavailable
-
-CREDIT_LEVELS = "ABCD"  # best to worst
 
 FIELDS = "fields.required"
 ATTACHMENTS = "attachments.required"
@@ -92,14 +92,8 @@ async def _project_limit(
     )
 
 
-def _acceptable(answer: dict[str, Any], min_level: str) -> bool:
-    level = answer.get("level")
-    return (
-        answer.get("eligible") is True
-        and isinstance(level, str)
-        and level in CREDIT_LEVELS
-        and CREDIT_LEVELS.index(level) <= CREDIT_LEVELS.index(min_level)
-    )
+def _acceptable(answer: EligibilityV1, min_level: str) -> bool:
+    return answer.eligible and answer.level.at_least(CreditLevel(min_level))
 
 
 @dataclass(frozen=True)
@@ -121,7 +115,13 @@ class CreditQuestion:
 class CreditAnswers:
     question: CreditQuestion
     # {"applicant": ..., "organization": ...}; None when the credit service could not be asked
-    answers: dict[str, dict[str, Any]] | None
+    answers: dict[str, EligibilityV1] | None
+
+    def kept(self) -> dict[str, Any] | None:
+        """The answers as the check keeps them (JSON)."""
+        if self.answers is None:
+            return None
+        return {who: answer.model_dump(mode="json") for who, answer in self.answers.items()}
 
 
 async def ask_credit(credit: CreditClient, question: CreditQuestion) -> CreditAnswers:
@@ -144,14 +144,14 @@ def _credit(asked: CreditAnswers, call: Call) -> RuleResult:
         return RuleResult(rule=CREDIT, passed=False, detail="unavailable")
     person, organization = answers["applicant"], answers["organization"]
     problems = [
-        f"{who} level {answer.get('level')}, eligible={answer.get('eligible')}"
+        f"{who} level {answer.level}, eligible={answer.eligible}"
         for who, answer in answers.items()
         if not _acceptable(answer, call.min_credit_level)
     ]
     detail = (
         "; ".join(problems) + f" (at least {call.min_credit_level} needed)"
         if problems
-        else f"applicant {person.get('level')}, organization {organization.get('level')}"
+        else f"applicant {person.level}, organization {organization.level}"
     )
     return RuleResult(rule=CREDIT, passed=not problems, detail=detail)
 
@@ -189,6 +189,6 @@ async def run(
         application_id=application.id,
         version=application.submitted_version,
         results=[r.model_dump() for r in results],
-        credit=asked.answers,
+        credit=asked.kept(),
         automatic_passed=all(r.passed for r in results),
     )

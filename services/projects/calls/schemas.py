@@ -14,7 +14,6 @@ from pydantic import (
 
 from services.projects.programs.terms import (
     AttachmentKinds,
-    CreditLevel,
     ExpertCount,
     NoticeDays,
     OrgKinds,
@@ -24,6 +23,7 @@ from services.projects.programs.terms import (
     refuse_repeats,
 )
 from services.projects.schema_types import Reason, ShanghaiTime
+from shared.contracts.vocabulary import CreditLevel
 from shared.money import NonNegativeFen
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=300)]
@@ -157,7 +157,7 @@ class CallRead(BaseModel):
     budget_min_fen: int
     budget_max_fen: int
     max_active_projects_per_pi: int
-    min_credit_level: str
+    min_credit_level: CreditLevel
     required_attachments: list[str]
     review_template: dict[str, Any]
     experts_per_application: int

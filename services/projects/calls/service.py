@@ -49,6 +49,7 @@ from services.projects.programs.schemas import active_in
 from services.projects.scope import manages
 from shared.auth.tokens import Principal
 from shared.clock import in_shanghai
+from shared.contracts.programs import CallCancelledV1, CallPublishedV1
 from shared.errors import Text
 from shared.events.outbox import publish
 
@@ -243,16 +244,18 @@ class CallService:
             from_state=CallState.draft,
             to_state=CallState.published,
         )
-        await self._announce(
-            "call.published",
-            call,
-            program,
-            {
-                "title": call.title,
-                "year": call.year,
-                "opens_at": in_shanghai(call.opens_at).isoformat(),
-                "closes_at": in_shanghai(call.closes_at).isoformat(),
-            },
+        await publish(
+            self.session,
+            events,
+            CallPublishedV1(
+                call_id=call.id,
+                program_id=program.id,
+                program_code=program.code,
+                title=call.title,
+                year=call.year,
+                opens_at=in_shanghai(call.opens_at),
+                closes_at=in_shanghai(call.closes_at),
+            ),
         )
         return call
 
@@ -278,9 +281,13 @@ class CallService:
             reason=reason,
         )
         if previous == CallState.published:
-            program = await self.repository.programs({call.program_id})
-            await self._announce(
-                "call.cancelled", call, program[call.program_id], {"reason": reason}
+            program = (await self.repository.programs({call.program_id}))[call.program_id]
+            await publish(
+                self.session,
+                events,
+                CallCancelledV1(
+                    call_id=call.id, program_id=program.id, program_code=program.code, reason=reason
+                ),
             )
         return call
 
@@ -304,20 +311,3 @@ class CallService:
         if not active_in(year, program.active_from_year, program.active_to_year):
             raise CallYearInactive(extra=state)
         return program
-
-    async def _announce(
-        self, event_type: str, call: Call, program: Program, payload: dict[str, Any]
-    ) -> None:
-        await publish(
-            self.session,
-            events,
-            event_type=event_type,
-            aggregate_type="call",
-            aggregate_id=str(call.id),
-            payload={
-                "call_id": str(call.id),
-                "program_id": str(program.id),
-                "program_code": program.code,
-                **payload,
-            },
-        )

@@ -47,10 +47,10 @@ from services.projects.scope import check_duties, managed_programs, require_mana
 from services.projects.visibility import may_read_project
 from shared.auth.roles import Role
 from shared.auth.tokens import Principal
+from shared.contracts.programs import EvaluatorEngagedV1, EvaluatorEngagementEndedV1
 from shared.errors import Forbidden, Text
 from shared.events.outbox import publish
 from shared.pagination import PageParams
-from shared.program_scope import ENGAGEMENT_ENDED, EVALUATOR_ENGAGED
 
 PROJECT_KINDS = ("execution", "outputs")  # always of one project
 
@@ -59,10 +59,6 @@ def _person(principal: Principal) -> UUID:
     if principal.user_id is None:
         raise Forbidden(Text("仅限个人账户", "Only a person may do this"))
     return principal.user_id
-
-
-def _text(value: UUID | None) -> str | None:
-    return str(value) if value is not None else None
 
 
 def _evaluator_id(principal: Principal) -> UUID | None:
@@ -181,7 +177,9 @@ class EvaluationService:
             engaged_at=now,
         )
         await self.repo.add(engagement)
-        await self._record_engagement(engagement, project, manager, EVALUATOR_ENGAGED, None)
+        await self._record_engagement(
+            engagement, project, manager, EvaluatorEngagedV1.event_type, None
+        )
         return await self.engagement(manager, engagement.id)
 
     async def end(
@@ -197,7 +195,9 @@ class EvaluationService:
         engagement.ended_at = now
         await self.session.flush()
         project = await self.repo.project(engagement.project_id) if engagement.project_id else None
-        await self._record_engagement(engagement, project, manager, ENGAGEMENT_ENDED, reason)
+        await self._record_engagement(
+            engagement, project, manager, EvaluatorEngagementEndedV1.event_type, reason
+        )
         return await self.engagement(manager, engagement.id)
 
     async def _record_engagement(
@@ -210,22 +210,20 @@ class EvaluationService:
     ) -> None:
         """In the history of what the engagement covers, so its story says who looked at it;
         and as an event, so that credit and funds scope the evaluator's reads the same way."""
-        ended = action == ENGAGEMENT_ENDED
+        ended = action == EvaluatorEngagementEndedV1.event_type
         program = await self.repo.program(engagement.program_id) if engagement.program_id else None
+        contract = EvaluatorEngagementEndedV1 if ended else EvaluatorEngagedV1
         await publish(
             self.session,
             events,
-            event_type=action,
-            aggregate_type="engagement",
-            aggregate_id=str(engagement.id),
-            payload={
-                "engagement_id": str(engagement.id),
-                "evaluator_id": str(engagement.evaluator_id),
-                "program_id": _text(engagement.program_id),
+            contract(
+                engagement_id=engagement.id,
+                evaluator_id=engagement.evaluator_id,
+                program_id=engagement.program_id,
                 # The code too: funds names programs by code (ledgers, envelopes, schemes).
-                "program_code": program.code if program else None,
-                "project_id": _text(engagement.project_id),
-            },
+                program_code=program.code if program else None,
+                project_id=engagement.project_id,
+            ),
         )
         await self._record(
             project,

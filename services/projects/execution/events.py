@@ -1,23 +1,27 @@
-"""The events a project publishes. Their payloads are contracts other services consume:
-
-- `project.approved`: a number was given (disclosure, statistics);
-- `project.contracted`: funds opens the budget and pays the `signing` tranche;
-- `project.midterm_passed`: funds pays the `midterm` tranche;
-- `project.accepted` / `project.acceptance_failed`: post-subsidy, or recovery;
-- `project.terminated`: funds recovers money; credit proposes a record when `at_fault`
-  (the shape of `ProjectTerminated` in the credit service);
-- `project.changed`: an approved change (a budget reallocation moves money between categories).
-"""
+"""The events a project publishes (their contracts: `shared/contracts/projects.py`)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.projects.execution.repository import ProjectRepository
 from services.projects.models import ChangeRequest, Program, Project, Report, TaskBook, events
 from services.projects.programs.repository import ProgramRepository
+from shared.contracts.base import EventContract
+from shared.contracts.projects import (
+    CreditOrganization,
+    CreditPerson,
+    ProjectAcceptanceFailedV1,
+    ProjectAcceptedV1,
+    ProjectApprovedV1,
+    ProjectChangedV1,
+    ProjectContractedV1,
+    ProjectMidtermPassedV1,
+    ProjectOrganization,
+    ProjectPerson,
+    ProjectTerminatedV1,
+)
+from shared.contracts.vocabulary import AcceptanceResult, ChangeKind, TerminationCause
 from shared.events import outbox
 
 
@@ -29,72 +33,81 @@ class ProjectEvents:
 
     async def approved(self, project: Project, program: Program) -> None:
         await self._publish(
-            "project.approved",
-            project,
-            {
-                "project_id": str(project.id),
-                "project_number": project.number,
-                "application_id": str(project.application_id),
-                "program_id": str(project.program_id),
-                "program_code": program.code,
-                "year": project.year,
-                "org_id": str(project.org_id),
-                "pi_id": str(project.pi_id),
-                "approved_budget_fen": project.approved_budget_fen,
-            },
+            ProjectApprovedV1(
+                project_id=project.id,
+                project_number=project.number,
+                application_id=project.application_id,
+                program_id=project.program_id,
+                program_code=program.code,
+                year=project.year,
+                org_id=project.org_id,
+                pi_id=project.pi_id,
+                approved_budget_fen=project.approved_budget_fen,
+            )
         )
 
     async def contracted(self, project: Project, task_book: TaskBook) -> None:
         program = await self.programs.referenced(project.program_id)
         await self._publish(
-            "project.contracted",
-            project,
-            {
-                "project_id": str(project.id),
-                "project_number": project.number,
-                "program_id": str(project.program_id),
-                "program_code": program.code,
-                "year": project.year,
-                "org": await self._org(project),
-                "pi": self._pi(project),
-                "approved_budget_fen": project.approved_budget_fen,
-                "budget": dict(task_book.budget),
-                "tranches": [
-                    {"name": t["name"], "amount_fen": t["amount_fen"], "on": t["on"]}
-                    for t in task_book.tranches
-                ],
-                "starts_on": task_book.starts_on.isoformat(),
-                "ends_on": task_book.ends_on.isoformat(),
-            },
+            ProjectContractedV1.model_validate(
+                {
+                    "project_id": project.id,
+                    "project_number": project.number,
+                    "program_id": project.program_id,
+                    "program_code": program.code,
+                    "year": project.year,
+                    "org": await self._org(project),
+                    "pi": self._pi(project),
+                    "approved_budget_fen": project.approved_budget_fen,
+                    "budget": dict(task_book.budget),
+                    "tranches": [
+                        {"name": t["name"], "amount_fen": t["amount_fen"], "on": t["on"]}
+                        for t in task_book.tranches
+                    ],
+                    "starts_on": task_book.starts_on,
+                    "ends_on": task_book.ends_on,
+                }
+            )
         )
 
     async def midterm_passed(self, project: Project, report: Report) -> None:
         await self._publish(
-            "project.midterm_passed",
-            project,
-            {
-                "project_id": str(project.id),
-                "project_number": project.number,
-                "report_id": str(report.id),
-            },
+            ProjectMidtermPassedV1(
+                project_id=project.id, project_number=project.number, report_id=report.id
+            )
         )
 
     async def accepted(self, project: Project, result: str, conditions: str | None) -> None:
+        program = await self.programs.referenced(project.program_id)
         await self._publish(
-            "project.accepted",
-            project,
-            {
-                **await self._summary(project),
-                "result": result,
-                "conditions": conditions,
-            },
+            ProjectAcceptedV1(
+                project_id=project.id,
+                project_number=project.number,
+                program_id=project.program_id,
+                program_code=program.code,
+                year=project.year,
+                approved_budget_fen=project.approved_budget_fen,
+                org=await self._org(project),
+                pi=self._pi(project),
+                result=AcceptanceResult(result),
+                conditions=conditions,
+            )
         )
 
     async def acceptance_failed(self, project: Project, reason: str) -> None:
+        program = await self.programs.referenced(project.program_id)
         await self._publish(
-            "project.acceptance_failed",
-            project,
-            {**await self._summary(project), "reason": reason},
+            ProjectAcceptanceFailedV1(
+                project_id=project.id,
+                project_number=project.number,
+                program_id=project.program_id,
+                program_code=program.code,
+                year=project.year,
+                approved_budget_fen=project.approved_budget_fen,
+                org=await self._org(project),
+                pi=self._pi(project),
+                reason=reason,
+            )
         )
 
     async def terminated(
@@ -102,73 +115,49 @@ class ProjectEvents:
     ) -> None:
         program = await self.programs.referenced(project.program_id)
         org = await self._org(project)
-        at_fault = cause == "misconduct"
-        payload: dict[str, Any] = {
-            "project_id": str(project.id),
-            "project_number": project.number,
-            "program_id": str(project.program_id),
-            "cause": cause,
-            "at_fault": at_fault,
-            "reason": reason,
-            "managing_agency": program.managing_agency,
-            "pi": {"name": project.pi_name, "gateway_user_id": str(project.pi_id)},
-            "organization": {
-                "name": org["name"],
-                "gateway_org_id": org["id"],
-                "credit_code": org["credit_code"],
-            },
-        }
-        # Only a termination for misconduct names a credit rule; the others record nothing.
-        if at_fault:
-            payload["rule_code"] = rule_code or "TERMINATED_AT_FAULT"
-        await self._publish("project.terminated", project, payload)
+        at_fault = cause == TerminationCause.misconduct
+        await self._publish(
+            ProjectTerminatedV1(
+                project_id=project.id,
+                project_number=project.number,
+                program_id=project.program_id,
+                cause=TerminationCause(cause),
+                at_fault=at_fault,
+                reason=reason,
+                managing_agency=program.managing_agency,
+                pi=CreditPerson(name=project.pi_name, gateway_user_id=project.pi_id),
+                organization=CreditOrganization(
+                    name=org.name, gateway_org_id=org.id, credit_code=org.credit_code
+                ),
+                # Only a termination for misconduct names a credit rule; the others record nothing.
+                rule_code=(rule_code or "TERMINATED_AT_FAULT") if at_fault else None,
+            )
+        )
 
     async def changed(self, project: Project, change: ChangeRequest) -> None:
         await self._publish(
-            "project.changed",
-            project,
-            {
-                "project_id": str(project.id),
-                "project_number": project.number,
-                "change_id": str(change.id),
-                "kind": change.kind,
-                "details": change.details,
-            },
+            ProjectChangedV1(
+                project_id=project.id,
+                project_number=project.number,
+                change_id=change.id,
+                kind=ChangeKind(change.kind),
+                details=change.details,
+            )
         )
 
     # --- parts -----------------------------------------------------------------------------
 
-    async def _summary(self, project: Project) -> dict[str, Any]:
-        program = await self.programs.referenced(project.program_id)
-        return {
-            "project_id": str(project.id),
-            "project_number": project.number,
-            "program_id": str(project.program_id),
-            "program_code": program.code,
-            "year": project.year,
-            "approved_budget_fen": project.approved_budget_fen,
-            "org": await self._org(project),
-            "pi": self._pi(project),
-        }
-
-    async def _org(self, project: Project) -> dict[str, Any]:
+    async def _org(self, project: Project) -> ProjectOrganization:
         found = await self.repo.organization(project.org_id)
-        return {
-            "id": str(project.org_id),
-            "name": found["name"] if found else project.org_name,
-            "credit_code": found["credit_code"] if found else None,
-        }
+        return ProjectOrganization(
+            id=project.org_id,
+            name=found["name"] if found else project.org_name,
+            credit_code=found["credit_code"] if found else None,
+        )
 
     @staticmethod
-    def _pi(project: Project) -> dict[str, Any]:
-        return {"id": str(project.pi_id), "name": project.pi_name}
+    def _pi(project: Project) -> ProjectPerson:
+        return ProjectPerson(id=project.pi_id, name=project.pi_name)
 
-    async def _publish(self, event_type: str, project: Project, payload: dict[str, Any]) -> None:
-        await outbox.publish(
-            self.session,
-            events,
-            event_type=event_type,
-            aggregate_type="project",
-            aggregate_id=str(project.id),
-            payload=payload,
-        )
+    async def _publish(self, event: EventContract) -> None:
+        await outbox.publish(self.session, events, event)

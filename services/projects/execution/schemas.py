@@ -7,6 +7,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from services.projects.schema_types import Name, Reason, ShanghaiTime
+from shared.contracts.vocabulary import TrancheMilestone
 from shared.money import NonNegativeFen
 
 PositiveFen = Annotated[int, Field(strict=True, gt=0, description="amount in fen, > 0")]
@@ -87,7 +88,7 @@ class Tranche(BaseModel):
 
     name: Name
     amount_fen: PositiveFen
-    on: Literal["signing", "midterm", "acceptance"]
+    on: TrancheMilestone
 
 
 class Milestone(BaseModel):

@@ -13,6 +13,7 @@ from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.projects.models.base import NOW, Base, Money, Timestamp
+from shared.contracts.vocabulary import CreditLevel
 from shared.ids import uuid7
 from shared.states import StateType, one_of
 
@@ -29,7 +30,7 @@ class CallState(StrEnum):
 
 # Once published a call stays public, also after its decisions.
 PUBLIC_CALL_STATES = (CallState.published, CallState.decided)
-CREDIT_LEVELS = ("A", "B", "C", "D")
+CREDIT_LEVELS = tuple(level.value for level in CreditLevel)
 
 
 class Call(Base):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy.exc import IntegrityError
@@ -46,10 +45,18 @@ from services.projects.programs.schemas import (
 from services.projects.scope import require_manager_of
 from shared.auth.roles import Role
 from shared.auth.tokens import Principal
+from shared.contracts.base import EventContract
+from shared.contracts.programs import (
+    ProgramCreatedV1,
+    ProgramEnvelopeSetV1,
+    ProgramManagerAssignedV1,
+    ProgramManagerRemovedV1,
+    ProgramRetiredV1,
+    YearlyEnvelope,
+)
 from shared.errors import Text
 from shared.events.outbox import publish
 from shared.money import fen_to_yuan
-from shared.program_scope import MANAGER_ASSIGNED, MANAGER_REMOVED
 
 
 def program_state(program: Program) -> str:
@@ -175,18 +182,18 @@ class ProgramService:
             },
         )
         await self._announce(
-            "program.created",
-            program,
-            {
-                "kind": program.kind,
-                "parent_id": _text(program.parent_id),
-                "name_zh": program.name_zh,
-                "name_en": program.name_en,
-                "managing_agency": program.managing_agency,
-                "active_from_year": program.active_from_year,
-                "active_to_year": program.active_to_year,
-                "envelopes": envelopes,
-            },
+            ProgramCreatedV1(
+                program_id=program.id,
+                code=program.code,
+                kind=program.kind,
+                parent_id=program.parent_id,
+                name_zh=program.name_zh,
+                name_en=program.name_en,
+                managing_agency=program.managing_agency,
+                active_from_year=program.active_from_year,
+                active_to_year=program.active_to_year,
+                envelopes=[YearlyEnvelope.model_validate(e) for e in envelopes],
+            )
         )
         return program
 
@@ -219,9 +226,13 @@ class ProgramService:
             details={"year": year, "from_fen": previous, "to_fen": amount_fen},
         )
         await self._announce(
-            "program.envelope_set",
-            program,
-            {"year": year, "amount_fen": amount_fen, "previous_fen": previous},
+            ProgramEnvelopeSetV1(
+                program_id=program.id,
+                code=program.code,
+                year=year,
+                amount_fen=amount_fen,
+                previous_fen=previous,
+            )
         )
         return program
 
@@ -249,7 +260,9 @@ class ProgramService:
             reason=reason,
         )
         await self._announce(
-            "program.retired", program, {"reason": reason, "retired_at": now.isoformat()}
+            ProgramRetiredV1(
+                program_id=program.id, code=program.code, reason=reason, retired_at=now
+            )
         )
         return program
 
@@ -265,7 +278,7 @@ class ProgramService:
                 ProgramManager(program_id=program_id, user_id=user_id, granted_by=principal.user_id)
             )
             await self.session.flush()
-            await self._announce_manager(MANAGER_ASSIGNED, program, user_id)
+            await self._announce_manager(ProgramManagerAssignedV1, program, user_id)
             await history.record(
                 self.session,
                 entity="program",
@@ -288,7 +301,7 @@ class ProgramService:
             raise ManagerNotAssigned()
         await self.session.delete(assignment)
         await self.session.flush()
-        await self._announce_manager(MANAGER_REMOVED, program, user_id)
+        await self._announce_manager(ProgramManagerRemovedV1, program, user_id)
         await history.record(
             self.session,
             entity="program",
@@ -298,27 +311,18 @@ class ProgramService:
             details={"user_id": str(user_id)},
         )
 
-    async def _announce_manager(self, event_type: str, program: Program, user_id: UUID) -> None:
+    async def _announce_manager(
+        self,
+        contract: type[ProgramManagerAssignedV1 | ProgramManagerRemovedV1],
+        program: Program,
+        user_id: UUID,
+    ) -> None:
         """Credit and funds keep who manages what (`shared.program_scope`) from these; the
         code too, as funds names programs by code (the basic programs were never announced)."""
-        await publish(
-            self.session,
-            events,
-            event_type=event_type,
-            aggregate_type="program",
-            aggregate_id=str(program.id),
-            payload={"program_id": str(program.id), "code": program.code, "user_id": str(user_id)},
-        )
+        await self._announce(contract(program_id=program.id, code=program.code, user_id=user_id))
 
-    async def _announce(self, event_type: str, program: Program, payload: dict[str, Any]) -> None:
-        await publish(
-            self.session,
-            events,
-            event_type=event_type,
-            aggregate_type="program",
-            aggregate_id=str(program.id),
-            payload={"program_id": str(program.id), "code": program.code, **payload},
-        )
+    async def _announce(self, event: EventContract) -> None:
+        await publish(self.session, events, event)
 
 
 def _text(value: UUID | None) -> str | None:

@@ -9,12 +9,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from shared.contracts.vocabulary import CreditLevel
 from shared.money import NonNegativeFen
 
 OrgKind = Literal[
     "university", "research_institute", "enterprise", "hospital", "agency", "government", "other"
 ]
-CreditLevel = Literal["A", "B", "C", "D"]
 AttachmentKind = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
 Year = Annotated[int, Field(ge=2000, le=2100)]
 ProjectLimit = Annotated[int, Field(ge=1, le=20)]

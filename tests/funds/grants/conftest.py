@@ -18,8 +18,9 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.funds.grants.handlers import HANDLERS
-from services.funds.models import directory
+from services.funds.models import directory, events
 from shared.events.outbox import Event
+from shared.events.parking import Outcome, apply_batch
 from shared.ids import uuid7
 from tests.conftest import bearer, org_code
 from tests.funds.conftest import START, Caller, Funds, program_id_of
@@ -45,21 +46,24 @@ class Grants:
         return await self.funds.call(method, path, who, **kwargs)
 
     async def deliver(self, event_type: str, payload: dict[str, Any], **kw: Any) -> Event:
-        """An event applied as the consumer would: the handler, then the commit."""
+        """An event applied as the consumer would (parked if it cannot apply), then the commit."""
         event = make_event(event_type, payload, at=kw.get("at", self.funds.clock.now))
         await self.redeliver(event)
         return event
 
-    async def redeliver(self, event: Event) -> None:
-        await HANDLERS[event.event_type](self.session, event)
+    async def redeliver(self, event: Event) -> Outcome:
+        (outcome,) = await apply_batch(
+            self.session, events, source="projects", handlers=HANDLERS, events=[event]
+        )
         await self.session.commit()
+        return outcome
 
     async def deliver_apart(self, event_type: str, payload: dict[str, Any]) -> None:
         """An event applied in a transaction of its own (it races the app's requests)."""
         event = make_event(event_type, payload, at=self.funds.clock.now)
         sessionmaker = self.funds.app.state.db.sessionmaker
         async with sessionmaker() as session, session.begin():
-            await HANDLERS[event_type](session, event)
+            await apply_batch(session, events, source="projects", handlers=HANDLERS, events=[event])
 
     async def contract(
         self,

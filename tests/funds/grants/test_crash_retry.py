@@ -91,7 +91,7 @@ async def test_a_post_subsidy_retried_after_a_lost_response_is_ordered_once(
     await grants.envelope(3_000_000)
     payload = await grants.contract()
     project_id = payload["project_id"]
-    await grants.deliver("project.accepted", summary(payload, result="excellent", conditions=None))
+    await grants.deliver("project.accepted", summary(payload, result="passed", conditions=None))
     body = {"id": str(uuid4()), "amount_fen": 800_000, "reason": "验收优秀，给予后补助"}
     crashed_at = grants.funds.clock.now
 

@@ -27,7 +27,7 @@ async def test_a_post_subsidy_waits_for_acceptance_and_a_second_officer(grants: 
         "active",
     )
 
-    await grants.deliver("project.accepted", summary(payload, result="excellent", conditions=None))
+    await grants.deliver("project.accepted", summary(payload, result="passed", conditions=None))
     made = await grants.call("POST", path, "finance", json=body)
     assert made.status_code == 201, made.text
     assert (made.json()["status"], made.json()["amount_fen"]) == ("pending_approval", 800_000)

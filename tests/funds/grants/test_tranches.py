@@ -5,8 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from services.funds.grants.accounts import program_fund_id, project_funds_id, project_spent_id
-from services.funds.models import PaymentOrder, Transfer
-from services.funds.models.grants import GrantSkippedEvent
+from services.funds.models import PaymentOrder, Transfer, events
 from tests.funds.grants.conftest import TRANCHES, Grants, contracted, make_event, summary
 
 
@@ -189,7 +188,9 @@ async def test_midterm_and_acceptance_make_their_tranches_due(grants: Grants) ->
     assert envelope["available"] == 0
 
 
-async def test_events_of_an_unknown_project_are_recorded_and_skipped(grants: Grants) -> None:
+async def test_events_funds_cannot_apply_are_parked_and_later_ones_of_the_project_wait(
+    grants: Grants,
+) -> None:
     unknown = "0193a0c0-0000-7000-8000-00000000abcd"
     midterm = await grants.deliver(
         "project.midterm_passed",
@@ -199,15 +200,20 @@ async def test_events_of_an_unknown_project_are_recorded_and_skipped(grants: Gra
     payload = contracted(grants.orgs[1])
     payload["tranches"] = [{**TRANCHES[0], "amount_fen": 900_000}, *TRANCHES[1:]]
     overpaid = await grants.deliver("project.contracted", payload)
+    applied = await grants.contract()  # another project: not held up by the others
 
-    skipped = {
-        row.event_id: row.reason
-        for row in await grants.session.scalars(sa.select(GrantSkippedEvent))
-    }
-    assert skipped == {
-        midterm.event_id: "unknown_project",
-        garbled.event_id: "invalid_payload",
-        overpaid.event_id: "invalid_payload",  # tranches adding up to more than the budget
-    }
+    letters = events.dead_letters
+    parked = {row.event_id: row for row in (await grants.session.execute(sa.select(letters))).all()}
+    assert set(parked) == {midterm.event_id, garbled.event_id, overpaid.event_id}
+    first = parked[midterm.event_id]
+    assert (first.status, first.source, first.attempts) == ("failed", "projects", 1)
+    assert first.error.startswith("unknown_project")
+    # The project's next event is not tried while an earlier one of the project is parked.
+    behind = parked[garbled.event_id]
+    assert (behind.status, behind.blocked_by, behind.attempts) == ("waiting", first.id, 0)
+    bad = parked[overpaid.event_id]
+    assert bad.status == "failed"
+    assert "tranches do not add up" in bad.error  # the contract refuses the payload
+    assert (await grants.grant(applied["project_id"]))["status"] == "active"
     missing = await grants.call("GET", f"/v1/grants/{unknown}", "auditor")
     assert (missing.status_code, missing.json()["code"]) == (404, "grant.not_found")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.credit.inbound import VoucherFraudConfirmed
+from shared.contracts.funds import VoucherFraudConfirmedV1
 from tests.funds.vouchers.conftest import World, ready
 from tests.funds.vouchers.test_orders import redemption
 
@@ -68,7 +68,7 @@ async def test_fraud_after_payment_claws_back_and_is_reported_once(world: World)
         }
     ]
     # The credit service's contract for this event reads it as it is.
-    assert VoucherFraudConfirmed.model_validate(published[0]).voucher_number == voucher["number"]
+    assert VoucherFraudConfirmedV1.model_validate(published[0]).voucher_number == voucher["number"]
     again = await world.ok("POST", f"{path}/fraud", "finance2", json={"facts": "再次确认"})
     assert (again["fraud_facts"], again["fraud_confirmed_by"]) == (
         facts,

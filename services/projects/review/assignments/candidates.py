@@ -34,6 +34,7 @@ from services.projects.review.rounds.items import RoundItem, round_items
 from services.projects.review.solver.flow import Pair
 from services.projects.review.solver.match import ExpertProfile, ItemProfile, match
 from shared.clock import in_shanghai
+from shared.contracts.credit import EligibilityV1
 from shared.credit_client import CreditClient
 
 CREDIT_BULK = 1000  # the most the credit service answers in one question
@@ -256,7 +257,7 @@ class SubjectIndex:
 
 def build(
     snap: Snapshot,
-    answers: Mapping[UUID, Mapping[str, Any]],
+    answers: Mapping[UUID, EligibilityV1],
     *,
     exclude: Mapping[UUID, Collection[UUID]] | None = None,
 ) -> Candidates:
@@ -306,9 +307,7 @@ def build(
     proposed = {e.user_id for _, e, _, _ in possible}
     unasked = proposed - answers.keys()
     ineligible = {
-        e: list(a.get("reasons", []))
-        for e, a in answers.items()
-        if e in proposed and a.get("eligible") is not True
+        e: list(a.reasons) for e, a in answers.items() if e in proposed and not a.eligible
     }
     pairs: list[Pair] = []
     explanations: dict[tuple[str, str], dict[str, Any]] = {}
@@ -328,12 +327,12 @@ def build(
 
 async def eligibility(
     credit: CreditClient, expert_ids: Collection[UUID], now: datetime
-) -> dict[UUID, dict[str, Any]]:
+) -> dict[UUID, EligibilityV1]:
     """The credit service's answer for each expert about reviewing now, asked in bulk; any
     failure to ask fails the lot (`CreditUnavailable`). Call it holding no lock nor
     transaction: the credit service may be slow."""
     ordered = sorted(expert_ids)
-    answers: dict[UUID, dict[str, Any]] = {}
+    answers: dict[UUID, EligibilityV1] = {}
     for start in range(0, len(ordered), CREDIT_BULK):
         chunk = ordered[start : start + CREDIT_BULK]
         answers.update(await credit.people_eligibility(action="review", at=now, user_ids=chunk))

@@ -5,7 +5,6 @@ The credit service's answer about the expert is asked for before the round is lo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,6 +34,7 @@ from services.projects.review.rounds.conflicts import active_conflicts
 from services.projects.review.rounds.items import round_items
 from services.projects.review.solver.match import match
 from shared.clock import in_shanghai
+from shared.contracts.credit import EligibilityV1
 from shared.credit_client import CreditClient
 from shared.errors import Text
 
@@ -51,7 +51,7 @@ async def check_assignable(
     round_: ReviewRound,
     application: Application,
     expert_id: UUID,
-    credit_answer: Mapping[str, Any],
+    credit_answer: EligibilityV1,
     now: datetime,
     *,
     force_out_of_field: bool,
@@ -86,10 +86,10 @@ async def check_assignable(
     found = match(item_profile(items[0]), expert_profile(expert))
     if found is None and not force_out_of_field:
         raise OutOfField(extra={"subject_codes": list(items[0].subjects)})
-    if credit_answer.get("eligible") is not True:
+    if not credit_answer.eligible:
         raise ExpertNotAssignable(
             Text("专家信用状况不允许评审", "The expert's credit does not allow reviewing"),
-            extra={"why": "credit", "credit": dict(credit_answer)},
+            extra={"why": "credit", "credit": credit_answer.model_dump(mode="json")},
         )
     if found is None:
         # The manager's reason goes to the round's history, not here: the expert reads this.
@@ -97,7 +97,7 @@ async def check_assignable(
     return Fit(expert, found.score, found.explanation)
 
 
-async def credit_of(credit: CreditClient, expert_id: UUID, now: datetime) -> dict[str, Any]:
+async def credit_of(credit: CreditClient, expert_id: UUID, now: datetime) -> EligibilityV1:
     """The credit service's answer about `expert_id` reviewing now; ask it holding no lock nor
     transaction (it may be slow). Raises `CreditUnavailable`."""
     return (await eligibility(credit, [expert_id], now))[expert_id]

@@ -10,9 +10,8 @@ answer, as of the request, stays true whatever happens to the round meanwhile.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -32,6 +31,7 @@ from services.projects.review.assignments.schemas import ManualAdd, Swap
 from services.projects.review.rounds.exceptions import RoundNotFound
 from services.projects.scope import check_duties
 from shared.auth.tokens import Principal
+from shared.contracts.credit import EligibilityV1
 from shared.credit_client import CreditClient
 
 OPEN_STATES = ("assigning", "reviewing")
@@ -162,7 +162,7 @@ class AssignmentService:
         expert_id: UUID,
         reason: str,
         force_out_of_field: bool,
-        credit_answer: Mapping[str, Any],
+        credit_answer: EligibilityV1,
         now: datetime,
     ) -> tuple[Assignment, str]:
         fit = await check_assignable(

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +21,7 @@ from services.projects.models import Assignment, ReviewRound
 from services.projects.review.assignments.candidates import build, eligibility, snapshot
 from services.projects.review.assignments.proposal import shortages, solve_for
 from services.projects.review.assignments.repository import AssignmentRepository
+from shared.contracts.credit import EligibilityV1
 from shared.credit_client import CreditClient, CreditUnavailable
 
 CREDIT_DOWN = "the credit service is unavailable: no replacement could be checked"
@@ -40,7 +40,7 @@ class Replaced:
 
 async def ask(
     credit: CreditClient, experts: Collection[UUID], now: datetime
-) -> dict[UUID, dict[str, Any]] | None:
+) -> dict[UUID, EligibilityV1] | None:
     """The credit service's answers about `experts` (`candidates.to_ask` for the application),
     None when it cannot be asked; call it holding no lock nor transaction."""
     try:
@@ -53,7 +53,7 @@ async def replace(
     session: AsyncSession,
     round_: ReviewRound,
     application_id: UUID,
-    answers: Mapping[UUID, Mapping[str, Any]] | None,
+    answers: Mapping[UUID, EligibilityV1] | None,
     now: datetime,
 ) -> Replaced:
     """Invite the experts `application_id` now lacks (the round is locked by the caller), with

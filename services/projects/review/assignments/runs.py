@@ -40,6 +40,7 @@ from services.projects.review.assignments.proposal import quality, shortages, so
 from services.projects.review.assignments.repository import AssignmentRepository
 from services.projects.review.rounds.exceptions import RoundNotFound
 from shared.auth.tokens import Principal
+from shared.contracts.credit import EligibilityV1
 from shared.credit_client import CreditClient
 from shared.errors import Text
 
@@ -230,12 +231,10 @@ def _not_applied(run: AssignmentRun) -> None:
         )
 
 
-def _still_eligible(answers: dict[UUID, dict[str, Any]], pairs: list[dict[str, Any]]) -> None:
+def _still_eligible(answers: dict[UUID, EligibilityV1], pairs: list[dict[str, Any]]) -> None:
     """Every expert of the run may still review (asked as of the application)."""
     experts = {UUID(p["expert_id"]) for p in pairs}
-    barred = sorted(
-        str(e) for e, a in answers.items() if e in experts and a.get("eligible") is not True
-    )
+    barred = sorted(str(e) for e, a in answers.items() if e in experts and not a.eligible)
     if barred:
         raise RunStale(
             Text(

@@ -35,6 +35,7 @@ from services.projects.scope import check_duties, manages
 from shared.auth.roles import Role
 from shared.auth.tokens import Principal
 from shared.clock import in_shanghai
+from shared.contracts.programs import ReviewLateV1
 from shared.errors import Text
 from shared.events.outbox import publish
 
@@ -301,18 +302,15 @@ async def publish_late(
     await publish(
         session,
         events,
-        event_type="review.late",
-        aggregate_type="review_round",
-        aggregate_id=str(round_.id),
-        payload={
-            "expert_id": str(assignment.expert_id),
-            "expert_name": await repo.expert_name(assignment.expert_id),
-            "round_id": str(round_.id),
-            "call_id": str(round_.call_id),
-            "program_id": str(call.program_id),
-            "application_id": str(assignment.application_id),
-            "deadline": in_shanghai(round_.deadline).isoformat(),
-            "submitted_at": in_shanghai(submitted_at).isoformat() if submitted_at else None,
-            "managing_agency": await repo.managing_agency(call.program_id),
-        },
+        ReviewLateV1(
+            expert_id=assignment.expert_id,
+            expert_name=await repo.expert_name(assignment.expert_id),
+            round_id=round_.id,
+            call_id=round_.call_id,
+            program_id=call.program_id,
+            application_id=assignment.application_id,
+            deadline=in_shanghai(round_.deadline),
+            submitted_at=in_shanghai(submitted_at) if submitted_at else None,
+            managing_agency=await repo.managing_agency(call.program_id),
+        ),
     )

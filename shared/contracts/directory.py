@@ -1,0 +1,42 @@
+"""The gateway's events about who exists, from which every service keeps its directory."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+from uuid import UUID
+
+from shared.contracts.base import EventContract
+
+
+class OrganizationCreatedV1(EventContract):
+    event_type: ClassVar[str] = "organization.created"
+    aggregate_type: ClassVar[str] = "organization"
+    aggregate_field: ClassVar[str | None] = "id"
+
+    id: UUID
+    name: str
+    credit_code: str
+    kind: str
+    parent_id: UUID | None
+
+
+class _User(EventContract):
+    aggregate_type: ClassVar[str] = "user"
+    aggregate_field: ClassVar[str | None] = "id"
+
+    id: UUID
+    username: str
+    display_name: str
+    org_id: UUID | None
+    roles: list[str]
+    is_active: bool
+
+
+class UserCreatedV1(_User):
+    event_type: ClassVar[str] = "user.created"
+
+
+class UserUpdatedV1(_User):
+    """Any change: name, roles, activation, password reset by the operator. The whole user."""
+
+    event_type: ClassVar[str] = "user.updated"

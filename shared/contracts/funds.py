@@ -1,0 +1,93 @@
+"""The funds service's events: grants opened, frozen and recovered, payment orders decided,
+and voucher fraud confirmed (which credit turns into proposed records)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+from uuid import UUID
+
+from shared.contracts.base import EventContract
+from shared.contracts.projects import CreditOrganization
+
+
+class GrantOpenedV1(EventContract):
+    """`project.contracted` applied: the project's budget and account exist."""
+
+    event_type: ClassVar[str] = "grant.opened"
+    aggregate_type: ClassVar[str] = "grant"
+    aggregate_field: ClassVar[str | None] = "project_id"
+
+    project_id: UUID
+    ledger: str
+    approved_budget_fen: int
+    funds_account_id: UUID
+
+
+class _GrantEvent(EventContract):
+    aggregate_type: ClassVar[str] = "grant"
+    aggregate_field: ClassVar[str | None] = "project_id"
+
+    project_id: UUID
+    project_number: str
+    program_code: str
+    year: int
+    org_id: UUID
+
+
+class GrantFrozenV1(_GrantEvent):
+    """Unpaid tranches cancelled and the unspent money held for recovery; `cause` is the event
+    type of the projects service that stopped the project."""
+
+    event_type: ClassVar[str] = "grant.frozen"
+
+    cause: str
+    recovery_fen: int
+    cancelled_tranches: list[int]
+
+
+class GrantRecoverySettledV1(_GrantEvent):
+    event_type: ClassVar[str] = "grant.recovery_settled"
+
+    amount_fen: int
+
+
+class _PaymentOrderDecided(EventContract):
+    aggregate_type: ClassVar[str] = "payment_order"
+    aggregate_field: ClassVar[str | None] = "order_id"
+
+    order_id: UUID
+    ledger: str
+    debit_account_id: UUID
+    credit_account_id: UUID
+    amount_fen: int
+    code: str
+    maker_id: str
+    decided_by: str
+    transfer_id: UUID
+
+
+class PaymentOrderApprovedV1(_PaymentOrderDecided):
+    """The hold posted: the money moved (`transfer_id` posts it)."""
+
+    event_type: ClassVar[str] = "payment_order.approved"
+
+
+class PaymentOrderRejectedV1(_PaymentOrderDecided):
+    """The hold voided (`transfer_id` voids it)."""
+
+    event_type: ClassVar[str] = "payment_order.rejected"
+
+
+class VoucherFraudConfirmedV1(EventContract):
+    """A redemption found fraudulent: credit proposes a VOUCHER_FRAUD record for the enterprise
+    and for the provider. The aggregate is the voucher order (its id is the envelope's)."""
+
+    event_type: ClassVar[str] = "voucher.fraud_confirmed"
+    aggregate_type: ClassVar[str] = "voucher_order"
+    aggregate_field: ClassVar[str | None] = None
+
+    voucher_number: str
+    facts: str
+    managing_agency: str
+    enterprise: CreditOrganization
+    provider: CreditOrganization

@@ -1,0 +1,181 @@
+"""The projects service's events about a project's life, which funds and credit act on.
+
+- `project.approved`: a number was given (disclosure; credit and funds scope reads by it);
+- `project.contracted`: funds opens the budget and pays the `signing` tranche;
+- `project.midterm_passed`: funds pays the `midterm` tranche;
+- `project.accepted` / `project.acceptance_failed`: post-subsidy, or recovery;
+- `project.terminated`: funds recovers money; credit proposes a record when `at_fault`;
+- `project.changed`: an approved change (a budget reallocation moves money between categories).
+
+Fields that older events lack are optional, so that every event still in an outbox parses.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, ClassVar
+from uuid import UUID
+
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer, model_validator
+
+from shared.contracts.base import Contract, EventContract
+from shared.contracts.vocabulary import (
+    AcceptanceResult,
+    ChangeKind,
+    TerminationCause,
+    TrancheMilestone,
+)
+
+Fen = Annotated[int, Field(ge=0)]
+
+
+class _ProjectEvent(EventContract):
+    aggregate_type: ClassVar[str] = "project"
+    aggregate_field: ClassVar[str | None] = "project_id"
+
+    project_id: UUID
+    project_number: str
+
+
+class ProjectOrganization(Contract):
+    id: UUID
+    name: str
+    credit_code: str | None
+
+
+class ProjectPerson(Contract):
+    id: UUID
+    name: str
+
+
+class Budget(Contract):
+    """The approved budget by category, in fen."""
+
+    equipment: Fen
+    business: Fen
+    labour: Fen
+    indirect: Fen
+
+    @property
+    def total(self) -> int:
+        return self.equipment + self.business + self.labour + self.indirect
+
+
+class Tranche(Contract):
+    name: str
+    amount_fen: Annotated[int, Field(gt=0)]
+    on: TrancheMilestone
+
+
+class ProjectApprovedV1(_ProjectEvent):
+    event_type: ClassVar[str] = "project.approved"
+
+    application_id: UUID
+    program_id: UUID | None = None  # named since the event was first published
+    program_code: str
+    year: int
+    org_id: UUID
+    pi_id: UUID
+    approved_budget_fen: Fen
+
+
+class ProjectContractedV1(_ProjectEvent):
+    """The task book is signed: the budget by category and the schedule of tranches, which
+    add up to the approved budget (money is never paid on a schedule that does not)."""
+
+    event_type: ClassVar[str] = "project.contracted"
+
+    program_id: UUID
+    program_code: str
+    year: int
+    org: ProjectOrganization
+    pi: ProjectPerson
+    approved_budget_fen: Fen
+    budget: Budget
+    tranches: list[Tranche]
+    starts_on: date
+    ends_on: date
+
+    @model_validator(mode="after")
+    def _adds_up(self) -> ProjectContractedV1:
+        if self.budget.total != self.approved_budget_fen:
+            raise ValueError("the budget does not add up to the approved budget")
+        if sum(t.amount_fen for t in self.tranches) != self.approved_budget_fen:
+            raise ValueError("the tranches do not add up to the approved budget")
+        return self
+
+
+class ProjectMidtermPassedV1(_ProjectEvent):
+    event_type: ClassVar[str] = "project.midterm_passed"
+
+    report_id: UUID
+
+
+class _ProjectSummary(_ProjectEvent):
+    program_id: UUID
+    program_code: str
+    year: int
+    approved_budget_fen: Fen
+    org: ProjectOrganization
+    pi: ProjectPerson
+
+
+class ProjectAcceptedV1(_ProjectSummary):
+    event_type: ClassVar[str] = "project.accepted"
+
+    result: AcceptanceResult
+    conditions: str | None
+
+
+class ProjectAcceptanceFailedV1(_ProjectSummary):
+    event_type: ClassVar[str] = "project.acceptance_failed"
+
+    reason: str
+
+
+class CreditPerson(Contract):
+    """A person as the credit service finds them: by the gateway's id."""
+
+    name: str
+    gateway_user_id: UUID
+
+
+class CreditOrganization(Contract):
+    """An organization as the credit service finds it: by the gateway's id or credit code."""
+
+    name: str
+    gateway_org_id: UUID
+    credit_code: str | None
+
+
+class ProjectTerminatedV1(_ProjectEvent):
+    """Ended early. Only a termination for misconduct (`at_fault`) names a credit rule."""
+
+    event_type: ClassVar[str] = "project.terminated"
+
+    program_id: UUID | None = None  # named since the event was first published
+    cause: TerminationCause
+    at_fault: bool
+    reason: str
+    managing_agency: str
+    pi: CreditPerson
+    organization: CreditOrganization
+    rule_code: str | None = Field(None, description="absent unless at_fault")
+
+    @model_serializer(mode="wrap")
+    def _rule_only_when_at_fault(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("rule_code") is None:
+            data.pop("rule_code", None)
+        return data
+
+
+class ProjectChangedV1(_ProjectEvent):
+    """`details` are the change's as projects recorded them, by kind: `new_ends_on`
+    (extension), `new_pi_id` and `new_pi_name` (pi_change), `budget` (budget_reallocation)."""
+
+    event_type: ClassVar[str] = "project.changed"
+
+    change_id: UUID
+    kind: ChangeKind
+    details: dict[str, Any]
