@@ -52,6 +52,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group("e2e"))
 
 
+@pytest.hookimpl(trylast=True)  # after xdist named the groups in the node ids
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """A worker whose xdist no longer groups (pytest-dev/pytest-xdist#1386) would spread the
+    end-to-end tests over the workers and break the order the seed-demo module relies on."""
+    if not getattr(session.config.option, "loadgroup", False):
+        return
+    lost = [i.nodeid for i in session.items if "e2e" in i.path.parts and "@e2e" not in i.nodeid]
+    if lost:
+        raise pytest.UsageError(f"xdist lost the e2e group of {len(lost)} tests, e.g. {lost[0]}")
+
+
 # Tests log in many times from one address; only the rate-limit tests want tight buckets.
 _ROOMY = {"per_minute": 100_000, "burst": 10_000}
 ROOMY_RATE_LIMITS = {
