@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.contracts import credit, directory, feed, funds, programs, projects
+from shared.contracts import credit, directory, feed, funds, notices, programs, projects
 from shared.contracts.base import Contract, EventContract
 
 EVENTS: tuple[type[EventContract], ...] = (
@@ -33,6 +33,8 @@ EVENTS: tuple[type[EventContract], ...] = (
     funds.PaymentOrderRejectedV1,
     funds.VoucherFraudConfirmedV1,
     credit.CreditRatingChangedV1,
+    notices.NoticeDeliveredV1,
+    notices.NoticeAcknowledgedV1,
 )
 
 # Requests and answers of calls between services.
@@ -43,6 +45,7 @@ CALLS: tuple[type[Contract], ...] = (
     credit.EligibilityV1,
     credit.BulkEligibilityRequestV1,
     credit.BulkEligibilityV1,
+    notices.DirectMessageV1,
 )
 
 ALL: tuple[type[Contract], ...] = EVENTS + CALLS
