@@ -22,6 +22,11 @@ from tests.projects.test_decisions import (
 )
 from tests.projects.test_execution import task_book
 from tests.projects.test_notice import file_objection, resolve_objection
+from tests.projects.test_review_assignments_experts import (
+    assigned_round,
+    assignment_of,
+    decline,
+)
 from tests.projects.test_review_assignments_helpers import apply as apply_run
 from tests.projects.test_review_assignments_helpers import dry_run, expert
 from tests.projects.test_review_assignments_manual import add, one_application
@@ -193,3 +198,16 @@ async def test_an_applied_run_invites_every_expert_it_assigns(
         for e in await about(session, "review.assigned", round_id=str(round_.id))
     }
     assert invited == {(p["application_id"], p["expert_id"]) for p in run["pairs"]}
+
+
+async def test_the_replacement_for_an_expert_who_declined_is_invited_too(
+    session: AsyncSession, projects: Projects
+) -> None:
+    round_, own = await assigned_round(session, projects)
+    mine = await assignment_of(session, round_, projects, "专家甲")
+    declined = await decline(projects, mine, "专家甲", reason="时间冲突，无法按期完成评审")
+    assert declined.json()["replacement"]["found"] == 1, declined.text
+
+    replacement = str(projects.callers["专家丙"].user_id)
+    [invited] = await about(session, "review.assigned", expert_id=replacement)
+    assert (invited["application_id"], invited["round_id"]) == (str(own.id), str(round_.id))
