@@ -170,12 +170,15 @@ def test_gateway_is_published_on_its_port() -> None:
 
 def _url_settings(service: str) -> list[str]:
     """Every other process a service reads the address of: its `*_url` settings and any other
-    setting whose default is an http URL (the database URL is checked on its own)."""
+    setting whose default is an http URL (the database URL is checked on its own). A URL that is
+    unset by default turns its feature off (credit's `notify_url`): it never falls back to
+    127.0.0.1, so it is not required here."""
     fields = SETTINGS[service].model_fields
     return sorted(
         name
         for name, field in fields.items()
         if name != "database_url"
+        and not (field.default is None and not field.is_required())
         and (name.endswith("_url") or str(field.default).startswith(("http://", "https://")))
     )
 

@@ -35,6 +35,9 @@ class CreditSettings(ServiceSettings):
     rating_sweep_seconds: float = Field(default=60.0, gt=0)
     projects_url: str = "http://127.0.0.1:8001"
     funds_url: str = "http://127.0.0.1:8003"
+    # The notify service, whose `notice.delivered` starts a record's objection window. Unset:
+    # its feed is not read, and a notice counts as delivered when it is sent.
+    notify_url: str | None = None
 
     def default_secrets(self) -> list[str]:
         bad = super().default_secrets()

@@ -52,6 +52,28 @@ class ObjectionWindowOpen(Conflict):
     title = Text("异议期尚未结束", "The objection window is still open")
 
 
+class AwaitingDelivery(Conflict):
+    code = "record.awaiting_delivery"
+    title = Text(
+        "告知书尚未送达，异议期尚未开始",
+        "The notice has not been delivered yet: the objection window has not started",
+    )
+
+
+class AlreadyDelivered(Conflict):
+    code = "record.already_delivered"
+    title = Text("告知书已送达", "The notice has been delivered already")
+
+
+class DeliveryOutOfRange(AppError):
+    status = 422
+    code = "record.delivery_out_of_range"
+    title = Text(
+        "送达时间须在告知之后、当前时间之前",
+        "The delivery must be after the notice was sent and not in the future",
+    )
+
+
 class NotRepairable(Conflict):
     code = "record.not_repairable"
     title = Text("该记录依规不可信用修复", "Records under this rule cannot be repaired")

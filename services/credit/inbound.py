@@ -8,18 +8,21 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credit.config import CreditSettings
+from services.credit.exceptions import InvalidTransition, RecordNotFound
 from services.credit.records.schemas import RecordCreate
 from services.credit.records.service import Actor, RecordService, record_service_for
 from services.credit.subjects.schemas import SubjectRef
 from shared.clock import in_shanghai
 from shared.contracts.funds import VoucherFraudConfirmedV1
+from shared.contracts.notices import NoticeDeliveredV1
 from shared.contracts.programs import ReviewLateV1
 from shared.contracts.projects import CreditOrganization, ProjectTerminatedV1
-from shared.events.handlers import Received, Subscription, subscriptions
+from shared.events.handlers import CannotApply, Received, Subscription, subscriptions
 
 AT_FAULT_RULE = "TERMINATED_AT_FAULT"
 
@@ -130,3 +133,35 @@ def credit_handlers(settings: CreditSettings) -> dict[str, Subscription[Any]]:
         Subscription(VoucherFraudConfirmedV1, voucher_fraud),
         Subscription(ReviewLateV1, review_late),
     )
+
+
+def delivery_handlers(settings: CreditSettings) -> dict[str, Subscription[Any]]:
+    """The notify service's proof that a record's notice reached its subject: the objection
+    window runs from then. Notices about anything else are not credit's to act on."""
+
+    async def notice_delivered(session: AsyncSession, event: Received[NoticeDeliveredV1]) -> None:
+        payload = event.payload
+        if payload.about_type != "credit_record":
+            return
+        try:
+            record_id = UUID(payload.about_id)
+        except ValueError as exc:
+            raise CannotApply(f"not a record id: {payload.about_id!r}") from exc
+        try:
+            await record_service_for(session, settings).delivered(
+                record_id,
+                at=payload.delivered_at,
+                channel=payload.channel,
+                evidence={
+                    "notification_id": str(payload.notification_id),
+                    "user_id": str(payload.user_id),
+                    "notice_event_id": str(payload.source_event_id),
+                },
+                now=event.occurred_at,
+            )
+        except RecordNotFound as exc:
+            raise CannotApply(f"no credit record {record_id}") from exc
+        except InvalidTransition as exc:
+            raise CannotApply(f"credit record {record_id} was never notified") from exc
+
+    return subscriptions(Subscription(NoticeDeliveredV1, notice_delivered))

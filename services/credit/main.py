@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from services.credit.config import CreditSettings
 from services.credit.files.endpoints import router as files_router
 from services.credit.files.service import me_details
-from services.credit.inbound import credit_handlers
+from services.credit.inbound import credit_handlers, delivery_handlers
 from services.credit.models import Base, directory, events, scope
 from services.credit.queries.endpoints import router as queries_router
 from services.credit.rating.endpoints import router as rating_router
@@ -30,6 +30,12 @@ def create_app(
 ) -> FastAPI:
     settings = settings or CreditSettings()
     handlers = credit_handlers(settings)
+    sources = {
+        "projects": EventSource(settings.projects_url, {**handlers, **scope_handlers(scope)}),
+        "funds": EventSource(settings.funds_url, handlers),
+    }
+    if settings.notify_url is not None:
+        sources["notify"] = EventSource(settings.notify_url, delivery_handlers(settings))
     parts = ServiceParts(
         settings=settings,
         title="SciPlan credit",
@@ -52,10 +58,7 @@ def create_app(
         public_routes=PUBLIC_ROUTES,
         background=[rating_sweeper],
         me_details=me_details,
-        sources={
-            "projects": EventSource(settings.projects_url, {**handlers, **scope_handlers(scope)}),
-            "funds": EventSource(settings.funds_url, handlers),
-        },
+        sources=sources,
     )
     app = create_service_app(parts, jwks_fetch=jwks_fetch)
     app.state.clock = service_clock(parts.settings.test_clock_file)

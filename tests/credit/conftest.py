@@ -52,8 +52,14 @@ class Credit:
 
 
 @pytest.fixture
+def credit_settings(database_url: str) -> CreditSettings:
+    """The settings of the credit app under test (a module may override this fixture)."""
+    return CreditSettings(database_url=SecretStr(database_url), rating_sweep_seconds=3600)
+
+
+@pytest.fixture
 async def credit(
-    database_url: str,
+    credit_settings: CreditSettings,
     sessionmaker: async_sessionmaker[AsyncSession],
     gateway: FastAPI,
     gateway_client: httpx.AsyncClient,
@@ -63,8 +69,7 @@ async def credit(
         document: dict[str, Any] = (await gateway_client.get("/.well-known/jwks.json")).json()
         return document
 
-    settings = CreditSettings(database_url=SecretStr(database_url), rating_sweep_seconds=3600)
-    app = create_app(settings, jwks_fetch=jwks)
+    app = create_app(credit_settings, jwks_fetch=jwks)
     clock = Clock(START)
     async with running_app(app, sessionmaker):
         app.state.clock = clock

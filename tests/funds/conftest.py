@@ -20,6 +20,7 @@ from uuid import UUID, uuid4, uuid5
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy.dialects.postgresql import insert
@@ -27,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.funds.config import FundsSettings
 from services.funds.main import create_app
-from services.funds.models import ProgramCode, scope
+from services.funds.models import ProgramCode, events, scope
 from services.funds.reports.repository import ReportRepository
 from shared.auth.roles import Role
 from shared.ids import uuid7
@@ -185,6 +186,16 @@ def void(pending: dict[str, Any], **fields: Any) -> dict[str, Any]:
         "void_pending": True,
         **fields,
     }
+
+
+async def published(session: AsyncSession, event_type: str, **key: str) -> list[dict[str, Any]]:
+    """The events of a type in the funds outbox whose payload has these values, oldest first."""
+    rows = await session.scalars(
+        sa.select(events.outbox.c.payload)
+        .where(events.outbox.c.event_type == event_type)
+        .order_by(events.outbox.c.id)
+    )
+    return [p for p in rows.all() if all(p[k] == v for k, v in key.items())]
 
 
 def outcomes(body: dict[str, Any]) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import uuid4
 
 import pytest
 import sqlalchemy as sa
@@ -10,10 +11,12 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.funds.models import events
-from tests.funds.conftest import Funds, outcomes, post, transfer
+from tests.funds.conftest import Funds, outcomes, post, published, transfer
 
 
-async def _program_fund(funds: Funds, amount: int = 1000) -> tuple[dict[str, Any], dict[str, Any]]:
+async def _program_fund(
+    funds: Funds, amount: int = 1000, **fields: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
     treasury = await funds.account(code="treasury", owner_kind="province", owner_id="gansu")
     fund = await funds.account(
         code="program_fund",
@@ -21,6 +24,7 @@ async def _program_fund(funds: Funds, amount: int = 1000) -> tuple[dict[str, Any
         owner_id="ZDYF",
         debits_must_not_exceed_credits=True,
         requires_approval=True,
+        **fields,
     )
     assert outcomes(await funds.transfers(transfer(treasury, fund, amount))) == ["created"]
     return fund, await funds.account()
@@ -149,13 +153,45 @@ async def test_orders_and_decisions_are_idempotent(funds: Funds, session: AsyncS
     assert replay.json() == approved.json()
     assert (await funds.balances(fund["id"]))["debits_posted"] == 400
     published = await session.execute(
-        sa.select(events.outbox.c.event_type, events.outbox.c.payload).where(
-            events.outbox.c.aggregate_id == order["id"]
-        )
+        sa.select(events.outbox.c.event_type, events.outbox.c.payload)
+        .where(events.outbox.c.aggregate_id == order["id"])
+        .order_by(events.outbox.c.id)
     )
     rows = published.all()
-    assert [r.event_type for r in rows] == ["payment_order.approved"]
-    assert rows[0].payload["amount_fen"] == 400
+    assert [r.event_type for r in rows] == [
+        "payment_order.awaiting_approval",
+        "payment_order.approved",
+    ]
+    assert rows[1].payload["amount_fen"] == 400
+
+
+async def test_an_order_waiting_for_approval_names_its_program_and_the_organization_paid(
+    funds: Funds, session: AsyncSession
+) -> None:
+    fund, _ = await _program_fund(funds, program="ZDYF")
+    org_id = uuid4()
+    payee = await funds.account(
+        code="project_funds",
+        name="项目专账 2026-ZDYF-0001",
+        owner_kind="organization",
+        owner_id=str(org_id),
+        program="ZDYF",
+    )
+    order = _order(fund, payee, 400)
+    made = await funds.call("POST", "/v1/payment-orders", "finance", json=order)
+    assert made.status_code == 201, made.text
+
+    [event] = await published(session, "payment_order.awaiting_approval", order_id=order["id"])
+    assert (event["org_id"], event["program_code"], event["amount_fen"]) == (
+        str(org_id),
+        "ZDYF",
+        400,
+    )
+    assert (event["payee_account_name"], event["purpose"]) == (
+        "项目专账 2026-ZDYF-0001",
+        "项目首笔经费拨付（任务书签订）",
+    )
+    assert event["maker_id"] == funds.callers["finance"].subject
 
 
 async def test_an_order_the_fund_cannot_cover_stays_refused(funds: Funds) -> None:

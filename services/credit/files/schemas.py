@@ -19,7 +19,8 @@ class SubjectFile(BaseModel):
 
 class OwnRecord(RecordDetail):
     objection_open_until: ShanghaiTime | None = Field(
-        description="you may object (POST .../objection) until then; null: not now"
+        description="you may object (POST .../objection) until then; null: not now, or "
+        "the notice awaits delivery (`awaiting_delivery`: you may object already)"
     )
     appeal_open_until: ShanghaiTime | None = Field(
         description="you may appeal (POST .../appeal) until then; null: not now"

@@ -127,6 +127,10 @@ class RecordStatus(StrEnum):
 NOT_FINDINGS = (RecordStatus.proposed, RecordStatus.awaiting_approval, RecordStatus.withdrawn)
 # The subject does not see these yet: the notice is how they learn of a record.
 BEFORE_NOTICE = (RecordStatus.proposed, RecordStatus.awaiting_approval)
+# How a notice reached its subject: by the notify service (`notice.delivered`: mail accepted or
+# inbox opened), by means an officer recorded (post, in person, other), or counted as reached
+# when sent (`at_notice`: no notify service configured).
+DELIVERY_CHANNELS = ("mail", "inbox", "post", "in_person", "other", "at_notice")
 
 
 class CreditRecord(Base):
@@ -136,6 +140,10 @@ class CreditRecord(Base):
         sa.CheckConstraint(one_of("status", RecordStatus), name="status"),
         sa.CheckConstraint(
             "capacity IN ('organization', 'agency', 'researcher', 'expert')", name="capacity"
+        ),
+        sa.CheckConstraint(
+            "delivery_channel IS NULL OR " + one_of("delivery_channel", DELIVERY_CHANNELS),
+            name="delivery_channel",
         ),
         sa.Index(None, "subject_id", "effective_from"),
         sa.Index(None, "status", "tier"),
@@ -168,6 +176,9 @@ class CreditRecord(Base):
     # with the creator, the people who made the record and may not judge objections to it.
     notice_requested_by: Mapped[str | None] = mapped_column(sa.String(100))
     notice_approved_by: Mapped[str | None] = mapped_column(sa.String(100))
+    # The objection window runs from the notice's delivery: until then there is no deadline.
+    delivered_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    delivery_channel: Mapped[str | None] = mapped_column(sa.String(20))
     objection_deadline: Mapped[datetime | None] = mapped_column(Timestamp)
     confirmed_at: Mapped[datetime | None] = mapped_column(Timestamp)
     confirmed_by: Mapped[str | None] = mapped_column(sa.String(100))

@@ -11,6 +11,7 @@ from services.credit.auth import Decider, NowDep, Purpose, RecordKeeper, Setting
 from services.credit.files.service import FileService
 from services.credit.records.schemas import (
     AppealDecision,
+    DeliveryRecord,
     Note,
     NoticeApproval,
     ObjectionDecision,
@@ -83,6 +84,20 @@ async def approve_notice(
     record_id: UUID, data: NoticeApproval, records: Records, decider: Decider, now: NowDep
 ) -> RecordDetail:
     return await records.detail(await records.approve_notice(record_id, _actor(decider), data, now))
+
+
+@router.post(
+    "/{record_id}/delivery",
+    response_model=RecordDetail,
+    summary="Record that the notice reached the subject by other means (post, in person): the "
+    "objection window runs from then",
+)
+async def record_delivery(
+    record_id: UUID, data: DeliveryRecord, records: Records, decider: Decider, now: NowDep
+) -> RecordDetail:
+    return await records.detail(
+        await records.record_delivery(record_id, _actor(decider), data, now)
+    )
 
 
 @router.post(

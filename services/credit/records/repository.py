@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -11,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credit.access.reader import Reader
 from services.credit.access.repository import records_visible
-from services.credit.models import CreditRecord, RecordTransition, Rule, Subject
+from services.credit.models import CreditRecord, RecordStatus, RecordTransition, Rule, Subject
 
 
 class RecordRepository:
@@ -74,6 +75,16 @@ class RecordRepository:
     async def rule_of(self, record: CreditRecord) -> Rule | None:
         """The rule in the version the record was made under."""
         return await self.session.get(Rule, (record.rule_code, record.rule_version))
+
+    async def notice_sent_at(self, record_id: UUID) -> datetime | None:
+        """When the record's notice was sent (its move to notified)."""
+        return await self.session.scalar(
+            sa.select(sa.func.max(RecordTransition.at)).where(
+                RecordTransition.record_id == record_id,
+                RecordTransition.to_status == RecordStatus.notified,
+                RecordTransition.from_status != RecordStatus.notified,
+            )
+        )
 
     async def transitions(self, record_id: UUID) -> Sequence[RecordTransition]:
         return (

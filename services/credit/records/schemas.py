@@ -4,7 +4,15 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    computed_field,
+    model_validator,
+)
 
 from services.credit.rules.schemas import Capacity, RuleCode
 from services.credit.subjects.schemas import SubjectRef
@@ -83,6 +91,13 @@ class RecordRead(BaseModel):
     restriction_until: date | None
     restriction_permanent: bool
     status: str
+    delivered_at: ShanghaiTime | None = Field(
+        description="when the notice reached the subject; the objection window runs from then"
+    )
+    delivery_channel: str | None = Field(
+        description="mail or inbox (the notify service), post, in_person or other (recorded by "
+        "an officer), at_notice (counted as delivered when sent)"
+    )
     objection_deadline: ShanghaiTime | None
     confirmed_at: datetime | None
     appeal_deadline: ShanghaiTime | None
@@ -91,9 +106,26 @@ class RecordRead(BaseModel):
     source: str
     created_at: datetime
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def awaiting_delivery(self) -> bool:
+        """Notified, and its notice not known to have reached the subject: no objection deadline
+        yet (the subject may object already)."""
+        return self.status in ("notified", "objected") and self.objection_deadline is None
+
 
 class RecordDetail(RecordRead):
     transitions: list[Transition]
+
+
+class DeliveryRecord(BaseModel):
+    """A notice delivered by other means than the notify service, as an officer records it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Literal["post", "in_person", "other"]
+    delivered_at: AwareDatetime
+    reason: Reason
 
 
 class Note(BaseModel):

@@ -7,6 +7,12 @@ checked against the record's state, locked (so two concurrent confirmations cann
 checked against who acts (`services.credit.access.acting`) and written down: who, when, why, and
 under which rule and version. Records end their effect by themselves when their validity runs
 out (no state change needed: ratings are computed from dates).
+
+The objection window runs from the notice's delivery, not from its sending: the notify service
+says when a notice reached its subject (`notice.delivered`), or an officer records a delivery by
+other means (post, in person). Until then the record awaits delivery: it has no objection
+deadline and cannot be confirmed, but the subject may object already. Without a notify service
+(`SCIPLAN_CREDIT_NOTIFY_URL` unset) a notice counts as delivered when sent.
 """
 
 from __future__ import annotations
@@ -29,7 +35,10 @@ from services.credit.access.acting import (
 )
 from services.credit.config import CreditSettings
 from services.credit.exceptions import (
+    AlreadyDelivered,
     AppealWindowClosed,
+    AwaitingDelivery,
+    DeliveryOutOfRange,
     InvalidTransition,
     NotRepairable,
     NotYourRecord,
@@ -43,6 +52,7 @@ from services.credit.exceptions import (
     SubjectMismatch,
 )
 from services.credit.models import (
+    BEFORE_NOTICE,
     CreditRecord,
     RecordStatus,
     RecordTransition,
@@ -52,9 +62,11 @@ from services.credit.models import (
 from services.credit.rating.model import RatingPolicy
 from services.credit.rating.service import RatingService, policy_from
 from services.credit.records.calendar import WorkCalendar, add_months
+from services.credit.records.events import RecordEvents
 from services.credit.records.repository import RecordRepository
 from services.credit.records.schemas import (
     AppealDecision,
+    DeliveryRecord,
     NoticeApproval,
     ObjectionDecision,
     RecordCreate,
@@ -70,6 +82,12 @@ from shared.auth.roles import Role
 from shared.auth.tokens import Principal
 from shared.clock import in_shanghai
 from shared.errors import Text
+
+# A record in these states is (being) notified and not yet confirmed or withdrawn: its objection
+# window matters.
+_WINDOW_MATTERS = (*BEFORE_NOTICE, RecordStatus.notified, RecordStatus.objected)
+# A notice is delivered in these states only (it was sent; the record may have moved on since).
+_SENT = tuple(s for s in RecordStatus if s not in BEFORE_NOTICE)
 
 CAPACITIES_BY_KIND = {
     "person": {"researcher", "expert"},
@@ -117,6 +135,7 @@ class RecordService:
         objection_days: int,
         appeal_days: int,
         calendar: WorkCalendar | None = None,
+        await_delivery: bool = False,
     ) -> None:
         self.session = session
         self.repository = RecordRepository(session)
@@ -126,6 +145,8 @@ class RecordService:
         self.objection_days = objection_days
         self.appeal_days = appeal_days
         self.calendar = calendar or WorkCalendar()
+        self.await_delivery = await_delivery
+        self.events = RecordEvents(session, subjects, objection_days)
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -280,8 +301,8 @@ class RecordService:
     ) -> CreditRecord:
         record = await self._own(record_id, principal)
         record = await self._locked(record.id, RecordStatus.notified)
-        assert record.objection_deadline is not None
-        if now > record.objection_deadline:
+        # Awaiting delivery (no deadline yet): the subject who already knows may object.
+        if record.objection_deadline is not None and now > record.objection_deadline:
             closed = f"{in_shanghai(record.objection_deadline):%Y-%m-%d %H:%M}"
             raise ObjectionWindowClosed(
                 Text(f"异议截止时间为 {closed}", f"objections closed at {closed} (Asia/Shanghai)")
@@ -297,9 +318,11 @@ class RecordService:
         details: dict[str, Any] = {"outcome": data.outcome}
         if data.outcome == "upheld":
             record.withdrawn_at = now
-            return await self._move(
+            record = await self._move(
                 record, RecordStatus.withdrawn, actor, data.reason, now, details
             )
+            await self.events.objection_decided(record, data.outcome, data.reason, now)
+            return record
         if data.outcome == "revised":
             assert data.revision is not None
             details["before"] = {
@@ -313,13 +336,16 @@ class RecordService:
                 if record.capacity not in rule.applies_to:
                     raise RuleNotApplicable()
                 self._apply_rule(record, rule)
-        return await self._confirm(record, actor, data.reason, now, details)
+        record = await self._confirm(record, actor, data.reason, now, details)
+        await self.events.objection_decided(record, data.outcome, data.reason, now)
+        return record
 
     async def confirm(
         self, record_id: UUID, actor: Actor, reason: str, now: datetime
     ) -> CreditRecord:
         record = await self._acting_on(record_id, actor, RecordStatus.notified)
-        assert record.objection_deadline is not None
+        if record.objection_deadline is None:
+            raise AwaitingDelivery()
         if now <= record.objection_deadline:
             raise ObjectionWindowOpen()
         return await self._confirm(record, actor, reason, now, {})
@@ -350,8 +376,12 @@ class RecordService:
                 record, RecordStatus.withdrawn, actor, data.reason, now, details
             )
             await self.ratings.announce_if_changed(await self.subjects.get(record.subject_id), now)
-            return record
-        return await self._move(record, RecordStatus.confirmed, actor, data.reason, now, details)
+        else:
+            record = await self._move(
+                record, RecordStatus.confirmed, actor, data.reason, now, details
+            )
+        await self.events.appeal_decided(record, data.outcome, data.reason, now)
+        return record
 
     async def repair(
         self, record_id: UUID, actor: Actor, data: RepairRequest, now: datetime
@@ -392,6 +422,52 @@ class RecordService:
         record.withdrawn_at = now
         return await self._move(record, RecordStatus.withdrawn, actor, reason, now, {})
 
+    # --- delivery of the notice -------------------------------------------------------------
+
+    async def delivered(
+        self,
+        record_id: UUID,
+        *,
+        at: datetime,
+        channel: str,
+        evidence: dict[str, Any],
+        now: datetime,
+    ) -> CreditRecord:
+        """The notify service delivered the notice (`notice.delivered`). The first delivery
+        counts; a later one changes nothing."""
+        record = await self._locked(record_id, *_SENT)
+        if record.delivered_at is not None:
+            return record
+        details = {**self._delivered(record, at, channel), **evidence}
+        await self._log(
+            record,
+            record.status,
+            record.status,
+            Actor("event:notice.delivered"),
+            "通知已送达",
+            details,
+            at=now,
+        )
+        return record
+
+    async def record_delivery(
+        self, record_id: UUID, actor: Actor, data: DeliveryRecord, now: datetime
+    ) -> CreditRecord:
+        """An officer records a delivery by other means (post, in person), with its date and
+        why: for a notice the notify service could not deliver (a subject without an account,
+        a mail bouncing). Refused once a delivery is known."""
+        record = await self._acting_on(
+            record_id, actor, RecordStatus.notified, RecordStatus.objected
+        )
+        if record.delivered_at is not None:
+            raise AlreadyDelivered(extra={"delivered_at": record.delivered_at.isoformat()})
+        sent_at = await self.repository.notice_sent_at(record.id)
+        if data.delivered_at > now or (sent_at is not None and data.delivered_at < sent_at):
+            raise DeliveryOutOfRange()
+        details = self._delivered(record, data.delivered_at, data.channel)
+        await self._log(record, record.status, record.status, actor, data.reason, details, at=now)
+        return record
+
     # --- helpers ---------------------------------------------------------------------------
 
     async def _confirm(
@@ -413,15 +489,23 @@ class RecordService:
     async def _send_notice(
         self, record: CreditRecord, actor: Actor, reason: str, now: datetime
     ) -> CreditRecord:
-        record.objection_deadline = self.calendar.add_working_days(now, self.objection_days)
-        return await self._move(
-            record,
-            RecordStatus.notified,
-            actor,
-            reason,
-            now,
-            {"objection_deadline": record.objection_deadline.isoformat()},
-        )
+        if self.await_delivery:
+            details = {"delivery": "awaiting"}
+        else:
+            details = self._delivered(record, now, "at_notice")
+        record = await self._move(record, RecordStatus.notified, actor, reason, now, details)
+        await self.events.notified(record, now)
+        return record
+
+    def _delivered(self, record: CreditRecord, at: datetime, channel: str) -> dict[str, Any]:
+        """The notice reached the subject at `at`: the objection window runs from then (a
+        record no longer awaiting its objection only keeps the moment)."""
+        record.delivered_at, record.delivery_channel = at, channel
+        details: dict[str, Any] = {"delivered_at": at.isoformat(), "channel": channel}
+        if record.status in _WINDOW_MATTERS:
+            record.objection_deadline = self.calendar.add_working_days(at, self.objection_days)
+            details["objection_deadline"] = record.objection_deadline.isoformat()
+        return details
 
     async def _acting_on(
         self, record_id: UUID, actor: Actor, *allowed: RecordStatus
@@ -523,4 +607,5 @@ def record_service_for(session: AsyncSession, settings: CreditSettings) -> Recor
         objection_days=settings.objection_window_working_days,
         appeal_days=settings.appeal_window_working_days,
         calendar=WorkCalendar(settings.holidays, settings.working_weekends),
+        await_delivery=settings.notify_url is not None,
     )

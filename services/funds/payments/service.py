@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.funds.access.repository import AccessRepository
 from services.funds.access.scope import funds_scope
+from services.funds.accounts.repository import AccountRepository
 from services.funds.exceptions import (
     MakerCannotApprove,
     PaymentOrderExistsDifferent,
@@ -28,11 +29,15 @@ from services.funds.exceptions import (
 )
 from services.funds.ledger.schemas import TransferIn
 from services.funds.ledger.service import LedgerService
-from services.funds.models import PaymentOrder, events
+from services.funds.models import Account, PaymentOrder, events
 from services.funds.payments.repository import PaymentOrderRepository
 from services.funds.payments.schemas import PaymentOrderCreate
 from shared.auth.tokens import Principal
-from shared.contracts.funds import PaymentOrderApprovedV1, PaymentOrderRejectedV1
+from shared.contracts.funds import (
+    PaymentOrderApprovedV1,
+    PaymentOrderAwaitingApprovalV1,
+    PaymentOrderRejectedV1,
+)
 from shared.events.outbox import publish
 
 _RESOLUTIONS = uuid.UUID("6f1c3b0e-5d0a-4c57-9a1e-3f0c2f4b7d21")
@@ -45,6 +50,17 @@ _SAME_ORDER = (
     "purpose",
     "user_data",
 )
+
+
+def _organization_of(account: Account) -> UUID | None:
+    """The gateway id of the organization owning the account, if it is one's (accounts opened
+    by hand may name their owner otherwise)."""
+    if account.owner_kind != "organization":
+        return None
+    try:
+        return UUID(account.owner_id)
+    except ValueError:
+        return None
 
 
 def resolution_id(order_id: UUID) -> UUID:
@@ -115,7 +131,37 @@ class PaymentOrderService:
             }
         )
         order = await self.get(data.id)
-        return (order if created else self._same(order, data)), created
+        if not created:
+            return self._same(order, data), False
+        await self._awaiting_approval(order)
+        return order, True
+
+    async def _awaiting_approval(self, order: PaymentOrder) -> None:
+        """Tells the finance officers (other than the maker) that an order waits for them."""
+        accounts = AccountRepository(self.session)
+        payer = await accounts.get(order.debit_account_id)
+        payee = await accounts.get(order.credit_account_id)
+        assert payer is not None  # the hold was made on both
+        assert payee is not None
+        await publish(
+            self.session,
+            events,
+            PaymentOrderAwaitingApprovalV1(
+                order_id=order.id,
+                ledger=order.ledger,
+                program_code=payer.program,
+                amount_fen=order.amount,
+                code=order.code,
+                purpose=order.purpose,
+                maker_id=order.maker_id,
+                payer_account_id=payer.id,
+                payer_account_name=payer.name,
+                payee_account_id=payee.id,
+                payee_account_name=payee.name,
+                org_id=_organization_of(payee),
+                made_at=order.created_at,
+            ),
+        )
 
     def _same(self, order: PaymentOrder, data: PaymentOrderCreate) -> PaymentOrder:
         wanted = data.model_dump()

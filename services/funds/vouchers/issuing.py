@@ -25,6 +25,7 @@ from services.funds.models.vouchers import (
     VoucherProgram,
     VoucherStatus,
 )
+from services.funds.vouchers import events as voucher_events
 from services.funds.vouchers.accounts import (
     available,
     derived_id,
@@ -194,6 +195,7 @@ class VoucherService:
             reason=None,
             at=now,
         )
+        await voucher_events.voucher_issued(self.session, voucher, program, enterprise)
         return voucher, True
 
     async def _to_issue(

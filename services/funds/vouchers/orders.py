@@ -32,6 +32,7 @@ from services.funds.models.vouchers import (
     VoucherProgram,
     VoucherProvider,
 )
+from services.funds.vouchers import events as voucher_events
 from services.funds.vouchers.access import locked_for_enterprise, locked_for_provider
 from services.funds.vouchers.accounts import available, open_account, payable_id
 from services.funds.vouchers.exceptions import (
@@ -199,6 +200,9 @@ class OrderService:
         assert order is not None
         await record_order(
             self.repo, order, "ordered", None, actor=principal.subject, reason=None, now=now
+        )
+        await voucher_events.order_placed(
+            self.session, order, voucher, program, provider, enterprise
         )
         return order, True
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.funds.ledger.schemas import TransferIn
 from services.funds.ledger.service import LedgerService
 from services.funds.models.vouchers import OrderState, VoucherOrder
+from services.funds.vouchers import events as voucher_events
 from services.funds.vouchers.access import locked_for_provider, locked_order
 from services.funds.vouchers.exceptions import (
     ApproverIsProvider,
@@ -100,7 +101,9 @@ class RedemptionService:
             now=now,
             approved=True,
         )
-        return await self._decided(order, OrderState.redeemed, principal.subject, reason, now)
+        order = await self._decided(order, OrderState.redeemed, principal.subject, reason, now)
+        await voucher_events.redemption_approved(self.session, order, program, now)
+        return order
 
     async def reject_redemption(
         self, order_id: UUID, *, principal: Principal, reason: str, now: datetime

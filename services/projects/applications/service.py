@@ -24,6 +24,7 @@ from services.projects import history
 from services.projects.applications import budget as budget_rules
 from services.projects.applications import formal_check
 from services.projects.applications.attachments import Upload
+from services.projects.applications.events import ApplicationEvents
 from services.projects.applications.exceptions import (
     FormalCheckNotFound,
     Incomplete,
@@ -109,6 +110,7 @@ class ApplicationService:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self.repository = ApplicationRepository(session)
+        self.events = ApplicationEvents(session)
 
     # --- finding, with the object rules ----------------------------------------------------
 
@@ -298,6 +300,7 @@ class ApplicationService:
             to_state=ApplicationStatus.draft,
             details={"version": 1},
         )
+        await self.events.draft_created(application, call, now)
         return application
 
     async def save(
@@ -437,7 +440,8 @@ class ApplicationService:
             return application  # a retry: the first submit stands, nothing new is written
         if application.status not in EDITABLE:
             raise InvalidTransition(application.status)
-        ensure_open(await self._call(application, hold=True), now)
+        call = await self._call(application, hold=True)
+        ensure_open(call, now)
         try:
             content = ApplicationContent.model_validate(await self.content(application))
         except ValidationError as exc:  # only a version written around this API
@@ -456,6 +460,7 @@ class ApplicationService:
         await self._record(
             application, principal, "submit", before, details={"version": application.version}
         )
+        await self.events.submitted(application, call)
         return application
 
     async def withdraw(
@@ -494,6 +499,7 @@ class ApplicationService:
                 application, status=ApplicationStatus.returned, updated_at=now
             )
             await self._record(application, principal, "return", before, reason=data.reason)
+            await self.events.returned(application, await self._call(application), data.reason, now)
             return application
         _still_asked_about(asked, application)
         await self.repository.touch(application, status=ApplicationStatus.endorsed, updated_at=now)
@@ -569,7 +575,7 @@ class ApplicationService:
     async def decide_check(
         self, principal: Principal, application_id: UUID, data: FormalDecision, now: datetime
     ) -> Application:
-        application, _ = await self._managed(principal, application_id)
+        application, call = await self._managed(principal, application_id)
         if application.status != ApplicationStatus.endorsed:
             raise InvalidTransition(application.status)
         check = await self.repository.locked_latest_check(application.id)
@@ -596,6 +602,7 @@ class ApplicationService:
             reason=data.reason or None,
             details={"formal_check_id": str(check.id)},
         )
+        await self.events.formal_check_done(application, call, check)
         return application
 
     async def _run_check(self, application: Application, asked: CreditAnswers) -> FormalCheck:

@@ -24,6 +24,7 @@ from services.projects.decisions.repository import ObjectionRepository
 from services.projects.decisions.schemas import ObjectionCreate, ObjectionResolution
 from services.projects.exceptions import InvalidTransition, NoticeOver, ProjectNotFound
 from services.projects.execution.access import managed_project
+from services.projects.execution.events import ProjectEvents
 from services.projects.execution.repository import ProjectRepository
 from services.projects.execution.transitions import move
 from services.projects.models import Objection, Project
@@ -42,6 +43,7 @@ class NoticeService:
         self.session = session
         self.projects = ProjectRepository(session)
         self.objections = ObjectionRepository(session)
+        self.events = ProjectEvents(session)
 
     async def object(
         self, principal: Principal, project_id: UUID, data: ObjectionCreate, now: datetime
@@ -141,6 +143,7 @@ class NoticeService:
             reason=data.resolution,
             details={"project_id": str(project.id)},
         )
+        await self.events.objection_decided(project, objection)
         return objection, project, await self.projects.shown_status(project.id, now)
 
     async def _cancel(

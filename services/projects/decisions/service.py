@@ -22,6 +22,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.projects import history
+from services.projects.applications.events import ApplicationEvents
 from services.projects.calls.service import managed_call
 from services.projects.decisions.exceptions import CallStillOpen, DecisionInvalid, NoEnvelope
 from services.projects.decisions.repository import DecisionRepository
@@ -70,6 +71,7 @@ class DecisionService:
         self.programs = ProgramRepository(session)
         self.directory = ProjectRepository(session)
         self.events = ProjectEvents(session)
+        self.application_events = ApplicationEvents(session)
 
     async def decide(
         self, principal: Principal, call_id: UUID, batch: DecisionBatch, now: datetime
@@ -235,6 +237,9 @@ class DecisionService:
                 },
             )
             await self.events.approved(project, program)
+            assert one.organization is not None
+            await self.events.public_notice_started(project, one.organization["credit_code"])
+        await self.application_events.decided(application, call, project)
         return project
 
     async def _project(self, call: Call, program: Program, one: Checked, now: datetime) -> Project:

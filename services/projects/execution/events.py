@@ -5,12 +5,22 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.projects.execution.repository import ProjectRepository
-from services.projects.models import ChangeRequest, Program, Project, Report, TaskBook, events
+from services.projects.models import (
+    ChangeRequest,
+    Objection,
+    Program,
+    Project,
+    Report,
+    TaskBook,
+    events,
+)
+from services.projects.models.lifecycle import ProjectStatus
 from services.projects.programs.repository import ProgramRepository
 from shared.contracts.base import EventContract
 from shared.contracts.projects import (
     CreditOrganization,
     CreditPerson,
+    ObjectionDecidedV1,
     ProjectAcceptanceFailedV1,
     ProjectAcceptedV1,
     ProjectApprovedV1,
@@ -19,7 +29,9 @@ from shared.contracts.projects import (
     ProjectMidtermPassedV1,
     ProjectOrganization,
     ProjectPerson,
+    ProjectPublicNoticeStartedV1,
     ProjectTerminatedV1,
+    TaskBookReadyToSignV1,
 )
 from shared.contracts.vocabulary import AcceptanceResult, ChangeKind, TerminationCause
 from shared.events import outbox
@@ -142,6 +154,59 @@ class ProjectEvents:
                 change_id=change.id,
                 kind=ChangeKind(change.kind),
                 details=change.details,
+            )
+        )
+
+    async def public_notice_started(self, project: Project, credit_code: str | None) -> None:
+        """`credit_code` as the decision found it (a batch reads its units once)."""
+        org = ProjectOrganization(id=project.org_id, name=project.org_name, credit_code=credit_code)
+        await self._publish(
+            ProjectPublicNoticeStartedV1(
+                project_id=project.id,
+                project_number=project.number,
+                title=project.title,
+                program_id=project.program_id,
+                application_id=project.application_id,
+                org=org,
+                pi=self._pi(project),
+                approved_budget_fen=project.approved_budget_fen,
+                notice_starts_at=project.notice_starts_at,
+                notice_ends_at=project.notice_ends_at,
+            )
+        )
+
+    async def objection_decided(self, project: Project, objection: Objection) -> None:
+        assert objection.resolution is not None
+        assert objection.resolved_at is not None
+        await self._publish(
+            ObjectionDecidedV1(
+                project_id=project.id,
+                project_number=project.number,
+                objection_id=objection.id,
+                title=project.title,
+                org=await self._org(project),
+                pi=self._pi(project),
+                objector_id=objection.filed_by,
+                outcome="upheld" if objection.status == "upheld" else "dismissed",
+                resolution=objection.resolution,
+                project_cancelled=project.status == ProjectStatus.cancelled,
+                decided_at=objection.resolved_at,
+            )
+        )
+
+    async def task_book_ready_to_sign(self, project: Project, book: TaskBook) -> None:
+        await self._publish(
+            TaskBookReadyToSignV1(
+                project_id=project.id,
+                project_number=project.number,
+                title=project.title,
+                org=await self._org(project),
+                pi=self._pi(project),
+                approved_budget_fen=project.approved_budget_fen,
+                starts_on=book.starts_on,
+                ends_on=book.ends_on,
+                signable_from=project.notice_ends_at,
+                drafted_at=book.drafted_at,
             )
         )
 

@@ -125,6 +125,7 @@ class ProjectService:
             to_state=project.status,
             details={"budget": values["budget"], "tranches": values["tranches"]},
         )
+        await self.events.task_book_ready_to_sign(project, book)
         return project, book
 
     async def sign(

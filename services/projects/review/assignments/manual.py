@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.projects import history
 from services.projects.exceptions import ApplicationNotFound, InvalidTransition
 from services.projects.models import Application, Assignment, ReviewRound
+from services.projects.review.assignments import events as assignment_events
 from services.projects.review.assignments.access import managed_round, manager_id
 from services.projects.review.assignments.checks import check_assignable, credit_of
 from services.projects.review.assignments.exceptions import AssignmentNotFound, ExpertNotFound
@@ -186,6 +187,7 @@ class AssignmentService:
             assigned_at=now,
         )
         await self.repo.add([assignment])
+        await assignment_events.assigned(self.session, round_, [assignment])
         await history.record(
             self.session,
             entity="round",
@@ -232,6 +234,7 @@ class AssignmentService:
                 "at": now.isoformat(),
             },
         )
+        await assignment_events.unassigned(self.session, round_, assignment, reason, now)
 
     async def _count(self, principal: Principal, application_id: UUID, action: str) -> None:
         """The application's own story says that its experts changed, never who they are (nor

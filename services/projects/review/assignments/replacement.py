@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.projects import history
 from services.projects.models import Assignment, ReviewRound
+from services.projects.review.assignments import events as assignment_events
 from services.projects.review.assignments.candidates import build, eligibility, snapshot
 from services.projects.review.assignments.proposal import shortages, solve_for
 from services.projects.review.assignments.repository import AssignmentRepository
@@ -87,6 +88,7 @@ async def replace(
         for p in chosen
     ]
     await repo.add(assigned)
+    await assignment_events.assigned(session, round_, assigned)
     short = shortages(candidates, chosen)
     if assigned:
         await history.record(

@@ -16,6 +16,7 @@ from services.projects.models import (
     ApplicationVersion,
     Assignment,
     AssignmentRun,
+    Call,
     Conflict,
     DeclaredConflict,
     Expert,
@@ -175,6 +176,17 @@ class AssignmentRepository:
     async def add(self, assignments: Sequence[Assignment]) -> None:
         self.session.add_all(assignments)
         await self.session.flush()
+
+    async def call(self, call_id: UUID) -> Call:
+        call = await self.session.get(Call, call_id)
+        assert call is not None  # a foreign key
+        return call
+
+    async def titles(self, application_ids: Collection[UUID]) -> dict[UUID, str]:
+        rows = await self.session.execute(
+            sa.select(Application.id, Application.title).where(Application.id.in_(application_ids))
+        )
+        return {row.id: row.title for row in rows}
 
     async def assignment(self, assignment_id: UUID, *, lock: bool = False) -> Assignment | None:
         query = sa.select(Assignment).where(Assignment.id == assignment_id)

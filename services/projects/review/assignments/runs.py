@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.projects import history
 from services.projects.exceptions import ChangedMeanwhile, InvalidTransition
 from services.projects.models import Assignment, AssignmentRun, ReviewRound
+from services.projects.review.assignments import events as assignment_events
 from services.projects.review.assignments.access import managed_round, manager_id
 from services.projects.review.assignments.candidates import build, eligibility, snapshot, to_ask
 from services.projects.review.assignments.exceptions import RunNotFound, RunStale
@@ -168,6 +169,7 @@ class RunService:
             for p in pairs
         ]
         await self.repo.add(created)
+        await assignment_events.assigned(self.session, round_, created)
         run.applied_at, run.applied_by = now, actor
         await self._record(principal, round_, run, created)
         short: list[dict[str, Any]] = list(run.result["unassignable"])

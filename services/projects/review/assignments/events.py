@@ -1,0 +1,61 @@
+"""The events that tell an expert they were invited to review, or taken off a review (their
+contracts: `shared/contracts/review.py`), published with the change."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.projects.models import Assignment, Call, ReviewRound, events
+from services.projects.review.assignments.repository import AssignmentRepository
+from shared.contracts.review import ReviewAssignedV1, ReviewUnassignedV1
+from shared.events import outbox
+
+
+async def assigned(
+    session: AsyncSession, round_: ReviewRound, assignments: Sequence[Assignment]
+) -> None:
+    if not assignments:
+        return
+    repo = AssignmentRepository(session)
+    call = await repo.call(round_.call_id)
+    titles = await repo.titles({a.application_id for a in assignments})
+    for assignment in assignments:
+        about = _about(round_, call, assignment, titles[assignment.application_id])
+        await outbox.publish(
+            session,
+            events,
+            ReviewAssignedV1.model_validate({**about, "assigned_at": assignment.assigned_at}),
+        )
+
+
+async def unassigned(
+    session: AsyncSession, round_: ReviewRound, assignment: Assignment, reason: str, now: datetime
+) -> None:
+    repo = AssignmentRepository(session)
+    call = await repo.call(round_.call_id)
+    titles = await repo.titles({assignment.application_id})
+    about = _about(round_, call, assignment, titles[assignment.application_id])
+    await outbox.publish(
+        session,
+        events,
+        ReviewUnassignedV1.model_validate({**about, "reason": reason, "removed_at": now}),
+    )
+
+
+def _about(round_: ReviewRound, call: Call, assignment: Assignment, title: str) -> dict[str, Any]:
+    return {
+        "assignment_id": assignment.id,
+        "expert_id": assignment.expert_id,
+        "round_id": round_.id,
+        "round_kind": round_.kind,
+        "application_id": assignment.application_id,
+        "application_title": title,
+        "call_id": call.id,
+        "call_title": call.title,
+        "program_id": call.program_id,
+        "due_at": round_.deadline,
+    }
