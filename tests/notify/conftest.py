@@ -6,8 +6,8 @@ import contextlib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email import message_from_bytes
-from email.message import Message
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from typing import Any
 from uuid import UUID
 
@@ -23,9 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.notify.config import NotifySettings
 from services.notify.delivery.worker import deliver_due
 from services.notify.main import create_app
-from services.notify.models import Channel, directory
+from services.notify.models import Channel, directory, events
 from services.notify.notifications.repository import NotificationRepository
 from shared.auth.roles import Role
+from shared.contracts.base import EventContract
+from shared.contracts.feed import EventV1
+from shared.contracts.projects import ProjectApprovedV1
+from shared.contracts.review import ReviewAssignedV1
 from shared.ids import uuid7
 from shared.testing.plugin import running_app
 from tests.conftest import Clock, bearer, free_ports
@@ -35,7 +39,7 @@ from tests.conftest import Clock, bearer, free_ports
 class Mailbox:
     """What the test's SMTP server accepted; `refuse` makes it answer 550 to every recipient."""
 
-    received: list[Message] = field(default_factory=list)
+    received: list[EmailMessage] = field(default_factory=list)
     refuse: bool = False
 
     async def handle_RCPT(
@@ -48,7 +52,9 @@ class Mailbox:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or b""
-        self.received.append(message_from_bytes(content))
+        parsed = message_from_bytes(content, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.received.append(parsed)
         return "250 Message accepted"
 
 
@@ -182,7 +188,73 @@ async def notify(
                 )
 
 
-def text_of(mail: Message) -> str:
-    payload = mail.get_payload(decode=True)
-    assert isinstance(payload, bytes)
-    return payload.decode()
+def text_of(mail: EmailMessage) -> str:
+    return str(mail.get_content())
+
+
+async def apply(
+    notify: Notify, source: str, payload: EventContract, event_id: UUID | None = None
+) -> UUID:
+    """Applies one event as notify's consumer of `source` would (in its own transaction)."""
+    contract = type(payload)
+    envelope = EventV1(
+        event_id=event_id or uuid7(),
+        event_type=contract.event_type,
+        aggregate_type=contract.aggregate_type,
+        aggregate_id=payload.aggregate_key() or str(uuid7()),
+        payload=payload.model_dump(mode="json"),
+        occurred_at=notify.clock(),
+        position="1:1",
+    )
+    subscription = notify.app.state.event_sources[source][contract.event_type]
+    async with notify.sessionmaker() as session:
+        await subscription.handle(session, envelope)
+        await session.commit()
+    return envelope.event_id
+
+
+async def published(notify: Notify) -> list[tuple[str, dict[str, Any]]]:
+    """What notify wrote into its outbox (its event feed), in order. Read from the table: the
+    feed hands out only what committed for good, and a test's transaction never does."""
+    async with notify.sessionmaker() as session:
+        rows = await session.execute(
+            sa.select(events.outbox.c.event_type, events.outbox.c.payload).order_by(
+                events.outbox.c.id
+            )
+        )
+        return [(row.event_type, row.payload) for row in rows]
+
+
+def assigned(expert: UUID, **overrides: Any) -> ReviewAssignedV1:
+    """An invitation to review (an ordinary, optional notification)."""
+    now = datetime.now(UTC)
+    fields: dict[str, Any] = {
+        "assignment_id": uuid7(),
+        "expert_id": expert,
+        "round_id": uuid7(),
+        "round_kind": "proposal",
+        "application_id": uuid7(),
+        "application_title": "黄河上游生态修复关键技术研究",
+        "call_id": uuid7(),
+        "call_title": "2026 年度自然科学基金",
+        "program_id": uuid7(),
+        "due_at": now,
+        "assigned_at": now,
+    }
+    return ReviewAssignedV1(**{**fields, **overrides})
+
+
+def approved(pi: UUID, **overrides: Any) -> ProjectApprovedV1:
+    """A project approved: a formal notice to its PI."""
+    fields: dict[str, Any] = {
+        "project_id": uuid7(),
+        "project_number": "GS2026-0001",
+        "application_id": uuid7(),
+        "program_id": uuid7(),
+        "program_code": "NSF",
+        "year": 2026,
+        "org_id": uuid7(),
+        "pi_id": pi,
+        "approved_budget_fen": 30_000_000,
+    }
+    return ProjectApprovedV1(**{**fields, **overrides})

@@ -251,16 +251,14 @@ class NotificationRepository:
             return None
         return Person(id=row.id, display_name=row.display_name, username=row.username)
 
-    async def people_with_role(self, org_id: UUID, role: str) -> Sequence[UUID]:
-        """Active users of an organization who hold `role` (its admins, its finance officers)."""
+    async def people_with_role(self, org_id: UUID | None, *roles: str) -> Sequence[UUID]:
+        """Active users holding any of `roles`: of one organization (its admins), or anywhere
+        (`org_id` None: the agency's finance officers)."""
         users = directory.users
-        rows = await self.session.execute(
-            sa.select(users.c.id)
-            .where(
-                users.c.org_id == org_id,
-                users.c.is_active,
-                users.c.roles.any(role),
-            )
-            .order_by(users.c.id)
+        statement = sa.select(users.c.id).where(
+            users.c.is_active, sa.or_(*(users.c.roles.any(role) for role in roles))
         )
+        if org_id is not None:
+            statement = statement.where(users.c.org_id == org_id)
+        rows = await self.session.execute(statement.order_by(users.c.id))
         return [row.id for row in rows]
