@@ -256,7 +256,7 @@ class NotificationRepository:
         (`org_id` None: the agency's finance officers)."""
         users = directory.users
         statement = sa.select(users.c.id).where(
-            users.c.is_active, sa.or_(*(users.c.roles.any(role) for role in roles))
+            users.c.is_active, users.c.roles.overlap([str(role) for role in roles])
         )
         if org_id is not None:
             statement = statement.where(users.c.org_id == org_id)
