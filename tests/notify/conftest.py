@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 from uuid import UUID
@@ -14,8 +12,6 @@ from uuid import UUID
 import httpx
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -32,58 +28,8 @@ from shared.contracts.projects import ProjectApprovedV1
 from shared.contracts.review import ReviewAssignedV1
 from shared.ids import uuid7
 from shared.testing.plugin import running_app
-from tests.conftest import Clock, bearer, free_ports
-
-
-@dataclass
-class Mailbox:
-    """What the test's SMTP server accepted; `refuse` makes it answer 550 to every recipient."""
-
-    received: list[EmailMessage] = field(default_factory=list)
-    refuse: bool = False
-
-    async def handle_RCPT(
-        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
-    ) -> str:
-        if self.refuse:
-            return "550 5.1.1 mailbox unavailable"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        content = envelope.original_content or b""
-        parsed = message_from_bytes(content, policy=policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.received.append(parsed)
-        return "250 Message accepted"
-
-
-@dataclass
-class SmtpServer:
-    """aiosmtpd on a fixed port, stopped and started again by the outage test."""
-
-    port: int
-    mailbox: Mailbox
-    controller: Controller | None = None
-
-    def start(self) -> None:
-        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
-
-
-@contextlib.contextmanager
-def smtp_server() -> Iterator[SmtpServer]:
-    server = SmtpServer(port=free_ports(1)[0], mailbox=Mailbox())
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+from tests.conftest import Clock, bearer
+from tests.mail_catcher import SmtpServer, smtp_server
 
 
 @dataclass
