@@ -71,6 +71,7 @@ TEMPLATES: dict[str, Template] = {
         Template("voucher_issued", "voucher"),
         Template("voucher_order_placed", "voucher"),
         Template("voucher_redemption_approved", "voucher"),
+        Template("call_closing", "reminder"),
     )
 }
 

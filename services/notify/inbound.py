@@ -19,10 +19,12 @@ from services.notify.models import Channel, directory
 from services.notify.notifications.recipients import Recipients, distinct
 from services.notify.notifications.repository import NotificationRepository
 from services.notify.notifications.service import About, Notifier
+from services.notify.reminders.service import Reminders
 from shared.auth.roles import Role
 from shared.clock import in_shanghai
 from shared.contracts.applications import (
     ApplicationDecidedV1,
+    ApplicationDraftCreatedV1,
     ApplicationEndorsementRequestedV1,
     ApplicationFormalCheckDoneV1,
     ApplicationReturnedV1,
@@ -78,6 +80,7 @@ class _Telling:
         self.now = now
         self.notifier = Notifier(session)
         self.recipients = Recipients(session)
+        self.reminders = Reminders(session)
 
     async def tell(
         self,
@@ -88,16 +91,27 @@ class _Telling:
         key: str | None = None,
     ) -> None:
         for user_id in distinct(users):
-            name = await self.recipients.display_name(user_id)
             await self.notifier.notify(
                 user_id=user_id,
                 template_name=template_name,
-                params={**params, "display_name": name},
+                params=params,
                 dedupe_key=f"{key or f'{self.event.event_id}:{template_name}'}:{user_id}",
                 now=self.now(),
                 about=about,
                 source_event_id=self.event.event_id,
             )
+
+    async def remind_call_closing(
+        self, e: ApplicationDraftCreatedV1 | ApplicationReturnedV1 | ApplicationFormalCheckDoneV1
+    ) -> None:
+        await self.reminders.call_closing(
+            user_id=e.applicant_id,
+            application_id=e.application_id,
+            closes_at=e.call_closes_at,
+            params=_application_params(e),
+            source_event_id=self.event.event_id,
+            now=self.now(),
+        )
 
 
 Apply = Callable[[_Telling, Any], Any]
@@ -230,7 +244,12 @@ def _application_params(e: Any) -> dict[str, Any]:
     }
 
 
+async def _draft_created(t: _Telling, e: ApplicationDraftCreatedV1) -> None:
+    await t.remind_call_closing(e)
+
+
 async def _submitted(t: _Telling, e: ApplicationSubmittedV1) -> None:
+    await t.reminders.submitted(e.applicant_id, e.application_id, t.now())
     await t.tell(
         [e.applicant_id],
         "application_submitted",
@@ -249,6 +268,7 @@ async def _endorsement(t: _Telling, e: ApplicationEndorsementRequestedV1) -> Non
 
 
 async def _returned(t: _Telling, e: ApplicationReturnedV1) -> None:
+    await t.remind_call_closing(e)
     await t.tell(
         [e.applicant_id],
         "application_returned",
@@ -258,6 +278,8 @@ async def _returned(t: _Telling, e: ApplicationReturnedV1) -> None:
 
 
 async def _formal_check(t: _Telling, e: ApplicationFormalCheckDoneV1) -> None:
+    if not e.passed:  # back with the applicant, who may submit again before the call closes
+        await t.remind_call_closing(e)
     await t.tell(
         [e.applicant_id],
         "formal_check_done",
@@ -321,6 +343,7 @@ def projects_handlers(now: Now) -> Handlers:
         _on(ProjectPublicNoticeStartedV1, _public_notice, now),
         _on(ObjectionDecidedV1, _objection_decided, now),
         _on(TaskBookReadyToSignV1, _task_book, now),
+        _on(ApplicationDraftCreatedV1, _draft_created, now),
         _on(ApplicationSubmittedV1, _submitted, now),
         _on(ApplicationEndorsementRequestedV1, _endorsement, now),
         _on(ApplicationReturnedV1, _returned, now),

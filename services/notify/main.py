@@ -18,6 +18,7 @@ from services.notify.inbox.endpoints import router as inbox_router
 from services.notify.messages.endpoints import router as messages_router
 from services.notify.models import Base, directory, events
 from services.notify.preferences.endpoints import router as preferences_router
+from services.notify.reminders.worker import reminder_worker
 from shared.auth.jwks import FetchDocument
 from shared.clock import service_clock
 from shared.pagination import strict_query
@@ -43,7 +44,7 @@ def create_app(
         routers=[
             strict_query(router) for router in (inbox_router, preferences_router, messages_router)
         ],
-        background=[delivery_worker],
+        background=[delivery_worker, reminder_worker],
         sources={
             "gateway": EventSource(settings.gateway_url, gateway_handlers(now)),
             "projects": EventSource(settings.projects_url, projects_handlers(now)),

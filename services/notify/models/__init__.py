@@ -146,3 +146,35 @@ class Address(Base):
     address: Mapped[str] = mapped_column(sa.String(254))
     verified: Mapped[bool] = mapped_column(default=False)
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class ReminderState(StrEnum):
+    scheduled = "scheduled"
+    sent = "sent"
+    cancelled = "cancelled"
+
+
+class Reminder(Base):
+    """A notification to make at `remind_at` unless cancelled first (the application was
+    submitted before its call closes). One per kind, subject and person."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        sa.UniqueConstraint("kind", "about_id", "user_id"),
+        sa.CheckConstraint(one_of("state", ReminderState), name="state"),
+        sa.Index("ix_reminders_due", "remind_at", postgresql_where=sa.text("state = 'scheduled'")),
+    )
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid7)
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    user_id: Mapped[UUID]
+    template: Mapped[str] = mapped_column(sa.String(60))
+    params: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    about_type: Mapped[str] = mapped_column(sa.String(60))
+    about_id: Mapped[str] = mapped_column(sa.String(100))
+    remind_at: Mapped[datetime] = mapped_column(Timestamp)
+    state: Mapped[ReminderState] = mapped_column(
+        StateType(ReminderState, 12), default=ReminderState.scheduled
+    )
+    source_event_id: Mapped[UUID]
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)

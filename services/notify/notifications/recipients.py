@@ -33,10 +33,6 @@ class Recipients:
             return await self.org_admins(org_id)
         return []
 
-    async def display_name(self, user_id: UUID, fallback: str = "") -> str:
-        person = await self.repository.person(user_id)
-        return person.display_name if person is not None else fallback
-
 
 def distinct(*groups: Iterable[UUID]) -> list[UUID]:
     """Everyone once, in the order first named."""

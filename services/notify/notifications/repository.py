@@ -29,7 +29,6 @@ class Person:
     id: UUID
     display_name: str
     username: str
-    locale: str = "zh"
 
 
 class NotificationRepository:

@@ -57,14 +57,17 @@ class Notifier:
         if existing is not None:
             return existing
         chosen = template(template_name)
-        subject, body = render(template_name, locale, dict(params))
+        # Every text greets its reader by the name the directory knows (none: no name).
+        person = await self.repository.person(user_id)
+        params = {"display_name": person.display_name if person else "", **params}
+        subject, body = render(template_name, locale, params)
         made = await self.repository.add_once(
             Notification(
                 id=uuid7(),
                 user_id=user_id,
                 category=chosen.category,
                 template=template_name,
-                params=dict(params),
+                params=params,
                 locale=locale,
                 subject=subject,
                 body=body,
