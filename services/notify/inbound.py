@@ -148,6 +148,7 @@ def gateway_handlers(now: Now) -> Handlers:
         await repository.set_address(
             contact.id, Channel.sms, contact.mobile, False, event.occurred_at
         )
+        await Notifier(session).address_arrived(contact.id, now())
 
     return {
         **keeping,

@@ -65,6 +65,32 @@ async def test_a_new_account_is_told_and_its_address_comes_from_the_gateway(
     assert "zhang.wei" in text_of(mail)
 
 
+async def test_an_address_that_comes_after_the_account_mails_its_first_notice(
+    notify: Notify,
+) -> None:
+    # The gateway publishes the new user before the user's address.
+    user_id = uuid7()
+    await apply(
+        notify,
+        "gateway",
+        UserCreatedV1(
+            id=user_id,
+            username="li.na",
+            display_name="李娜",
+            org_id=None,
+            roles=["applicant"],
+            is_active=True,
+        ),
+    )
+    assert await notify.deliver() == 0
+    contact = UserContactChangedV1(id=user_id, email="li.na@example.org")
+    await apply(notify, "gateway", contact)
+    await apply(notify, "gateway", contact)  # a second address event mails nothing twice
+    assert await notify.deliver() == 1
+    [mail] = notify.smtp.mailbox.received
+    assert (mail["To"], mail["Subject"]) == ("li.na@example.org", "您的 SciPlan 账户已开通")
+
+
 async def test_a_termination_tells_the_pi_and_the_organizations_admins(notify: Notify) -> None:
     org = uuid7()
     pi = await notify.person(Role.applicant, org_id=org)

@@ -103,6 +103,29 @@ class NotificationRepository:
             ).scalar_one()
         )
 
+    async def unmailed(self, user_id: UUID, since: datetime) -> Sequence[Notification]:
+        """The person's unread notifications since `since` that have no mail delivery."""
+        mailed = sa.select(Delivery.id).where(
+            Delivery.notification_id == Notification.id, Delivery.channel == Channel.mail
+        )
+        return (
+            (
+                await self.session.execute(
+                    sa.select(Notification)
+                    .where(
+                        Notification.user_id == user_id,
+                        sa.not_(Notification.sensitive),
+                        Notification.read_at.is_(None),
+                        Notification.created_at >= since,
+                        ~mailed.exists(),
+                    )
+                    .order_by(Notification.created_at)
+                )
+            )
+            .scalars()
+            .all()
+        )
+
     async def locked(self, notification_id: UUID) -> Notification:
         return (
             await self.session.execute(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -31,6 +31,10 @@ class About:
 
     type: str
     id: str
+
+
+# How far back a person's first mail address catches up on what they were told without one.
+UNMAILED_CATCH_UP = timedelta(days=1)
 
 
 class Notifier:
@@ -89,7 +93,11 @@ class Notifier:
         return made
 
     async def _queue(
-        self, notification: Notification, now: datetime, to_address: str | None
+        self,
+        notification: Notification,
+        now: datetime,
+        to_address: str | None,
+        only: Channel | None = None,
     ) -> None:
         if to_address is not None:
             addresses = {Channel.mail: to_address}
@@ -100,6 +108,8 @@ class Notifier:
             for p in await self.repository.preferences(notification.user_id)
         }
         for channel, address in addresses.items():
+            if only is not None and channel is not only:
+                continue
             # Mail is on unless switched off; SMS only when switched on. A mandatory category's
             # mail and a direct message always go.
             default = channel is Channel.mail
@@ -115,6 +125,15 @@ class Notifier:
                         created_at=now,
                     )
                 )
+
+    async def address_arrived(self, user_id: UUID, now: datetime) -> None:
+        """Mails what was told lately while the person had no mail address: the gateway
+        publishes a new user (who is told at once) before the user's address."""
+        address = (await self.repository.addresses(user_id)).get(Channel.mail)
+        if address is None:
+            return
+        for notification in await self.repository.unmailed(user_id, now - UNMAILED_CATCH_UP):
+            await self._queue(notification, now, None, only=Channel.mail)
 
     async def delivered(
         self, notification: Notification, channel: DeliveryChannel, at: datetime
