@@ -1,5 +1,5 @@
 """The `sciplan` command: run the product, migrate, create the first admin, check the audit log,
-deal with the events the services could not apply."""
+deal with the events the services could not apply, read the mail notify wrote locally."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import typer
 from pydantic import SecretStr
 
 from sciplan.events_cli import commands as events_commands
+from sciplan.mail_cli import commands as mail_commands
 from sciplan.stack import (
     DEFAULT_PORTS,
     DEFAULT_START_TIMEOUT,
@@ -63,6 +64,7 @@ def database() -> Iterator[str]:
 
 
 app.add_typer(events_commands(database), name="events")
+app.add_typer(mail_commands(), name="mail")
 
 
 def _settings(url: str) -> GatewaySettings:
@@ -92,7 +94,7 @@ def dev(
     """Run the whole product; a service that dies is restarted, Ctrl-C stops it all.
 
     Starts the embedded PostgreSQL (unless SCIPLAN_DATABASE_URL is set), applies the
-    migrations, creates the first admin and starts the four services as separate processes.
+    migrations, creates the first admin and starts the five services as separate processes.
     """
     try:
         deadline = start_timeout if start_timeout is not None else stack_start_timeout()

@@ -26,7 +26,7 @@ from shared.events.dead_letters import DeadLetterNotFound, StatusFilter
 from shared.events.tables import EventTables, event_tables
 
 # The services that consume other services' events (the gateway consumes none).
-CONSUMERS = ("projects", "credit", "funds")
+CONSUMERS = ("projects", "credit", "funds", "notify")
 STATUSES = ("unresolved", "failed", "waiting", "applied", "discarded", "all")
 
 # The `sciplan` command's database: SCIPLAN_DATABASE_URL or the embedded one (yields the URL).

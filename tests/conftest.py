@@ -2,7 +2,8 @@
 
 In-process: the gateway and each service run their real lifespans; their requests share the
 test's rolled-back transaction; the services fetch the gateway's real JWKS through ASGI.
-End-to-end: `stack` runs all four services as processes on a database of their own.
+End-to-end: `stack` runs all five services as processes on a database of their own, notify
+mailing to an SMTP server in the test process.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from services.projects.main import create_app as projects_app
 from shared.auth.roles import Role
 from shared.credit_code import check_character
 from shared.testing.plugin import migrated_database, running_app
+from tests.mail_catcher import SmtpServer, smtp_server
 
 PASSWORD = "correct-horse-battery"
 
@@ -202,6 +204,8 @@ def free_ports(count: int) -> list[int]:
 class RunningStack:
     stack: Stack
     admin_password: str
+    # What notify mailed, when the stack was given the test's SMTP server.
+    mail: SmtpServer | None = None
 
     @property
     def url(self) -> str:
@@ -215,7 +219,8 @@ E2E_ADMIN_PASSWORD = "e2e-admin-password"
 def running_stack(
     database_url: str, log_dir: Path, extra_env: dict[str, str] | None = None
 ) -> Iterator[RunningStack]:
-    """All four services as real processes (the machinery of `make run`) on `database_url`."""
+    """All five services as real processes (the machinery of `make run`) on `database_url`.
+    Notify writes its mail into `log_dir/mail` unless `extra_env` names an SMTP server."""
     ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
     stack = Stack(
         database_url=database_url,
@@ -226,9 +231,13 @@ def running_stack(
             "SCIPLAN_PROJECTS_EVENT_POLL_SECONDS": "0.2",
             "SCIPLAN_CREDIT_EVENT_POLL_SECONDS": "0.2",
             "SCIPLAN_FUNDS_EVENT_POLL_SECONDS": "0.2",
+            "SCIPLAN_NOTIFY_EVENT_POLL_SECONDS": "0.2",
+            "SCIPLAN_NOTIFY_DELIVERY_POLL_SECONDS": "0.2",
+            "SCIPLAN_NOTIFY_MAIL_DIR": str(log_dir / "mail"),
             "SCIPLAN_PROJECTS_JWKS_CACHE_SECONDS": "1",
             "SCIPLAN_CREDIT_JWKS_CACHE_SECONDS": "1",
             "SCIPLAN_FUNDS_JWKS_CACHE_SECONDS": "1",
+            "SCIPLAN_NOTIFY_JWKS_CACHE_SECONDS": "1",
             "SCIPLAN_GATEWAY_KEY_CACHE_SECONDS": "0.5",
             "SCIPLAN_GATEWAY_PROXY_TIMEOUT_SECONDS": "5",
             "SCIPLAN_GATEWAY_RATE_LIMITS": json.dumps(ROOMY_RATE_LIMITS),
@@ -251,9 +260,15 @@ def stack(
 ) -> Iterator[RunningStack]:
     """The stack every end-to-end test shares, on a database of its own."""
     with (
+        smtp_server() as mail,
         migrated_database(postgres_server_url, f"sciplan_e2e_{os.getpid()}") as url,
-        running_stack(url, Path(tmp_path_factory.mktemp("stack-logs"))) as running,
+        running_stack(
+            url,
+            Path(tmp_path_factory.mktemp("stack-logs")),
+            {"SCIPLAN_NOTIFY_SMTP_HOST": "127.0.0.1", "SCIPLAN_NOTIFY_SMTP_PORT": str(mail.port)},
+        ) as running,
     ):
+        running.mail = mail
         yield running
 
 

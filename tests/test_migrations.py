@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.credit.models import Base as CreditBase
 from services.funds.models import Base as FundsBase
 from services.gateway.models import Base as GatewayBase
+from services.notify.models import Base as NotifyBase
 from services.projects.models import Base as ProjectsBase
 
 METADATA = {
@@ -25,6 +26,7 @@ METADATA = {
     "projects": ProjectsBase.metadata,
     "credit": CreditBase.metadata,
     "funds": FundsBase.metadata,
+    "notify": NotifyBase.metadata,
 }
 
 

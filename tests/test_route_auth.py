@@ -15,6 +15,8 @@ from services.funds.config import FundsSettings
 from services.funds.main import create_app as funds_app
 from services.gateway.config import GatewaySettings
 from services.gateway.main import create_app as gateway_app
+from services.notify.config import NotifySettings
+from services.notify.main import create_app as notify_app
 from services.projects.config import ProjectsSettings
 from services.projects.main import create_app as projects_app
 from shared.auth.dependencies import current_principal
@@ -28,6 +30,7 @@ def _apps() -> dict[str, FastAPI]:
         "projects": projects_app(ProjectsSettings(database_url=URL)),
         "credit": credit_app(CreditSettings(database_url=URL)),
         "funds": funds_app(FundsSettings(database_url=URL)),
+        "notify": notify_app(NotifySettings(database_url=URL)),
     }
 
 

@@ -19,6 +19,7 @@ EVENTS: tuple[type[EventContract], ...] = (
     directory.OrganizationCreatedV1,
     directory.UserCreatedV1,
     directory.UserUpdatedV1,
+    directory.UserContactChangedV1,
     programs.ProgramCreatedV1,
     programs.ProgramEnvelopeSetV1,
     programs.ProgramRetiredV1,

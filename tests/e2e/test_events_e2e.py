@@ -47,7 +47,7 @@ async def test_killed_consumer_and_producer_lose_nothing_and_repeat_nothing(
         await make("after.restart.", USERS // 2)
 
     ids = "', '".join(created)
-    for schema in ("projects", "credit", "funds"):
+    for schema in ("projects", "credit", "funds", "notify"):
 
         async def caught_up(schema: str = schema) -> bool:
             known = await _count(

@@ -1,0 +1,57 @@
+"""The notify service: `create_app(settings)` for uvicorn and for tests."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import FastAPI
+
+from services.notify.config import NotifySettings
+from services.notify.delivery.worker import delivery_worker
+from services.notify.inbound import (
+    credit_handlers,
+    funds_handlers,
+    gateway_handlers,
+    projects_handlers,
+)
+from services.notify.inbox.endpoints import router as inbox_router
+from services.notify.messages.endpoints import router as messages_router
+from services.notify.models import Base, directory, events
+from services.notify.preferences.endpoints import router as preferences_router
+from services.notify.reminders.worker import reminder_worker
+from shared.auth.jwks import FetchDocument
+from shared.clock import service_clock
+from shared.pagination import strict_query
+from shared.service_app import EventSource, ServiceParts, create_service_app
+
+
+def create_app(
+    settings: NotifySettings | None = None, *, jwks_fetch: FetchDocument | None = None
+) -> FastAPI:
+    settings = settings or NotifySettings()
+
+    def now() -> datetime:  # the app's clock, read when an event is applied (tests move it)
+        moment: datetime = app.state.clock()
+        return moment
+
+    parts = ServiceParts(
+        settings=settings,
+        title="SciPlan notify",
+        description="Notifications: the inbox, mail, preferences and proof of delivery.",
+        metadata=Base.metadata,
+        events=events,
+        directory=directory,
+        routers=[
+            strict_query(router) for router in (inbox_router, preferences_router, messages_router)
+        ],
+        background=[delivery_worker, reminder_worker],
+        sources={
+            "gateway": EventSource(settings.gateway_url, gateway_handlers(now)),
+            "projects": EventSource(settings.projects_url, projects_handlers(now)),
+            "credit": EventSource(settings.credit_url, credit_handlers(now)),
+            "funds": EventSource(settings.funds_url, funds_handlers(now)),
+        },
+    )
+    app = create_service_app(parts, jwks_fetch=jwks_fetch)
+    app.state.clock = service_clock(settings.test_clock_file)
+    return app

@@ -1,0 +1,111 @@
+"""Mail to a real SMTP server in the test process: sent once, retried through an outage
+without loss or repetition, refused for good when the server says so, and a formal notice's
+acceptance published as its delivery, once."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from services.notify.models import Delivery, Notification
+from shared.auth.roles import Role
+from tests.notify.conftest import Notify, apply, approved, assigned, published, text_of
+
+
+async def _deliveries(notify: Notify) -> list[Delivery]:
+    async with notify.sessionmaker() as session:
+        return list((await session.execute(sa.select(Delivery))).scalars())
+
+
+async def test_an_event_applied_twice_notifies_once_and_mails_once(notify: Notify) -> None:
+    expert = await notify.person(Role.expert, email="li.ming@example.org")
+    event = assigned(expert.id)
+    event_id = await apply(notify, "projects", event)
+    await apply(notify, "projects", event, event_id=event_id)
+
+    items = (await notify.call("GET", "/v1/me/notifications", expert)).json()["items"]
+    assert len(items) == 1
+    assert await notify.deliver() == 1
+    assert await notify.deliver() == 0
+    [mail] = notify.smtp.mailbox.received
+    assert mail["To"] == "li.ming@example.org"
+    assert mail["Subject"] == "评审邀请：黄河上游生态修复关键技术研究"
+    assert "2026 年度自然科学基金" in text_of(mail)
+
+
+async def test_mail_waits_out_a_server_outage_and_goes_exactly_once(notify: Notify) -> None:
+    person = await notify.person(Role.applicant)
+    await apply(notify, "projects", approved(person.id))
+    notify.smtp.stop()
+
+    assert await notify.deliver() == 1
+    [delivery] = await _deliveries(notify)
+    assert (delivery.state, delivery.attempts) == ("queued", 1)
+    assert delivery.last_error
+    assert await notify.deliver() == 0  # not due again before its pause (30 s) is over
+    notify.clock.advance(seconds=31)
+    assert await notify.deliver() == 1
+    notify.clock.advance(seconds=61)  # the pause doubles
+    assert await notify.deliver() == 1
+    [delivery] = await _deliveries(notify)
+    assert (delivery.state, delivery.attempts) == ("queued", 3)
+    assert notify.smtp.mailbox.received == []
+    assert await published(notify) == []  # not delivered: no proof
+
+    notify.smtp.start()
+    notify.clock.advance(seconds=121)
+    assert await notify.deliver() == 1
+    notify.clock.advance(hours=2)
+    assert await notify.deliver() == 0
+    [delivery] = await _deliveries(notify)
+    assert (delivery.state, delivery.attempts) == ("accepted", 4)
+    assert len(notify.smtp.mailbox.received) == 1
+
+
+async def test_a_formal_notice_accepted_by_the_mail_server_is_delivered_once(
+    notify: Notify,
+) -> None:
+    person = await notify.person(Role.applicant)
+    event = approved(person.id)
+    source_event = await apply(notify, "projects", event)
+    assert await notify.deliver() == 1
+    [notice] = (await notify.call("GET", "/v1/me/notifications", person)).json()["items"]
+    assert notice["delivered_by"] == "mail"
+    assert notice["deliveries"][0]["state"] == "accepted"
+    # Opening it later is no second delivery.
+    await notify.call("GET", f"/v1/me/notifications/{notice['id']}", person)
+
+    [(kind, delivered)] = await published(notify)
+    assert kind == "notice.delivered"
+    assert delivered["notification_id"] == notice["id"]
+    assert delivered["channel"] == "mail"
+    assert delivered["user_id"] == str(person.id)
+    assert (delivered["about_type"], delivered["about_id"]) == ("project", str(event.project_id))
+    assert delivered["source_event_id"] == str(source_event)
+
+
+async def test_a_mail_refused_for_good_is_shown_on_the_notification(notify: Notify) -> None:
+    person = await notify.person(Role.applicant, email="nobody@example.org")
+    await apply(notify, "projects", approved(person.id))
+    notify.smtp.mailbox.refuse = True
+    assert await notify.deliver() == 1
+    notify.clock.advance(hours=2)
+    assert await notify.deliver() == 0  # never tried again
+
+    [notice] = (await notify.call("GET", "/v1/me/notifications", person)).json()["items"]
+    [delivery] = notice["deliveries"]
+    assert delivery["state"] == "failed_permanently"
+    assert delivery["attempts"] == 1
+    assert delivery["last_error"].startswith("550")
+    assert notice["delivered_at"] is None
+    assert await published(notify) == []
+
+
+async def test_a_notification_without_an_address_stays_in_the_inbox(notify: Notify) -> None:
+    person = await notify.person(Role.expert, email=None)
+    await apply(notify, "projects", assigned(person.id))
+    assert await notify.deliver() == 0
+    async with notify.sessionmaker() as session:
+        count = (
+            await session.execute(sa.select(sa.func.count()).select_from(Notification))
+        ).scalar()
+    assert count == 1

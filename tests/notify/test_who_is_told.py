@@ -1,0 +1,219 @@
+"""Who each event tells, from notify's directory replica; every template reads in both
+languages."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+
+from services.notify.catalog import CATEGORIES, TEMPLATES
+from services.notify.rendering import FOLDER, render
+from shared.auth.roles import Role
+from shared.contracts.credit import CreditRecordNotifiedV1
+from shared.contracts.directory import UserContactChangedV1, UserCreatedV1
+from shared.contracts.funds import PaymentOrderAwaitingApprovalV1
+from shared.contracts.projects import CreditOrganization, CreditPerson, ProjectTerminatedV1
+from shared.contracts.vocabulary import EligibilityAction, TerminationCause
+from shared.ids import uuid7
+from tests.notify.conftest import Notify, apply, approved, text_of
+
+NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+
+
+async def _inbox(notify: Notify, who: Any) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = (await notify.call("GET", "/v1/me/notifications", who)).json()[
+        "items"
+    ]
+    return items
+
+
+async def test_a_new_account_is_told_and_its_address_comes_from_the_gateway(
+    notify: Notify,
+) -> None:
+    user_id = uuid7()
+    await apply(
+        notify,
+        "gateway",
+        UserContactChangedV1(id=user_id, email="zhang.wei@example.org", email_verified=True),
+    )
+    await apply(
+        notify,
+        "gateway",
+        UserCreatedV1(
+            id=user_id,
+            username="zhang.wei",
+            display_name="张伟",
+            org_id=None,
+            roles=["applicant"],
+            is_active=True,
+        ),
+    )
+    me = await notify.token(str(user_id), ["applicant"])
+    listed = await notify.client.get(
+        "/v1/me/notifications", headers={"Authorization": f"Bearer {me}"}
+    )
+    [created] = listed.json()["items"]
+    assert created["subject"] == "您的 SciPlan 账户已开通"
+    assert created["category"] == "account"
+    assert await notify.deliver() == 1
+    [mail] = notify.smtp.mailbox.received
+    assert mail["To"] == "zhang.wei@example.org"
+    assert text_of(mail).startswith("张伟，您好：")
+    assert "zhang.wei" in text_of(mail)
+
+
+async def test_an_address_that_comes_after_the_account_mails_its_first_notice(
+    notify: Notify,
+) -> None:
+    # The gateway publishes the new user before the user's address.
+    user_id = uuid7()
+    await apply(
+        notify,
+        "gateway",
+        UserCreatedV1(
+            id=user_id,
+            username="li.na",
+            display_name="李娜",
+            org_id=None,
+            roles=["applicant"],
+            is_active=True,
+        ),
+    )
+    assert await notify.deliver() == 0
+    contact = UserContactChangedV1(id=user_id, email="li.na@example.org")
+    await apply(notify, "gateway", contact)
+    await apply(notify, "gateway", contact)  # a second address event mails nothing twice
+    assert await notify.deliver() == 1
+    [mail] = notify.smtp.mailbox.received
+    assert (mail["To"], mail["Subject"]) == ("li.na@example.org", "您的 SciPlan 账户已开通")
+
+
+async def test_a_termination_tells_the_pi_and_the_organizations_admins(notify: Notify) -> None:
+    org = uuid7()
+    pi = await notify.person(Role.applicant, org_id=org)
+    admin = await notify.person(Role.org_admin, org_id=org)
+    elsewhere = await notify.person(Role.org_admin, org_id=uuid7())
+    await apply(
+        notify,
+        "projects",
+        ProjectTerminatedV1(
+            project_id=uuid7(),
+            project_number="GS2026-0002",
+            cause=next(iter(TerminationCause)),
+            at_fault=False,
+            reason="研究条件发生重大变化",
+            managing_agency="省科技厅",
+            pi=CreditPerson(name="王芳", gateway_user_id=pi.id),
+            organization=CreditOrganization(
+                name="兰州某研究所", gateway_org_id=org, credit_code=None
+            ),
+        ),
+    )
+    for told in (pi, admin):
+        [notice] = await _inbox(notify, told)
+        assert notice["formal"] is True
+        assert notice["mandatory"] is True
+        assert notice["subject"] == "【正式通知】项目终止：GS2026-0002"
+    assert await _inbox(notify, elsewhere) == []
+
+
+async def test_a_credit_record_notice_is_formal_and_reaches_an_organizations_admins(
+    notify: Notify,
+) -> None:
+    org = uuid7()
+    admin = await notify.person(Role.org_admin, org_id=org)
+    record = uuid7()
+    await apply(
+        notify,
+        "credit",
+        CreditRecordNotifiedV1(
+            record_id=record,
+            subject_id=uuid7(),
+            subject_kind="organization",
+            subject_name="兰州某研究所",
+            gateway_user_id=None,
+            gateway_org_id=org,
+            rule_code="FAKE_MATERIALS",
+            rule_version=1,
+            rule_description_zh="提供虚假申报材料",
+            rule_description_en="False application materials",
+            tier="serious",
+            handling_unit="省科技厅监督处",
+            facts="合作单位证明系伪造。",
+            legal_basis="科研失信行为调查处理规则第七条",
+            score_effect=-20,
+            restrictions=[EligibilityAction.apply],
+            restriction_until=date(2029, 3, 1),
+            restriction_permanent=False,
+            effective_from=date(2026, 3, 2),
+            valid_until=date(2029, 3, 1),
+            objection_window_working_days=10,
+            notified_at=NOW,
+        ),
+    )
+    [notice] = await _inbox(notify, admin)
+    assert (notice["formal"], notice["mandatory"]) == (True, True)
+    assert (notice["about_type"], notice["about_id"]) == ("credit_record", str(record))
+    assert "10 个工作日" in notice["body"]
+
+
+async def test_an_approval_told_twice_by_projects_is_one_notice(notify: Notify) -> None:
+    pi = await notify.person(Role.applicant)
+    event = approved(pi.id)
+    await apply(notify, "projects", event)
+    await apply(notify, "projects", approved(pi.id, application_id=event.application_id))
+    assert len(await _inbox(notify, pi)) == 1
+
+
+async def test_a_payment_order_to_approve_goes_to_the_other_finance_officers(
+    notify: Notify,
+) -> None:
+    maker = await notify.person(Role.finance_officer)
+    checker = await notify.person(Role.finance_officer)
+    await apply(
+        notify,
+        "funds",
+        PaymentOrderAwaitingApprovalV1(
+            order_id=uuid7(),
+            ledger="grants",
+            program_code="NSF",
+            amount_fen=1_250_000,
+            code="tranche",
+            purpose="首笔拨款",
+            maker_id=str(maker.id),
+            payer_account_id=uuid7(),
+            payer_account_name="省财政专户",
+            payee_account_id=uuid7(),
+            payee_account_name="兰州某研究所",
+            org_id=None,
+            made_at=NOW,
+        ),
+    )
+    assert await _inbox(notify, maker) == []
+    [told] = await _inbox(notify, checker)
+    assert told["subject"] == "支付指令待审批：12500.00 元"
+
+
+def _sample(name: str) -> dict[str, Any]:
+    """Every variable a template may use, with a plausible value."""
+    values: dict[str, Any] = {"display_name": "王芳", "passed": False, "project_cancelled": True}
+    source = (FOLDER / "zh" / f"{name}.txt").read_text() + (
+        FOLDER / "en" / f"{name}.txt"
+    ).read_text()
+
+    for variable in re.findall(r"{{\s*(\w+)", source) + re.findall(r"{%\s*if (\w+)", source):
+        values.setdefault(variable, "x")
+    return values
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+@pytest.mark.parametrize("locale", ["zh", "en"])
+def test_every_template_reads_in_both_languages(name: str, locale: str) -> None:
+    assert TEMPLATES[name].category in CATEGORIES
+    subject, body = render(name, locale, _sample(name))
+    assert subject
+    assert "\n" not in subject
+    assert body.strip()
