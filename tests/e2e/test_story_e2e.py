@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ FUND = "LBCX"  # 兰白科技创新专项 (the special fund the story creates)
 ZDZX = "0193a5c0-0000-7000-8000-000000000001"  # 科技重大专项计划 (seeded)
 BUDGET_A = 80_000_000  # fen: ¥800,000
 BUDGET_B = 60_000_000
-SERVICES_WITH_CLOCKS = ("PROJECTS", "CREDIT", "FUNDS")
+SERVICES_WITH_CLOCKS = ("PROJECTS", "CREDIT", "FUNDS", "NOTIFY")
 
 
 @dataclass
@@ -677,6 +677,19 @@ async def terminate_for_misconduct(story: Story, project_id: str) -> dict[str, A
         "co.ma",
         json={"decision": "approve", "reason": "事实清楚，同意告知"},
     )
+    # The window counts from delivery, not from the officers' clicks: three weeks on, the notice
+    # still waits for its person, and nothing can be confirmed.
+    story.advance(days=21)
+    undelivered = await story.call(
+        "POST",
+        "credit",
+        f"/records/{record['id']}/confirm",
+        "pm.lbcx",
+        json={"reason": "异议期满无异议"},
+    )
+    assert undelivered.status_code == 409, undelivered.text
+    assert undelivered.json()["code"] == "record.awaiting_delivery"
+    delivered_at = await open_the_notice(story, "pi.liu", record["id"])
     early = await story.call(
         "POST",
         "credit",
@@ -684,8 +697,17 @@ async def terminate_for_misconduct(story: Story, project_id: str) -> dict[str, A
         "pm.lbcx",
         json={"reason": "异议期满无异议"},
     )
-    assert early.status_code == 409, early.text  # the objection window is still open
-    story.advance(days=15)  # past 10 working days
+    assert early.status_code == 409, early.text  # the objection window is open since delivery
+    assert early.json()["code"] != "record.awaiting_delivery", early.text
+    mine = await story.ok("GET", "credit", "/me/file", "pi.liu")
+    [seen] = [r for r in mine["person"]["records"] if r["id"] == record["id"]]
+    assert seen["awaiting_delivery"] is False, seen
+    # Ten working days from the delivery: two weeks on the calendar, give or take a holiday.
+    window = datetime.fromisoformat(seen["objection_deadline"]) - datetime.fromisoformat(
+        delivered_at
+    )
+    assert timedelta(days=13) < window < timedelta(days=22), (seen, delivered_at)
+    story.advance(days=15)  # past 10 working days after delivery
     confirmed: dict[str, Any] = await story.ok(
         "POST",
         "credit",
@@ -695,6 +717,35 @@ async def terminate_for_misconduct(story: Story, project_id: str) -> dict[str, A
     )
     assert confirmed["status"] == "confirmed"
     return confirmed
+
+
+async def open_the_notice(story: Story, who: str, record_id: str) -> str:
+    """The person opens the record's formal notice in their inbox (its delivery); once credit
+    has heard of it, the moment it was delivered."""
+    found: list[dict[str, Any]] = []
+
+    async def told() -> bool:
+        nonlocal found
+        inbox = await story.ok("GET", "notify", "/me/notifications", who, params={"unread": "1"})
+        found = [n for n in inbox["items"] if n["about_id"] == record_id]
+        return bool(found)
+
+    await wait_until(told, seconds=30)
+    [notice] = found
+    assert (notice["formal"], notice["mandatory"]) == (True, True), notice
+    assert notice["delivered_at"] is None, notice  # no mail address: only the inbox delivers
+    opened = await story.ok("GET", "notify", f"/me/notifications/{notice['id']}", who)
+    assert opened["delivered_by"] == "inbox", opened
+
+    async def heard() -> bool:
+        mine = await story.ok("GET", "credit", "/me/file", who)
+        return any(
+            r["id"] == record_id and not r["awaiting_delivery"] for r in mine["person"]["records"]
+        )
+
+    await wait_until(heard, seconds=30)
+    delivered: str = opened["delivered_at"]
+    return delivered
 
 
 # --- evaluation -------------------------------------------------------------------------------
