@@ -65,7 +65,7 @@ TABLES = [
 # The shared e2e settings give up on a service after 2 s (for the fault tests); the formal
 # check at endorsement asks credit and may take longer on a busy 2-core machine.
 SLOW_OK = {"SCIPLAN_GATEWAY_PROXY_TIMEOUT_SECONDS": "30"}
-SERVICES_WITH_CLOCKS = ("PROJECTS", "CREDIT", "FUNDS")
+SERVICES_WITH_CLOCKS = ("PROJECTS", "CREDIT", "FUNDS", "NOTIFY")
 FIRST_TOUR, SECOND_TOUR = "7A01", "7A02"  # the tours' tags (TOUR)
 TOUR_FUNDS = "LBCX7A__"  # the tours' funds, as a LIKE pattern
 TOUR_SETUP_BLOCKS = 4  # the tools, the clock's tool, the people, the fund and its money
