@@ -76,6 +76,18 @@ class GatewaySettings(ServiceSettings):
     # them is X-Forwarded-For believed, read from the right (`client_address.py`).
     trusted_proxies: list[str] = Field(default_factory=list)
     key_cache_seconds: float = 5.0
+    # One-time tokens sent by mail: how long a password reset and an address check stay good.
+    password_reset_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    email_verification_minutes: int = Field(default=24 * 60, ge=1, le=7 * 24 * 60)
+    # Reset requests per account asked for (known or not, alike) and per client address; a
+    # token tried per address (guessing one is hopeless, trying is throttled all the same).
+    password_reset_per_account: RateLimit = RateLimit(per_minute=1, burst=3)
+    password_reset_per_address: RateLimit = RateLimit(per_minute=5, burst=10)
+    token_confirm_per_address: RateLimit = RateLimit(per_minute=5, burst=10)
+    # The notify service, which mails one-time links (`POST /internal/v1/messages`); unset, the
+    # links are not sent (logged as such, never the link itself).
+    notify_url: str | None = None
+    notify_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
 
     @field_validator("trusted_proxies")
     @classmethod

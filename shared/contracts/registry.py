@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from shared.contracts import credit, directory, feed, funds, notices, programs, projects
+from shared.contracts import accounts, credit, directory, feed, funds, notices, programs, projects
 from shared.contracts.base import Contract, EventContract
 
 EVENTS: tuple[type[EventContract], ...] = (
     directory.OrganizationCreatedV1,
     directory.UserCreatedV1,
     directory.UserUpdatedV1,
+    accounts.AccountPasswordChangedV1,
+    accounts.UserContactChangedV1,
     programs.ProgramCreatedV1,
     programs.ProgramEnvelopeSetV1,
     programs.ProgramRetiredV1,
