@@ -83,6 +83,30 @@ class AccountLimits:
             raise AccountRequestsThrottled(headers={"Retry-After": str(wait)})
 
 
+async def set_password(
+    session: AsyncSession, user: User, password: str, *, changed_by: PasswordChangedBy
+) -> None:
+    """The new password; every session of the account ends; notify hears of it (the event)."""
+    user.password_hash = await hash_secret(password)
+    await IdentityRepository(session).revoke_sessions(user.id)
+    await session.flush()
+    await publish(
+        session,
+        events,
+        AccountPasswordChangedV1(user_id=user.id, changed_by=changed_by, changed_at=utcnow()),
+    )
+
+
+async def set_password_by_operator(session: AsyncSession, username: str, password: str) -> User:
+    """`sciplan set-password`: no old password asked; sessions end, login locks are lifted."""
+    user = await IdentityRepository(session).user_by_username(username.strip().lower())
+    if user is None:
+        raise UserNotFound()
+    await set_password(session, user, password, changed_by="operator")
+    await forget_failures(session, user.username)
+    return user
+
+
 class AccountService:
     def __init__(
         self,
@@ -160,26 +184,10 @@ class AccountService:
         # They proved to read the account's mail: the guessers' locks on it are theirs no more.
         await forget_failures(self.session, user.username)
 
-    async def set_password_by_operator(self, username: str, password: str) -> User:
-        """`sciplan set-password`: no old password asked; sessions end, locks are lifted."""
-        user = await self.repo.user_by_login(username)
-        if user is None or "@" in username:
-            raise UserNotFound()
-        await self._set_password(user, password, changed_by="operator")
-        await forget_failures(self.session, user.username)
-        return user
-
     async def _set_password(
         self, user: User, password: str, *, changed_by: PasswordChangedBy
     ) -> None:
-        user.password_hash = await hash_secret(password)
-        await self.identity.revoke_sessions(user.id)
-        await self.session.flush()
-        await publish(
-            self.session,
-            events,
-            AccountPasswordChangedV1(user_id=user.id, changed_by=changed_by, changed_at=utcnow()),
-        )
+        await set_password(self.session, user, password, changed_by=changed_by)
 
     # --- the profile ----------------------------------------------------------------------
 

@@ -1,0 +1,97 @@
+"""`sciplan set-password USERNAME`, run as the operator runs it: a process of its own."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from pydantic import SecretStr
+
+from services.gateway import operations
+from services.gateway.config import GatewaySettings
+from services.gateway.main import create_app as gateway_app
+from services.gateway.models import AuditEntry, events
+from shared.db import Database
+from shared.testing.plugin import migrated_database, running_app
+from tests.conftest import ROOMY_RATE_LIMITS
+
+FIRST = "the-first-password"
+SECOND = "the-second-password"
+
+
+@pytest.fixture(scope="module")
+def own_database(postgres_server_url: str) -> Iterator[str]:
+    """Committed rows, as the command sees them: a database of this module's own."""
+    with migrated_database(postgres_server_url, f"sciplan_set_password_{os.getpid()}") as url:
+        yield url
+
+
+def _set_password(url: str, username: str, typed: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sciplan.cli", "set-password", username],
+        input=typed,
+        env=os.environ | {"SCIPLAN_DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+async def test_the_operator_sets_a_password_and_every_session_ends(own_database: str) -> None:
+    settings = GatewaySettings.model_validate(
+        {"database_url": own_database, "environment": "test", "rate_limits": ROOMY_RATE_LIMITS}
+    )
+    name = f"ops-{uuid.uuid4().hex[:8]}"
+    assert await operations.ensure_admin(settings, name, FIRST)
+    async with running_app(gateway_app(settings)) as app:
+        transport = httpx.ASGITransport(app=app, client=("10.9.9.9", 5000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            session = await client.post("/auth/token", data={"username": name, "password": FIRST})
+            assert session.status_code == 200
+
+            short = await asyncio.to_thread(_set_password, own_database, name, "short\n")
+            assert short.returncode == 2
+            assert "10 to 200 characters" in short.stderr
+            unknown = await asyncio.to_thread(_set_password, own_database, "nobody-here", SECOND)
+            assert unknown.returncode == 1
+            done = await asyncio.to_thread(_set_password, own_database, name, SECOND + "\n")
+            assert done.returncode == 0, done.stderr
+            assert SECOND not in done.stdout + done.stderr
+
+            refresh = session.json()["refresh_token"]
+            assert (
+                await client.post("/auth/refresh", data={"refresh_token": refresh})
+            ).status_code == 401
+            old = await client.post("/auth/token", data={"username": name, "password": FIRST})
+            assert old.status_code == 401
+            new = await client.post("/auth/token", data={"username": name, "password": SECOND})
+            assert new.status_code == 200
+
+    db = Database(GatewaySettings(database_url=SecretStr(own_database)))
+    try:
+        async with db.sessionmaker() as check:
+            audited = (
+                await check.execute(
+                    sa.select(AuditEntry.actor, AuditEntry.method).where(
+                        AuditEntry.path == f"sciplan set-password {name}"
+                    )
+                )
+            ).all()
+            told = await check.scalars(
+                sa.select(events.outbox.c.payload).where(
+                    events.outbox.c.event_type == "account.password_changed"
+                )
+            )
+            assert [row.method for row in audited] == ["CLI"]
+            assert str(audited[0].actor).startswith("operator:")
+            assert [p["changed_by"] for p in told] == ["operator"]
+    finally:
+        await db.dispose()
