@@ -94,7 +94,7 @@ def dev(
     """Run the whole product; a service that dies is restarted, Ctrl-C stops it all.
 
     Starts the embedded PostgreSQL (unless SCIPLAN_DATABASE_URL is set), applies the
-    migrations, creates the first admin and starts the four services as separate processes.
+    migrations, creates the first admin and starts the five services as separate processes.
     """
     try:
         deadline = start_timeout if start_timeout is not None else stack_start_timeout()

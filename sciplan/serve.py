@@ -37,6 +37,12 @@ def build(service: str) -> tuple[FastAPI, ServiceSettings]:
 
         funds_settings = FundsSettings()
         return funds_app(funds_settings), funds_settings
+    if service == "notify":
+        from services.notify.config import NotifySettings
+        from services.notify.main import create_app as notify_app
+
+        notify_settings = NotifySettings()
+        return notify_app(notify_settings), notify_settings
     raise SystemExit(f"unknown service {service!r}")
 
 

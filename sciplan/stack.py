@@ -1,4 +1,4 @@
-"""The whole product on one machine: database, migrations, accounts, four service processes.
+"""The whole product on one machine: database, migrations, accounts, five service processes.
 
 `make run` (through `sciplan dev`) and the end-to-end tests use this same machinery.
 """
@@ -28,8 +28,8 @@ from services.gateway.config import GatewaySettings
 from services.gateway.service_accounts import SERVICE_AUDIENCES
 from shared.migrate import upgrade_all
 
-SERVICES = ("gateway", "projects", "credit", "funds")
-DEFAULT_PORTS = {"gateway": 8000, "projects": 8001, "credit": 8002, "funds": 8003}
+SERVICES = ("gateway", "projects", "credit", "funds", "notify")
+DEFAULT_PORTS = {"gateway": 8000, "projects": 8001, "credit": 8002, "funds": 8003, "notify": 8004}
 _PR_SET_PDEATHSIG = 1
 
 # How long `sciplan dev` and the end-to-end stacks wait for every service to answer /readyz.
@@ -99,7 +99,8 @@ class Stack:
         created = False
         if admin_password is not None:
             created = await operations.ensure_admin(settings, "admin", admin_password)
-        for service in SERVICES[1:]:
+        # The gateway's own account too: it posts direct messages to notify.
+        for service in SERVICES:
             # A fresh secret each start: nothing to store, nothing to leak between runs.
             secret = secrets.token_urlsafe(32)
             await operations.register_client(
@@ -125,6 +126,8 @@ class Stack:
         if service == "gateway":
             for upstream in SERVICES[1:]:
                 env[f"{prefix}{upstream.upper()}_URL"] = self.url(upstream)
+            env[f"{prefix}CLIENT_ID"] = service
+            env[f"{prefix}CLIENT_SECRET"] = self.client_secrets[service]
         else:
             for other in SERVICES[1:]:
                 if other != service:

@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from services.credit.config import CreditSettings
 from services.funds.config import FundsSettings
 from services.gateway.config import GatewaySettings
+from services.notify.config import NotifySettings
 from services.projects.config import ProjectsSettings
 from shared.migrate import URL_VARIABLE
 from shared.settings import ServiceSettings
@@ -31,6 +32,7 @@ SETTINGS: dict[str, type[ServiceSettings]] = {
     "projects": ProjectsSettings,
     "credit": CreditSettings,
     "funds": FundsSettings,
+    "notify": NotifySettings,
 }
 UPSTREAMS = tuple(GatewaySettings.model_construct().upstreams)
 # Compose interpolation: ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?error}, ${NAME?error}.

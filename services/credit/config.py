@@ -35,6 +35,8 @@ class CreditSettings(ServiceSettings):
     rating_sweep_seconds: float = Field(default=60.0, gt=0)
     projects_url: str = "http://127.0.0.1:8001"
     funds_url: str = "http://127.0.0.1:8003"
+    # Notify's feed tells when a formal notice reached its person (notice.delivered).
+    notify_url: str = "http://127.0.0.1:8004"
 
     def default_secrets(self) -> list[str]:
         bad = super().default_secrets()

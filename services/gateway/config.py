@@ -52,6 +52,7 @@ class GatewaySettings(ServiceSettings):
     projects_url: str = "http://127.0.0.1:8001"
     credit_url: str = "http://127.0.0.1:8002"
     funds_url: str = "http://127.0.0.1:8003"
+    notify_url: str = "http://127.0.0.1:8004"
     access_token_minutes: int = Field(default=15, ge=1, le=15)
     refresh_token_days: int = Field(default=14, ge=1, le=90)
     max_body_bytes: int = 10 * 1024 * 1024
@@ -105,6 +106,7 @@ class GatewaySettings(ServiceSettings):
             "projects": self.projects_url.rstrip("/"),
             "credit": self.credit_url.rstrip("/"),
             "funds": self.funds_url.rstrip("/"),
+            "notify": self.notify_url.rstrip("/"),
         }
 
     @property

@@ -4,26 +4,31 @@ A service token is a key to another service's service-only routes (its event fee
 funds the ledger), so an account gets exactly the audiences its service needs, and a client
 registered for anything else names its audiences itself. Read from the services' code:
 each reads the gateway's event feed (its directory of people); projects asks credit about
-eligibility; credit reads the feeds of projects and funds; funds reads projects' feed and
-asks credit.
+eligibility; credit reads the feeds of projects, funds and notify (notice.delivered); funds
+reads projects' feed and asks credit; notify reads every feed to tell people; the gateway's own
+account posts direct messages to notify.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-GATEWAY, PROJECTS, CREDIT, FUNDS = (
+GATEWAY, PROJECTS, CREDIT, FUNDS, NOTIFY = (
     "sciplan-gateway",
     "sciplan-projects",
     "sciplan-credit",
     "sciplan-funds",
+    "sciplan-notify",
 )
-KNOWN_AUDIENCES = frozenset({GATEWAY, PROJECTS, CREDIT, FUNDS})
+KNOWN_AUDIENCES = frozenset({GATEWAY, PROJECTS, CREDIT, FUNDS, NOTIFY})
 
 SERVICE_AUDIENCES: dict[str, tuple[str, ...]] = {
     "projects": (GATEWAY, CREDIT),
-    "credit": (GATEWAY, PROJECTS, FUNDS),
+    "credit": (GATEWAY, PROJECTS, FUNDS, NOTIFY),
     "funds": (GATEWAY, PROJECTS, CREDIT),
+    "notify": (GATEWAY, PROJECTS, CREDIT, FUNDS),
+    # The gateway's own account: it asks notify for direct messages (a password reset).
+    "gateway": (NOTIFY,),
 }
 
 

@@ -1,10 +1,17 @@
-"""The credit service's contracts: its event about ratings, and the eligibility question the
-projects and funds services ask it (`GET /v1/eligibility`, `POST /v1/eligibility/bulk`)."""
+"""The credit service's contracts: its events about ratings and about a record's due process, and
+the eligibility question the projects and funds services ask it (`GET /v1/eligibility`,
+`POST /v1/eligibility/bulk`).
+
+A record's events name its subject by the gateway's ids (a person's `gateway_user_id`, an
+organization's `gateway_org_id`; a subject credit knows only by its credit code has neither and
+is told by other means). `credit.record_notified` is a formal notice: the objection window runs
+from its delivery (`notice.delivered` about `credit_record`), not from its publication.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, ConfigDict, Field, model_validator
@@ -34,6 +41,67 @@ class CreditRatingChangedV1(EventContract):
     restrictions: list[EligibilityAction]
     at: Moment
     model_version: str
+
+
+class _RecordEvent(EventContract):
+    aggregate_type: ClassVar[str] = "credit_record"
+    aggregate_field: ClassVar[str | None] = "record_id"
+
+    record_id: UUID
+    subject_id: UUID
+    subject_kind: str
+    subject_name: str
+    gateway_user_id: UUID | None
+    gateway_org_id: UUID | None
+    rule_code: str
+    rule_version: int
+    rule_description_zh: str
+    rule_description_en: str
+    tier: str
+    handling_unit: str
+
+
+class CreditRecordNotifiedV1(_RecordEvent):
+    """The notice of a record (告知): what was found, under which rule, and what follows. The
+    subject may object within `objection_window_working_days` working days of the notice's
+    delivery (Asia/Shanghai working days)."""
+
+    event_type: ClassVar[str] = "credit.record_notified"
+
+    facts: str
+    legal_basis: str
+    score_effect: int
+    restrictions: list[EligibilityAction]
+    restriction_until: date | None
+    restriction_permanent: bool
+    effective_from: date
+    valid_until: date
+    objection_window_working_days: int
+    notified_at: Moment
+
+
+class CreditObjectionDecidedV1(_RecordEvent):
+    """The subject's objection decided: upheld (the record is withdrawn), rejected or revised
+    (the record is confirmed, as revised; the rule fields are the record's after revision),
+    with the last moment to appeal (none when upheld)."""
+
+    event_type: ClassVar[str] = "credit.objection_decided"
+
+    outcome: Literal["upheld", "rejected", "revised"]
+    reason: str
+    appeal_deadline: Moment | None
+    decided_at: Moment
+
+
+class CreditAppealDecidedV1(_RecordEvent):
+    """The subject's appeal (复核) decided: upheld (the record is withdrawn) or rejected (it
+    stands)."""
+
+    event_type: ClassVar[str] = "credit.appeal_decided"
+
+    outcome: Literal["upheld", "rejected"]
+    reason: str
+    decided_at: Moment
 
 
 class EligibilityQueryV1(Contract):

@@ -40,3 +40,19 @@ class UserUpdatedV1(_User):
     """Any change: name, roles, activation, password reset by the operator. The whole user."""
 
     event_type: ClassVar[str] = "user.updated"
+
+
+class UserContactChangedV1(EventContract):
+    """Where a user is reached, as the gateway knows it: set, changed or removed (None).
+
+    Kept apart from `user.created`/`user.updated` (published V1 contracts that carry no address)
+    so that only the services that write to people (notify) hold addresses at all."""
+
+    event_type: ClassVar[str] = "user.contact_changed"
+    aggregate_type: ClassVar[str] = "user"
+    aggregate_field: ClassVar[str | None] = "id"
+
+    id: UUID
+    email: str | None
+    email_verified: bool = False
+    mobile: str | None = None

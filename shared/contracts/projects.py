@@ -5,7 +5,9 @@
 - `project.midterm_passed`: funds pays the `midterm` tranche;
 - `project.accepted` / `project.acceptance_failed`: post-subsidy, or recovery;
 - `project.terminated`: funds recovers money; credit proposes a record when `at_fault`;
-- `project.changed`: an approved change (a budget reallocation moves money between categories).
+- `project.changed`: an approved change (a budget reallocation moves money between categories);
+- `project.public_notice_started`, `objection.decided`, `task_book.ready_to_sign`: for the
+  people concerned (the PI, the organization, whoever objected), by the gateway's ids.
 
 Fields that older events lack are optional, so that every event still in an outbox parses.
 """
@@ -13,12 +15,12 @@ Fields that older events lack are optional, so that every event still in an outb
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
-from shared.contracts.base import Contract, EventContract
+from shared.contracts.base import Contract, EventContract, Moment
 from shared.contracts.vocabulary import (
     AcceptanceResult,
     ChangeKind,
@@ -179,3 +181,53 @@ class ProjectChangedV1(_ProjectEvent):
     change_id: UUID
     kind: ChangeKind
     details: dict[str, Any]
+
+
+class ProjectPublicNoticeStartedV1(_ProjectEvent):
+    """An approved project is publicly announced (公示): anyone may object until
+    `notice_ends_at`; the task book is signed only after it."""
+
+    event_type: ClassVar[str] = "project.public_notice_started"
+
+    title: str
+    program_id: UUID
+    application_id: UUID
+    org: ProjectOrganization
+    pi: ProjectPerson
+    approved_budget_fen: Fen
+    notice_starts_at: Moment
+    notice_ends_at: Moment
+
+
+class ObjectionDecidedV1(_ProjectEvent):
+    """An objection to a project in its public notice, decided. `objector_id` is the gateway
+    id of the person who filed it; an upheld objection cancels the project
+    (`project_cancelled`)."""
+
+    event_type: ClassVar[str] = "objection.decided"
+
+    objection_id: UUID
+    title: str
+    org: ProjectOrganization
+    pi: ProjectPerson
+    objector_id: UUID
+    outcome: Literal["upheld", "dismissed"]
+    resolution: str
+    project_cancelled: bool
+    decided_at: Moment
+
+
+class TaskBookReadyToSignV1(_ProjectEvent):
+    """The agency drafted (or redrafted) the task book: the organization's administrators sign
+    it, from `signable_from` (the end of the public notice)."""
+
+    event_type: ClassVar[str] = "task_book.ready_to_sign"
+
+    title: str
+    org: ProjectOrganization
+    pi: ProjectPerson
+    approved_budget_fen: Fen
+    starts_on: date
+    ends_on: date
+    signable_from: Moment
+    drafted_at: Moment

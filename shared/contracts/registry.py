@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from shared.contracts import accounts, credit, directory, feed, funds, notices, programs, projects
+from shared.contracts import (
+    accounts,
+    applications,
+    credit,
+    directory,
+    feed,
+    funds,
+    notices,
+    programs,
+    projects,
+    review,
+)
 from shared.contracts.base import Contract, EventContract
 
 EVENTS: tuple[type[EventContract], ...] = (
@@ -28,13 +39,31 @@ EVENTS: tuple[type[EventContract], ...] = (
     projects.ProjectAcceptanceFailedV1,
     projects.ProjectTerminatedV1,
     projects.ProjectChangedV1,
+    projects.ProjectPublicNoticeStartedV1,
+    projects.ObjectionDecidedV1,
+    projects.TaskBookReadyToSignV1,
+    applications.ApplicationDraftCreatedV1,
+    applications.ApplicationSubmittedV1,
+    applications.ApplicationEndorsementRequestedV1,
+    applications.ApplicationReturnedV1,
+    applications.ApplicationFormalCheckDoneV1,
+    applications.ApplicationDecidedV1,
+    review.ReviewAssignedV1,
+    review.ReviewUnassignedV1,
     funds.GrantOpenedV1,
     funds.GrantFrozenV1,
     funds.GrantRecoverySettledV1,
     funds.PaymentOrderApprovedV1,
     funds.PaymentOrderRejectedV1,
     funds.VoucherFraudConfirmedV1,
+    funds.PaymentOrderAwaitingApprovalV1,
+    funds.VoucherIssuedV1,
+    funds.VoucherOrderPlacedV1,
+    funds.VoucherRedemptionApprovedV1,
     credit.CreditRatingChangedV1,
+    credit.CreditRecordNotifiedV1,
+    credit.CreditObjectionDecidedV1,
+    credit.CreditAppealDecidedV1,
     notices.NoticeDeliveredV1,
     notices.NoticeAcknowledgedV1,
 )

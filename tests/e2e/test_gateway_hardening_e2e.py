@@ -21,7 +21,13 @@ from tests.e2e.helpers import admin_token, create_user, e2e_client, scalar
 from tests.gateway.test_openapi import references_in, resolves
 
 pytestmark = pytest.mark.e2e
-AUDIENCES = ("sciplan-gateway", "sciplan-projects", "sciplan-credit", "sciplan-funds")
+AUDIENCES = (
+    "sciplan-gateway",
+    "sciplan-projects",
+    "sciplan-credit",
+    "sciplan-funds",
+    "sciplan-notify",
+)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from services.gateway.service_accounts import (
     UnknownAudience,
     checked_audiences,
 )
+from services.notify.config import NotifySettings
 from services.projects.config import ProjectsSettings
 from shared.settings import ServiceSettings
 
@@ -20,6 +21,7 @@ SETTINGS: dict[str, type[ServiceSettings]] = {
     "projects": ProjectsSettings,
     "credit": CreditSettings,
     "funds": FundsSettings,
+    "notify": NotifySettings,
 }
 
 
