@@ -85,10 +85,11 @@ class GatewaySettings(ServiceSettings):
     password_reset_per_account: RateLimit = RateLimit(per_minute=1, burst=3)
     password_reset_per_address: RateLimit = RateLimit(per_minute=5, burst=10)
     token_confirm_per_address: RateLimit = RateLimit(per_minute=5, burst=10)
-    # The notify service, which mails one-time links (`POST /internal/v1/messages`); unset, the
-    # links are not sent (logged as such, never the link itself).
-    notify_url: str | None = None
+    # Asking notify (`notify_url`) to mail a one-time link gives up after this long.
     notify_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
+    # Where the links in those mails lead: the page that takes the token (`?token=...`) and
+    # calls `/auth/password-reset/confirm` or `/auth/email-verification/confirm`.
+    account_links_url: str = "http://127.0.0.1:8000/account"
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -1,15 +1,11 @@
-"""The gateway's events about people's accounts, for notify to tell them (not for directories).
-
-Carried apart from `user.*` so that the directories of the other services never hold an
-address they have no use for; notify keeps the address from `user.contact_changed`.
-"""
+"""The gateway's events about people's accounts, for notify to tell them (the directories of
+the other services ignore them). Where a person is reached is `user.contact_changed`
+(`shared/contracts/directory.py`)."""
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import ClassVar, Literal
 from uuid import UUID
-
-from pydantic import Field
 
 from shared.contracts.base import EventContract, Moment
 
@@ -32,12 +28,3 @@ class AccountPasswordChangedV1(_AccountEvent):
 
     changed_by: PasswordChangedBy
     changed_at: Moment
-
-
-class UserContactChangedV1(_AccountEvent):
-    """The verified address to write to (None: none any more). Sent at creation when an
-    administrator gave one, and whenever the person confirms a new one."""
-
-    event_type: ClassVar[str] = "user.contact_changed"
-
-    email: Annotated[str, Field(max_length=254)] | None

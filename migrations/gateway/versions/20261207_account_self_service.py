@@ -21,6 +21,11 @@ def upgrade() -> None:
         "users", sa.Column("email", sa.String(length=254), nullable=True), schema="gateway"
     )
     op.add_column(
+        "users",
+        sa.Column("email_verified_at", sa.DateTime(timezone=True), nullable=True),
+        schema="gateway",
+    )
+    op.add_column(
         "users", sa.Column("phone", sa.String(length=32), nullable=True), schema="gateway"
     )
     op.create_unique_constraint(op.f("uq_users_email"), "users", ["email"], schema="gateway")
@@ -60,4 +65,5 @@ def downgrade() -> None:
     op.drop_table("account_tokens", schema="gateway")
     op.drop_constraint(op.f("uq_users_email"), "users", schema="gateway", type_="unique")
     op.drop_column("users", "phone", schema="gateway")
+    op.drop_column("users", "email_verified_at", schema="gateway")
     op.drop_column("users", "email", schema="gateway")

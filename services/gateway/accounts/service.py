@@ -33,15 +33,11 @@ from services.gateway.auth.throttle import LoginThrottle, address_key, forget_fa
 from services.gateway.config import GatewaySettings, RateLimit
 from services.gateway.identity.exceptions import EmailTaken, UserNotFound
 from services.gateway.identity.repository import IdentityRepository
-from services.gateway.identity.service import user_saved
+from services.gateway.identity.service import contact_changed, user_saved
 from services.gateway.models import AccountToken, User, events
 from services.gateway.ratelimit import RateLimiter
 from shared.clock import utcnow
-from shared.contracts.accounts import (
-    AccountPasswordChangedV1,
-    PasswordChangedBy,
-    UserContactChangedV1,
-)
+from shared.contracts.accounts import AccountPasswordChangedV1, PasswordChangedBy
 from shared.contracts.directory import UserUpdatedV1
 from shared.contracts.notices import DirectMessageV1
 from shared.events.outbox import publish
@@ -169,7 +165,7 @@ class AccountService:
             user_id=user.id,
             template="password_reset",
             to_address=user.email,
-            params={"token": token, "username": user.username, "valid_minutes": str(minutes)},
+            params=self._link_params(user, token, "password-reset", minutes),
         )
 
     async def confirm_reset(self, token: str, new_password: str, address: str) -> None:
@@ -207,7 +203,8 @@ class AccountService:
         renamed = data.display_name is not None and data.display_name != user.display_name
         if renamed:
             user.display_name = data.display_name  # type: ignore[assignment]
-        if "phone" in data.model_fields_set:
+        new_phone = "phone" in data.model_fields_set and data.phone != user.phone
+        if new_phone:
             user.phone = data.phone
         message = None
         if data.email is not None and data.email != user.email:
@@ -215,6 +212,8 @@ class AccountService:
         await self.session.flush()
         if renamed:
             await publish(self.session, events, user_saved(UserUpdatedV1, user))
+        if new_phone:
+            await publish(self.session, events, contact_changed(user))
         return await self._profile(user), message
 
     async def _verification(self, user: User, email: str) -> DirectMessageV1 | None:
@@ -229,11 +228,9 @@ class AccountService:
             user_id=user.id,
             template="email_verification",
             to_address=email,
-            params={
-                "token": token,
-                "username": user.username,
-                "valid_minutes": str(self.settings.email_verification_minutes),
-            },
+            params=self._link_params(
+                user, token, "email-verification", self.settings.email_verification_minutes
+            ),
         )
 
     async def confirm_email(self, token: str, address: str) -> None:
@@ -247,9 +244,9 @@ class AccountService:
         if holder is not None and holder.id != user.id:
             raise EmailTaken()
         row.spent_at = now
-        user.email = row.email
+        user.email, user.email_verified_at = row.email, now
         await self.session.flush()
-        await publish(self.session, events, UserContactChangedV1(user_id=user.id, email=user.email))
+        await publish(self.session, events, contact_changed(user))
 
     async def _issue(
         self, user: User, purpose: TokenPurpose, email: str | None
@@ -269,6 +266,15 @@ class AccountService:
         )
         await self.repo.issue(row)
         return token, row
+
+    def _link_params(self, user: User, token: str, page: str, minutes: int) -> dict[str, str]:
+        base = self.settings.account_links_url.rstrip("/")
+        return {
+            "link": f"{base}/{page}?token={token}",
+            "token": token,
+            "username": user.username,
+            "valid_minutes": str(minutes),
+        }
 
     async def _profile(self, user: User) -> Profile:
         return Profile(

@@ -27,9 +27,13 @@ from services.gateway.identity.schemas import (
 from services.gateway.models import Organization, User, UserRole, events
 from shared.auth.active_users import ActiveUsers
 from shared.auth.roles import Role
-from shared.contracts.accounts import UserContactChangedV1
 from shared.contracts.base import EventContract
-from shared.contracts.directory import OrganizationCreatedV1, UserCreatedV1, UserUpdatedV1
+from shared.contracts.directory import (
+    OrganizationCreatedV1,
+    UserContactChangedV1,
+    UserCreatedV1,
+    UserUpdatedV1,
+)
 from shared.events.outbox import publish
 
 # Roles that only make sense inside an organization.
@@ -68,6 +72,16 @@ def user_saved(contract: type[UserCreatedV1 | UserUpdatedV1], user: User) -> Eve
         org_id=user.org_id,
         roles=[r.role for r in user.roles],
         is_active=user.is_active,
+    )
+
+
+def contact_changed(user: User) -> UserContactChangedV1:
+    """Where the person is reached now, for notify (only it keeps addresses)."""
+    return UserContactChangedV1(
+        id=user.id,
+        email=user.email,
+        email_verified=user.email_verified_at is not None,
+        mobile=user.phone,
     )
 
 
@@ -120,9 +134,7 @@ class IdentityService:
         await self.session.refresh(user, ["created_at"])
         await self._publish_user(UserCreatedV1, user)
         if user.email is not None:
-            await publish(
-                self.session, events, UserContactChangedV1(user_id=user.id, email=user.email)
-            )
+            await publish(self.session, events, contact_changed(user))
         return user
 
     async def get_user(self, user_id: UUID) -> User:

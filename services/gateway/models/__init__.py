@@ -45,6 +45,8 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     # Verified addresses only (lower case): a new one waits in `account_tokens` until confirmed.
     email: Mapped[str | None] = mapped_column(sa.String(254), unique=True)
+    # When its owner proved to read it (None: an address an administrator entered).
+    email_verified_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     phone: Mapped[str | None] = mapped_column(sa.String(32))
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), server_default=_now)
     roles: Mapped[list[UserRole]] = relationship(
