@@ -21,14 +21,14 @@ from services.gateway.accounts.schemas import (
     Profile,
     ProfileUpdate,
 )
-from services.gateway.accounts.service import AccountLimits, AccountService
+from services.gateway.accounts.service import AccountLimits, AccountService, Locale
 from services.gateway.auth.schemas import TokenResponse
 from services.gateway.auth.service import AuthService
 from shared.auth.dependencies import CurrentPrincipal
 from shared.auth.tokens import Principal
 from shared.contracts.notices import DirectMessageV1
 from shared.db import SessionDep
-from shared.errors import Forbidden, Text
+from shared.errors import Forbidden, Text, preferred_language
 
 
 async def _accounts(request: Request, session: SessionDep) -> AccountService:
@@ -43,6 +43,10 @@ AccountsDep = Annotated[AccountService, Depends(_accounts)]
 
 def _address(request: Request) -> str:
     return str(request.scope.get("state", {}).get("client_address", "unknown"))
+
+
+def _locale(request: Request) -> Locale:
+    return "en" if preferred_language(request.headers.get("accept-language")) == "en" else "zh"
 
 
 def _send_later(
@@ -95,7 +99,7 @@ async def request_password_reset(
     background: BackgroundTasks,
     accounts: AccountsDep,
 ) -> Accepted:
-    message = await accounts.request_reset(data.login, _address(request))
+    message = await accounts.request_reset(data.login, _address(request), _locale(request))
     _send_later(request, background, message)
     return Accepted()
 
@@ -143,6 +147,6 @@ async def update_my_profile(
     accounts: AccountsDep,
 ) -> Profile:
     assert principal.user_id is not None
-    profile, message = await accounts.update_profile(principal.user_id, data)
+    profile, message = await accounts.update_profile(principal.user_id, data, _locale(request))
     _send_later(request, background, message)
     return profile

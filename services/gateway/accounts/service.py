@@ -14,6 +14,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Literal
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,6 +45,7 @@ from shared.events.outbox import publish
 from shared.ids import uuid7
 
 log = logging.getLogger(__name__)
+Locale = Literal["zh", "en"]  # of the mail: the language the person asked in
 
 
 def token_digest(token: str) -> str:
@@ -146,7 +148,9 @@ class AccountService:
             await self._set_password(user, new, changed_by="self")
         return await self.auth.tokens_for(user, family_id=uuid7())
 
-    async def request_reset(self, login: str, address: str) -> DirectMessageV1 | None:
+    async def request_reset(
+        self, login: str, address: str, locale: Locale = "zh"
+    ) -> DirectMessageV1 | None:
         """The message to send, if any. The caller answers alike whatever this returns."""
         await self.limits.refuse_address("reset", address, self.limits.reset_per_address)
         login = login.strip().lower()
@@ -166,6 +170,7 @@ class AccountService:
             template="password_reset",
             to_address=user.email,
             params=self._link_params(user, token, "password-reset", minutes),
+            locale=locale,
         )
 
     async def confirm_reset(self, token: str, new_password: str, address: str) -> None:
@@ -194,7 +199,7 @@ class AccountService:
         return await self._profile(user)
 
     async def update_profile(
-        self, user_id: UUID, data: ProfileUpdate
+        self, user_id: UUID, data: ProfileUpdate, locale: Locale = "zh"
     ) -> tuple[Profile, DirectMessageV1 | None]:
         """The profile, and the verification message to send when a new address was given."""
         user = await self.repo.user(user_id, lock=True)
@@ -208,7 +213,7 @@ class AccountService:
             user.phone = data.phone
         message = None
         if data.email is not None and data.email != user.email:
-            message = await self._verification(user, data.email)
+            message = await self._verification(user, data.email, locale)
         await self.session.flush()
         if renamed:
             await publish(self.session, events, user_saved(UserUpdatedV1, user))
@@ -216,7 +221,7 @@ class AccountService:
             await publish(self.session, events, contact_changed(user))
         return await self._profile(user), message
 
-    async def _verification(self, user: User, email: str) -> DirectMessageV1 | None:
+    async def _verification(self, user: User, email: str, locale: Locale) -> DirectMessageV1:
         # Mail to one address at a time per person, as slowly as resets: no mail bombing.
         if await self.limits.take(f"verify:user:{user.id}", self.limits.reset_per_account):
             raise AccountRequestsThrottled()
@@ -231,6 +236,7 @@ class AccountService:
             params=self._link_params(
                 user, token, "email-verification", self.settings.email_verification_minutes
             ),
+            locale=locale,
         )
 
     async def confirm_email(self, token: str, address: str) -> None:
