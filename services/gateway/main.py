@@ -32,6 +32,8 @@ from services.gateway.models import events
 from services.gateway.proxy.forward import Forwarder
 from services.gateway.proxy.openapi import ServiceDocs, merge
 from services.gateway.ratelimit import RateLimiter
+from services.gateway.registrations.endpoints import admin_router as registrations_admin_router
+from services.gateway.registrations.endpoints import public_router as registrations_router
 from shared.auth.active_users import ActiveUsers
 from shared.auth.dependencies import CurrentPrincipal
 from shared.auth.tokens import TokenVerifier
@@ -61,6 +63,8 @@ PUBLIC_ROUTES = frozenset(
         ("POST", "/auth/password-reset"),
         ("POST", "/auth/password-reset/confirm"),
         ("POST", "/auth/email-verification/confirm"),
+        # An organization not registered yet has nobody who could log in.
+        ("POST", "/v1/organization-requests"),
         ("GET", "/.well-known/jwks.json"),
         ("GET", "/openapi.json"),
         ("GET", "/docs"),
@@ -202,6 +206,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(_system_router(settings))
     app.include_router(auth_router)
     app.include_router(accounts_router)
+    app.include_router(registrations_router)
+    app.include_router(strict_query(registrations_admin_router))
     app.include_router(public_keys_router)
     app.include_router(strict_query(identity_router))
     app.include_router(event_feed_router(events))

@@ -96,6 +96,27 @@ class AccountToken(Base):
     spent_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
 
+class OrganizationRequest(Base):
+    """An organization asking to be registered; an administrator approves (the organization is
+    created) or declines with a reason. Kept either way: who decided, when, why."""
+
+    __tablename__ = "organization_requests"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid7)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    credit_code: Mapped[str] = mapped_column(sa.String(18), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    contact_name: Mapped[str] = mapped_column(sa.String(200))
+    contact_email: Mapped[str] = mapped_column(sa.String(254))
+    contact_phone: Mapped[str | None] = mapped_column(sa.String(32))
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    reason: Mapped[str | None] = mapped_column(sa.String(1000))
+    decided_by: Mapped[UUID | None] = mapped_column()
+    decided_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    organization_id: Mapped[UUID | None] = mapped_column(sa.ForeignKey("organizations.id"))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), server_default=_now)
+
+
 class SigningKey(Base):
     """Ed25519 keys; the newest unretired one signs, every unretired one verifies."""
 
