@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
+import pty
 import subprocess
 import sys
+import termios
 import uuid
 from collections.abc import Iterator
 
@@ -43,6 +46,57 @@ def _set_password(url: str, username: str, typed: str) -> subprocess.CompletedPr
         timeout=120,
         check=False,
     )
+
+
+def _at_a_terminal(url: str, username: str, typed: str) -> tuple[int, str]:
+    """Runs the command with a terminal of its own (a pseudo-terminal made its controlling
+    one, as in an operator's shell) and types `typed` into it; the exit code and the screen."""
+    controller, terminal = pty.openpty()
+
+    def own_terminal() -> None:
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sciplan.cli", "set-password", username],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        env=os.environ | {"SCIPLAN_DATABASE_URL": url},
+        preexec_fn=own_terminal,
+    )
+    os.close(terminal)
+    screen = b""
+    for line in typed.splitlines(keepends=True):
+        # Type once the prompt is there: getpass flushes what was typed before it asks.
+        while not screen.endswith(b": "):
+            screen += os.read(controller, 1024)
+        os.write(controller, line.encode())
+        screen += os.read(controller, 1024)
+    while True:
+        try:
+            chunk = os.read(controller, 1024)
+        except OSError:  # the command ended and closed the terminal
+            break
+        if not chunk:
+            break
+        screen += chunk
+    os.close(controller)
+    return process.wait(timeout=120), screen.decode(errors="replace")
+
+
+def test_at_a_terminal_the_password_is_asked_twice_and_never_shown(own_database: str) -> None:
+    name = f"tty-{uuid.uuid4().hex[:8]}"
+    settings = GatewaySettings(database_url=SecretStr(own_database))
+    assert asyncio.run(operations.ensure_admin(settings, name, FIRST))
+    code, screen = _at_a_terminal(
+        own_database, name, f"one-password-1\ntwo-password-2\n{SECOND}\n{SECOND}\n"
+    )
+    assert code == 0, screen
+    assert "do not match" in screen  # a typo is caught: asked again
+    assert screen.count("Repeat for confirmation") == 2
+    assert f"password of '{name}' set" in screen
+    assert SECOND not in screen  # not echoed
 
 
 async def test_the_operator_sets_a_password_and_every_session_ends(own_database: str) -> None:
