@@ -20,7 +20,7 @@ from pydantic import SecretStr
 from services.gateway import operations
 from services.gateway.config import GatewaySettings
 from services.gateway.main import create_app as gateway_app
-from services.gateway.models import AuditEntry, events
+from services.gateway.models import AuditEntry, User, events
 from shared.db import Database
 from shared.testing.plugin import migrated_database, running_app
 from tests.conftest import ROOMY_RATE_LIMITS
@@ -146,6 +146,7 @@ async def test_the_operator_sets_a_password_and_every_session_ends(own_database:
             )
             assert [row.method for row in audited] == ["CLI"]
             assert str(audited[0].actor).startswith("operator:")
-            assert [p["changed_by"] for p in told] == ["operator"]
+            user_id = await check.scalar(sa.select(User.id).where(User.username == name))
+            assert [p["changed_by"] for p in told if p["user_id"] == str(user_id)] == ["operator"]
     finally:
         await db.dispose()
