@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from shared.testing.plugin import migrated_database
-from tests.conftest import RunningStack, bearer, running_stack, wait_until
+from tests.conftest import RunningStack, bearer, org_code, running_stack, wait_until
 from tests.e2e.helpers import admin_token, e2e_client
 
 pytestmark = pytest.mark.e2e
@@ -331,3 +331,31 @@ async def test_admins_search_people_and_others_may_not(accounts: AccountsStack) 
         assert (
             await client.get(f"{accounts.url}/admin/v1/users", params={"q": "a"}, headers=own)
         ).status_code == 403
+
+
+async def test_an_organization_asks_to_be_registered_and_an_administrator_approves(
+    accounts: AccountsStack,
+) -> None:
+    code = org_code(uuid.uuid4().int % 10**9)
+    asking = {
+        "name": "河西走廊生态研究院",
+        "credit_code": code,
+        "kind": "research_institute",
+        "contact_name": "马骏",
+        "contact_email": "ma.jun@hexi.example.cn",
+    }
+    async with e2e_client() as client:
+        asked = await client.post(f"{accounts.url}/v1/organization-requests", json=asking)
+        assert asked.status_code == 202, asked.text
+        admin = bearer(await admin_token(client, accounts.running))
+        approved = await client.post(
+            f"{accounts.url}/admin/v1/organization-requests/{asked.json()['id']}/approve",
+            headers=admin,
+        )
+        assert approved.status_code == 200, approved.text
+        found = await client.get(
+            f"{accounts.url}/admin/v1/organizations", params={"credit_code": code}, headers=admin
+        )
+        assert [o["id"] for o in found.json()["items"]] == [approved.json()["organization_id"]]
+        again = await client.post(f"{accounts.url}/v1/organization-requests", json=asking)
+        assert again.status_code == 409
