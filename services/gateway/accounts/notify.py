@@ -62,4 +62,7 @@ class NotifyClient:
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             log.warning("notify unreachable, %s not sent: %s", about, exc.__class__.__name__)
             return False
+        except Exception as exc:  # no token (the key ring unreadable): said without the message
+            log.error("%s not sent: %s", about, exc.__class__.__name__)
+            return False
         return True

@@ -51,8 +51,8 @@ class Accepted(BaseModel):
 
     status: Literal["accepted"] = "accepted"
     detail: str = (
-        "If an account matches and has a verified e-mail address, a link to set a new "
-        "password was sent to it."
+        "If an account matches and has an e-mail address, a link to set a new password was "
+        "sent to it."
     )
 
 
