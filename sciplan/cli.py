@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import getpass
 import os
 import secrets
 import signal
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import SecretStr
+from pydantic import SecretStr, TypeAdapter, ValidationError
 
 from sciplan.events_cli import commands as events_commands
 from sciplan.mail_cli import commands as mail_commands
@@ -30,7 +32,7 @@ from sciplan.stack import start_timeout as stack_start_timeout
 from sciplan.supervisor import Supervisor
 from services.gateway import operations
 from services.gateway.config import GatewaySettings
-from services.gateway.identity.schemas import MIN_PASSWORD_LENGTH
+from services.gateway.identity.schemas import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, Password
 from services.gateway.service_accounts import (
     SERVICE_AUDIENCES,
     UnknownAudience,
@@ -242,6 +244,44 @@ def restore_admin(
         typer.echo(f"{done} admin {username!r} with the password from SCIPLAN_ADMIN_PASSWORD")
     else:
         typer.echo(f"{done} admin {username!r}; password (shown once): {password}")
+
+
+def _new_password() -> str:
+    """Asked twice at a terminal; else the first line of stdin (`echo ... | sciplan ...`)."""
+    if sys.stdin.isatty():
+        return str(typer.prompt("New password", hide_input=True, confirmation_prompt=True))
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@app.command("set-password")
+def set_password(
+    username: Annotated[str, typer.Argument(help="login name of the person")],
+) -> None:
+    """Give a person a new password (for the operator; people change theirs themselves).
+
+    The password is asked twice at a terminal, or read from stdin when it is not one. The same
+    policy as everywhere applies; the person's sessions end, their login locks are lifted, and
+    the action is written to the audit log as the operator's (the system user running this).
+    """
+    password = _new_password()
+    try:
+        TypeAdapter(Password).validate_python(password)
+    except ValidationError:
+        typer.echo(
+            f"the password needs {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters",
+            err=True,
+        )
+        raise typer.Exit(2) from None
+    try:
+        operator = getpass.getuser()
+    except (OSError, KeyError):  # no login name in this container: say so rather than guess
+        operator = "unknown"
+    with database() as url:
+        found = asyncio.run(operations.set_password(_settings(url), username, password, operator))
+    if not found:
+        typer.echo(f"no user {username!r}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"password of {username!r} set; their sessions ended")
 
 
 @app.command("register-client")

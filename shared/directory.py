@@ -6,7 +6,7 @@ person?" or "which organization is this user in?" is a local query.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import UUID as PgUUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts.directory import OrganizationCreatedV1, UserCreatedV1, UserUpdatedV1
+from shared.db import Database
 from shared.events.handlers import Received, Subscription, subscriptions
 
 
@@ -124,3 +125,18 @@ async def find_user(
         )
     ).first()
     return dict(row._mapping) if row is not None else None
+
+
+def directory_lookup(
+    db: Database, tables: DirectoryTables
+) -> Callable[[UUID], Awaitable[bool | None]]:
+    """Whether the directory knows the user as active (None: not heard of yet), read with one
+    autocommit statement."""
+    query = sa.select(tables.users.c.is_active).where(tables.users.c.id == sa.bindparam("id"))
+
+    async def is_active(user_id: UUID) -> bool | None:
+        async with db.reading() as connection:
+            found = await connection.scalar(query, {"id": user_id})
+        return None if found is None else bool(found)
+
+    return is_active

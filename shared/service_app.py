@@ -21,13 +21,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.auth.active_users import ActiveUsers
 from shared.auth.dependencies import CurrentPrincipal
 from shared.auth.gateway_proof import GatewayProofMiddleware
 from shared.auth.jwks import FetchDocument, JwksCache, http_jwks_fetcher
 from shared.auth.service_account import ServiceTokens
 from shared.auth.tokens import Principal, TokenVerifier
 from shared.db import Database, SessionDep, install_db_error_handlers
-from shared.directory import DirectoryTables, directory_handlers, find_user
+from shared.directory import DirectoryTables, directory_handlers, directory_lookup, find_user
 from shared.errors import ServiceUnavailable, Text, install_error_handlers, problem_response
 from shared.events.consumer import EventConsumer
 from shared.events.dead_letter_routes import dead_letter_router
@@ -165,6 +166,11 @@ def create_service_app(parts: ServiceParts, *, jwks_fetch: FetchDocument | None 
         app.state.jwks = jwks
         app.state.token_verifier = TokenVerifier(
             audience=settings.audience, issuer=settings.jwt_issuer, keys=jwks.get
+        )
+        app.state.active_users = ActiveUsers(
+            directory_lookup(db, parts.directory),
+            cache_seconds=settings.active_user_cache_seconds,
+            unknown_is_active=True,
         )
         # The service's own tokens for calling the others (None without a client id).
         app.state.service_tokens = None

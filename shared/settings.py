@@ -35,6 +35,9 @@ class ServiceSettings(BaseSettings):
     gateway_url: str = "http://127.0.0.1:8000"
     jwt_issuer: str = "sciplan-gateway"
     jwks_cache_seconds: float = 60.0
+    # A deactivated person's still-valid tokens are refused; an "active" answer from the users
+    # table (the directory, outside the gateway) is remembered this long per process.
+    active_user_cache_seconds: float = 1.0
     http_timeout_seconds: float = 10.0
     # Credentials of this service's own account at the gateway (client_credentials grant),
     # used to read other services' event feeds.

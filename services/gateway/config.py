@@ -77,6 +77,19 @@ class GatewaySettings(ServiceSettings):
     # them is X-Forwarded-For believed, read from the right (`client_address.py`).
     trusted_proxies: list[str] = Field(default_factory=list)
     key_cache_seconds: float = 5.0
+    # One-time tokens sent by mail: how long a password reset and an address check stay good.
+    password_reset_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    email_verification_minutes: int = Field(default=24 * 60, ge=1, le=7 * 24 * 60)
+    # Reset requests per account asked for (known or not, alike) and per client address; a
+    # token tried per address (guessing one is hopeless, trying is throttled all the same).
+    password_reset_per_account: RateLimit = RateLimit(per_minute=1, burst=3)
+    password_reset_per_address: RateLimit = RateLimit(per_minute=5, burst=10)
+    token_confirm_per_address: RateLimit = RateLimit(per_minute=5, burst=10)
+    # Asking notify (`notify_url`) to mail a one-time link gives up after this long.
+    notify_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
+    # Where the links in those mails lead: the page that takes the token (`?token=...`) and
+    # calls `/auth/password-reset/confirm` or `/auth/email-verification/confirm`.
+    account_links_url: str = "http://127.0.0.1:8000/account"
 
     @field_validator("trusted_proxies")
     @classmethod

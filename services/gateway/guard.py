@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from services.gateway.client_address import client_address
 from services.gateway.config import GatewaySettings
 from services.gateway.ratelimit import RateLimiter
+from shared.auth.active_users import ActiveUsers
 from shared.auth.tokens import Principal, TokenVerifier
 from shared.db import is_database_outage
 from shared.errors import (
@@ -42,8 +43,8 @@ def route_group(path: str) -> str | None:
         return "api"
     if path.startswith("/auth/"):
         return "auth"
-    if path.startswith("/admin/"):
-        return "admin"
+    if path.startswith(("/admin/", "/v1/")):
+        return "admin"  # the gateway's own routes: people and accounts
     return None
 
 
@@ -110,6 +111,8 @@ class GuardMiddleware:
             return None  # /metrics carries the static metrics token, not a user's
         verifier: TokenVerifier = self.app_state.token_verifier
         principal = await verifier.verify(token)
+        active_users: ActiveUsers = self.app_state.active_users
+        await active_users.ensure_active(principal)
         state["principal"] = principal
         state["token"] = token
         return principal

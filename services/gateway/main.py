@@ -13,12 +13,15 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
 from prometheus_client import Counter
 
+from services.gateway.accounts.endpoints import router as accounts_router
+from services.gateway.accounts.notify import NotifyClient
 from services.gateway.audit.middleware import AuditMiddleware
 from services.gateway.audit.writer import AuditWriter
 from services.gateway.auth.endpoints import public_keys_router
 from services.gateway.auth.endpoints import router as auth_router
 from services.gateway.auth.gate import LoginGate
 from services.gateway.auth.keys import KeyStore, ensure_signing_key
+from services.gateway.auth.repository import active_user_lookup
 from services.gateway.auth.service import TokenIssuer
 from services.gateway.auth.throttle import LoginThrottle
 from services.gateway.config import GatewaySettings
@@ -29,6 +32,9 @@ from services.gateway.models import events
 from services.gateway.proxy.forward import Forwarder
 from services.gateway.proxy.openapi import ServiceDocs, merge
 from services.gateway.ratelimit import RateLimiter
+from services.gateway.registrations.endpoints import admin_router as registrations_admin_router
+from services.gateway.registrations.endpoints import public_router as registrations_router
+from shared.auth.active_users import ActiveUsers
 from shared.auth.dependencies import CurrentPrincipal
 from shared.auth.tokens import TokenVerifier
 from shared.db import Database, async_url, asyncpg_dsn, install_db_error_handlers
@@ -53,6 +59,12 @@ PUBLIC_ROUTES = frozenset(
         ("POST", "/auth/token"),
         ("POST", "/auth/refresh"),
         ("POST", "/auth/logout"),
+        # A forgotten password and an address to confirm: the one-time token is the credential.
+        ("POST", "/auth/password-reset"),
+        ("POST", "/auth/password-reset/confirm"),
+        ("POST", "/auth/email-verification/confirm"),
+        # An organization not registered yet has nobody who could log in.
+        ("POST", "/v1/organization-requests"),
         ("GET", "/.well-known/jwks.json"),
         ("GET", "/openapi.json"),
         ("GET", "/docs"),
@@ -129,6 +141,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         app.state.token_verifier = TokenVerifier(
             audience=settings.audience, issuer=settings.jwt_issuer, keys=key_store.public_key
         )
+        app.state.active_users = ActiveUsers(
+            active_user_lookup(db),
+            cache_seconds=settings.active_user_cache_seconds,
+            unknown_is_active=False,
+        )
         app.state.login_throttle = LoginThrottle(
             max_failures=settings.login_max_failures,
             lockout_seconds=settings.login_lockout_seconds,
@@ -146,6 +163,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         )
         app.state.service_docs = ServiceDocs(settings.upstreams, http)
         app.state.forwarder = Forwarder(settings, http)
+        app.state.notify = NotifyClient(
+            settings.notify_url, settings.notify_timeout_seconds, app.state.token_issuer, http
+        )
         app.state.audit_writer = AuditWriter(db)
         app.state.audit_writer.start()
         try:
@@ -185,6 +205,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.event_tables = events
     app.include_router(_system_router(settings))
     app.include_router(auth_router)
+    app.include_router(accounts_router)
+    app.include_router(registrations_router)
+    app.include_router(strict_query(registrations_admin_router))
     app.include_router(public_keys_router)
     app.include_router(strict_query(identity_router))
     app.include_router(event_feed_router(events))

@@ -7,18 +7,22 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.gateway.audit.chain import VerifyResult, verify
+from services.gateway.accounts.service import set_password_by_operator
+from services.gateway.audit.chain import AuditRecord, VerifyResult, append_all, verify
 from services.gateway.auth import keys
 from services.gateway.auth.passwords import hash_secret
 from services.gateway.auth.repository import CredentialRepository
 from services.gateway.auth.throttle import forget_failures
 from services.gateway.config import GatewaySettings
+from services.gateway.identity.exceptions import UserNotFound
 from services.gateway.identity.repository import IdentityRepository
 from services.gateway.identity.schemas import UserCreate
 from services.gateway.identity.service import IdentityService
 from services.gateway.service_accounts import checked_audiences
 from shared.auth.roles import Role
+from shared.clock import utcnow
 from shared.db import Database
+from shared.ids import uuid7
 
 
 @asynccontextmanager
@@ -57,6 +61,29 @@ async def restore_admin(settings: GatewaySettings, username: str, password: str)
         _, created = await IdentityService(session).restore_admin(username, password)
         await forget_failures(session, username)
         return created
+
+
+async def set_password(
+    settings: GatewaySettings, username: str, password: str, operator: str
+) -> bool:
+    """Gives `username` this password, ends their sessions and lifts their login locks, and
+    writes the operator's action to the audit log in the same transaction. False: no such user."""
+    async with _session(settings) as session:
+        try:
+            user = await set_password_by_operator(session, username, password)
+        except UserNotFound:
+            return False
+        record = AuditRecord(
+            at=utcnow(),
+            actor=f"operator:{operator}"[:100],
+            method="CLI",
+            path=f"sciplan set-password {user.username}",
+            status=200,
+            request_id=f"cli-{uuid7().hex}",
+            client_address=None,
+        )
+        await append_all(session, [record])
+        return True
 
 
 async def register_client(

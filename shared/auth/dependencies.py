@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import OAuth2PasswordBearer, SecurityScopes
 
+from shared.auth.active_users import ActiveUsers
 from shared.auth.roles import ROLE_DESCRIPTIONS, Role
 from shared.auth.tokens import Principal, TokenVerifier
 from shared.errors import Forbidden, Text, Unauthorized
@@ -37,6 +38,9 @@ async def current_principal(
         principal = await verifier.verify(token)
         request.state.principal = principal
         request.state.token = token
+    active_users: ActiveUsers | None = getattr(request.app.state, "active_users", None)
+    if active_users is not None:
+        await active_users.ensure_active(principal)
     if security_scopes.scopes and not principal.has_any(*security_scopes.scopes):
         raise Forbidden(
             Text(

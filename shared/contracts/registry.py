@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from shared.contracts import (
+    accounts,
     applications,
     credit,
     directory,
@@ -19,6 +20,7 @@ EVENTS: tuple[type[EventContract], ...] = (
     directory.OrganizationCreatedV1,
     directory.UserCreatedV1,
     directory.UserUpdatedV1,
+    accounts.AccountPasswordChangedV1,
     directory.UserContactChangedV1,
     programs.ProgramCreatedV1,
     programs.ProgramEnvelopeSetV1,

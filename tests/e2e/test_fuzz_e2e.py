@@ -88,7 +88,7 @@ def test_every_operation_survives_generated_requests(fuzz_stack: RunningStack) -
             raise result.err()
         operations.append(result.ok())
     services = {op.path.split("/")[2] for op in operations if op.path.startswith("/api/")}
-    assert services == {"projects", "credit", "funds"}, services
+    assert services == {"projects", "credit", "funds", "notify"}, services
     failures: list[str] = []
     session = requests.Session()
     for operation in operations:

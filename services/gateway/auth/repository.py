@@ -20,6 +20,8 @@ from services.gateway.models import (
     SigningKey,
     User,
 )
+from shared.auth.active_users import Lookup
+from shared.db import Database
 
 KEY_LOCK_ID = 0x5C1_0001  # advisory lock: only one process creates the first key
 
@@ -167,6 +169,18 @@ class ThrottleRepository:
             .returning(model.failures)
         )
         return int((await self.session.execute(statement)).scalar_one())
+
+
+def active_user_lookup(db: Database) -> Lookup:
+    """Whether a user is active (None: no such user), with one autocommit statement."""
+    query = sa.select(User.is_active).where(User.id == sa.bindparam("id"))
+
+    async def is_active(user_id: UUID) -> bool | None:
+        async with db.reading() as connection:
+            found = await connection.scalar(query, {"id": user_id})
+        return None if found is None else bool(found)
+
+    return is_active
 
 
 class KeyRepository:

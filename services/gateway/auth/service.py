@@ -107,7 +107,7 @@ class AuthService:
             await self.throttle.failed(self.session, attempt)
             raise InvalidCredentials(keep_writes=True)
         await self.throttle.succeeded(self.session, attempt)
-        return await self._tokens_for(user, family_id=uuid7())
+        return await self.tokens_for(user, family_id=uuid7())
 
     async def client_credentials(
         self, client_id: str, client_secret: str, audience: str | None
@@ -148,14 +148,14 @@ class AuthService:
         if user is None or not user.is_active:
             raise InvalidRefreshToken()
         stored.used_at = utcnow()
-        return await self._tokens_for(user, family_id=stored.family_id)
+        return await self.tokens_for(user, family_id=stored.family_id)
 
     async def logout(self, presented: str) -> None:
         stored = await self.repository.refresh_token(_digest(presented))
         if stored is not None:
             await self.repository.revoke_family(stored.family_id, utcnow())
 
-    async def _tokens_for(self, user: User, *, family_id: UUID) -> TokenResponse:
+    async def tokens_for(self, user: User, *, family_id: UUID) -> TokenResponse:
         token, lifetime = await self.issuer.access_token(
             subject=str(user.id),
             audience=self.issuer.settings.audiences,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
 from services.gateway.identity.filters import OrganizationFiltersDep, UserFiltersDep
 from services.gateway.identity.schemas import (
@@ -75,9 +75,35 @@ async def get_user(user_id: UUID, session: SessionDep, _admin: AdminPrincipal) -
     summary="Change a person's name or deactivate them (never the last active admin)",
 )
 async def update_user(
-    user_id: UUID, data: UserUpdate, session: SessionDep, _admin: AdminPrincipal
+    user_id: UUID, data: UserUpdate, request: Request, session: SessionDep, _admin: AdminPrincipal
 ) -> UserRead:
-    return user_view(await IdentityService(session).update_user(user_id, data))
+    identity = IdentityService(session, request.app.state.active_users)
+    return user_view(await identity.update_user(user_id, data))
+
+
+@router.post(
+    "/users/{user_id}/deactivate",
+    response_model=UserRead,
+    summary="Deactivate a person: no login, their sessions end, their tokens are refused at once",
+    description="Never the last active admin (409 `user.last_admin`). Idempotent.",
+)
+async def deactivate_user(
+    user_id: UUID, request: Request, session: SessionDep, _admin: AdminPrincipal
+) -> UserRead:
+    identity = IdentityService(session, request.app.state.active_users)
+    return user_view(await identity.update_user(user_id, UserUpdate(is_active=False)))
+
+
+@router.post(
+    "/users/{user_id}/reactivate",
+    response_model=UserRead,
+    summary="Reactivate a person (they log in again; their old sessions stay ended)",
+)
+async def reactivate_user(
+    user_id: UUID, request: Request, session: SessionDep, _admin: AdminPrincipal
+) -> UserRead:
+    identity = IdentityService(session, request.app.state.active_users)
+    return user_view(await identity.update_user(user_id, UserUpdate(is_active=True)))
 
 
 @router.put("/users/{user_id}/roles/{role}", response_model=UserRead)

@@ -23,6 +23,11 @@ class UsernameTaken(Conflict):
     title = Text("用户名已被使用", "Username already taken")
 
 
+class EmailTaken(Conflict):
+    code = "user.email_taken"
+    title = Text("该电子邮件地址已被其他账户使用", "This e-mail address belongs to another account")
+
+
 class RoleNeedsOrganization(AppError):
     status = 422
     code = "user.role_needs_organization"

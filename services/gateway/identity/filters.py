@@ -20,6 +20,7 @@ class UserFilters:
     org_id: UUID | None = None
     active: bool | None = None
     username_prefix: str | None = None
+    text: str | None = None
 
 
 async def _user_filters(
@@ -31,9 +32,18 @@ async def _user_filters(
     username_prefix: Annotated[
         str | None, Query(min_length=1, max_length=64, description="usernames starting so")
     ] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=100,
+            description="username, display name or e-mail contains this (any case)",
+        ),
+    ] = None,
 ) -> UserFilters:
     prefix = username_prefix.strip().lower() if username_prefix else None
-    return UserFilters(role=role, org_id=org_id, active=active, username_prefix=prefix)
+    text = q.strip() or None if q else None
+    return UserFilters(role=role, org_id=org_id, active=active, username_prefix=prefix, text=text)
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,11 @@ class IdentityRepository:
             sa.select(User).options(selectinload(User.roles)).where(User.username == username)
         )
 
+    async def user_by_email(self, email: str) -> User | None:
+        return await self.session.scalar(
+            sa.select(User).options(selectinload(User.roles)).where(User.email == email)
+        )
+
     async def users(self, filters: UserFilters, *, limit: int, offset: int) -> Sequence[User]:
         query = sa.select(User)
         if filters.role is not None:
@@ -65,6 +70,14 @@ class IdentityRepository:
             query = query.where(User.is_active.is_(filters.active))
         if filters.username_prefix is not None:
             query = query.where(User.username.startswith(filters.username_prefix, autoescape=True))
+        if filters.text is not None:
+            query = query.where(
+                sa.or_(
+                    User.username.icontains(filters.text, autoescape=True),
+                    User.display_name.icontains(filters.text, autoescape=True),
+                    User.email.icontains(filters.text, autoescape=True),
+                )
+            )
         return (
             await self.session.scalars(
                 query.options(selectinload(User.roles))

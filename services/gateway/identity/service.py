@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.gateway.auth.passwords import hash_secret
 from services.gateway.identity.exceptions import (
     CreditCodeTaken,
+    EmailTaken,
     LastAdmin,
     OrganizationNotFound,
     RoleNeedsOrganization,
@@ -24,9 +25,15 @@ from services.gateway.identity.schemas import (
     UserUpdate,
 )
 from services.gateway.models import Organization, User, UserRole, events
+from shared.auth.active_users import ActiveUsers
 from shared.auth.roles import Role
 from shared.contracts.base import EventContract
-from shared.contracts.directory import OrganizationCreatedV1, UserCreatedV1, UserUpdatedV1
+from shared.contracts.directory import (
+    OrganizationCreatedV1,
+    UserContactChangedV1,
+    UserCreatedV1,
+    UserUpdatedV1,
+)
 from shared.events.outbox import publish
 
 # Roles that only make sense inside an organization.
@@ -48,6 +55,8 @@ def user_view(user: User) -> UserRead:
         id=user.id,
         username=user.username,
         display_name=user.display_name,
+        email=user.email,
+        phone=user.phone,
         org_id=user.org_id,
         roles=[r.role for r in user.roles],
         is_active=user.is_active,
@@ -66,10 +75,22 @@ def user_saved(contract: type[UserCreatedV1 | UserUpdatedV1], user: User) -> Eve
     )
 
 
+def contact_changed(user: User) -> UserContactChangedV1:
+    """Where the person is reached now, for notify (only it keeps addresses)."""
+    return UserContactChangedV1(
+        id=user.id,
+        email=user.email,
+        email_verified=user.email_verified_at is not None,
+        mobile=user.phone,
+    )
+
+
 class IdentityService:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, active_users: ActiveUsers | None = None) -> None:
         self.session = session
         self.repo = IdentityRepository(session)
+        # This process's memory of who is active, told at once of a (de)activation.
+        self.active_users = active_users
 
     async def create_organization(self, data: OrganizationCreate) -> Organization:
         if await self.repo.organization_by_code(data.credit_code) is not None:
@@ -94,6 +115,8 @@ class IdentityService:
     async def create_user(self, data: UserCreate, *, granted_by: UUID | None) -> User:
         if await self.repo.user_by_username(data.username) is not None:
             raise UsernameTaken()
+        if data.email is not None and await self.repo.user_by_email(data.email) is not None:
+            raise EmailTaken()
         if data.org_id is not None:
             await self.get_organization(data.org_id)
         elif ORG_ROLES.intersection(data.roles):
@@ -102,6 +125,7 @@ class IdentityService:
             username=data.username,
             display_name=data.display_name,
             password_hash=await hash_secret(data.password),
+            email=data.email,
             org_id=data.org_id,
             roles=[UserRole(role=r.value, granted_by=granted_by) for r in sorted(set(data.roles))],
         )
@@ -109,6 +133,8 @@ class IdentityService:
         await self.session.flush()
         await self.session.refresh(user, ["created_at"])
         await self._publish_user(UserCreatedV1, user)
+        if user.email is not None:
+            await publish(self.session, events, contact_changed(user))
         return user
 
     async def get_user(self, user_id: UUID) -> User:
@@ -148,6 +174,12 @@ class IdentityService:
                 await self._keep_an_admin(user)
                 await self.repo.revoke_sessions(user.id)
             user.is_active, changed = data.is_active, True
+            active_users = self.active_users
+            if active_users is not None:
+                if data.is_active:
+                    active_users.forget(user.id)
+                else:
+                    active_users.deactivated(user.id)
         if changed:
             await self.session.flush()
             await self._publish_user(UserUpdatedV1, user)

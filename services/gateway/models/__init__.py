@@ -43,6 +43,11 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(sa.String(200))
     org_id: Mapped[UUID | None] = mapped_column(sa.ForeignKey("organizations.id"), index=True)
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Verified addresses only (lower case): a new one waits in `account_tokens` until confirmed.
+    email: Mapped[str | None] = mapped_column(sa.String(254), unique=True)
+    # When its owner proved to read it (None: an address an administrator entered).
+    email_verified_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    phone: Mapped[str | None] = mapped_column(sa.String(32))
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), server_default=_now)
     roles: Mapped[list[UserRole]] = relationship(
         lazy="raise", cascade="all, delete-orphan", order_by="UserRole.role"
@@ -71,6 +76,45 @@ class RefreshToken(Base):
     expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+
+class AccountToken(Base):
+    """One-time tokens sent by mail (a password reset, an address to verify): stored only as
+    SHA-256, short-lived, used once; a new one of the same purpose voids the user's earlier ones."""
+
+    __tablename__ = "account_tokens"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid7)
+    user_id: Mapped[UUID] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    purpose: Mapped[str] = mapped_column(sa.String(32))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # The address being verified (email_verification only).
+    email: Mapped[str | None] = mapped_column(sa.String(254))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), server_default=_now)
+    expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    # Set when the token is used or voided by a newer one: either way it opens nothing again.
+    spent_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+
+class OrganizationRequest(Base):
+    """An organization asking to be registered; an administrator approves (the organization is
+    created) or declines with a reason. Kept either way: who decided, when, why."""
+
+    __tablename__ = "organization_requests"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid7)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    credit_code: Mapped[str] = mapped_column(sa.String(18), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    contact_name: Mapped[str] = mapped_column(sa.String(200))
+    contact_email: Mapped[str] = mapped_column(sa.String(254))
+    contact_phone: Mapped[str | None] = mapped_column(sa.String(32))
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    reason: Mapped[str | None] = mapped_column(sa.String(1000))
+    decided_by: Mapped[UUID | None] = mapped_column()
+    decided_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    organization_id: Mapped[UUID | None] = mapped_column(sa.ForeignKey("organizations.id"))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), server_default=_now)
 
 
 class SigningKey(Base):

@@ -1,0 +1,68 @@
+"""Asks the notify service to mail a one-time link (`POST /internal/v1/messages`).
+
+Called after the request's transaction has committed, with a short timeout. If notify cannot be
+reached the person's answer does not change (a reset answers 202 whatever happens); the failure
+is logged with the message's template, user and idempotency key, never its parameters (the
+link is a password).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import aiohttp
+
+from services.gateway.auth.service import TokenIssuer
+from shared.auth.roles import Role
+from shared.contracts.notices import DirectMessageV1
+from shared.http import traced_headers
+
+log = logging.getLogger(__name__)
+
+NOTIFY_AUDIENCE = "sciplan-notify"
+GATEWAY_ACCOUNT = "svc:gateway"
+
+
+class NotifyClient:
+    def __init__(
+        self,
+        base_url: str | None,
+        timeout_seconds: float,
+        issuer: TokenIssuer,
+        http: aiohttp.ClientSession,
+    ) -> None:
+        self._url = f"{base_url.rstrip('/')}/internal/v1/messages" if base_url else None
+        self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+        self._issuer = issuer
+        self._http = http
+
+    async def send(self, message: DirectMessageV1) -> bool:
+        """True once notify accepted the message; False (logged) otherwise. Never raises."""
+        about = f"{message.template} for user {message.user_id} ({message.idempotency_key})"
+        if self._url is None:
+            log.warning("notify is not configured (SCIPLAN_GATEWAY_NOTIFY_URL): %s not sent", about)
+            return False
+        try:
+            # The gateway signs its own service token: it is the issuer.
+            token, _ = await self._issuer.access_token(
+                subject=GATEWAY_ACCOUNT,
+                audience=[NOTIFY_AUDIENCE],
+                roles=[Role.service.value],
+                extra={"name": "gateway"},
+            )
+            async with self._http.post(
+                self._url,
+                json=message.model_dump(mode="json"),
+                headers=traced_headers({"Authorization": f"Bearer {token}"}),
+                timeout=self._timeout,
+            ) as response:
+                if response.status >= 300:
+                    log.warning("notify refused %s: status %s", about, response.status)
+                    return False
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            log.warning("notify unreachable, %s not sent: %s", about, exc.__class__.__name__)
+            return False
+        except Exception as exc:  # no token (the key ring unreadable): said without the message
+            log.error("%s not sent: %s", about, exc.__class__.__name__)
+            return False
+        return True
