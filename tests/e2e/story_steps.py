@@ -79,7 +79,12 @@ class Story:
         return self.orgs[key]
 
     async def person(
-        self, username: str, display_name: str, roles: list[str], org: str | None = None
+        self,
+        username: str,
+        display_name: str,
+        roles: list[str],
+        org: str | None = None,
+        email: str | None = None,
     ) -> str:
         created = await self.client.post(
             f"{self.url}/admin/v1/users",
@@ -89,6 +94,7 @@ class Story:
                 "display_name": display_name,
                 "org_id": self.orgs[org]["id"] if org else None,
                 "roles": roles,
+                "email": email,
             },
             headers=self.tokens["admin"],
         )

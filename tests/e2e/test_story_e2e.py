@@ -24,6 +24,7 @@ from shared.testing.plugin import migrated_database
 from tests.conftest import RunningStack, running_stack, wait_until
 from tests.e2e.helpers import e2e_client
 from tests.e2e.story_steps import PDF, Story, new_id
+from tests.mail_catcher import smtp_server
 
 pytestmark = pytest.mark.e2e
 
@@ -47,11 +48,15 @@ def story_stack(postgres_server_url: str, tmp_path: Path) -> Iterator[StoryStack
     clocks = {f"SCIPLAN_{s}_TEST_CLOCK_FILE": str(clock_file) for s in SERVICES_WITH_CLOCKS}
     # An endorsement waits for credit's answer: on a busy 2-core box that can pass 5 s.
     clocks["SCIPLAN_GATEWAY_PROXY_TIMEOUT_SECONDS"] = "30"
-    with (
-        migrated_database(postgres_server_url, f"sciplan_story_{os.getpid()}") as url,
-        running_stack(url, tmp_path / "logs", clocks) as running,
-    ):
-        yield StoryStack(running=running, clock_file=clock_file)
+    with smtp_server() as mail:
+        clocks["SCIPLAN_NOTIFY_SMTP_HOST"] = "127.0.0.1"
+        clocks["SCIPLAN_NOTIFY_SMTP_PORT"] = str(mail.port)
+        with (
+            migrated_database(postgres_server_url, f"sciplan_story_{os.getpid()}") as url,
+            running_stack(url, tmp_path / "logs", clocks) as running,
+        ):
+            running.mail = mail
+            yield StoryStack(running=running, clock_file=clock_file)
 
 
 # --- the cast ---------------------------------------------------------------------------------
@@ -84,9 +89,14 @@ async def cast(story: Story) -> None:
         ("ent.green", "杨总", ["enterprise"], "green"),
     ]
     for username, name, roles, org in people:
-        await story.person(username, name, roles, org)
+        await story.person(username, name, roles, org, address_of(username))
     for username, *_ in people:
         await story.known_everywhere(username)
+
+
+def address_of(username: str) -> str | None:
+    """Everyone's mail address but 刘洋's: he is told in the inbox alone."""
+    return None if username == "pi.liu" else f"{username}@story.example.org"
 
 
 # --- projects: the fund, the call, the applications -------------------------------------------
@@ -822,6 +832,11 @@ FEEDS = [
     ("credit", "projects", "projects"),
     ("credit", "funds", "funds"),
     ("funds", "projects", "projects"),
+    ("notify", "gateway", "gateway"),
+    ("notify", "projects", "projects"),
+    ("notify", "credit", "credit"),
+    ("notify", "funds", "funds"),
+    ("credit", "notify", "notify"),
 ]
 
 
@@ -851,6 +866,65 @@ async def events_consumed_exactly_once(story: Story) -> None:
             assert read == published, (consumer, source)
     finally:
         await conn.close()
+
+
+# --- who was told what ------------------------------------------------------------------------
+
+# What each person's steps imply they were told (notify's templates), at least.
+TOLD = {
+    "pi.wang": {"account_created", "application_submitted", "formal_check_done"},
+    "oa.lzu": {"endorsement_requested", "task_book_ready"},
+    "oa.gsaas": {"endorsement_requested", "task_book_ready", "project_terminated"},
+    "ex.zhao": {"review_assigned"},
+    "ex.wu": {"review_assigned"},
+    "fo.qian": {"payment_order_awaiting_approval"},
+    "pi.liu": {"account_created", "credit_record_notified", "project_terminated"},
+    "ent.green": {"voucher_issued"},
+    "prov.lab": {"voucher_order_placed", "voucher_redemption_approved"},
+}
+DECIDED = {"application_decided", "project_approved"}  # one decision notice, either name
+
+
+async def inbox(story: Story, who: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        params = {"limit": 100} | ({"cursor": cursor} if cursor else {})
+        page = await story.ok("GET", "notify", "/me/notifications", who, params=params)
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return items
+
+
+async def everyone_was_told(story: Story) -> None:
+    """Each person finds in the inbox what their steps imply, and everyone with an address got
+    each of those notices once by mail, read from the test's SMTP server."""
+    mailbox = story.running.mail
+    assert mailbox is not None
+    entries: dict[str, list[dict[str, Any]]] = {}
+
+    async def all_told() -> bool:
+        for who, expected in TOLD.items():
+            entries[who] = await inbox(story, who)
+            if not expected <= {n["template"] for n in entries[who]}:
+                return False
+        return bool(DECIDED & {n["template"] for n in entries["pi.wang"]})
+
+    await wait_until(all_told, seconds=60)
+    for who in TOLD:
+        if (address := address_of(who)) is None:
+            continue
+        subjects = sorted(n["subject"] for n in entries[who])
+
+        async def mailed(address: str = address, subjects: list[str] = subjects) -> bool:
+            received = [m for m in mailbox.mailbox.received if m["To"] == address]
+            return len(received) >= len(subjects)
+
+        await wait_until(mailed, seconds=60)
+        received = sorted(str(m["Subject"]) for m in mailbox.mailbox.received if m["To"] == address)
+        assert received == subjects, (who, received, subjects)  # each once, nothing twice
+    assert not [m for m in mailbox.mailbox.received if "pi.liu" in str(m["To"])]
 
 
 # --- the story --------------------------------------------------------------------------------
@@ -933,3 +1007,4 @@ async def test_the_whole_story(story_stack: StoryStack) -> None:
         balanced = await story.ok("GET", "funds", "/reports/trial-balance", "fo.zhou")
         assert balanced["balanced"] is True
         await events_consumed_exactly_once(story)
+        await everyone_was_told(story)
