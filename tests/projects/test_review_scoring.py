@@ -23,6 +23,7 @@ from services.projects.models import (
     Transition,
     events,
 )
+from services.projects.models.review import AssignmentStatus
 from tests.projects.conftest import Caller, Projects, closed_call, insert_application
 from tests.projects.review_factories import make_expert, make_round
 
@@ -346,11 +347,11 @@ async def test_an_expert_reaches_only_their_own_accepted_conflict_free_sheets(
 
     # an assignment no longer accepted, or in conflict, is not the expert's to score
     theirs = review.assignments[("applicant", "expert_b")]
-    theirs.status = "invited"
+    theirs.status = AssignmentStatus.invited
     await session.commit()
     path_b = review.sheet_path("applicant", "expert_b")
     problem(await projects.call("PUT", path_b, "expert_b", json=sheet()), 404, "sheet.not_found")
-    theirs.status = "accepted"
+    theirs.status = AssignmentStatus.accepted
     session.add(
         Conflict(
             round_id=review.round.id,

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.projects.models import Transition
+from services.projects.models.review import AssignmentStatus, RoundState
 from tests.projects.conftest import Projects
 from tests.projects.test_decisions import decide, reject, reserve
 from tests.projects.test_review_scoring import (
@@ -194,7 +195,7 @@ async def test_at_the_deadline_a_round_closes_with_reviews_missing(
     )
     await score(projects, review, "applicant", "expert")
     invited = review.assignments[("applicant2", "expert_d")]
-    invited.status = "invited"  # never answered the invitation
+    invited.status = AssignmentStatus.invited  # never answered the invitation
     await session.commit()
     projects.clock.advance(days=13, hours=23)
     problem(await close(projects, review), 409, "round.reviews_missing")
@@ -224,7 +225,7 @@ async def test_a_round_still_assigning_closes_only_at_its_deadline(
     session: AsyncSession, projects: Projects
 ) -> None:
     review = await review_round(session, projects, {"applicant": ("expert",)})
-    review.round.state = "assigning"
+    review.round.state = RoundState.assigning
     await session.commit()
     await score(projects, review, "applicant", "expert")
     early = await close(projects, review)  # nothing missing, but experts are still wanted

@@ -17,7 +17,7 @@ from services.projects.calls.service import call_status
 from services.projects.disclosure.schemas import PublicStatus
 from services.projects.exceptions import CallClosed, CallNotOpen
 from services.projects.models import Call, Engagement, Program, Project
-from services.projects.models.calls import CallState
+from services.projects.models.calls import CallPhase, CallState
 from services.projects.models.lifecycle import PUBLIC_PROJECT_STATES, ProjectStatus
 from shared.ids import uuid7
 from tests.projects.conftest import TEMPLATE, ZDYF
@@ -86,7 +86,7 @@ async def test_the_public_list_finds_a_call_under_the_status_it_shows(
     repository = CallRepository(session)
     for now in MOMENTS:
         shown = call_status(call, now)
-        for status in ("upcoming", "open", "closed"):
+        for status in CallPhase:
             found = await repository.public(
                 now=now, status=status, program_id=ZDYF, year=2026, limit=1000, offset=0
             )

@@ -14,6 +14,7 @@ from pydantic import (
     model_validator,
 )
 
+from services.credit.models import RecordStatus
 from services.credit.rules.schemas import Capacity, RuleCode
 from services.credit.subjects.schemas import SubjectRef
 from shared.clock import ShanghaiTime
@@ -111,7 +112,10 @@ class RecordRead(BaseModel):
     def awaiting_delivery(self) -> bool:
         """Notified, and its notice not known to have reached the subject: no objection deadline
         yet (the subject may object already)."""
-        return self.status in ("notified", "objected") and self.objection_deadline is None
+        return (
+            self.status in (RecordStatus.notified, RecordStatus.objected)
+            and self.objection_deadline is None
+        )
 
 
 class RecordDetail(RecordRead):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
@@ -30,6 +30,7 @@ from services.funds.grants.schemas import (
 )
 from services.funds.grants.service import GrantService
 from services.funds.grants.views import GrantViews, post_subsidy_view, summary_of, tranche_view
+from services.funds.models.grants import GrantStatus
 from shared.db import SessionDep
 from shared.pagination import Page, PageDep, page_of, start_of
 
@@ -51,7 +52,6 @@ async def envelope_service(session: SessionDep) -> EnvelopeService:
 Grants = Annotated[GrantService, Depends(grant_service)]
 Views = Annotated[GrantViews, Depends(grant_views)]
 Envelopes = Annotated[EnvelopeService, Depends(envelope_service)]
-GrantStatus = Literal["active", "accepted", "frozen"]
 
 
 def _created(response: Response, created: bool) -> None:

@@ -22,7 +22,7 @@ from services.funds.grants.payouts import TranchePayer
 from services.funds.grants.repository import GrantRepository
 from services.funds.grants.service import GrantService
 from services.funds.models import events
-from services.funds.models.grants import Grant
+from services.funds.models.grants import Grant, GrantStatus, TrancheShown, TrancheStatus
 from shared.contracts.funds import GrantOpenedV1
 from shared.contracts.projects import (
     Budget,
@@ -90,7 +90,7 @@ class GrantIntake:
                 "budget": data.budget.model_dump(),
                 "starts_on": data.starts_on,
                 "ends_on": data.ends_on,
-                "status": "active",
+                "status": GrantStatus.active,
                 "funds_account_id": funds.id,
                 "spent_account_id": spent.id,
                 "contracted_at": now,
@@ -108,7 +108,7 @@ class GrantIntake:
                     "name": tranche.name,
                     "amount_fen": tranche.amount_fen,
                     "milestone": tranche.on,
-                    "status": "scheduled",
+                    "status": TrancheStatus.scheduled,
                     "attempts": 0,
                     "updated_at": now,
                 }
@@ -120,7 +120,7 @@ class GrantIntake:
             action="grant.opened",
             actor=actor,
             at=now,
-            to_state="active",
+            to_state=GrantStatus.active,
             details={"event_id": str(event.event_id), "budget": data.budget.model_dump()},
         )
         grant = await self.repo.grant(data.project_id, lock=True)
@@ -143,7 +143,7 @@ class GrantIntake:
     async def accepted(self, event: Received[ProjectAcceptedV1]) -> None:
         grant = await self._grant(event)
         before = grant.status
-        grant.status = "accepted"
+        grant.status = GrantStatus.accepted
         grant.accepted_at = event.occurred_at
         grant.updated_at = event.occurred_at
         await self.repo.record(
@@ -152,7 +152,7 @@ class GrantIntake:
             actor=actor_of(event),
             at=event.occurred_at,
             from_state=before,
-            to_state="accepted",
+            to_state=GrantStatus.accepted,
             details={"result": event.payload.result},
         )
         await self._milestone(grant, TrancheMilestone.acceptance, event)
@@ -226,7 +226,7 @@ class GrantIntake:
     ) -> None:
         """Every scheduled tranche of the milestone becomes due: a payment order each."""
         for tranche in await self.repo.tranches(grant.project_id, lock=True):
-            if tranche.milestone != milestone or tranche.status != "scheduled":
+            if tranche.milestone != milestone or tranche.status != TrancheStatus.scheduled:
                 continue
             refused = await self.payer.pay(
                 grant, tranche, maker=actor_of(event), now=event.occurred_at
@@ -236,8 +236,8 @@ class GrantIntake:
                 action="tranche.due",
                 actor=actor_of(event),
                 at=event.occurred_at,
-                from_state="scheduled",
-                to_state="due" if refused else "awaiting_approval",
+                from_state=TrancheShown.scheduled,
+                to_state=TrancheShown.due if refused else TrancheShown.awaiting_approval,
                 details={"n": tranche.n, "refusal_code": refused.code if refused else None},
             )
 
@@ -247,7 +247,7 @@ class GrantIntake:
         grant = await self.repo.grant(project_id, lock=True)
         if grant is None:
             raise _unknown(project_id)
-        if grant.status == "frozen":
+        if grant.status == GrantStatus.frozen:
             raise CannotApply(
                 f"grant_frozen: the grant of project {project_id} is frozen"
                 f" ({grant.frozen_cause}); {event.event_type} does not apply to it"

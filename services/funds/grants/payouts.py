@@ -14,22 +14,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.funds.exceptions import TransferRefused
 from services.funds.grants.accounts import derived_id, program_fund_id
 from services.funds.models import PaymentOrder
-from services.funds.models.grants import Grant, GrantTranche
+from services.funds.models.grants import Grant, GrantTranche, TrancheShown, TrancheStatus
+from services.funds.models.payments import PaymentOrderStatus
 from services.funds.payments.schemas import PaymentOrderCreate
 from services.funds.payments.service import PaymentOrderService
 
 REJECTED = "payment_order.rejected"
 
 
-def tranche_state(tranche: GrantTranche, order: PaymentOrder | None) -> tuple[str, str | None]:
+def tranche_state(
+    tranche: GrantTranche, order: PaymentOrder | None
+) -> tuple[TrancheShown, str | None]:
     """(the state a client sees, why the latest attempt did not pay)."""
-    if tranche.status != "ordered" or order is None:
-        return tranche.status, tranche.refusal_code
-    if order.status == "approved":
-        return "paid", None
-    if order.status == "rejected":
-        return "due", REJECTED
-    return "awaiting_approval", None
+    if tranche.status != TrancheStatus.ordered or order is None:
+        return TrancheShown(tranche.status), tranche.refusal_code
+    if order.status == PaymentOrderStatus.approved:
+        return TrancheShown.paid, None
+    if order.status == PaymentOrderStatus.rejected:
+        return TrancheShown.due, REJECTED
+    return TrancheShown.awaiting_approval, None
 
 
 class TranchePayer:
@@ -59,10 +62,10 @@ class TranchePayer:
         try:
             await self.orders.make(order, maker=maker, now=now)
         except TransferRefused as refused:
-            tranche.status = "due"
+            tranche.status = TrancheStatus.due
             tranche.refusal_code = refused.code
             return refused
-        tranche.status = "ordered"
+        tranche.status = TrancheStatus.ordered
         tranche.order_id = order_id
         tranche.refusal_code = None
         return None

@@ -20,8 +20,11 @@ from services.funds.models.grants import (
     GrantHistory,
     GrantPostSubsidy,
     GrantRecovery,
+    GrantStatus,
     GrantTranche,
+    TrancheStatus,
 )
+from services.funds.models.payments import PaymentOrderStatus
 from shared.ids import uuid7
 
 
@@ -88,8 +91,11 @@ class GrantRepository:
             .outerjoin(PaymentOrder, PaymentOrder.id == GrantTranche.order_id)
             .where(
                 Grant.ledger == ledger,
-                GrantTranche.status != "cancelled",
-                sa.or_(PaymentOrder.status.is_(None), PaymentOrder.status != "approved"),
+                GrantTranche.status != TrancheStatus.cancelled,
+                sa.or_(
+                    PaymentOrder.status.is_(None),
+                    PaymentOrder.status != PaymentOrderStatus.approved,
+                ),
             )
         )
         return int(total or 0)
@@ -98,7 +104,10 @@ class GrantRepository:
         total = await self.session.scalar(
             sa.select(sa.func.coalesce(sa.func.sum(GrantPostSubsidy.amount_fen), 0))
             .join(PaymentOrder, PaymentOrder.id == GrantPostSubsidy.order_id)
-            .where(PaymentOrder.ledger == ledger, PaymentOrder.status == "pending_approval")
+            .where(
+                PaymentOrder.ledger == ledger,
+                PaymentOrder.status == PaymentOrderStatus.pending_approval,
+            )
         )
         return int(total or 0)
 
@@ -123,7 +132,7 @@ class GrantRepository:
         program_code: str | None,
         year: int | None,
         org_id: UUID | None,
-        status: str | None,
+        status: GrantStatus | None,
         offset: int,
         limit: int,
     ) -> Sequence[Grant]:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from services.funds.ledger.schemas import MAX_FEN
+from services.funds.models.grants import GrantStatus, RecoveryStatus, TrancheShown
+from services.funds.models.payments import PaymentOrderStatus
 from shared.contracts.vocabulary import BudgetCategory, TrancheMilestone
 
 ProgramCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_]{0,26}$")]
@@ -109,7 +111,7 @@ class TrancheRead(BaseModel):
     name: str
     amount_fen: int
     on: TrancheMilestone
-    status: Literal["scheduled", "due", "awaiting_approval", "paid", "cancelled"]
+    status: TrancheShown
     payment_order_id: UUID | None
     attempts: int
     refusal_code: str | None = Field(
@@ -124,7 +126,7 @@ class PostSubsidyRead(BaseModel):
     amount_fen: int
     reason: str
     payment_order_id: UUID
-    status: Literal["pending_approval", "approved", "rejected"]
+    status: PaymentOrderStatus
     created_by: str
     created_at: datetime
 
@@ -147,7 +149,7 @@ class RecoveryRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     amount_fen: int
-    status: Literal["open", "settled"]
+    status: RecoveryStatus
     hold_transfer_id: UUID | None
     settle_transfer_id: UUID | None
     cause: str
@@ -178,7 +180,7 @@ class GrantSummary(BaseModel):
     year: int
     org: Party
     pi: Party
-    status: Literal["active", "accepted", "frozen"]
+    status: GrantStatus
     approved_budget_fen: int
 
 

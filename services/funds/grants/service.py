@@ -40,8 +40,13 @@ from services.funds.models.grants import (
     GrantExpenditure,
     GrantPostSubsidy,
     GrantRecovery,
+    GrantStatus,
     GrantTranche,
+    RecoveryStatus,
+    TrancheShown,
+    TrancheStatus,
 )
+from services.funds.models.payments import PaymentOrderStatus
 from services.funds.payments.schemas import PaymentOrderCreate
 from services.funds.payments.service import PaymentOrderService
 from shared.auth.tokens import Principal
@@ -79,11 +84,15 @@ class GrantService:
             raise TrancheNotFound()
         order = await self.orders.get(tranche.order_id) if tranche.order_id else None
         state, _ = tranche_state(tranche, order)
-        if state == "awaiting_approval" and order is not None and order.maker_id == officer:
+        if (
+            state == TrancheShown.awaiting_approval
+            and order is not None
+            and order.maker_id == officer
+        ):
             return tranche, order  # the same release again (a lost response)
-        if grant.status == "frozen":
+        if grant.status == GrantStatus.frozen:
             raise GrantFrozen(extra={"state": grant.status})
-        if state != "due":
+        if state != TrancheShown.due:
             raise TrancheNotDue(extra={"state": state})
         before = tranche.refusal_code
         refused = await self.payer.pay(grant, tranche, maker=officer, now=now)
@@ -92,8 +101,8 @@ class GrantService:
             action="tranche.released",
             actor=officer,
             at=now,
-            from_state="due",
-            to_state="due" if refused else "awaiting_approval",
+            from_state=TrancheShown.due,
+            to_state=TrancheShown.due if refused else TrancheShown.awaiting_approval,
             details={"n": n, "attempt": tranche.attempts, "previous_refusal": before},
         )
         if refused is not None:
@@ -118,9 +127,9 @@ class GrantService:
                 raise PostSubsidyExistsDifferent()
             order = (await self.repo.orders([existing.order_id]))[existing.order_id]
             return existing, order, False
-        if grant.status == "frozen":
+        if grant.status == GrantStatus.frozen:
             raise GrantFrozen(extra={"state": grant.status})
-        if grant.status != "accepted":
+        if grant.status != GrantStatus.accepted:
             raise GrantNotAccepted(extra={"state": grant.status})
         order, _ = await self.orders.make(
             PaymentOrderCreate(
@@ -167,7 +176,7 @@ class GrantService:
         existing = await self.repo.expenditure(data.id)
         if existing is not None:
             return self._same_expenditure(existing, project_id, data), False
-        if grant.status == "frozen":
+        if grant.status == GrantStatus.frozen:
             raise GrantFrozen(extra={"state": grant.status})
         budget = int(grant.budget.get(data.category, 0))
         spent = (await self.repo.spent_by_category(grant.spent_account_id)).get(data.category, 0)
@@ -233,7 +242,7 @@ class GrantService:
         None if there is no such grant; a frozen grant stays as it is (the first cause wins).
         """
         grant = await self.repo.grant(project_id, lock=True)
-        if grant is None or grant.status == "frozen":
+        if grant is None or grant.status == GrantStatus.frozen:
             return grant
         cancelled = await self._cancel_unpaid(grant, actor=actor, now=now, reason=cause)
         funds = await self.repo.account(grant.funds_account_id)
@@ -260,7 +269,7 @@ class GrantService:
                 project_id=project_id,
                 amount_fen=unspent,
                 # Nothing unspent: nothing to recover, the receivable is settled at once.
-                status="open" if hold_id else "settled",
+                status=RecoveryStatus.open if hold_id else RecoveryStatus.settled,
                 hold_transfer_id=hold_id,
                 cause=cause,
                 reason=reason,
@@ -270,7 +279,7 @@ class GrantService:
             )
         )
         before = grant.status
-        grant.status = "frozen"
+        grant.status = GrantStatus.frozen
         grant.frozen_at = now
         grant.frozen_cause = cause
         grant.frozen_reason = reason
@@ -282,7 +291,7 @@ class GrantService:
             actor=actor,
             at=now,
             from_state=before,
-            to_state="frozen",
+            to_state=GrantStatus.frozen,
             reason=reason,
             details={"cause": cause, "unspent_fen": unspent, "cancelled_tranches": cancelled},
         )
@@ -307,7 +316,7 @@ class GrantService:
         order_ids = [t.order_id for t in tranches if t.order_id] + [s.order_id for s in subsidies]
         pending = await self.repo.orders(order_ids)
         for order in pending.values():
-            if order.status != "pending_approval":
+            if order.status != PaymentOrderStatus.pending_approval:
                 continue
             # An approval that won the race on the order's lock stands: that tranche is paid.
             with contextlib.suppress(PaymentOrderNotPending):
@@ -318,9 +327,9 @@ class GrantService:
         cancelled = []
         for tranche in tranches:
             found = orders.get(tranche.order_id) if tranche.order_id else None
-            if tranche_state(tranche, found)[0] in ("paid", "cancelled"):
+            if tranche_state(tranche, found)[0] in (TrancheShown.paid, TrancheShown.cancelled):
                 continue
-            tranche.status = "cancelled"
+            tranche.status = TrancheStatus.cancelled
             tranche.updated_at = now
             cancelled.append(tranche.n)
         return cancelled
@@ -333,7 +342,7 @@ class GrantService:
         recovery = await self.repo.recovery(project_id, lock=True)
         if recovery is None:
             raise RecoveryNotOpen(extra={"state": grant.status})
-        if recovery.status == "settled":
+        if recovery.status == RecoveryStatus.settled:
             if recovery.settle_request_id == data.id:
                 return recovery, False
             raise RecoveryNotOpen(extra={"state": recovery.status})
@@ -347,7 +356,7 @@ class GrantService:
             post_pending=True,
         )
         await self.ledger.create_transfer(post, actor=officer, now=now)
-        recovery.status = "settled"
+        recovery.status = RecoveryStatus.settled
         recovery.settle_transfer_id = post.id
         recovery.settle_request_id = data.id
         recovery.settled_by = officer
@@ -358,8 +367,8 @@ class GrantService:
             action="recovery.settled",
             actor=officer,
             at=now,
-            from_state="open",
-            to_state="settled",
+            from_state=RecoveryStatus.open,
+            to_state=RecoveryStatus.settled,
             details={"amount_fen": recovery.amount_fen},
         )
         await publish(

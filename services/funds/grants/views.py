@@ -37,7 +37,9 @@ from services.funds.models.grants import (
     Grant,
     GrantExpenditure,
     GrantPostSubsidy,
+    GrantStatus,
     GrantTranche,
+    RecoveryStatus,
 )
 from shared.auth.tokens import Principal
 
@@ -136,7 +138,9 @@ class GrantViews:
                 {category: by_category.get(category, 0) for category in CATEGORIES}
             ),
             available=funds.credits_posted - funds.debits_posted - funds.debits_pending,
-            frozen=recovery.amount_fen if recovery and recovery.status == "open" else 0,
+            frozen=recovery.amount_fen
+            if recovery and recovery.status == RecoveryStatus.open
+            else 0,
             recovery=RecoveryRead.model_validate(recovery) if recovery else None,
             execution=ExecutionRates(
                 of_released=rate(spent, released),
@@ -159,7 +163,7 @@ class GrantViews:
         program_code: str | None,
         year: int | None,
         org_id: UUID | None,
-        status: str | None,
+        status: GrantStatus | None,
         offset: int,
         limit: int,
     ) -> Sequence[Grant]:

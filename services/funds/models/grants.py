@@ -8,6 +8,7 @@ budget category an expenditure was spent on, and the who/when/why of every chang
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -17,15 +18,41 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from services.funds.models.base import Base, LedgerCode, Money, Timestamp
 from shared.contracts.vocabulary import BudgetCategory, TrancheMilestone
-from shared.states import one_of
+from shared.states import StateType, one_of
 
 CATEGORIES = tuple(category.value for category in BudgetCategory)
 MILESTONES = tuple(milestone.value for milestone in TrancheMilestone)
-GRANT_STATUSES = ("active", "accepted", "frozen")
-# Stored states; `ordered` shows as awaiting approval, paid or due again after a rejection,
-# depending on its payment order (decided through the payment-order API).
-TRANCHE_STATUSES = ("scheduled", "due", "ordered", "cancelled")
-RECOVERY_STATUSES = ("open", "settled")
+
+
+class GrantStatus(StrEnum):
+    active = "active"
+    accepted = "accepted"
+    frozen = "frozen"
+
+
+class TrancheStatus(StrEnum):
+    """Stored states; `ordered` shows as awaiting approval, paid or due again after a rejection,
+    depending on its payment order (decided through the payment-order API)."""
+
+    scheduled = "scheduled"
+    due = "due"
+    ordered = "ordered"
+    cancelled = "cancelled"
+
+
+class TrancheShown(StrEnum):
+    """What a client sees of a tranche: an `ordered` one by its payment order (never stored)."""
+
+    scheduled = "scheduled"
+    due = "due"
+    awaiting_approval = "awaiting_approval"
+    paid = "paid"
+    cancelled = "cancelled"
+
+
+class RecoveryStatus(StrEnum):
+    open = "open"
+    settled = "settled"
 
 
 class GrantEnvelope(Base):
@@ -53,7 +80,7 @@ class Grant(Base):
 
     __tablename__ = "grants"
     __table_args__ = (
-        sa.CheckConstraint(one_of("status", GRANT_STATUSES), name="status"),
+        sa.CheckConstraint(one_of("status", GrantStatus), name="status"),
         sa.CheckConstraint("approved_budget_fen >= 0", name="budget_non_negative"),
         sa.CheckConstraint("(status = 'frozen') = (frozen_at IS NOT NULL)", name="frozen_when"),
         sa.Index(None, "program_code", "year"),
@@ -79,7 +106,7 @@ class Grant(Base):
     budget: Mapped[dict[str, int]] = mapped_column(JSONB)
     starts_on: Mapped[date] = mapped_column()
     ends_on: Mapped[date] = mapped_column()
-    status: Mapped[str] = mapped_column(sa.String(12))
+    status: Mapped[GrantStatus] = mapped_column(StateType(GrantStatus, 12))
     funds_account_id: Mapped[UUID] = mapped_column(sa.ForeignKey("accounts.id"))
     spent_account_id: Mapped[UUID] = mapped_column(sa.ForeignKey("accounts.id"))
     contracted_at: Mapped[datetime] = mapped_column(Timestamp)
@@ -97,7 +124,7 @@ class GrantTranche(Base):
     __table_args__ = (
         sa.CheckConstraint("amount_fen > 0", name="amount_positive"),
         sa.CheckConstraint(one_of("milestone", MILESTONES), name="milestone"),
-        sa.CheckConstraint(one_of("status", TRANCHE_STATUSES), name="status"),
+        sa.CheckConstraint(one_of("status", TrancheStatus), name="status"),
         sa.CheckConstraint("status <> 'ordered' OR order_id IS NOT NULL", name="ordered_has_order"),
         sa.UniqueConstraint("project_id", "n"),
     )
@@ -108,7 +135,7 @@ class GrantTranche(Base):
     name: Mapped[str] = mapped_column(sa.String(200))
     amount_fen: Mapped[int] = mapped_column(Money)
     milestone: Mapped[str] = mapped_column(sa.String(12))
-    status: Mapped[str] = mapped_column(sa.String(12))
+    status: Mapped[TrancheStatus] = mapped_column(StateType(TrancheStatus, 12))
     # The latest payment order; each attempt has its own (a refused order id stays refused).
     order_id: Mapped[UUID | None] = mapped_column(sa.ForeignKey("payment_orders.id"))
     attempts: Mapped[int] = mapped_column(sa.SmallInteger, default=0)
@@ -159,14 +186,14 @@ class GrantRecovery(Base):
     __tablename__ = "grant_recoveries"
     __table_args__ = (
         sa.CheckConstraint("amount_fen >= 0", name="amount_non_negative"),
-        sa.CheckConstraint(one_of("status", RECOVERY_STATUSES), name="status"),
+        sa.CheckConstraint(one_of("status", RecoveryStatus), name="status"),
         sa.CheckConstraint("(status = 'settled') = (settled_at IS NOT NULL)", name="settled_when"),
         sa.CheckConstraint("(amount_fen > 0) = (hold_transfer_id IS NOT NULL)", name="held"),
     )
 
     project_id: Mapped[UUID] = mapped_column(sa.ForeignKey("grants.project_id"), primary_key=True)
     amount_fen: Mapped[int] = mapped_column(Money)
-    status: Mapped[str] = mapped_column(sa.String(12))
+    status: Mapped[RecoveryStatus] = mapped_column(StateType(RecoveryStatus, 12))
     hold_transfer_id: Mapped[UUID | None] = mapped_column(sa.ForeignKey("transfers.id"))
     settle_transfer_id: Mapped[UUID | None] = mapped_column(sa.ForeignKey("transfers.id"))
     cause: Mapped[str] = mapped_column(sa.String(60))

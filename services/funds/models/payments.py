@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -11,9 +12,13 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.funds.models.base import Base, LedgerCode, Money, Timestamp
-from shared.states import one_of
+from shared.states import StateType, one_of
 
-ORDER_STATUSES = ("pending_approval", "approved", "rejected")
+
+class PaymentOrderStatus(StrEnum):
+    pending_approval = "pending_approval"
+    approved = "approved"
+    rejected = "rejected"
 
 
 class PaymentOrder(Base):
@@ -21,7 +26,7 @@ class PaymentOrder(Base):
 
     __tablename__ = "payment_orders"
     __table_args__ = (
-        sa.CheckConstraint(one_of("status", ORDER_STATUSES), name="status"),
+        sa.CheckConstraint(one_of("status", PaymentOrderStatus), name="status"),
         # Maker-checker, kept by the database too: the maker never approves their own order.
         sa.CheckConstraint(
             "status <> 'approved' OR (decided_by IS NOT NULL AND decided_by <> maker_id)",
@@ -43,7 +48,9 @@ class PaymentOrder(Base):
     code: Mapped[str] = mapped_column(sa.String(40))
     purpose: Mapped[str] = mapped_column(sa.Text)
     user_data: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
-    status: Mapped[str] = mapped_column(sa.String(20), default="pending_approval")
+    status: Mapped[PaymentOrderStatus] = mapped_column(
+        StateType(PaymentOrderStatus, 20), default=PaymentOrderStatus.pending_approval
+    )
     maker_id: Mapped[str] = mapped_column(sa.String(100))
     decided_by: Mapped[str | None] = mapped_column(sa.String(100))
     decided_at: Mapped[datetime | None] = mapped_column(Timestamp)

@@ -27,6 +27,16 @@ class ProviderReview(StrEnum):
     rejected = "rejected"
 
 
+class ProviderStatus(StrEnum):
+    """What a provider shows: from its review, its suspension and the clock (never stored)."""
+
+    pending_review = "pending_review"
+    rejected = "rejected"
+    in_publicity = "in_publicity"
+    active = "active"
+    suspended = "suspended"
+
+
 class VoucherStatus(StrEnum):
     active = "active"
     expired = "expired"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from services.funds.auth import FinanceOfficer, LedgerReader, NowDep
+from services.funds.models.payments import PaymentOrderStatus
 from services.funds.payments.schemas import (
     Decision,
     PaymentOrderCreate,
@@ -52,9 +53,7 @@ async def list_orders(
     orders: PaymentOrders,
     reader: LedgerReader,
     page: PageDep,
-    order_status: Annotated[
-        Literal["pending_approval", "approved", "rejected"] | None, Query(alias="status")
-    ] = None,
+    order_status: Annotated[PaymentOrderStatus | None, Query(alias="status")] = None,
 ) -> Page[PaymentOrderRead]:
     offset = start_of(page)
     found = await orders.search(reader, status=order_status, offset=offset, limit=page.limit + 1)

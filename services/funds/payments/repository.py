@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.funds.models import PaymentOrder
+from services.funds.models.payments import PaymentOrderStatus
 
 
 class PaymentOrderRepository:
@@ -37,7 +38,12 @@ class PaymentOrderRepository:
         return inserted is not None
 
     async def search(
-        self, visible: sa.ColumnElement[bool], *, status: str | None, offset: int, limit: int
+        self,
+        visible: sa.ColumnElement[bool],
+        *,
+        status: PaymentOrderStatus | None,
+        offset: int,
+        limit: int,
     ) -> Sequence[PaymentOrder]:
         query = (
             sa.select(PaymentOrder)

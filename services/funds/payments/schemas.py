@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from services.funds.ledger.schemas import MAX_FEN, LedgerCode, ReasonCode, UserData
+from services.funds.models.payments import PaymentOrderStatus
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=2000)]
 
@@ -57,7 +58,7 @@ class PaymentOrderRead(BaseModel):
     code: str
     purpose: str
     user_data: dict[str, Any]
-    status: Literal["pending_approval", "approved", "rejected"]
+    status: PaymentOrderStatus
     maker_id: str
     decided_by: str | None
     decided_at: datetime | None

@@ -30,6 +30,7 @@ from services.funds.exceptions import (
 from services.funds.ledger.schemas import TransferIn
 from services.funds.ledger.service import LedgerService
 from services.funds.models import Account, PaymentOrder, events
+from services.funds.models.payments import PaymentOrderStatus
 from services.funds.payments.repository import PaymentOrderRepository
 from services.funds.payments.schemas import PaymentOrderCreate
 from shared.auth.tokens import Principal
@@ -91,7 +92,7 @@ class PaymentOrderService:
         return order
 
     async def search(
-        self, principal: Principal, *, status: str | None, offset: int, limit: int
+        self, principal: Principal, *, status: PaymentOrderStatus | None, offset: int, limit: int
     ) -> Sequence[PaymentOrder]:
         """The orders the caller may read (paying from or into an account they read)."""
         visible = (await funds_scope(self.session, principal)).payment_orders()
@@ -125,7 +126,7 @@ class PaymentOrderService:
             {
                 **values,
                 "hold_transfer_id": data.id,
-                "status": "pending_approval",
+                "status": PaymentOrderStatus.pending_approval,
                 "maker_id": maker,
                 "created_at": now,
             }
@@ -173,9 +174,9 @@ class PaymentOrderService:
         self, order_id: UUID, *, checker: str, now: datetime, reason: str | None
     ) -> PaymentOrder:
         order = await self._locked(order_id)
-        if order.status == "approved" and order.decided_by == checker:
+        if order.status == PaymentOrderStatus.approved and order.decided_by == checker:
             return order  # the same approval again (a lost response): no second payment
-        if order.status != "pending_approval":
+        if order.status != PaymentOrderStatus.pending_approval:
             raise PaymentOrderNotPending(extra={"state": order.status})
         if order.maker_id == checker:
             raise MakerCannotApprove()
@@ -188,16 +189,16 @@ class PaymentOrderService:
             post_pending=True,
         )
         await self.ledger.create_transfer(post, actor=checker, now=now, approved=True)
-        return await self._decide(order, "approved", post.id, checker, now, reason)
+        return await self._decide(order, PaymentOrderStatus.approved, post.id, checker, now, reason)
 
     async def reject(
         self, order_id: UUID, *, checker: str, now: datetime, reason: str
     ) -> PaymentOrder:
         """Any finance officer may reject, the maker too (withdrawing the order)."""
         order = await self._locked(order_id)
-        if order.status == "rejected" and order.decided_by == checker:
+        if order.status == PaymentOrderStatus.rejected and order.decided_by == checker:
             return order
-        if order.status != "pending_approval":
+        if order.status != PaymentOrderStatus.pending_approval:
             raise PaymentOrderNotPending(extra={"state": order.status})
         void = TransferIn(
             id=resolution_id(order.id),
@@ -208,7 +209,7 @@ class PaymentOrderService:
             void_pending=True,
         )
         await self.ledger.create_transfer(void, actor=checker, now=now, approved=True)
-        return await self._decide(order, "rejected", void.id, checker, now, reason)
+        return await self._decide(order, PaymentOrderStatus.rejected, void.id, checker, now, reason)
 
     async def _locked(self, order_id: UUID) -> PaymentOrder:
         order = await self.repo.lock(order_id)
@@ -219,7 +220,7 @@ class PaymentOrderService:
     async def _decide(
         self,
         order: PaymentOrder,
-        status: str,
+        status: PaymentOrderStatus,
         transfer_id: UUID,
         checker: str,
         now: datetime,
@@ -231,7 +232,11 @@ class PaymentOrderService:
         order.reason = reason
         order.resolution_transfer_id = transfer_id
         await self.session.flush()
-        contract = PaymentOrderApprovedV1 if status == "approved" else PaymentOrderRejectedV1
+        contract = (
+            PaymentOrderApprovedV1
+            if status == PaymentOrderStatus.approved
+            else PaymentOrderRejectedV1
+        )
         await publish(
             self.session,
             events,

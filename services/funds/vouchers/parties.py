@@ -11,7 +11,12 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.funds.access.repository import AccessRepository
-from services.funds.models.vouchers import ProviderReview, VoucherEnterprise, VoucherProvider
+from services.funds.models.vouchers import (
+    ProviderReview,
+    ProviderStatus,
+    VoucherEnterprise,
+    VoucherProvider,
+)
 from services.funds.vouchers.exceptions import (
     EnterpriseExistsDifferent,
     EnterpriseNotFound,
@@ -27,7 +32,6 @@ from services.funds.vouchers.schemas import (
     EnterpriseCreate,
     ProviderCreate,
     ProviderRead,
-    ProviderStatus,
 )
 from services.funds.vouchers.visibility import voucher_scope
 from shared.auth.tokens import Principal
@@ -39,12 +43,12 @@ def provider_status(provider: VoucherProvider, now: datetime) -> ProviderStatus:
     """Computed from the review, the suspension and the clock (`VoucherProvider.in_publicity`):
     publicity ends by itself, no job needs to flip a flag."""
     if provider.review_state == ProviderReview.pending:
-        return "pending_review"
+        return ProviderStatus.pending_review
     if provider.review_state == ProviderReview.rejected:
-        return "rejected"
+        return ProviderStatus.rejected
     if provider.suspended:
-        return "suspended"
-    return "in_publicity" if provider.in_publicity(now) else "active"
+        return ProviderStatus.suspended
+    return ProviderStatus.in_publicity if provider.in_publicity(now) else ProviderStatus.active
 
 
 def provider_read(provider: VoucherProvider, now: datetime) -> ProviderRead:
@@ -53,7 +57,7 @@ def provider_read(provider: VoucherProvider, now: datetime) -> ProviderRead:
         {
             **{c: getattr(provider, c) for c in ProviderRead.model_fields if hasattr(provider, c)},
             "status": status,
-            "accepts_vouchers": status == "active",
+            "accepts_vouchers": status == ProviderStatus.active,
         }
     )
 
@@ -116,7 +120,13 @@ class PartyService:
             raise ProviderExistsDifferent()
         if created:
             await self._history(
-                provider, "registered", None, "pending_review", principal.subject, None, now
+                provider,
+                "registered",
+                None,
+                ProviderStatus.pending_review,
+                principal.subject,
+                None,
+                now,
             )
         return provider, created
 
@@ -230,7 +240,13 @@ class PartyService:
         await self.session.flush()
         after = provider_status(provider, now)
         await self._history(
-            provider, provider.review_state, "pending_review", after, actor, reason, now
+            provider,
+            provider.review_state,
+            ProviderStatus.pending_review,
+            after,
+            actor,
+            reason,
+            now,
         )
         return provider
 

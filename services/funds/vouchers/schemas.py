@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from services.funds.ledger.schemas import MAX_FEN
+from services.funds.models.vouchers import OrderState, ProviderReview, ProviderStatus, VoucherStatus
 
 Fen = Annotated[int, Field(strict=True, ge=1, le=MAX_FEN, description="fen, > 0")]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -135,9 +136,6 @@ class ProviderRejection(BaseModel):
     reason: Reason
 
 
-ProviderStatus = Literal["pending_review", "rejected", "in_publicity", "active", "suspended"]
-
-
 class ProviderRead(BaseModel):
     id: UUID
     org_id: UUID
@@ -147,7 +145,7 @@ class ProviderRead(BaseModel):
     actual_controller: str
     related_parties: list[RelatedParty]
     status: ProviderStatus
-    review_state: str
+    review_state: ProviderReview
     reviewed_at: datetime | None
     review_reason: str | None
     publicity_ends_at: datetime | None
@@ -203,7 +201,7 @@ class VoucherRead(BaseModel):
     enterprise_id: UUID
     amount_fen: int
     account_id: UUID
-    status: Literal["active", "expired", "cancelled"]
+    status: VoucherStatus
     valid_until: date
     expires_at: datetime
     issued_at: datetime
@@ -256,11 +254,6 @@ class FraudReport(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     facts: Reason
-
-
-OrderState = Literal[
-    "ordered", "delivered", "confirmed", "redemption_filed", "redeemed", "cancelled"
-]
 
 
 class OrderRead(BaseModel):

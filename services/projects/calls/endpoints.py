@@ -14,9 +14,9 @@ from services.projects.calls.schemas import (
     CallPatch,
     CallRead,
     Cancellation,
-    PublicStatus,
 )
 from services.projects.calls.service import CallService
+from services.projects.models.calls import CallPhase
 from shared.db import SessionDep
 from shared.pagination import Page, PageDep, next_cursor, start_of
 
@@ -36,7 +36,7 @@ async def list_calls(
     page: PageDep,
     now: NowDep,
     status: Annotated[
-        PublicStatus | None, Query(description="computed from the clock: upcoming, open, closed")
+        CallPhase | None, Query(description="computed from the clock: upcoming, open, closed")
     ] = None,
     program_id: UUID | None = None,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,

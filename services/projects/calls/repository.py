@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.projects.models import Application, Call, Program
-from services.projects.models.calls import PUBLIC_CALL_STATES
+from services.projects.models.calls import PUBLIC_CALL_STATES, CallPhase
 from services.projects.models.submissions import NOT_SUBMITTED
 
 
@@ -38,7 +38,7 @@ class CallRepository:
         self,
         *,
         now: datetime,
-        status: str | None,
+        status: CallPhase | None,
         program_id: UUID | None,
         year: int | None,
         limit: int,
@@ -46,11 +46,11 @@ class CallRepository:
     ) -> Sequence[Call]:
         query = sa.select(Call).where(Call.state.in_(PUBLIC_CALL_STATES))
         # The rules `call_status` tells them apart by.
-        if status == "upcoming":
+        if status == CallPhase.upcoming:
             query = query.where(Call.is_upcoming(now))
-        elif status == "open":
+        elif status == CallPhase.open:
             query = query.where(Call.is_open(now))
-        elif status == "closed":
+        elif status == CallPhase.closed:
             query = query.where(Call.has_closed(now))
         if program_id is not None:
             query = query.where(Call.program_id == program_id)

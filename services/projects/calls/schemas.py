@@ -33,7 +33,6 @@ Guideline = Annotated[
 # Stored: draft, published, cancelled, decided. Shown: whether a published call is upcoming,
 # open or closed follows from the clock.
 CallStatus = Literal["draft", "upcoming", "open", "closed", "cancelled"]
-PublicStatus = Literal["upcoming", "open", "closed"]
 
 TERM_FIELDS = (
     "eligible_org_kinds",

@@ -44,7 +44,7 @@ from services.projects.exceptions import (
     ProgramRetired,
 )
 from services.projects.models import Call, Program, events
-from services.projects.models.calls import PUBLIC_CALL_STATES, CallState
+from services.projects.models.calls import PUBLIC_CALL_STATES, CallPhase, CallState
 from services.projects.programs.schemas import active_in
 from services.projects.scope import manages
 from shared.auth.tokens import Principal
@@ -129,7 +129,7 @@ class CallService:
         self,
         *,
         now: datetime,
-        status: str | None,
+        status: CallPhase | None,
         program_id: UUID | None,
         year: int | None,
         limit: int,

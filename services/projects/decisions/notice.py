@@ -31,6 +31,7 @@ from services.projects.models import Objection, Project
 from services.projects.models.lifecycle import (
     BEFORE_CONTRACT,
     PUBLIC_PROJECT_STATES,
+    ObjectionStatus,
     ProjectStatus,
 )
 from services.projects.scope import manages
@@ -63,7 +64,7 @@ class NoticeService:
             filed_by=principal.user_id,
             reasons=data.reasons,
             filed_at=now,
-            status="open",
+            status=ObjectionStatus.open,
         )
         self.session.add(objection)
         await self.session.flush()
@@ -74,7 +75,7 @@ class NoticeService:
             application_id=project.application_id,
             action="objection.filed",
             actor=f"objection:{objection.id}",
-            to_state="open",
+            to_state=ObjectionStatus.open,
             reason=data.reasons,
             details={"project_id": str(project.id)},
         )
@@ -122,11 +123,13 @@ class NoticeService:
         objection = await self.objections.get_for_update(project.id, objection_id)
         if objection is None:
             raise ObjectionNotFound()
-        if objection.status != "open":
+        if objection.status != ObjectionStatus.open:
             raise InvalidTransition(objection.status)
         if data.decision == "uphold":
             await self._cancel(project, objection, principal, data.resolution, now)
-        objection.status = "upheld" if data.decision == "uphold" else "dismissed"
+        objection.status = (
+            ObjectionStatus.upheld if data.decision == "uphold" else ObjectionStatus.dismissed
+        )
         objection.resolution = data.resolution
         objection.resolved_by = principal.user_id
         objection.resolved_at = now
@@ -138,7 +141,7 @@ class NoticeService:
             application_id=project.application_id,
             action=f"objection.{objection.status}",
             actor=principal.subject,
-            from_state="open",
+            from_state=ObjectionStatus.open,
             to_state=objection.status,
             reason=data.resolution,
             details={"project_id": str(project.id)},

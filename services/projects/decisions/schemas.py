@@ -6,6 +6,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from services.projects.execution.schemas import ProjectRead
+from services.projects.models.lifecycle import ObjectionStatus
 from services.projects.schema_types import Reason, ShanghaiTime
 from shared.pagination import Page
 
@@ -89,7 +90,7 @@ class ObjectionRead(BaseModel):
     filed_by: UUID
     reasons: str
     filed_at: ShanghaiTime
-    status: str
+    status: ObjectionStatus
     resolution: str | None
     resolved_by: UUID | None
     resolved_at: ShanghaiTime | None

@@ -34,7 +34,10 @@ from services.projects.execution.schemas import (
     ExtensionChange,
 )
 from services.projects.models import ChangeRequest, Project, TaskBook
-from services.projects.models.lifecycle import ProjectStatus
+from services.projects.models.lifecycle import (
+    ChangeStatus,
+    ProjectStatus,
+)
 from shared.auth.tokens import Principal
 from shared.errors import Text
 
@@ -74,7 +77,7 @@ class ChangeService:
             kind=data.kind,
             details=details,
             reason=data.reason,
-            status="pending",
+            status=ChangeStatus.pending,
             requested_by=principal.user_id,
             requested_at=now,
         )
@@ -101,19 +104,23 @@ class ChangeService:
         change = await self.repo.change(project.id, change_id)
         if change is None:
             raise ChangeNotFound()
-        if change.status != "pending":
+        if change.status != ChangeStatus.pending:
             raise InvalidTransition(change.status)
         if project.status != ProjectStatus.in_progress:
             raise InvalidTransition(project.status)
         if data.decision == "approve":
             await self._apply(project, change, principal)
-        change.status = "approved" if data.decision == "approve" else "rejected"
+        change.status = (
+            ChangeStatus.approved if data.decision == "approve" else ChangeStatus.rejected
+        )
         change.decision_reason = data.reason
         change.decided_by = principal.user_id
         change.decided_at = now
         await self.session.flush()
-        await self._record(project, change, principal, "pending", "change.decided", data.reason)
-        if change.status == "approved":
+        await self._record(
+            project, change, principal, ChangeStatus.pending, "change.decided", data.reason
+        )
+        if change.status == ChangeStatus.approved:
             await self.events.changed(project, change)
         return change
 
@@ -209,7 +216,7 @@ class ChangeService:
         project: Project,
         change: ChangeRequest,
         principal: Principal,
-        from_state: str | None,
+        from_state: ChangeStatus | None,
         action: str,
         reason: str,
     ) -> None:

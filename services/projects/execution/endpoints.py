@@ -16,7 +16,6 @@ from services.projects.execution.schemas import (
     ChangeRead,
     ProjectDetail,
     ProjectRead,
-    ProjectStatus,
     ReportCreate,
     ReportRead,
     ReportReview,
@@ -28,6 +27,7 @@ from services.projects.execution.schemas import (
 from services.projects.execution.service import ProjectService
 from services.projects.execution.termination import TerminationService
 from services.projects.models import Project, TaskBook
+from services.projects.models.lifecycle import ProjectStatus
 from shared.auth.dependencies import CurrentPrincipal
 from shared.db import SessionDep
 from shared.pagination import Page, PageDep, next_cursor, page_of, start_of

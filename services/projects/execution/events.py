@@ -14,7 +14,10 @@ from services.projects.models import (
     TaskBook,
     events,
 )
-from services.projects.models.lifecycle import ProjectStatus
+from services.projects.models.lifecycle import (
+    ObjectionStatus,
+    ProjectStatus,
+)
 from services.projects.programs.repository import ProgramRepository
 from shared.contracts.base import EventContract
 from shared.contracts.projects import (
@@ -187,7 +190,7 @@ class ProjectEvents:
                 org=await self._org(project),
                 pi=self._pi(project),
                 objector_id=objection.filed_by,
-                outcome="upheld" if objection.status == "upheld" else "dismissed",
+                outcome="upheld" if objection.status == ObjectionStatus.upheld else "dismissed",
                 resolution=objection.resolution,
                 project_cancelled=project.status == ProjectStatus.cancelled,
                 decided_at=objection.resolved_at,

@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.projects.execution.repository import ProjectRepository
 from services.projects.execution.schemas import ExpertReviewFlag, ExpertReviewRead
 from services.projects.models import Project, Report, ReviewRound
+from services.projects.models.lifecycle import ReportStatus
+from services.projects.models.review import RoundState
 from services.projects.review.rounds.acceptance import final_reports
 from services.projects.review.scoring.results import RoundService, statistics_read
 from services.projects.scope import manages
@@ -43,7 +45,9 @@ async def expert_reviews(
         round_ = round_of.get(report.id)
         if round_ is None:
             continue
-        if not manager and (report.status == "submitted" or round_.state != "closed"):
+        if not manager and (
+            report.status == ReportStatus.submitted or round_.state != RoundState.closed
+        ):
             continue  # like a proposal's review: the applicant's side sees it after the decision
         shown[report.id] = await _aggregate(session, repo, round_, project.application_id)
     return shown
@@ -64,7 +68,7 @@ async def _aggregate(
         flags.append("incomplete")
     if any(r.late for r in reviews):
         flags.append("late_reviews")
-    if round_.state != "closed":
+    if round_.state != RoundState.closed:
         flags.append("round_open")
     return ExpertReviewRead(
         round_id=round_.id,

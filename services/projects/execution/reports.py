@@ -33,14 +33,25 @@ from services.projects.execution.schemas import (
 from services.projects.execution.termination import terminate
 from services.projects.execution.transitions import move
 from services.projects.models import Project, Report
-from services.projects.models.lifecycle import ProjectStatus
+from services.projects.models.lifecycle import (
+    ProjectStatus,
+    ReportStatus,
+)
 from services.projects.review.rounds.acceptance import achieved_vs_promised
 from shared.auth.tokens import Principal
 from shared.errors import Text
 
 # The decision a manager gives -> the report's status after it.
-PROGRESS_DECISIONS = {"pass": "passed", "rectify": "rectify", "terminate": "terminate"}
-ACCEPTANCE_DECISIONS = {"passed": "passed", "conditional": "conditional", "failed": "failed"}
+PROGRESS_DECISIONS = {
+    "pass": ReportStatus.passed,
+    "rectify": ReportStatus.rectify,
+    "terminate": ReportStatus.terminate,
+}
+ACCEPTANCE_DECISIONS = {
+    "passed": ReportStatus.passed,
+    "conditional": ReportStatus.conditional,
+    "failed": ReportStatus.failed,
+}
 ONE_AT_A_TIME = ("midterm", "final")
 
 
@@ -63,7 +74,7 @@ class ReportService:
             kind=data.kind,
             period=data.period,
             content=data.content.model_dump(mode="json"),
-            status="submitted",
+            status=ReportStatus.submitted,
             submitted_by=principal.user_id,
             submitted_at=now,
         )
@@ -94,7 +105,7 @@ class ReportService:
         report = await self.repo.report(project.id, report_id, lock=True)
         if report is None:
             raise ReportNotFound()
-        if report.status != "submitted":
+        if report.status != ReportStatus.submitted:
             raise InvalidTransition(report.status)
         if project.status != ProjectStatus.in_progress:
             raise InvalidTransition(project.status)
@@ -111,7 +122,9 @@ class ReportService:
         report.reviewed_by = principal.user_id
         report.reviewed_at = now
         await self.session.flush()
-        await self._record(project, report, principal, "submitted", "report.reviewed", data)
+        await self._record(
+            project, report, principal, ReportStatus.submitted, "report.reviewed", data
+        )
         await self._consequences(project, report, principal, data, now)
         reviews = await expert_reviews(self.session, principal, project, [report])
         return report, await self._promised(project), reviews.get(report.id)
@@ -172,7 +185,7 @@ class ReportService:
         project: Project,
         report: Report,
         principal: Principal,
-        from_state: str | None,
+        from_state: ReportStatus | None,
         action: str,
         data: ReportReview | None = None,
     ) -> None:

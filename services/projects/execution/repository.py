@@ -22,7 +22,13 @@ from services.projects.models import (
     TaskBook,
     directory,
 )
-from services.projects.models.lifecycle import ProjectStatus
+from services.projects.models.lifecycle import (
+    ChangeStatus,
+    ObjectionStatus,
+    ProjectStatus,
+    ReportStatus,
+)
+from services.projects.models.review import LIVE_ASSIGNMENTS
 
 
 def shown_status(now: datetime) -> sa.ColumnElement[str]:
@@ -33,7 +39,7 @@ def shown_status(now: datetime) -> sa.ColumnElement[str]:
     rule). Readers are told the truth meanwhile, and a GET writes nothing.
     """
     objection_open = sa.exists().where(
-        Objection.project_id == Project.id, Objection.status == "open"
+        Objection.project_id == Project.id, Objection.status == ObjectionStatus.open
     )
     notice_over = sa.and_(Project.notice_ran_out(now), ~objection_open)
     return sa.case((notice_over, ProjectStatus.awaiting_contract.value), else_=Project.status)
@@ -100,7 +106,7 @@ class ProjectRepository:
         count = await self.session.scalar(
             sa.select(sa.func.count())
             .select_from(Objection)
-            .where(Objection.project_id == project_id, Objection.status == "open")
+            .where(Objection.project_id == project_id, Objection.status == ObjectionStatus.open)
         )
         return count or 0
 
@@ -148,7 +154,7 @@ class ProjectRepository:
             .where(
                 Assignment.round_id == round_id,
                 Assignment.application_id == application_id,
-                Assignment.status.in_(("invited", "accepted")),
+                Assignment.status.in_(LIVE_ASSIGNMENTS),
             )
         )
         return count or 0
@@ -157,7 +163,9 @@ class ProjectRepository:
         return await self.session.scalar(
             sa.select(Report)
             .where(
-                Report.project_id == project_id, Report.kind == kind, Report.status == "submitted"
+                Report.project_id == project_id,
+                Report.kind == kind,
+                Report.status == ReportStatus.submitted,
             )
             .limit(1)
         )
@@ -191,7 +199,7 @@ class ProjectRepository:
             .where(
                 ChangeRequest.project_id == project_id,
                 ChangeRequest.kind == kind,
-                ChangeRequest.status == "pending",
+                ChangeRequest.status == ChangeStatus.pending,
             )
             .limit(1)
         )

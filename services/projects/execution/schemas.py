@@ -6,6 +6,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from services.projects.models.lifecycle import ChangeStatus, ReportStatus
+from services.projects.models.review import RoundState
 from services.projects.schema_types import Name, Reason, ShanghaiTime
 from shared.contracts.vocabulary import TrancheMilestone
 from shared.money import NonNegativeFen
@@ -13,15 +15,6 @@ from shared.money import NonNegativeFen
 PositiveFen = Annotated[int, Field(strict=True, gt=0, description="amount in fen, > 0")]
 Measure = int | float | Annotated[str, StringConstraints(max_length=200)]
 
-ProjectStatus = Literal[
-    "in_notice",
-    "awaiting_contract",
-    "in_progress",
-    "accepted",
-    "acceptance_failed",
-    "terminated",
-    "cancelled",
-]
 BUDGET_CATEGORIES = ("equipment", "business", "labour", "indirect")
 
 
@@ -200,7 +193,7 @@ class ExpertReviewRead(BaseModel):
     named. Advice for the manager, who decides the acceptance."""
 
     round_id: UUID
-    round_state: str
+    round_state: RoundState
     deadline: ShanghaiTime
     n_reviews: int = Field(description="submitted reviews that count")
     n_expected: int = Field(description="experts on the project now: invited or accepted")
@@ -221,7 +214,7 @@ class ReportRead(BaseModel):
     kind: str
     period: str | None
     content: dict[str, Any]
-    status: str
+    status: ReportStatus
     submitted_by: UUID
     submitted_at: ShanghaiTime
     review_comment: str | None
@@ -296,7 +289,7 @@ class ChangeRead(BaseModel):
     kind: str
     details: dict[str, Any]
     reason: str
-    status: str
+    status: ChangeStatus
     requested_by: UUID
     requested_at: ShanghaiTime
     decision_reason: str | None

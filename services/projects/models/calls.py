@@ -28,6 +28,15 @@ class CallState(StrEnum):
     decided = "decided"
 
 
+class CallPhase(StrEnum):
+    """Where a published call stands by the clock (`Call.is_upcoming`, `is_open`, `has_closed`):
+    computed, never stored."""
+
+    upcoming = "upcoming"
+    open = "open"
+    closed = "closed"
+
+
 # Once published a call stays public, also after its decisions.
 PUBLIC_CALL_STATES = (CallState.published, CallState.decided)
 CREDIT_LEVELS = tuple(level.value for level in CreditLevel)

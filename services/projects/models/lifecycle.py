@@ -38,7 +38,31 @@ RUNNING = (*BEFORE_CONTRACT, ProjectStatus.in_progress)
 # Public from the notice on; a cancelled project (an upheld objection) never went ahead.
 PUBLIC_PROJECT_STATES = tuple(s for s in ProjectStatus if s != ProjectStatus.cancelled)
 REPORT_KINDS = ("annual", "midterm", "final")
-REPORT_STATUSES = ("submitted", "passed", "rectify", "terminate", "failed", "conditional")
+
+
+class ObjectionStatus(StrEnum):
+    open = "open"
+    upheld = "upheld"
+    dismissed = "dismissed"
+
+
+class ReportStatus(StrEnum):
+    """Submitted, then the reviewer's verdict."""
+
+    submitted = "submitted"
+    passed = "passed"
+    rectify = "rectify"
+    terminate = "terminate"
+    failed = "failed"
+    conditional = "conditional"
+
+
+class ChangeStatus(StrEnum):
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+
+
 CHANGE_KINDS = ("extension", "pi_change", "budget_reallocation")
 TERMINATION_CAUSES = ("misconduct", "inability", "request")
 
@@ -102,16 +126,16 @@ class Objection(Base):
     """An objection to an approved project during its public notice (公示异议)."""
 
     __tablename__ = "objections"
-    __table_args__ = (
-        sa.CheckConstraint("status IN ('open', 'upheld', 'dismissed')", name="status"),
-    )
+    __table_args__ = (sa.CheckConstraint(one_of("status", ObjectionStatus), name="status"),)
 
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid7)
     project_id: Mapped[UUID] = mapped_column(sa.ForeignKey("projects.id"), index=True)
     filed_by: Mapped[UUID] = mapped_column()
     reasons: Mapped[str] = mapped_column(sa.Text)
     filed_at: Mapped[datetime] = mapped_column(Timestamp)
-    status: Mapped[str] = mapped_column(sa.String(10), default="open")
+    status: Mapped[ObjectionStatus] = mapped_column(
+        StateType(ObjectionStatus, 10), default=ObjectionStatus.open
+    )
     resolution: Mapped[str | None] = mapped_column(sa.Text)
     resolved_by: Mapped[UUID | None] = mapped_column()
     resolved_at: Mapped[datetime | None] = mapped_column(Timestamp)
@@ -145,7 +169,7 @@ class Report(Base):
     __tablename__ = "reports"
     __table_args__ = (
         sa.CheckConstraint(one_of("kind", REPORT_KINDS), name="kind"),
-        sa.CheckConstraint(one_of("status", REPORT_STATUSES), name="status"),
+        sa.CheckConstraint(one_of("status", ReportStatus), name="status"),
     )
 
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid7)
@@ -155,7 +179,9 @@ class Report(Base):
     # {"summary": ..., "milestones": [{"name", "done", "note"}],
     #  "indicators": [{"name", "achieved"}]}
     content: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    status: Mapped[str] = mapped_column(sa.String(12), default="submitted")
+    status: Mapped[ReportStatus] = mapped_column(
+        StateType(ReportStatus, 12), default=ReportStatus.submitted
+    )
     submitted_by: Mapped[UUID] = mapped_column()
     submitted_at: Mapped[datetime] = mapped_column(Timestamp)
     review_comment: Mapped[str | None] = mapped_column(sa.Text)
@@ -169,7 +195,7 @@ class ChangeRequest(Base):
     __tablename__ = "change_requests"
     __table_args__ = (
         sa.CheckConstraint(one_of("kind", CHANGE_KINDS), name="kind"),
-        sa.CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status"),
+        sa.CheckConstraint(one_of("status", ChangeStatus), name="status"),
     )
 
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid7)
@@ -177,7 +203,9 @@ class ChangeRequest(Base):
     kind: Mapped[str] = mapped_column(sa.String(20))
     details: Mapped[dict[str, Any]] = mapped_column(JSONB)
     reason: Mapped[str] = mapped_column(sa.Text)
-    status: Mapped[str] = mapped_column(sa.String(10), default="pending")
+    status: Mapped[ChangeStatus] = mapped_column(
+        StateType(ChangeStatus, 10), default=ChangeStatus.pending
+    )
     requested_by: Mapped[UUID] = mapped_column()
     requested_at: Mapped[datetime] = mapped_column(Timestamp)
     decision_reason: Mapped[str | None] = mapped_column(sa.Text)

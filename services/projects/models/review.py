@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -14,13 +15,33 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from services.projects.models.base import NOW, Base, Timestamp
 from shared.ids import uuid7
-from shared.states import one_of
+from shared.states import StateType, one_of
 
 CONFLICT_KINDS = ("team", "same_org", "avoid_list", "co_applicant", "declared")
 ROUND_KINDS = ("proposal", "acceptance")
-ROUND_STATES = ("assigning", "reviewing", "closed")
-ASSIGNMENT_STATES = ("invited", "accepted", "declined", "removed")
-SHEET_STATES = ("draft", "submitted")
+
+
+class RoundState(StrEnum):
+    assigning = "assigning"
+    reviewing = "reviewing"
+    closed = "closed"
+
+
+class AssignmentStatus(StrEnum):
+    invited = "invited"
+    accepted = "accepted"
+    declined = "declined"
+    removed = "removed"
+
+
+class SheetStatus(StrEnum):
+    draft = "draft"
+    submitted = "submitted"
+
+
+# Rounds that still take assignments and sheets; assignments that still count on an expert.
+OPEN_ROUND_STATES = (RoundState.assigning, RoundState.reviewing)
+LIVE_ASSIGNMENTS = (AssignmentStatus.invited, AssignmentStatus.accepted)
 
 
 class Expert(Base):
@@ -83,7 +104,7 @@ class ReviewRound(Base):
     __tablename__ = "review_rounds"
     __table_args__ = (
         sa.CheckConstraint(one_of("kind", ROUND_KINDS), name="kind"),
-        sa.CheckConstraint(one_of("state", ROUND_STATES), name="state"),
+        sa.CheckConstraint(one_of("state", RoundState), name="state"),
         sa.CheckConstraint("experts_per_item BETWEEN 1 AND 15", name="experts_per_item"),
         # One proposal round per call, ever; acceptance rounds follow one another as projects
         # finish at different times, one open at a time.
@@ -105,7 +126,9 @@ class ReviewRound(Base):
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid7)
     call_id: Mapped[UUID] = mapped_column(sa.ForeignKey("calls.id"))
     kind: Mapped[str] = mapped_column(sa.String(12))
-    state: Mapped[str] = mapped_column(sa.String(12), default="assigning")
+    state: Mapped[RoundState] = mapped_column(
+        StateType(RoundState, 12), default=RoundState.assigning
+    )
     experts_per_item: Mapped[int] = mapped_column()
     review_template: Mapped[dict[str, Any]] = mapped_column(JSONB)
     deadline: Mapped[datetime] = mapped_column(Timestamp)
@@ -162,7 +185,7 @@ class Assignment(Base):
 
     __tablename__ = "assignments"
     __table_args__ = (
-        sa.CheckConstraint(one_of("status", ASSIGNMENT_STATES), name="status"),
+        sa.CheckConstraint(one_of("status", AssignmentStatus), name="status"),
         # An expert holds at most one live assignment per application and round.
         sa.Index(
             None,
@@ -180,7 +203,9 @@ class Assignment(Base):
     round_id: Mapped[UUID] = mapped_column(sa.ForeignKey("review_rounds.id"))
     application_id: Mapped[UUID] = mapped_column(sa.ForeignKey("applications.id"))
     expert_id: Mapped[UUID] = mapped_column(sa.ForeignKey("experts.user_id"))
-    status: Mapped[str] = mapped_column(sa.String(10), default="invited")
+    status: Mapped[AssignmentStatus] = mapped_column(
+        StateType(AssignmentStatus, 10), default=AssignmentStatus.invited
+    )
     match_score: Mapped[int] = mapped_column()
     # Why this expert: shared primary/secondary subject codes, shared keywords, the score.
     explanation: Mapped[dict[str, Any]] = mapped_column(JSONB)
@@ -197,7 +222,7 @@ class ScoreSheet(Base):
     """An expert's scores and comments for one assignment: drafted, then submitted once."""
 
     __tablename__ = "score_sheets"
-    __table_args__ = (sa.CheckConstraint(one_of("status", SHEET_STATES), name="status"),)
+    __table_args__ = (sa.CheckConstraint(one_of("status", SheetStatus), name="status"),)
 
     assignment_id: Mapped[UUID] = mapped_column(sa.ForeignKey("assignments.id"), primary_key=True)
     scores: Mapped[dict[str, int]] = mapped_column(JSONB)  # {criterion code: score}
@@ -205,7 +230,9 @@ class ScoreSheet(Base):
     overall_comment: Mapped[str] = mapped_column(sa.Text, default="")
     recommendation: Mapped[str | None] = mapped_column(sa.String(20))
     weighted_total: Mapped[Decimal | None] = mapped_column(sa.Numeric(7, 3))
-    status: Mapped[str] = mapped_column(sa.String(10), default="draft")
+    status: Mapped[SheetStatus] = mapped_column(
+        StateType(SheetStatus, 10), default=SheetStatus.draft
+    )
     saved_at: Mapped[datetime] = mapped_column(Timestamp)
     submitted_at: Mapped[datetime | None] = mapped_column(Timestamp)
     late: Mapped[bool] = mapped_column(default=False)

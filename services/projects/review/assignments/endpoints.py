@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, status
 
 from services.projects.auth import CreditDep, Manager, NowDep
 from services.projects.models import Assignment, AssignmentRun
+from services.projects.models.review import (
+    AssignmentStatus,
+)
 from services.projects.review.assignments.invitations import Invitation, InvitationService
 from services.projects.review.assignments.manual import AssignmentService
 from services.projects.review.assignments.repository import AssignmentFilter
@@ -203,7 +206,7 @@ async def list_assignments(
     page: PageDep,
     application_id: UUID | None = None,
     expert_id: UUID | None = None,
-    status: Literal["invited", "accepted", "declined", "removed"] | None = None,
+    status: AssignmentStatus | None = None,
 ) -> AssignmentPage:
     offset = start_of(page)
     where = AssignmentFilter(application_id=application_id, expert_id=expert_id, status=status)

@@ -30,11 +30,17 @@ from services.projects.models import (
     DeclaredConflict,
     ReviewRound,
 )
+from services.projects.models.review import (
+    LIVE_ASSIGNMENTS,
+    AssignmentStatus,
+    RoundState,
+    SheetStatus,
+)
 from services.projects.models.submissions import ApplicationStatus
 from services.projects.review.assignments.candidates import to_ask
 from services.projects.review.assignments.exceptions import AssignmentNotFound
 from services.projects.review.assignments.replacement import Replaced, ask, replace
-from services.projects.review.assignments.repository import LIVE, AssignmentRepository
+from services.projects.review.assignments.repository import AssignmentRepository
 from services.projects.review.assignments.schemas import (
     Decline,
     IndicatorResult,
@@ -75,7 +81,7 @@ class InvitationService:
 
     async def one(self, principal: Principal, assignment_id: UUID) -> Invitation:
         assignment = await self._own(principal, assignment_id)
-        if assignment.status not in LIVE:
+        if assignment.status not in LIVE_ASSIGNMENTS:
             raise AssignmentNotFound()
         round_ = await self.repo.round(assignment.round_id)
         application = await self.repo.application(assignment.application_id)
@@ -88,17 +94,19 @@ class InvitationService:
 
     async def accept(self, principal: Principal, assignment_id: UUID, now: datetime) -> Invitation:
         found = await self.one(principal, assignment_id)
-        if found.round.state == "closed":
+        if found.round.state == RoundState.closed:
             raise InvalidTransition(found.round.state)
         assignment = await self.repo.assignment(assignment_id, lock=True)
         assert assignment is not None
-        if assignment.status == "accepted":
+        if assignment.status == AssignmentStatus.accepted:
             return found  # a retried accept
-        if assignment.status != "invited":
+        if assignment.status != AssignmentStatus.invited:
             raise InvalidTransition(assignment.status)
-        assignment.status, assignment.responded_at = "accepted", now
+        assignment.status, assignment.responded_at = AssignmentStatus.accepted, now
         await self.session.flush()
-        await _record(principal, self.session, assignment, "accepted", "invited", None, {})
+        await _record(
+            principal, self.session, assignment, "accepted", AssignmentStatus.invited, None, {}
+        )
         return found
 
     async def decline(
@@ -118,7 +126,7 @@ class InvitationService:
         answers = await ask(credit, experts, now)
         found, round_, assignment = await self._declinable_locked(principal, assignment_id)
         before = assignment.status
-        assignment.status, assignment.responded_at = "declined", now
+        assignment.status, assignment.responded_at = AssignmentStatus.declined, now
         assignment.decline_reason = data.reason
         await self.session.flush()
         if data.conflict:
@@ -160,7 +168,7 @@ class InvitationService:
     async def _declinable(self, principal: Principal, assignment_id: UUID) -> Invitation:
         """The expert's own live assignment, not yet reviewed, in a round still open."""
         found = await self.one(principal, assignment_id)
-        if found.round.state == "closed":
+        if found.round.state == RoundState.closed:
             raise InvalidTransition(found.round.state)
         await self._not_reviewed(found.assignment)
         return found
@@ -173,7 +181,7 @@ class InvitationService:
         found = await self.one(principal, assignment_id)
         round_ = await self.repo.round(found.round.id, lock=True)
         assert round_ is not None
-        if round_.state == "closed":
+        if round_.state == RoundState.closed:
             raise InvalidTransition(round_.state)
         assignment = await self.repo.assignment(assignment_id, lock=True)
         assert assignment is not None
@@ -181,11 +189,11 @@ class InvitationService:
         return found, round_, assignment
 
     async def _not_reviewed(self, assignment: Assignment) -> None:
-        if assignment.status not in LIVE:
+        if assignment.status not in LIVE_ASSIGNMENTS:
             raise InvalidTransition(assignment.status)
         if await self.repo.sheet_submitted(assignment.id):
             # A submitted review stands; only the program's manager may take it out (remove).
-            raise InvalidTransition("submitted")
+            raise InvalidTransition(SheetStatus.submitted)
 
     async def _own(self, principal: Principal, assignment_id: UUID) -> Assignment:
         assignment = await self.repo.assignment(assignment_id)
@@ -339,7 +347,7 @@ async def _record(
     session: AsyncSession,
     assignment: Assignment,
     action: str,
-    before: str,
+    before: AssignmentStatus,
     reason: str | None,
     details: dict[str, Any],
 ) -> None:

@@ -19,23 +19,22 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.projects import history
 from services.projects.exceptions import ApplicationNotFound, InvalidTransition
 from services.projects.models import Application, Assignment, ReviewRound
+from services.projects.models.review import (
+    LIVE_ASSIGNMENTS,
+    OPEN_ROUND_STATES,
+    AssignmentStatus,
+)
 from services.projects.review.assignments import events as assignment_events
 from services.projects.review.assignments.access import managed_round, manager_id
 from services.projects.review.assignments.checks import check_assignable, credit_of
 from services.projects.review.assignments.exceptions import AssignmentNotFound, ExpertNotFound
-from services.projects.review.assignments.repository import (
-    LIVE,
-    AssignmentFilter,
-    AssignmentRepository,
-)
+from services.projects.review.assignments.repository import AssignmentFilter, AssignmentRepository
 from services.projects.review.assignments.schemas import ManualAdd, Swap
 from services.projects.review.rounds.exceptions import RoundNotFound
 from services.projects.scope import check_duties
 from shared.auth.tokens import Principal
 from shared.contracts.credit import EligibilityV1
 from shared.credit_client import CreditClient
-
-OPEN_STATES = ("assigning", "reviewing")
 
 
 class AssignmentService:
@@ -151,7 +150,7 @@ class AssignmentService:
         assignment = await self.repo.assignment(assignment_id, lock=True) if lock else found
         assert assignment is not None
         application = await self._application(principal, round_, assignment.application_id)
-        if assignment.status not in LIVE:
+        if assignment.status not in LIVE_ASSIGNMENTS:
             raise InvalidTransition(assignment.status)
         return assignment, round_, application
 
@@ -179,7 +178,7 @@ class AssignmentService:
             round_id=round_.id,
             application_id=application.id,
             expert_id=fit.expert.user_id,
-            status="invited",
+            status=AssignmentStatus.invited,
             match_score=fit.score,
             explanation=fit.explanation,
             source="manual",
@@ -213,7 +212,7 @@ class AssignmentService:
         now: datetime,
     ) -> None:
         before = assignment.status
-        assignment.status = "removed"
+        assignment.status = AssignmentStatus.removed
         assignment.removed_by = manager_id(principal)
         assignment.removed_reason = reason
         await self.session.flush()
@@ -225,7 +224,7 @@ class AssignmentService:
             action="removed",
             actor=principal.subject,
             from_state=before,
-            to_state="removed",
+            to_state=AssignmentStatus.removed,
             reason=reason,
             details={
                 "round_id": str(round_.id),
@@ -260,5 +259,5 @@ class AssignmentService:
 
 
 def _open(round_: ReviewRound) -> None:
-    if round_.state not in OPEN_STATES:
+    if round_.state not in OPEN_ROUND_STATES:
         raise InvalidTransition(round_.state)

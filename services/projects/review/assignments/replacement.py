@@ -18,6 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.projects import history
 from services.projects.models import Assignment, ReviewRound
+from services.projects.models.review import (
+    AssignmentStatus,
+)
 from services.projects.review.assignments import events as assignment_events
 from services.projects.review.assignments.candidates import build, eligibility, snapshot
 from services.projects.review.assignments.proposal import shortages, solve_for
@@ -77,7 +80,7 @@ async def replace(
             round_id=round_.id,
             application_id=application_id,
             expert_id=UUID(p.expert),
-            status="invited",
+            status=AssignmentStatus.invited,
             match_score=p.score,
             explanation=candidates.explanations[(p.item, p.expert)],
             source="replacement",

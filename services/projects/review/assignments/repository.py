@@ -26,15 +26,18 @@ from services.projects.models import (
     ScoreSheet,
     TaskBook,
 )
-
-LIVE = ("invited", "accepted")
+from services.projects.models.review import (
+    LIVE_ASSIGNMENTS,
+    AssignmentStatus,
+    SheetStatus,
+)
 
 
 @dataclass(frozen=True)
 class AssignmentFilter:
     application_id: UUID | None = None
     expert_id: UUID | None = None
-    status: str | None = None
+    status: AssignmentStatus | None = None
 
     def clause(self) -> sa.ColumnElement[bool]:
         conditions: list[sa.ColumnElement[bool]] = []
@@ -84,7 +87,7 @@ class AssignmentRepository:
         """(application, expert) of every live assignment in the round."""
         rows = await self.session.execute(
             sa.select(Assignment.application_id, Assignment.expert_id)
-            .where(Assignment.round_id == round_id, Assignment.status.in_(LIVE))
+            .where(Assignment.round_id == round_id, Assignment.status.in_(LIVE_ASSIGNMENTS))
             .order_by(Assignment.application_id, Assignment.expert_id)
         )
         return [(r.application_id, r.expert_id) for r in rows]
@@ -96,7 +99,7 @@ class AssignmentRepository:
             .where(
                 Assignment.round_id == round_id,
                 Assignment.expert_id == expert_id,
-                Assignment.status.in_(LIVE),
+                Assignment.status.in_(LIVE_ASSIGNMENTS),
             )
         )
         return count or 0
@@ -107,7 +110,7 @@ class AssignmentRepository:
                 sa.select(Assignment).where(
                     Assignment.round_id == round_id,
                     Assignment.application_id == application_id,
-                    Assignment.status.in_(LIVE),
+                    Assignment.status.in_(LIVE_ASSIGNMENTS),
                 )
             )
         ).all()
@@ -215,7 +218,7 @@ class AssignmentRepository:
             sa.select(Assignment, ReviewRound, Application)
             .join(ReviewRound, ReviewRound.id == Assignment.round_id)
             .join(Application, Application.id == Assignment.application_id)
-            .where(Assignment.expert_id == expert_id, Assignment.status.in_(LIVE))
+            .where(Assignment.expert_id == expert_id, Assignment.status.in_(LIVE_ASSIGNMENTS))
             .order_by(Assignment.id)
             .limit(limit)
             .offset(offset)
@@ -233,7 +236,7 @@ class AssignmentRepository:
             .where(
                 Assignment.expert_id == expert_id,
                 Assignment.application_id == application_id,
-                Assignment.status.in_(LIVE),
+                Assignment.status.in_(LIVE_ASSIGNMENTS),
             )
         )
         return [(r[0], r[1], r[2]) for r in rows]
@@ -242,7 +245,7 @@ class AssignmentRepository:
         found = await self.session.scalar(
             sa.select(ScoreSheet.status).where(ScoreSheet.assignment_id == assignment_id)
         )
-        return found == "submitted"
+        return found == SheetStatus.submitted
 
     async def application(self, application_id: UUID, *, lock: bool = False) -> Application | None:
         query = sa.select(Application).where(Application.id == application_id)

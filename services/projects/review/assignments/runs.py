@@ -33,6 +33,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.projects import history
 from services.projects.exceptions import ChangedMeanwhile, InvalidTransition
 from services.projects.models import Assignment, AssignmentRun, ReviewRound
+from services.projects.models.review import (
+    AssignmentStatus,
+    RoundState,
+)
 from services.projects.review.assignments import events as assignment_events
 from services.projects.review.assignments.access import managed_round, manager_id
 from services.projects.review.assignments.candidates import build, eligibility, snapshot, to_ask
@@ -159,7 +163,7 @@ class RunService:
                 round_id=round_.id,
                 application_id=UUID(p["application_id"]),
                 expert_id=UUID(p["expert_id"]),
-                status="invited",
+                status=AssignmentStatus.invited,
                 match_score=p["score"],
                 explanation=p["explanation"],
                 source=f"auto:{run.id}",
@@ -221,7 +225,7 @@ class RunService:
 
 
 def _assigning(round_: ReviewRound) -> None:
-    if round_.state != "assigning":
+    if round_.state != RoundState.assigning:
         raise InvalidTransition(round_.state)
 
 
@@ -251,7 +255,7 @@ async def start_reviewing(
     session: AsyncSession, actor: str, round_: ReviewRound, run: AssignmentRun
 ) -> None:
     """assigning -> reviewing, once the applied run left no application short."""
-    round_.state = "reviewing"
+    round_.state = RoundState.reviewing
     await session.flush()
     await history.record(
         session,
@@ -259,8 +263,8 @@ async def start_reviewing(
         entity_id=round_.id,
         action="review_started",
         actor=actor,
-        from_state="assigning",
-        to_state="reviewing",
+        from_state=RoundState.assigning,
+        to_state=RoundState.reviewing,
         reason="every application has its experts",
         details={"run_id": str(run.id)},
     )

@@ -6,6 +6,10 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.projects.models.review import (
+    AssignmentStatus,
+    RoundState,
+)
 from services.projects.schema_types import Reason, ShanghaiTime
 from shared.pagination import Page
 
@@ -86,7 +90,7 @@ class AssignmentRead(BaseModel):
     application_id: UUID
     expert_id: UUID
     expert_name: str
-    status: str
+    status: AssignmentStatus
     match_score: int
     explanation: dict[str, Any]
     source: str
@@ -104,7 +108,7 @@ AssignmentPage = Page[AssignmentRead]
 class ApplyOutcome(BaseModel):
     run: RunSummary
     created: list[AssignmentRead]
-    round_state: str = Field(description="reviewing once every application has its experts")
+    round_state: RoundState = Field(description="reviewing once every application has its experts")
     short: list[Unassignable] = Field(description="applications still short of experts")
 
 
@@ -185,7 +189,7 @@ class MyAssignment(BaseModel):
     id: UUID
     round_id: UUID
     round_kind: str = Field(description="proposal, or acceptance (验收) of a project's results")
-    status: str
+    status: AssignmentStatus
     deadline: ShanghaiTime
     review_template: dict[str, Any]
     match_score: int
@@ -221,6 +225,6 @@ class Replacement(BaseModel):
 
 class DeclineOutcome(BaseModel):
     id: UUID
-    status: str
+    status: AssignmentStatus
     conflict_declared: bool
     replacement: Replacement

@@ -8,6 +8,9 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, status
 
 from services.projects.auth import Manager, NowDep
+from services.projects.models.review import (
+    RoundState,
+)
 from services.projects.review.rounds.repository import ConflictFilter
 from services.projects.review.rounds.schemas import (
     ConflictKind,
@@ -54,7 +57,7 @@ async def rounds_of_call(
     manager: Manager,
     page: PageDep,
     kind: Annotated[Literal["proposal", "acceptance"] | None, Query()] = None,
-    state: Annotated[Literal["assigning", "reviewing", "closed"] | None, Query()] = None,
+    state: Annotated[RoundState | None, Query()] = None,
 ) -> Page[RoundRead]:
     offset = start_of(page)
     found = await rounds.of_call(

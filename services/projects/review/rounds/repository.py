@@ -32,7 +32,10 @@ from services.projects.models import (
     ReviewRound,
     directory,
 )
-from services.projects.models.lifecycle import ProjectStatus
+from services.projects.models.lifecycle import ProjectStatus, ReportStatus
+from services.projects.models.review import (
+    RoundState,
+)
 from services.projects.models.submissions import ApplicationStatus
 from services.projects.review.rounds.exceptions import RoundExists
 
@@ -94,7 +97,7 @@ class RoundRepository:
         )
 
     async def rounds_of_call(
-        self, call_id: UUID, *, kind: str | None, state: str | None, offset: int, limit: int
+        self, call_id: UUID, *, kind: str | None, state: RoundState | None, offset: int, limit: int
     ) -> Sequence[ReviewRound]:
         query = (
             sa.select(ReviewRound)
@@ -116,7 +119,7 @@ class RoundRepository:
             ReviewRound.call_id == call_id, ReviewRound.kind == kind
         )
         if open_only:
-            query = query.where(ReviewRound.state != "closed")
+            query = query.where(ReviewRound.state != RoundState.closed)
         return await self.session.scalar(query.limit(1))
 
     async def rounds_of_kind(self, call_id: UUID, kind: str) -> Sequence[ReviewRound]:
@@ -138,7 +141,7 @@ class RoundRepository:
                 Project.call_id == call_id,
                 Project.status == ProjectStatus.in_progress,
                 Report.kind == "final",
-                Report.status == "submitted",
+                Report.status == ReportStatus.submitted,
             )
             .order_by(Project.application_id, Report.submitted_at, Report.id)
         )

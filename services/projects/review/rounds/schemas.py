@@ -12,6 +12,9 @@ from pydantic import (
     model_validator,
 )
 
+from services.projects.models.review import (
+    RoundState,
+)
 from services.projects.programs.terms import ReviewTemplate
 from services.projects.schema_types import ShanghaiTime
 
@@ -66,7 +69,7 @@ class RoundRead(BaseModel):
     call_id: UUID
     program_id: UUID
     kind: str
-    state: str
+    state: RoundState
     experts_per_item: int
     review_template: dict[str, Any]
     deadline: ShanghaiTime

@@ -22,6 +22,9 @@ from services.projects import history
 from services.projects.exceptions import CallNotFound, InvalidTransition
 from services.projects.models import Call, Conflict, ReviewRound
 from services.projects.models.calls import CallState
+from services.projects.models.review import (
+    RoundState,
+)
 from services.projects.models.submissions import UNDER_REVIEW, ApplicationStatus
 from services.projects.review.rounds.acceptance import (
     ACCEPTANCE_TEMPLATE,
@@ -137,7 +140,7 @@ class RoundService:
         round_ = ReviewRound(
             call_id=call.id,
             kind=data.kind,
-            state="assigning",
+            state=RoundState.assigning,
             experts_per_item=data.experts_per_item or call.experts_per_application,
             review_template=template,
             deadline=data.deadline,
@@ -207,7 +210,7 @@ class RoundService:
         call_id: UUID,
         *,
         kind: str | None,
-        state: str | None,
+        state: RoundState | None,
         offset: int,
         limit: int,
     ) -> list[RoundRead]:
@@ -223,7 +226,7 @@ class RoundService:
         self, manager: Principal, round_id: UUID, now: datetime
     ) -> RefreshRead:
         round_, _ = await self.managed_round(manager, round_id, lock=True)
-        if round_.state == "closed":
+        if round_.state == RoundState.closed:
             raise InvalidTransition(round_.state)
         result = await refresh(self.session, round_, now)
         counts = {kind: KindCount(**c) for kind, c in result.counts.items()}
@@ -259,7 +262,7 @@ class RoundService:
         self, manager: Principal, round_id: UUID, data: ConflictOverride, now: datetime
     ) -> ConflictRead:
         round_, _ = await self.managed_round(manager, round_id, lock=True)
-        if round_.state == "closed":
+        if round_.state == RoundState.closed:
             raise InvalidTransition(round_.state)
         application = await self.repo.application(data.application_id)
         if application is None or application.call_id != round_.call_id:

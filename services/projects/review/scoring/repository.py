@@ -22,9 +22,13 @@ from services.projects.models import (
     ReviewRound,
     ScoreSheet,
 )
+from services.projects.models.review import (
+    LIVE_ASSIGNMENTS,
+    AssignmentStatus,
+    RoundState,
+    SheetStatus,
+)
 from services.projects.models.submissions import ApplicationStatus
-
-LIVE = ("invited", "accepted")
 
 
 @dataclass(frozen=True)
@@ -141,8 +145,8 @@ class ScoringRepository:
             .join(Application, Application.id == Assignment.application_id)
             .where(
                 Assignment.round_id == round_id,
-                Assignment.status == "accepted",
-                ScoreSheet.status == "submitted",
+                Assignment.status == AssignmentStatus.accepted,
+                ScoreSheet.status == SheetStatus.submitted,
                 Application.status != ApplicationStatus.withdrawn,
             )
             .order_by(Assignment.application_id, Assignment.id)
@@ -174,8 +178,8 @@ class ScoringRepository:
                 .where(
                     Assignment.round_id == round_id,
                     Assignment.application_id == application_id,
-                    Assignment.status == "accepted",
-                    ScoreSheet.status == "submitted",
+                    Assignment.status == AssignmentStatus.accepted,
+                    ScoreSheet.status == SheetStatus.submitted,
                 )
             )
         ).all()
@@ -184,7 +188,7 @@ class ScoringRepository:
         """Applications with a live assignment in the round (withdrawn ones left out)."""
         expected = (
             sa.select(Assignment.application_id, sa.func.count().label("expected"))
-            .where(Assignment.round_id == round_id, Assignment.status.in_(LIVE))
+            .where(Assignment.round_id == round_id, Assignment.status.in_(LIVE_ASSIGNMENTS))
             .group_by(Assignment.application_id)
             .subquery()
         )
@@ -208,9 +212,9 @@ class ScoringRepository:
                 .outerjoin(ScoreSheet, ScoreSheet.assignment_id == Assignment.id)
                 .where(
                     Assignment.round_id == round_id,
-                    Assignment.status.in_(LIVE),
+                    Assignment.status.in_(LIVE_ASSIGNMENTS),
                     Application.status != ApplicationStatus.withdrawn,
-                    sa.or_(ScoreSheet.status.is_(None), ScoreSheet.status != "submitted"),
+                    sa.or_(ScoreSheet.status.is_(None), ScoreSheet.status != SheetStatus.submitted),
                 )
                 .order_by(Assignment.id)
             )
@@ -234,6 +238,6 @@ class ScoringRepository:
             sa.select(ReviewRound).where(
                 ReviewRound.call_id == call_id,
                 ReviewRound.kind == "proposal",
-                ReviewRound.state == "closed",
+                ReviewRound.state == RoundState.closed,
             )
         )

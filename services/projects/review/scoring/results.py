@@ -24,6 +24,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.projects import history
 from services.projects.exceptions import ApplicationNotFound, InvalidTransition
 from services.projects.models import Application, Call, ReviewRound, ScoreSheet
+from services.projects.models.review import (
+    OPEN_ROUND_STATES,
+    AssignmentStatus,
+    RoundState,
+)
 from services.projects.models.submissions import DECIDED, ApplicationStatus
 from services.projects.review.rounds.acceptance import final_reports
 from services.projects.review.scoring import aggregate
@@ -55,7 +60,6 @@ from shared.auth.tokens import Principal
 from shared.clock import in_shanghai
 from shared.errors import Text
 
-CLOSABLE_FROM = ("assigning", "reviewing")
 SHOWN_PLACES = 4
 LABELS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -203,9 +207,9 @@ class RoundService:
 
     async def close(self, principal: Principal, round_id: UUID, now: datetime) -> RoundClosedRead:
         round_, _ = await self._managed_round(principal, round_id, lock=True)
-        if round_.state not in CLOSABLE_FROM:
+        if round_.state not in OPEN_ROUND_STATES:
             raise InvalidTransition(round_.state)
-        if round_.state == "assigning" and now < round_.deadline:
+        if round_.state == RoundState.assigning and now < round_.deadline:
             raise InvalidTransition(
                 round_.state,
                 Text(
@@ -229,7 +233,7 @@ class RoundService:
         applications = await self.repo.applications_for_update(sorted(counted))
         await check_duties_of(self.session, principal, applications)
         from_state = round_.state
-        round_.state = "closed"
+        round_.state = RoundState.closed
         round_.closed_at = now
         moved = (
             [a for a in applications if a.status == ApplicationStatus.in_review]
@@ -244,7 +248,7 @@ class RoundService:
             action="round.closed",
             actor=principal.subject,
             from_state=from_state,
-            to_state="closed",
+            to_state=RoundState.closed,
             details={
                 "kind": round_.kind,
                 "applications_reviewed": len(moved),
@@ -305,7 +309,7 @@ class RoundService:
         """An accepted review never submitted by the close is late too; a sheet a manager
         reopened was submitted in time once and is not held against its expert."""
         for one in missing:
-            if one.assignment.status == "accepted" and not one.reopened:
+            if one.assignment.status == AssignmentStatus.accepted and not one.reopened:
                 await publish_late(self.session, round_, one.assignment, submitted_at=None)
 
     # --- what the applicant reads after the decision ---------------------------------------

@@ -5,6 +5,10 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
+from services.projects.models.review import (
+    RoundState,
+    SheetStatus,
+)
 from services.projects.schema_types import Reason, ShanghaiTime
 from shared.pagination import Page
 
@@ -43,7 +47,7 @@ class SheetRead(BaseModel):
     assignment_id: UUID
     round_id: UUID
     application_id: UUID
-    status: Literal["draft", "submitted"]
+    status: SheetStatus
     scores: dict[str, int]
     comments: dict[str, str]
     overall_comment: str
@@ -98,7 +102,7 @@ class ApplicationResult(BaseModel):
 class RoundResults(Page[ApplicationResult]):
     round_id: UUID
     call_id: UUID
-    state: str
+    state: RoundState
     deadline: ShanghaiTime
     ranked_by: RankedBy
     disagreement_sd: float
@@ -107,7 +111,7 @@ class RoundResults(Page[ApplicationResult]):
 
 class RoundClosedRead(BaseModel):
     round_id: UUID
-    state: str
+    state: RoundState
     closed_at: ShanghaiTime
     applications_reviewed: int = Field(description="moved from in_review to reviewed")
     reviews_missing: int = Field(description="live assignments without a submitted sheet")

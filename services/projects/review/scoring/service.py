@@ -21,6 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.projects import history
 from services.projects.exceptions import InvalidTransition
 from services.projects.models import Assignment, Call, ReviewRound, ScoreSheet, events
+from services.projects.models.review import (
+    AssignmentStatus,
+    RoundState,
+    SheetStatus,
+)
 from services.projects.programs.terms import Criterion, ReviewTemplate
 from services.projects.review.scoring import aggregate
 from services.projects.review.scoring.exceptions import SheetIncomplete, SheetInvalid, SheetNotFound
@@ -92,9 +97,9 @@ def _is_expert_of(principal: Principal, assignment: Assignment) -> bool:
 
 
 def _writable(round_: ReviewRound) -> None:
-    if round_.state == "closed":
+    if round_.state == RoundState.closed:
         raise InvalidTransition(
-            "closed",
+            RoundState.closed,
             Text("评审轮次已结束，评审表不能再修改", "The round is closed: sheets are final"),
         )
 
@@ -119,7 +124,9 @@ class SheetService:
             assignment = await self.repo.assignment(assignment_id, lock=True)
         assert round_ is not None  # rounds and assignments are never deleted
         assert assignment is not None
-        if assignment.status != "accepted" or await self.repo.in_conflict(assignment):
+        if assignment.status != AssignmentStatus.accepted or await self.repo.in_conflict(
+            assignment
+        ):
             raise SheetNotFound()
         return assignment, round_
 
@@ -156,11 +163,11 @@ class SheetService:
             raise SheetInvalid(extra={"problems": problems})
         sheet = await self.repo.sheet(assignment.id, lock=True)
         if sheet is None:
-            sheet = ScoreSheet(assignment_id=assignment.id, status="draft", late=False)
+            sheet = ScoreSheet(assignment_id=assignment.id, status=SheetStatus.draft, late=False)
             self.session.add(sheet)
-        elif sheet.status == "submitted":
+        elif sheet.status == SheetStatus.submitted:
             raise InvalidTransition(
-                "submitted",
+                SheetStatus.submitted,
                 Text(
                     "评审表已提交；须由项目管理人员退回后方可修改",
                     "Submitted: a manager must reopen it",
@@ -178,7 +185,7 @@ class SheetService:
         """Idempotent: submitting a submitted sheet again changes nothing."""
         assignment, round_ = await self._expert_assignment(principal, assignment_id, lock=True)
         sheet = await self.repo.sheet(assignment.id, lock=True)
-        if sheet is not None and sheet.status == "submitted":
+        if sheet is not None and sheet.status == SheetStatus.submitted:
             return self._read(sheet, assignment, round_)
         _writable(round_)
         criteria = criteria_of(round_)
@@ -195,7 +202,7 @@ class SheetService:
             raise SheetInvalid(extra={"problems": problems})
         first = sheet.reopened_at is None
         sheet.weighted_total = aggregate.weighted_total(sheet.scores, criteria)
-        sheet.status = "submitted"
+        sheet.status = SheetStatus.submitted
         sheet.submitted_at = now
         if first:
             sheet.late = now > round_.deadline
@@ -206,8 +213,8 @@ class SheetService:
             entity_id=round_.id,
             action="sheet.submitted",
             actor=principal.subject,
-            from_state="draft",
-            to_state="submitted",
+            from_state=SheetStatus.draft,
+            to_state=SheetStatus.submitted,
             details={
                 "assignment_id": str(assignment.id),
                 "application_id": str(assignment.application_id),
@@ -224,15 +231,15 @@ class SheetService:
     ) -> SheetRead:
         assignment, round_, _ = await self._managed_assignment(principal, assignment_id, lock=True)
         _writable(round_)
-        if assignment.status != "accepted":
+        if assignment.status != AssignmentStatus.accepted:
             raise InvalidTransition(assignment.status)
         sheet = await self.repo.sheet(assignment.id, lock=True)
         if sheet is None:
             raise SheetNotFound()
-        if sheet.status != "submitted":
+        if sheet.status != SheetStatus.submitted:
             raise InvalidTransition(sheet.status)
         previous = sheet.weighted_total
-        sheet.status = "draft"
+        sheet.status = SheetStatus.draft
         sheet.weighted_total = None  # a draft has no total; the next submission computes it
         sheet.reopened_by = principal.user_id
         sheet.reopened_at = now
@@ -243,8 +250,8 @@ class SheetService:
             entity_id=round_.id,
             action="sheet.reopened",
             actor=principal.subject,
-            from_state="submitted",
-            to_state="draft",
+            from_state=SheetStatus.submitted,
+            to_state=SheetStatus.draft,
             reason=data.reason,
             details={
                 "assignment_id": str(assignment.id),
@@ -273,7 +280,7 @@ class SheetService:
             assignment_id=assignment.id,
             round_id=round_.id,
             application_id=assignment.application_id,
-            status="submitted" if sheet.status == "submitted" else "draft",
+            status=sheet.status,
             scores=dict(sheet.scores),
             comments=dict(sheet.comments),
             overall_comment=sheet.overall_comment,
