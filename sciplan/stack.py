@@ -99,8 +99,8 @@ class Stack:
         created = False
         if admin_password is not None:
             created = await operations.ensure_admin(settings, "admin", admin_password)
-        # The gateway's own account too: it posts direct messages to notify.
-        for service in SERVICES:
+        # The gateway has no account: it signs its own tokens for notify.
+        for service in SERVICES[1:]:
             # A fresh secret each start: nothing to store, nothing to leak between runs.
             secret = secrets.token_urlsafe(32)
             await operations.register_client(
@@ -126,8 +126,6 @@ class Stack:
         if service == "gateway":
             for upstream in SERVICES[1:]:
                 env[f"{prefix}{upstream.upper()}_URL"] = self.url(upstream)
-            env[f"{prefix}CLIENT_ID"] = service
-            env[f"{prefix}CLIENT_SECRET"] = self.client_secrets[service]
         else:
             for other in SERVICES[1:]:
                 if other != service:

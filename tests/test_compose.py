@@ -185,7 +185,21 @@ def _url_settings(service: str) -> list[str]:
     )
 
 
-URL_SETTINGS = [(service, name) for service in SETTINGS for name in _url_settings(service)]
+# URLs that people follow, not services: the links in the gateway's mails lead to the public
+# address. Set in compose from SCIPLAN_PUBLIC_URL, never to a container.
+PUBLIC_URLS = {("gateway", "account_links_url")}
+URL_SETTINGS = [
+    (service, name)
+    for service in SETTINGS
+    for name in _url_settings(service)
+    if (service, name) not in PUBLIC_URLS
+]
+
+
+@pytest.mark.parametrize(("service", "setting"), sorted(PUBLIC_URLS))
+def test_public_links_lead_to_the_public_address(service: str, setting: str) -> None:
+    value = _environment(service)[f"{_prefix(service)}{setting.upper()}"]
+    assert value.startswith("${SCIPLAN_PUBLIC_URL:?"), value
 
 
 def test_the_url_settings_are_found() -> None:

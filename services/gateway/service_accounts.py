@@ -5,8 +5,8 @@ funds the ledger), so an account gets exactly the audiences its service needs, a
 registered for anything else names its audiences itself. Read from the services' code:
 each reads the gateway's event feed (its directory of people); projects asks credit about
 eligibility; credit reads the feeds of projects, funds and notify (notice.delivered); funds
-reads projects' feed and asks credit; notify reads every feed to tell people; the gateway's own
-account posts direct messages to notify.
+reads projects' feed and asks credit; notify reads every feed to tell people. The gateway has
+no account: it signs its own service tokens (`svc:gateway`, for notify's direct messages).
 """
 
 from __future__ import annotations
@@ -27,8 +27,6 @@ SERVICE_AUDIENCES: dict[str, tuple[str, ...]] = {
     "credit": (GATEWAY, PROJECTS, FUNDS, NOTIFY),
     "funds": (GATEWAY, PROJECTS, CREDIT),
     "notify": (GATEWAY, PROJECTS, CREDIT, FUNDS),
-    # The gateway's own account: it asks notify for direct messages (a password reset).
-    "gateway": (NOTIFY,),
 }
 
 
