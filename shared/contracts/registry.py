@@ -50,6 +50,7 @@ EVENTS: tuple[type[EventContract], ...] = (
     applications.ApplicationDecidedV1,
     review.ReviewAssignedV1,
     review.ReviewUnassignedV1,
+    review.ReviewSubmittedV1,
     funds.GrantOpenedV1,
     funds.GrantFrozenV1,
     funds.GrantRecoverySettledV1,
