@@ -22,6 +22,7 @@ from services.projects import history
 from services.projects.exceptions import InvalidTransition
 from services.projects.models import Assignment, Call, ReviewRound, ScoreSheet, events
 from services.projects.programs.terms import Criterion, ReviewTemplate
+from services.projects.review.assignments import events as assignment_events
 from services.projects.review.scoring import aggregate
 from services.projects.review.scoring.exceptions import SheetIncomplete, SheetInvalid, SheetNotFound
 from services.projects.review.scoring.repository import ScoringRepository
@@ -214,6 +215,9 @@ class SheetService:
                 "late": sheet.late,
                 "resubmission": not first,
             },
+        )
+        await assignment_events.submitted(
+            self.session, round_, assignment, late=sheet.late, now=now
         )
         if first and sheet.late:
             await publish_late(self.session, round_, assignment, submitted_at=now)
