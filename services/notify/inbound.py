@@ -53,7 +53,12 @@ from shared.contracts.projects import (
     ProjectTerminatedV1,
     TaskBookReadyToSignV1,
 )
-from shared.contracts.review import ReviewAssignedV1, ReviewSubmittedV1, ReviewUnassignedV1
+from shared.contracts.review import (
+    ReviewAssignedV1,
+    ReviewDeclinedV1,
+    ReviewSubmittedV1,
+    ReviewUnassignedV1,
+)
 from shared.directory import directory_handlers
 from shared.events.handlers import Handlers, Received, Subscription, subscriptions
 from shared.money import fen_to_yuan
@@ -359,7 +364,7 @@ async def _unassigned(t: _Telling, e: ReviewUnassignedV1) -> None:
     )
 
 
-async def _review_submitted(t: _Telling, e: ReviewSubmittedV1) -> None:
+async def _review_done(t: _Telling, e: ReviewSubmittedV1 | ReviewDeclinedV1) -> None:
     await t.reminders.review_done(e.expert_id, e.assignment_id, t.now())
 
 
@@ -378,7 +383,8 @@ def projects_handlers(now: Now) -> Handlers:
         _on(ApplicationDecidedV1, _decided, now),
         _on(ReviewAssignedV1, _assigned, now),
         _on(ReviewUnassignedV1, _unassigned, now),
-        _on(ReviewSubmittedV1, _review_submitted, now),
+        _on(ReviewSubmittedV1, _review_done, now),
+        _on(ReviewDeclinedV1, _review_done, now),
     )
 
 

@@ -51,6 +51,7 @@ EVENTS: tuple[type[EventContract], ...] = (
     review.ReviewAssignedV1,
     review.ReviewUnassignedV1,
     review.ReviewSubmittedV1,
+    review.ReviewDeclinedV1,
     funds.GrantOpenedV1,
     funds.GrantFrozenV1,
     funds.GrantRecoverySettledV1,

@@ -2,7 +2,8 @@
 
 `expert_id` is the expert's gateway user id; `due_at` is the round's deadline. A swap of experts
 is published as `review.unassigned` for the one and `review.assigned` for the other; the expert's
-score sheet submitted is `review.submitted` (again after a manager reopened it).
+score sheet submitted is `review.submitted` (again after a manager reopened it); an invitation the
+expert declined is `review.declined`.
 """
 
 from __future__ import annotations
@@ -54,3 +55,12 @@ class ReviewSubmittedV1(_AssignmentEvent):
 
     submitted_at: Moment
     late: bool
+
+
+class ReviewDeclinedV1(_AssignmentEvent):
+    """The expert declined the invitation (a replacement, if any, is a `review.assigned`)."""
+
+    event_type: ClassVar[str] = "review.declined"
+
+    reason: str
+    declined_at: Moment

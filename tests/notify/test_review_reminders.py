@@ -1,6 +1,6 @@
 """An expert's review is reminded two days before it is due and once when it is overdue, each at
-most once per assignment, and not at all once the score sheet is submitted or the expert was
-taken off the review."""
+most once per assignment, and not at all once the score sheet is submitted, the invitation
+declined, or the expert taken off the review."""
 
 from __future__ import annotations
 
@@ -9,7 +9,12 @@ from typing import Any
 
 from services.notify.reminders.worker import remind_due
 from shared.auth.roles import Role
-from shared.contracts.review import ReviewAssignedV1, ReviewSubmittedV1, ReviewUnassignedV1
+from shared.contracts.review import (
+    ReviewAssignedV1,
+    ReviewDeclinedV1,
+    ReviewSubmittedV1,
+    ReviewUnassignedV1,
+)
 from tests.notify.conftest import Notify, Person, apply, assigned
 
 DUE_SOON = "评审即将截止：黄河上游生态修复关键技术研究"
@@ -92,6 +97,19 @@ async def test_a_submitted_review_is_reminded_no_more(notify: Notify) -> None:
         ReviewSubmittedV1(**_about(invitation), submitted_at=notify.clock(), late=False),
     )
     notify.clock.advance(days=10)
+    assert await remind_due(notify.app, notify.clock()) == 0
+    assert await _subjects(notify, expert) == [INVITED]
+
+
+async def test_an_expert_who_declined_is_not_reminded(notify: Notify) -> None:
+    expert = await notify.person(Role.expert)
+    invitation = await _invited(notify, expert, timedelta(days=10))
+    await apply(
+        notify,
+        "projects",
+        ReviewDeclinedV1(**_about(invitation), reason="时间冲突", declined_at=notify.clock()),
+    )
+    notify.clock.advance(days=11)
     assert await remind_due(notify.app, notify.clock()) == 0
     assert await _subjects(notify, expert) == [INVITED]
 

@@ -201,7 +201,7 @@ async def test_an_applied_run_invites_every_expert_it_assigns(
     assert invited == {(p["application_id"], p["expert_id"]) for p in run["pairs"]}
 
 
-async def test_the_replacement_for_an_expert_who_declined_is_invited_too(
+async def test_a_decline_is_told_and_the_replacement_is_invited(
     session: AsyncSession, projects: Projects
 ) -> None:
     round_, own = await assigned_round(session, projects)
@@ -212,6 +212,9 @@ async def test_the_replacement_for_an_expert_who_declined_is_invited_too(
     replacement = str(projects.callers["专家丙"].user_id)
     [invited] = await about(session, "review.assigned", expert_id=replacement)
     assert (invited["application_id"], invited["round_id"]) == (str(own.id), str(round_.id))
+    [gone] = await about(session, "review.declined", assignment_id=mine)
+    assert gone["expert_id"] == str(projects.callers["专家甲"].user_id)
+    assert gone["reason"] == "时间冲突，无法按期完成评审"
 
 
 async def test_a_submitted_score_sheet_tells_that_the_expert_is_done(

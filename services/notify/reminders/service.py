@@ -2,7 +2,7 @@
 - a draft's call closing in a few days (cancelled when the application is submitted, scheduled
   again when it comes back);
 - an expert's review due in two days, and overdue once its deadline passed (both cancelled when
-  the score sheet is submitted or the expert is taken off the review).
+  the score sheet is submitted, the invitation declined, or the expert taken off the review).
 
 Each is one row per kind, subject and person: sent at most once, whatever the events repeat."""
 
@@ -81,7 +81,7 @@ class Reminders:
             )
 
     async def review_done(self, expert_id: UUID, assignment_id: UUID, now: datetime) -> None:
-        """Submitted, or the expert was taken off it: nothing more is due from them."""
+        """Submitted, declined, or the expert was taken off it: nothing more is due from them."""
         for kind in (REVIEW_DUE_SOON, REVIEW_OVERDUE):
             await self.repository.cancel(kind, str(assignment_id), expert_id, now)
 
