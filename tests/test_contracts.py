@@ -30,6 +30,8 @@ from services.funds.access.handlers import HANDLERS as FUNDS_ACCESS
 from services.funds.grants.handlers import HANDLERS as FUNDS_GRANTS
 from services.funds.models import directory
 from services.funds.models import scope as funds_scope
+from services.notify import inbound as notify_inbound
+from shared.clock import utcnow
 from shared.contracts import registry
 from shared.contracts.base import Contract, EventContract
 from shared.contracts.credit import EligibilityQueryV1
@@ -188,6 +190,10 @@ def test_every_event_a_service_consumes_is_a_published_contract() -> None:
         **FUNDS_ACCESS,
         **scope_handlers(funds_scope),
         **directory_handlers(directory),
+        **notify_inbound.gateway_handlers(utcnow),
+        **notify_inbound.projects_handlers(utcnow),
+        **notify_inbound.credit_handlers(utcnow),
+        **notify_inbound.funds_handlers(utcnow),
     }
     for event_type, subscription in consumed.items():
         assert registry.BY_EVENT_TYPE[event_type] is subscription.contract, event_type

@@ -48,6 +48,7 @@ TEMPLATES: dict[str, Template] = {
     t.name: t
     for t in (
         Template("account_created", "account"),
+        Template("password_changed", "account"),
         Template("password_reset", "account", sensitive=True),
         Template("email_verification", "account", sensitive=True),
         Template("project_approved", "decision", formal=True),
@@ -61,6 +62,8 @@ TEMPLATES: dict[str, Template] = {
         Template("objection_decided", "application"),
         Template("review_assigned", "review"),
         Template("review_unassigned", "review"),
+        Template("review_due_soon", "review"),
+        Template("review_overdue", "review"),
         Template("task_book_ready", "task_book"),
         Template("credit_record_notified", "credit_notice", formal=True),
         Template("credit_objection_decided", "credit_notice", formal=True),

@@ -22,6 +22,7 @@ from services.notify.notifications.service import About, Notifier
 from services.notify.reminders.service import Reminders
 from shared.auth.roles import Role
 from shared.clock import in_shanghai
+from shared.contracts.accounts import AccountPasswordChangedV1
 from shared.contracts.applications import (
     ApplicationDecidedV1,
     ApplicationDraftCreatedV1,
@@ -52,7 +53,12 @@ from shared.contracts.projects import (
     ProjectTerminatedV1,
     TaskBookReadyToSignV1,
 )
-from shared.contracts.review import ReviewAssignedV1, ReviewUnassignedV1
+from shared.contracts.review import (
+    ReviewAssignedV1,
+    ReviewDeclinedV1,
+    ReviewSubmittedV1,
+    ReviewUnassignedV1,
+)
 from shared.directory import directory_handlers
 from shared.events.handlers import Handlers, Received, Subscription, subscriptions
 from shared.money import fen_to_yuan
@@ -127,6 +133,17 @@ def _on(contract: type[EventContract], apply: Apply, now: Now) -> Subscription[A
 # --- the gateway ------------------------------------------------------------------------------
 
 
+async def _password_changed(t: _Telling, e: AccountPasswordChangedV1) -> None:
+    # A security notice (category account, mandatory): the person learns of a change they
+    # did not make even if they switched every optional mail off.
+    await t.tell(
+        [e.user_id],
+        "password_changed",
+        {"changed_by": e.changed_by, "changed_at": _moment(e.changed_at)},
+        About("user", str(e.user_id)),
+    )
+
+
 def gateway_handlers(now: Now) -> Handlers:
     """The directory's handlers, and an account's first notification when it is created."""
     keeping = directory_handlers(directory)
@@ -155,6 +172,7 @@ def gateway_handlers(now: Now) -> Handlers:
         **subscriptions(
             Subscription(UserCreatedV1, user_created),
             Subscription(UserContactChangedV1, contact_changed),
+            _on(AccountPasswordChangedV1, _password_changed, now),
         ),
     }
 
@@ -310,7 +328,7 @@ async def _decided(t: _Telling, e: ApplicationDecidedV1) -> None:
     )
 
 
-def _review_params(e: ReviewAssignedV1 | ReviewUnassignedV1) -> dict[str, Any]:
+def _review_params(e: ReviewAssignedV1 | ReviewUnassignedV1 | ReviewSubmittedV1) -> dict[str, Any]:
     return {
         "application_title": e.application_title,
         "call_title": e.call_title,
@@ -320,6 +338,14 @@ def _review_params(e: ReviewAssignedV1 | ReviewUnassignedV1) -> dict[str, Any]:
 
 
 async def _assigned(t: _Telling, e: ReviewAssignedV1) -> None:
+    await t.reminders.review_assigned(
+        expert_id=e.expert_id,
+        assignment_id=e.assignment_id,
+        due_at=e.due_at,
+        params=_review_params(e),
+        source_event_id=t.event.event_id,
+        now=t.now(),
+    )
     await t.tell(
         [e.expert_id],
         "review_assigned",
@@ -329,12 +355,17 @@ async def _assigned(t: _Telling, e: ReviewAssignedV1) -> None:
 
 
 async def _unassigned(t: _Telling, e: ReviewUnassignedV1) -> None:
+    await t.reminders.review_done(e.expert_id, e.assignment_id, t.now())
     await t.tell(
         [e.expert_id],
         "review_unassigned",
         {**_review_params(e), "reason": e.reason},
         About("assignment", str(e.assignment_id)),
     )
+
+
+async def _review_done(t: _Telling, e: ReviewSubmittedV1 | ReviewDeclinedV1) -> None:
+    await t.reminders.review_done(e.expert_id, e.assignment_id, t.now())
 
 
 def projects_handlers(now: Now) -> Handlers:
@@ -352,6 +383,8 @@ def projects_handlers(now: Now) -> Handlers:
         _on(ApplicationDecidedV1, _decided, now),
         _on(ReviewAssignedV1, _assigned, now),
         _on(ReviewUnassignedV1, _unassigned, now),
+        _on(ReviewSubmittedV1, _review_done, now),
+        _on(ReviewDeclinedV1, _review_done, now),
     )
 
 

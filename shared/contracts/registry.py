@@ -50,6 +50,8 @@ EVENTS: tuple[type[EventContract], ...] = (
     applications.ApplicationDecidedV1,
     review.ReviewAssignedV1,
     review.ReviewUnassignedV1,
+    review.ReviewSubmittedV1,
+    review.ReviewDeclinedV1,
     funds.GrantOpenedV1,
     funds.GrantFrozenV1,
     funds.GrantRecoverySettledV1,

@@ -1,7 +1,9 @@
 """The projects service's events about an expert's review assignments, for the expert.
 
 `expert_id` is the expert's gateway user id; `due_at` is the round's deadline. A swap of experts
-is published as `review.unassigned` for the one and `review.assigned` for the other.
+is published as `review.unassigned` for the one and `review.assigned` for the other; the expert's
+score sheet submitted is `review.submitted` (again after a manager reopened it); an invitation the
+expert declined is `review.declined`.
 """
 
 from __future__ import annotations
@@ -43,3 +45,22 @@ class ReviewUnassignedV1(_AssignmentEvent):
 
     reason: str
     removed_at: Moment
+
+
+class ReviewSubmittedV1(_AssignmentEvent):
+    """The expert submitted the score sheet of the assignment: nothing more is due from them
+    unless a manager reopens it."""
+
+    event_type: ClassVar[str] = "review.submitted"
+
+    submitted_at: Moment
+    late: bool
+
+
+class ReviewDeclinedV1(_AssignmentEvent):
+    """The expert declined the invitation (a replacement, if any, is a `review.assigned`)."""
+
+    event_type: ClassVar[str] = "review.declined"
+
+    reason: str
+    declined_at: Moment

@@ -31,6 +31,7 @@ from tests.projects.test_review_assignments_helpers import apply as apply_run
 from tests.projects.test_review_assignments_helpers import dry_run, expert
 from tests.projects.test_review_assignments_manual import add, one_application
 from tests.projects.test_review_assignments_runs import three_applications_five_experts
+from tests.projects.test_review_scoring import review_round, score
 
 
 async def about(session: AsyncSession, event_type: str, **key: str) -> list[dict[str, Any]]:
@@ -200,7 +201,7 @@ async def test_an_applied_run_invites_every_expert_it_assigns(
     assert invited == {(p["application_id"], p["expert_id"]) for p in run["pairs"]}
 
 
-async def test_the_replacement_for_an_expert_who_declined_is_invited_too(
+async def test_a_decline_is_told_and_the_replacement_is_invited(
     session: AsyncSession, projects: Projects
 ) -> None:
     round_, own = await assigned_round(session, projects)
@@ -211,3 +212,27 @@ async def test_the_replacement_for_an_expert_who_declined_is_invited_too(
     replacement = str(projects.callers["专家丙"].user_id)
     [invited] = await about(session, "review.assigned", expert_id=replacement)
     assert (invited["application_id"], invited["round_id"]) == (str(own.id), str(round_.id))
+    [gone] = await about(session, "review.declined", assignment_id=mine)
+    assert gone["expert_id"] == str(projects.callers["专家甲"].user_id)
+    assert gone["reason"] == "时间冲突，无法按期完成评审"
+
+
+async def test_a_submitted_score_sheet_tells_that_the_expert_is_done(
+    session: AsyncSession, projects: Projects
+) -> None:
+    review = await review_round(session, projects, {"applicant": ("专家甲",)})
+    assignment = review.assignments[("applicant", "专家甲")]
+    await score(projects, review, "applicant", "专家甲")
+    again = await projects.call(
+        "POST", review.sheet_path("applicant", "专家甲", "/submit"), "专家甲"
+    )
+    assert again.status_code == 200  # a retry publishes nothing more
+
+    [done] = await about(session, "review.submitted", assignment_id=str(assignment.id))
+    assert done["expert_id"] == str(review.experts["专家甲"].user_id)
+    assert (done["round_id"], done["due_at"]) == (
+        str(review.round.id),
+        review.round.deadline.isoformat(),
+    )
+    assert done["application_id"] == str(review.applications["applicant"].id)
+    assert done["late"] is False

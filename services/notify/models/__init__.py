@@ -156,7 +156,8 @@ class ReminderState(StrEnum):
 
 class Reminder(Base):
     """A notification to make at `remind_at` unless cancelled first (the application was
-    submitted before its call closes). One per kind, subject and person."""
+    submitted before its call closes, the expert's review was submitted). One per kind, subject
+    and person."""
 
     __tablename__ = "reminders"
     __table_args__ = (

@@ -1,5 +1,6 @@
-"""The events that tell an expert they were invited to review, or taken off a review (their
-contracts: `shared/contracts/review.py`), published with the change."""
+"""The events that tell an expert they were invited to review, taken off a review, or done with
+it (submitted, or declined), with their contracts in `shared/contracts/review.py`, published
+with the change."""
 
 from __future__ import annotations
 
@@ -11,7 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.projects.models import Assignment, Call, ReviewRound, events
 from services.projects.review.assignments.repository import AssignmentRepository
-from shared.contracts.review import ReviewAssignedV1, ReviewUnassignedV1
+from shared.contracts.review import (
+    ReviewAssignedV1,
+    ReviewDeclinedV1,
+    ReviewSubmittedV1,
+    ReviewUnassignedV1,
+)
 from shared.events import outbox
 
 
@@ -43,6 +49,35 @@ async def unassigned(
         session,
         events,
         ReviewUnassignedV1.model_validate({**about, "reason": reason, "removed_at": now}),
+    )
+
+
+async def submitted(
+    session: AsyncSession, round_: ReviewRound, assignment: Assignment, *, late: bool, now: datetime
+) -> None:
+    """The expert's score sheet was submitted: reminders of the review stop."""
+    repo = AssignmentRepository(session)
+    call = await repo.call(round_.call_id)
+    titles = await repo.titles({assignment.application_id})
+    about = _about(round_, call, assignment, titles[assignment.application_id])
+    await outbox.publish(
+        session,
+        events,
+        ReviewSubmittedV1.model_validate({**about, "submitted_at": now, "late": late}),
+    )
+
+
+async def declined(
+    session: AsyncSession, round_: ReviewRound, assignment: Assignment, reason: str, now: datetime
+) -> None:
+    repo = AssignmentRepository(session)
+    call = await repo.call(round_.call_id)
+    titles = await repo.titles({assignment.application_id})
+    about = _about(round_, call, assignment, titles[assignment.application_id])
+    await outbox.publish(
+        session,
+        events,
+        ReviewDeclinedV1.model_validate({**about, "reason": reason, "declined_at": now}),
     )
 
 

@@ -37,6 +37,7 @@ from services.projects.models.review import (
     SheetStatus,
 )
 from services.projects.models.submissions import ApplicationStatus
+from services.projects.review.assignments import events as assignment_events
 from services.projects.review.assignments.candidates import to_ask
 from services.projects.review.assignments.exceptions import AssignmentNotFound
 from services.projects.review.assignments.replacement import Replaced, ask, replace
@@ -129,6 +130,7 @@ class InvitationService:
         assignment.status, assignment.responded_at = AssignmentStatus.declined, now
         assignment.decline_reason = data.reason
         await self.session.flush()
+        await assignment_events.declined(self.session, round_, assignment, data.reason, now)
         if data.conflict:
             await self._declare(round_, found.application, assignment, data.reason, now)
         replaced = await replace(self.session, round_, assignment.application_id, answers, now)

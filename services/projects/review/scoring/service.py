@@ -27,6 +27,7 @@ from services.projects.models.review import (
     SheetStatus,
 )
 from services.projects.programs.terms import Criterion, ReviewTemplate
+from services.projects.review.assignments import events as assignment_events
 from services.projects.review.scoring import aggregate
 from services.projects.review.scoring.exceptions import SheetIncomplete, SheetInvalid, SheetNotFound
 from services.projects.review.scoring.repository import ScoringRepository
@@ -221,6 +222,9 @@ class SheetService:
                 "late": sheet.late,
                 "resubmission": not first,
             },
+        )
+        await assignment_events.submitted(
+            self.session, round_, assignment, late=sheet.late, now=now
         )
         if first and sheet.late:
             await publish_late(self.session, round_, assignment, submitted_at=now)
