@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 
 from fastapi import FastAPI
 
 from services.credit.config import CreditSettings
 from services.credit.rating.service import RatingService, policy_from
-
-log = logging.getLogger(__name__)
+from shared.periodic import every
 
 
 async def sweep_once(app: FastAPI) -> int:
@@ -23,13 +20,8 @@ async def sweep_once(app: FastAPI) -> int:
 
 async def rating_sweeper(app: FastAPI, stop: asyncio.Event) -> None:
     settings: CreditSettings = app.state.settings
-    while True:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=settings.rating_sweep_seconds)
-        if stop.is_set():
-            return
-        try:
-            while await sweep_once(app):
-                pass  # there may be more due than one batch
-        except Exception:
-            log.exception("rating sweep failed; will try again")
+
+    async def some_changed() -> bool:  # there may be more due than one batch
+        return bool(await sweep_once(app))
+
+    await every(lambda: settings.rating_sweep_seconds, some_changed, stop, "rating sweep")

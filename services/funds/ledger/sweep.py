@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 
 from fastapi import FastAPI
 
 from services.funds.config import FundsSettings
 from services.funds.ledger.service import LedgerService
-
-log = logging.getLogger(__name__)
+from shared.periodic import every
 
 
 async def expire_once(app: FastAPI) -> int:
@@ -23,13 +20,8 @@ async def expire_once(app: FastAPI) -> int:
 
 async def expiry_sweeper(app: FastAPI, stop: asyncio.Event) -> None:
     settings: FundsSettings = app.state.settings
-    while True:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=settings.expiry_sweep_seconds)
-        if stop.is_set():
-            return
-        try:
-            while await expire_once(app) >= settings.expiry_batch:
-                pass  # a full batch: there may be more due
-        except Exception:
-            log.exception("expiry sweep failed; will try again")
+
+    async def full_batch() -> bool:  # a full batch: there may be more due
+        return await expire_once(app) >= settings.expiry_batch
+
+    await every(lambda: settings.expiry_sweep_seconds, full_batch, stop, "expiry sweep")

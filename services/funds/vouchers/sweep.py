@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from fastapi import FastAPI
 
 from services.funds.vouchers.issuing import VoucherService
+from shared.periodic import every
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +41,7 @@ def _interval(app: FastAPI) -> float:
 
 
 async def voucher_expiry_sweeper(app: FastAPI, stop: asyncio.Event) -> None:
-    while True:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=_interval(app))
-        if stop.is_set():
-            return
-        try:
-            while await expire_vouchers_once(app) >= BATCH:
-                pass  # a full batch: there may be more due
-        except Exception:
-            log.exception("voucher expiry sweep failed; will try again")
+    async def full_batch() -> bool:  # a full batch: there may be more due
+        return await expire_vouchers_once(app) >= BATCH
+
+    await every(lambda: _interval(app), full_batch, stop, "voucher expiry sweep")

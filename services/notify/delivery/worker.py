@@ -4,7 +4,6 @@ only delays), sends each outside any transaction, then records what happened."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,7 +24,7 @@ from services.notify.delivery.senders import (
 from services.notify.delivery.service import ACCEPTED, DeliveryRecorder, Outcome
 from services.notify.models import Channel
 from services.notify.notifications.repository import NotificationRepository
-from shared.db import is_database_outage
+from shared.periodic import every
 
 log = logging.getLogger(__name__)
 
@@ -109,16 +108,8 @@ async def _send(
 async def delivery_worker(app: FastAPI, stop: asyncio.Event) -> None:
     """Runs `deliver_due` every `delivery_poll_seconds` until the app stops."""
     settings: NotifySettings = app.state.settings
-    while not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), settings.delivery_poll_seconds)
-        if stop.is_set():
-            return
-        try:
-            while await deliver_due(app, app.state.clock()) >= settings.delivery_batch:
-                pass  # a full batch: more may be due
-        except Exception as exc:  # the loop outlives a database outage or a bug in one pass
-            if is_database_outage(exc):
-                log.warning("delivery pass stopped: database unreachable")
-            else:
-                log.exception("delivery pass failed")
+
+    async def full_batch() -> bool:  # a full batch: more may be due
+        return await deliver_due(app, app.state.clock()) >= settings.delivery_batch
+
+    await every(lambda: settings.delivery_poll_seconds, full_batch, stop, "delivery pass")

@@ -1,0 +1,52 @@
+"""The background loop every service's sweeps and workers run on."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from shared.periodic import every
+
+
+async def test_a_full_batch_runs_again_and_a_failed_pass_does_not_stop_the_loop(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    stop = asyncio.Event()
+    answers = iter([True, True, False, RuntimeError("a bug in one pass"), False])
+    passes = 0
+
+    async def one_pass() -> bool:
+        nonlocal passes
+        passes += 1
+        answer = next(answers, None)
+        if answer is None:
+            stop.set()
+            return False
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    with caplog.at_level(logging.WARNING, logger="shared.periodic"):
+        await asyncio.wait_for(every(lambda: 0.01, one_pass, stop, "test sweep"), timeout=5)
+    # Three passes in the first tick (two full batches), one failing in the second, one in the
+    # third, and the sixth finds the loop told to stop.
+    assert passes == 6
+    assert [r.getMessage() for r in caplog.records] == ["test sweep failed; will try again"]
+
+
+async def test_stop_ends_the_wait_at_once() -> None:
+    stop = asyncio.Event()
+    ran = False
+
+    async def one_pass() -> bool:
+        nonlocal ran
+        ran = True
+        return False
+
+    loop = asyncio.create_task(every(lambda: 3600, one_pass, stop, "hourly"))
+    await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(loop, timeout=1)
+    assert not ran
