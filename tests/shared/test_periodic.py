@@ -14,16 +14,16 @@ async def test_a_full_batch_runs_again_and_a_failed_pass_does_not_stop_the_loop(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     stop = asyncio.Event()
-    answers = iter([True, True, False, RuntimeError("a bug in one pass"), False])
+    answers: list[bool | Exception] = [True, True, False, RuntimeError("a bug in one pass"), False]
     passes = 0
 
     async def one_pass() -> bool:
         nonlocal passes
         passes += 1
-        answer = next(answers, None)
-        if answer is None:
+        if not answers:
             stop.set()
             return False
+        answer = answers.pop(0)
         if isinstance(answer, Exception):
             raise answer
         return answer
