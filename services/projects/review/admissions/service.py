@@ -2,7 +2,7 @@
 keeps; a program manager (or admin) other than the applicant approves or declines, with a
 reason. Approval adds the person to the pool in the same transaction and publishes
 `expert.admitted`, on which the gateway grants the `expert` role; a decline publishes
-`expert_application.declined`. Every step is in the history (entity "expert_application").
+`expert_application.declined`. Every step is in the history (entity "admission").
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from shared.contracts.experts import ExpertAdmittedV1, ExpertApplicationDeclined
 from shared.errors import Forbidden, Text
 from shared.events.outbox import publish
 
-ENTITY = "expert_application"
+ENTITY = "admission"  # the history's entity names are short (12 characters at most)
 
 
 def _person(principal: Principal) -> UUID:
