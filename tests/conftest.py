@@ -232,6 +232,7 @@ def running_stack(
             "SCIPLAN_CREDIT_EVENT_POLL_SECONDS": "0.2",
             "SCIPLAN_FUNDS_EVENT_POLL_SECONDS": "0.2",
             "SCIPLAN_NOTIFY_EVENT_POLL_SECONDS": "0.2",
+            "SCIPLAN_GATEWAY_EVENT_POLL_SECONDS": "0.2",
             "SCIPLAN_NOTIFY_DELIVERY_POLL_SECONDS": "0.2",
             "SCIPLAN_NOTIFY_MAIL_DIR": str(log_dir / "mail"),
             "SCIPLAN_PROJECTS_JWKS_CACHE_SECONDS": "1",
