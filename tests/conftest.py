@@ -77,7 +77,12 @@ async def gateway(
     database_url: str, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> AsyncIterator[FastAPI]:
     settings = GatewaySettings.model_validate(
-        {"database_url": database_url, "environment": "test", "rate_limits": ROOMY_RATE_LIMITS}
+        {
+            "database_url": database_url,
+            "environment": "test",
+            "consume_events": False,  # no projects service beside it
+            "rate_limits": ROOMY_RATE_LIMITS,
+        }
     )
     async with running_app(gateway_app(settings), sessionmaker) as app:
         yield app

@@ -172,10 +172,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         app.state.audit_writer.start()
         stop = asyncio.Event()
         consuming: asyncio.Task[None] | None = None
-        # Like the services, the gateway consumes only once it is given its service identity
-        # (`client_id`, as `sciplan dev` and docker-compose do); tests of the gateway alone run
-        # without one, with no projects service to read.
-        if settings.client_id:
+        if settings.consume_events:
             consumer = projects_consumer(settings, app.state.token_issuer, db, http)
             app.state.consumers.append(consumer)
             app.state.event_sources = {consumer.source: consumer.handlers}
