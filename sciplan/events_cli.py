@@ -25,8 +25,8 @@ from shared.events import dead_letters
 from shared.events.dead_letters import DeadLetterNotFound, StatusFilter
 from shared.events.tables import EventTables, event_tables
 
-# The services that consume other services' events (the gateway consumes none).
-CONSUMERS = ("projects", "credit", "funds", "notify")
+# The services that consume other services' events (the gateway: projects' `expert.admitted`).
+CONSUMERS = ("gateway", "projects", "credit", "funds", "notify")
 STATUSES = ("unresolved", "failed", "waiting", "applied", "discarded", "all")
 
 # The `sciplan` command's database: SCIPLAN_DATABASE_URL or the embedded one (yields the URL).

@@ -77,7 +77,12 @@ async def gateway(
     database_url: str, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> AsyncIterator[FastAPI]:
     settings = GatewaySettings.model_validate(
-        {"database_url": database_url, "environment": "test", "rate_limits": ROOMY_RATE_LIMITS}
+        {
+            "database_url": database_url,
+            "environment": "test",
+            "consume_events": False,  # no projects service beside it
+            "rate_limits": ROOMY_RATE_LIMITS,
+        }
     )
     async with running_app(gateway_app(settings), sessionmaker) as app:
         yield app
@@ -232,6 +237,7 @@ def running_stack(
             "SCIPLAN_CREDIT_EVENT_POLL_SECONDS": "0.2",
             "SCIPLAN_FUNDS_EVENT_POLL_SECONDS": "0.2",
             "SCIPLAN_NOTIFY_EVENT_POLL_SECONDS": "0.2",
+            "SCIPLAN_GATEWAY_EVENT_POLL_SECONDS": "0.2",
             "SCIPLAN_NOTIFY_DELIVERY_POLL_SECONDS": "0.2",
             "SCIPLAN_NOTIFY_MAIL_DIR": str(log_dir / "mail"),
             "SCIPLAN_PROJECTS_JWKS_CACHE_SECONDS": "1",

@@ -30,6 +30,7 @@ from services.funds.access.handlers import HANDLERS as FUNDS_ACCESS
 from services.funds.grants.handlers import HANDLERS as FUNDS_GRANTS
 from services.funds.models import directory
 from services.funds.models import scope as funds_scope
+from services.gateway.identity.admissions import admission_handlers
 from services.notify import inbound as notify_inbound
 from shared.clock import utcnow
 from shared.contracts import registry
@@ -194,6 +195,7 @@ def test_every_event_a_service_consumes_is_a_published_contract() -> None:
         **notify_inbound.projects_handlers(utcnow),
         **notify_inbound.credit_handlers(utcnow),
         **notify_inbound.funds_handlers(utcnow),
+        **admission_handlers(),
     }
     for event_type, subscription in consumed.items():
         assert registry.BY_EVENT_TYPE[event_type] is subscription.contract, event_type

@@ -90,6 +90,9 @@ class GatewaySettings(ServiceSettings):
     # Where the links in those mails lead: the page that takes the token (`?token=...`) and
     # calls `/auth/password-reset/confirm` or `/auth/email-verification/confirm`.
     account_links_url: str = "http://127.0.0.1:8000/account"
+    # Read projects' event feed (`projects_url`) for the roles its decisions grant
+    # (`expert.admitted`); off only where no projects service runs beside the gateway (tests).
+    consume_events: bool = True
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -25,6 +26,7 @@ from services.gateway.auth.repository import active_user_lookup
 from services.gateway.auth.service import TokenIssuer
 from services.gateway.auth.throttle import LoginThrottle
 from services.gateway.config import GatewaySettings
+from services.gateway.consumers import projects_consumer
 from services.gateway.guard import GuardMiddleware
 from services.gateway.headers import SecurityHeadersMiddleware
 from services.gateway.identity.endpoints import router as identity_router
@@ -168,9 +170,20 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         )
         app.state.audit_writer = AuditWriter(db)
         app.state.audit_writer.start()
+        stop = asyncio.Event()
+        consuming: asyncio.Task[None] | None = None
+        if settings.consume_events:
+            consumer = projects_consumer(settings, app.state.token_issuer, db, http)
+            app.state.consumers.append(consumer)
+            app.state.event_sources = {consumer.source: consumer.handlers}
+            consuming = asyncio.create_task(consumer.run_forever(settings.event_poll_seconds, stop))
         try:
             yield
         finally:
+            stop.set()
+            if consuming is not None:
+                consuming.cancel()
+                await asyncio.gather(consuming, return_exceptions=True)
             await app.state.audit_writer.stop()
             await http.close()
             await pool.close()

@@ -6,7 +6,8 @@ registered for anything else names its audiences itself. Read from the services'
 each reads the gateway's event feed (its directory of people); projects asks credit about
 eligibility; credit reads the feeds of projects, funds and notify (notice.delivered); funds
 reads projects' feed and asks credit; notify reads every feed to tell people. The gateway has
-no account: it signs its own service tokens (`svc:gateway`, for notify's direct messages).
+no account: it signs its own service tokens (`svc:gateway`, for notify's direct messages
+and projects' event feed).
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from services.projects.evaluation.endpoints import router as evaluation_router
 from services.projects.execution.endpoints import router as execution_router
 from services.projects.models import Base, directory, events
 from services.projects.programs.endpoints import router as programs_router
+from services.projects.review.admissions.endpoints import router as admissions_router
 from services.projects.review.assignments.endpoints import router as assignments_router
 from services.projects.review.experts.endpoints import router as experts_router
 from services.projects.review.rounds.endpoints import router as rounds_router
@@ -53,6 +54,7 @@ def create_app(
             strict_query(calls_router),
             strict_query(applications_router),
             strict_query(experts_router),
+            strict_query(admissions_router),
             strict_query(rounds_router),
             strict_query(assignments_router),
             strict_query(scoring_router),

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import aiohttp
 
-from shared.auth.service_account import ServiceTokens
 from shared.events.consumer import FetchPage
 from shared.events.outbox import EventFeedPage
 
 
+class TokenSource(Protocol):
+    """Service tokens by audience (`ServiceTokens`, or the gateway signing its own)."""
+
+    async def token_for(self, audience: str) -> str: ...
+
+    def forget(self, audience: str) -> None: ...
+
+
 def http_feed(
-    *, feed_url: str, audience: str, tokens: ServiceTokens, session: aiohttp.ClientSession
+    *, feed_url: str, audience: str, tokens: TokenSource, session: aiohttp.ClientSession
 ) -> FetchPage:
     async def fetch(position: str, limit: int) -> EventFeedPage:
         params = {"after": position, "limit": str(limit)}

@@ -37,6 +37,7 @@ def _settings(database_url: str, **overrides: Any) -> GatewaySettings:
         {
             "database_url": database_url,
             "environment": "test",
+            "consume_events": False,
             "rate_limits": ROOMY_RATE_LIMITS,
             "password_reset_per_account": ROOMY,
             "password_reset_per_address": ROOMY,

@@ -62,6 +62,7 @@ async def proxied_gateway(
         {
             "database_url": database_url,
             "environment": "test",
+            "consume_events": False,
             "rate_limits": ROOMY_RATE_LIMITS,
             "trusted_proxies": ["10.1.2.3"],
         }

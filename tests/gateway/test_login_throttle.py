@@ -31,6 +31,7 @@ async def gateway(
         {
             "database_url": database_url,
             "environment": "test",
+            "consume_events": False,
             "rate_limits": ROOMY_RATE_LIMITS,
             "login_max_failures": 2,
             "login_account_max_failures": 4,

@@ -101,7 +101,12 @@ def test_at_a_terminal_the_password_is_asked_twice_and_never_shown(own_database:
 
 async def test_the_operator_sets_a_password_and_every_session_ends(own_database: str) -> None:
     settings = GatewaySettings.model_validate(
-        {"database_url": own_database, "environment": "test", "rate_limits": ROOMY_RATE_LIMITS}
+        {
+            "database_url": own_database,
+            "environment": "test",
+            "consume_events": False,
+            "rate_limits": ROOMY_RATE_LIMITS,
+        }
     )
     name = f"ops-{uuid.uuid4().hex[:8]}"
     assert await operations.ensure_admin(settings, name, FIRST)

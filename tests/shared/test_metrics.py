@@ -150,6 +150,7 @@ async def test_the_gateway_serves_metrics_for_the_static_token(
         {
             "database_url": database_url,
             "environment": "test",
+            "consume_events": False,
             "rate_limits": ROOMY_RATE_LIMITS,
             "metrics_token": TOKEN,
         }

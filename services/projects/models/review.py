@@ -67,6 +67,52 @@ class Expert(Base):
     updated_at: Mapped[datetime] = mapped_column(Timestamp, server_default=NOW)
 
 
+class ExpertApplicationState(StrEnum):
+    pending = "pending"
+    approved = "approved"
+    declined = "declined"
+
+
+class ExpertApplication(Base):
+    """A person's request to join the expert pool, and a program manager's decision on it.
+
+    Approval adds the person to the pool (`experts`); the gateway grants the role on hearing
+    `expert.admitted`."""
+
+    __tablename__ = "expert_applications"
+    __table_args__ = (
+        sa.CheckConstraint(one_of("state", ExpertApplicationState), name="state"),
+        sa.CheckConstraint(
+            "(state = 'pending') = (decided_at IS NULL AND decided_by IS NULL AND reason IS NULL)",
+            name="decided",
+        ),
+        # One open application per person: two sent at once cannot both be pending.
+        sa.Index(
+            "uq_expert_applications_pending_user_id",
+            "user_id",
+            unique=True,
+            postgresql_where=sa.text("state = 'pending'"),
+        ),
+        sa.Index(None, "state", "submitted_at", "id"),
+    )
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid7)
+    user_id: Mapped[UUID] = mapped_column(index=True)
+    title: Mapped[str] = mapped_column(sa.String(100))  # 职称, e.g. 研究员, 教授
+    region: Mapped[str] = mapped_column(sa.String(100))
+    primary_subjects: Mapped[list[str]] = mapped_column(ARRAY(sa.String(20)))
+    secondary_subjects: Mapped[list[str]] = mapped_column(ARRAY(sa.String(20)))
+    keywords: Mapped[list[str]] = mapped_column(ARRAY(sa.String(50)))
+    statement: Mapped[str] = mapped_column(sa.Text)
+    state: Mapped[ExpertApplicationState] = mapped_column(
+        StateType(ExpertApplicationState, 12), default=ExpertApplicationState.pending
+    )
+    submitted_at: Mapped[datetime] = mapped_column(Timestamp)
+    decided_by: Mapped[UUID | None] = mapped_column()
+    decided_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+
+
 class OrganizationLink(Base):
     """A declared parent/subsidiary link between organizations, by credit code: experts of
     linked organizations count as the same organization for conflicts."""

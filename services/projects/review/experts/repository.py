@@ -68,6 +68,12 @@ class ExpertRepository:
         """The person as the gateway's directory knows them, with their organization."""
         return await find_user(self.session, directory, user_id)
 
+    async def lock_entry(self, user_id: UUID) -> None:
+        """Until the transaction ends, nobody else adds or registers this person's entry (it may
+        not exist yet, so no row can be locked)."""
+        key = sa.func.hashtextextended(f"projects.expert:{user_id}", 0)
+        await self.session.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+
     async def expert(self, user_id: UUID, *, lock: bool = False) -> Expert | None:
         query = sa.select(Expert).where(Expert.user_id == user_id)
         if lock:

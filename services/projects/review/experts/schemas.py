@@ -41,8 +41,20 @@ class Period(BaseModel):
 
 
 Availability = Annotated[list[Period], Field(max_length=20)]
+Primary = Annotated[list[SubjectCode], Field(min_length=1, max_length=3)]
 Secondary = Annotated[list[SubjectCode], Field(max_length=5)]
 Keywords = Annotated[list[Keyword], Field(max_length=10)]
+
+
+def check_subjects(
+    primary: Sequence[str], secondary: Sequence[str], keywords: Sequence[str]
+) -> None:
+    """What a pool entry's fields must be (and an application to join the pool's)."""
+    _no_repeats("primary_subjects", primary)
+    _no_repeats("secondary_subjects", secondary)
+    _no_repeats("keywords", keywords)
+    if set(primary) & set(secondary):
+        raise ValueError("a subject code is both primary and secondary")
 
 
 class ExpertProfile(BaseModel):
@@ -53,7 +65,7 @@ class ExpertProfile(BaseModel):
 
     title: Label = Field(description="职称, e.g. 研究员, 教授")
     region: Label
-    primary_subjects: Annotated[list[SubjectCode], Field(min_length=1, max_length=3)]
+    primary_subjects: Primary
     secondary_subjects: Secondary = Field(default_factory=list)
     keywords: Keywords = Field(default_factory=list)
     max_load: Annotated[int, Field(ge=1, le=100, description="applications per call at most")] = 10
@@ -62,11 +74,7 @@ class ExpertProfile(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> ExpertProfile:
-        _no_repeats("primary_subjects", self.primary_subjects)
-        _no_repeats("secondary_subjects", self.secondary_subjects)
-        _no_repeats("keywords", self.keywords)
-        if set(self.primary_subjects) & set(self.secondary_subjects):
-            raise ValueError("a subject code is both primary and secondary")
+        check_subjects(self.primary_subjects, self.secondary_subjects, self.keywords)
         return self
 
 

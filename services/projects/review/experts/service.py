@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.projects import history
@@ -133,8 +132,7 @@ class ExpertService:
         if person is None or not person["is_active"] or Role.expert not in person["roles"]:
             raise NotAnExpert()
         # Two registrations of one person at once: the second waits and updates.
-        key = sa.func.hashtextextended(f"projects.expert:{user_id}", 0)
-        await self.session.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+        await self.repo.lock_entry(user_id)
         expert = await self.repo.expert(user_id, lock=True)
         created = expert is None
         before = None if expert is None else _state(expert.active)
