@@ -24,7 +24,7 @@ from pydantic import BaseModel
 
 from shared.auth.roles import Role
 from shared.input_bounds import BIGINT_MAX, BIGINT_MIN, NUL_ERROR, AnyInteger, out_of_bounds
-from tests.conftest import ServiceClients, bearer, org_code
+from tests.conftest import MakeUser, ServiceClients, bearer, org_code
 
 # The regular expression parser (private, so looked up by name): patterns are sampled from it.
 sre_parse = importlib.import_module("re._parser")
@@ -398,10 +398,12 @@ def _names(loc: list[Any], expected: list[Any]) -> bool:
     return bool(loc) and loc[-1] == expected[-1] and all(step in rest for step in expected)
 
 
-async def _everyone(gateway: FastAPI) -> dict[str, str]:
+async def _everyone(gateway: FastAPI, make_user: MakeUser) -> dict[str, str]:
+    """A token of every role for a person the gateway knows (it refuses anyone else's)."""
+    person = await make_user(Role.applicant, username=f"bounds-{uuid4().hex[:8]}")
     issuer = gateway.state.token_issuer
     token, _ = await issuer.access_token(
-        subject=str(uuid4()),
+        subject=str(person["id"]),
         audience=issuer.settings.audiences,
         roles=[role.value for role in Role],
         extra={"name": "边界测试"},
@@ -418,9 +420,12 @@ ISSUE_CASES = {
 
 
 async def test_every_integer_and_string_field_refuses_what_postgresql_cannot_store(
-    gateway: FastAPI, gateway_client: httpx.AsyncClient, service_clients: ServiceClients
+    gateway: FastAPI,
+    gateway_client: httpx.AsyncClient,
+    service_clients: ServiceClients,
+    make_user: MakeUser,
 ) -> None:
-    headers = await _everyone(gateway)
+    headers = await _everyone(gateway, make_user)
     clients = {"gateway": gateway_client, **service_clients}
     named: list[str] = []  # 422 naming the field: the request reached the check
     refused: list[str] = []  # 422 about another part of an otherwise valid request
