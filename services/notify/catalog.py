@@ -64,6 +64,8 @@ TEMPLATES: dict[str, Template] = {
         Template("review_unassigned", "review"),
         Template("review_due_soon", "review"),
         Template("review_overdue", "review"),
+        Template("expert_admitted", "review"),
+        Template("expert_application_declined", "review"),
         Template("task_book_ready", "task_book"),
         Template("credit_record_notified", "credit_notice", formal=True),
         Template("credit_objection_decided", "credit_notice", formal=True),

@@ -39,6 +39,7 @@ from shared.contracts.credit import (
     CreditRecordNotifiedV1,
 )
 from shared.contracts.directory import UserContactChangedV1, UserCreatedV1
+from shared.contracts.experts import ExpertAdmittedV1, ExpertApplicationDeclinedV1
 from shared.contracts.funds import (
     PaymentOrderApprovedV1,
     PaymentOrderAwaitingApprovalV1,
@@ -368,8 +369,28 @@ async def _review_done(t: _Telling, e: ReviewSubmittedV1 | ReviewDeclinedV1) -> 
     await t.reminders.review_done(e.expert_id, e.assignment_id, t.now())
 
 
+async def _admitted(t: _Telling, e: ExpertAdmittedV1) -> None:
+    await t.tell(
+        [e.user_id],
+        "expert_admitted",
+        {"reason": e.reason},
+        About("expert_application", str(e.application_id)),
+    )
+
+
+async def _declined(t: _Telling, e: ExpertApplicationDeclinedV1) -> None:
+    await t.tell(
+        [e.user_id],
+        "expert_application_declined",
+        {"reason": e.reason},
+        About("expert_application", str(e.application_id)),
+    )
+
+
 def projects_handlers(now: Now) -> Handlers:
     return subscriptions(
+        _on(ExpertAdmittedV1, _admitted, now),
+        _on(ExpertApplicationDeclinedV1, _declined, now),
         _on(ProjectApprovedV1, _project_approved, now),
         _on(ProjectTerminatedV1, _project_terminated, now),
         _on(ProjectPublicNoticeStartedV1, _public_notice, now),

@@ -14,6 +14,7 @@ from services.notify.rendering import FOLDER, render
 from shared.auth.roles import Role
 from shared.contracts.credit import CreditRecordNotifiedV1
 from shared.contracts.directory import UserContactChangedV1, UserCreatedV1
+from shared.contracts.experts import ExpertAdmittedV1, ExpertApplicationDeclinedV1
 from shared.contracts.funds import PaymentOrderAwaitingApprovalV1
 from shared.contracts.projects import CreditOrganization, CreditPerson, ProjectTerminatedV1
 from shared.contracts.vocabulary import EligibilityAction, TerminationCause
@@ -166,6 +167,37 @@ async def test_an_approval_told_twice_by_projects_is_one_notice(notify: Notify) 
     await apply(notify, "projects", event)
     await apply(notify, "projects", approved(pi.id, application_id=event.application_id))
     assert len(await _inbox(notify, pi)) == 1
+
+
+async def test_an_application_to_the_expert_pool_is_answered_to_the_applicant_alone(
+    notify: Notify,
+) -> None:
+    admitted, declined, manager = (
+        await notify.person(Role.applicant),
+        await notify.person(Role.applicant),
+        await notify.person(Role.program_manager),
+    )
+    decided = {"decided_by": manager.id, "decided_at": NOW}
+    await apply(
+        notify,
+        "projects",
+        ExpertAdmittedV1(
+            application_id=uuid7(), user_id=admitted.id, reason="研究方向契合", **decided
+        ),
+    )
+    await apply(
+        notify,
+        "projects",
+        ExpertApplicationDeclinedV1(
+            application_id=uuid7(), user_id=declined.id, reason="近五年无相关成果", **decided
+        ),
+    )
+    [welcome] = await _inbox(notify, admitted)
+    assert (welcome["template"], welcome["subject"]) == ("expert_admitted", "您已入选评审专家库")
+    [refusal] = await _inbox(notify, declined)
+    assert refusal["template"] == "expert_application_declined"
+    assert "近五年无相关成果" in refusal["body"]
+    assert await _inbox(notify, manager) == []
 
 
 async def test_a_payment_order_to_approve_goes_to_the_other_finance_officers(
