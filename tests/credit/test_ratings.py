@@ -263,9 +263,9 @@ async def test_the_sweep_announces_a_level_that_changes_by_itself(
     async def changes() -> list[tuple[str, str]]:
         payloads = (
             await session.scalars(
-                sa.select(events.outbox.c.payload).where(
-                    events.outbox.c.event_type == "credit.rating_changed"
-                )
+                sa.select(events.outbox.c.payload)
+                .where(events.outbox.c.event_type == "credit.rating_changed")
+                .order_by(events.outbox.c.id)  # as published
             )
         ).all()
         return [(p["previous_level"], p["level"]) for p in payloads]
