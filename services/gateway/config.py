@@ -99,6 +99,8 @@ class GatewaySettings(ServiceSettings):
     password_reset_per_account_hour: RateLimit = RateLimit(per_minute=5 / 60, burst=5)
     password_reset_per_address: RateLimit = RateLimit(per_minute=5, burst=10)
     token_confirm_per_address: RateLimit = RateLimit(per_minute=5, burst=10)
+    # Organizations asking to be registered (no login), per client address.
+    organization_request_per_address: RateLimit = RateLimit(per_minute=10 / 60, burst=10)
     # Asking notify (`notify_url`) to mail a one-time link gives up after this long.
     notify_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
     # Where the links in those mails lead: the page that takes the token (`?token=...`) and
