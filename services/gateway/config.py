@@ -103,8 +103,10 @@ class GatewaySettings(ServiceSettings):
     organization_request_per_address: RateLimit = RateLimit(per_minute=10 / 60, burst=10)
     # Asking notify (`notify_url`) to mail a one-time link gives up after this long.
     notify_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
-    # Where the links in those mails lead: the page that takes the token (`?token=...`) and
-    # calls `/auth/password-reset/confirm` or `/auth/email-verification/confirm`.
+    # Where the links in those mails lead: the page that takes the token from the fragment
+    # (`#token=...`, never sent to a server) and calls `/auth/password-reset/confirm` or
+    # `/auth/email-verification/confirm`. Until that page exists the mail also shows the token
+    # and the call to make with it.
     account_links_url: str = "http://127.0.0.1:8000/account"
     # Read projects' event feed (`projects_url`) for the roles its decisions grant
     # (`expert.admitted`); off only where no projects service runs beside the gateway (tests).

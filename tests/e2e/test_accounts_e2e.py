@@ -104,7 +104,7 @@ async def _mailed_token(accounts: AccountsStack, to: str, page: str) -> str:
             message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
             body = message.get_body(preferencelist=("plain",))
             assert body is not None
-            link = re.search(rf"/{page}\?token=([A-Za-z0-9_-]+)", body.get_content())
+            link = re.search(rf"/{page}#token=([A-Za-z0-9_-]+)", body.get_content())
             if message["To"] == to and link is not None:
                 found.append(link.group(1))
         return bool(found)

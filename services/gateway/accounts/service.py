@@ -326,7 +326,8 @@ class AccountService:
     def _link_params(self, user: User, token: str, page: str, minutes: int) -> dict[str, str]:
         base = self.settings.account_links_url.rstrip("/")
         return {
-            "link": f"{base}/{page}?token={token}",
+            # In the fragment: a browser never sends it, so no access log holds the token.
+            "link": f"{base}/{page}#token={token}",
             "token": token,
             "username": user.username,
             "valid_minutes": str(minutes),
