@@ -237,7 +237,7 @@ async def test_a_new_address_counts_once_confirmed_from_the_mail_sent_to_it(
         new_address = f"new.{uuid.uuid4().hex[:8]}@example.org"
         pending = await client.patch(
             f"{accounts.url}/v1/me",
-            json={"email": new_address, "phone": "13800138000"},
+            json={"email": new_address, "phone": "13800138000", "current_password": PASSWORD},
             headers=headers,
         )
         assert pending.status_code == 200, pending.text
@@ -257,6 +257,20 @@ async def test_a_new_address_counts_once_confirmed_from_the_mail_sent_to_it(
         # The new address now finds the account for a reset.
         await client.post(f"{accounts.url}/auth/password-reset", json={"login": new_address})
         assert await _mailed_token(accounts, new_address, "password-reset")
+
+        async def previous_address_told() -> bool:
+            for path in accounts.mail_dir.glob("*.eml"):
+                message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+                body = message.get_body(preferencelist=("plain",))
+                if (
+                    message["To"] == person["email"]
+                    and body is not None
+                    and "更换为新的邮箱地址" in body.get_content()
+                ):
+                    return True
+            return False
+
+        await wait_until(previous_address_told, seconds=30)  # notify heard account.email_changed
 
 
 async def test_a_deactivated_person_is_refused_by_the_gateway_at_once_and_by_the_services(
