@@ -35,8 +35,10 @@ from services.gateway.config import GatewaySettings
 from services.gateway.identity.schemas import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, Password
 from services.gateway.service_accounts import (
     SERVICE_AUDIENCES,
+    ReservedClient,
     UnknownAudience,
     checked_audiences,
+    checked_client_id,
 )
 from shared.devdb import EmbeddedPostgres, create_database
 from shared.migrate import URL_VARIABLE, upgrade_all
@@ -301,6 +303,11 @@ def register_client(
     SCIPLAN_<NAME>_CLIENT_SECRET. The account gets tokens only for its audiences: for
     projects, credit and funds those their code calls; any other account names its own.
     """
+    try:
+        checked_client_id(name)
+    except ReservedClient as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
     variable = f"SCIPLAN_CLIENT_SECRET_{name.upper()}"
     secret = os.environ.get(variable)
     if not secret or len(secret) < 16:

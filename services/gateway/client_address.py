@@ -11,6 +11,8 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Sequence
 
+from starlette.requests import HTTPConnection
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -50,3 +52,8 @@ def client_address(
             return str(address)
         nearest = str(address)
     return nearest
+
+
+def request_address(request: HTTPConnection) -> str:
+    """The address the gateway's middleware found for this request (`client_address`)."""
+    return str(request.scope.get("state", {}).get("client_address", "unknown"))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.gateway.client_address import Network, parse_networks
@@ -12,10 +12,22 @@ from shared.settings import ServiceSettings
 
 
 class RateLimit(BaseModel):
-    """A token bucket: `per_minute` tokens refill each minute, up to `burst` saved up."""
+    """A token bucket: `per_minute` tokens refill each minute, up to `burst` saved up. Slow
+    buckets may be given `per_hour` instead (`{"per_hour": 5, "burst": 5}`)."""
 
     per_minute: float = Field(gt=0)
     burst: float = Field(gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _hourly(cls, value: Any) -> Any:
+        if isinstance(value, dict) and "per_hour" in value:
+            value = dict(value)
+            per_hour = value.pop("per_hour")
+            if not isinstance(per_hour, int | float) or per_hour <= 0:
+                raise ValueError("per_hour must be a positive number")
+            value.setdefault("per_minute", per_hour / 60.0)
+        return value
 
     @property
     def per_second(self) -> float:
@@ -80,15 +92,21 @@ class GatewaySettings(ServiceSettings):
     # One-time tokens sent by mail: how long a password reset and an address check stay good.
     password_reset_minutes: int = Field(default=30, ge=1, le=24 * 60)
     email_verification_minutes: int = Field(default=24 * 60, ge=1, le=7 * 24 * 60)
-    # Reset requests per account asked for (known or not, alike) and per client address; a
-    # token tried per address (guessing one is hopeless, trying is throttled all the same).
+    # Reset requests per account (its username and address alike; an unknown name the same),
+    # also capped per hour: each request mails the owner. Per client address; a token tried
+    # per address (guessing one is hopeless, trying is throttled all the same).
     password_reset_per_account: RateLimit = RateLimit(per_minute=1, burst=3)
+    password_reset_per_account_hour: RateLimit = RateLimit(per_minute=5 / 60, burst=5)
     password_reset_per_address: RateLimit = RateLimit(per_minute=5, burst=10)
     token_confirm_per_address: RateLimit = RateLimit(per_minute=5, burst=10)
+    # Organizations asking to be registered (no login), per client address.
+    organization_request_per_address: RateLimit = RateLimit(per_minute=10 / 60, burst=10)
     # Asking notify (`notify_url`) to mail a one-time link gives up after this long.
     notify_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
-    # Where the links in those mails lead: the page that takes the token (`?token=...`) and
-    # calls `/auth/password-reset/confirm` or `/auth/email-verification/confirm`.
+    # Where the links in those mails lead: the page that takes the token from the fragment
+    # (`#token=...`, never sent to a server) and calls `/auth/password-reset/confirm` or
+    # `/auth/email-verification/confirm`. Until that page exists the mail also shows the token
+    # and the call to make with it.
     account_links_url: str = "http://127.0.0.1:8000/account"
     # Read projects' event feed (`projects_url`) for the roles its decisions grant
     # (`expert.admitted`); off only where no projects service runs beside the gateway (tests).

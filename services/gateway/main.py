@@ -31,6 +31,7 @@ from services.gateway.guard import GuardMiddleware
 from services.gateway.headers import SecurityHeadersMiddleware
 from services.gateway.identity.endpoints import router as identity_router
 from services.gateway.models import events
+from services.gateway.own_tokens import OwnServiceTokens
 from services.gateway.proxy.forward import Forwarder
 from services.gateway.proxy.openapi import ServiceDocs, merge
 from services.gateway.ratelimit import RateLimiter
@@ -165,15 +166,16 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         )
         app.state.service_docs = ServiceDocs(settings.upstreams, http)
         app.state.forwarder = Forwarder(settings, http)
+        own_tokens = OwnServiceTokens(app.state.token_issuer)
         app.state.notify = NotifyClient(
-            settings.notify_url, settings.notify_timeout_seconds, app.state.token_issuer, http
+            settings.notify_url, settings.notify_timeout_seconds, own_tokens, http
         )
         app.state.audit_writer = AuditWriter(db)
         app.state.audit_writer.start()
         stop = asyncio.Event()
         consuming: asyncio.Task[None] | None = None
         if settings.consume_events:
-            consumer = projects_consumer(settings, app.state.token_issuer, db, http)
+            consumer = projects_consumer(settings, own_tokens, db, http)
             app.state.consumers.append(consumer)
             app.state.event_sources = {consumer.source: consumer.handlers}
             consuming = asyncio.create_task(consumer.run_forever(settings.event_poll_seconds, stop))

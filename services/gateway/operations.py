@@ -18,7 +18,7 @@ from services.gateway.identity.exceptions import UserNotFound
 from services.gateway.identity.repository import IdentityRepository
 from services.gateway.identity.schemas import UserCreate
 from services.gateway.identity.service import IdentityService
-from services.gateway.service_accounts import checked_audiences
+from services.gateway.service_accounts import checked_audiences, checked_client_id
 from shared.auth.roles import Role
 from shared.clock import utcnow
 from shared.db import Database
@@ -90,7 +90,9 @@ async def register_client(
     settings: GatewaySettings, client_id: str, secret: str, audiences: list[str]
 ) -> None:
     """Creates or re-keys a service account for the client_credentials grant, with exactly
-    these audiences (UnknownAudience for a name no service answers to)."""
+    these audiences (UnknownAudience for a name no service answers to; ReservedClient for the
+    gateway's own name)."""
+    client_id = checked_client_id(client_id)
     audiences = checked_audiences(audiences)
     secret_hash = await hash_secret(secret)
     async with _session(settings) as session:

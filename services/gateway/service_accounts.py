@@ -31,8 +31,28 @@ SERVICE_AUDIENCES: dict[str, tuple[str, ...]] = {
 }
 
 
+# The gateway's own name: it signs `svc:gateway` tokens itself, and notify trusts that subject
+# with direct messages (a password reset link to any address). No client may take it.
+RESERVED_CLIENT_IDS = frozenset({"gateway"})
+
+
 class UnknownAudience(ValueError):
     pass
+
+
+class ReservedClient(ValueError):
+    pass
+
+
+def is_reserved(client_id: str) -> bool:
+    return client_id.strip().lower() in RESERVED_CLIENT_IDS
+
+
+def checked_client_id(client_id: str) -> str:
+    """The name, unless it is the gateway's own (ReservedClient)."""
+    if is_reserved(client_id):
+        raise ReservedClient(f"{client_id!r} is the gateway's own name: choose another")
+    return client_id
 
 
 def checked_audiences(audiences: Iterable[str]) -> list[str]:

@@ -49,6 +49,7 @@ TEMPLATES: dict[str, Template] = {
     for t in (
         Template("account_created", "account"),
         Template("password_changed", "account"),
+        Template("email_changed", "account"),
         Template("password_reset", "account", sensitive=True),
         Template("email_verification", "account", sensitive=True),
         Template("project_approved", "decision", formal=True),

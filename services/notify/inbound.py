@@ -22,7 +22,7 @@ from services.notify.notifications.service import About, Notifier
 from services.notify.reminders.service import Reminders
 from shared.auth.roles import Role
 from shared.clock import in_shanghai
-from shared.contracts.accounts import AccountPasswordChangedV1
+from shared.contracts.accounts import AccountEmailChangedV1, AccountPasswordChangedV1
 from shared.contracts.applications import (
     ApplicationDecidedV1,
     ApplicationDraftCreatedV1,
@@ -145,6 +145,21 @@ async def _password_changed(t: _Telling, e: AccountPasswordChangedV1) -> None:
     )
 
 
+async def _email_changed(t: _Telling, e: AccountEmailChangedV1) -> None:
+    # Told at the previous address (mandatory, like the password's notice): the directory
+    # already holds the new one, and whoever changed it may not be the owner.
+    await t.notifier.notify(
+        user_id=e.user_id,
+        template_name="email_changed",
+        params={"changed_at": _moment(e.changed_at)},
+        dedupe_key=f"{t.event.event_id}:email_changed:{e.user_id}",
+        now=t.now(),
+        about=About("user", str(e.user_id)),
+        source_event_id=t.event.event_id,
+        to_address=e.previous_email,
+    )
+
+
 def gateway_handlers(now: Now) -> Handlers:
     """The directory's handlers, and an account's first notification when it is created."""
     keeping = directory_handlers(directory)
@@ -174,6 +189,7 @@ def gateway_handlers(now: Now) -> Handlers:
             Subscription(UserCreatedV1, user_created),
             Subscription(UserContactChangedV1, contact_changed),
             _on(AccountPasswordChangedV1, _password_changed, now),
+            _on(AccountEmailChangedV1, _email_changed, now),
         ),
     }
 

@@ -28,3 +28,14 @@ class AccountPasswordChangedV1(_AccountEvent):
 
     changed_by: PasswordChangedBy
     changed_at: Moment
+
+
+class AccountEmailChangedV1(_AccountEvent):
+    """The account's e-mail address changed (the new one was confirmed from the mail sent to
+    it). Carries the previous address, which notify tells: the owner learns of a change they
+    did not make even when the account's mail now goes elsewhere."""
+
+    event_type: ClassVar[str] = "account.email_changed"
+
+    previous_email: str
+    changed_at: Moment

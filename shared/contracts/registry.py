@@ -22,6 +22,7 @@ EVENTS: tuple[type[EventContract], ...] = (
     directory.UserCreatedV1,
     directory.UserUpdatedV1,
     accounts.AccountPasswordChangedV1,
+    accounts.AccountEmailChangedV1,
     directory.UserContactChangedV1,
     programs.ProgramCreatedV1,
     programs.ProgramEnvelopeSetV1,

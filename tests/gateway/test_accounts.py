@@ -40,6 +40,7 @@ def _settings(database_url: str, **overrides: Any) -> GatewaySettings:
             "consume_events": False,
             "rate_limits": ROOMY_RATE_LIMITS,
             "password_reset_per_account": ROOMY,
+            "password_reset_per_account_hour": ROOMY,
             "password_reset_per_address": ROOMY,
             "token_confirm_per_address": ROOMY,
             "notify_url": f"http://127.0.0.1:{free_ports(1)[0]}",  # nobody there
@@ -117,14 +118,26 @@ async def _reset_token(app: FastAPI, session: AsyncSession, login: str) -> str:
     await session.commit()
     assert isinstance(message, DirectMessageV1)
     assert message.template == "password_reset"
-    return message.params["token"]
+    token = message.params["token"]
+    # In the fragment: a browser never sends it, so no access log holds it.
+    assert message.params["link"].endswith(f"/password-reset#token={token}")
+    return token
 
 
 async def test_changing_my_password_needs_the_current_one_and_ends_every_session(
-    client: httpx.AsyncClient, session: AsyncSession
+    gateway: FastAPI, client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
-    me = await _person(session)
+    me = await _person(session, email=f"{uuid.uuid4().hex[:8]}@example.org")
     here, elsewhere = await _tokens(client, me), await _tokens(client, me)
+    # Links mailed before the change (one maybe asked for by whoever held the session).
+    reset = await _reset_token(gateway, session, me["username"])
+    _, verification = await _accounts(gateway, session).update_profile(
+        me["id"],
+        ProfileUpdate(email=f"{uuid.uuid4().hex[:8]}@example.org", current_password=PASSWORD),
+        "10.250.0.2",
+    )
+    await session.commit()
+    assert verification is not None
     headers = bearer(here["access_token"])
 
     wrong = await client.post(
@@ -156,6 +169,15 @@ async def test_changing_my_password_needs_the_current_one_and_ends_every_session
     assert renewed.status_code == 200  # the answer is the session from now on
     assert (await _login(client, me["username"], PASSWORD)).status_code == 401
     assert (await _login(client, me["username"], NEW_PASSWORD)).status_code == 200
+    # Every link mailed before opens nothing now, whatever it was for.
+    stale_reset = await client.post(
+        "/auth/password-reset/confirm", json={"token": reset, "new_password": "yet-another-3"}
+    )
+    assert stale_reset.status_code == 400
+    stale_address = await client.post(
+        "/auth/email-verification/confirm", json={"token": verification.params["token"]}
+    )
+    assert stale_address.status_code == 400
 
     told = [
         e
@@ -212,15 +234,12 @@ async def test_a_reset_answers_alike_for_anyone_and_its_token_works_once(
     )
     rows = issued.all()
     assert len(rows) == 2
-    assert rows[0].spent_at is not None  # the later one voided the earlier
+    # Asking again voids no live link: the owner may be opening the first one right now.
+    assert [row.spent_at for row in rows] == [None, None]
     assert all(len(row.token_hash) == 64 for row in rows)  # stored only as SHA-256
 
     earlier = await _reset_token(gateway, session, me["username"])
     token = await _reset_token(gateway, session, email)
-    confirm = {"token": earlier, "new_password": NEW_PASSWORD}
-    voided = await client.post("/auth/password-reset/confirm", json=confirm)
-    assert voided.status_code == 400
-    assert voided.json()["code"] == "account.invalid_token"
 
     weak = await client.post(
         "/auth/password-reset/confirm", json={"token": token, "new_password": "short"}
@@ -234,6 +253,12 @@ async def test_a_reset_answers_alike_for_anyone_and_its_token_works_once(
         "/auth/password-reset/confirm", json={"token": token, "new_password": "yet-another-one-3"}
     )
     assert again.status_code == 400  # used once
+    # The password is set: the other links still live before it open nothing now.
+    voided = await client.post(
+        "/auth/password-reset/confirm", json={"token": earlier, "new_password": NEW_PASSWORD}
+    )
+    assert voided.status_code == 400
+    assert voided.json()["code"] == "account.invalid_token"
     assert (await _login(client, me["username"], NEW_PASSWORD)).status_code == 200
     refused = await client.post(
         "/auth/refresh", data={"refresh_token": old_session["refresh_token"]}
@@ -283,9 +308,10 @@ async def test_resets_are_throttled_per_account_and_per_address_and_tokens_per_a
         me = await _person(session, email=f"{uuid.uuid4().hex[:8]}@example.org")
         unknown = f"nobody-{uuid.uuid4().hex[:8]}"
         async with _client(app) as client:
+            # The username and the address are one account: one allowance.
             answers = [
                 await client.post("/auth/password-reset", json={"login": login})
-                for login in (me["username"], me["username"], me["username"], unknown, unknown)
+                for login in (me["username"], me["email"], me["username"], unknown, unknown)
             ]
             # Past the account's allowance the answer is the same, and no mail goes out: the
             # known and the unknown account behave alike.
@@ -317,6 +343,28 @@ async def test_resets_are_throttled_per_account_and_per_address_and_tokens_per_a
             assert guesses[-1].json()["code"] == "account.throttled"
 
 
+async def test_reset_mail_is_capped_per_hour_and_three_links_live_at_most(
+    database_url: str, sessionmaker: async_sessionmaker[AsyncSession], session: AsyncSession
+) -> None:
+    settings = _settings(database_url, password_reset_per_account_hour={"per_hour": 4, "burst": 4})
+    async with running_app(gateway_app(settings), sessionmaker) as app:
+        me = await _person(session, email=f"{uuid.uuid4().hex[:8]}@example.org")
+        async with _client(app) as client:
+            for _ in range(6):
+                answer = await client.post("/auth/password-reset", json={"login": me["email"]})
+                assert answer.status_code == 202
+        rows = (
+            await session.scalars(
+                sa.select(AccountToken)
+                .where(AccountToken.user_id == me["id"])
+                .order_by(AccountToken.id)
+            )
+        ).all()
+        # Four mails in the hour, not six; of their links the three newest still open.
+        assert len(rows) == 4
+        assert [row.spent_at is None for row in rows] == [False, True, True, True]
+
+
 async def test_my_profile_and_a_new_address_that_counts_once_confirmed(
     gateway: FastAPI, client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
@@ -339,13 +387,27 @@ async def test_my_profile_and_a_new_address_that_counts_once_confirmed(
     ).status_code == 422
 
     new_address = f"{uuid.uuid4().hex[:8]}@Example.org"
-    pending = await client.patch("/v1/me", json={"email": new_address}, headers=headers)
+    # Where reset links go is changed with the password only: a stolen session cannot.
+    unproven = await client.patch("/v1/me", json={"email": new_address}, headers=headers)
+    assert unproven.status_code == 422
+    wrong = await client.patch(
+        "/v1/me", json={"email": new_address, "current_password": "a-guess-12345"}, headers=headers
+    )
+    assert wrong.status_code == 403
+    assert wrong.json()["code"] == "account.wrong_password"
+    assert (await client.get("/v1/me/profile", headers=headers)).json()["pending_email"] is None
+    pending = await client.patch(
+        "/v1/me", json={"email": new_address, "current_password": PASSWORD}, headers=headers
+    )
     assert pending.status_code == 200
     assert pending.json()["email"] == old_address  # not before it is confirmed
     assert pending.json()["pending_email"] == new_address.lower()
 
     accounts = _accounts(gateway, session)
-    _, message = await accounts.update_profile(me["id"], ProfileUpdate(email=new_address))
+    reset = await _reset_token(gateway, session, me["username"])  # mailed to the old address
+    _, message = await accounts.update_profile(
+        me["id"], ProfileUpdate(email=new_address, current_password=PASSWORD), "10.250.0.3"
+    )
     await session.commit()
     assert message is not None
     assert message.to_address == new_address.lower()
@@ -366,6 +428,15 @@ async def test_my_profile_and_a_new_address_that_counts_once_confirmed(
         (old_address, False, "+86 931 891 2000"),
         (new_address.lower(), True, "+86 931 891 2000"),
     ]
+    # The previous address is told (notify mails it), and its reset link opens nothing now.
+    changed = [
+        e for e in await _events(session, "account.email_changed") if e["user_id"] == str(me["id"])
+    ]
+    assert [e["previous_email"] for e in changed] == [old_address]
+    stale = await client.post(
+        "/auth/password-reset/confirm", json={"token": reset, "new_password": NEW_PASSWORD}
+    )
+    assert stale.status_code == 400
     used = await client.post(
         "/auth/email-verification/confirm", json={"token": message.params["token"]}
     )
@@ -374,7 +445,9 @@ async def test_my_profile_and_a_new_address_that_counts_once_confirmed(
     # Another account's address: the mail goes out all the same (nothing is told), and its
     # confirmation is refused.
     other = await _person(session, email=f"{uuid.uuid4().hex[:8]}@example.org")
-    _, taken = await accounts.update_profile(me["id"], ProfileUpdate(email=other["email"]))
+    _, taken = await accounts.update_profile(
+        me["id"], ProfileUpdate(email=other["email"], current_password=PASSWORD), "10.250.0.3"
+    )
     await session.commit()
     assert taken is not None
     refused = await client.post(
@@ -385,10 +458,11 @@ async def test_my_profile_and_a_new_address_that_counts_once_confirmed(
 
 
 async def test_a_deactivated_persons_tokens_are_refused_at_once(
-    client: httpx.AsyncClient, session: AsyncSession
+    gateway: FastAPI, client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     admin = await _person(session, Role.admin)
-    person = await _person(session)
+    person = await _person(session, email=f"{uuid.uuid4().hex[:8]}@example.org")
+    reset = await _reset_token(gateway, session, person["username"])
     admin_headers = bearer((await _tokens(client, admin))["access_token"])
     tokens = await _tokens(client, person)
     headers = bearer(tokens["access_token"])
@@ -415,6 +489,11 @@ async def test_a_deactivated_persons_tokens_are_refused_at_once(
     assert on.status_code == 200
     assert on.json()["is_active"] is True
     assert (await _login(client, person["username"], PASSWORD)).status_code == 200
+    # A link mailed before the account was closed does not come back with it.
+    stale = await client.post(
+        "/auth/password-reset/confirm", json={"token": reset, "new_password": NEW_PASSWORD}
+    )
+    assert stale.status_code == 400
 
     others = await client.get(
         "/admin/v1/users", params={"role": "admin", "active": "true"}, headers=admin_headers

@@ -13,6 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.gateway.identity.admissions import SYSTEM_ACTOR, admission_handlers
+from services.gateway.identity.schemas import UserUpdate
+from services.gateway.identity.service import IdentityService
 from services.gateway.models import AuditEntry, events
 from shared.auth.roles import Role
 from shared.contracts.experts import ExpertAdmittedV1
@@ -111,3 +113,20 @@ async def test_an_unknown_person_is_parked_not_skipped(session: AsyncSession) ->
     ).one()
     assert letter.source == "projects"
     assert "unknown to the gateway" in letter.error
+
+
+async def test_a_deactivated_person_is_not_made_an_expert(
+    session: AsyncSession, make_user: MakeUser
+) -> None:
+    person = await make_user(Role.applicant)
+    await IdentityService(session).update_user(person["id"], UserUpdate(is_active=False))
+    await session.commit()
+    before = len(await updates_of(session, person["id"]))
+
+    assert await deliver(session, admitted(person["id"])) == ["applied"]  # not parked
+    assert len(await updates_of(session, person["id"])) == before  # nothing granted
+    user = await IdentityService(session).get_user(person["id"])
+    assert [r.role for r in user.roles] == ["applicant"]
+    [audit] = [r for r in await system_rows(session) if str(person["id"]) in r.path]
+    assert "not granted: inactive" in audit.path
+    assert audit.status == 409

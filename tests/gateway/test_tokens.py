@@ -237,3 +237,44 @@ async def test_json_at_the_token_endpoint_is_told_to_send_a_form(
         "/auth/token", data={"username": user["username"], "password": user["password"]}
     )
     assert ok.status_code == 200
+
+
+async def test_no_client_gets_the_gateways_own_name(
+    gateway_client: AsyncClient, session: AsyncSession
+) -> None:
+    # Notify trusts `svc:gateway` with direct messages; only the gateway signs such tokens.
+    from typer.testing import CliRunner
+
+    from sciplan.cli import app
+    from services.gateway.auth.passwords import hash_secret
+    from services.gateway.models import ApiClient
+
+    refused = CliRunner().invoke(
+        app,
+        ["register-client", "Gateway", "--audience", "sciplan-notify"],
+        env={"SCIPLAN_CLIENT_SECRET_GATEWAY": "a-long-client-secret"},
+    )
+    assert refused.exit_code == 2
+    assert "the gateway's own name" in refused.output
+
+    # A row left from before (the migration removes it) opens nothing either.
+    session.add(
+        ApiClient(
+            client_id="gateway",
+            secret_hash=await hash_secret("a-long-client-secret"),
+            audiences=["sciplan-notify"],
+        )
+    )
+    await session.commit()
+    asked = await gateway_client.post(
+        "/auth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": "gateway",
+            "client_secret": "a-long-client-secret",
+            "audience": "sciplan-notify",
+        },
+    )
+    assert asked.status_code == 401
+    await session.execute(sa.delete(ApiClient).where(ApiClient.client_id == "gateway"))
+    await session.commit()

@@ -10,7 +10,11 @@ import pytest
 from services.notify.models import Channel
 from services.notify.notifications.repository import NotificationRepository
 from shared.auth.roles import Role
-from shared.contracts.accounts import AccountPasswordChangedV1, PasswordChangedBy
+from shared.contracts.accounts import (
+    AccountEmailChangedV1,
+    AccountPasswordChangedV1,
+    PasswordChangedBy,
+)
 from shared.contracts.directory import UserContactChangedV1
 from tests.notify.conftest import Notify, apply, text_of
 
@@ -83,3 +87,31 @@ async def test_mail_goes_to_the_address_verified_last(notify: Notify) -> None:
     assert await notify.deliver() == 1
     [mail] = notify.smtp.mailbox.received
     assert mail["To"] == "new@example.org"
+
+
+async def test_a_changed_address_is_told_at_the_previous_one(notify: Notify) -> None:
+    # Whoever pointed the account elsewhere, the owner still reads the old address.
+    person = await notify.person(Role.applicant, email=None)
+    await apply(
+        notify,
+        "gateway",
+        UserContactChangedV1(id=person.id, email="new@example.org", email_verified=True),
+    )
+    async with notify.sessionmaker() as session:
+        await NotificationRepository(session).set_preference(
+            person.id, "account", Channel.mail, False, notify.clock()
+        )
+        await session.commit()
+    event = AccountEmailChangedV1(
+        user_id=person.id, previous_email="old@example.org", changed_at=CHANGED_AT
+    )
+    event_id = await apply(notify, "gateway", event)
+    await apply(notify, "gateway", event, event_id=event_id)  # redelivered: told once
+
+    assert await notify.deliver() == 1
+    [mail] = notify.smtp.mailbox.received
+    assert mail["To"] == "old@example.org"
+    assert "2026-03-02 10:00" in text_of(mail)
+    assert "联系平台管理员" in text_of(mail)
+    [told] = (await notify.call("GET", "/v1/me/notifications", person)).json()["items"]
+    assert (told["category"], told["mandatory"]) == ("account", True)

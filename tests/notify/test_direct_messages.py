@@ -16,7 +16,10 @@ def _reset(user_id: object, key: str = "reset-0001-abcdef") -> dict[str, object]
         "idempotency_key": key,
         "user_id": str(user_id),
         "template": "password_reset",
-        "params": {"link": "https://sciplan.example/reset?t=secret-token-123"},
+        "params": {
+            "link": "https://sciplan.example/account/password-reset#token=secret-token-123",
+            "token": "secret-token-123",
+        },
     }
 
 
@@ -39,6 +42,9 @@ async def test_the_gateway_sends_a_direct_message_once(notify: Notify) -> None:
     [mail] = notify.smtp.mailbox.received
     assert mail["To"] == "wang.fang@example.org"
     assert "secret-token-123" in text_of(mail)
+    # Usable before any page takes the link: the mail says which call the token goes to.
+    assert "POST /auth/password-reset/confirm" in text_of(mail)
+    assert '{"token": "secret-token-123", "new_password":' in text_of(mail)
 
     inbox = await notify.call("GET", "/v1/me/notifications", person)
     assert inbox.json()["items"] == []

@@ -24,6 +24,7 @@ from services.gateway.accounts.schemas import (
 from services.gateway.accounts.service import AccountLimits, AccountService, Locale
 from services.gateway.auth.schemas import TokenResponse
 from services.gateway.auth.service import AuthService
+from services.gateway.client_address import request_address
 from shared.auth.dependencies import CurrentPrincipal
 from shared.auth.tokens import Principal
 from shared.contracts.notices import DirectMessageV1
@@ -39,10 +40,6 @@ async def _accounts(request: Request, session: SessionDep) -> AccountService:
 
 
 AccountsDep = Annotated[AccountService, Depends(_accounts)]
-
-
-def _address(request: Request) -> str:
-    return str(request.scope.get("state", {}).get("client_address", "unknown"))
 
 
 def _locale(request: Request) -> Locale:
@@ -83,7 +80,7 @@ async def change_password(
 ) -> TokenResponse:
     assert principal.user_id is not None
     return await accounts.change_password(
-        principal.user_id, data.current_password, data.new_password, _address(request)
+        principal.user_id, data.current_password, data.new_password, request_address(request)
     )
 
 
@@ -99,7 +96,7 @@ async def request_password_reset(
     background: BackgroundTasks,
     accounts: AccountsDep,
 ) -> Accepted:
-    message = await accounts.request_reset(data.login, _address(request), _locale(request))
+    message = await accounts.request_reset(data.login, request_address(request), _locale(request))
     _send_later(request, background, message)
     return Accepted()
 
@@ -112,7 +109,7 @@ async def request_password_reset(
 async def confirm_password_reset(
     data: PasswordResetConfirm, request: Request, accounts: AccountsDep
 ) -> Response:
-    await accounts.confirm_reset(data.token, data.new_password, _address(request))
+    await accounts.confirm_reset(data.token, data.new_password, request_address(request))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -124,7 +121,7 @@ async def confirm_password_reset(
 async def confirm_email(
     data: EmailVerificationConfirm, request: Request, accounts: AccountsDep
 ) -> Response:
-    await accounts.confirm_email(data.token, _address(request))
+    await accounts.confirm_email(data.token, request_address(request))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -138,6 +135,11 @@ async def my_profile(principal: PersonDep, accounts: AccountsDep) -> Profile:
     "/v1/me",
     response_model=Profile,
     summary="Update my display name, phone or e-mail (a new address counts once confirmed)",
+    description=(
+        "A new `email` needs `current_password` (422 without it); a wrong one is 403 "
+        "`account.wrong_password` and counts as a failed login from this address, as for a "
+        "password change. Once the new address is confirmed the previous one is told."
+    ),
 )
 async def update_my_profile(
     data: ProfileUpdate,
@@ -147,6 +149,8 @@ async def update_my_profile(
     accounts: AccountsDep,
 ) -> Profile:
     assert principal.user_id is not None
-    profile, message = await accounts.update_profile(principal.user_id, data, _locale(request))
+    profile, message = await accounts.update_profile(
+        principal.user_id, data, request_address(request), _locale(request)
+    )
     _send_later(request, background, message)
     return profile

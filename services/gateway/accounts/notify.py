@@ -12,15 +12,13 @@ import logging
 
 import aiohttp
 
-from services.gateway.auth.service import TokenIssuer
-from shared.auth.roles import Role
+from services.gateway.own_tokens import OwnServiceTokens
 from shared.contracts.notices import DirectMessageV1
 from shared.http import traced_headers
 
 log = logging.getLogger(__name__)
 
 NOTIFY_AUDIENCE = "sciplan-notify"
-GATEWAY_ACCOUNT = "svc:gateway"
 
 
 class NotifyClient:
@@ -28,12 +26,12 @@ class NotifyClient:
         self,
         base_url: str | None,
         timeout_seconds: float,
-        issuer: TokenIssuer,
+        tokens: OwnServiceTokens,
         http: aiohttp.ClientSession,
     ) -> None:
         self._url = f"{base_url.rstrip('/')}/internal/v1/messages" if base_url else None
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
-        self._issuer = issuer
+        self._tokens = tokens
         self._http = http
 
     async def send(self, message: DirectMessageV1) -> bool:
@@ -43,19 +41,15 @@ class NotifyClient:
             log.warning("notify is not configured (SCIPLAN_GATEWAY_NOTIFY_URL): %s not sent", about)
             return False
         try:
-            # The gateway signs its own service token: it is the issuer.
-            token, _ = await self._issuer.access_token(
-                subject=GATEWAY_ACCOUNT,
-                audience=[NOTIFY_AUDIENCE],
-                roles=[Role.service.value],
-                extra={"name": "gateway"},
-            )
+            token = await self._tokens.token_for(NOTIFY_AUDIENCE)
             async with self._http.post(
                 self._url,
                 json=message.model_dump(mode="json"),
                 headers=traced_headers({"Authorization": f"Bearer {token}"}),
                 timeout=self._timeout,
             ) as response:
+                if response.status == 401:
+                    self._tokens.forget(NOTIFY_AUDIENCE)  # e.g. signed with a key retired since
                 if response.status >= 300:
                     log.warning("notify refused %s: status %s", about, response.status)
                     return False

@@ -22,12 +22,6 @@ class AccountRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def user(self, user_id: UUID, *, lock: bool = False) -> User | None:
-        query = sa.select(User).options(selectinload(User.roles)).where(User.id == user_id)
-        if lock:
-            query = query.with_for_update(of=User)
-        return await self.session.scalar(query)
-
     async def user_by_login(self, login: str) -> User | None:
         """The account whose username or verified e-mail address this is."""
         login = login.strip().lower()
@@ -36,17 +30,26 @@ class AccountRepository:
             sa.select(User).options(selectinload(User.roles)).where(column == login)
         )
 
-    async def user_by_email(self, email: str) -> User | None:
-        return await self.session.scalar(sa.select(User).where(User.email == email))
-
-    async def issue(self, token: AccountToken) -> None:
-        """Adds the token, voiding the user's earlier unspent ones of the same purpose."""
+    async def issue(self, token: AccountToken, *, keep: int) -> None:
+        """Adds the token, voiding the user's unspent ones of the same purpose but the `keep`
+        newest."""
+        kept = (
+            sa.select(AccountToken.id)
+            .where(
+                AccountToken.user_id == token.user_id,
+                AccountToken.purpose == token.purpose,
+                AccountToken.spent_at.is_(None),
+            )
+            .order_by(AccountToken.id.desc())  # uuid7: in the order issued
+            .limit(keep)
+        )
         await self.session.execute(
             sa.update(AccountToken)
             .where(
                 AccountToken.user_id == token.user_id,
                 AccountToken.purpose == token.purpose,
                 AccountToken.spent_at.is_(None),
+                AccountToken.id.not_in(kept),
             )
             .values(spent_at=sa.func.now())
         )

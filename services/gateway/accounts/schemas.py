@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from services.gateway.identity.schemas import (
     MAX_PASSWORD_LENGTH,
@@ -12,6 +12,7 @@ from services.gateway.identity.schemas import (
     Password,
     Phone,
 )
+from shared.validation_messages import InvalidValue
 
 OneTimeToken = Annotated[str, StringConstraints(min_length=16, max_length=100)]
 
@@ -58,13 +59,31 @@ class Accepted(BaseModel):
 
 class ProfileUpdate(BaseModel):
     """What a person changes of themselves; absent fields stay. A new e-mail address takes
-    effect once confirmed from the mail sent to it; `phone: null` removes the number."""
+    effect once confirmed from the mail sent to it and needs the current password (reset
+    links go to that address); `phone: null` removes the number."""
 
     model_config = ConfigDict(extra="forbid")
 
     display_name: DisplayName | None = None
     phone: Phone | None = None
     email: Email | None = None
+    current_password: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            max_length=MAX_PASSWORD_LENGTH,
+            description="required with `email`; a wrong one counts as a failed login",
+        ),
+    ] = None
+
+    @model_validator(mode="after")
+    def _password_for_address(self) -> ProfileUpdate:
+        if self.email is not None and self.current_password is None:
+            raise InvalidValue(
+                "更改邮箱地址需要提供当前密码（current_password）",
+                "current_password is required to change the e-mail address",
+            )
+        return self
 
 
 class Profile(BaseModel):

@@ -1,10 +1,12 @@
 """What people do with their own accounts: change the password, reset a forgotten one by mail,
 update their profile and prove a new e-mail address.
 
-One-time tokens are `secrets.token_urlsafe(32)`, kept only as SHA-256, short-lived, used once;
-a new one voids the user's earlier ones of the same purpose. The mail carrying a token is not
-sent here: each method returns the message, which the endpoint hands to notify after the
-transaction has committed (never a network call inside it).
+One-time tokens are `secrets.token_urlsafe(32)`, kept only as SHA-256, short-lived, used once.
+A new address to verify voids the earlier one; up to three reset links live at once (a new
+request must not void the link the owner is about to use). Setting the password, confirming an
+address and deactivating the account void every unspent token of it. The mail carrying a
+token is not sent here: each method returns the message, which the endpoint hands to notify
+after the transaction has committed (never a network call inside it).
 """
 
 from __future__ import annotations
@@ -38,7 +40,11 @@ from services.gateway.identity.service import contact_changed, user_saved
 from services.gateway.models import AccountToken, User, events
 from services.gateway.ratelimit import RateLimiter
 from shared.clock import utcnow
-from shared.contracts.accounts import AccountPasswordChangedV1, PasswordChangedBy
+from shared.contracts.accounts import (
+    AccountEmailChangedV1,
+    AccountPasswordChangedV1,
+    PasswordChangedBy,
+)
 from shared.contracts.directory import UserUpdatedV1
 from shared.contracts.notices import DirectMessageV1
 from shared.events.outbox import publish
@@ -58,6 +64,7 @@ class AccountLimits:
 
     limiter: RateLimiter
     reset_per_account: RateLimit
+    reset_per_account_hour: RateLimit
     reset_per_address: RateLimit
     confirm_per_address: RateLimit
 
@@ -66,13 +73,21 @@ class AccountLimits:
         return cls(
             limiter,
             settings.password_reset_per_account,
+            settings.password_reset_per_account_hour,
             settings.password_reset_per_address,
             settings.token_confirm_per_address,
         )
 
     async def take(self, key: str, limit: RateLimit) -> int:
         """0 if allowed, else the seconds to wait."""
-        decision = await self.limiter.take([(key, limit)])
+        return await self.take_all(key, limit)
+
+    async def take_all(self, key: str, *limits: RateLimit) -> int:
+        """One token of each of `key`'s buckets (one per limit): 0 if all allowed, else the
+        seconds to wait."""
+        decision = await self.limiter.take(
+            [(f"{key}:{i}", limit) for i, limit in enumerate(limits)]
+        )
         return 0 if decision.allowed else decision.retry_after
 
     async def refuse_address(self, kind: str, address: str, limit: RateLimit) -> None:
@@ -84,9 +99,12 @@ class AccountLimits:
 async def set_password(
     session: AsyncSession, user: User, password: str, *, changed_by: PasswordChangedBy
 ) -> None:
-    """The new password; every session of the account ends; notify hears of it (the event)."""
+    """The new password; every session of the account ends and every one-time link of it is
+    void; notify hears of it (the event)."""
     user.password_hash = await hash_secret(password)
-    await IdentityRepository(session).revoke_sessions(user.id)
+    identity = IdentityRepository(session)
+    await identity.revoke_sessions(user.id)
+    await identity.void_account_tokens(user.id)
     await session.flush()
     await publish(
         session,
@@ -137,16 +155,22 @@ class AccountService:
         Every session of the account ends, this one included: the answer is a fresh login."""
         # The turn first (as a login takes it): a waiting request holds no row or connection.
         async with self.gate.turn():
-            user = await self.repo.user(user_id, lock=True)
-            if user is None or not user.is_active:
-                raise UserNotFound()
-            attempt = await self.throttle.check(self.session, user.username, address)
-            if not await verify_secret(user.password_hash, current):
-                await self.throttle.failed(self.session, attempt)
-                raise WrongPassword(keep_writes=True)
-            await self.throttle.succeeded(self.session, attempt)
+            user = await self._proven(user_id, current, address)
             await self._set_password(user, new, changed_by="self")
         return await self.auth.tokens_for(user, family_id=uuid7())
+
+    async def _proven(self, user_id: UUID, current: str, address: str) -> User:
+        """The account, locked, once `current` is its password (taken in the gate's turn). A
+        wrong one is a failed login from `address`: a stolen session cannot guess it freely."""
+        user = await self.identity.user(user_id, lock=True)
+        if user is None or not user.is_active:
+            raise UserNotFound()
+        attempt = await self.throttle.check(self.session, user.username, address)
+        if not await verify_secret(user.password_hash, current):
+            await self.throttle.failed(self.session, attempt)
+            raise WrongPassword(keep_writes=True)
+        await self.throttle.succeeded(self.session, attempt)
+        return user
 
     async def request_reset(
         self, login: str, address: str, locale: Locale = "zh"
@@ -154,12 +178,16 @@ class AccountService:
         """The message to send, if any. The caller answers alike whatever this returns."""
         await self.limits.refuse_address("reset", address, self.limits.reset_per_address)
         login = login.strip().lower()
-        # Per account asked for, known or not: an unknown name is throttled like a real one.
-        key = "reset:acct:" + token_digest(login)
-        if await self.limits.take(key, self.limits.reset_per_account):
+        user = await self.repo.user_by_login(login)
+        # Per account, whichever of its names was asked for (the username and the address
+        # share one allowance); an unknown name takes a bucket of its own all the same, so
+        # known and unknown ones cost alike.
+        key = f"reset:user:{user.id}" if user else "reset:acct:" + token_digest(login)
+        if await self.limits.take_all(
+            key, self.limits.reset_per_account, self.limits.reset_per_account_hour
+        ):
             log.info("password reset not sent: too many for this account lately")
             return None
-        user = await self.repo.user_by_login(login)
         if user is None or not user.is_active or user.email is None:
             return None
         token, row = await self._issue(user, TokenPurpose.password_reset, None)
@@ -177,7 +205,7 @@ class AccountService:
         """Sets the password, spends the token and ends every session of the account."""
         await self.limits.refuse_address("token", address, self.limits.confirm_per_address)
         row = await self.repo.usable(token_digest(token), TokenPurpose.password_reset, utcnow())
-        user = await self.repo.user(row.user_id, lock=True) if row is not None else None
+        user = await self.identity.user(row.user_id, lock=True) if row is not None else None
         if row is None or user is None or not user.is_active:
             raise InvalidAccountToken()
         row.spent_at = utcnow()
@@ -193,18 +221,27 @@ class AccountService:
     # --- the profile ----------------------------------------------------------------------
 
     async def profile(self, user_id: UUID) -> Profile:
-        user = await self.repo.user(user_id)
+        user = await self.identity.user(user_id)
         if user is None:
             raise UserNotFound()
         return await self._profile(user)
 
     async def update_profile(
-        self, user_id: UUID, data: ProfileUpdate, locale: Locale = "zh"
+        self, user_id: UUID, data: ProfileUpdate, address: str, locale: Locale = "zh"
     ) -> tuple[Profile, DirectMessageV1 | None]:
-        """The profile, and the verification message to send when a new address was given."""
-        user = await self.repo.user(user_id, lock=True)
-        if user is None:
-            raise UserNotFound()
+        """The profile, and the verification message to send when a new address was given.
+
+        A new address needs the current password (the schema asks for it): the address is
+        where reset links go, so a stolen session must not be able to point it elsewhere."""
+        if data.email is not None:
+            assert data.current_password is not None
+            async with self.gate.turn():
+                user = await self._proven(user_id, data.current_password, address)
+        else:
+            found = await self.identity.user(user_id, lock=True)
+            if found is None:
+                raise UserNotFound()
+            user = found
         renamed = data.display_name is not None and data.display_name != user.display_name
         if renamed:
             user.display_name = data.display_name  # type: ignore[assignment]
@@ -243,16 +280,27 @@ class AccountService:
         await self.limits.refuse_address("token", address, self.limits.confirm_per_address)
         now = utcnow()
         row = await self.repo.usable(token_digest(token), TokenPurpose.email_verification, now)
-        user = await self.repo.user(row.user_id, lock=True) if row is not None else None
+        user = await self.identity.user(row.user_id, lock=True) if row is not None else None
         if row is None or row.email is None or user is None or not user.is_active:
             raise InvalidAccountToken()
-        holder = await self.repo.user_by_email(row.email)
+        holder = await self.identity.user_by_email(row.email)
         if holder is not None and holder.id != user.id:
             raise EmailTaken()
+        previous = user.email
         row.spent_at = now
         user.email, user.email_verified_at = row.email, now
+        # A reset link mailed to the old address opens nothing now.
+        await self.identity.void_account_tokens(user.id)
         await self.session.flush()
         await publish(self.session, events, contact_changed(user))
+        if previous is not None and previous != user.email:
+            # The old address is told (notify mails it): its owner learns of a change they
+            # did not make, although the account's mail goes to the new one from now on.
+            await publish(
+                self.session,
+                events,
+                AccountEmailChangedV1(user_id=user.id, previous_email=previous, changed_at=now),
+            )
 
     async def _issue(
         self, user: User, purpose: TokenPurpose, email: str | None
@@ -270,13 +318,16 @@ class AccountService:
             email=email,
             expires_at=utcnow() + timedelta(minutes=minutes),
         )
-        await self.repo.issue(row)
+        # Up to three reset links live at once (the newest ones): asking again must not void
+        # the link the owner is about to use. One address waits for confirmation at a time.
+        await self.repo.issue(row, keep=2 if purpose is TokenPurpose.password_reset else 0)
         return token, row
 
     def _link_params(self, user: User, token: str, page: str, minutes: int) -> dict[str, str]:
         base = self.settings.account_links_url.rstrip("/")
         return {
-            "link": f"{base}/{page}?token={token}",
+            # In the fragment: a browser never sends it, so no access log holds the token.
+            "link": f"{base}/{page}#token={token}",
             "token": token,
             "username": user.username,
             "valid_minutes": str(minutes),

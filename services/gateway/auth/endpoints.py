@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Form, Request, Response, status
 from services.gateway.auth.exceptions import FormRequired, InvalidCredentials, UnsupportedGrant
 from services.gateway.auth.schemas import TokenResponse
 from services.gateway.auth.service import AuthService
+from services.gateway.client_address import request_address
 from shared.db import SessionDep
 from shared.errors import Text
 
@@ -57,7 +58,7 @@ async def token(
     if grant_type == "password":
         if not username or not password:
             raise InvalidCredentials()
-        address = request.scope.get("state", {}).get("client_address", "unknown")
+        address = request_address(request)
         return await auth.login(username, password, address, request.is_disconnected)
     if grant_type == "client_credentials":
         return await auth.client_credentials(client_id, client_secret, audience or None)

@@ -27,6 +27,7 @@ from services.gateway.auth.schemas import TokenResponse
 from services.gateway.auth.throttle import LoginThrottle
 from services.gateway.config import GatewaySettings
 from services.gateway.models import RefreshToken, User
+from services.gateway.service_accounts import is_reserved
 from shared.auth.roles import Role
 from shared.auth.tokens import ACCESS_TOKEN_TYPE, ALGORITHM, now_seconds
 from shared.clock import utcnow
@@ -118,7 +119,8 @@ class AuthService:
     async def _client_credentials(
         self, client_id: str, client_secret: str, audience: str | None
     ) -> TokenResponse:
-        client = await self.repository.api_client(client_id)
+        # The gateway's own name is never a client's, even were a row left from before.
+        client = None if is_reserved(client_id) else await self.repository.api_client(client_id)
         ok = await verify_secret(client.secret_hash if client else None, client_secret)
         if client is None or not ok:
             raise InvalidClient()

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from services.gateway.identity.filters import OrganizationFilters, UserFilters
-from services.gateway.models import Organization, RefreshToken, User, UserRole
+from services.gateway.models import AccountToken, Organization, RefreshToken, User, UserRole
 from shared.auth.roles import Role
 from shared.clock import utcnow
 
@@ -44,10 +44,11 @@ class IdentityRepository:
             await self.session.scalars(query.order_by(Organization.id).limit(limit).offset(offset))
         ).all()
 
-    async def user(self, user_id: UUID) -> User | None:
-        return await self.session.scalar(
-            sa.select(User).options(selectinload(User.roles)).where(User.id == user_id)
-        )
+    async def user(self, user_id: UUID, *, lock: bool = False) -> User | None:
+        query = sa.select(User).options(selectinload(User.roles)).where(User.id == user_id)
+        if lock:
+            query = query.with_for_update(of=User)
+        return await self.session.scalar(query)
 
     async def user_by_username(self, username: str) -> User | None:
         return await self.session.scalar(
@@ -107,4 +108,14 @@ class IdentityRepository:
             sa.update(RefreshToken)
             .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
             .values(revoked_at=utcnow())
+        )
+
+    async def void_account_tokens(self, user_id: UUID) -> None:
+        """Every unspent one-time token of the account, of any purpose, opens nothing now: a
+        link mailed before the password was set, an address confirmed or the account closed
+        must not undo it (a reset link kept by someone who had the session, say)."""
+        await self.session.execute(
+            sa.update(AccountToken)
+            .where(AccountToken.user_id == user_id, AccountToken.spent_at.is_(None))
+            .values(spent_at=utcnow())
         )

@@ -173,6 +173,7 @@ class IdentityService:
             if not data.is_active:
                 await self._keep_an_admin(user)
                 await self.repo.revoke_sessions(user.id)
+                await self.repo.void_account_tokens(user.id)
             user.is_active, changed = data.is_active, True
             active_users = self.active_users
             if active_users is not None:
@@ -202,6 +203,7 @@ class IdentityService:
         user.password_hash = await hash_secret(password)
         user.is_active = True
         await self.repo.revoke_sessions(user.id)
+        await self.repo.void_account_tokens(user.id)
         if Role.admin.value not in {r.role for r in user.roles}:
             user.roles.append(UserRole(role=Role.admin.value, granted_by=None))
         await self.session.flush()

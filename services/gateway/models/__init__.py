@@ -80,7 +80,7 @@ class RefreshToken(Base):
 
 class AccountToken(Base):
     """One-time tokens sent by mail (a password reset, an address to verify): stored only as
-    SHA-256, short-lived, used once; a new one of the same purpose voids the user's earlier ones."""
+    SHA-256, short-lived, used once (`accounts/service.py` says when others are voided)."""
 
     __tablename__ = "account_tokens"
 

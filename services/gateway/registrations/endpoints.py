@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, status
 
 from services.gateway.accounts.service import AccountLimits
+from services.gateway.client_address import request_address
 from services.gateway.registrations.schemas import (
     Decline,
     OrganizationRequestCreate,
@@ -30,20 +31,22 @@ admin_router = APIRouter(prefix="/admin/v1", tags=["admin"])
     response_model=OrganizationRequestReceived,
     summary="Ask for an organization to be registered (an administrator decides)",
     description=(
-        "No login needed. The credit code must be valid (check character) and not registered "
-        "(409 `organization.credit_code_taken`) nor waiting already "
-        "(409 `organization_request.pending`). Limited per client address."
+        "No login needed. A malformed request (the credit code's check character included) is "
+        "422; any other is 202 with the same body, whether the code is registered already or "
+        "asked for by others (an administrator compares and decides). Limited per client "
+        "address (`SCIPLAN_GATEWAY_ORGANIZATION_REQUEST_PER_ADDRESS`)."
     ),
 )
 async def ask_for_registration(
     data: OrganizationRequestCreate, request: Request, session: SessionDep
 ) -> OrganizationRequestReceived:
     state = request.app.state
-    address = str(request.scope.get("state", {}).get("client_address", "unknown"))
     limits = AccountLimits.of(state.rate_limiter, state.settings)
-    await limits.refuse_address("orgreq", address, limits.reset_per_address)
-    asked = await RegistrationService(session).ask(data)
-    return OrganizationRequestReceived(id=asked.id, status=RequestStatus(asked.status))
+    await limits.refuse_address(
+        "orgreq", request_address(request), state.settings.organization_request_per_address
+    )
+    await RegistrationService(session).ask(data)
+    return OrganizationRequestReceived()
 
 
 @admin_router.get("/organization-requests", response_model=Page[OrganizationRequestRead])

@@ -11,11 +11,3 @@ class RequestNotFound(NotFound):
 class RequestDecided(Conflict):
     code = "organization_request.decided"
     title = Text("该注册申请已处理", "This registration request was decided already")
-
-
-class RequestPending(Conflict):
-    code = "organization_request.pending"
-    title = Text(
-        "该统一社会信用代码已有待处理的注册申请",
-        "A registration request with this credit code is waiting already",
-    )

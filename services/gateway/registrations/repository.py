@@ -25,13 +25,16 @@ class RegistrationRepository:
             query = query.with_for_update()
         return await self.session.scalar(query)
 
-    async def pending_for(self, credit_code: str) -> OrganizationRequest | None:
-        return await self.session.scalar(
-            sa.select(OrganizationRequest).where(
-                OrganizationRequest.credit_code == credit_code,
-                OrganizationRequest.status == RequestStatus.pending.value,
-            )
+    async def pending_for(
+        self, credit_code: str, *, lock: bool = False
+    ) -> Sequence[OrganizationRequest]:
+        query = sa.select(OrganizationRequest).where(
+            OrganizationRequest.credit_code == credit_code,
+            OrganizationRequest.status == RequestStatus.pending.value,
         )
+        if lock:
+            query = query.order_by(OrganizationRequest.id).with_for_update()
+        return (await self.session.scalars(query)).all()
 
     async def requests(
         self, status: RequestStatus | None, *, limit: int, offset: int

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
@@ -60,7 +60,10 @@ class OrganizationRequestRead(BaseModel):
 
 
 class OrganizationRequestReceived(BaseModel):
-    """What the asker is told: the request's id and that it waits for an administrator."""
+    """What the asker is told, the same whatever the code: neither whether the organization is
+    registered already nor whether others asked for it (no login: anyone may ask)."""
 
-    id: UUID
-    status: RequestStatus
+    status: Literal["received"] = "received"
+    detail: str = (
+        "The request was received. An administrator checks it and answers at the contact address."
+    )

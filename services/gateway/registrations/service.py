@@ -1,25 +1,34 @@
 """Organizations ask to be registered; administrators approve (the organization is created and
-published like any other) or decline with a reason."""
+published like any other) or decline with a reason.
+
+Anyone may ask, without a login, so asking tells nothing: not whether the code is registered
+(nothing is stored then) nor whether others asked for it. Several requests may wait for one
+code (a squatter cannot block the real organization); the administrator compares them and
+approves one, which declines the others waiting for that code, with the reason saying so.
+"""
 
 from __future__ import annotations
 
+import logging
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.gateway.identity.exceptions import CreditCodeTaken
 from services.gateway.identity.repository import IdentityRepository
 from services.gateway.identity.schemas import OrganizationCreate
 from services.gateway.identity.service import IdentityService
 from services.gateway.models import OrganizationRequest
-from services.gateway.registrations.exceptions import (
-    RequestDecided,
-    RequestNotFound,
-    RequestPending,
-)
+from services.gateway.registrations.exceptions import RequestDecided, RequestNotFound
 from services.gateway.registrations.repository import RegistrationRepository
 from services.gateway.registrations.schemas import OrganizationRequestCreate, RequestStatus
 from shared.clock import utcnow
+
+log = logging.getLogger(__name__)
+
+# Why the other requests for a code were declined when one of them was approved.
+ANOTHER_APPROVED = (
+    "该统一社会信用代码的另一份注册申请已获批准 / Another request for this credit code was approved"
+)
 
 
 class RegistrationService:
@@ -27,11 +36,11 @@ class RegistrationService:
         self.session = session
         self.repo = RegistrationRepository(session)
 
-    async def ask(self, data: OrganizationRequestCreate) -> OrganizationRequest:
+    async def ask(self, data: OrganizationRequestCreate) -> OrganizationRequest | None:
+        """The request stored, or None for a code registered already (nothing to decide)."""
         if await IdentityRepository(self.session).organization_by_code(data.credit_code):
-            raise CreditCodeTaken()
-        if await self.repo.pending_for(data.credit_code) is not None:
-            raise RequestPending()
+            log.info("organization request for a registered credit code: not stored")
+            return None
         request = OrganizationRequest(
             name=data.name,
             credit_code=data.credit_code,
@@ -59,6 +68,8 @@ class RegistrationService:
         )
         self._decide(request, RequestStatus.approved, admin, None)
         request.organization_id = org.id
+        for rival in await self.repo.pending_for(request.credit_code, lock=True):
+            self._decide(rival, RequestStatus.declined, admin, ANOTHER_APPROVED)
         await self.session.flush()
         return request
 
