@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -133,6 +134,12 @@ async def running_app(
         if sessionmaker is not None:
             app.state.db.sessionmaker = sessionmaker
             app.state.db.reading = _reading_on(sessionmaker.kw["bind"])
+            # Every app of the test shares its one connection: work started in the background
+            # would interleave its savepoints with a request's (savepoint "does not exist").
+            # The gateway reloads its key ring that way once it is a few seconds old.
+            key_store = getattr(app.state, "key_store", None)
+            if key_store is not None:
+                key_store.cache_seconds = math.inf
         yield app
 
 

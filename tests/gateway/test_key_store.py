@@ -25,6 +25,7 @@ async def test_a_stale_ring_serves_while_one_reload_runs(gateway: FastAPI) -> No
         return await real_load()
 
     store._load = slow_load  # type: ignore[method-assign]
+    store.cache_seconds = 5.0  # the harness keeps rings forever (one shared connection)
     store._loaded_at -= 3600  # stale
     answers = await asyncio.wait_for(asyncio.gather(*(store.ring() for _ in range(20))), 1)
     assert all(ring is first for ring in answers)

@@ -79,7 +79,7 @@ class KeyStore:
 
     def __init__(self, db: Database, cache_seconds: float) -> None:
         self._db = db
-        self._cache_seconds = cache_seconds
+        self.cache_seconds = cache_seconds
         self._ring: KeyRing | None = None
         self._loaded_at = float("-inf")
         self._lock = asyncio.Lock()
@@ -98,7 +98,7 @@ class KeyStore:
                     self._ring = await self._load()
                     self._loaded_at = time.monotonic()
                 return self._ring
-        stale = time.monotonic() - self._loaded_at > self._cache_seconds
+        stale = time.monotonic() - self._loaded_at > self.cache_seconds
         if stale and (self._reloading is None or self._reloading.done()):
             self._reloading = asyncio.create_task(self._reload())
         return ring
