@@ -6,6 +6,7 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from services.credit.config import CreditSettings
+from services.notify.config import NotifySettings
 from shared.errors import preferred_language
 from shared.ids import uuid7
 from shared.money import fen_to_yuan, yuan_to_fen
@@ -100,3 +101,17 @@ def test_production_refuses_development_secrets() -> None:
     assert fine.gateway_proof_required  # production requires the gateway's proof on writes
     assert fine.audience == "sciplan-credit"
     assert "pw" not in repr(fine)  # secrets never printed
+
+
+def test_notify_in_production_refuses_to_start_without_a_mail_server() -> None:
+    production = {
+        "environment": "production",
+        "client_id": "notify",
+        "client_secret": SecretStr("a-real-secret-from-the-vault"),
+        "gateway_proof_key": SecretStr("a-third-real-secret"),
+        "database_url": SecretStr("postgresql+asyncpg://sciplan:pw@db/sciplan"),
+    }
+    with pytest.raises(ValidationError, match="SCIPLAN_NOTIFY_SMTP_HOST"):
+        NotifySettings(**production)
+    assert NotifySettings(**production, smtp_host="relay.example.gov.cn").smtp_host
+    assert NotifySettings(environment="test").smtp_host == ""  # tests write to a folder
