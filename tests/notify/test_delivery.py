@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from services.notify.models import Delivery, Notification
 from shared.auth.roles import Role
+from shared.contracts.directory import UserContactChangedV1
 from tests.notify.conftest import Notify, apply, approved, assigned, published, text_of
 
 
@@ -81,6 +82,30 @@ async def test_a_formal_notice_accepted_by_the_mail_server_is_delivered_once(
     assert delivered["user_id"] == str(person.id)
     assert (delivered["about_type"], delivered["about_id"]) == ("project", str(event.project_id))
     assert delivered["source_event_id"] == str(source_event)
+
+
+async def test_mail_to_an_unverified_address_goes_but_only_opening_delivers_a_formal_notice(
+    notify: Notify,
+) -> None:
+    person = await notify.person(Role.applicant, email=None)
+    await apply(
+        notify,
+        "gateway",
+        UserContactChangedV1(id=person.id, email="maybe.wang@example.org", email_verified=False),
+    )
+    await apply(notify, "projects", approved(person.id))
+    assert await notify.deliver() == 1
+    [mail] = notify.smtp.mailbox.received
+    assert mail["To"] == "maybe.wang@example.org"  # the mail still goes
+    [notice] = (await notify.call("GET", "/v1/me/notifications", person)).json()["items"]
+    assert notice["deliveries"][0]["state"] == "accepted"
+    assert notice["delivered_at"] is None  # but whoever holds that mailbox may not be them
+    assert await published(notify) == []
+
+    notify.clock.advance(hours=1)
+    await notify.call("GET", f"/v1/me/notifications/{notice['id']}", person)
+    [(kind, delivered)] = await published(notify)
+    assert (kind, delivered["channel"]) == ("notice.delivered", "inbox")
 
 
 async def test_a_mail_refused_for_good_is_shown_on_the_notification(notify: Notify) -> None:

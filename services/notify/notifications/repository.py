@@ -239,6 +239,15 @@ class NotificationRepository:
         )
         return {Channel(row.channel): row.address for row in rows}
 
+    async def is_verified(self, user_id: UUID, channel: Channel, address: str) -> bool:
+        """Whether `address` is the person's address on `channel` and they proved it theirs."""
+        verified = await self.session.scalar(
+            sa.select(Address.verified).where(
+                Address.user_id == user_id, Address.channel == channel, Address.address == address
+            )
+        )
+        return bool(verified)
+
     async def set_address(
         self, user_id: UUID, channel: Channel, address: str | None, verified: bool, at: datetime
     ) -> None:
