@@ -155,17 +155,28 @@ class NotificationRepository:
         )
 
     async def claim_due(
-        self, now: datetime, lease_until: datetime, limit: int
+        self, now: datetime, lease_until: datetime, limit: int, max_attempts: int
     ) -> Sequence[tuple[Delivery, Notification]]:
         """Due deliveries, leased to the caller (`sending` until `lease_until`), attempt counted.
 
+        A delivery whose lease ran out after its last attempt (the worker died while sending
+        it, every time) fails for good instead of being tried forever.
         SKIP LOCKED: several workers (replicas) each take different ones."""
+        pending = (
+            Delivery.state.in_([DeliveryState.queued, DeliveryState.sending]),
+            Delivery.next_attempt_at <= now,
+        )
+        await self.session.execute(
+            sa.update(Delivery)
+            .where(*pending, Delivery.attempts >= max_attempts)
+            .values(
+                state=DeliveryState.failed_permanently,
+                last_error=f"not sent after {max_attempts} attempts",
+            )
+        )
         due = (
             sa.select(Delivery.id)
-            .where(
-                Delivery.state.in_([DeliveryState.queued, DeliveryState.sending]),
-                Delivery.next_attempt_at <= now,
-            )
+            .where(*pending, Delivery.attempts < max_attempts)
             .order_by(Delivery.next_attempt_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
