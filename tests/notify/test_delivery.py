@@ -78,7 +78,7 @@ async def test_a_formal_notice_accepted_by_the_mail_server_is_delivered_once(
     assert notice["delivered_by"] == "mail"
     assert notice["deliveries"][0]["state"] == "accepted"
     # Opening it later is no second delivery.
-    await notify.call("GET", f"/v1/me/notifications/{notice['id']}", person)
+    await notify.call("POST", f"/v1/me/notifications/{notice['id']}/open", person)
 
     [(kind, delivered)] = await published(notify)
     assert kind == "notice.delivered"
@@ -108,7 +108,7 @@ async def test_mail_to_an_unverified_address_goes_but_only_opening_delivers_a_fo
     assert await published(notify) == []
 
     notify.clock.advance(hours=1)
-    await notify.call("GET", f"/v1/me/notifications/{notice['id']}", person)
+    await notify.call("POST", f"/v1/me/notifications/{notice['id']}/open", person)
     [(kind, delivered)] = await published(notify)
     assert (kind, delivered["channel"]) == ("notice.delivered", "inbox")
 

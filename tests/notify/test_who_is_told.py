@@ -158,7 +158,8 @@ async def test_a_credit_record_notice_is_formal_and_reaches_an_organizations_adm
     [notice] = await _inbox(notify, admin)
     assert (notice["formal"], notice["mandatory"]) == (True, True)
     assert (notice["about_type"], notice["about_id"]) == ("credit_record", str(record))
-    assert "10 个工作日" in notice["body"]
+    opened = await notify.call("POST", f"/v1/me/notifications/{notice['id']}/open", admin)
+    assert "10 个工作日" in opened.json()["body"]
 
 
 async def test_an_approval_told_twice_by_projects_is_one_notice(notify: Notify) -> None:
