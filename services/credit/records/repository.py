@@ -86,6 +86,21 @@ class RecordRepository:
             )
         )
 
+    async def notice_event_id(self, record_id: UUID) -> str | None:
+        """The id of the `credit.record_notified` event of the record's notice, as its move to
+        notified recorded it (records notified before it was recorded: None)."""
+        found = await self.session.scalar(
+            sa.select(RecordTransition.details["notice_event_id"].astext)
+            .where(
+                RecordTransition.record_id == record_id,
+                RecordTransition.to_status == RecordStatus.notified,
+                RecordTransition.from_status != RecordStatus.notified,
+            )
+            .order_by(RecordTransition.id.desc())
+            .limit(1)
+        )
+        return str(found) if found is not None else None
+
     async def transitions(self, record_id: UUID) -> Sequence[RecordTransition]:
         return (
             await self.session.scalars(

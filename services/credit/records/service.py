@@ -434,9 +434,14 @@ class RecordService:
         now: datetime,
     ) -> CreditRecord:
         """The notify service delivered the notice (`notice.delivered`). The first delivery
-        counts; a later one changes nothing."""
+        counts; a later one changes nothing, and neither does the delivery of a notification
+        made of another event about the record (`notice_event_id` is the notification's
+        source event: it must be the notice's own, where the history knows it)."""
         record = await self._locked(record_id, *_SENT)
         if record.delivered_at is not None:
+            return record
+        expected = await self.repository.notice_event_id(record.id)
+        if expected is not None and expected != evidence.get("notice_event_id"):
             return record
         details = {**self._delivered(record, at, channel), **evidence}
         await self._log(
@@ -489,13 +494,15 @@ class RecordService:
     async def _send_notice(
         self, record: CreditRecord, actor: Actor, reason: str, now: datetime
     ) -> CreditRecord:
+        # The notice is published first: its event id goes into the history, so that only the
+        # delivery of this very notice (not of a later decision about the record) counts.
+        notice_event_id = await self.events.notified(record, now)
+        details: dict[str, Any] = {"notice_event_id": str(notice_event_id)}
         if self.await_delivery:
-            details = {"delivery": "awaiting"}
+            details["delivery"] = "awaiting"
         else:
-            details = self._delivered(record, now, "at_notice")
-        record = await self._move(record, RecordStatus.notified, actor, reason, now, details)
-        await self.events.notified(record, now)
-        return record
+            details.update(self._delivered(record, now, "at_notice"))
+        return await self._move(record, RecordStatus.notified, actor, reason, now, details)
 
     def _delivered(self, record: CreditRecord, at: datetime, channel: str) -> dict[str, Any]:
         """The notice reached the subject at `at`: the objection window runs from then (a
