@@ -202,31 +202,77 @@ async def test_only_the_delivery_of_the_record_notice_itself_starts_the_window(
 
 async def test_an_officer_records_a_delivery_by_post_once_and_audited(credit: Credit) -> None:
     record = await notified(credit, "FALSE_MATERIALS")
-    credit.clock.advance(days=5)
+    sent_at = credit.clock.now
+    credit.clock.advance(days=7)
     path = f"/v1/records/{record['id']}/delivery"
     body = {
         "channel": "post",
         "delivered_at": (credit.clock.now - timedelta(days=1)).isoformat(),
-        "reason": "当事人无系统账号，告知书以挂号信送达（回执 EMS1234567）",
+        "evidence": "EMS 挂号信回执 EMS1234567CN",
+        "reason": "当事人无系统账号，告知书以挂号信送达",
     }
     by_subject = await credit.call("POST", path, "applicant", json=body)
     assert by_subject.status_code == 403
-    future = {**body, "delivered_at": (credit.clock.now + timedelta(days=1)).isoformat()}
-    refused = await credit.call("POST", path, "manager", json=future)
-    assert (refused.status_code, refused.json()["code"]) == (422, "record.delivery_out_of_range")
+    no_evidence = {k: v for k, v in body.items() if k != "evidence"}
+    refused = await credit.call("POST", path, "credit_officer", json=no_evidence)
+    assert refused.status_code == 422, refused.text
 
-    recorded = await credit.call("POST", path, "manager", json=body)
+    recorded = await credit.call("POST", path, "credit_officer", json=body)
     assert recorded.status_code == 200, recorded.text
     at = credit.clock.now - timedelta(days=1)
+    assert sent_at < at
     assert recorded.json()["objection_deadline"] is not None
     assert datetime.fromisoformat(recorded.json()["objection_deadline"]) == (
         WorkCalendar().add_working_days(at, WINDOW)
     )
     last = recorded.json()["transitions"][-1]
-    assert (last["actor"], last["reason"]) == (credit.callers["manager"].user_id, body["reason"])
-    assert last["details"]["channel"] == "post"
-    again = await credit.call("POST", path, "manager", json=body)
+    assert (last["actor"], last["reason"]) == (
+        credit.callers["credit_officer"].user_id,
+        body["reason"],
+    )
+    assert (last["details"]["channel"], last["details"]["evidence"]) == (
+        "post",
+        "EMS 挂号信回执 EMS1234567CN",
+    )
+    again = await credit.call("POST", path, "credit_officer", json=body)
     assert (again.status_code, again.json()["code"]) == (409, "record.already_delivered")
+
+
+async def test_a_delivery_by_other_means_cannot_be_backdated_nor_recorded_by_its_sender(
+    credit: Credit,
+) -> None:
+    record = await notified(credit, "FALSE_MATERIALS")
+    sent_at = credit.clock.now
+    path = f"/v1/records/{record['id']}/delivery"
+
+    async def record_delivery(who: str, at: datetime) -> tuple[int, str | None]:
+        body = {
+            "channel": "post",
+            "delivered_at": at.isoformat(),
+            "evidence": "EMS1234567CN",
+            "reason": "挂号信送达",
+        }
+        response = await credit.call("POST", path, who, json=body)
+        return response.status_code, response.json().get("code")
+
+    credit.clock.advance(days=2)
+    # Who sent the notice does not record its service: the window would run from a date of
+    # their choosing.
+    by_sender = await record_delivery("manager", credit.clock.now)
+    assert by_sender == (403, "record.delivery_by_sender")
+    out_of_range = (422, "record.delivery_out_of_range")
+    assert await record_delivery("credit_officer", sent_at - timedelta(hours=1)) == out_of_range
+    assert (
+        await record_delivery("credit_officer", credit.clock.now + timedelta(hours=1))
+        == out_of_range
+    )
+    credit.clock.advance(days=5)
+    # Seven days after the notice: a delivery six days ago is after the notice, but further
+    # back than anyone may date one.
+    six_days_ago = credit.clock.now - timedelta(days=6)
+    assert await record_delivery("credit_officer", six_days_ago) == out_of_range
+    four_days_ago = credit.clock.now - timedelta(days=4)
+    assert await record_delivery("credit_officer", four_days_ago) == (200, None)
 
 
 async def test_the_subject_is_told_of_the_decisions_on_their_objection_and_appeal(

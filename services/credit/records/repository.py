@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -76,21 +75,10 @@ class RecordRepository:
         """The rule in the version the record was made under."""
         return await self.session.get(Rule, (record.rule_code, record.rule_version))
 
-    async def notice_sent_at(self, record_id: UUID) -> datetime | None:
-        """When the record's notice was sent (its move to notified)."""
+    async def notice_sent(self, record_id: UUID) -> RecordTransition | None:
+        """The record's move to notified: when its notice was sent, and by whom."""
         return await self.session.scalar(
-            sa.select(sa.func.max(RecordTransition.at)).where(
-                RecordTransition.record_id == record_id,
-                RecordTransition.to_status == RecordStatus.notified,
-                RecordTransition.from_status != RecordStatus.notified,
-            )
-        )
-
-    async def notice_event_id(self, record_id: UUID) -> str | None:
-        """The id of the `credit.record_notified` event of the record's notice, as its move to
-        notified recorded it (records notified before it was recorded: None)."""
-        found = await self.session.scalar(
-            sa.select(RecordTransition.details["notice_event_id"].astext)
+            sa.select(RecordTransition)
             .where(
                 RecordTransition.record_id == record_id,
                 RecordTransition.to_status == RecordStatus.notified,
@@ -99,7 +87,6 @@ class RecordRepository:
             .order_by(RecordTransition.id.desc())
             .limit(1)
         )
-        return str(found) if found is not None else None
 
     async def transitions(self, record_id: UUID) -> Sequence[RecordTransition]:
         return (
