@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pydantic import SecretStr, ValidationError
 
@@ -104,14 +106,15 @@ def test_production_refuses_development_secrets() -> None:
 
 
 def test_notify_in_production_refuses_to_start_without_a_mail_server() -> None:
-    production = {
+    production: dict[str, Any] = {
         "environment": "production",
         "client_id": "notify",
-        "client_secret": SecretStr("a-real-secret-from-the-vault"),
-        "gateway_proof_key": SecretStr("a-third-real-secret"),
-        "database_url": SecretStr("postgresql+asyncpg://sciplan:pw@db/sciplan"),
+        "client_secret": "a-real-secret-from-the-vault",
+        "gateway_proof_key": "a-third-real-secret",
+        "database_url": "postgresql+asyncpg://sciplan:pw@db/sciplan",
     }
     with pytest.raises(ValidationError, match="SCIPLAN_NOTIFY_SMTP_HOST"):
-        NotifySettings(**production)
-    assert NotifySettings(**production, smtp_host="relay.example.gov.cn").smtp_host
+        NotifySettings.model_validate(production)
+    relay = {**production, "smtp_host": "relay.example.gov.cn"}
+    assert NotifySettings.model_validate(relay).smtp_host
     assert NotifySettings(environment="test").smtp_host == ""  # tests write to a folder
