@@ -14,6 +14,7 @@ from services.notify.models import Delivery, Notification
 from services.notify.notifications.repository import NotificationRepository
 from shared.auth.roles import Role
 from shared.contracts.directory import UserContactChangedV1
+from tests.conftest import bearer
 from tests.notify.conftest import Notify, apply, approved, assigned, published, text_of
 
 
@@ -181,17 +182,32 @@ async def test_a_delivery_whose_worker_dies_every_time_is_given_up_after_max_att
 ) -> None:
     person = await notify.person(Role.applicant)
     await apply(notify, "projects", approved(person.id))
+    gateway = bearer(await notify.token("svc:gateway", [Role.service.value]))
+    reset = {
+        "idempotency_key": "reset-0001-abcdef",
+        "user_id": str(person.id),
+        "template": "password_reset",
+        "params": {"link": "https://sciplan.example/reset?t=secret-token-123"},
+    }
+    sent = await notify.client.post("/internal/v1/messages", json=reset, headers=gateway)
+    assert sent.status_code == 202, sent.text
     settings = notify.app.state.settings
     for _ in range(settings.max_attempts):
         # Leased, then never recorded: the process died mid-send.
         async with notify.sessionmaker() as session:
             now = notify.clock()
             lease = now + timedelta(seconds=settings.sending_lease_seconds)
-            assert len(await NotificationRepository(session).claim_due(now, lease, 20, 99)) == 1
+            assert len(await NotificationRepository(session).claim_due(now, lease, 20, 99)) == 2
             await session.commit()
         notify.clock.advance(seconds=settings.sending_lease_seconds + 1)
 
     assert await notify.deliver() == 0
-    [delivery] = await _deliveries(notify)
-    assert (delivery.state, delivery.attempts) == ("failed_permanently", settings.max_attempts)
+    deliveries = await _deliveries(notify)
+    assert {(d.state, d.attempts) for d in deliveries} == {
+        ("failed_permanently", settings.max_attempts)
+    }
     assert notify.smtp.mailbox.received == []
+    async with notify.sessionmaker() as session:
+        link = await session.get(Notification, sent.json()["id"])
+        assert link is not None
+        assert (link.params, link.body) == ({}, None)  # a link that will never go is not kept

@@ -166,14 +166,29 @@ class NotificationRepository:
             Delivery.state.in_([DeliveryState.queued, DeliveryState.sending]),
             Delivery.next_attempt_at <= now,
         )
-        await self.session.execute(
-            sa.update(Delivery)
-            .where(*pending, Delivery.attempts >= max_attempts)
-            .values(
-                state=DeliveryState.failed_permanently,
-                last_error=f"not sent after {max_attempts} attempts",
+        given_up = (
+            (
+                await self.session.execute(
+                    sa.update(Delivery)
+                    .where(*pending, Delivery.attempts >= max_attempts)
+                    .values(
+                        state=DeliveryState.failed_permanently,
+                        last_error=f"not sent after {max_attempts} attempts",
+                    )
+                    .returning(Delivery.notification_id)
+                )
             )
+            .scalars()
+            .all()
         )
+        if given_up:
+            # As when a delivery is recorded final: a one-time link that will never go is
+            # not kept.
+            await self.session.execute(
+                sa.update(Notification)
+                .where(Notification.id.in_(given_up), Notification.sensitive)
+                .values(params={}, body=None)
+            )
         due = (
             sa.select(Delivery.id)
             .where(*pending, Delivery.attempts < max_attempts)
