@@ -19,7 +19,8 @@ async def every(
     name: str,
 ) -> None:
     """Until `stop` is set: wait `interval()` seconds, then run `one_pass` again for as long as
-    it answers that more is due (a full batch). A pass that fails is logged (a database outage
+    it answers that more is due (a full batch), checking `stop` between passes so a shutdown
+    does not wait out a backlog. A pass that fails is logged (a database outage
     in one line, anything else with its traceback) and the next tick tries again: the loop
     outlives an outage, and a bug in one pass does not stop the service's background work."""
     while True:
@@ -28,7 +29,7 @@ async def every(
         if stop.is_set():
             return
         try:
-            while await one_pass():
+            while await one_pass() and not stop.is_set():
                 pass
         except Exception as exc:
             if is_database_outage(exc):

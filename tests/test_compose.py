@@ -326,3 +326,12 @@ def test_production_secrets_are_set(service: str) -> None:
     settings = settings_class.model_validate(values)
     assert settings.environment == "production"
     assert settings.default_secrets() == []
+
+
+def test_notify_mails_through_a_relay_the_operator_names() -> None:
+    # A formal notice accepted by the mail server counts as served: no default may send it
+    # to the catcher, which accepts everything and delivers nothing.
+    [host] = _references(_environment("notify")["SCIPLAN_NOTIFY_SMTP_HOST"])
+    assert host["op"] == ":?"
+    assert "mailpit" not in _service("notify")["depends_on"]
+    assert _service("mailpit")["profiles"] == ["local"]

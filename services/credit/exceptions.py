@@ -69,8 +69,16 @@ class DeliveryOutOfRange(AppError):
     status = 422
     code = "record.delivery_out_of_range"
     title = Text(
-        "送达时间须在告知之后、当前时间之前",
-        "The delivery must be after the notice was sent and not in the future",
+        "送达时间须在告知之后、当前时间之前，且不早于 5 天前",
+        "The delivery must be after the notice was sent, not in the future and at most 5 days ago",
+    )
+
+
+class DeliveryBySender(Forbidden):
+    code = "record.delivery_by_sender"
+    title = Text(
+        "告知书的送达须由发出告知书人员以外的另一名工作人员记录",
+        "Someone other than the officer who sent the notice records its delivery",
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -19,7 +19,8 @@ class NotifySettings(ServiceSettings):
     credit_url: str = "http://127.0.0.1:8002"
     funds_url: str = "http://127.0.0.1:8003"
     # The mail server (SMTP). Without a host, mail is written as .eml files into `mail_dir`
-    # (local `make run`; `sciplan mail` lists them).
+    # (local `make run`; `sciplan mail` lists them): development and tests only, since a
+    # formal notice written there would count as served.
     smtp_host: str = ""
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_username: str = ""
@@ -39,3 +40,12 @@ class NotifySettings(ServiceSettings):
     # A delivery being sent is leased this long: a process that dies mid-send leaves it to
     # be tried again afterwards.
     sending_lease_seconds: float = Field(default=120.0, gt=0)
+
+    @model_validator(mode="after")
+    def _mail_server_in_production(self) -> NotifySettings:
+        if self.environment == "production" and not self.smtp_host.strip():
+            raise ValueError(
+                "production needs a mail server: set SCIPLAN_NOTIFY_SMTP_HOST "
+                "(mail written to a folder would count formal notices as served)"
+            )
+        return self

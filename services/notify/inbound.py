@@ -481,7 +481,8 @@ async def _objection(t: _Telling, e: CreditObjectionDecidedV1) -> None:
             "reason": e.reason,
             "appeal_deadline": _moment(e.appeal_deadline) if e.appeal_deadline else "",
         },
-        About("credit_record", str(e.record_id)),
+        # Not "credit_record": credit takes a delivery about the record as its notice's.
+        About("credit_objection", str(e.record_id)),
     )
 
 
@@ -490,7 +491,7 @@ async def _appeal(t: _Telling, e: CreditAppealDecidedV1) -> None:
         await t.recipients.subject(e.gateway_user_id, e.gateway_org_id),
         "credit_appeal_decided",
         {**_record_params(e), "outcome": e.outcome, "reason": e.reason},
-        About("credit_record", str(e.record_id)),
+        About("credit_appeal", str(e.record_id)),
     )
 
 

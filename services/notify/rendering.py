@@ -3,6 +3,7 @@ each with a `subject` block and a `body` block (plain text; mail is sent as text
 
 from __future__ import annotations
 
+import unicodedata
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,11 +31,20 @@ def _environment() -> jinja2.Environment:
     )
 
 
+def one_line(text: str) -> str:
+    """`text` without control characters or line breaks (each becomes a space): a subject
+    carries titles people typed, and a stray `\\r` must neither break the mail header nor add
+    one of its own."""
+    return "".join(
+        " " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text
+    ).strip()
+
+
 def render(name: str, locale: str, params: dict[str, Any]) -> tuple[str, str]:
     """The subject (one line) and the body of template `name` in `locale`."""
     chosen = locale if locale in LOCALES else DEFAULT_LOCALE
     template = _environment().get_template(f"{chosen}/{name}.txt")
     context = template.new_context(dict(params))
-    subject = "".join(template.blocks["subject"](context)).strip().replace("\n", " ")
+    subject = one_line("".join(template.blocks["subject"](context)))
     body = "".join(template.blocks["body"](context)).strip() + "\n"
     return subject, body

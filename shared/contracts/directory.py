@@ -46,7 +46,9 @@ class UserContactChangedV1(EventContract):
     """Where a user is reached, as the gateway knows it: set, changed or removed (None).
 
     Kept apart from `user.created`/`user.updated` (published V1 contracts that carry no address)
-    so that only the services that write to people (notify) hold addresses at all."""
+    so that only services that subscribe to this event store addresses; today only notify does.
+    The gateway's feed is not filtered per consumer, so every service holding a feed token can
+    read this event and the addresses in it; filtering the feed per consumer is future work."""
 
     event_type: ClassVar[str] = "user.contact_changed"
     aggregate_type: ClassVar[str] = "user"

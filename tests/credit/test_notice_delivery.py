@@ -35,8 +35,28 @@ def credit_settings(database_url: str) -> CreditSettings:
     )
 
 
-def delivered(record_id: Any, at: datetime, *, about_type: str = "credit_record") -> Event:
+def notice_of(record: dict[str, Any]) -> str:
+    """The id of the record's `credit.record_notified` event, as its history keeps it: notify
+    names it as the source of the notification it delivers."""
+    [sent] = [t for t in record["transitions"] if "notice_event_id" in t["details"]]
+    event_id: str = sent["details"]["notice_event_id"]
+    return event_id
+
+
+def delivered(
+    record: dict[str, Any] | Any,
+    at: datetime,
+    *,
+    about_type: str = "credit_record",
+    source_event_id: str | None = None,
+) -> Event:
+    """Notify's `notice.delivered` of the notice of `record` (a record as credit shows it, or
+    just an id: a record credit may not know)."""
     notification_id = uuid7()
+    if isinstance(record, dict):
+        record_id, source_event_id = record["id"], source_event_id or notice_of(record)
+    else:
+        record_id = record
     return Event(
         event_id=uuid7(),
         event_type="notice.delivered",
@@ -47,7 +67,7 @@ def delivered(record_id: Any, at: datetime, *, about_type: str = "credit_record"
             "user_id": str(uuid7()),
             "about_type": about_type,
             "about_id": str(record_id),
-            "source_event_id": str(uuid7()),
+            "source_event_id": source_event_id or str(uuid7()),
             "channel": "mail",
             "delivered_at": at.isoformat(),
         },
@@ -105,7 +125,7 @@ async def test_the_notice_awaits_delivery_and_the_window_runs_from_the_delivery(
 
     credit.clock.advance(days=20)  # the mail reached them three weeks after the notice
     at = credit.clock.now
-    assert await deliver(session, credit, delivered(record["id"], at)) == ["applied"]
+    assert await deliver(session, credit, delivered(record, at)) == ["applied"]
 
     after = await read(credit, record["id"])
     deadline = WorkCalendar().add_working_days(at, WINDOW)
@@ -150,51 +170,116 @@ async def test_the_same_delivery_twice_changes_nothing_and_the_first_counts(
     session: AsyncSession, credit: Credit
 ) -> None:
     record = await notified(credit, "FALSE_MATERIALS")
-    first = delivered(record["id"], credit.clock.now)
+    first = delivered(record, credit.clock.now)
     assert await deliver(session, credit, first) == ["applied"]
     before = await read(credit, record["id"])
 
     credit.clock.advance(days=3)
-    later = delivered(record["id"], credit.clock.now)  # the inbox opened after the mail
+    later = delivered(record, credit.clock.now)  # the inbox opened after the mail
     assert await deliver(session, credit, first, later) == ["duplicate", "applied"]
     after = await read(credit, record["id"])
     assert after == before
 
 
+async def test_only_the_delivery_of_the_record_notice_itself_starts_the_window(
+    session: AsyncSession, credit: Credit
+) -> None:
+    record = await notified(credit, "FALSE_MATERIALS")
+    at = credit.clock.now
+    # A decision about the same record delivered (another about_type), or a notice made of
+    # some other event of credit's: neither is the record's notice.
+    decision = delivered(record["id"], at, about_type="credit_objection")
+    other_event = delivered(record["id"], at, source_event_id=str(uuid7()))
+    assert await deliver(session, credit, decision, other_event) == ["applied", "applied"]
+    still = await read(credit, record["id"])
+    assert (still["awaiting_delivery"], still["objection_deadline"]) == (True, None)
+
+    credit.clock.advance(days=2)
+    assert await deliver(session, credit, delivered(record, credit.clock.now)) == ["applied"]
+    after = await read(credit, record["id"])
+    assert datetime.fromisoformat(after["delivered_at"]) == credit.clock.now
+
+
 async def test_an_officer_records_a_delivery_by_post_once_and_audited(credit: Credit) -> None:
     record = await notified(credit, "FALSE_MATERIALS")
-    credit.clock.advance(days=5)
+    sent_at = credit.clock.now
+    credit.clock.advance(days=7)
     path = f"/v1/records/{record['id']}/delivery"
     body = {
         "channel": "post",
         "delivered_at": (credit.clock.now - timedelta(days=1)).isoformat(),
-        "reason": "当事人无系统账号，告知书以挂号信送达（回执 EMS1234567）",
+        "evidence": "EMS 挂号信回执 EMS1234567CN",
+        "reason": "当事人无系统账号，告知书以挂号信送达",
     }
     by_subject = await credit.call("POST", path, "applicant", json=body)
     assert by_subject.status_code == 403
-    future = {**body, "delivered_at": (credit.clock.now + timedelta(days=1)).isoformat()}
-    refused = await credit.call("POST", path, "manager", json=future)
-    assert (refused.status_code, refused.json()["code"]) == (422, "record.delivery_out_of_range")
+    no_evidence = {k: v for k, v in body.items() if k != "evidence"}
+    refused = await credit.call("POST", path, "credit_officer", json=no_evidence)
+    assert refused.status_code == 422, refused.text
 
-    recorded = await credit.call("POST", path, "manager", json=body)
+    recorded = await credit.call("POST", path, "credit_officer", json=body)
     assert recorded.status_code == 200, recorded.text
     at = credit.clock.now - timedelta(days=1)
+    assert sent_at < at
     assert recorded.json()["objection_deadline"] is not None
     assert datetime.fromisoformat(recorded.json()["objection_deadline"]) == (
         WorkCalendar().add_working_days(at, WINDOW)
     )
     last = recorded.json()["transitions"][-1]
-    assert (last["actor"], last["reason"]) == (credit.callers["manager"].user_id, body["reason"])
-    assert last["details"]["channel"] == "post"
-    again = await credit.call("POST", path, "manager", json=body)
+    assert (last["actor"], last["reason"]) == (
+        credit.callers["credit_officer"].user_id,
+        body["reason"],
+    )
+    assert (last["details"]["channel"], last["details"]["evidence"]) == (
+        "post",
+        "EMS 挂号信回执 EMS1234567CN",
+    )
+    again = await credit.call("POST", path, "credit_officer", json=body)
     assert (again.status_code, again.json()["code"]) == (409, "record.already_delivered")
+
+
+async def test_a_delivery_by_other_means_cannot_be_backdated_nor_recorded_by_its_sender(
+    credit: Credit,
+) -> None:
+    record = await notified(credit, "FALSE_MATERIALS")
+    sent_at = credit.clock.now
+    path = f"/v1/records/{record['id']}/delivery"
+
+    async def record_delivery(who: str, at: datetime) -> tuple[int, str | None]:
+        body = {
+            "channel": "post",
+            "delivered_at": at.isoformat(),
+            "evidence": "EMS1234567CN",
+            "reason": "挂号信送达",
+        }
+        response = await credit.call("POST", path, who, json=body)
+        return response.status_code, response.json().get("code")
+
+    credit.clock.advance(days=2)
+    # Who sent the notice does not record its service: the window would run from a date of
+    # their choosing.
+    by_sender = await record_delivery("manager", credit.clock.now)
+    assert by_sender == (403, "record.delivery_by_sender")
+    out_of_range = (422, "record.delivery_out_of_range")
+    assert await record_delivery("credit_officer", sent_at - timedelta(hours=1)) == out_of_range
+    assert (
+        await record_delivery("credit_officer", credit.clock.now + timedelta(hours=1))
+        == out_of_range
+    )
+    credit.clock.advance(days=5)
+    # Seven days after the notice: a delivery six days ago is after the notice, but further
+    # back than anyone may date one.
+    six_days_ago = credit.clock.now - timedelta(days=6)
+    assert await record_delivery("credit_officer", six_days_ago) == out_of_range
+    four_days_ago = credit.clock.now - timedelta(days=4)
+    assert await record_delivery("credit_officer", four_days_ago) == (200, None)
 
 
 async def test_the_subject_is_told_of_the_decisions_on_their_objection_and_appeal(
     session: AsyncSession, credit: Credit
 ) -> None:
     record = await notified(credit, "FALSE_MATERIALS")
-    await deliver(session, credit, delivered(record["id"], credit.clock.now))
+    await deliver(session, credit, delivered(record, credit.clock.now))
     await step(credit, record["id"], "objection", "applicant", statement="合作证明由合作方提供。")
     decided = await step(
         credit,

@@ -744,7 +744,8 @@ async def open_the_notice(story: Story, who: str, record_id: str) -> str:
     [notice] = found
     assert (notice["formal"], notice["mandatory"]) == (True, True), notice
     assert notice["delivered_at"] is None, notice  # no mail address: only the inbox delivers
-    opened = await story.ok("GET", "notify", f"/me/notifications/{notice['id']}", who)
+    assert notice["body"] is None, notice  # listed, not served: its text waits for the opening
+    opened = await story.ok("POST", "notify", f"/me/notifications/{notice['id']}/open", who)
     assert opened["delivered_by"] == "inbox", opened
 
     async def heard() -> bool:

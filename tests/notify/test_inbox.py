@@ -98,19 +98,42 @@ async def test_only_a_formal_notice_is_acknowledged_and_only_once(notify: Notify
 
 async def test_opening_a_formal_notice_delivers_it_once(notify: Notify) -> None:
     person = await notify.person(Role.applicant, email=None)
-    await apply(notify, "projects", approved(person.id))
+    await apply(notify, "projects", approved(person.id, project_number="GS2026-0042"))
     [notice] = (await notify.call("GET", "/v1/me/notifications", person)).json()["items"]
     assert notice["delivered_at"] is None
 
-    opened = await notify.call("GET", f"/v1/me/notifications/{notice['id']}", person)
+    opened = await notify.call("POST", f"/v1/me/notifications/{notice['id']}/open", person)
     assert opened.json()["opened_at"] is not None
     assert opened.json()["delivered_by"] == "inbox"
-    await notify.call("GET", f"/v1/me/notifications/{notice['id']}", person)
+    assert "GS2026-0042" in opened.json()["body"]
+    await notify.call("POST", f"/v1/me/notifications/{notice['id']}/open", person)
 
     [(kind, delivered)] = await published(notify)
     assert kind == "notice.delivered"
     assert delivered["channel"] == "inbox"
     assert delivered["about_type"] == "project"
+
+
+async def test_a_formal_notice_shows_its_content_only_once_opened(notify: Notify) -> None:
+    # Listing and reading (a prefetch, a retried GET) are no delivery, so they show only the
+    # subject: nobody reads a formal notice without having been served it.
+    person = await notify.person(Role.applicant, email=None)
+    await apply(notify, "projects", approved(person.id, project_number="GS2026-0042"))
+    for unread in (False, True):
+        listed = await notify.call("GET", "/v1/me/notifications", person, params={"unread": unread})
+        [notice] = listed.json()["items"]
+        assert notice["subject"] == "【正式通知】项目立项决定：GS2026-0042"
+        assert (notice["body"], notice["params"], notice["sealed"]) == (None, {}, True)
+    read = (await notify.call("GET", f"/v1/me/notifications/{notice['id']}", person)).json()
+    assert (read["body"], read["params"], read["sealed"]) == (None, {}, True)
+    assert (read["opened_at"], read["read_at"], read["delivered_at"]) == (None, None, None)
+    assert await published(notify) == []
+
+    await notify.call("POST", f"/v1/me/notifications/{notice['id']}/open", person)
+    [listed] = (await notify.call("GET", "/v1/me/notifications", person)).json()["items"]
+    assert "GS2026-0042" in listed["body"]
+    assert listed["params"]["project_number"] == "GS2026-0042"
+    assert listed["sealed"] is False
 
 
 async def test_preferences_cannot_switch_off_a_mandatory_category(notify: Notify) -> None:

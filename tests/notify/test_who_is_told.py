@@ -12,7 +12,11 @@ import pytest
 from services.notify.catalog import CATEGORIES, TEMPLATES
 from services.notify.rendering import FOLDER, render
 from shared.auth.roles import Role
-from shared.contracts.credit import CreditRecordNotifiedV1
+from shared.contracts.credit import (
+    CreditAppealDecidedV1,
+    CreditObjectionDecidedV1,
+    CreditRecordNotifiedV1,
+)
 from shared.contracts.directory import UserContactChangedV1, UserCreatedV1
 from shared.contracts.experts import ExpertAdmittedV1, ExpertApplicationDeclinedV1
 from shared.contracts.funds import PaymentOrderAwaitingApprovalV1
@@ -127,22 +131,25 @@ async def test_a_credit_record_notice_is_formal_and_reaches_an_organizations_adm
     org = uuid7()
     admin = await notify.person(Role.org_admin, org_id=org)
     record = uuid7()
+    about = {
+        "record_id": record,
+        "subject_id": uuid7(),
+        "subject_kind": "organization",
+        "subject_name": "兰州某研究所",
+        "gateway_user_id": None,
+        "gateway_org_id": org,
+        "rule_code": "FAKE_MATERIALS",
+        "rule_version": 1,
+        "rule_description_zh": "提供虚假申报材料",
+        "rule_description_en": "False application materials",
+        "tier": "serious",
+        "handling_unit": "省科技厅监督处",
+    }
     await apply(
         notify,
         "credit",
         CreditRecordNotifiedV1(
-            record_id=record,
-            subject_id=uuid7(),
-            subject_kind="organization",
-            subject_name="兰州某研究所",
-            gateway_user_id=None,
-            gateway_org_id=org,
-            rule_code="FAKE_MATERIALS",
-            rule_version=1,
-            rule_description_zh="提供虚假申报材料",
-            rule_description_en="False application materials",
-            tier="serious",
-            handling_unit="省科技厅监督处",
+            **about,
             facts="合作单位证明系伪造。",
             legal_basis="科研失信行为调查处理规则第七条",
             score_effect=-20,
@@ -158,7 +165,29 @@ async def test_a_credit_record_notice_is_formal_and_reaches_an_organizations_adm
     [notice] = await _inbox(notify, admin)
     assert (notice["formal"], notice["mandatory"]) == (True, True)
     assert (notice["about_type"], notice["about_id"]) == ("credit_record", str(record))
-    assert "10 个工作日" in notice["body"]
+    opened = await notify.call("POST", f"/v1/me/notifications/{notice['id']}/open", admin)
+    assert "10 个工作日" in opened.json()["body"]
+
+    # The decisions on an objection and an appeal are formal notices about the record too, but
+    # not its notice: credit must not take their delivery for the notice's.
+    await apply(
+        notify,
+        "credit",
+        CreditObjectionDecidedV1(
+            **about, outcome="rejected", reason="证据不足", appeal_deadline=None, decided_at=NOW
+        ),
+    )
+    await apply(
+        notify,
+        "credit",
+        CreditAppealDecidedV1(**about, outcome="rejected", reason="维持原决定", decided_at=NOW),
+    )
+    told = {n["template"]: (n["about_type"], n["about_id"]) for n in await _inbox(notify, admin)}
+    assert told == {
+        "credit_record_notified": ("credit_record", str(record)),
+        "credit_objection_decided": ("credit_objection", str(record)),
+        "credit_appeal_decided": ("credit_appeal", str(record)),
+    }
 
 
 async def test_an_approval_told_twice_by_projects_is_one_notice(notify: Notify) -> None:

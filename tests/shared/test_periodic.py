@@ -50,3 +50,20 @@ async def test_stop_ends_the_wait_at_once() -> None:
     stop.set()
     await asyncio.wait_for(loop, timeout=1)
     assert not ran
+
+
+async def test_stop_during_a_run_of_full_batches_ends_the_loop_after_the_current_pass() -> None:
+    stop = asyncio.Event()
+    passes = 0
+
+    async def one_pass() -> bool:
+        # Always a full batch: only `stop` can end the run.
+        nonlocal passes
+        passes += 1
+        if passes == 3:
+            stop.set()
+        await asyncio.sleep(0)  # lets the timeout below end a loop that would never stop
+        return True
+
+    await asyncio.wait_for(every(lambda: 0.01, one_pass, stop, "busy sweep"), timeout=2)
+    assert passes == 3

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pydantic import SecretStr, ValidationError
 
 from services.credit.config import CreditSettings
+from services.notify.config import NotifySettings
 from shared.errors import preferred_language
 from shared.ids import uuid7
 from shared.money import fen_to_yuan, yuan_to_fen
@@ -100,3 +103,18 @@ def test_production_refuses_development_secrets() -> None:
     assert fine.gateway_proof_required  # production requires the gateway's proof on writes
     assert fine.audience == "sciplan-credit"
     assert "pw" not in repr(fine)  # secrets never printed
+
+
+def test_notify_in_production_refuses_to_start_without_a_mail_server() -> None:
+    production: dict[str, Any] = {
+        "environment": "production",
+        "client_id": "notify",
+        "client_secret": "a-real-secret-from-the-vault",
+        "gateway_proof_key": "a-third-real-secret",
+        "database_url": "postgresql+asyncpg://sciplan:pw@db/sciplan",
+    }
+    with pytest.raises(ValidationError, match="SCIPLAN_NOTIFY_SMTP_HOST"):
+        NotifySettings.model_validate(production)
+    relay = {**production, "smtp_host": "relay.example.gov.cn"}
+    assert NotifySettings.model_validate(relay).smtp_host
+    assert NotifySettings(environment="test").smtp_host == ""  # tests write to a folder

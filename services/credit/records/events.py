@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,9 +29,11 @@ class RecordEvents:
         self.subjects = subjects
         self.objection_days = objection_days
 
-    async def notified(self, record: CreditRecord, now: datetime) -> None:
+    async def notified(self, record: CreditRecord, now: datetime) -> UUID:
+        """Publishes the notice; its event id is what notify names as the source of the
+        notification it delivers."""
         about = await self._about(record)
-        await publish(
+        return await publish(
             self.session,
             events,
             CreditRecordNotifiedV1.model_validate(

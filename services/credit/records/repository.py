@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -76,14 +75,17 @@ class RecordRepository:
         """The rule in the version the record was made under."""
         return await self.session.get(Rule, (record.rule_code, record.rule_version))
 
-    async def notice_sent_at(self, record_id: UUID) -> datetime | None:
-        """When the record's notice was sent (its move to notified)."""
+    async def notice_sent(self, record_id: UUID) -> RecordTransition | None:
+        """The record's move to notified: when its notice was sent, and by whom."""
         return await self.session.scalar(
-            sa.select(sa.func.max(RecordTransition.at)).where(
+            sa.select(RecordTransition)
+            .where(
                 RecordTransition.record_id == record_id,
                 RecordTransition.to_status == RecordStatus.notified,
                 RecordTransition.from_status != RecordStatus.notified,
             )
+            .order_by(RecordTransition.id.desc())
+            .limit(1)
         )
 
     async def transitions(self, record_id: UUID) -> Sequence[RecordTransition]:

@@ -129,6 +129,8 @@ class DeliveryRecord(BaseModel):
 
     channel: Literal["post", "in_person", "other"]
     delivered_at: AwareDatetime
+    # What proves it: a registered letter's receipt number, a signed acknowledgement's file.
+    evidence: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500)]
     reason: Reason
 
 

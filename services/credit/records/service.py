@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -38,6 +38,7 @@ from services.credit.exceptions import (
     AlreadyDelivered,
     AppealWindowClosed,
     AwaitingDelivery,
+    DeliveryBySender,
     DeliveryOutOfRange,
     InvalidTransition,
     NotRepairable,
@@ -88,6 +89,9 @@ from shared.errors import Text
 _WINDOW_MATTERS = (*BEFORE_NOTICE, RecordStatus.notified, RecordStatus.objected)
 # A notice is delivered in these states only (it was sent; the record may have moved on since).
 _SENT = tuple(s for s in RecordStatus if s not in BEFORE_NOTICE)
+# How far back an officer may date a delivery by other means: a registered letter's receipt
+# comes back within days, and a later date cannot move the objection window far.
+DELIVERY_BACKDATING = timedelta(days=5)
 
 CAPACITIES_BY_KIND = {
     "person": {"researcher", "expert"},
@@ -434,9 +438,15 @@ class RecordService:
         now: datetime,
     ) -> CreditRecord:
         """The notify service delivered the notice (`notice.delivered`). The first delivery
-        counts; a later one changes nothing."""
+        counts; a later one changes nothing, and neither does the delivery of a notification
+        made of another event about the record (`notice_event_id` is the notification's
+        source event: it must be the notice's own, where the history knows it)."""
         record = await self._locked(record_id, *_SENT)
         if record.delivered_at is not None:
+            return record
+        sent = await self.repository.notice_sent(record.id)
+        expected = sent.details.get("notice_event_id") if sent else None
+        if expected is not None and expected != evidence.get("notice_event_id"):
             return record
         details = {**self._delivered(record, at, channel), **evidence}
         await self._log(
@@ -453,18 +463,31 @@ class RecordService:
     async def record_delivery(
         self, record_id: UUID, actor: Actor, data: DeliveryRecord, now: datetime
     ) -> CreditRecord:
-        """An officer records a delivery by other means (post, in person), with its date and
-        why: for a notice the notify service could not deliver (a subject without an account,
-        a mail bouncing). Refused once a delivery is known."""
+        """An officer records a delivery by other means (post, in person), with its date, its
+        evidence and why: for a notice the notify service could not deliver (a subject without
+        an account, a mail bouncing). Refused once a delivery is known.
+
+        The objection window runs from the date given, so it is bounded: an officer other than
+        those who sent the notice (asked for it, approved it) records it, since nobody dates
+        their own service; no earlier than the notice and at most `DELIVERY_BACKDATING` ago."""
         record = await self._acting_on(
             record_id, actor, RecordStatus.notified, RecordStatus.objected
         )
         if record.delivered_at is not None:
             raise AlreadyDelivered(extra={"delivered_at": record.delivered_at.isoformat()})
-        sent_at = await self.repository.notice_sent_at(record.id)
-        if data.delivered_at > now or (sent_at is not None and data.delivered_at < sent_at):
+        sent = await self.repository.notice_sent(record.id)
+        senders = {record.notice_requested_by, sent.actor if sent else None}
+        if actor.id in senders:
+            raise DeliveryBySender()
+        earliest = now - DELIVERY_BACKDATING
+        if sent is not None:
+            earliest = max(earliest, sent.at)
+        if not earliest <= data.delivered_at <= now:
             raise DeliveryOutOfRange()
-        details = self._delivered(record, data.delivered_at, data.channel)
+        details = {
+            **self._delivered(record, data.delivered_at, data.channel),
+            "evidence": data.evidence,
+        }
         await self._log(record, record.status, record.status, actor, data.reason, details, at=now)
         return record
 
@@ -489,13 +512,15 @@ class RecordService:
     async def _send_notice(
         self, record: CreditRecord, actor: Actor, reason: str, now: datetime
     ) -> CreditRecord:
+        # The notice is published first: its event id goes into the history, so that only the
+        # delivery of this very notice (not of a later decision about the record) counts.
+        notice_event_id = await self.events.notified(record, now)
+        details: dict[str, Any] = {"notice_event_id": str(notice_event_id)}
         if self.await_delivery:
-            details = {"delivery": "awaiting"}
+            details["delivery"] = "awaiting"
         else:
-            details = self._delivered(record, now, "at_notice")
-        record = await self._move(record, RecordStatus.notified, actor, reason, now, details)
-        await self.events.notified(record, now)
-        return record
+            details.update(self._delivered(record, now, "at_notice"))
+        return await self._move(record, RecordStatus.notified, actor, reason, now, details)
 
     def _delivered(self, record: CreditRecord, at: datetime, channel: str) -> dict[str, Any]:
         """The notice reached the subject at `at`: the objection window runs from then (a

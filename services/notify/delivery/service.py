@@ -1,5 +1,6 @@
-"""What an attempt to deliver came to: accepted (a formal notice is then delivered, once),
-refused for good, or to be tried again after a pause that doubles with each attempt."""
+"""What an attempt to deliver came to: accepted (a formal notice mailed to a verified address is
+then delivered, once), refused for good, or to be tried again after a pause that doubles with
+each attempt (until the last)."""
 
 from __future__ import annotations
 
@@ -49,7 +50,11 @@ class DeliveryRecorder:
         if outcome.accepted:
             delivery.state = DeliveryState.accepted
             delivery.accepted_at = now
-            if delivery.channel is Channel.mail:
+            # Mail accepted for an address the person never proved theirs reached someone, not
+            # necessarily them: a formal notice sent there is delivered only by opening it.
+            if delivery.channel is Channel.mail and await self.repository.is_verified(
+                notification.user_id, Channel.mail, delivery.address
+            ):
                 await Notifier(self.session).delivered(notification, "mail", now)
         elif outcome.permanent or delivery.attempts >= self.settings.max_attempts:
             delivery.state = DeliveryState.failed_permanently

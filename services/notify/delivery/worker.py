@@ -55,7 +55,7 @@ async def deliver_due(app: FastAPI, now: datetime) -> int:
     lease_until = now + timedelta(seconds=settings.sending_lease_seconds)
     async with sessionmaker() as session:
         claimed = await NotificationRepository(session).claim_due(
-            now, lease_until, settings.delivery_batch
+            now, lease_until, settings.delivery_batch, settings.max_attempts
         )
         attempts = [
             Attempt(
@@ -102,6 +102,12 @@ async def _send(
     except TemporaryFailure as exc:
         log.info("delivery %s to be tried again: %s", attempt.delivery_id, exc)
         return Outcome(accepted=False, error=str(exc))
+    except Exception as exc:
+        # A message that cannot even be made (an address the mail library refuses, a bug)
+        # fails alone and for good: the rest of the pass still goes out. The log names the
+        # delivery, never what it says: an error's text may quote the address or the subject.
+        log.error("delivery %s failed for good: %s", attempt.delivery_id, type(exc).__name__)
+        return Outcome(accepted=False, permanent=True, error=f"not sent: {type(exc).__name__}")
     return ACCEPTED
 
 

@@ -41,7 +41,20 @@ async def unread_count(inbox: InboxDep, me: PersonId) -> UnreadCount:
 @router.get(
     "/{notification_id}",
     response_model=NotificationRead,
-    summary="Open one (a formal notice's first opening is its delivery)",
+    summary="Read one as it stands (records nothing; an undelivered formal notice shows only "
+    "its subject: open it)",
+)
+async def read_notification(
+    notification_id: UUID, inbox: InboxDep, me: PersonId
+) -> NotificationRead:
+    return await inbox.read(me, notification_id)
+
+
+@router.post(
+    "/{notification_id}/open",
+    response_model=NotificationRead,
+    summary="Open one: the whole text, marked read (a formal notice's first opening is its "
+    "delivery)",
 )
 async def open_notification(
     notification_id: UUID, inbox: InboxDep, me: PersonId, now: NowDep

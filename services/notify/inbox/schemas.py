@@ -24,8 +24,16 @@ class NotificationRead(BaseModel):
     category: str
     template: str
     subject: str
-    body: str | None
-    params: dict[str, Any]
+    body: str | None = Field(
+        description="none for a formal notice not yet delivered (open it to read it: "
+        "POST .../{id}/open), and for a one-time link once it went"
+    )
+    params: dict[str, Any] = Field(description="empty while `body` is withheld")
+    sealed: bool = Field(
+        default=False,
+        description="a formal notice not yet delivered: only its subject shows until it is "
+        "opened (POST .../{id}/open), which is its delivery",
+    )
     locale: str
     mandatory: bool
     formal: bool = Field(description="a formal notice: its delivery is evidence; acknowledge it")

@@ -1,5 +1,9 @@
-"""A person's own notifications: list, open (a formal notice's first opening delivers it), mark
-read, acknowledge. Another person's notification does not exist for them (404)."""
+"""A person's own notifications: list, read one, open (a formal notice's first opening delivers
+it), mark read, acknowledge. Another person's notification does not exist for them (404).
+
+A formal notice not delivered yet shows its subject only: whoever wants to read what it says
+opens it (a deliberate POST), and that is its delivery. Listing or reading it (a prefetch, a
+retried GET) records nothing and so reveals nothing of its content."""
 
 from __future__ import annotations
 
@@ -20,13 +24,15 @@ from shared.pagination import Page, PageParams, page_of, start_of
 
 
 def read_model(notification: Notification, deliveries: Sequence[Delivery]) -> NotificationRead:
+    sealed = notification.formal and notification.delivered_at is None
     return NotificationRead(
         id=notification.id,
         category=notification.category,
         template=notification.template,
         subject=notification.subject,
-        body=notification.body,
-        params=notification.params,
+        body=None if sealed else notification.body,
+        params={} if sealed else notification.params,
+        sealed=sealed,
         locale=notification.locale,
         mandatory=notification.mandatory,
         formal=notification.formal,
@@ -64,6 +70,13 @@ class Inbox:
 
     async def unread(self, user_id: UUID) -> int:
         return await self.repository.unread_count(user_id)
+
+    async def read(self, user_id: UUID, notification_id: UUID) -> NotificationRead:
+        """The notification as it stands; reading changes nothing."""
+        found = await self.repository.of_person(user_id, notification_id, lock=False)
+        if found is None:
+            raise NotificationNotFound()
+        return await self._view(found)
 
     async def _own(self, user_id: UUID, notification_id: UUID) -> Notification:
         found = await self.repository.of_person(user_id, notification_id, lock=True)

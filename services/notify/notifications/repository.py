@@ -155,17 +155,43 @@ class NotificationRepository:
         )
 
     async def claim_due(
-        self, now: datetime, lease_until: datetime, limit: int
+        self, now: datetime, lease_until: datetime, limit: int, max_attempts: int
     ) -> Sequence[tuple[Delivery, Notification]]:
         """Due deliveries, leased to the caller (`sending` until `lease_until`), attempt counted.
 
+        A delivery whose lease ran out after its last attempt (the worker died while sending
+        it, every time) fails for good instead of being tried forever.
         SKIP LOCKED: several workers (replicas) each take different ones."""
+        pending = (
+            Delivery.state.in_([DeliveryState.queued, DeliveryState.sending]),
+            Delivery.next_attempt_at <= now,
+        )
+        given_up = (
+            (
+                await self.session.execute(
+                    sa.update(Delivery)
+                    .where(*pending, Delivery.attempts >= max_attempts)
+                    .values(
+                        state=DeliveryState.failed_permanently,
+                        last_error=f"not sent after {max_attempts} attempts",
+                    )
+                    .returning(Delivery.notification_id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if given_up:
+            # As when a delivery is recorded final: a one-time link that will never go is
+            # not kept.
+            await self.session.execute(
+                sa.update(Notification)
+                .where(Notification.id.in_(given_up), Notification.sensitive)
+                .values(params={}, body=None)
+            )
         due = (
             sa.select(Delivery.id)
-            .where(
-                Delivery.state.in_([DeliveryState.queued, DeliveryState.sending]),
-                Delivery.next_attempt_at <= now,
-            )
+            .where(*pending, Delivery.attempts < max_attempts)
             .order_by(Delivery.next_attempt_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -238,6 +264,15 @@ class NotificationRepository:
             sa.select(Address.channel, Address.address).where(Address.user_id == user_id)
         )
         return {Channel(row.channel): row.address for row in rows}
+
+    async def is_verified(self, user_id: UUID, channel: Channel, address: str) -> bool:
+        """Whether `address` is the person's address on `channel` and they proved it theirs."""
+        verified = await self.session.scalar(
+            sa.select(Address.verified).where(
+                Address.user_id == user_id, Address.channel == channel, Address.address == address
+            )
+        )
+        return bool(verified)
 
     async def set_address(
         self, user_id: UUID, channel: Channel, address: str | None, verified: bool, at: datetime

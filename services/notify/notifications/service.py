@@ -1,8 +1,8 @@
 """Telling someone something: the notification, once, and its deliveries on the channels the
 person has (an address) and wants (preferences; a mandatory category's mail always goes).
 
-A formal notice's first delivery (mail accepted by the server, or opened in the inbox) is
-recorded once and published as `notice.delivered` in notify's own outbox.
+A formal notice's first delivery (mail to a verified address accepted by the server, or opened
+in the inbox) is recorded once and published as `notice.delivered` in notify's own outbox.
 """
 
 from __future__ import annotations
