@@ -508,10 +508,11 @@ def credit_handlers(now: Now) -> Handlers:
 
 
 async def _order_approved(t: _Telling, e: PaymentOrderApprovedV1) -> None:
-    # The contract names no organization: the maker who asked for the payment is told.
+    # The contract names no organization: the one the order was awaiting approval for (its
+    # earlier event, applied first) is told, and the maker who asked for the payment.
     maker = _user_id(e.maker_id)
     await t.tell(
-        [maker] if maker else [],
+        [*await t.recipients.paid(e.order_id), *([maker] if maker else [])],
         "payment_order_approved",
         {"amount_yuan": fen_to_yuan(e.amount_fen), "code": e.code},
         About("payment_order", str(e.order_id)),
@@ -519,6 +520,8 @@ async def _order_approved(t: _Telling, e: PaymentOrderApprovedV1) -> None:
 
 
 async def _order_awaiting(t: _Telling, e: PaymentOrderAwaitingApprovalV1) -> None:
+    if e.org_id is not None:
+        await t.recipients.remember_payee(e.order_id, e.org_id)
     # Four eyes: every finance officer but the maker may approve it.
     officers = await t.recipients.holding(Role.finance_officer)
     await t.tell(

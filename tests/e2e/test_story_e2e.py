@@ -874,7 +874,7 @@ async def events_consumed_exactly_once(story: Story) -> None:
 # What each person's steps imply they were told (notify's templates), at least.
 TOLD = {
     "pi.wang": {"account_created", "application_submitted", "formal_check_done"},
-    "oa.lzu": {"endorsement_requested", "task_book_ready"},
+    "oa.lzu": {"endorsement_requested", "task_book_ready", "payment_order_approved"},
     "oa.gsaas": {"endorsement_requested", "task_book_ready", "project_terminated"},
     "ex.zhao": {"review_assigned"},
     "ex.wu": {"review_assigned"},

@@ -19,7 +19,7 @@ from shared.contracts.credit import (
 )
 from shared.contracts.directory import UserContactChangedV1, UserCreatedV1
 from shared.contracts.experts import ExpertAdmittedV1, ExpertApplicationDeclinedV1
-from shared.contracts.funds import PaymentOrderAwaitingApprovalV1
+from shared.contracts.funds import PaymentOrderApprovedV1, PaymentOrderAwaitingApprovalV1
 from shared.contracts.projects import CreditOrganization, CreditPerson, ProjectTerminatedV1
 from shared.contracts.vocabulary import EligibilityAction, TerminationCause
 from shared.ids import uuid7
@@ -256,6 +256,56 @@ async def test_a_payment_order_to_approve_goes_to_the_other_finance_officers(
     assert await _inbox(notify, maker) == []
     [told] = await _inbox(notify, checker)
     assert told["subject"] == "支付指令待审批：12500.00 元"
+
+
+async def test_a_paid_order_is_told_to_the_organization_it_paid_and_to_its_maker(
+    notify: Notify,
+) -> None:
+    org = uuid7()
+    maker, checker = (
+        await notify.person(Role.finance_officer),
+        await notify.person(Role.finance_officer),
+    )
+    admin = await notify.person(Role.org_admin, org_id=org)
+    elsewhere = await notify.person(Role.org_admin, org_id=uuid7())
+    order_id = uuid7()
+    await apply(
+        notify,
+        "funds",
+        PaymentOrderAwaitingApprovalV1(
+            order_id=order_id,
+            ledger="grants",
+            program_code="NSF",
+            amount_fen=1_250_000,
+            code="tranche",
+            purpose="首笔拨款",
+            maker_id=str(maker.id),
+            payer_account_id=uuid7(),
+            payer_account_name="省财政专户",
+            payee_account_id=uuid7(),
+            payee_account_name="兰州某研究所",
+            org_id=org,
+            made_at=NOW,
+        ),
+    )
+    await apply(
+        notify,
+        "funds",
+        PaymentOrderApprovedV1(
+            order_id=order_id,
+            ledger="grants",
+            debit_account_id=uuid7(),
+            credit_account_id=uuid7(),
+            amount_fen=1_250_000,
+            code="tranche",
+            maker_id=str(maker.id),
+            decided_by=str(checker.id),
+            transfer_id=uuid7(),
+        ),
+    )
+    for told in (admin, maker):
+        assert [n["template"] for n in await _inbox(notify, told)] == ["payment_order_approved"]
+    assert await _inbox(notify, elsewhere) == []
 
 
 def _sample(name: str) -> dict[str, Any]:

@@ -148,6 +148,16 @@ class Address(Base):
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
+class PaymentPayee(Base):
+    """Which organization a payment order pays, as `payment_order.awaiting_approval` named it:
+    the approval that follows (whose contract names no organization) is told to its admins."""
+
+    __tablename__ = "payment_payees"
+
+    order_id: Mapped[UUID] = mapped_column(primary_key=True)
+    org_id: Mapped[UUID]
+
+
 class ReminderState(StrEnum):
     scheduled = "scheduled"
     sent = "sent"

@@ -25,6 +25,15 @@ class Recipients:
     async def holding(self, *roles: Role) -> Sequence[UUID]:
         return await self.repository.people_with_role(None, *roles)
 
+    async def remember_payee(self, order_id: UUID, org_id: UUID) -> None:
+        await self.repository.remember_payee(order_id, org_id)
+
+    async def paid(self, order_id: UUID) -> Sequence[UUID]:
+        """The admins of the organization a payment order paid (empty: not an organization's
+        account, or an order made before notify heard of it)."""
+        org_id = await self.repository.payee(order_id)
+        return [] if org_id is None else await self.org_admins(org_id)
+
     async def subject(self, user_id: UUID | None, org_id: UUID | None) -> Sequence[UUID]:
         """A credit subject: the person, or the administrators of the organization."""
         if user_id is not None:

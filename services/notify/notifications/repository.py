@@ -17,6 +17,7 @@ from services.notify.models import (
     Delivery,
     DeliveryState,
     Notification,
+    PaymentPayee,
     Preference,
     directory,
 )
@@ -319,3 +320,16 @@ class NotificationRepository:
             statement = statement.where(users.c.org_id == org_id)
         rows = await self.session.execute(statement.order_by(users.c.id))
         return [row.id for row in rows]
+
+    async def remember_payee(self, order_id: UUID, org_id: UUID) -> None:
+        await self.session.execute(
+            insert(PaymentPayee)
+            .values(order_id=order_id, org_id=org_id)
+            .on_conflict_do_nothing(index_elements=[PaymentPayee.order_id])
+        )
+
+    async def payee(self, order_id: UUID) -> UUID | None:
+        found: UUID | None = await self.session.scalar(
+            sa.select(PaymentPayee.org_id).where(PaymentPayee.order_id == order_id)
+        )
+        return found
