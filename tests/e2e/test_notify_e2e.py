@@ -55,7 +55,9 @@ async def test_a_new_user_is_told_in_the_inbox_and_by_mail(
 
     # A new address: the gateway asks notify (internally) to mail a one-time link to it.
     changed = await client.patch(
-        f"{stack.url}/v1/me", json={"email": f"{username}@example.org"}, headers=bearer(token)
+        f"{stack.url}/v1/me",
+        json={"email": f"{username}@example.org", "current_password": "e2e-user-password"},
+        headers=bearer(token),
     )
     assert changed.status_code == 200, changed.text
     mailbox = stack.mail.mailbox
