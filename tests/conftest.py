@@ -233,12 +233,14 @@ def running_stack(
         environment="test",
         log_dir=log_dir,
         extra_env={
-            "SCIPLAN_PROJECTS_EVENT_POLL_SECONDS": "0.2",
-            "SCIPLAN_CREDIT_EVENT_POLL_SECONDS": "0.2",
-            "SCIPLAN_FUNDS_EVENT_POLL_SECONDS": "0.2",
-            "SCIPLAN_NOTIFY_EVENT_POLL_SECONDS": "0.2",
-            "SCIPLAN_GATEWAY_EVENT_POLL_SECONDS": "0.2",
-            "SCIPLAN_NOTIFY_DELIVERY_POLL_SECONDS": "0.2",
+            # Twelve feeds are polled in a stack: often enough that the tests wait little, seldom
+            # enough that an idle stack leaves the cores to the tests running meanwhile.
+            "SCIPLAN_PROJECTS_EVENT_POLL_SECONDS": "0.4",
+            "SCIPLAN_CREDIT_EVENT_POLL_SECONDS": "0.4",
+            "SCIPLAN_FUNDS_EVENT_POLL_SECONDS": "0.4",
+            "SCIPLAN_NOTIFY_EVENT_POLL_SECONDS": "0.4",
+            "SCIPLAN_GATEWAY_EVENT_POLL_SECONDS": "0.4",
+            "SCIPLAN_NOTIFY_DELIVERY_POLL_SECONDS": "0.4",
             "SCIPLAN_NOTIFY_MAIL_DIR": str(log_dir / "mail"),
             "SCIPLAN_PROJECTS_JWKS_CACHE_SECONDS": "1",
             "SCIPLAN_CREDIT_JWKS_CACHE_SECONDS": "1",

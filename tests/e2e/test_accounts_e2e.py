@@ -47,8 +47,8 @@ def accounts(
     mail = logs / "mail"
     env = {
         "SCIPLAN_NOTIFY_MAIL_DIR": str(mail),
-        "SCIPLAN_NOTIFY_DELIVERY_POLL_SECONDS": "0.2",
-        "SCIPLAN_NOTIFY_EVENT_POLL_SECONDS": "0.2",
+        "SCIPLAN_NOTIFY_DELIVERY_POLL_SECONDS": "0.4",
+        "SCIPLAN_NOTIFY_EVENT_POLL_SECONDS": "0.4",
         "SCIPLAN_PROJECTS_ACTIVE_USER_CACHE_SECONDS": "0.5",
         "SCIPLAN_GATEWAY_PASSWORD_RESET_PER_ACCOUNT": json.dumps({"per_minute": 1, "burst": 3}),
         "SCIPLAN_GATEWAY_PASSWORD_RESET_PER_ADDRESS": json.dumps({"per_minute": 1, "burst": 8}),
