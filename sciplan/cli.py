@@ -98,7 +98,7 @@ def dev(
     """Run the whole product; a service that dies is restarted, Ctrl-C stops it all.
 
     Starts the embedded PostgreSQL (unless SCIPLAN_DATABASE_URL is set), applies the
-    migrations, creates the first admin and starts the five services as separate processes.
+    migrations, creates the first admin and starts the services and the portal as processes.
     """
     try:
         deadline = start_timeout if start_timeout is not None else stack_start_timeout()
@@ -166,6 +166,7 @@ def _banner(stack: Stack, new_password: str | None, generated: bool) -> None:
     lines = [
         "",
         "SciPlan is running.",
+        f"  portal (web pages):       {gw}/",
         f"  API docs (all services):  {gw}/docs",
         f"  gateway:                  {gw}   (services on ports "
         + ", ".join(str(stack.ports[s]) for s in SERVICES[1:])

@@ -43,6 +43,12 @@ def build(service: str) -> tuple[FastAPI, ServiceSettings]:
 
         notify_settings = NotifySettings()
         return notify_app(notify_settings), notify_settings
+    if service == "portal":
+        from services.portal.config import PortalSettings
+        from services.portal.main import create_app as portal_app
+
+        portal_settings = PortalSettings()
+        return portal_app(portal_settings), portal_settings
     raise SystemExit(f"unknown service {service!r}")
 
 

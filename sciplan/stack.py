@@ -28,8 +28,18 @@ from services.gateway.config import GatewaySettings
 from services.gateway.service_accounts import SERVICE_AUDIENCES
 from shared.migrate import upgrade_all
 
-SERVICES = ("gateway", "projects", "credit", "funds", "notify")
-DEFAULT_PORTS = {"gateway": 8000, "projects": 8001, "credit": 8002, "funds": 8003, "notify": 8004}
+SERVICES = ("gateway", "projects", "credit", "funds", "notify", "portal")
+# The services behind `/api/<service>`, each with an account of its own at the gateway. The
+# portal has none: it calls the API as the person using it, never as itself.
+API_SERVICES = ("projects", "credit", "funds", "notify")
+DEFAULT_PORTS = {
+    "gateway": 8000,
+    "projects": 8001,
+    "credit": 8002,
+    "funds": 8003,
+    "notify": 8004,
+    "portal": 8005,
+}
 _PR_SET_PDEATHSIG = 1
 
 # How long `sciplan dev` and the end-to-end stacks wait for every service to answer /readyz.
@@ -100,7 +110,7 @@ class Stack:
         if admin_password is not None:
             created = await operations.ensure_admin(settings, "admin", admin_password)
         # The gateway has no account: it signs its own tokens for notify.
-        for service in SERVICES[1:]:
+        for service in API_SERVICES:
             # A fresh secret each start: nothing to store, nothing to leak between runs.
             secret = secrets.token_urlsafe(32)
             await operations.register_client(
@@ -126,8 +136,12 @@ class Stack:
         if service == "gateway":
             for upstream in SERVICES[1:]:
                 env[f"{prefix}{upstream.upper()}_URL"] = self.url(upstream)
+            # The links in account mails lead to the portal's pages, through the gateway.
+            env[f"{prefix}ACCOUNT_LINKS_URL"] = f"{self.gateway_url}/account"
+        elif service == "portal":
+            pass  # the gateway's address (above) is all it needs
         else:
-            for other in SERVICES[1:]:
+            for other in API_SERVICES:
                 if other != service:
                     env[f"{prefix}{other.upper()}_URL"] = self.url(other)
             env[f"{prefix}CLIENT_ID"] = service

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from shared.db import async_url
 from shared.states import render_state_type
 
-SERVICES = ("gateway", "projects", "credit", "funds", "notify")
+SERVICES = ("gateway", "projects", "credit", "funds", "notify", "portal")
 ROOT = Path(__file__).resolve().parent.parent
 URL_VARIABLE = "SCIPLAN_DATABASE_URL"
 

@@ -22,6 +22,7 @@ from services.credit.config import CreditSettings
 from services.funds.config import FundsSettings
 from services.gateway.config import GatewaySettings
 from services.notify.config import NotifySettings
+from services.portal.config import PortalSettings
 from services.projects.config import ProjectsSettings
 from shared.migrate import URL_VARIABLE
 from shared.settings import ServiceSettings
@@ -33,6 +34,7 @@ SETTINGS: dict[str, type[ServiceSettings]] = {
     "credit": CreditSettings,
     "funds": FundsSettings,
     "notify": NotifySettings,
+    "portal": PortalSettings,
 }
 UPSTREAMS = tuple(GatewaySettings.model_construct().upstreams)
 # Compose interpolation: ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?error}, ${NAME?error}.
@@ -129,7 +131,8 @@ def test_every_service_is_defined() -> None:
 
 
 def test_the_gateway_routes_to_exactly_the_app_services() -> None:
-    assert set(UPSTREAMS) == set(SETTINGS) - {"gateway"}
+    # The portal is served at the root, not under /api.
+    assert set(UPSTREAMS) == set(SETTINGS) - {"gateway", "portal"}
 
 
 @pytest.mark.parametrize("service", SETTINGS)

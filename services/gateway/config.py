@@ -65,6 +65,9 @@ class GatewaySettings(ServiceSettings):
     credit_url: str = "http://127.0.0.1:8002"
     funds_url: str = "http://127.0.0.1:8003"
     notify_url: str = "http://127.0.0.1:8004"
+    # The web portal, served at `/` (every path that is not the API's, the docs' or the
+    # gateway's own); empty: no portal behind this gateway.
+    portal_url: str = "http://127.0.0.1:8005"
     access_token_minutes: int = Field(default=15, ge=1, le=15)
     refresh_token_days: int = Field(default=14, ge=1, le=90)
     max_body_bytes: int = 10 * 1024 * 1024

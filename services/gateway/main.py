@@ -13,6 +13,8 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
 from prometheus_client import Counter
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
 from services.gateway.accounts.endpoints import router as accounts_router
 from services.gateway.accounts.notify import NotifyClient
@@ -73,8 +75,23 @@ PUBLIC_ROUTES = frozenset(
         ("GET", "/docs"),
         ("GET", "/metrics"),  # checks the static metrics token itself (Prometheus cannot log in)
         ("*", "/api/{service}/{path:path}"),
+        # The web portal: its pages are public or send to its login page (it keeps the
+        # sessions); what they show comes from the API, called as the person.
+        ("*", "/{path:path}"),
     }
 )
+# Paths of the gateway's own and of the API: never the portal's, so that a wrong method or an
+# unknown path there answers 405 or 404 in problem+json, not with a web page.
+NOT_PORTAL = ("/api/", "/auth/", "/admin/", "/v1/", "/internal/", "/.well-known/", "/metrics")
+
+
+class PortalRoute(Route):
+    """Everything the gateway and the API do not claim goes to the portal."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] == "http" and scope["path"].startswith(NOT_PORTAL):
+            return Match.NONE, {}
+        return super().matches(scope)
 
 
 def _system_router(settings: GatewaySettings) -> APIRouter:
@@ -251,6 +268,14 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.add_route("/docs", swagger, methods=["GET"], include_in_schema=False)
     app.add_route(
         "/api/{service}/{path:path}", forward, methods=PROXY_METHODS, include_in_schema=False
+    )
+
+    async def portal(request: Request) -> Any:
+        return await request.app.state.forwarder.portal(request)
+
+    # Last: any path no route above took.
+    app.router.routes.append(
+        PortalRoute("/{path:path}", portal, methods=PROXY_METHODS, include_in_schema=False)
     )
     build_stack = app.build_middleware_stack
     # Outside Starlette's error middleware too, so that even a 500 page carries the headers.

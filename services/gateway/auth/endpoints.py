@@ -75,12 +75,14 @@ async def refresh(
 @router.post(
     "/auth/logout",
     status_code=status.HTTP_204_NO_CONTENT,
-    summary="End a login: revokes the refresh token's whole family",
+    summary="End a login: revokes the refresh token's whole family (every login: `everywhere`)",
 )
 async def logout(
-    auth: AuthServiceDep, refresh_token: Annotated[str, Form(min_length=1, max_length=200)]
+    auth: AuthServiceDep,
+    refresh_token: Annotated[str, Form(min_length=1, max_length=200)],
+    everywhere: Annotated[bool, Form(description="end every login of the account")] = False,
 ) -> Response:
-    await auth.logout(refresh_token)
+    await auth.logout(refresh_token, everywhere=everywhere)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

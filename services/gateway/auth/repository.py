@@ -73,6 +73,13 @@ class CredentialRepository:
             .values(revoked_at=at)
         )
 
+    async def revoke_user(self, user_id: UUID, at: datetime) -> None:
+        await self.session.execute(
+            sa.update(RefreshToken)
+            .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=at)
+        )
+
 
 class ThrottleRepository:
     """The failure counts and locks of login throttling, and the addresses owners use."""

@@ -152,9 +152,14 @@ class AuthService:
         stored.used_at = utcnow()
         return await self.tokens_for(user, family_id=stored.family_id)
 
-    async def logout(self, presented: str) -> None:
+    async def logout(self, presented: str, *, everywhere: bool = False) -> None:
+        """Ends this login, or with `everywhere` every login of the token's owner."""
         stored = await self.repository.refresh_token(_digest(presented))
-        if stored is not None:
+        if stored is None:
+            return
+        if everywhere:
+            await self.repository.revoke_user(stored.user_id, utcnow())
+        else:
             await self.repository.revoke_family(stored.family_id, utcnow())
 
     async def tokens_for(self, user: User, *, family_id: UUID) -> TokenResponse:

@@ -19,7 +19,12 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from services.gateway.config import GatewaySettings
-from services.gateway.proxy.paths import public_location, public_path, upstream_target
+from services.gateway.proxy.paths import (
+    portal_target,
+    public_location,
+    public_path,
+    upstream_target,
+)
 from shared.auth.gateway_proof import HEADER as PROOF_HEADER
 from shared.auth.gateway_proof import sign
 from shared.errors import PROBLEM_JSON, Text, problem_response
@@ -53,6 +58,7 @@ LOCATION_HEADERS = frozenset({"location", "content-location"})
 
 TOO_LARGE = Text("请求体超过大小限制", "Request body exceeds the size limit")
 NO_SERVICE = Text("没有这个服务", "No such service")
+NO_PAGE = Text("没有这个页面", "No such page")
 TIMEOUT = Text("上游服务响应超时", "The service did not answer in time")
 UNREACHABLE = Text("上游服务不可达", "The service could not be reached")
 BAD_REDIRECT = Text(
@@ -93,12 +99,26 @@ class Forwarder:
         self.proof_key = settings.gateway_proof_key.get_secret_value()
 
     async def __call__(self, request: Request) -> Response:
+        """`/api/<service>/...` to the service, signed with the gateway's proof."""
         service = request.path_params["service"]
         base = self.settings.upstreams.get(service)
         if base is None:
             return problem_response(
                 request, status=404, code="gateway.unknown_service", title=NO_SERVICE
             )
+        return await self._forward(request, base, upstream_target(request.scope, service), service)
+
+    async def portal(self, request: Request) -> Response:
+        """Any other path to the web portal, which keeps its own sessions (cookies)."""
+        base = self.settings.portal_url.rstrip("/")
+        if not base:
+            return problem_response(request, status=404, code="not_found", title=NO_PAGE)
+        return await self._forward(request, base, portal_target(request.scope), None)
+
+    async def _forward(
+        self, request: Request, base: str, target: str, service: str | None
+    ) -> Response:
+        """Sends the request to `base + target` (`service` None: the portal) and its answer back."""
         limit = self.settings.max_body_bytes
         if request.headers.get("content-type", "").startswith("multipart/form-data"):
             limit = max(limit, self.settings.max_upload_bytes)
@@ -127,21 +147,21 @@ class Forwarder:
         state = request.scope.get("state", {})
         headers.append((REQUEST_ID_HEADER, str(state.get("request_id", ""))))
         headers.append(("X-Forwarded-For", str(state.get("client_address", ""))))
-        headers.append(("X-Forwarded-Prefix", f"/api/{service}"))
-
-        url = yarl.URL(base + upstream_target(request.scope, service), encoded=True)
-        headers.append(
-            (
-                PROOF_HEADER,
-                sign(
-                    self.proof_key,
-                    method=request.method,
-                    target=url.raw_path_qs,
-                    authorization=request.headers.get("authorization", ""),
-                    body=body,
-                ),
+        url = yarl.URL(base + target, encoded=True)
+        if service is not None:
+            headers.append(("X-Forwarded-Prefix", f"/api/{service}"))
+            headers.append(
+                (
+                    PROOF_HEADER,
+                    sign(
+                        self.proof_key,
+                        method=request.method,
+                        target=url.raw_path_qs,
+                        authorization=request.headers.get("authorization", ""),
+                        body=body,
+                    ),
+                )
             )
-        )
         try:
             async with self.session.request(
                 request.method,
@@ -155,21 +175,21 @@ class Forwarder:
                 out = [(k, v) for k, v in upstream.headers.items() if k.lower() not in NOT_RETURNED]
                 status = upstream.status
         except TimeoutError:
-            log.warning("upstream timeout", extra={"service": service})
+            log.warning("upstream timeout", extra={"service": service or "portal"})
             return problem_response(request, status=504, code="gateway.timeout", title=TIMEOUT)
         except (aiohttp.ClientError, OSError, asyncio.IncompleteReadError) as exc:
-            log.warning("upstream unreachable: %r", exc, extra={"service": service})
+            log.warning("upstream unreachable: %r", exc, extra={"service": service or "portal"})
             return problem_response(
                 request, status=502, code="gateway.bad_gateway", title=UNREACHABLE
             )
         try:
             out = _public_locations(out, base, service)
         except ForeignRedirect as exc:
-            log.warning("refused a redirect to %s", exc, extra={"service": service})
+            log.warning("refused a redirect to %s", exc, extra={"service": service or "portal"})
             return problem_response(
                 request, status=502, code="gateway.bad_redirect", title=BAD_REDIRECT
             )
-        if _is_problem(out):
+        if service is not None and _is_problem(out):
             content = _with_instance(content, public_path(request.scope))
         response = Response(content=content, status_code=status)
         for key, value in out:
@@ -182,7 +202,7 @@ class ForeignRedirect(Exception):
 
 
 def _public_locations(
-    headers: list[tuple[str, str]], base: str, service: str
+    headers: list[tuple[str, str]], base: str, service: str | None
 ) -> list[tuple[str, str]]:
     """Headers with `Location` and `Content-Location` in the gateway's terms.
 

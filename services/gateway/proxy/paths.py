@@ -44,7 +44,13 @@ def upstream_target(scope: Scope, service: str) -> str:
     return path + ("?" + quote_from_bytes(query, safe=_QUERY_SAFE) if query else "")
 
 
-def public_location(location: str, upstream: str, service: str) -> str | None:
+def portal_target(scope: Scope) -> str:
+    """Path and query to ask the portal for: the whole of what the client asked, still encoded."""
+    query = scope.get("query_string", b"")
+    return public_path(scope) + ("?" + quote_from_bytes(query, safe=_QUERY_SAFE) if query else "")
+
+
+def public_location(location: str, upstream: str, service: str | None) -> str | None:
     """A `Location` from the service, as the client must see it; None if it leads elsewhere.
 
     An absolute or path-absolute reference to the service becomes `/api/<service>/...` (a
@@ -57,7 +63,7 @@ def public_location(location: str, upstream: str, service: str) -> str | None:
         same = (target.scheme or origin.scheme, target.netloc) == (origin.scheme, origin.netloc)
         if not same:
             return None
-    elif not target.path.startswith("/"):
+    elif not target.path.startswith("/") or service is None:
         return location
     path = target.path
     prefix = origin.path.rstrip("/")
@@ -65,7 +71,8 @@ def public_location(location: str, upstream: str, service: str) -> str | None:
         if not (path == prefix or path.startswith(prefix + "/")):
             return None
         path = path[len(prefix) :] or "/"
-    rewritten = f"/api/{service}{path}"
+    # The portal is served at the root: its paths are the gateway's as they are.
+    rewritten = f"/api/{service}{path}" if service is not None else path
     if target.query:
         rewritten += "?" + target.query
     if target.fragment:

@@ -1,0 +1,107 @@
+// The portal's own behaviour. No inline scripts anywhere (the Content-Security-Policy forbids
+// them): pages mark elements with data- attributes and this file gives them life.
+"use strict";
+
+function csrfToken() {
+  const field = document.querySelector("input[name=csrf_token]");
+  return field ? field.value : "";
+}
+
+// A one-time token in the link's fragment (#token=...), which no server ever saw, goes into
+// the form that needs it; the address bar forgets it at once.
+function takeTokenFromFragment() {
+  const form = document.querySelector("form[data-token-from-fragment]");
+  if (!form) return;
+  const match = /[#&]token=([^&]+)/.exec(window.location.hash);
+  if (match) {
+    form.querySelector("input[name=token]").value = decodeURIComponent(match[1]);
+    history.replaceState(null, "", window.location.pathname + window.location.search);
+  }
+}
+
+// Buttons that ask before doing something that cannot be undone.
+function confirmations() {
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-confirm]");
+    if (button && !window.confirm(button.dataset.confirm)) event.preventDefault();
+  });
+}
+
+// "12 / 50" under a text box that needs a minimum length, so nobody learns it on submit.
+function counters() {
+  for (const box of document.querySelectorAll("textarea[data-min-length]:not([data-counted])")) {
+    box.dataset.counted = "1";
+    const out = document.getElementById(box.dataset.counter);
+    const min = Number(box.dataset.minLength);
+    const show = () => {
+      const n = [...box.value.trim()].length;
+      out.textContent = `${n} / ${min}`;
+      out.classList.toggle("error", n < min);
+    };
+    box.addEventListener("input", show);
+    show();
+  }
+}
+
+// Uploads with a progress bar; type and size checked before a byte is sent.
+function uploads() {
+  for (const form of document.querySelectorAll("form[data-upload]")) {
+    const input = form.querySelector("input[type=file]");
+    const bar = form.querySelector("progress");
+    const status = form.querySelector("[data-upload-status]");
+    const maxBytes = Number(form.dataset.maxBytes || 0);
+    const allowed = (input.accept || "").split(",").map((s) => s.trim().toLowerCase()).filter(Boolean);
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const file = input.files[0];
+      if (!file) return;
+      const dot = file.name.lastIndexOf(".");
+      const ext = dot >= 0 ? file.name.slice(dot).toLowerCase() : "";
+      if (allowed.length && !allowed.includes(ext)) {
+        status.textContent = form.dataset.badType;
+        status.className = "error";
+        return;
+      }
+      if (maxBytes && file.size > maxBytes) {
+        status.textContent = form.dataset.tooLarge;
+        status.className = "error";
+        return;
+      }
+      const request = new XMLHttpRequest();
+      request.open("POST", form.action);
+      request.setRequestHeader("X-CSRF-Token", csrfToken());
+      request.upload.addEventListener("progress", (e) => {
+        if (e.lengthComputable) bar.value = Math.round((e.loaded / e.total) * 100);
+      });
+      request.addEventListener("load", () => {
+        if (request.status < 300) {
+          bar.value = 100;
+          window.location.reload();
+        } else {
+          let message = request.statusText;
+          try {
+            const problem = JSON.parse(request.responseText);
+            message = problem.detail || problem.title || message;
+          } catch (_) { /* not problem+json */ }
+          status.textContent = message;
+          status.className = "error";
+        }
+      });
+      request.addEventListener("error", () => {
+        status.textContent = form.dataset.failed;
+        status.className = "error";
+      });
+      bar.hidden = false;
+      bar.value = 0;
+      request.send(new FormData(form));
+    });
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  takeTokenFromFragment();
+  confirmations();
+  counters();
+  uploads();
+});
+document.addEventListener("htmx:afterSettle", counters);
