@@ -9,15 +9,15 @@ from typing import Any
 
 import asyncpg
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from prometheus_client import Counter
 from starlette.routing import Match, Route
 from starlette.types import Scope
 
 from services.gateway.accounts.endpoints import router as accounts_router
 from services.gateway.accounts.notify import NotifyClient
+from services.gateway.api_docs import asset, redoc, swagger_ui
 from services.gateway.audit.middleware import AuditMiddleware
 from services.gateway.audit.writer import AuditWriter
 from services.gateway.auth.endpoints import public_keys_router
@@ -55,8 +55,9 @@ from shared.pagination import strict_query
 PROXY_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 # Routes anyone may call, each for a reason: health probes; logging in and refreshing (the
-# credentials are in the body); the public keys; the docs. The proxy route hands the decision
-# to the service that owns the path, which authenticates every route not public there.
+# credentials are in the body); the public keys; the docs and their files. The proxy route
+# hands the decision to the service that owns the path, which authenticates every route not
+# public there.
 PUBLIC_ROUTES = frozenset(
     {
         ("GET", "/healthz"),
@@ -73,6 +74,8 @@ PUBLIC_ROUTES = frozenset(
         ("GET", "/.well-known/jwks.json"),
         ("GET", "/openapi.json"),
         ("GET", "/docs"),
+        ("GET", "/docs/assets/{name:path}"),
+        ("GET", "/redoc"),
         ("GET", "/metrics"),  # checks the static metrics token itself (Prometheus cannot log in)
         ("*", "/api/{service}/{path:path}"),
         # The web portal: its pages are public or send to its login page (it keeps the
@@ -258,14 +261,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         documents = await request.app.state.service_docs.documents()
         return JSONResponse(merge(own_openapi(), documents))
 
-    async def swagger(request: Request) -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="SciPlan API")
-
     async def forward(request: Request) -> Any:
         return await request.app.state.forwarder(request)
 
     app.add_route("/openapi.json", openapi_json, methods=["GET"], include_in_schema=False)
-    app.add_route("/docs", swagger, methods=["GET"], include_in_schema=False)
+    app.add_route("/docs", swagger_ui, methods=["GET"], include_in_schema=False)
+    app.add_route("/docs/assets/{name:path}", asset, methods=["GET"], include_in_schema=False)
+    app.add_route("/redoc", redoc, methods=["GET"], include_in_schema=False)
     app.add_route(
         "/api/{service}/{path:path}", forward, methods=PROXY_METHODS, include_in_schema=False
     )
