@@ -88,6 +88,8 @@ class Stack:
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     client_secrets: dict[str, str] = field(default_factory=dict)
+    # Which of SERVICES run (tests of the API alone leave the portal out).
+    services: tuple[str, ...] = SERVICES
 
     def url(self, service: str) -> str:
         return f"http://{self.host}:{self.ports[service]}"
@@ -165,7 +167,7 @@ class Stack:
         )
 
     def start_all(self) -> None:
-        for service in SERVICES:
+        for service in self.services:
             self.start(service)
 
     def is_ready(self, service: str, within: float = 2.0) -> bool:
@@ -177,13 +179,14 @@ class Stack:
 
     def wait_ready(
         self,
-        services: tuple[str, ...] = SERVICES,
+        services: tuple[str, ...] | None = None,
         timeout: float | None = None,
         progress: Progress | None = None,
     ) -> None:
         """Returns once every service answers /readyz; raises StartFailed when one exits or
         the deadline (`start_timeout()` unless given) passes. `progress` hears who is ready and
         who is still starting, at the start, on every change and every few seconds."""
+        services = self.services if services is None else services
         limit = start_timeout() if timeout is None else timeout
         started = time.monotonic()
         ready: list[str] = []

@@ -65,6 +65,21 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         raise pytest.UsageError(f"xdist lost the e2e group of {len(lost)} tests, e.g. {lost[0]}")
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line naming the browser tests skipped for want of Chromium, and how to get it."""
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if "browser" in report.nodeid.split("::")[0] and "no Chromium" in str(report.longrepr)
+    ]
+    if skipped:
+        terminalreporter.write_line(
+            f"{len(skipped)} browser tests skipped: no Chromium "
+            "(apt-get install chromium, or set SCIPLAN_CHROMIUM to a Chromium binary)",
+            yellow=True,
+        )
+
+
 # Tests log in many times from one address; only the rate-limit tests want tight buckets.
 _ROOMY = {"per_minute": 100_000, "burst": 10_000}
 ROOMY_RATE_LIMITS = {
@@ -222,14 +237,20 @@ E2E_ADMIN_PASSWORD = "e2e-admin-password"
 
 @contextlib.contextmanager
 def running_stack(
-    database_url: str, log_dir: Path, extra_env: dict[str, str] | None = None
+    database_url: str,
+    log_dir: Path,
+    extra_env: dict[str, str] | None = None,
+    *,
+    portal: bool = False,
 ) -> Iterator[RunningStack]:
-    """All five services as real processes (the machinery of `make run`) on `database_url`.
+    """The services as real processes (the machinery of `make run`) on `database_url`, the web
+    portal too with `portal` (only the browser tests need it; the others save its start).
     Notify writes its mail into `log_dir/mail` unless `extra_env` names an SMTP server."""
     ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
     stack = Stack(
         database_url=database_url,
         ports=ports,
+        services=SERVICES if portal else tuple(s for s in SERVICES if s != "portal"),
         environment="test",
         log_dir=log_dir,
         extra_env={
@@ -274,6 +295,7 @@ def stack(
             url,
             Path(tmp_path_factory.mktemp("stack-logs")),
             {"SCIPLAN_NOTIFY_SMTP_HOST": "127.0.0.1", "SCIPLAN_NOTIFY_SMTP_PORT": str(mail.port)},
+            portal=True,
         ) as running,
     ):
         running.mail = mail

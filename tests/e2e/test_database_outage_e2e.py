@@ -16,7 +16,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sciplan.stack import SERVICES
 from shared.devdb import EmbeddedPostgres
 from shared.testing.plugin import migrated_database
 from tests.conftest import RunningStack, bearer, running_stack, wait_until
@@ -32,7 +31,7 @@ def _problem(response: httpx.Response, status: int) -> None:
 
 
 async def _all_ready(client: httpx.AsyncClient, running: RunningStack) -> bool:
-    for service in SERVICES:
+    for service in running.stack.services:
         try:
             reply = await client.get(f"{running.stack.url(service)}/readyz")
         except httpx.HTTPError:
@@ -91,7 +90,7 @@ async def test_a_database_outage_gives_quick_503s_and_heals_by_itself(outage: Ou
         assert statuses
         assert set(statuses) <= {200, 503}, statuses
 
-        for service in SERVICES:
+        for service in running.stack.services:
             _problem(await client.get(f"{running.stack.url(service)}/readyz"), 503)
         # Through the gateway: the token still verifies (keys are cached), the service's
         # database is gone.
