@@ -30,6 +30,7 @@ from services.credit.config import CreditSettings
 from services.credit.main import create_app as credit_app
 from services.funds.config import FundsSettings
 from services.funds.main import create_app as funds_app
+from services.gateway.auth.passwords import hash_cheaply_for_tests
 from services.gateway.config import GatewaySettings
 from services.gateway.identity.schemas import UserCreate
 from services.gateway.identity.service import IdentityService
@@ -42,6 +43,13 @@ from shared.testing.plugin import migrated_database, running_app
 from tests.mail_catcher import SmtpServer, smtp_server
 
 PASSWORD = "correct-horse-battery"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Accounts made in the test process (make_user, the stacks' admins) hash their passwords at
+    # argon2's lowest cost, as the test stacks' gateways do (`cheap_password_hashing`): a
+    # standard hash costs about 0.1 s of CPU, and the suite makes thousands.
+    hash_cheaply_for_tests()
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
@@ -96,6 +104,7 @@ async def gateway(
             "database_url": database_url,
             "environment": "test",
             "consume_events": False,  # no projects service beside it
+            "portal_url": "",  # nor a portal: other paths are 404
             "rate_limits": ROOMY_RATE_LIMITS,
         }
     )
@@ -271,6 +280,7 @@ def running_stack(
             "SCIPLAN_GATEWAY_PROXY_TIMEOUT_SECONDS": "5",
             "SCIPLAN_GATEWAY_RATE_LIMITS": json.dumps(ROOMY_RATE_LIMITS),
             "SCIPLAN_GATEWAY_MAX_BODY_BYTES": "65536",
+            "SCIPLAN_GATEWAY_CHEAP_PASSWORD_HASHING": "true",
             **(extra_env or {}),
         },
     )

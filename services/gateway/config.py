@@ -114,6 +114,14 @@ class GatewaySettings(ServiceSettings):
     # Read projects' event feed (`projects_url`) for the roles its decisions grant
     # (`expert.admitted`); off only where no projects service runs beside the gateway (tests).
     consume_events: bool = True
+    # Test runs only: passwords hashed at argon2's lowest cost (see auth/passwords.py).
+    cheap_password_hashing: bool = False
+
+    @model_validator(mode="after")
+    def _cheap_hashing_only_in_tests(self) -> GatewaySettings:
+        if self.cheap_password_hashing and self.environment != "test":
+            raise ValueError("cheap_password_hashing is only accepted with environment=test")
+        return self
 
     @field_validator("trusted_proxies")
     @classmethod

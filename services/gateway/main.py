@@ -24,6 +24,7 @@ from services.gateway.auth.endpoints import public_keys_router
 from services.gateway.auth.endpoints import router as auth_router
 from services.gateway.auth.gate import LoginGate
 from services.gateway.auth.keys import KeyStore, ensure_signing_key
+from services.gateway.auth.passwords import hash_cheaply_for_tests
 from services.gateway.auth.repository import active_user_lookup
 from services.gateway.auth.service import TokenIssuer
 from services.gateway.auth.throttle import LoginThrottle
@@ -136,6 +137,8 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
+    if settings.cheap_password_hashing:
+        hash_cheaply_for_tests()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
