@@ -88,3 +88,12 @@ async def test_verify_detects_tampering(
     result = await verify(session)
     assert not result.ok
     assert result.at_seq == expected
+
+
+async def test_the_portals_forms_are_left_to_the_api_calls_they_make(
+    gateway_client: AsyncClient, session: AsyncSession
+) -> None:
+    # The portal changes things through the API as the person: that call is the one recorded.
+    await gateway_client.post("/login", data={"username": "x", "password": "y"})
+    await gateway_client.post("/auth/token", data={"username": "nobody", "password": "wrong-one"})
+    assert [e.path for e in await _entries(session)] == ["/auth/token"]
