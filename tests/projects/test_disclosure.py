@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.projects.models import Project
+from services.projects.models import Call, Objection, Project
 from tests.projects.conftest import ZDYF, ZDZX, Projects
 from tests.projects.factories import insert_project
 
 PUBLIC_KEYS = {
+    "id",
     "number",
     "title",
+    "call_id",
+    "call_title",
     "program_code",
     "program_name_zh",
     "program_name_en",
@@ -66,7 +69,7 @@ async def search(projects: Projects, **params: Any) -> list[str]:
 
 
 async def test_anyone_lists_approved_projects_by_number_but_not_cancelled_ones(
-    projects: Projects, published: dict[str, Project]
+    session: AsyncSession, projects: Projects, published: dict[str, Project]
 ) -> None:
     reply = await projects.call("GET", "/v1/public/projects", None)
 
@@ -86,6 +89,12 @@ async def test_anyone_lists_approved_projects_by_number_but_not_cancelled_ones(
     assert wheat["approved_budget_fen"] == 80_000_000
     assert wheat["status"] == "in_notice"
     assert wheat["notice_starts_at"] == "2026-03-02T10:00:00+08:00"  # stated in Shanghai time
+    # What the notice page needs: the project to object to, the call it is announced in.
+    assert wheat["id"] == str(published["wheat"].id)
+    assert wheat["call_id"] == str(published["wheat"].call_id)
+    call = await session.get(Call, published["wheat"].call_id)
+    assert call is not None
+    assert wheat["call_title"] == call.title
     text = reply.text
     for person in ("applicant", "applicant2", "colleague"):
         assert str(projects.callers[person].user_id) not in text
@@ -203,3 +212,58 @@ async def test_a_terminated_project_shows_the_cause_category_only(
     assert body["status"] == "terminated"
     assert body["termination_cause"] == "inability"
     assert body["closed_at"] == "2027-01-05T16:00:00+08:00"
+
+
+async def test_search_by_call(projects: Projects, published: dict[str, Project]) -> None:
+    plateau = published["plateau"]
+
+    assert await search(projects, call=str(plateau.call_id)) == [plateau.number]
+    reply = await projects.call("GET", "/v1/public/projects", None, params={"call": "ZDYF"})
+    assert reply.status_code == 422
+
+
+async def test_running_notices_are_those_one_may_still_object_to(
+    session: AsyncSession, projects: Projects, published: dict[str, Project]
+) -> None:
+    """The notice page lists what is open to objections: in notice, and its period running."""
+    later = await insert_project(
+        session,
+        projects,
+        "colleague",
+        title="祁连山冰川监测",
+        notice_starts_at=projects.clock.now + timedelta(days=1),
+        notice_ends_at=projects.clock.now + timedelta(days=8),
+    )
+
+    assert await search(projects, notice_running=True) == [published["wheat"].number]
+    projects.clock.advance(days=1)
+    assert await search(projects, notice_running=True) == sorted(
+        [published["wheat"].number, later.number]
+    )
+    projects.clock.advance(days=6)  # the wheat project's seven days are over
+    assert await search(projects, notice_running="true") == [later.number]
+
+
+async def test_the_status_is_shown_as_of_now(
+    session: AsyncSession, projects: Projects, published: dict[str, Project]
+) -> None:
+    """A notice that ran out is over unless an objection is still open (nothing runs on a timer:
+    the row keeps `in_notice` until someone acts, but the public is told the truth)."""
+    wheat = published["wheat"]
+    objected = await insert_project(session, projects, "colleague", title="河西走廊节水灌溉")
+    session.add(
+        Objection(
+            project_id=objected.id,
+            filed_by=projects.callers["applicant"].user_id,
+            reasons="与已结题项目内容重复，请核查。",
+            filed_at=projects.clock.now,
+            status="open",
+        )
+    )
+    await session.commit()
+    projects.clock.advance(days=7)
+
+    assert await search(projects, status="awaiting_contract") == [wheat.number]
+    assert await search(projects, status="in_notice") == [objected.number]
+    reply = await projects.call("GET", f"/v1/public/projects/{wheat.number}", None)
+    assert reply.json()["status"] == "awaiting_contract"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import APIRouter, Path, Query
 
+from services.projects.auth import NowDep
 from services.projects.disclosure.schemas import PublicProject, PublicStatus
 from services.projects.disclosure.service import ProjectSearch, public_project, search_projects
 from shared.db import SessionDep
@@ -22,6 +24,7 @@ router = APIRouter(prefix="/v1/public", tags=["disclosure"])
 async def search(
     session: SessionDep,
     page: PageDep,
+    now: NowDep,
     program: Annotated[
         str | None, Query(max_length=40, description="program or fund: its id or code (ZDYF)")
     ] = None,
@@ -34,7 +37,12 @@ async def search(
         str | None,
         Query(max_length=100, description="words in the title, number or organization name"),
     ] = None,
-    status: PublicStatus | None = None,
+    status: Annotated[PublicStatus | None, Query(description="the status as of now")] = None,
+    call: Annotated[UUID | None, Query(description="the call the projects came from")] = None,
+    notice_running: Annotated[
+        bool,
+        Query(description="only projects whose public notice (公示) runs now: open to objections"),
+    ] = False,
 ) -> Page[PublicProject]:
     search = ProjectSearch(
         program=(program or "").strip() or None,
@@ -42,8 +50,10 @@ async def search(
         organization=(organization or "").strip() or None,
         q=(q or "").strip() or None,
         status=status,
+        call_id=call,
+        notice_running=notice_running,
     )
-    items, next_cursor = await search_projects(session, search, page)
+    items, next_cursor = await search_projects(session, search, page, now)
     return Page[PublicProject](items=items, next_cursor=next_cursor)
 
 
@@ -51,6 +61,6 @@ async def search(
     "/projects/{number}", response_model=PublicProject, summary="One approved project by number"
 )
 async def by_number(
-    session: SessionDep, number: Annotated[str, Path(max_length=30)]
+    session: SessionDep, now: NowDep, number: Annotated[str, Path(max_length=30)]
 ) -> PublicProject:
-    return await public_project(session, number)
+    return await public_project(session, number, now)

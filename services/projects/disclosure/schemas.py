@@ -18,8 +18,11 @@ PublicStatus = Literal[
 
 
 class PublicProject(BaseModel):
+    id: UUID  # what an objection names (`POST /v1/projects/{id}/objections`)
     number: str
     title: str
+    call_id: UUID
+    call_title: str  # the notice (公示) a project is announced in is its call's
     program_code: str
     program_name_zh: str
     program_name_en: str
@@ -28,7 +31,7 @@ class PublicProject(BaseModel):
     organization_name: str
     pi_name: str  # the only personal data made public
     approved_budget_fen: int
-    status: str
+    status: str  # as of now: a notice that ran out with no open objection is awaiting_contract
     notice_starts_at: ShanghaiTime
     notice_ends_at: ShanghaiTime
     starts_on: date | None

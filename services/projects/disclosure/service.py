@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -10,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.projects.disclosure.schemas import PublicProject
 from services.projects.exceptions import ProjectNotFound
-from services.projects.models import Program, Project
+from services.projects.execution.repository import shown_status
+from services.projects.models import Call, Program, Project
 from services.projects.models.lifecycle import PUBLIC_PROJECT_STATES, ProjectStatus
 from shared.pagination import PageParams, encode_cursor
 
@@ -24,6 +26,9 @@ class ProjectSearch:
     organization: str | None = None
     q: str | None = None
     status: str | None = None
+    call_id: UUID | None = None
+    # Only projects whose public notice runs now, i.e. those one may still object to.
+    notice_running: bool = False
 
 
 def _as_uuid(text: str) -> UUID | None:
@@ -33,7 +38,7 @@ def _as_uuid(text: str) -> UUID | None:
         return None
 
 
-def _conditions(search: ProjectSearch) -> list[sa.ColumnElement[bool]]:
+def _conditions(search: ProjectSearch, now: datetime) -> list[sa.ColumnElement[bool]]:
     conditions: list[sa.ColumnElement[bool]] = [Project.status.in_(PUBLIC_PROJECT_STATES)]
     if search.program:
         program_id = _as_uuid(search.program)
@@ -60,14 +65,25 @@ def _conditions(search: ProjectSearch) -> list[sa.ColumnElement[bool]]:
             )
         )
     if search.status:
-        conditions.append(Project.status == search.status)
+        conditions.append(shown_status(now) == search.status)
+    if search.call_id is not None:
+        conditions.append(Project.call_id == search.call_id)
+    if search.notice_running:
+        conditions += [
+            Project.status == ProjectStatus.in_notice,
+            Project.notice_starts_at <= now,
+            Project.notice_ends_at > now,
+        ]
     return conditions
 
 
-def _public(project: Project, program: Program) -> PublicProject:
+def _public(project: Project, program: Program, call_title: str, status: str) -> PublicProject:
     return PublicProject(
+        id=project.id,
         number=project.number,
         title=project.title,
+        call_id=project.call_id,
+        call_title=call_title,
         program_code=program.code,
         program_name_zh=program.name_zh,
         program_name_en=program.name_en,
@@ -76,7 +92,7 @@ def _public(project: Project, program: Program) -> PublicProject:
         organization_name=project.org_name,
         pi_name=project.pi_name,
         approved_budget_fen=project.approved_budget_fen,
-        status=project.status,
+        status=status,
         notice_starts_at=project.notice_starts_at,
         notice_ends_at=project.notice_ends_at,
         starts_on=project.starts_on,
@@ -89,16 +105,20 @@ def _public(project: Project, program: Program) -> PublicProject:
     )
 
 
+def _select(now: datetime) -> sa.Select[Project, Program, str, str]:
+    return (
+        sa.select(Project, Program, Call.title, shown_status(now))
+        .join(Program, Program.id == Project.program_id)
+        .join(Call, Call.id == Project.call_id)
+    )
+
+
 async def search_projects(
-    session: AsyncSession, search: ProjectSearch, page: PageParams
+    session: AsyncSession, search: ProjectSearch, page: PageParams, now: datetime
 ) -> tuple[list[PublicProject], str | None]:
     """One page in project-number order, and the cursor of the next page (None at the end)."""
     query = (
-        sa.select(Project, Program)
-        .join(Program, Program.id == Project.program_id)
-        .where(*_conditions(search))
-        .order_by(Project.number)
-        .limit(page.limit + 1)
+        _select(now).where(*_conditions(search, now)).order_by(Project.number).limit(page.limit + 1)
     )
     after = page.cursor.get("after") if page.cursor else None
     if isinstance(after, str):
@@ -106,20 +126,21 @@ async def search_projects(
     else:
         query = query.offset(page.offset)
     rows = (await session.execute(query)).all()
-    found = [_public(project, program) for project, program in rows[: page.limit]]
+    found = [
+        _public(project, program, title, status)
+        for project, program, title, status in rows[: page.limit]
+    ]
     more = len(rows) > page.limit
     return found, encode_cursor({"after": found[-1].number}) if more and found else None
 
 
-async def public_project(session: AsyncSession, number: str) -> PublicProject:
+async def public_project(session: AsyncSession, number: str, now: datetime) -> PublicProject:
     row = (
         await session.execute(
-            sa.select(Project, Program)
-            .join(Program, Program.id == Project.program_id)
-            .where(Project.number == number, Project.status.in_(PUBLIC_PROJECT_STATES))
+            _select(now).where(Project.number == number, Project.status.in_(PUBLIC_PROJECT_STATES))
         )
     ).first()
     if row is None:
         raise ProjectNotFound()
-    project, program = row
-    return _public(project, program)
+    project, program, title, status = row
+    return _public(project, program, title, status)
