@@ -80,6 +80,16 @@ TABLES = [
 # and experts may have no conflict with the applications under review.
 MAY_BE_EMPTY = {"funds.voucher_orders", "projects.conflicts"}
 PASSWORD = "sciplan-demo-2026"  # the demo's default password for its people
+ROLES = (  # as the output's login lines name them
+    "program manager (basic programs)",
+    "organization admin",
+    "applicant",
+    "finance officer",
+    "expert",
+    "evaluator",
+    "voucher service provider",
+    "enterprise",
+)
 WAITED = re.compile(r"^waiting ", re.MULTILINE)  # for new people to be known, or calls to close
 
 
@@ -186,7 +196,10 @@ async def log_in(client: httpx.AsyncClient, stack: RunningStack, username: str) 
 
 
 async def every_role_finds_their_work(stack: RunningStack, output: str) -> None:
-    """The expert, the second finance officer and the evaluator, as the output names them."""
+    """Every role has a login with something to find; the expert, the second finance officer
+    and the evaluator, as the output names them, find it through the API."""
+    for role in ROLES:
+        login_of(output, role)
     api = f"{stack.url}/api"
     async with e2e_client() as client:
         expert = await log_in(client, stack, login_of(output, "expert"))
