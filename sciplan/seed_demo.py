@@ -1,9 +1,10 @@
 """`sciplan seed-demo`: fills a running SciPlan with a realistic demo dataset, through the API.
 
 Everything goes through the gateway as the role that does it in real life: the admin creates
-organizations, people, the two special funds and their envelopes; program managers open calls
-and decide; applicants draft and submit; organization admins endorse or return; finance
-officers fund envelopes and run innovation vouchers; providers and enterprises register.
+organizations, people, the two special funds and their envelopes; program managers open calls,
+run reviews, decide and engage evaluators; applicants draft and submit; organization admins
+endorse or return; experts accept and score; finance officers fund envelopes, make payment
+orders and run innovation vouchers; providers and enterprises register.
 
 Re-runnable: natural keys decide what exists already (organization credit codes, usernames,
 program codes, call titles; the funds service's client-chosen ids are UUIDv5 of a natural key),
@@ -12,13 +13,25 @@ organizations and applications come from fixed lists, picked with `random.Random
 
 Time is not moved: calls that must be closed or decided are created to close `close_after`
 seconds after creation (60 s; 120 s at full scale), their applications are submitted at once,
-and the command waits once, saying for what, before deciding. Public notices (7 days) and the
-voucher providers' 7-day publicity run in real time, so the first run drafts task books and
-registers the provider, and an order placed during the publicity is refused (printed). A run
-after they end goes on where the clock allows: it signs the drafted task books (the funds
-service opens the budgets, a second finance officer approves the first tranche) and places,
-delivers and confirms the voucher order. Credit records are proposed and notified; none is
-confirmed, since the objection window (working days) cannot pass without moving time.
+and the command waits once, saying for what, before deciding. Once the calls have closed, the
+closed call's review is under way: its program manager opens the online review round (due in
+three weeks), runs and applies the automatic assignment and adds the well-known demo expert by
+hand where the run left them fewer than two applications; that expert accepts two and saves one
+score sheet as a draft. Public notices (7 days) and the voucher providers' 7-day publicity run in
+real time, so the first run drafts task books and registers the provider, and an order placed
+during the publicity is refused (printed). A run after they end goes on where the clock allows:
+it signs the drafted task books (the funds service opens the budgets, a second finance officer
+approves the first tranche) and places, delivers and confirms the voucher order. Credit records
+are proposed and notified; none is confirmed, since the objection window (working days) cannot
+pass without moving time.
+
+Every role finds something from the first run on. Tranches wait for signed task books, so the
+payment order left for a second finance officer to approve is one no task book holds up: the
+post-subsidy (后补助) of a shared instrument platform after its yearly performance review (the
+plan: 共享服务平台运行绩效考核、后补助), from the innovation bases program's fund to the platform's
+account at its organization, made by one finance officer and awaiting the other. A third-party
+evaluator is engaged on 重点研发计划, whose applications, projects, credit records and ledger
+they then read. The last lines say whom to log in as and what each will find.
 """
 
 from __future__ import annotations
@@ -31,6 +44,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -52,6 +66,7 @@ NAMESPACE = uuid.UUID("5c1e9a2e-0d3b-4c55-9d0b-5e3d2a7f0c11")  # the demo's UUID
 PDF = b"%PDF-1.7\n" + b"1" * 2_000
 FEASIBILITY = "feasibility_report"
 Echo = Callable[[str], None]
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def demo_id(*key: object) -> str:
@@ -93,6 +108,12 @@ SPECIAL_FUNDS = [
     ),
 ]
 VOUCHER_PROGRAM = "CXYD"  # 技术创新引导计划 runs the innovation vouchers
+EVALUATED_PROGRAM = "ZDYF"  # 重点研发计划: the evaluator's engagement and the credit records
+PLATFORM_PROGRAM = "JDRC"  # 创新基地与人才计划 pays the shared instrument platform's post-subsidy
+PLATFORM_ORG = "gsas"  # 甘肃省科学院 runs the platform
+PLATFORM_SUBSIDY_FEN = 80_000_000  # ¥800,000
+REVIEW_DAYS = 21  # how long the experts have to score
+EXPERT_ASSIGNMENTS = 2  # what the well-known demo expert finds to review
 BASIC_ENVELOPE_FEN = 3_000_000_000  # ¥30 million a year for each basic program
 SHORT_STATES = ("closed", "decided")  # states that need the call's close to pass
 
@@ -170,6 +191,9 @@ class Seeder:
     created: Counter[str] = field(default_factory=Counter)
     calls: dict[str, dict[str, Any]] = field(default_factory=dict)  # plan key -> call
     closes_at: dict[str, datetime] = field(default_factory=dict)  # short calls made now
+    finds: dict[str, str] = field(default_factory=dict)  # role prefix -> what they will find
+    shown: dict[str, Person] = field(default_factory=dict)  # role prefix -> whom to log in as
+    under_review: str | None = None  # the call whose review is under way
     gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(4))
 
     def by_role(self, prefix: str) -> list[Person]:
@@ -738,13 +762,130 @@ class Seeder:
         for plan in decided:
             await self.contracts(plan)
 
+    # -- online review --
+
+    async def review(self) -> None:
+        """The closed call's review under way: a round opened, assigned automatically, and the
+        demo expert added by hand up to two applications; they accept two and draft a sheet."""
+        plan = next(p for p in call_plans(self.scale) if p.state == "closed")
+        call = self.calls.get(plan.key)
+        if call is None or datetime.fromisoformat(call["closes_at"]) > datetime.now(UTC):
+            self.echo(f"  {plan.title}: not closed yet; its review opens on a later run")
+            return
+        pm = self.managers[plan.program]
+        rounds = await self.all_pages(
+            f"/api/projects/v1/calls/{call['id']}/review-rounds", pm, kind="proposal"
+        )
+        if rounds:
+            round_ = rounds[0]
+        else:
+            deadline = datetime.now(UTC) + timedelta(days=REVIEW_DAYS)
+            round_ = await self.ok(
+                "POST",
+                f"/api/projects/v1/calls/{call['id']}/review-rounds",
+                pm,
+                json={"kind": "proposal", "deadline": deadline.isoformat()},
+            )
+            self.created["review rounds"] += 1
+        path = f"/api/projects/v1/review-rounds/{round_['id']}"
+        if not await self.all_pages(f"{path}/assignment-runs", pm):
+            run = await self.ok("POST", f"{path}/assignment-runs", pm, json={"seed": self.seed})
+            if run["pairs"]:  # experts of the applications' fields, if there are any
+                applied = await self.ok(
+                    "POST", f"/api/projects/v1/assignment-runs/{run['id']}/apply", pm
+                )
+                self.created["review assignments"] += len(applied["created"])
+        self.under_review = plan.title
+        expert = self.by_role("ex")[0]
+        if round_["state"] != "closed":  # closed since, by someone using the demo
+            await self.assign_demo_expert(round_["id"], call["id"], pm, expert)
+            await self.expert_at_work(round_, expert.username)
+
+    async def assign_demo_expert(
+        self, round_id: str, call_id: str, pm: str, expert: Person
+    ) -> None:
+        """The manager puts the demo expert on applications the run left them off, outside their
+        field if need be (with the reason), never on their own organization's."""
+        path = f"/api/projects/v1/review-rounds/{round_id}/assignments"
+        expert_id = self.ids[expert.username]
+        theirs = await self.all_pages(path, pm, expert_id=expert_id)
+        live = [a for a in theirs if a["status"] in ("invited", "accepted")]
+        had = {a["application_id"] for a in theirs}
+        waiting = await self.all_pages(
+            "/api/projects/v1/applications", pm, call_id=call_id, status="in_review"
+        )
+        own_org = self.orgs[expert.org]["id"] if expert.org else None
+        for application in sorted(waiting, key=lambda a: a["title"]):
+            if len(live) >= EXPERT_ASSIGNMENTS:
+                return
+            if application["id"] in had or application["org_id"] == own_org:
+                continue
+            reply = await self.call(
+                "POST",
+                path,
+                pm,
+                json={
+                    "application_id": application["id"],
+                    "expert_id": expert_id,
+                    "reason": "该申报书同领域专家不足，由学科相近的专家补充评审",
+                    "force_out_of_field": True,
+                },
+            )
+            if reply.status_code in (409, 422):  # a conflict or a check the run also keeps
+                continue
+            if not reply.is_success:
+                raise SeedError(f"POST {path} as {pm}: {reply.status_code} {reply.text}")
+            live.append(reply.json())
+            self.created["review assignments"] += 1
+        if len(live) < EXPERT_ASSIGNMENTS:
+            self.echo(f"  {expert.username} could be given only {len(live)} applications to review")
+
+    async def expert_at_work(self, round_: dict[str, Any], expert: str) -> None:
+        """The expert accepts two invitations and saves a first score sheet as a draft."""
+        mine = [
+            a
+            for a in await self.all_pages("/api/projects/v1/me/assignments", expert)
+            if a["round_id"] == round_["id"]
+        ]
+        mine.sort(key=lambda a: a["application"]["title"])
+        for assignment in mine[:EXPERT_ASSIGNMENTS]:
+            if assignment["status"] == "invited":
+                await self.ok(
+                    "POST", f"/api/projects/v1/assignments/{assignment['id']}/accept", expert
+                )
+                self.created["review assignments accepted"] += 1
+        if not mine:
+            return
+        sheet = await self.first_sheet(mine[0]["id"], expert)
+        self.finds["ex"] = (
+            f"{len(mine)} applications to review by {beijing(round_['deadline'])}, "
+            f"the first one's score sheet {sheet}"
+        )
+
+    async def first_sheet(self, assignment_id: str, expert: str) -> str:
+        """The state of the assignment's score sheet, a draft saved now if there is none."""
+        path = f"/api/projects/v1/assignments/{assignment_id}/sheet"
+        found = await self.call("GET", path, expert)
+        if found.status_code != 404:
+            if not found.is_success:
+                raise SeedError(f"GET {path} as {expert}: {found.status_code} {found.text}")
+            return str(found.json()["status"])
+        draft = {
+            "scores": {"innovation": 82},
+            "comments": {"innovation": "技术路线有一定新意，需补充与现有工艺的对比数据。"},
+        }
+        saved = await self.ok("PUT", path, expert, json=draft)
+        self.created["score sheets (draft)"] += 1
+        return str(saved["status"])
+
     # -- credit records --
 
     async def credit_records(self) -> None:
         """Records proposed by a manager in a program of theirs; the first half notified to
         their subjects."""
-        pm = self.by_role("pm")[0].username
-        program_id = next(self.programs[c]["id"] for c, who in self.managers.items() if who == pm)
+        # The evaluator is engaged on this program: they read its records too.
+        pm = self.managers[EVALUATED_PROGRAM]
+        program_id = self.programs[EVALUATED_PROGRAM]["id"]
         pis = self.by_role("pi")
         cases = [
             ("LATE_REPORT", "未按期提交年度进展报告，经督促后于逾期30日内补交。"),
@@ -875,6 +1016,10 @@ class Seeder:
             )
             vouchers.append((person.username, voucher))
         who, voucher = vouchers[0]
+        self.finds["ent"] = (
+            f"a voucher of ¥{voucher['amount_fen'] // 100:,} from {program['name']} "
+            f"({program['voucher_share_bp'] // 100}% of a service contract)"
+        )
         order = await self.call(
             "POST",
             "/api/funds/v1/voucher-orders",
@@ -897,16 +1042,115 @@ class Seeder:
                 f"  voucher order refused as expected ({order.json()['code']}): the provider is "
                 f"in its 7-day publicity period until {provider['publicity_ends_at']}"
             )
+            self.finds["prov"] = (
+                f"admitted, its services listed publicly until "
+                f"{beijing(provider['publicity_ends_at'])}; "
+                "vouchers accepted after that"
+            )
+            self.finds["ent"] += "; orders once the provider's publicity ends"
             return
         if not order.is_success:
             raise SeedError(f"POST /voucher-orders as {who}: {order.status_code} {order.text}")
         self.created["voucher orders"] += order.status_code == 201
         path = f"/api/funds/v1/voucher-orders/{order.json()['id']}"
-        if order.json()["state"] == "ordered":
+        state = order.json()["state"]
+        if state == "ordered":
             await self.ok("POST", f"{path}/deliver", provider_user)
             self.created["voucher orders delivered"] += 1
-            await self.ok("POST", f"{path}/confirm", who)
+            state = (await self.ok("POST", f"{path}/confirm", who))["state"]
             self.created["voucher orders confirmed"] += 1
+        self.finds["prov"] = f"a voucher order for 材料成分检测 ({state})"
+        if state == "confirmed":
+            self.finds["prov"] += ": its redemption to file"
+        self.finds["ent"] += f"; an order for 材料成分检测 ({state})"
+
+    # -- a payment order for a second finance officer --
+
+    async def payment_awaiting_approval(self) -> None:
+        """A shared instrument platform's post-subsidy after its performance review: one
+        finance officer opens the platform's account and makes the order; it waits for the
+        other. No task book holds it up, so it is there from the first run."""
+        maker, checker = self.by_role("fo")[0].username, self.by_role("fo")[1]
+        ledger = f"{PLATFORM_PROGRAM}-{YEAR}"
+        funds = await self.ok(
+            "GET",
+            "/api/funds/v1/accounts",
+            maker,
+            params={"ledger": ledger, "code": "program_fund"},
+        )
+        if not funds["items"]:
+            raise SeedError(f"no program fund in the ledger {ledger}: was its envelope allocated?")
+        org = self.orgs[PLATFORM_ORG]
+        account = await self.made(
+            "accounts",
+            "/api/funds/v1/accounts",
+            maker,
+            {
+                "id": demo_id("account", "platform", PLATFORM_ORG, YEAR),
+                "ledger": ledger,
+                "code": "platform_funds",
+                "name": f"{org['name']}大型科研仪器共享服务平台专账",
+                "owner_kind": "organization",
+                "owner_id": str(org["id"]),
+                "program": PLATFORM_PROGRAM,
+                "fiscal_year": YEAR,
+                "debits_must_not_exceed_credits": True,
+            },
+        )
+        purpose = f"{org['name']}大型科研仪器共享服务平台{YEAR}年度运行绩效考核优秀，给予后补助"
+        order = await self.made(
+            "payment orders (awaiting approval)",
+            "/api/funds/v1/payment-orders",
+            maker,
+            {
+                "id": demo_id("payment-order", "platform", PLATFORM_ORG, YEAR),
+                "debit_account_id": funds["items"][0]["id"],
+                "credit_account_id": account["id"],
+                "amount": PLATFORM_SUBSIDY_FEN,
+                "ledger": ledger,
+                "code": "platform_subsidy",
+                "purpose": purpose,
+                "user_data": {"org_id": str(org["id"])},
+            },
+        )
+        self.shown["fo"] = checker
+        if order["status"] == "pending_approval":
+            self.finds["fo"] = (
+                f"a payment order made by {maker} awaiting your approval: {purpose}, "
+                f"¥{PLATFORM_SUBSIDY_FEN // 100:,}"
+            )
+
+    # -- third-party evaluation --
+
+    async def evaluation(self) -> None:
+        """The program's manager engages the evaluator on it (once: one active engagement per
+        evaluator and program)."""
+        pm = self.managers[EVALUATED_PROGRAM]
+        program = self.programs[EVALUATED_PROGRAM]
+        evaluator = self.by_role("ev")[0].username
+        engaged = await self.all_pages(
+            "/api/projects/v1/engagements",
+            pm,
+            evaluator_id=self.ids[evaluator],
+            program_id=program["id"],
+            active=True,
+        )
+        if not engaged:
+            await self.ok(
+                "POST",
+                "/api/projects/v1/engagements",
+                pm,
+                json={
+                    "evaluator_id": self.ids[evaluator],
+                    "program_id": program["id"],
+                    "purpose": f"{program['name_zh']}{YEAR}年度项目执行与成果产出第三方评估",
+                },
+            )
+            self.created["evaluator engagements"] += 1
+        self.finds["ev"] = (
+            f"engaged on {program['name_zh']}: its applications, projects, notified credit "
+            f"records and the {EVALUATED_PROGRAM}-{YEAR} ledger"
+        )
 
     # -- the summary --
 
@@ -919,23 +1163,83 @@ class Seeder:
         listed = await self.existing_calls()  # the managers' view, drafts included
         # Drafts are their organizations' to see, submitted applications the managers' too.
         org_admins = {p.org: p.username for p in self.by_role("oa") if p.org}
+        applications: dict[str, dict[str, Any]] = {}
         for plan in call_plans(self.scale):
             call = listed.get(plan.title)
             if call is None:
                 continue
             pm = self.managers[plan.program]
             counts["calls"]["decided" if call["state"] == "decided" else call["status"]] += 1
-            statuses: dict[str, str] = {}
             for who in (pm, *org_admins.values()):
                 path = "/api/projects/v1/applications"
                 for a in await self.all_pages(path, who, call_id=call["id"]):
-                    statuses[a["id"]] = a["status"]
-            counts["applications"].update(statuses.values())
+                    applications[a["id"]] = a
+        counts["applications"].update(a["status"] for a in applications.values())
+        projects: list[dict[str, Any]] = []
         for code, pm in self.managers.items():
             program_id = self.programs[code]["id"]
-            for p in await self.all_pages("/api/projects/v1/projects", pm, program_id=program_id):
-                counts["projects"][p["status"]] += 1
+            projects += await self.all_pages("/api/projects/v1/projects", pm, program_id=program_id)
+        counts["projects"].update(p["status"] for p in projects)
+        self.people_to_show(list(applications.values()), projects)
         return counts
+
+    def people_to_show(
+        self, applications: list[dict[str, Any]], projects: list[dict[str, Any]]
+    ) -> None:
+        """The applicant and the organization admin with the most to see, and what that is."""
+        by_pi: dict[str, Counter[str]] = {}
+        by_org: dict[str, Counter[str]] = {}
+        for a in applications:
+            by_pi.setdefault(str(a["applicant_id"]), Counter())[a["status"]] += 1
+            by_org.setdefault(str(a["org_id"]), Counter())[a["status"]] += 1
+        led = Counter(str(p["pi_id"]) for p in projects)
+        undertaken = Counter(str(p["org_id"]) for p in projects)
+
+        def variety(person: Person) -> int:
+            return len(by_pi.get(self.ids[person.username], ())) + led[self.ids[person.username]]
+
+        pi = max(self.by_role("pi"), key=variety)  # the first of the cast among equals
+        pi_id = self.ids[pi.username]
+        self.shown["pi"] = pi
+        self.finds["pi"] = (
+            f"own applications {_line(by_pi.get(pi_id, Counter()))}; leads {led[pi_id]} project(s)"
+        )
+
+        def waiting(person: Person) -> int:
+            return by_org.get(str(self.orgs[person.org or ""]["id"]), Counter())["submitted"]
+
+        oa = max((p for p in self.by_role("oa") if p.org), key=waiting)
+        org_id = str(self.orgs[oa.org or ""]["id"])
+        self.shown["oa"] = oa
+        self.finds["oa"] = (
+            f"{waiting(oa)} application(s) awaiting endorsement; its applications "
+            f"{_line(by_org.get(org_id, Counter()))}; {undertaken[org_id]} project(s)"
+        )
+        pm = self.by_role("pm")[0].username
+        basic = {self.programs[c]["id"] for c, who in self.managers.items() if who == pm}
+        theirs = Counter(p["status"] for p in projects if p["program_id"] in basic)
+        review = f"the review of {self.under_review} under way, " if self.under_review else ""
+        self.finds["pm"] = (
+            f"calls in every state, projects {_line(theirs)}, {review}credit records proposed "
+            "and notified"
+        )
+
+    def logins(self) -> list[tuple[Person, str, str]]:
+        """(who, their role, what they will find) for the last lines of the output."""
+        roles = (
+            ("pm", "program manager (basic programs)"),
+            ("oa", "organization admin"),
+            ("pi", "applicant"),
+            ("fo", "finance officer"),
+            ("ex", "expert"),
+            ("ev", "evaluator"),
+            ("prov", "voucher service provider"),
+            ("ent", "enterprise"),
+        )
+        return [
+            (self.shown.get(prefix) or self.by_role(prefix)[0], what, self.finds.get(prefix, ""))
+            for prefix, what in roles
+        ]
 
 
 def task_book(budget: int) -> dict[str, Any]:
@@ -955,6 +1259,11 @@ def task_book(budget: int) -> dict[str, Any]:
         "starts_on": f"{YEAR + 1}-01-01",
         "ends_on": f"{YEAR + 2}-12-31",
     }
+
+
+def beijing(moment: str) -> str:
+    """An ISO time as people in Gansu read it."""
+    return f"{datetime.fromisoformat(moment).astimezone(SHANGHAI):%Y-%m-%d %H:%M} (Beijing time)"
 
 
 def _line(counter: Counter[str]) -> str:
@@ -991,8 +1300,11 @@ async def seed(
         async def meanwhile() -> None:
             await seeder.credit_records()
             await seeder.vouchers()
+            await seeder.payment_awaiting_approval()
+            await seeder.evaluation()
 
         await seeder.calls_and_applications(meanwhile)
+        await seeder.review()
         counts = await seeder.summary()
         echo("")
         echo("SciPlan demo data:")
@@ -1005,18 +1317,8 @@ async def seed(
         echo(f"  projects by state:     {_line(counts['projects'])}")
         echo(f"  created by this run:   {_line(seeder.created)}")
         echo(f"  log in (password {password!r}):")
-        for prefix, what in (
-            ("pm", "program manager (basic programs)"),
-            ("oa", "organization admin"),
-            ("pi", "applicant"),
-            ("fo", "finance officer"),
-            ("ex", "expert"),
-            ("ev", "evaluator"),
-            ("prov", "voucher service provider"),
-            ("ent", "enterprise"),
-        ):
-            person = seeder.by_role(prefix)[0]
-            echo(f"    {person.username:<24} {person.name}  {what}")
+        for person, what, finds in seeder.logins():
+            echo(f"    {person.username:<24} {person.name}  {what}: {finds or 'nothing yet'}")
         echo(f"    curl -s -X POST {url}/auth/token -d username=USERNAME -d password=...")
         return {
             "projects": dict(counts["projects"]),
