@@ -198,9 +198,7 @@ class ApplicationService:
             offset=offset,
             limit=limit,
         )
-        return [
-            (a, Access.WHOLE if mine else Access.SUBMITTED, labels) for a, mine, labels in rows
-        ]
+        return [(a, Access.WHOLE if mine else Access.SUBMITTED, labels) for a, mine, labels in rows]
 
     async def labels(self, application: Application) -> Labels:
         return await self.repository.labels(application)
