@@ -179,6 +179,10 @@ async def _editor(
     call = await p.api.get(f"{PROJECTS}/calls/{application['call_id']}")
     uploaded = await p.api.all_pages(f"{base}/attachments", most=100)
     kinds = [*call["required_attachments"], OTHER_KIND]
+    returned = None
+    if application["status"] == "returned":
+        history = await p.api.all_pages(f"{base}/history", most=500)
+        returned = next((h for h in reversed(history) if h["to_state"] == "returned"), None)
     return render(
         p,
         "applicant/editor.html",
@@ -190,6 +194,7 @@ async def _editor(
         field_errors=errors or {},
         attachments=_listed(form.kept, uploaded),
         kinds=kinds,
+        returned=returned,
         max_bytes=ATTACHMENT_MAX_BYTES,
         accept=ATTACHMENT_ACCEPT,
     )
