@@ -144,3 +144,14 @@ document.addEventListener("click", (event) => {
   );
   body.rows[index].querySelector("input").focus();
 });
+
+// An autosave that got no answer it could show (the network, a 5xx) says so where "saved" was.
+for (const failure of ["htmx:responseError", "htmx:sendError"]) {
+  document.addEventListener(failure, (event) => {
+    const form = event.detail.elt && event.detail.elt.closest("[data-save-failed]");
+    const status = form && form.querySelector("[role=status]");
+    if (!status) return;
+    status.textContent = form.dataset.saveFailed;
+    status.className = "error";
+  });
+}
