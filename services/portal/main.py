@@ -25,9 +25,12 @@ from services.portal.config import PortalSettings
 from services.portal.csrf import CsrfRefused
 from services.portal.i18n import language, translator
 from services.portal.pages.account import router as account_router
+from services.portal.pages.applicant import router as applicant_router
 from services.portal.pages.credit import router as credit_router
 from services.portal.pages.home import router as home_router
 from services.portal.pages.inbox import router as inbox_router
+from services.portal.pages.my_projects import router as my_projects_router
+from services.portal.pages.organization import router as organization_router
 from services.portal.pages.public import router as public_router
 from services.portal.people import LoginRequired, Visitor, login_url, session_cookie_name
 from services.portal.rendering import render
@@ -168,6 +171,9 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     app.include_router(inbox_router)
     app.include_router(credit_router)
     app.include_router(public_router)
+    app.include_router(applicant_router)
+    app.include_router(organization_router)
+    app.include_router(my_projects_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(PortalHeadersMiddleware, secure=settings.secure_cookies)
     app.add_middleware(RequestIdMiddleware)

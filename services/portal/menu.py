@@ -25,6 +25,7 @@ ENTRIES = (
     Entry("/inbox", "消息", "Inbox"),
     Entry("/credit", "我的信用", "My credit"),
     Entry("/expert/assignments", "评审任务", "My reviews", _for(Role.expert)),
+    Entry("/calls", "申报指南", "Open calls", _for(Role.applicant)),
     Entry("/applications", "我的申报", "My applications", _for(Role.applicant)),
     Entry("/projects/mine", "我的项目", "My projects", _for(Role.applicant, Role.org_admin)),
     Entry("/org/endorsements", "单位推荐", "Endorsements", _for(Role.org_admin)),

@@ -40,7 +40,11 @@ def application_content(applicant_id: str, attachments: list[dict[str, str]]) ->
 
 
 async def published_call(
-    client: httpx.AsyncClient, api: str, manager: dict[str, str], closes_in: timedelta
+    client: httpx.AsyncClient,
+    api: str,
+    manager: dict[str, str],
+    closes_in: timedelta,
+    title: str = "2026年度重点研发计划（农业领域）",
 ) -> dict[str, Any]:
     now = datetime.now(UTC)
     created = await client.post(
@@ -49,7 +53,7 @@ async def published_call(
         json={
             "program_id": ZDYF,
             "year": 2026,
-            "title": "2026年度重点研发计划（农业领域）",
+            "title": title,
             "guideline": "支持盐碱地治理、节水农业等方向。",
             "opens_at": (now - timedelta(minutes=1)).isoformat(),
             "closes_at": (now + closes_in).isoformat(),

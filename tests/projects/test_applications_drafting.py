@@ -239,3 +239,16 @@ async def test_only_drafts_and_returned_applications_are_edited(
     assert response.status_code == 409
     assert response.json()["code"] == "state.invalid_transition"
     assert response.json()["state"] == "withdrawn"
+
+
+async def test_a_team_without_its_leader_is_explained_in_chinese(
+    projects: Projects, session: AsyncSession
+) -> None:
+    call = await insert_call(session, projects)
+    team = [{"user_id": str(user(projects, "applicant")), "role": "骨干", "share": 100}]
+    body = {"call_id": str(call.id), "content": content(projects, team=team)}
+    response = await projects.call("POST", "/v1/applications", "applicant", json=body)
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert error["loc"] == ["body", "content"]
+    assert error["msg"] == "取值无效：团队：须有且只有一名成员的角色为“负责人”"

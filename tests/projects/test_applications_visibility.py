@@ -156,3 +156,23 @@ async def test_nobody_but_the_applicant_changes_an_application(
         assert (await save(projects, application, who)).status_code == 403, who
     latest = await projects.call("GET", f"/v1/applications/{application['id']}", "applicant")
     assert latest.json()["version"] == 1
+
+
+async def test_lists_name_the_call_and_the_applicant(
+    projects: Projects, session: AsyncSession
+) -> None:
+    """An organization's admin sees whose application it is and for which call, without
+    asking once per row."""
+    call = await insert_call(session, projects)
+    mine = await submitted(projects, call)
+    response = await projects.call(
+        "GET", "/v1/applications", "org_admin", params={"status": "submitted"}
+    )
+    assert response.status_code == 200, response.text
+    [listed] = response.json()["items"]
+    assert listed["id"] == mine["id"]
+    assert listed["call_title"] == call.title
+    assert listed["applicant_name"] == "王芳"
+    one = await projects.call("GET", f"/v1/applications/{mine['id']}", "applicant")
+    assert one.json()["call_title"] == call.title
+    assert one.json()["applicant_name"] == "王芳"

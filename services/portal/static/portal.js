@@ -105,3 +105,53 @@ document.addEventListener("DOMContentLoaded", () => {
   uploads();
 });
 document.addEventListener("htmx:afterSettle", counters);
+
+// The draft editor. An autosave answered 4xx still carries the messages to show next to the
+// fields (problem+json put into the page by the server), so htmx swaps it in like a success.
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const status = event.detail.xhr.status;
+  const source = event.detail.elt;
+  if (status >= 400 && status < 500 && source && source.closest("[data-swap-errors]")) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});
+
+// A field's message came or went: its input says so to assistive technology and shows it.
+function errorSlots() {
+  for (const slot of document.querySelectorAll("[data-error-slot]")) {
+    const bad = slot.textContent.trim() !== "";
+    const input = document.getElementById(slot.dataset.errorSlot);
+    if (input) {
+      if (bad) input.setAttribute("aria-invalid", "true");
+      else input.removeAttribute("aria-invalid");
+    }
+    if (slot.parentElement) slot.parentElement.classList.toggle("invalid", bad);
+  }
+}
+document.addEventListener("htmx:afterSettle", errorSlots);
+
+// "Add a row" to a repeated section: a copy of its <template>, numbered after the last row.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-add-row]");
+  if (!button) return;
+  const body = document.getElementById(button.dataset.addRow);
+  const template = document.getElementById(button.dataset.template);
+  const index = body.rows.length;
+  body.insertAdjacentHTML(
+    "beforeend",
+    template.innerHTML.replaceAll("__i__", String(index)).replaceAll("__n__", String(index + 1)),
+  );
+  body.rows[index].querySelector("input").focus();
+});
+
+// An autosave that got no answer it could show (the network, a 5xx) says so where "saved" was.
+for (const failure of ["htmx:responseError", "htmx:sendError"]) {
+  document.addEventListener(failure, (event) => {
+    const form = event.detail.elt && event.detail.elt.closest("[data-save-failed]");
+    const status = form && form.querySelector("[role=status]");
+    if (!status) return;
+    status.textContent = form.dataset.saveFailed;
+    status.className = "error";
+  });
+}

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response, status
 
 from services.projects.applications.attachments import content_disposition, read_upload
 from services.projects.applications.budget import total as budget_total
+from services.projects.applications.repository import Labels
 from services.projects.applications.schemas import (
     ApplicationCreate,
     ApplicationRead,
@@ -81,14 +82,27 @@ async def application_service(session: SessionDep) -> ApplicationService:
 
 Applications = Annotated[ApplicationService, Depends(application_service)]
 ApplicationId = Annotated[UUID, Path()]
+# The summary's fields that are the application's own columns (the rest are its labels).
+APPLICATION_COLUMNS = tuple(
+    name for name in ApplicationSummary.model_fields if name not in ("call_title", "applicant_name")
+)
 
 
 def summary(
-    application: Application, access: Access, submitted: dict[str, Any] | None = None
+    application: Application,
+    access: Access,
+    labels: Labels,
+    submitted: dict[str, Any] | None = None,
 ) -> ApplicationSummary:
     """The application as the caller is shown it: staff see the submitted version's title and
     budget, never a draft's."""
-    shown = ApplicationSummary.model_validate(application)
+    shown = ApplicationSummary.model_validate(
+        {
+            **{name: getattr(application, name) for name in APPLICATION_COLUMNS},
+            "call_title": labels.call_title,
+            "applicant_name": labels.applicant_name,
+        }
+    )
     if access is Access.WHOLE or submitted is None:
         return shown
     return shown.model_copy(
@@ -108,9 +122,10 @@ async def read_model(
     check = await applications.latest_check(application)
     version = application.version if access is Access.WHOLE else application.submitted_version
     content = await applications.content(application, version)
+    labels = await applications.labels(application)
     return ApplicationRead.model_validate(
         {
-            **summary(application, access, content).model_dump(),
+            **summary(application, access, labels, content).model_dump(),
             "content": content,
             "formal_check": FormalCheckRead.model_validate(check) if check else None,
         }
@@ -160,7 +175,7 @@ async def list_applications(
     )
     shown = found[: page.limit]
     heads = await applications.submitted_heads(shown)
-    items = [summary(a, access, heads.get(a.id)) for a, access in shown]
+    items = [summary(a, access, labels, heads.get(a.id)) for a, access, labels in shown]
     more = len(found) > page.limit
     return Page[ApplicationSummary](
         items=items, next_cursor=encode_cursor({"before": items[-1].id}) if more else None

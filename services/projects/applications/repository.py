@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -30,6 +31,15 @@ from services.projects.models.lifecycle import RUNNING
 ONE_LIVE_PER_CALL = "ix_applications_call_id_applicant_id"
 # (version, saved_by, saved_at) of one saved version
 VersionRow = sa.Row[int, UUID, datetime]
+
+
+@dataclass(frozen=True)
+class Labels:
+    """What lists show of an application besides its own columns: its call's title and the
+    applicant's name (empty while the directory has not heard of them)."""
+
+    call_title: str
+    applicant_name: str
 
 
 class ApplicationRepository:
@@ -107,11 +117,14 @@ class ApplicationRepository:
         before: UUID | None,
         offset: int,
         limit: int,
-    ) -> list[tuple[Application, bool]]:
-        """Visible applications, newest first, each with whether `whole` holds for it."""
+    ) -> list[tuple[Application, bool, Labels]]:
+        """Visible applications, newest first, each with whether `whole` holds for it and its
+        labels."""
+        users = directory.users
         query = (
-            sa.select(Application, whole.label("whole"))
+            sa.select(Application, whole.label("whole"), Call.title, users.c.display_name)
             .join(Call, Call.id == Application.call_id)
+            .outerjoin(users, users.c.id == Application.applicant_id)
             .where(visible)
             .order_by(Application.id.desc())
             .limit(limit)
@@ -122,7 +135,22 @@ class ApplicationRepository:
             query = query.where(Application.status == status)
         # A cursor continues after the last one seen; an offset counts from the newest.
         query = query.where(Application.id < before) if before is not None else query.offset(offset)
-        return [(row[0], bool(row[1])) for row in await self.session.execute(query)]
+        return [
+            (row[0], bool(row[1]), Labels(row[2], row[3] or ""))
+            for row in await self.session.execute(query)
+        ]
+
+    async def labels(self, application: Application) -> Labels:
+        users = directory.users
+        row = (
+            await self.session.execute(
+                sa.select(Call.title, users.c.display_name)
+                .select_from(Call)
+                .outerjoin(users, users.c.id == application.applicant_id)
+                .where(Call.id == application.call_id)
+            )
+        ).one()
+        return Labels(row[0], row[1] or "")
 
     # --- versions --------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from services.projects.applications import budget as budget_rules
 from services.projects.schema_types import Name, Reason
 from shared.credit_code import is_valid_credit_code
 from shared.money import NonNegativeFen
+from shared.validation_messages import InvalidValue
 
 PI_ROLE = "负责人"  # the team member leading the project; must be the applicant
 
@@ -108,11 +109,14 @@ class ApplicationContent(BaseModel):
     def _team_shape(self) -> ApplicationContent:
         ids = [m.user_id for m in self.team]
         if len(set(ids)) != len(ids):
-            raise ValueError("team: a person is listed twice")
+            raise InvalidValue("团队：同一人列出两次", "team: a person is listed twice")
         if sum(1 for m in self.team if m.role == PI_ROLE) != 1:
-            raise ValueError(f"team: exactly one member has the role {PI_ROLE!r}")
+            raise InvalidValue(
+                f"团队：须有且只有一名成员的角色为“{PI_ROLE}”",
+                f"team: exactly one member has the role {PI_ROLE!r}",
+            )
         if sum(m.share for m in self.team) > 100:
-            raise ValueError("team: shares add up to more than 100")
+            raise InvalidValue("团队：分工比例合计超过 100", "team: shares add up to more than 100")
         return self
 
     @property
@@ -180,7 +184,9 @@ class ApplicationSummary(BaseModel):
 
     id: UUID
     call_id: UUID
+    call_title: str
     applicant_id: UUID
+    applicant_name: str = Field(description="empty while the directory has not heard of them")
     org_id: UUID
     status: str
     version: int

@@ -40,7 +40,11 @@ from services.projects.applications.exceptions import (
     VersionNotFound,
 )
 from services.projects.applications.formal_check import CreditAnswers, CreditQuestion
-from services.projects.applications.repository import ApplicationRepository, VersionRow
+from services.projects.applications.repository import (
+    ApplicationRepository,
+    Labels,
+    VersionRow,
+)
 from services.projects.applications.schemas import (
     PI_ROLE,
     ApplicationContent,
@@ -182,7 +186,7 @@ class ApplicationService:
         before: UUID | None,
         offset: int,
         limit: int,
-    ) -> list[tuple[Application, Access]]:
+    ) -> list[tuple[Application, Access, Labels]]:
         visible = await application_filter(self.session, principal)
         whole = applicant_side(principal)
         rows = await self.repository.page(
@@ -194,14 +198,17 @@ class ApplicationService:
             offset=offset,
             limit=limit,
         )
-        return [(a, Access.WHOLE if mine else Access.SUBMITTED) for a, mine in rows]
+        return [(a, Access.WHOLE if mine else Access.SUBMITTED, labels) for a, mine, labels in rows]
+
+    async def labels(self, application: Application) -> Labels:
+        return await self.repository.labels(application)
 
     async def submitted_heads(
-        self, rows: Sequence[tuple[Application, Access]]
+        self, rows: Sequence[tuple[Application, Access, Labels]]
     ) -> dict[UUID, dict[str, Any]]:
         """What staff are shown of each application they read: its submitted version's."""
         return await self.repository.submitted_heads(
-            [a for a, access in rows if access is Access.SUBMITTED]
+            [a for a, access, _ in rows if access is Access.SUBMITTED]
         )
 
     async def _shown_versions(self, application: Application, access: Access) -> set[int] | None:
