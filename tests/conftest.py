@@ -277,7 +277,8 @@ def running_stack(
             "SCIPLAN_FUNDS_JWKS_CACHE_SECONDS": "1",
             "SCIPLAN_NOTIFY_JWKS_CACHE_SECONDS": "1",
             "SCIPLAN_GATEWAY_KEY_CACHE_SECONDS": "0.5",
-            "SCIPLAN_GATEWAY_PROXY_TIMEOUT_SECONDS": "5",
+            # Above the slowest call of a loaded test machine, below the clients' 30 s.
+            "SCIPLAN_GATEWAY_PROXY_TIMEOUT_SECONDS": "12",
             "SCIPLAN_GATEWAY_RATE_LIMITS": json.dumps(ROOMY_RATE_LIMITS),
             "SCIPLAN_GATEWAY_MAX_BODY_BYTES": "65536",
             "SCIPLAN_GATEWAY_CHEAP_PASSWORD_HASHING": "true",

@@ -15,6 +15,9 @@ class PortalSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="SCIPLAN_PORTAL_", extra="ignore")
 
     port: int = 8005
+    # Longer than the gateway's own proxy timeout (30 s): the gateway answers a slow service
+    # with a 504 the page can show, rather than the portal giving up first.
+    http_timeout_seconds: float = 35.0
     db_pool_size: int = 5
     # A session nobody used for this long is over (the person logs in again); however busy,
     # a session ends after `session_max_hours` (the refresh token lives longer than that).

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
@@ -107,6 +108,19 @@ def _install_error_pages(app: FastAPI, settings: PortalSettings) -> None:
         problem = ApiProblem(422, {"title": t("表单内容无效", "The form could not be read")})
         return render(_plain_visitor(request), "error.html", status_code=422, problem=problem)
 
+    async def gateway_unreachable(request: Request, exc: Exception) -> Response:
+        log.warning("gateway unreachable: %r", exc)
+        t = translator(language(request))
+        problem = ApiProblem(
+            503,
+            {
+                "title": t("服务暂时不可用", "The service is unavailable for the moment"),
+                "detail": t("请稍后重试。", "Please try again shortly."),
+            },
+        )
+        return render(_plain_visitor(request), "error.html", status_code=503, problem=problem)
+
+    app.add_exception_handler(httpx.HTTPError, gateway_unreachable)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid_form)
     app.add_exception_handler(LoginRequired, login_required)

@@ -21,7 +21,7 @@ from tests.conftest import RunningStack, bearer
 def e2e_client() -> httpx.AsyncClient:
     """A client that opens a connection per request: services are killed and restarted under
     it, and a kept-alive connection the server closed while idle fails the next request."""
-    return httpx.AsyncClient(timeout=10, limits=httpx.Limits(max_keepalive_connections=0))
+    return httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_keepalive_connections=0))
 
 
 async def admin_token(client: httpx.AsyncClient, stack: RunningStack) -> str:

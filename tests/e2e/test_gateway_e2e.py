@@ -202,7 +202,10 @@ async def test_a_hung_service_gives_504_and_a_dead_one_502(
     projects = stack.stack.processes["projects"]
     projects.send_signal(signal.SIGSTOP)
     try:
-        hung = await client.get(f"{stack.url}/api/projects/v1/me", headers=bearer(token))
+        # The stack's gateway waits 12 s for a service: this client waits longer.
+        hung = await client.get(
+            f"{stack.url}/api/projects/v1/me", headers=bearer(token), timeout=30
+        )
         assert hung.status_code == 504
         assert hung.json()["code"] == "gateway.timeout"
     finally:
