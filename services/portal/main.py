@@ -26,6 +26,7 @@ from services.portal.csrf import CsrfRefused
 from services.portal.i18n import language, translator
 from services.portal.pages.account import router as account_router
 from services.portal.pages.credit import router as credit_router
+from services.portal.pages.expert import router as expert_router
 from services.portal.pages.home import router as home_router
 from services.portal.pages.inbox import router as inbox_router
 from services.portal.people import LoginRequired, Visitor, login_url, session_cookie_name
@@ -166,6 +167,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     app.include_router(home_router)
     app.include_router(inbox_router)
     app.include_router(credit_router)
+    app.include_router(expert_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(PortalHeadersMiddleware, secure=settings.secure_cookies)
     app.add_middleware(RequestIdMiddleware)

@@ -345,9 +345,7 @@ async def my_declined_assignments(
     session: SessionDep, expert: ExpertRole, page: PageDep
 ) -> MyDeclinedAssignmentPage:
     offset = start_of(page)
-    shown, more = await InvitationService(session).declined(
-        expert, limit=page.limit, offset=offset
-    )
+    shown, more = await InvitationService(session).declined(expert, limit=page.limit, offset=offset)
     return MyDeclinedAssignmentPage(
         items=[my_declined(d) for d in shown],
         next_cursor=next_cursor(offset, page.limit, page.limit + 1 if more else 0),
