@@ -347,11 +347,12 @@ async def save_draft(request: Request, p: PersonDep, assignment_id: UUID) -> Res
         except ApiProblem as refused:
             problem = refused
     if hx:
-        if problem is not None:
+        messages = list(_typed_errors(p, bad).values())
+        if problem is not None and problem.status == 422:  # the sheet does not fit the template
             item = await _assignment(p, assignment_id)
             messages = list(sheet_errors(p, problem, item, body).values()) or [problem.title]
-        else:
-            messages = list(_typed_errors(p, bad).values())
+        elif problem is not None:  # submitted meanwhile, round closed, assignment gone
+            messages = [problem.title]
         return render(
             p,
             "expert/sheet_status.html",
