@@ -28,6 +28,7 @@ from services.portal.i18n import language, translator
 from services.portal.pages.account import router as account_router
 from services.portal.pages.applicant import router as applicant_router
 from services.portal.pages.credit import router as credit_router
+from services.portal.pages.expert import router as expert_router
 from services.portal.pages.home import router as home_router
 from services.portal.pages.inbox import router as inbox_router
 from services.portal.pages.my_projects import router as my_projects_router
@@ -188,6 +189,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     app.include_router(applicant_router)
     app.include_router(organization_router)
     app.include_router(my_projects_router)
+    app.include_router(expert_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(PortalHeadersMiddleware, secure=settings.secure_cookies)
     app.add_middleware(RequestIdMiddleware)

@@ -20,6 +20,7 @@ TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 TEMPLATES.env.filters.update(yuan=yuan, local_time=local_time, local_date=local_date)
 TEMPLATES.env.globals["url_quote"] = lambda text: quote(str(text), safe="")
 FLASH_COOKIE = "sp_flash"
+API_CALLS_HEADER = "X-Portal-Api-Calls"
 
 
 def render(
@@ -50,6 +51,8 @@ def render(
     )
     if flash is not None:
         response.delete_cookie(FLASH_COOKIE, path="/")
+    # How many API calls the page made: tests and bench/portal_pages.py watch it for N+1.
+    response.headers[API_CALLS_HEADER] = str(visitor.api.calls)
     return response
 
 

@@ -12,7 +12,11 @@ from services.projects.models import Assignment, AssignmentRun
 from services.projects.models.review import (
     AssignmentStatus,
 )
-from services.projects.review.assignments.invitations import Invitation, InvitationService
+from services.projects.review.assignments.invitations import (
+    Declined,
+    Invitation,
+    InvitationService,
+)
 from services.projects.review.assignments.manual import AssignmentService
 from services.projects.review.assignments.repository import AssignmentFilter
 from services.projects.review.assignments.runs import RunService
@@ -25,6 +29,9 @@ from services.projects.review.assignments.schemas import (
     ManualAdd,
     MyAssignment,
     MyAssignmentPage,
+    MyDeclinedAssignment,
+    MyDeclinedAssignmentPage,
+    MySheetState,
     Removal,
     Replacement,
     ReviewedApplication,
@@ -38,6 +45,7 @@ from services.projects.review.assignments.schemas import (
     Unassignable,
 )
 from services.projects.review.experts.auth import ExpertRole
+from services.projects.review.scoring.service import MIN_COMMENT
 from shared.db import SessionDep, SessionmakerDep
 from shared.pagination import PageDep, next_cursor, start_of
 
@@ -89,18 +97,32 @@ def assignment_read(assignment: Assignment, expert_name: str) -> AssignmentRead:
 
 def my_assignment(invitation: Invitation) -> MyAssignment:
     content: dict[str, Any] = invitation.content
-    assignment, round_, application = (
+    assignment, round_, application, sheet = (
         invitation.assignment,
         invitation.round,
         invitation.application,
+        invitation.sheet,
     )
     return MyAssignment(
         id=assignment.id,
         round_id=round_.id,
         round_kind=round_.kind,
+        round_state=round_.state,
+        call_id=round_.call_id,
+        call_title=invitation.call_title,
         status=assignment.status,
         deadline=round_.deadline,
         review_template=round_.review_template,
+        comment_min_length=MIN_COMMENT,
+        sheet=None
+        if sheet is None
+        else MySheetState(
+            status=sheet.status,
+            saved_at=sheet.saved_at,
+            submitted_at=sheet.submitted_at,
+            late=sheet.late,
+            reopened_at=sheet.reopened_at,
+        ),
         match_score=assignment.match_score,
         explanation=assignment.explanation,
         assigned_at=assignment.assigned_at,
@@ -114,8 +136,29 @@ def my_assignment(invitation: Invitation) -> MyAssignment:
             budget=dict(content.get("budget", {})),
             requested_budget_fen=application.requested_budget_fen,
             content=content,
+            version=application.submitted_version or application.version,
+            submitted_at=application.submitted_at,
+            organization_name=invitation.organization_name,
+            team_names=invitation.team_names,
         ),
         final_report=invitation.final_report,
+    )
+
+
+def my_declined(declined: Declined) -> MyDeclinedAssignment:
+    assignment, round_ = declined.assignment, declined.round
+    return MyDeclinedAssignment(
+        id=assignment.id,
+        round_id=round_.id,
+        round_kind=round_.kind,
+        call_id=round_.call_id,
+        call_title=declined.call_title,
+        application_id=assignment.application_id,
+        application_title=declined.application_title,
+        deadline=round_.deadline,
+        declined_at=assignment.responded_at,
+        reason=assignment.decline_reason,
+        conflict_declared=declined.conflict_declared,
     )
 
 
@@ -289,6 +332,22 @@ async def my_assignments(
     shown, more = await InvitationService(session).mine(expert, limit=page.limit, offset=offset)
     return MyAssignmentPage(
         items=[my_assignment(i) for i in shown],
+        next_cursor=next_cursor(offset, page.limit, page.limit + 1 if more else 0),
+    )
+
+
+@router.get(
+    "/v1/me/declined-assignments",
+    response_model=MyDeclinedAssignmentPage,
+    summary="The assignments I declined (for a conflict of interest or otherwise), latest first",
+)
+async def my_declined_assignments(
+    session: SessionDep, expert: ExpertRole, page: PageDep
+) -> MyDeclinedAssignmentPage:
+    offset = start_of(page)
+    shown, more = await InvitationService(session).declined(expert, limit=page.limit, offset=offset)
+    return MyDeclinedAssignmentPage(
+        items=[my_declined(d) for d in shown],
         next_cursor=next_cursor(offset, page.limit, page.limit + 1 if more else 0),
     )
 

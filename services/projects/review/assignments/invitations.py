@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -29,6 +29,7 @@ from services.projects.models import (
     Conflict,
     DeclaredConflict,
     ReviewRound,
+    ScoreSheet,
 )
 from services.projects.models.review import (
     LIVE_ASSIGNMENTS,
@@ -65,6 +66,21 @@ class Invitation:
     application: Application
     content: dict[str, Any]
     final_report: ReviewedFinalReport | None = None
+    call_title: str = ""
+    sheet: ScoreSheet | None = None
+    organization_name: str | None = None
+    team_names: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Declined:
+    """An assignment the expert declined, with the title of what they were asked to review."""
+
+    assignment: Assignment
+    round: ReviewRound
+    call_title: str
+    application_title: str
+    conflict_declared: bool
 
 
 class InvitationService:
@@ -79,6 +95,25 @@ class InvitationService:
         may so hold fewer than `limit`), and whether another page follows."""
         rows = await self.repo.live_of_expert(_me(principal), limit=limit + 1, offset=offset)
         return await self._shown(principal, rows[:limit]), len(rows) > limit
+
+    async def declined(
+        self, principal: Principal, *, limit: int, offset: int
+    ) -> tuple[list[Declined], bool]:
+        """A page of the assignments the expert declined, latest first."""
+        rows = await self.repo.declined_by_expert(_me(principal), limit=limit + 1, offset=offset)
+        shown = rows[:limit]
+        contents = await self.repo.submitted_contents([a for _, _, a, _ in shown])
+        calls = await self.repo.call_titles({r.call_id for _, r, _, _ in shown})
+        return [
+            Declined(
+                assignment,
+                round_,
+                calls[round_.call_id],
+                str(contents.get(application.id, {}).get("title", application.title)),
+                conflict,
+            )
+            for assignment, round_, application, conflict in shown
+        ], len(rows) > limit
 
     async def one(self, principal: Principal, assignment_id: UUID) -> Invitation:
         assignment = await self._own(principal, assignment_id)
@@ -210,6 +245,12 @@ class InvitationService:
         visible = await self.unbarred(principal, rows)
         contents = await self.repo.submitted_contents([a for _, _, a in visible])
         reports = await self._final_reports([(r, a) for _, r, a in visible])
+        calls = await self.repo.call_titles({r.call_id for _, r, _ in visible})
+        sheets = await self.repo.sheets([a.id for a, _, _ in visible])
+        organizations = await self.repo.organization_names({a.org_id for _, _, a in visible})
+        people = await self.repo.person_names(
+            {member for _, _, a in visible for member in _team(contents[a.id])}
+        )
         return [
             Invitation(
                 assignment,
@@ -217,6 +258,14 @@ class InvitationService:
                 application,
                 _for_experts(contents[application.id]),
                 reports.get((round_.id, application.id)),
+                calls[round_.call_id],
+                sheets.get(assignment.id),
+                organizations.get(application.org_id),
+                {
+                    str(member): people[member]
+                    for member in _team(contents[application.id])
+                    if member in people
+                },
             )
             for assignment, round_, application in visible
         ]
@@ -338,6 +387,10 @@ def _me(principal: Principal) -> UUID:
     if principal.user_id is None:
         raise AssignmentNotFound()
     return principal.user_id
+
+
+def _team(content: dict[str, Any]) -> list[UUID]:
+    return [UUID(str(member["user_id"])) for member in content.get("team", [])]
 
 
 def _for_experts(content: dict[str, Any]) -> dict[str, Any]:

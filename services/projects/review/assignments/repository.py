@@ -25,6 +25,7 @@ from services.projects.models import (
     ReviewRound,
     ScoreSheet,
     TaskBook,
+    directory,
 )
 from services.projects.models.review import (
     LIVE_ASSIGNMENTS,
@@ -240,6 +241,69 @@ class AssignmentRepository:
             )
         )
         return [(r[0], r[1], r[2]) for r in rows]
+
+    async def declined_by_expert(
+        self, expert_id: UUID, *, limit: int, offset: int
+    ) -> Sequence[tuple[Assignment, ReviewRound, Application, bool]]:
+        """The expert's declined assignments, latest first, each with whether they declared a
+        conflict when declining (the round's `declared` conflict on the pair)."""
+        declared = (
+            sa.select(Conflict.kind)
+            .where(
+                Conflict.round_id == Assignment.round_id,
+                Conflict.application_id == Assignment.application_id,
+                Conflict.expert_id == Assignment.expert_id,
+                Conflict.kind == "declared",
+            )
+            .exists()
+        )
+        rows = await self.session.execute(
+            sa.select(Assignment, ReviewRound, Application, declared)
+            .join(ReviewRound, ReviewRound.id == Assignment.round_id)
+            .join(Application, Application.id == Assignment.application_id)
+            .where(
+                Assignment.expert_id == expert_id,
+                Assignment.status == AssignmentStatus.declined,
+            )
+            .order_by(Assignment.responded_at.desc(), Assignment.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return [(r[0], r[1], r[2], bool(r[3])) for r in rows]
+
+    async def call_titles(self, call_ids: Collection[UUID]) -> dict[UUID, str]:
+        if not call_ids:
+            return {}
+        rows = await self.session.execute(
+            sa.select(Call.id, Call.title).where(Call.id.in_(call_ids))
+        )
+        return {row.id: row.title for row in rows}
+
+    async def sheets(self, assignment_ids: Collection[UUID]) -> dict[UUID, ScoreSheet]:
+        if not assignment_ids:
+            return {}
+        found = await self.session.scalars(
+            sa.select(ScoreSheet).where(ScoreSheet.assignment_id.in_(assignment_ids))
+        )
+        return {sheet.assignment_id: sheet for sheet in found}
+
+    async def person_names(self, ids: Collection[UUID]) -> dict[UUID, str]:
+        if not ids:
+            return {}
+        users = directory.users
+        rows = await self.session.execute(
+            sa.select(users.c.id, users.c.display_name).where(users.c.id.in_(ids))
+        )
+        return {row.id: row.display_name for row in rows}
+
+    async def organization_names(self, ids: Collection[UUID]) -> dict[UUID, str]:
+        if not ids:
+            return {}
+        orgs = directory.organizations
+        rows = await self.session.execute(
+            sa.select(orgs.c.id, orgs.c.name).where(orgs.c.id.in_(ids))
+        )
+        return {row.id: row.name for row in rows}
 
     async def sheet_submitted(self, assignment_id: UUID) -> bool:
         found = await self.session.scalar(

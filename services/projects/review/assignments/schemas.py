@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.projects.models.review import (
     AssignmentStatus,
     RoundState,
+    SheetStatus,
 )
 from services.projects.schema_types import Reason, ShanghaiTime
 from shared.pagination import Page
@@ -153,6 +154,12 @@ class ReviewedApplication(BaseModel):
     budget: dict[str, Any]
     requested_budget_fen: int
     content: dict[str, Any]
+    version: int = Field(description="the version under review: the one submitted")
+    submitted_at: ShanghaiTime | None
+    organization_name: str | None = Field(description="the applying organization")
+    team_names: dict[str, str] = Field(
+        description="names of the team members in `content.team`, by user id"
+    )
 
 
 class IndicatorResult(BaseModel):
@@ -183,15 +190,36 @@ class ReviewedFinalReport(BaseModel):
     submitted_at: ShanghaiTime
 
 
+class MySheetState(BaseModel):
+    """Where my score sheet stands (the sheet itself: `GET /v1/assignments/{id}/sheet`)."""
+
+    status: SheetStatus = Field(description="draft (saved, maybe reopened) or submitted")
+    saved_at: ShanghaiTime
+    submitted_at: ShanghaiTime | None
+    late: bool = Field(description="first submitted after the deadline (recorded)")
+    reopened_at: ShanghaiTime | None = Field(
+        description="when a manager last sent it back as a draft"
+    )
+
+
 class MyAssignment(BaseModel):
     """One's own assignment. Never another expert's identity."""
 
     id: UUID
     round_id: UUID
     round_kind: str = Field(description="proposal, or acceptance (验收) of a project's results")
+    round_state: RoundState = Field(
+        description="closed: the scores are aggregated and final, no sheet changes any more"
+    )
+    call_id: UUID
+    call_title: str
     status: AssignmentStatus
     deadline: ShanghaiTime
     review_template: dict[str, Any]
+    comment_min_length: int = Field(
+        description="characters each criterion's comment needs before the sheet may be submitted"
+    )
+    sheet: MySheetState | None = Field(description="null: nothing saved yet")
     match_score: int
     explanation: dict[str, Any]
     assigned_at: ShanghaiTime
@@ -203,6 +231,25 @@ class MyAssignment(BaseModel):
 
 
 MyAssignmentPage = Page[MyAssignment]
+
+
+class MyDeclinedAssignment(BaseModel):
+    """An assignment I declined: what it was about, never the application's content."""
+
+    id: UUID
+    round_id: UUID
+    round_kind: str
+    call_id: UUID
+    call_title: str
+    application_id: UUID
+    application_title: str = Field(description="the title of the version I was asked to review")
+    deadline: ShanghaiTime
+    declined_at: ShanghaiTime | None
+    reason: str | None
+    conflict_declared: bool = Field(description="declined for a conflict of interest")
+
+
+MyDeclinedAssignmentPage = Page[MyDeclinedAssignment]
 
 
 class Decline(BaseModel):
