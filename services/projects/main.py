@@ -12,6 +12,7 @@ from services.projects.disclosure.endpoints import router as disclosure_router
 from services.projects.evaluation.endpoints import router as evaluation_router
 from services.projects.execution.endpoints import router as execution_router
 from services.projects.models import Base, directory, events
+from services.projects.overview.endpoints import router as overview_router
 from services.projects.programs.endpoints import router as programs_router
 from services.projects.review.admissions.endpoints import router as admissions_router
 from services.projects.review.assignments.endpoints import router as assignments_router
@@ -62,6 +63,7 @@ def create_app(
             strict_query(execution_router),
             strict_query(disclosure_router),
             strict_query(evaluation_router),
+            strict_query(overview_router),
         ],
         public_routes=PUBLIC_ROUTES,
     )

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credit.models import QueryLog
 from tests.credit.conftest import (
+    OTHER_PROGRAM,
+    PROGRAM,
     PURPOSE,
     Credit,
     confirmed,
@@ -69,6 +73,29 @@ async def test_search_filters(credit: Credit) -> None:
     ]
     assert await search(name="王芳", tier="general") == ["FALSE_MATERIALS:proposed"]
     assert await search(effective_from="2030-01-01") == []
+
+
+async def test_a_search_keeps_to_one_program(credit: Credit) -> None:
+    """An evaluator engaged on a program reads the records of that program, one program at a
+    time; the auditor here reads both."""
+    ours = await confirmed(credit, "LATE_REPORT")
+    theirs = await propose(
+        credit, "DUPLICATE_APPLICATION", who="other_manager", program_id=OTHER_PROGRAM
+    )
+
+    async def search(program_id: UUID) -> list[str]:
+        response = await credit.call(
+            "GET",
+            "/v1/records",
+            "auditor",
+            params={"purpose": "专项审计抽查", "program_id": str(program_id)},
+        )
+        assert response.status_code == 200, response.text
+        return [item["id"] for item in response.json()["items"]]
+
+    of_ours, of_theirs = await search(PROGRAM), await search(OTHER_PROGRAM)
+    assert (ours["id"] in of_ours, theirs["id"] in of_ours) == (True, False)
+    assert (theirs["id"] in of_theirs, ours["id"] in of_theirs) == (True, False)
 
 
 async def test_the_subject_sees_its_whole_file_but_not_what_is_not_yet_notified(

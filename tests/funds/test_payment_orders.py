@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.funds.models import events
+from services.funds.models import directory, events
 from tests.funds.conftest import Funds, outcomes, post, published, transfer
 
 
@@ -228,3 +229,39 @@ async def test_who_may_make_decide_and_read_orders(funds: Funds) -> None:
         "POST", "/v1/payment-orders/00000000-0000-4000-8000-000000000000/approve", "finance2"
     )
     assert missing.status_code == 404
+
+
+async def test_the_list_names_the_maker_the_checker_and_the_accounts(
+    funds: Funds, session: AsyncSession
+) -> None:
+    for who, name in (("finance", "赵会计"), ("finance2", "钱复核")):
+        await session.execute(
+            sa.insert(directory.users).values(
+                id=UUID(funds.callers[who].subject),
+                username=f"{who}-{uuid4().hex[:6]}",
+                display_name=name,
+                roles=["finance_officer"],
+                is_active=True,
+                updated_at=datetime.now(UTC),
+            )
+        )
+    await session.commit()
+    fund, _ = await _program_fund(funds, name="重点研发计划专项资金")
+    payee = await funds.account(name="项目专账 2026-ZDYF-0002")
+    order = _order(fund, payee, 400)
+    await funds.call("POST", "/v1/payment-orders", "finance", json=order)
+
+    waiting = await funds.call(
+        "GET", "/v1/payment-orders", "finance2", params={"status": "pending_approval"}
+    )
+    [listed] = [o for o in waiting.json()["items"] if o["id"] == order["id"]]
+    assert (listed["maker_name"], listed["decided_by_name"]) == ("赵会计", None)
+    assert (listed["debit_account_name"], listed["credit_account_name"]) == (
+        "重点研发计划专项资金",
+        "项目专账 2026-ZDYF-0002",
+    )
+    approved = await funds.call("POST", f"/v1/payment-orders/{order['id']}/approve", "finance2")
+    assert (approved.json()["maker_name"], approved.json()["decided_by_name"]) == (
+        "赵会计",
+        "钱复核",
+    )

@@ -28,6 +28,9 @@ async def search(
     purpose: Annotated[str, Query(min_length=5, max_length=500, description="why you ask; logged")],
     subject_kind: Literal["organization", "agency", "person"] | None = None,
     subject_id: UUID | None = None,
+    program_id: Annotated[
+        UUID | None, Query(description="records of this program (of the projects service)")
+    ] = None,
     name: Annotated[str | None, Query(max_length=200)] = None,
     credit_code: Annotated[str | None, Query(max_length=18)] = None,
     rule_code: Annotated[str | None, Query(max_length=40)] = None,
@@ -40,6 +43,7 @@ async def search(
     search = RecordSearch(
         subject_kind=subject_kind,
         subject_id=subject_id,
+        program_id=program_id,
         name=name,
         credit_code=credit_code,
         rule_code=rule_code,

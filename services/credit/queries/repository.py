@@ -32,6 +32,8 @@ class QueryRepository:
             query = query.where(Subject.kind == search.subject_kind)
         if search.subject_id:
             query = query.where(Subject.id == search.subject_id)
+        if search.program_id:
+            query = query.where(CreditRecord.program_id == search.program_id)
         if search.name:
             query = query.where(Subject.name.contains(search.name, autoescape=True))
         if search.credit_code:

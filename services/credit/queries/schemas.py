@@ -16,6 +16,7 @@ class RecordSearch:
 
     subject_kind: Literal["organization", "agency", "person"] | None = None
     subject_id: UUID | None = None
+    program_id: UUID | None = None
     name: str | None = None
     credit_code: str | None = None
     rule_code: str | None = None

@@ -17,7 +17,7 @@ from services.funds.payments.schemas import (
 )
 from services.funds.payments.service import PaymentOrderService
 from shared.db import SessionDep
-from shared.pagination import Page, PageDep, page_of, start_of
+from shared.pagination import Page, PageDep, next_cursor, start_of
 
 router = APIRouter(prefix="/v1/payment-orders", tags=["payment orders"])
 
@@ -45,7 +45,7 @@ async def make_order(
     order, created = await orders.make(data, maker=maker.subject, now=now)
     if not created:
         response.status_code = status.HTTP_200_OK
-    return PaymentOrderRead.model_validate(order)
+    return await orders.view(order)
 
 
 @router.get("", response_model=Page[PaymentOrderRead], summary="Payment orders, oldest first")
@@ -57,14 +57,17 @@ async def list_orders(
 ) -> Page[PaymentOrderRead]:
     offset = start_of(page)
     found = await orders.search(reader, status=order_status, offset=offset, limit=page.limit + 1)
-    return page_of(found, offset, page.limit, PaymentOrderRead.model_validate)
+    return Page[PaymentOrderRead](
+        items=await orders.views(found[: page.limit]),
+        next_cursor=next_cursor(offset, page.limit, len(found)),
+    )
 
 
 @router.get("/{order_id}", response_model=PaymentOrderRead)
 async def get_order(
     order_id: UUID, orders: PaymentOrders, reader: LedgerReader
 ) -> PaymentOrderRead:
-    return PaymentOrderRead.model_validate(await orders.readable(reader, order_id))
+    return await orders.view(await orders.readable(reader, order_id))
 
 
 @router.post(
@@ -81,7 +84,7 @@ async def approve_order(
 ) -> PaymentOrderRead:
     reason = decision.reason if decision else None
     order = await orders.approve(order_id, checker=checker.subject, now=now, reason=reason)
-    return PaymentOrderRead.model_validate(order)
+    return await orders.view(order)
 
 
 @router.post(
@@ -97,4 +100,4 @@ async def reject_order(
     now: NowDep,
 ) -> PaymentOrderRead:
     order = await orders.reject(order_id, checker=checker.subject, now=now, reason=rejection.reason)
-    return PaymentOrderRead.model_validate(order)
+    return await orders.view(order)

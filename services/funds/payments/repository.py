@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.funds.models import PaymentOrder
+from services.funds.models import Account, PaymentOrder, directory
 from services.funds.models.payments import PaymentOrderStatus
 
 
@@ -53,3 +53,21 @@ class PaymentOrderRepository:
         if status is not None:
             query = query.where(PaymentOrder.status == status)
         return (await self.session.scalars(query.offset(offset).limit(limit))).all()
+
+    async def people_names(self, user_ids: Collection[UUID]) -> dict[str, str]:
+        """Display names from the directory replica, keyed by the id as orders keep it."""
+        if not user_ids:
+            return {}
+        users = directory.users
+        rows = await self.session.execute(
+            sa.select(users.c.id, users.c.display_name).where(users.c.id.in_(list(user_ids)))
+        )
+        return {str(user_id): name for user_id, name in rows}
+
+    async def account_names(self, account_ids: Collection[UUID]) -> dict[UUID, str]:
+        if not account_ids:
+            return {}
+        rows = await self.session.execute(
+            sa.select(Account.id, Account.name).where(Account.id.in_(list(account_ids)))
+        )
+        return {account_id: name for account_id, name in rows}

@@ -64,3 +64,10 @@ class PaymentOrderRead(BaseModel):
     decided_at: datetime | None
     reason: str | None
     created_at: datetime
+    # Who and which accounts, by name, so that a list needs no lookup per order.
+    maker_name: str | None = Field(
+        default=None, description="the maker's name (null: a service, or not yet known)"
+    )
+    decided_by_name: str | None = None
+    debit_account_name: str | None = None
+    credit_account_name: str | None = None

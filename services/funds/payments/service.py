@@ -32,7 +32,7 @@ from services.funds.ledger.service import LedgerService
 from services.funds.models import Account, PaymentOrder, events
 from services.funds.models.payments import PaymentOrderStatus
 from services.funds.payments.repository import PaymentOrderRepository
-from services.funds.payments.schemas import PaymentOrderCreate
+from services.funds.payments.schemas import PaymentOrderCreate, PaymentOrderRead
 from shared.auth.tokens import Principal
 from shared.contracts.funds import (
     PaymentOrderApprovedV1,
@@ -64,6 +64,14 @@ def _organization_of(account: Account) -> UUID | None:
         return None
 
 
+def _person_id(kept: str | None) -> UUID | None:
+    """A person's id as an order keeps it; None for a service account (`svc:...`)."""
+    try:
+        return UUID(kept) if kept else None
+    except ValueError:
+        return None
+
+
 def resolution_id(order_id: UUID) -> UUID:
     """The id of the transfer that decides an order: the same for every attempt."""
     return uuid.uuid5(_RESOLUTIONS, f"payment-order:{order_id}")
@@ -80,6 +88,33 @@ class PaymentOrderService:
         if order is None:
             raise PaymentOrderNotFound()
         return order
+
+    async def views(self, orders: Sequence[PaymentOrder]) -> list[PaymentOrderRead]:
+        """The orders with their maker's, checker's and accounts' names (two queries for all)."""
+        people = {
+            found
+            for order in orders
+            for found in (_person_id(order.maker_id), _person_id(order.decided_by))
+            if found is not None
+        }
+        names = await self.repo.people_names(people)
+        accounts = await self.repo.account_names(
+            {o.debit_account_id for o in orders} | {o.credit_account_id for o in orders}
+        )
+        return [
+            PaymentOrderRead.model_validate(order).model_copy(
+                update={
+                    "maker_name": names.get(order.maker_id),
+                    "decided_by_name": names.get(order.decided_by or ""),
+                    "debit_account_name": accounts.get(order.debit_account_id),
+                    "credit_account_name": accounts.get(order.credit_account_id),
+                }
+            )
+            for order in orders
+        ]
+
+    async def view(self, order: PaymentOrder) -> PaymentOrderRead:
+        return (await self.views([order]))[0]
 
     async def readable(self, principal: Principal, order_id: UUID) -> PaymentOrder:
         """The order if the caller may read it (`services.funds.access.scope`); else 404."""
