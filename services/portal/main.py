@@ -28,9 +28,12 @@ from services.portal.i18n import language, translator
 from services.portal.pages.account import router as account_router
 from services.portal.pages.applicant import router as applicant_router
 from services.portal.pages.credit import router as credit_router
+from services.portal.pages.evaluator import router as evaluator_router
 from services.portal.pages.expert import router as expert_router
+from services.portal.pages.finance import router as finance_router
 from services.portal.pages.home import router as home_router
 from services.portal.pages.inbox import router as inbox_router
+from services.portal.pages.manager import router as manager_router
 from services.portal.pages.my_projects import router as my_projects_router
 from services.portal.pages.organization import router as organization_router
 from services.portal.pages.public import router as public_router
@@ -190,6 +193,9 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     app.include_router(organization_router)
     app.include_router(my_projects_router)
     app.include_router(expert_router)
+    app.include_router(manager_router)
+    app.include_router(finance_router)
+    app.include_router(evaluator_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(PortalHeadersMiddleware, secure=settings.secure_cookies)
     app.add_middleware(RequestIdMiddleware)

@@ -155,3 +155,39 @@ for (const failure of ["htmx:responseError", "htmx:sendError"]) {
     status.className = "error";
   });
 }
+
+// Decisions within the envelope: what would remain if the approvals chosen on the page were
+// saved, recomputed as the manager types (the API refuses a batch beyond the envelope anyway).
+function envelopeAfter() {
+  const facts = document.querySelector("[data-envelope-remaining]");
+  const out = document.getElementById("envelope-after");
+  if (!facts || !out) return;
+  const remaining = BigInt(facts.dataset.envelopeRemaining);
+  const fen = (typed) => {
+    const match = /^\s*(\d[\d,]*)(?:\.(\d{1,2}))?\s*$/.exec(typed || "");
+    if (!match) return 0n;
+    return BigInt(match[1].replace(/,/g, "")) * 100n + BigInt((match[2] || "0").padEnd(2, "0"));
+  };
+  const yuan = (amount) => {
+    const sign = amount < 0n ? "-" : "";
+    const abs = amount < 0n ? -amount : amount;
+    const whole = (abs / 100n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    return `${sign}${whole}.${(abs % 100n).toString().padStart(2, "0")}`;
+  };
+  const update = () => {
+    let approved = 0n;
+    for (const select of document.querySelectorAll("select[data-decision-for]")) {
+      if (select.value !== "approve") continue;
+      const amount = document.querySelector(`[data-approve-amount="${select.dataset.decisionFor}"]`);
+      approved += fen(amount && amount.value);
+    }
+    const left = remaining - approved;
+    out.textContent = yuan(left);
+    out.classList.toggle("error", left < 0n);
+  };
+  document.addEventListener("input", update);
+  document.addEventListener("change", update);
+  update();
+}
+
+document.addEventListener("DOMContentLoaded", envelopeAfter);
