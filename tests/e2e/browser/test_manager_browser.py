@@ -232,6 +232,9 @@ async def test_a_manager_assigns_experts_from_the_calls_dashboard(
     await expect(progress).not_to_contain_text("bm-expert-colleague")
     await expect(page.get_by_text("同单位（含关联单位）: 2")).to_be_visible()
     await screenshot(page, "manager-dashboard")
+    again = await page.reload()
+    assert again is not None
+    assert again.headers["x-portal-api-calls"] == "2"  # the overview and one page of the list
 
     await page.get_by_role("link", name="排序与立项决策").click()
     first = page.get_by_role("row").filter(has_text="防沙治沙技术研究（1）")
