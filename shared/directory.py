@@ -6,7 +6,7 @@ person?" or "which organization is this user in?" is a local query.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -125,6 +125,19 @@ async def find_user(
         )
     ).first()
     return dict(row._mapping) if row is not None else None
+
+
+async def display_names(
+    session: AsyncSession, tables: DirectoryTables, user_ids: Collection[UUID]
+) -> dict[UUID, str]:
+    """People's display names from the directory replica, in one query (lists show names)."""
+    if not user_ids:
+        return {}
+    users = tables.users
+    rows = await session.execute(
+        sa.select(users.c.id, users.c.display_name).where(users.c.id.in_(list(user_ids)))
+    )
+    return {row.id: row.display_name for row in rows}
 
 
 def directory_lookup(

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.funds.models import Account, PaymentOrder, directory
 from services.funds.models.payments import PaymentOrderStatus
+from shared.directory import display_names
 
 
 class PaymentOrderRepository:
@@ -56,13 +57,8 @@ class PaymentOrderRepository:
 
     async def people_names(self, user_ids: Collection[UUID]) -> dict[str, str]:
         """Display names from the directory replica, keyed by the id as orders keep it."""
-        if not user_ids:
-            return {}
-        users = directory.users
-        rows = await self.session.execute(
-            sa.select(users.c.id, users.c.display_name).where(users.c.id.in_(list(user_ids)))
-        )
-        return {str(user_id): name for user_id, name in rows}
+        found = await display_names(self.session, directory, user_ids)
+        return {str(user_id): name for user_id, name in found.items()}
 
     async def account_names(self, account_ids: Collection[UUID]) -> dict[UUID, str]:
         if not account_ids:

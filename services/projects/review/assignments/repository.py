@@ -32,6 +32,7 @@ from services.projects.models.review import (
     AssignmentStatus,
     SheetStatus,
 )
+from shared.directory import display_names
 
 
 @dataclass(frozen=True)
@@ -288,13 +289,7 @@ class AssignmentRepository:
         return {sheet.assignment_id: sheet for sheet in found}
 
     async def person_names(self, ids: Collection[UUID]) -> dict[UUID, str]:
-        if not ids:
-            return {}
-        users = directory.users
-        rows = await self.session.execute(
-            sa.select(users.c.id, users.c.display_name).where(users.c.id.in_(ids))
-        )
-        return {row.id: row.display_name for row in rows}
+        return await display_names(self.session, directory, ids)
 
     async def organization_names(self, ids: Collection[UUID]) -> dict[UUID, str]:
         if not ids:

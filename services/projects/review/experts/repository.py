@@ -14,7 +14,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from services.projects.models import DeclaredConflict, Expert, OrganizationLink, directory
 from services.projects.review.experts.exceptions import OrganizationLinkExists
-from shared.directory import find_user
+from shared.directory import display_names, find_user
 from shared.pagination import MAX_CHILDREN
 
 
@@ -121,8 +121,7 @@ class ExpertRepository:
         )
 
     async def person_names(self, ids: Collection[UUID]) -> dict[UUID, str]:
-        if not ids:
-            return {}
+        return await display_names(self.session, directory, ids)
         users = directory.users
         rows = await self.session.execute(
             sa.select(users.c.id, users.c.display_name).where(users.c.id.in_(ids))
