@@ -280,6 +280,7 @@ def running_stack(
             # Above the slowest call of a loaded test machine, below the clients' 30 s.
             "SCIPLAN_GATEWAY_PROXY_TIMEOUT_SECONDS": "12",
             "SCIPLAN_GATEWAY_RATE_LIMITS": json.dumps(ROOMY_RATE_LIMITS),
+            "SCIPLAN_GATEWAY_PUBLIC_OBJECTION_PER_ADDRESS": json.dumps(_ROOMY),
             "SCIPLAN_GATEWAY_MAX_BODY_BYTES": "65536",
             "SCIPLAN_GATEWAY_CHEAP_PASSWORD_HASHING": "true",
             **(extra_env or {}),

@@ -1,8 +1,9 @@
 """The gateway's front door for every request: who is calling, and are they over their limit.
 
 A bearer token, when present, is verified here (401 if it is bad) and the caller is remembered
-for the audit log, the rate limiter and the routes behind. Anonymous callers may only read;
-whether a read needs a login is decided by the service that owns it.
+for the audit log, the rate limiter and the routes behind. Anonymous callers may only read,
+and make the few public writes (`public_writes.py`), each on an allowance of its own per
+address; whether a read needs a login is decided by the service that owns it.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from services.gateway.auth.throttle import address_key
 from services.gateway.client_address import client_address
 from services.gateway.config import GatewaySettings
+from services.gateway.public_writes import PublicWrite, public_write
 from services.gateway.ratelimit import RateLimiter
 from shared.auth.active_users import ActiveUsers
 from shared.auth.tokens import Principal, TokenVerifier
@@ -79,11 +82,14 @@ class GuardMiddleware:
         address = client_address(peer[0] if peer else None, _forwarded_for(scope), self.proxies)
         state["client_address"] = address
         group = route_group(scope["path"])
+        public = public_write(scope["method"], scope["path"]) if group == "api" else None
         try:
             principal = await self._authenticate(scope, state)
             if group is not None:
                 await self._limit(group, principal, address)
-            if group == "api" and principal is None and scope["method"] not in SAFE_METHODS:
+            if public is not None:
+                await self._limit_public(public, address)
+            elif group == "api" and principal is None and scope["method"] not in SAFE_METHODS:
                 raise Unauthorized(Text("写操作需要登录", "Writes require an authenticated caller"))
         except Exception as exc:
             if not isinstance(exc, AppError):
@@ -128,3 +134,10 @@ class GuardMiddleware:
         decision = await limiter.take(buckets)
         if not decision.allowed:
             raise TooManyRequests(headers={"Retry-After": str(decision.retry_after)})
+
+    async def _limit_public(self, write: PublicWrite, address: str) -> None:
+        limiter: RateLimiter = self.app_state.rate_limiter
+        bucket = f"{write.bucket}:addr:{address_key(address)}"
+        decision = await limiter.take([(bucket, write.limit(self.settings))])
+        if not decision.allowed:
+            raise write.throttled(headers={"Retry-After": str(decision.retry_after)})

@@ -49,6 +49,7 @@ from shared.contracts.funds import (
 )
 from shared.contracts.projects import (
     ObjectionDecidedV1,
+    ObjectionDecidedV2,
     ProjectApprovedV1,
     ProjectPublicNoticeStartedV1,
     ProjectTerminatedV1,
@@ -243,9 +244,12 @@ async def _public_notice(t: _Telling, e: ProjectPublicNoticeStartedV1) -> None:
     )
 
 
-async def _objection_decided(t: _Telling, e: ObjectionDecidedV1) -> None:
+async def _objection_decided(t: _Telling, e: ObjectionDecidedV1 | ObjectionDecidedV2) -> None:
+    # An objector without an account (V2's null objector_id) is reached by the agency through
+    # the contact they left with projects, which never travels in an event.
+    objector = [e.objector_id] if e.objector_id is not None else []
     await t.tell(
-        [e.objector_id, e.pi.id],
+        [*objector, e.pi.id],
         "objection_decided",
         {
             "project_number": e.project_number,
@@ -411,6 +415,7 @@ def projects_handlers(now: Now) -> Handlers:
         _on(ProjectTerminatedV1, _project_terminated, now),
         _on(ProjectPublicNoticeStartedV1, _public_notice, now),
         _on(ObjectionDecidedV1, _objection_decided, now),
+        _on(ObjectionDecidedV2, _objection_decided, now),
         _on(TaskBookReadyToSignV1, _task_book, now),
         _on(ApplicationDraftCreatedV1, _draft_created, now),
         _on(ApplicationSubmittedV1, _submitted, now),

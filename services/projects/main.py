@@ -24,7 +24,9 @@ from shared.clock import service_clock
 from shared.pagination import strict_query
 from shared.service_app import ServiceParts, create_service_app
 
-# Public by design: programs, published calls and approved projects (信息公开) need no login.
+# Public by design: programs, published calls and approved projects (信息公开) need no login;
+# nor does a real-name objection to a project in its public notice (the public has no
+# accounts; the gateway limits it per client address).
 PUBLIC_ROUTES = frozenset(
     {
         ("GET", "/v1/programs"),
@@ -33,6 +35,7 @@ PUBLIC_ROUTES = frozenset(
         ("GET", "/v1/calls/{call_id}"),
         ("GET", "/v1/public/projects"),
         ("GET", "/v1/public/projects/{number}"),
+        ("POST", "/v1/public/projects/{project_id}/objections"),
     }
 )
 

@@ -6,8 +6,10 @@
 - `project.accepted` / `project.acceptance_failed`: post-subsidy, or recovery;
 - `project.terminated`: funds recovers money; credit proposes a record when `at_fault`;
 - `project.changed`: an approved change (a budget reallocation moves money between categories);
-- `project.public_notice_started`, `objection.decided`, `task_book.ready_to_sign`: for the
-  people concerned (the PI, the organization, whoever objected), by the gateway's ids.
+- `project.public_notice_started`, `objection.decided.v2`, `task_book.ready_to_sign`: for the
+  people concerned (the PI, the organization, whoever objected under an account), by the
+  gateway's ids (`objection.decided`, V1, is what was published before objections without an
+  account).
 
 Fields that older events lack are optional, so that every event still in an outbox parses.
 """
@@ -211,6 +213,25 @@ class ObjectionDecidedV1(_ProjectEvent):
     org: ProjectOrganization
     pi: ProjectPerson
     objector_id: UUID
+    outcome: Literal["upheld", "dismissed"]
+    resolution: str
+    project_cancelled: bool
+    decided_at: Moment
+
+
+class ObjectionDecidedV2(_ProjectEvent):
+    """An objection to a project in its public notice, decided. `objector_id` is the gateway
+    id of the person who filed it under their account, and null for a real-name objection
+    lodged without one (the agency reaches that objector through the contact they left, which
+    stays in projects); an upheld objection cancels the project (`project_cancelled`)."""
+
+    event_type: ClassVar[str] = "objection.decided.v2"
+
+    objection_id: UUID
+    title: str
+    org: ProjectOrganization
+    pi: ProjectPerson
+    objector_id: UUID | None
     outcome: Literal["upheld", "dismissed"]
     resolution: str
     project_cancelled: bool

@@ -43,6 +43,7 @@ EVENTS: tuple[type[EventContract], ...] = (
     projects.ProjectChangedV1,
     projects.ProjectPublicNoticeStartedV1,
     projects.ObjectionDecidedV1,
+    projects.ObjectionDecidedV2,
     projects.TaskBookReadyToSignV1,
     applications.ApplicationDraftCreatedV1,
     applications.ApplicationSubmittedV1,

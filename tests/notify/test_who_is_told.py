@@ -20,7 +20,15 @@ from shared.contracts.credit import (
 from shared.contracts.directory import UserContactChangedV1, UserCreatedV1
 from shared.contracts.experts import ExpertAdmittedV1, ExpertApplicationDeclinedV1
 from shared.contracts.funds import PaymentOrderApprovedV1, PaymentOrderAwaitingApprovalV1
-from shared.contracts.projects import CreditOrganization, CreditPerson, ProjectTerminatedV1
+from shared.contracts.projects import (
+    CreditOrganization,
+    CreditPerson,
+    ObjectionDecidedV1,
+    ObjectionDecidedV2,
+    ProjectOrganization,
+    ProjectPerson,
+    ProjectTerminatedV1,
+)
 from shared.contracts.vocabulary import EligibilityAction, TerminationCause
 from shared.ids import uuid7
 from tests.notify.conftest import Notify, apply, approved, text_of
@@ -188,6 +196,36 @@ async def test_a_credit_record_notice_is_formal_and_reaches_an_organizations_adm
         "credit_objection_decided": ("credit_objection", str(record)),
         "credit_appeal_decided": ("credit_appeal", str(record)),
     }
+
+
+async def test_an_objection_decided_tells_the_pi_and_an_objector_with_an_account(
+    notify: Notify,
+) -> None:
+    pi, objector = await notify.person(Role.applicant), await notify.person(Role.applicant)
+
+    def decided(objector_id: Any, contract: Any = ObjectionDecidedV2) -> Any:
+        return contract(
+            project_id=uuid7(),
+            project_number="2026-ZDYF-0007",
+            objection_id=uuid7(),
+            title="祁连山冰川消融监测",
+            org=ProjectOrganization(id=uuid7(), name="兰州大学", credit_code=None),
+            pi=ProjectPerson(id=pi.id, name="王芳"),
+            objector_id=objector_id,
+            outcome="dismissed",
+            resolution="经核查，异议不成立",
+            project_cancelled=False,
+            decided_at=NOW,
+        )
+
+    # One lodged without an account: the PI alone (the agency reaches the objector itself).
+    await apply(notify, "projects", decided(None))
+    assert [n["template"] for n in await _inbox(notify, pi)] == ["objection_decided"]
+    # One filed under an account (and one published as V1, before objections without one).
+    await apply(notify, "projects", decided(objector.id))
+    await apply(notify, "projects", decided(objector.id, ObjectionDecidedV1))
+    assert len(await _inbox(notify, objector)) == 2
+    assert len(await _inbox(notify, pi)) == 3
 
 
 async def test_an_approval_told_twice_by_projects_is_one_notice(notify: Notify) -> None:

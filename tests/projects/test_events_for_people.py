@@ -146,7 +146,7 @@ async def test_an_objection_decided_names_who_objected_and_the_task_book_asks_th
     dismissed = await resolve_objection(projects, project_id, objection["id"], "dismiss")
     assert dismissed.status_code == 200, dismissed.text
 
-    [decided] = await about(session, "objection.decided", objection_id=objection["id"])
+    [decided] = await about(session, "objection.decided.v2", objection_id=objection["id"])
     assert decided["objector_id"] == str(projects.callers["stranger"].user_id)
     assert (decided["outcome"], decided["project_cancelled"]) == ("dismissed", False)
     assert decided["pi"]["id"] == str(projects.callers["applicant"].user_id)

@@ -1,9 +1,9 @@
 """The public's pages, no login needed: open calls and their rules, funded projects (search and
 CSV export), and the public notices (拟立项公示) of proposed projects.
 
-Objecting to a project in notice does need a login: the projects service takes objections from
-logged-in people only (the agency knows who objected; the PI never learns it), so the objection
-form sends a visitor to the login page and back.
+Anyone may object to a project in notice, under their real name (实名异议): a visitor gives
+their name, a phone number or e-mail address and optionally their organization; a logged-in
+person objects under their account. Only the agency learns who objected, never the PI.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from starlette.responses import Response, StreamingResponse
 
 from services.portal.api import ApiProblem
 from services.portal.i18n import SHANGHAI, local_time, parse_datetime
-from services.portal.people import LoginRequired, PersonDep, Visitor, person, visitor
+from services.portal.people import LoginRequired, Person, Visitor, person, visitor
 from services.portal.projects_csv import EXPORT_MOST, EXPORT_PAGE, stream_projects
 from services.portal.rendering import redirect, render
 
@@ -228,42 +228,65 @@ async def _in_notice(p: Visitor, call_id: UUID, number: str) -> dict[str, Any]:
     return project
 
 
+ObjectionNumber = Annotated[str, Path(max_length=30)]
+Typed = Annotated[str, Form(max_length=5000)]
+
+
 @router.get("/notices/{call_id}/{number}/objection")
-async def objection_form(
-    p: PersonDep, call_id: UUID, number: Annotated[str, Path(max_length=30)]
-) -> Response:
-    project = await _in_notice(p, call_id, number)
-    return render(p, "public/objection.html", project=project, reasons="", **_labels(p))
+async def objection_form(v: AnyoneDep, call_id: UUID, number: ObjectionNumber) -> Response:
+    project = await _in_notice(v, call_id, number)
+    return render(v, "public/objection.html", project=project, typed={}, **_labels(v))
 
 
 @router.post("/notices/{call_id}/{number}/objection")
 async def lodge_objection(
-    p: PersonDep,
+    v: AnyoneDep,
     call_id: UUID,
-    number: Annotated[str, Path(max_length=30)],
-    reasons: Annotated[str, Form(max_length=5000)] = "",
+    number: ObjectionNumber,
+    reasons: Typed = "",
+    name: Typed = "",
+    contact: Typed = "",
+    organization: Typed = "",
 ) -> Response:
-    project = await _in_notice(p, call_id, number)
+    """Under the person's account when logged in; otherwise under the name and contact typed."""
+    project = await _in_notice(v, call_id, number)
+    typed = {"reasons": reasons, "name": name, "contact": contact, "organization": organization}
     try:
-        filed = await p.api.post(
-            f"/api/projects/v1/projects/{project['id']}/objections", {"reasons": reasons}
-        )
+        if isinstance(v, Person):
+            filed = await v.api.post(
+                f"/api/projects/v1/projects/{project['id']}/objections", {"reasons": reasons}
+            )
+        else:
+            filed = await v.api.post(
+                f"/api/projects/v1/public/projects/{project['id']}/objections", typed
+            )
     except ApiProblem as problem:
         return render(
-            p,
+            v,
             "public/objection.html",
             status_code=problem.status,
             problem=problem,
             project=project,
-            reasons=reasons,
-            **_labels(p),
+            typed=typed,
+            **_labels(v),
         )
     when = local_time(filed["filed_at"])
+    reference = filed["id"]
+    if isinstance(v, Person):
+        told = (
+            "管理机构核查后将通过站内消息告知处理结果。",
+            "The agency will look into it and tell you the outcome in your inbox.",
+        )
+    else:
+        told = (
+            "管理机构将核查，必要时通过您留下的联系方式与您联系。",
+            "The agency will look into it and, if need be, reach you at the contact you gave.",
+        )
     return redirect(
         f"/public/notices/{call_id}",
         (
-            f"您对项目 {number} 的异议已于 {when} 提交。管理机构核查后将通过站内消息告知处理结果。",
-            f"Your objection to project {number} was lodged at {when}. The agency will look into "
-            "it and tell you the outcome in your inbox.",
+            f"您对项目 {number} 的异议已于 {when} 提交，受理编号 {reference}。{told[0]}",
+            f"Your objection to project {number} was lodged at {when}, reference {reference}. "
+            + told[1],
         ),
     )

@@ -16,8 +16,10 @@ from services.projects.decisions.schemas import (
     DecisionRead,
     ObjectionCreate,
     ObjectionRead,
+    ObjectionReceipt,
     ObjectionResolution,
     ObjectionResolved,
+    PublicObjectionCreate,
 )
 from services.projects.decisions.service import DecisionService
 from services.projects.execution.endpoints import project_read
@@ -108,7 +110,7 @@ async def list_reserve(
     "/v1/projects/{project_id}/objections",
     response_model=ObjectionRead,
     status_code=status.HTTP_201_CREATED,
-    summary="Object to an approved project during its public notice (any logged-in person)",
+    summary="Object to an approved project during its public notice, under one's account",
 )
 async def file_objection(
     project_id: UUID,
@@ -119,6 +121,33 @@ async def file_objection(
 ) -> ObjectionRead:
     return ObjectionRead.model_validate(
         await NoticeService(session).object(principal, project_id, data, now)
+    )
+
+
+@router.post(
+    "/v1/public/projects/{project_id}/objections",
+    response_model=ObjectionReceipt,
+    status_code=status.HTTP_201_CREATED,
+    summary="Object to an approved project during its public notice, without an account, "
+    "under one's real name (实名异议)",
+    description=(
+        "No login. The objector's name, a phone number or e-mail address at which the agency "
+        "reaches them, optionally their organization, and the reasons: anonymous objections "
+        "are not taken. The program's managers read who objected; the public and the PI never "
+        "do. The gateway limits how many one client address lodges per hour "
+        "(`SCIPLAN_GATEWAY_PUBLIC_OBJECTION_PER_ADDRESS`)."
+    ),
+)
+async def lodge_public_objection(
+    project_id: UUID, data: PublicObjectionCreate, session: SessionDep, now: NowDep
+) -> ObjectionReceipt:
+    objection, project = await NoticeService(session).object_by_name(project_id, data, now)
+    return ObjectionReceipt(
+        id=objection.id,
+        project_id=project.id,
+        project_number=project.number,
+        filed_at=objection.filed_at,
+        status=objection.status,
     )
 
 

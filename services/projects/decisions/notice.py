@@ -1,10 +1,12 @@
 """The public notice (公示) of approved projects, and objections to them.
 
-Any logged-in person may object while the notice runs. Managers of the program see every
-objection; an objector sees their own. Upholding an objection cancels the project (the
-application stays approved, the project does not go on); dismissing closes the objection.
-The objector's identity stays with the agency: the project's history, which the PI reads,
-names the objection, not the person.
+Anyone may object while the notice runs, under their real name (实名异议): a logged-in person
+under their account, a member of the public with their name and a phone or e-mail at which the
+agency reaches them (no account; the gateway limits how many per client address). Managers of
+the program see every objection with who lodged it; a logged-in objector sees their own.
+Upholding an objection cancels the project (the application stays approved, the project does
+not go on); dismissing closes the objection. The objector's identity stays with the agency: the
+project's history, which the PI reads, names the objection, not the person.
 
 A project is public from its notice on, unless an upheld objection cancelled it: then only
 those who may read it, and those who objected to it, learn that it exists (404 for others).
@@ -21,7 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.projects import history
 from services.projects.decisions.exceptions import NotAPerson, ObjectionNotFound
 from services.projects.decisions.repository import ObjectionRepository
-from services.projects.decisions.schemas import ObjectionCreate, ObjectionResolution
+from services.projects.decisions.schemas import (
+    ObjectionCreate,
+    ObjectionResolution,
+    PublicObjectionCreate,
+)
 from services.projects.exceptions import InvalidTransition, NoticeOver, ProjectNotFound
 from services.projects.execution.access import managed_project
 from services.projects.execution.events import ProjectEvents
@@ -49,8 +55,33 @@ class NoticeService:
     async def object(
         self, principal: Principal, project_id: UUID, data: ObjectionCreate, now: datetime
     ) -> Objection:
+        """An objection under the caller's account (named as their account is)."""
         if principal.user_id is None:
             raise NotAPerson()
+        project = await self._in_notice(project_id, now, principal)
+        objection = Objection(
+            filed_by=principal.user_id,
+            objector_name=await self.objections.person_name(principal.user_id),
+            reasons=data.reasons,
+        )
+        return await self._lodge(project, objection, now)
+
+    async def object_by_name(
+        self, project_id: UUID, data: PublicObjectionCreate, now: datetime
+    ) -> tuple[Objection, Project]:
+        """A real-name objection from someone without an account."""
+        project = await self._in_notice(project_id, now, None)
+        objection = Objection(
+            objector_name=data.name,
+            objector_contact=data.contact,
+            objector_organization=data.organization,
+            reasons=data.reasons,
+        )
+        return await self._lodge(project, objection, now), project
+
+    async def _in_notice(
+        self, project_id: UUID, now: datetime, principal: Principal | None
+    ) -> Project:
         # Locked, so an objection and a signature at the end of the notice cannot cross.
         project = await self.projects.get(project_id, lock=True)
         if project is None or not await self._known(principal, project):
@@ -59,13 +90,12 @@ class NoticeService:
             raise NoticeOver()
         if project.status != ProjectStatus.in_notice:
             raise InvalidTransition(project.status)
-        objection = Objection(
-            project_id=project.id,
-            filed_by=principal.user_id,
-            reasons=data.reasons,
-            filed_at=now,
-            status=ObjectionStatus.open,
-        )
+        return project
+
+    async def _lodge(self, project: Project, objection: Objection, now: datetime) -> Objection:
+        objection.project_id = project.id
+        objection.filed_at = now
+        objection.status = ObjectionStatus.open
         self.session.add(objection)
         await self.session.flush()
         await history.record(
@@ -76,7 +106,7 @@ class NoticeService:
             action="objection.filed",
             actor=f"objection:{objection.id}",
             to_state=ObjectionStatus.open,
-            reason=data.reasons,
+            reason=objection.reasons,
             details={"project_id": str(project.id)},
         )
         return objection
@@ -99,11 +129,13 @@ class NoticeService:
             project.id, filed_by=principal.user_id, offset=offset, limit=limit
         )
 
-    async def _known(self, principal: Principal, project: Project) -> bool:
-        """Whether the caller may learn the project exists: it is public, theirs to read, or
-        they objected to it while it was public."""
+    async def _known(self, principal: Principal | None, project: Project) -> bool:
+        """Whether the caller (None: the public) may learn the project exists: it is public,
+        theirs to read, or they objected to it while it was public."""
         if project.status in PUBLIC_PROJECT_STATES:
             return True
+        if principal is None:
+            return False
         if await may_read_project(self.session, principal, project):
             return True
         return principal.user_id is not None and await self.objections.filed_any(

@@ -16,6 +16,7 @@ from services.projects.models import (
     Objection,
     ProgramEnvelope,
     Project,
+    directory,
 )
 from services.projects.models.submissions import DECIDED, UNDER_REVIEW
 
@@ -152,6 +153,13 @@ class ObjectionRepository:
             .limit(1)
         )
         return found is not None
+
+    async def person_name(self, user_id: UUID) -> str | None:
+        """A person's display name in the directory (None while the gateway's event is due)."""
+        users = directory.users
+        return await self.session.scalar(
+            sa.select(users.c.display_name).where(users.c.id == user_id)
+        )
 
     async def get_for_update(self, project_id: UUID, objection_id: UUID) -> Objection | None:
         return await self.session.scalar(

@@ -18,7 +18,7 @@ PublicStatus = Literal[
 
 
 class PublicProject(BaseModel):
-    id: UUID  # what an objection names (`POST /v1/projects/{id}/objections`)
+    id: UUID  # what an objection names (`POST /v1/[public/]projects/{id}/objections`)
     number: str
     title: str
     call_id: UUID

@@ -23,7 +23,7 @@ from shared.contracts.base import EventContract
 from shared.contracts.projects import (
     CreditOrganization,
     CreditPerson,
-    ObjectionDecidedV1,
+    ObjectionDecidedV2,
     ProjectAcceptanceFailedV1,
     ProjectAcceptedV1,
     ProjectApprovedV1,
@@ -182,7 +182,7 @@ class ProjectEvents:
         assert objection.resolution is not None
         assert objection.resolved_at is not None
         await self._publish(
-            ObjectionDecidedV1(
+            ObjectionDecidedV2(
                 project_id=project.id,
                 project_number=project.number,
                 objection_id=objection.id,

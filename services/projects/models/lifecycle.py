@@ -123,14 +123,27 @@ class NumberSequence(Base):
 
 
 class Objection(Base):
-    """An objection to an approved project during its public notice (公示异议)."""
+    """An objection to an approved project during its public notice (公示异议): filed by a
+    logged-in person (`filed_by`), or lodged by a member of the public under their real name
+    (实名异议) with a way to reach them. Nobody objects anonymously."""
 
     __tablename__ = "objections"
-    __table_args__ = (sa.CheckConstraint(one_of("status", ObjectionStatus), name="status"),)
+    __table_args__ = (
+        sa.CheckConstraint(one_of("status", ObjectionStatus), name="status"),
+        sa.CheckConstraint(
+            "filed_by IS NOT NULL OR (objector_name IS NOT NULL AND objector_contact IS NOT NULL)",
+            name="real_name",
+        ),
+    )
 
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid7)
     project_id: Mapped[UUID] = mapped_column(sa.ForeignKey("projects.id"), index=True)
-    filed_by: Mapped[UUID] = mapped_column()
+    filed_by: Mapped[UUID | None] = mapped_column()
+    # The objector as they named themselves (for an account: its display name when filed).
+    # Personal data: the program's managers read it, the public listing and the PI never do.
+    objector_name: Mapped[str | None] = mapped_column(sa.String(200))
+    objector_contact: Mapped[str | None] = mapped_column(sa.String(254))
+    objector_organization: Mapped[str | None] = mapped_column(sa.String(200))
     reasons: Mapped[str] = mapped_column(sa.Text)
     filed_at: Mapped[datetime] = mapped_column(Timestamp)
     status: Mapped[ObjectionStatus] = mapped_column(

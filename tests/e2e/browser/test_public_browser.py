@@ -1,5 +1,6 @@
 """The public's pages in Chromium, without a login: open calls with their rules, funded projects
-searched and exported as CSV, and a public notice (公示) with an objection, which needs a login.
+searched and exported as CSV, and a public notice (公示) with a real-name objection (实名异议)
+lodged without an account, and one by a logged-in person under their account.
 
 The data comes through the API the fastest way to a notice: a special fund of the test's own
 (its envelope and its program filter touch nobody else's projects), a call that closes a few
@@ -22,7 +23,7 @@ from playwright.async_api import Page, expect
 
 from shared.credit_code import check_character
 from tests.conftest import RunningStack, bearer, wait_until
-from tests.e2e.browser.conftest import PASSWORD, screenshot
+from tests.e2e.browser.conftest import PASSWORD, log_in, screenshot
 from tests.e2e.helpers import admin_token, create_org, create_user
 from tests.e2e.projects_steps import application_content, endorse_and_pass, login_as
 
@@ -125,7 +126,7 @@ async def notice(client: httpx.AsyncClient, stack: RunningStack) -> dict[str, An
         ("bp-pi1", "applicant", org["id"]),
         ("bp-pi2", "applicant", org["id"]),
         ("bp-orgadmin", "org_admin", org["id"]),
-        ("bp-objector", "applicant", None),  # anyone with an account may object
+        ("bp-objector", "applicant", None),  # objects under their account
     ]
     ids = {
         name: (await create_user(client, stack, admin, name, [role], org_id))["id"]
@@ -298,7 +299,8 @@ async def test_a_visitor_reads_calls_searches_exports_and_objects(
         (second["number"], "Oasis science fund", "450000.50", "In public notice")
     ]
 
-    # The notice, and an objection: a login first, then a blank reason, then a real one.
+    # The notice, and an objection without an account: blank fields are refused next to each
+    # (anonymous objections are not taken), then one under a real name goes in.
     await page.goto("/public/notices")
     notice_title = f"{notice['call']['title']}拟立项项目公示"
     await expect(page.get_by_role("link", name=notice_title)).to_be_visible()
@@ -306,36 +308,59 @@ async def test_a_visitor_reads_calls_searches_exports_and_objects(
     await page.get_by_role("link", name=notice_title).click()
     await expect(page.get_by_role("heading", level=1)).to_have_text(notice_title)
     await expect(page.locator("table tbody tr")).to_have_count(2)
-    objector = notice["objector"]
     await page.get_by_role("link", name=f"对项目“{TITLES[1]}”提出异议").click()
-    await expect(page).to_have_url(
-        f"{stack.url}/login?next=/public/notices/{notice['call']['id']}/{second['number']}/objection"
-    )
-    await page.get_by_label("用户名").fill(objector["username"])
-    await page.get_by_label("密码", exact=True).fill(PASSWORD)
-    await page.get_by_role("button", name="登录").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("对拟立项项目提出异议")
+    name, contact = page.get_by_label("姓名"), page.get_by_label("联系方式")
     reasons = page.get_by_label("异议事实和理由")
+    await contact.fill("0931-891")
     await reasons.fill("   ")
     await page.get_by_role("button", name="提交异议").click()
-    await expect(reasons).to_have_attribute("aria-invalid", "true")
+    for box in (name, contact, reasons):
+        await expect(box).to_have_attribute("aria-invalid", "true")
+    await expect(page.locator("#f-name-e")).to_contain_text("至少应有 2 个字符")
+    await expect(page.locator("#f-contact-e")).to_contain_text(
+        "应为手机号码、带区号的固定电话或电子邮件地址"
+    )
     await expect(page.locator("#f-reasons-e")).to_contain_text("至少应有 5 个字符")
+    await expect(contact).to_have_value("0931-891")  # what was typed stays
     await screenshot(page, "public-objection")
     statement = "该项目研究内容与申报单位2024年已结题项目高度重复，请核查。"
-    await page.get_by_label("异议事实和理由").fill(statement)
+    await name.fill("赵敏")
+    await contact.fill("0931-8912345")
+    await page.get_by_label("工作单位（选填）").fill("兰州市城关区居民")
+    await reasons.fill(statement)
     await page.get_by_role("button", name="提交异议").click()
     await expect(page.get_by_role("status")).to_contain_text(
         f"您对项目 {second['number']} 的异议已于"
     )
+    await expect(page.get_by_role("status")).to_contain_text("通过您留下的联系方式")
     await expect(page.get_by_role("heading", level=1)).to_have_text(notice_title)
 
-    # The manager finds it, in the objector's own words.
+    # A logged-in person objects under their account: no name or contact to give.
+    objector = notice["objector"]
+    await log_in(page, {**objector, "password": PASSWORD})
+    await page.goto(f"/public/notices/{notice['call']['id']}/{first['number']}/objection")
+    await expect(page.get_by_text("您将以账号")).to_be_visible()
+    await expect(page.get_by_label("姓名")).to_have_count(0)
+    await page.get_by_label("异议事实和理由").fill("负责人同期主持的省级项目已达限项。")
+    await page.get_by_role("button", name="提交异议").click()
+    await expect(page.get_by_role("status")).to_contain_text("站内消息")
+
+    # The manager finds both, in the objectors' own words, and who lodged them.
     manager = await login_as(client, stack, "bp-manager")
-    objections = await ok(
-        await client.get(
-            f"{stack.url}/api/projects/v1/projects/{second['id']}/objections", headers=manager
+    found = []
+    for project in (second, first):
+        objections = await ok(
+            await client.get(
+                f"{stack.url}/api/projects/v1/projects/{project['id']}/objections",
+                headers=manager,
+            )
         )
-    )
-    assert [(o["reasons"], o["filed_by"], o["status"]) for o in objections["items"]] == [
-        (statement, objector["id"], "open")
+        found += [
+            (o["reasons"], o["filed_by"], o["objector_name"], o["objector_contact"], o["status"])
+            for o in objections["items"]
+        ]
+    assert found == [
+        (statement, None, "赵敏", "0931-8912345", "open"),
+        ("负责人同期主持的省级项目已达限项。", objector["id"], "bp-objector", None, "open"),
     ]
