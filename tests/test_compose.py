@@ -5,6 +5,7 @@ No docker engine runs here, so the file is parsed and compared with the settings
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from collections.abc import Iterator, Mapping
@@ -115,15 +116,19 @@ def _interpolate(value: str, variables: Mapping[str, str]) -> str:
     return VARIABLE.sub(replace, value)
 
 
-def _settings_values(service: str) -> dict[str, str]:
-    """The service's compose environment, interpolated, as settings field values."""
+def _settings_values(service: str) -> dict[str, Any]:
+    """The service's compose environment, interpolated, as settings field values (a JSON list
+    decoded, as pydantic-settings decodes it from the environment)."""
     prefix = _prefix(service)
     variables = _required_variables()
-    return {
-        name.removeprefix(prefix).lower(): _interpolate(value, variables)
-        for name, value in _environment(service).items()
-        if name.startswith(prefix)
-    }
+    values: dict[str, Any] = {}
+    for name, value in _environment(service).items():
+        if name.startswith(prefix):
+            text = _interpolate(value, variables)
+            values[name.removeprefix(prefix).lower()] = (
+                json.loads(text) if text.startswith("[") else text
+            )
+    return values
 
 
 def test_every_service_is_defined() -> None:
@@ -338,3 +343,9 @@ def test_notify_mails_through_a_relay_the_operator_names() -> None:
     assert host["op"] == ":?"
     assert "mailpit" not in _service("notify")["depends_on"]
     assert _service("mailpit")["profiles"] == ["local"]
+
+
+def test_the_gateway_believes_forwarded_addresses_from_the_portal_alone() -> None:
+    portal_address = _service("portal")["networks"]["default"]["ipv4_address"]
+    trusted = GatewaySettings.model_validate(_settings_values("gateway")).trusted_proxies
+    assert trusted == [f"{portal_address}/32"]
