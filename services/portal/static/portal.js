@@ -105,6 +105,9 @@ document.addEventListener("DOMContentLoaded", () => {
   uploads();
 });
 document.addEventListener("htmx:afterSettle", counters);
+// The link pasted into the tab that already shows the reset page changes only the fragment:
+// no page load follows, so the token is taken when the fragment changes too.
+window.addEventListener("hashchange", takeTokenFromFragment);
 
 // The draft editor. An autosave answered 4xx still carries the messages to show next to the
 // fields (problem+json put into the page by the server), so htmx swaps it in like a success.

@@ -94,3 +94,40 @@ async def test_the_portal_speaks_english_on_request(
     await expect(page.get_by_role("heading", level=1)).to_have_text("Log in")
     await page.goto("/")
     await expect(page.get_by_role("link", name="Open calls").first).to_be_visible()
+
+
+async def test_logging_in_needs_no_mouse(
+    page: Page, client: httpx.AsyncClient, stack: RunningStack
+) -> None:
+    who = await person(client, stack, "b-keyboard", ["applicant"])
+    await page.goto("/login")
+    await expect(page.get_by_label("用户名")).to_be_focused()  # the first field, at once
+    await page.keyboard.type(who["username"])
+    await page.keyboard.press("Tab")
+    await page.keyboard.type(PASSWORD)
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("heading", level=1)).to_contain_text("您好")
+    # From the top of a page, the first stop skips the menu, and the focus shows.
+    await page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="跳到正文")
+    await expect(skip).to_be_focused()
+    outline = await skip.evaluate("(el) => getComputedStyle(el).outlineStyle")
+    assert outline != "none"
+    await page.keyboard.press("Enter")
+    await expect(page.locator("main")).to_be_focused()
+
+
+async def test_pages_fit_a_phone(browser: Browser, stack: RunningStack) -> None:
+    phone = await browser.new_context(
+        base_url=stack.url, viewport={"width": 375, "height": 740}, is_mobile=True
+    )
+    try:
+        page = await phone.new_page()
+        for path in ("/", "/login", "/public/calls", "/public/projects"):
+            await page.goto(path)
+            overflow = await page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, f"{path} is {overflow}px wider than the phone"
+    finally:
+        await phone.close()
