@@ -4,8 +4,9 @@ and a bare FastAPI hello as the ceiling, measured in the same run.
     .venv/bin/python -m bench.gateway_overhead [--duration 8] [--warmup 2] [--concurrency 32]
 
 Starts a PostgreSQL (embedded under .sciplan/bench-pg unless SCIPLAN_DATABASE_URL names a
-server), a fresh database `sciplan_bench`, the four services as `make run` does (log level
-WARNING, gateway rate limits raised so they never refuse but still run), and the hello app;
+server), a fresh database `sciplan_bench`, the services as `make run` does (log level INFO,
+as people run them, so the access log's cost counts; gateway rate limits raised so they never
+refuse but still run), and the hello app;
 logs in as admin, waits until the credit service knows the admin, then drives each scenario
 with `bench.loadgen` in a process of its own. Everything is stopped at the end, also on
 Ctrl-C or an error.
@@ -310,7 +311,7 @@ def measure(args: argparse.Namespace, say: Callable[[str], None]) -> list[Measur
         cleanup.callback(lambda: asyncio.run(drop_database(server_url, DATABASE)))
 
         ports = dict(zip((*SERVICES, "hello"), free_ports(len(SERVICES) + 1), strict=True))
-        extra_env = {f"SCIPLAN_{name.upper()}_LOG_LEVEL": "WARNING" for name in SERVICES}
+        extra_env = {f"SCIPLAN_{name.upper()}_LOG_LEVEL": args.log_level for name in SERVICES}
         extra_env["SCIPLAN_GATEWAY_RATE_LIMITS"] = json.dumps(RATE_LIMITS)
         stack = Stack(
             database_url=database_url,
@@ -433,6 +434,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=32, help="connections (32)")
     parser.add_argument("--rounds", type=int, default=1, help="repeat all scenarios (1)")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument(
+        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING"], help="(INFO)"
+    )
     args = parser.parse_args(argv)
     if not 0 < args.duration <= 120 or not 0 <= args.warmup <= 60:
         parser.error("--duration must be within (0, 120] and --warmup within [0, 60]")

@@ -96,6 +96,16 @@ class Database:
         async with self.reader.connect() as connection:
             yield connection
 
+    @contextlib.asynccontextmanager
+    async def read_session(self) -> AsyncIterator[AsyncSession]:
+        """An ORM session on an autocommit connection: each statement is its own snapshot, and
+        no BEGIN or COMMIT goes to the server. For reads whose statements need not agree."""
+        async with (
+            self.reading() as connection,
+            AsyncSession(bind=connection, expire_on_commit=False) as session,
+        ):
+            yield session
+
     async def ping(self, within_seconds: float = 2.0) -> bool:
         try:
             async with asyncio.timeout(within_seconds), self.engine.connect() as conn:
@@ -129,6 +139,12 @@ async def _read_connection(request: Request) -> AsyncIterator[AsyncConnection]:
         yield connection
 
 
+async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    database: Database = request.app.state.db
+    async with database.read_session() as session:
+        yield session
+
+
 async def _sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
     database: Database = request.app.state.db
     return database.sessionmaker
@@ -143,6 +159,9 @@ SessionDep = Annotated[AsyncSession, Depends(_request_session, scope="function")
 SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(_sessionmaker)]
 # For endpoints that only read, with one statement: no transaction, nothing to commit.
 ReadDep = Annotated[AsyncConnection, Depends(_read_connection, scope="function")]
+# For endpoints that only read, through the ORM, statements that need not share a snapshot:
+# no transaction (BEGIN and COMMIT would be two more round trips), nothing to commit.
+ReadSessionDep = Annotated[AsyncSession, Depends(_read_session, scope="function")]
 
 
 _UNREACHABLE = Text(

@@ -27,7 +27,7 @@ from shared.auth.gateway_proof import GatewayProofMiddleware
 from shared.auth.jwks import FetchDocument, JwksCache, http_jwks_fetcher
 from shared.auth.service_account import ServiceTokens
 from shared.auth.tokens import Principal, TokenVerifier
-from shared.db import Database, SessionDep, install_db_error_handlers
+from shared.db import Database, ReadSessionDep, install_db_error_handlers
 from shared.directory import DirectoryTables, directory_handlers, directory_lookup, find_user
 from shared.errors import ServiceUnavailable, Text, install_error_handlers, problem_response
 from shared.events.consumer import EventConsumer
@@ -121,7 +121,7 @@ def _health_router(settings: ServiceSettings, parts: ServiceParts) -> APIRouter:
         )
 
     @router.get("/v1/me", response_model=MeResponse, summary="The caller as this service sees it")
-    async def me(principal: CurrentPrincipal, session: SessionDep) -> MeResponse:
+    async def me(principal: CurrentPrincipal, session: ReadSessionDep) -> MeResponse:
         view = MeResponse(
             service=settings.service_name,
             subject=principal.subject,
@@ -230,8 +230,8 @@ def create_service_app(parts: ServiceParts, *, jwks_fetch: FetchDocument | None 
             app_state=app.state,
             key=settings.gateway_proof_key.get_secret_value(),
         )
-    app.add_middleware(RequestIdMiddleware)
-    install_metrics(app, settings.service_name, settings.metrics_token_value)
+    metrics = install_metrics(app, settings.service_name, settings.metrics_token_value)
+    app.add_middleware(RequestIdMiddleware, metrics=metrics, log_every_request=False)
     install_problem_docs(app)
     app.state.event_tables = parts.events
     app.include_router(_health_router(settings, parts))

@@ -185,7 +185,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             max_wait_seconds=settings.login_max_wait_seconds,
         )
         app.state.rate_limiter = RateLimiter(
-            pool, settings.db_pool_timeout_seconds, settings.db_pool_size
+            pool,
+            settings.db_pool_timeout_seconds,
+            settings.db_pool_size,
+            lease_fraction=settings.rate_limit_lease_fraction,
         )
         app.state.service_docs = ServiceDocs(settings.upstreams, http)
         app.state.forwarder = Forwarder(settings, http)
@@ -233,12 +236,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.add_middleware(GuardMiddleware, app_state=app.state, settings=settings)
     app.add_middleware(AuditMiddleware, app_state=app.state)
     install_input_bounds(app)
-    app.add_middleware(RequestIdMiddleware)
-    install_metrics(app, "gateway", settings.metrics_token_value)
+    metrics = install_metrics(app, "gateway", settings.metrics_token_value)
+    app.add_middleware(RequestIdMiddleware, metrics=metrics)
     app.state.audit_failures = Counter(
         "sciplan_audit_write_failures",
         "Audited requests whose audit row could not be written (each is logged whole)",
-        registry=app.state.metrics.registry,
+        registry=metrics.registry,
     )
     app.state.event_tables = events
     app.include_router(_system_router(settings))
@@ -274,6 +277,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.add_route(
         "/api/{service}/{path:path}", forward, methods=PROXY_METHODS, include_in_schema=False
     )
+    # First: most requests are for the services, and the gateway's own routes never start
+    # with /api/, so they need not be tried one by one before it.
+    app.router.routes.insert(0, app.router.routes.pop())
 
     async def portal(request: Request) -> Any:
         return await request.app.state.forwarder.portal(request)

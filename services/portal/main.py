@@ -198,5 +198,6 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     app.include_router(evaluator_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(PortalHeadersMiddleware, secure=settings.secure_cookies)
-    app.add_middleware(RequestIdMiddleware)
+    # Behind the gateway, which logs every request it answers.
+    app.add_middleware(RequestIdMiddleware, log_every_request=False)
     return app
