@@ -25,7 +25,7 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from sciplan.stack import SERVICES, Stack, StartFailed
+from sciplan.stack import SERVICES, Stack, StartFailed, compile_sources
 from services.credit.config import CreditSettings
 from services.credit.main import create_app as credit_app
 from services.funds.config import FundsSettings
@@ -50,6 +50,10 @@ def pytest_configure(config: pytest.Config) -> None:
     # argon2's lowest cost, as the test stacks' gateways do (`cheap_password_hashing`): a
     # standard hash costs about 0.1 s of CPU, and the suite makes thousands.
     hash_cheaply_for_tests()
+    if not hasattr(config, "workerinput"):
+        # Before xdist starts its workers, which then import compiled modules instead of each
+        # compiling them where PYTHONDONTWRITEBYTECODE is set (as do the stacks' processes).
+        compile_sources()
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
