@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import compileall
 import contextlib
 import ctypes
 import os
@@ -13,10 +14,12 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -48,12 +51,80 @@ START_TIMEOUT_VARIABLE = "SCIPLAN_START_TIMEOUT_SECONDS"
 DEFAULT_START_TIMEOUT = 300.0
 # While waiting, say who is still starting this often (and whenever someone becomes ready).
 PROGRESS_EVERY_SECONDS = 10.0
+# How often a starting service is asked whether it is ready: a refused connection costs next
+# to nothing, and a service found ready sooner is a test or a `make run` that goes on sooner.
+READY_POLL_SECONDS = 0.1
+# A failed start shows this many of a service's last log lines, each cut to this length.
+LOG_TAIL_LINES = 12
+LOG_LINE_CHARS = 300
+SOURCE_ROOT = Path(__file__).resolve().parent.parent
+SOURCE_PACKAGES = ("sciplan", "services", "shared")
 
 Progress = Callable[[list[str], list[str], float], None]  # ready, starting, seconds waited
 
 
+@dataclass(frozen=True)
+class ServiceLog:
+    """Where a service's full log is, and its last lines."""
+
+    service: str
+    path: Path
+    last_lines: list[str]
+
+
 class StartFailed(RuntimeError):
-    """The stack did not start; the message is one line for the operator."""
+    """The stack did not start; the message is one line for the operator, `logs` the last
+    lines of the services concerned (those that write to a log file)."""
+
+    def __init__(self, message: str, logs: Sequence[ServiceLog] = ()) -> None:
+        super().__init__(message)
+        self.logs = list(logs)
+
+    def report(self) -> str:
+        """The message, then each service's last log lines and where its full log is."""
+        lines = [str(self)]
+        for log in self.logs:
+            lines.append(f"  {log.service}, last lines of {log.path}:")
+            lines += [f"    {line}" for line in log.last_lines] or ["    (empty)"]
+        return "\n".join(lines)
+
+
+def last_lines(path: Path, count: int = LOG_TAIL_LINES) -> list[str]:
+    """The file's last `count` lines (none if it is missing), each cut to LOG_LINE_CHARS."""
+    try:
+        with path.open("rb") as file:
+            file.seek(0, os.SEEK_END)
+            # Enough for `count` long lines without reading a big log whole.
+            file.seek(max(0, file.tell() - count * LOG_LINE_CHARS * 4))
+            tail = deque(file, maxlen=count)
+    except OSError:
+        return []
+    lines = [raw.decode("utf-8", "replace").rstrip() for raw in tail]
+    return [
+        line if len(line) <= LOG_LINE_CHARS else line[:LOG_LINE_CHARS] + " ..." for line in lines
+    ]
+
+
+def compile_sources() -> None:
+    """Byte-compiles SciPlan's own modules once, before the services import them.
+
+    Where PYTHONDONTWRITEBYTECODE is set (containers, CI), Python never caches what it compiles,
+    so every service process compiled every module it imports anew: about half of its start-up.
+    Up-to-date files are skipped (a few milliseconds in all); errors are left to the import.
+    """
+    for package in SOURCE_PACKAGES:
+        compileall.compile_dir(SOURCE_ROOT / package, quiet=2)
+
+
+def _relay(source: IO[bytes], log: IO[bytes], echo: IO[bytes]) -> None:
+    """Copies a service's output line by line to its log file and to `echo` (the terminal)."""
+    with source, log:
+        for line in source:
+            log.write(line)
+            log.flush()
+            with contextlib.suppress(OSError, ValueError):  # a closed terminal: the log goes on
+                echo.write(line)
+                echo.flush()
 
 
 def start_timeout() -> float:
@@ -90,6 +161,9 @@ class Stack:
     client_secrets: dict[str, str] = field(default_factory=dict)
     # Which of SERVICES run (tests of the API alone leave the portal out).
     services: tuple[str, ...] = SERVICES
+    # With a log_dir, also show the services' output on this stream (`sciplan dev`'s terminal).
+    echo: IO[bytes] | None = None
+    relays: dict[str, threading.Thread] = field(default_factory=dict, init=False, repr=False)
 
     def url(self, service: str) -> str:
         return f"http://{self.host}:{self.ports[service]}"
@@ -150,25 +224,51 @@ class Stack:
             env[f"{prefix}CLIENT_SECRET"] = self.client_secrets[service]
         return env
 
+    def log_path(self, service: str) -> Path | None:
+        return None if self.log_dir is None else self.log_dir / f"{service}.log"
+
     def start(self, service: str) -> None:
-        output: IO[bytes] | int | None = None
-        if self.log_dir is not None:
-            self.log_dir.mkdir(parents=True, exist_ok=True)
-            output = (self.log_dir / f"{service}.log").open("ab")
-        self.processes[service] = subprocess.Popen(
+        log_path = self.log_path(service)
+        log: IO[bytes] | None = None
+        if log_path is not None:
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            log = log_path.open("ab")
+        relayed = log is not None and self.echo is not None
+        process = subprocess.Popen(
             [sys.executable, "-m", "sciplan.serve", service],
             env=self.env_for(service),
-            stdout=output,
-            stderr=subprocess.STDOUT if output is not None else None,
+            stdout=subprocess.PIPE if relayed else log,
+            stderr=None if log is None else subprocess.STDOUT,
             preexec_fn=_die_with_parent,
             # Out of the terminal's process group: Ctrl-C reaches the runner alone, which then
             # stops the services itself (and does not mistake them for crashed ones).
             process_group=0,
         )
+        if relayed:
+            relay = (process.stdout, log, self.echo)
+            self.relays[service] = threading.Thread(target=_relay, args=relay, daemon=True)
+            self.relays[service].start()
+        elif log is not None:
+            log.close()  # the service writes to its own copy
+        self.processes[service] = process
 
     def start_all(self) -> None:
+        compile_sources()
         for service in self.services:
             self.start(service)
+
+    def logs(self, services: Sequence[str]) -> list[ServiceLog]:
+        """The last log lines of these services, those that write to a log file."""
+        found = []
+        for service in services:
+            path = self.log_path(service)
+            if path is None:
+                continue
+            relay, process = self.relays.get(service), self.processes.get(service)
+            if relay is not None and process is not None and process.poll() is not None:
+                relay.join(timeout=2)  # what it said last may still be in the pipe
+            found.append(ServiceLog(service, path, last_lines(path)))
+        return found
 
     def is_ready(self, service: str, within: float = 2.0) -> bool:
         try:
@@ -197,7 +297,8 @@ class Stack:
                 if process is not None and process.poll() is not None:
                     raise StartFailed(
                         f"{service} exited with code {process.returncode} while starting"
-                        " (its log says why)"
+                        " (its log says why)",
+                        self.logs([service]),
                     )
             newly = [s for s in services if s not in ready and self.is_ready(s)]
             ready += newly
@@ -214,9 +315,10 @@ class Stack:
                 raise StartFailed(
                     f"{', '.join(starting)} not ready after {limit:g} s"
                     + (f" (ready: {', '.join(ready)})" if ready else "")
-                    + f"; on a busy machine set {START_TIMEOUT_VARIABLE} to wait longer"
+                    + f"; on a busy machine set {START_TIMEOUT_VARIABLE} to wait longer",
+                    self.logs(starting),
                 )
-            time.sleep(0.2)
+            time.sleep(READY_POLL_SECONDS)
 
     def restart(self, service: str) -> None:
         self.start(service)

@@ -25,7 +25,7 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from sciplan.stack import SERVICES, Stack
+from sciplan.stack import SERVICES, Stack, StartFailed, compile_sources
 from services.credit.config import CreditSettings
 from services.credit.main import create_app as credit_app
 from services.funds.config import FundsSettings
@@ -50,6 +50,10 @@ def pytest_configure(config: pytest.Config) -> None:
     # argon2's lowest cost, as the test stacks' gateways do (`cheap_password_hashing`): a
     # standard hash costs about 0.1 s of CPU, and the suite makes thousands.
     hash_cheaply_for_tests()
+    if not hasattr(config, "workerinput"):
+        # Before xdist starts its workers, which then import compiled modules instead of each
+        # compiling them where PYTHONDONTWRITEBYTECODE is set (as do the stacks' processes).
+        compile_sources()
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
@@ -251,15 +255,19 @@ def running_stack(
     extra_env: dict[str, str] | None = None,
     *,
     portal: bool = False,
+    services: tuple[str, ...] | None = None,
 ) -> Iterator[RunningStack]:
     """The services as real processes (the machinery of `make run`) on `database_url`, the web
-    portal too with `portal` (only the browser tests need it; the others save its start).
-    Notify writes its mail into `log_dir/mail` unless `extra_env` names an SMTP server."""
+    portal too with `portal` (only the browser tests need it; the others save its start), or
+    just `services`. Notify writes its mail into `log_dir/mail` unless `extra_env` names an
+    SMTP server. A start that fails fails the test with the services' last log lines."""
     ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
+    if services is None:
+        services = SERVICES if portal else tuple(s for s in SERVICES if s != "portal")
     stack = Stack(
         database_url=database_url,
         ports=ports,
-        services=SERVICES if portal else tuple(s for s in SERVICES if s != "portal"),
+        services=services,
         environment="test",
         log_dir=log_dir,
         extra_env={
@@ -289,7 +297,10 @@ def running_stack(
     stack.prepare(E2E_ADMIN_PASSWORD)
     stack.start_all()
     try:
-        stack.wait_ready()
+        try:
+            stack.wait_ready()
+        except StartFailed as exc:
+            pytest.fail(exc.report(), pytrace=False)
         yield RunningStack(stack=stack, admin_password=E2E_ADMIN_PASSWORD)
     finally:
         stack.stop()

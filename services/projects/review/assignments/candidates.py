@@ -22,7 +22,7 @@ from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,11 +31,13 @@ from services.projects.models import Expert, ReviewRound
 from services.projects.review.assignments.repository import AssignmentRepository
 from services.projects.review.rounds.conflicts import blocked_pairs, refresh_conflicts
 from services.projects.review.rounds.items import RoundItem, round_items
-from services.projects.review.solver.flow import Pair
 from services.projects.review.solver.match import ExpertProfile, ItemProfile, match
 from shared.clock import in_shanghai
 from shared.contracts.credit import EligibilityV1
 from shared.credit_client import CreditClient
+
+if TYPE_CHECKING:
+    from services.projects.review.solver.problem import Pair
 
 CREDIT_BULK = 1000  # the most the credit service answers in one question
 
@@ -267,6 +269,9 @@ def build(
     does not cover is no candidate (`Candidates.unasked`). `exclude`: per application, experts
     who must not be proposed for it (e.g. those who once declined it).
     """
+    # The solver's module loads numpy: on the first build, not when the service starts.
+    from services.projects.review.solver.problem import Pair
+
     exclude = exclude or {}
     load_left = snap.load_left()
     live_on = snap.live_on()

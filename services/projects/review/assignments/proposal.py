@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from services.projects.review.assignments.candidates import Candidates
-from services.projects.review.solver.flow import Pair, Solution, solve
+
+if TYPE_CHECKING:
+    from services.projects.review.solver.flow import Pair, Solution
 
 
 async def solve_for(candidates: Candidates, *, one_per_group: bool, seed: int) -> Solution:
@@ -17,8 +19,22 @@ async def solve_for(candidates: Candidates, *, one_per_group: bool, seed: int) -
     demand = {item: n for item, n in candidates.demand.items() if n > 0}
     # The solver is CPU work: off the event loop, so the service keeps answering meanwhile.
     return await asyncio.to_thread(
-        solve, demand, candidates.capacity, candidates.pairs, one_per_group=one_per_group, seed=seed
+        _solve, demand, candidates.capacity, candidates.pairs, one_per_group, seed
     )
+
+
+def _solve(
+    demand: dict[str, int],
+    capacity: dict[str, int],
+    pairs: list[Pair],
+    one_per_group: bool,
+    seed: int,
+) -> Solution:
+    # numpy and scipy load on the first solve, in this worker thread, not when the service
+    # starts (about a second of its start-up) nor on the event loop.
+    from services.projects.review.solver.flow import solve
+
+    return solve(demand, capacity, pairs, one_per_group=one_per_group, seed=seed)
 
 
 def shortages(candidates: Candidates, assigned: list[Pair]) -> list[dict[str, Any]]:
