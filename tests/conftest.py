@@ -41,6 +41,7 @@ from shared.auth.roles import Role
 from shared.credit_code import check_character
 from shared.testing.plugin import migrated_database, running_app
 from tests.mail_catcher import SmtpServer, smtp_server
+from tests.s3_server import S3Server, s3_server
 
 PASSWORD = "correct-horse-battery"
 
@@ -93,6 +94,13 @@ _ROOMY = {"per_minute": 100_000, "burst": 10_000}
 ROOMY_RATE_LIMITS = {
     group: {"user": _ROOMY, "address": _ROOMY} for group in ("api", "auth", "admin")
 }
+
+
+@pytest.fixture(scope="session")
+def s3() -> Iterator[S3Server]:
+    """An S3-compatible server process (moto) for the whole run, started when first asked for."""
+    with s3_server() as server:
+        yield server
 
 
 @pytest.fixture
