@@ -18,6 +18,8 @@ from typing import Annotated
 import typer
 from pydantic import SecretStr, TypeAdapter, ValidationError
 
+from sciplan.attachments_cli import commands as attachments_commands
+from sciplan.attachments_cli import move_attachments
 from sciplan.events_cli import commands as events_commands
 from sciplan.mail_cli import commands as mail_commands
 from sciplan.stack import (
@@ -69,6 +71,7 @@ def database() -> Iterator[str]:
 
 app.add_typer(events_commands(database), name="events")
 app.add_typer(mail_commands(), name="mail")
+app.add_typer(attachments_commands(database), name="attachments")
 
 
 def _settings(url: str) -> GatewaySettings:
@@ -113,6 +116,7 @@ def dev(
         if generated:
             password = secrets.token_urlsafe(12)
         created = stack.prepare(password)
+        move_attachments(url)
         if created and generated:
             # Now, before waiting: if the start fails, the password must not be lost with it.
             typer.echo(f"admin password (generated, shown only now; keep it): {password}")
@@ -195,6 +199,7 @@ def migrate() -> None:
     with database() as url:
         upgrade_all(url)
         typer.echo("migrations applied: " + ", ".join(SERVICES))
+        move_attachments(url)
 
 
 @app.command("create-admin")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -105,3 +106,31 @@ class ObjectStore(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+class DigestMismatch(Exception):
+    """An object's bytes are not the ones recorded (damaged or replaced in the store).
+
+    Not an ObjectStoreError (answered 503): it comes up mid-response, when only cutting the
+    connection short is left, and is logged as the server error it is."""
+
+
+def hash_checked(stream: ObjectStream, sha256: str) -> ObjectStream:
+    """The same bytes, with their SHA-256 checked against `sha256` before the last chunk is
+    given out: a damaged object ends in DigestMismatch, so a client never receives all of
+    it as if it were sound (cut short, its Content-Length is not met)."""
+
+    async def checked() -> AsyncIterator[bytes]:
+        digest = hashlib.sha256()
+        held: bytes | None = None
+        async for chunk in stream:
+            digest.update(chunk)
+            if held is not None:
+                yield held
+            held = chunk
+        if digest.hexdigest() != sha256:
+            raise DigestMismatch(f"expected sha256 {sha256}, read {digest.hexdigest()}")
+        if held is not None:
+            yield held
+
+    return ObjectStream(checked(), stream.aclose)
