@@ -16,7 +16,6 @@ from shared.auth.roles import Role
 from shared.settings import DEV_GATEWAY_PROOF_KEY
 from tests.conftest import Login, MakeUser, bearer
 
-
 LARGE = bytes(range(256)) * 12_000  # 3 MB: over what the gateway holds in memory
 
 
