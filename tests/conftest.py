@@ -280,6 +280,7 @@ def running_stack(
             "SCIPLAN_GATEWAY_EVENT_POLL_SECONDS": "0.4",
             "SCIPLAN_NOTIFY_DELIVERY_POLL_SECONDS": "0.4",
             "SCIPLAN_NOTIFY_MAIL_DIR": str(log_dir / "mail"),
+            "SCIPLAN_PROJECTS_OBJECTS_DIR": str(log_dir / "objects"),
             "SCIPLAN_PROJECTS_JWKS_CACHE_SECONDS": "1",
             "SCIPLAN_CREDIT_JWKS_CACHE_SECONDS": "1",
             "SCIPLAN_FUNDS_JWKS_CACHE_SECONDS": "1",
