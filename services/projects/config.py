@@ -32,3 +32,6 @@ class ProjectsSettings(ServiceSettings, ObjectStoreSettings):
     )
     # How long the credit service may take to answer an eligibility check.
     credit_timeout_seconds: float = Field(default=5.0, gt=0)
+
+    def default_secrets(self) -> list[str]:
+        return [*super().default_secrets(), *self.object_store_default_secrets()]

@@ -34,13 +34,18 @@ class ObjectStoreSettings(BaseModel):
                 for name, value in (
                     ("s3_endpoint", self.s3_endpoint),
                     ("s3_access_key", self.s3_access_key),
-                    ("s3_secret_key", self.s3_secret_key.get_secret_value()),
                 )
                 if not value
             ]
             if missing:
                 raise ValueError(f"object_store=s3 needs {', '.join(missing)}")
         return self
+
+    def object_store_default_secrets(self) -> list[str]:
+        """For the service's `default_secrets()`: production refuses to start without it."""
+        if self.object_store == "s3" and not self.s3_secret_key.get_secret_value():
+            return ["s3_secret_key"]
+        return []
 
     def open_object_store(self) -> ObjectStore:
         if self.object_store == "s3":
