@@ -134,7 +134,7 @@ async def prepare(
     """(token, application id) for each applicant, each with a draft in one open call."""
     api = f"{gateway}/api/projects/v1"
     as_admin = {"Authorization": f"Bearer {admin}"}
-    code = "91620100MA7N0BCH"
+    code = "91620100MA7N0BCH2"
     async with http.post(
         f"{gateway}/admin/v1/organizations",
         headers=as_admin,

@@ -8,19 +8,24 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING
 
 import typer
 from pydantic import SecretStr
 
-from services.projects.applications.legacy_content import MoveReport, move_to_store
-from services.projects.config import ProjectsSettings
-from shared.db import Database
+if TYPE_CHECKING:
+    from services.projects.applications.legacy_content import MoveReport
 
 # The `sciplan` command's database: SCIPLAN_DATABASE_URL or the embedded one (yields the URL).
 DatabaseUrl = Callable[[], AbstractContextManager[str]]
 
 
 async def _move(url: str) -> MoveReport:
+    # Imported here: every `sciplan` command would otherwise load the projects service's models.
+    from services.projects.applications.legacy_content import move_to_store
+    from services.projects.config import ProjectsSettings
+    from shared.db import Database
+
     settings = ProjectsSettings(database_url=SecretStr(url))
     database = Database(settings)
     store = settings.open_object_store()
