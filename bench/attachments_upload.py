@@ -190,7 +190,9 @@ async def prepare(
             "budget_max_fen": 200_000_000,
             "required_attachments": ["feasibility_report"],
             "review_template": {
-                "criteria": [{"code": "q", "name": "质量", "weight": 100, "min": 0, "max": 100}]
+                "criteria": [
+                    {"code": "quality", "name": "质量", "weight": 100, "min": 0, "max": 100}
+                ]
             },
             "experts_per_application": 3,
             "notice_days": 7,
@@ -210,12 +212,18 @@ async def prepare(
             "keywords": ["盐碱地"],
             "subject_codes": ["210.2010"],
             "team": [{"user_id": applicant["id"], "role": "负责人", "share": 100}],
-            "budget": {"equipment": 10_000_000, "business": 40_000_000},
+            "budget": {
+                "equipment": 10_000_000,
+                "business": 40_000_000,
+                "labour": 20_000_000,
+                "indirect": 10_000_000,
+            },
             "milestones": [{"name": "完成", "due": "2027-12-31"}],
             "indicators": [{"name": "面积", "target": 5000, "unit": "亩"}],
             "attachments": [],
         }
-        while True:  # once projects has heard of the applicant
+        deadline = time.monotonic() + 60
+        while True:  # once projects has heard of the applicant (and the team member)
             async with http.post(
                 f"{api}/applications",
                 headers=headers,
@@ -224,6 +232,8 @@ async def prepare(
                 if r.status == 201:
                     drafts.append((headers["Authorization"], (await r.json())["id"]))
                     break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"no draft for {applicant['username']}: {await r.text()}")
             await asyncio.sleep(0.2)
     return drafts
 
