@@ -92,7 +92,9 @@ class BodyTooLarge(Exception):
 # Bodies up to this size are held and sent in one piece; larger ones go through a file
 # (requests) or stream through (responses).
 IN_MEMORY_BYTES = 256 * 1024
-FILE_CHUNK_BYTES = 256 * 1024
+# A spooled body is written and read, and a large response relayed, this much at a time: each
+# of fifty uploads at once holds a few of these, not megabytes.
+FILE_CHUNK_BYTES = 64 * 1024
 
 
 class SpooledBody:
@@ -128,7 +130,7 @@ async def _read_body(request: Request, limit: int) -> bytes | SpooledBody:
                 raise BodyTooLarge()
             chunks.append(chunk)
             held += len(chunk)
-            if held > IN_MEMORY_BYTES:
+            if held > (IN_MEMORY_BYTES if spooled is None else FILE_CHUNK_BYTES):
                 if spooled is None:
                     spooled = await asyncio.to_thread(SpooledBody)
                 pending = b"".join(chunks)

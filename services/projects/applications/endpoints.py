@@ -31,6 +31,7 @@ from services.projects.models import Application
 from services.projects.visibility import Access
 from shared.auth.dependencies import CurrentPrincipal
 from shared.db import SessionDep, SessionmakerDep
+from shared.errors import PROBLEM_JSON
 from shared.objectstore.requests import NewObjectsDep, ObjectStoreDep
 from shared.pagination import (
     InvalidCursor,
@@ -306,8 +307,14 @@ async def list_attachments(
     response_class=Response,
     responses={
         200: {"content": {"application/octet-stream": {}}},
-        206: {"description": "The byte range asked for (`Range: bytes=first-last`)"},
-        416: {"description": "The range starts past the end of the file"},
+        206: {
+            "description": "The byte range asked for (`Range: bytes=first-last`)",
+            "content": {"application/octet-stream": {}},
+        },
+        416: {
+            "description": "The range starts past the end of the file",
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        },
     },
     summary="Download an attachment (streamed; one byte range with `Range`)",
 )
