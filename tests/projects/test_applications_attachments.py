@@ -356,3 +356,37 @@ async def test_attachments_round_trip_through_an_s3_compatible_store(
         assert await store.size(key) is None
     finally:
         await store.close()
+
+
+async def test_a_file_stored_for_an_upload_that_then_fails_is_removed(
+    projects: Projects, session: AsyncSession
+) -> None:
+    call = await insert_call(session, projects)
+    application = await draft(projects, call)
+    boundary = "test-boundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="kind"\r\n\r\n'
+        f"feasibility_report\r\n--{boundary}\r\n"
+        'Content-Disposition: form-data; name="file"; filename="a.pdf"\r\n'
+        "Content-Type: application/pdf\r\n\r\n"
+    ).encode()
+
+    async def body() -> AsyncIterator[bytes]:
+        yield head + BIG_PDF[:300_000]
+        # While the file streams in, the applicant withdraws the application elsewhere.
+        withdrawn = await act(projects, application["id"], "withdraw", "applicant", reason="撤回")
+        assert withdrawn.status_code == 200
+        yield BIG_PDF[300_000:] + f"\r\n--{boundary}--\r\n".encode()
+
+    response = await projects.client.post(
+        f"/v1/applications/{application['id']}/attachments",
+        headers={
+            **projects.callers["applicant"].headers,
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        },
+        content=body(),
+    )
+    assert response.status_code == 409
+    assert response.json()["state"] == "withdrawn"
+    assert stored_files(projects) == []
+    assert await session.scalar(sa.select(sa.func.count()).select_from(Attachment)) == 0
