@@ -20,6 +20,8 @@ from typing import Annotated, NoReturn
 import typer
 from pydantic import SecretStr, TypeAdapter, ValidationError
 
+from sciplan.attachments_cli import commands as attachments_commands
+from sciplan.attachments_cli import move_attachments
 from sciplan.events_cli import commands as events_commands
 from sciplan.mail_cli import commands as mail_commands
 from sciplan.stack import (
@@ -71,6 +73,7 @@ def database() -> Iterator[str]:
 
 app.add_typer(events_commands(database), name="events")
 app.add_typer(mail_commands(), name="mail")
+app.add_typer(attachments_commands(database), name="attachments")
 
 
 def _settings(url: str) -> GatewaySettings:
@@ -126,6 +129,7 @@ def dev(
             echo = sys.stderr.buffer if log_dir is None else None
             stack = Stack(database_url=url, ports=ports, log_dir=logs, echo=echo)
             created = stack.prepare(password)
+            move_attachments(url)
         except KeyboardInterrupt:
             typer.echo("interrupted while starting", err=True)
             raise typer.Exit(130) from None
@@ -236,6 +240,7 @@ def migrate() -> None:
     with database() as url:
         upgrade_all(url)
         typer.echo("migrations applied: " + ", ".join(SERVICES))
+        move_attachments(url)
 
 
 @app.command("create-admin")

@@ -41,6 +41,7 @@ from shared.auth.roles import Role
 from shared.credit_code import check_character
 from shared.testing.plugin import migrated_database, running_app
 from tests.mail_catcher import SmtpServer, smtp_server
+from tests.s3_server import S3Server, s3_server
 
 PASSWORD = "correct-horse-battery"
 
@@ -97,6 +98,13 @@ _ROOMY = {"per_minute": 100_000, "burst": 10_000}
 ROOMY_RATE_LIMITS = {
     group: {"user": _ROOMY, "address": _ROOMY} for group in ("api", "auth", "admin")
 }
+
+
+@pytest.fixture(scope="session")
+def s3() -> Iterator[S3Server]:
+    """An S3-compatible server process (moto) for the whole run, started when first asked for."""
+    with s3_server() as server:
+        yield server
 
 
 @pytest.fixture
@@ -280,6 +288,7 @@ def running_stack(
             "SCIPLAN_GATEWAY_EVENT_POLL_SECONDS": "0.4",
             "SCIPLAN_NOTIFY_DELIVERY_POLL_SECONDS": "0.4",
             "SCIPLAN_NOTIFY_MAIL_DIR": str(log_dir / "mail"),
+            "SCIPLAN_PROJECTS_OBJECTS_DIR": str(log_dir / "objects"),
             "SCIPLAN_PROJECTS_JWKS_CACHE_SECONDS": "1",
             "SCIPLAN_CREDIT_JWKS_CACHE_SECONDS": "1",
             "SCIPLAN_FUNDS_JWKS_CACHE_SECONDS": "1",

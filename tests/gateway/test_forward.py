@@ -16,6 +16,8 @@ from shared.auth.roles import Role
 from shared.settings import DEV_GATEWAY_PROOF_KEY
 from tests.conftest import Login, MakeUser, bearer
 
+LARGE = bytes(range(256)) * 12_000  # 3 MB: over what the gateway holds in memory
+
 
 async def _echo(request: web.Request) -> web.Response:
     if request.path.startswith("/v1/redirect"):
@@ -27,6 +29,17 @@ async def _echo(request: web.Request) -> web.Response:
             content_type="application/problem+json",
         )
     body = await request.read()
+    if request.path == "/v1/digest":
+        return web.json_response(
+            {
+                "size": len(body),
+                "sha256": hashlib.sha256(body).hexdigest(),
+                "raw_path": request.raw_path,
+                "headers": {k.lower(): v for k, v in request.headers.items()},
+            }
+        )
+    if request.path == "/v1/large":
+        return web.Response(body=LARGE, content_type="application/pdf")
     return web.json_response(
         {
             "method": request.method,
@@ -53,7 +66,7 @@ def _redirect(request: web.Request) -> web.Response:
 @pytest.fixture
 async def echo_upstream(gateway: FastAPI) -> AsyncIterator[str]:
     """A stand-in upstream in place of the credit service, listening on loopback."""
-    app = web.Application()
+    app = web.Application(client_max_size=8 * 1024 * 1024)
     app.router.add_route("*", "/{tail:.*}", _echo)
     runner = web.AppRunner(app)
     await runner.setup()
@@ -185,3 +198,38 @@ async def test_the_gateway_proves_each_request_it_forwards(
     assert seen["headers"][PROOF_HEADER.lower()] != "t=1,d=forged,s=forged"
     digest = verified_digest(DEV_GATEWAY_PROOF_KEY, scope)
     assert digest == hashlib.sha256(b'{"b": 2}').hexdigest()
+
+
+async def test_large_bodies_stream_through_with_their_proof_and_length(
+    gateway: FastAPI,
+    echo_upstream: str,
+    gateway_client: AsyncClient,
+    make_user: MakeUser,
+    login: Login,
+) -> None:
+    token = (await login(await make_user(Role.applicant)))["access_token"]
+    upload = LARGE[::-1]
+    limit = gateway.state.settings.max_upload_bytes
+    assert len(upload) < limit
+    response = await gateway_client.post(
+        "/api/credit/v1/digest",
+        content=upload,
+        headers=bearer(token) | {"Content-Type": "multipart/form-data; boundary=x"},
+    )
+    seen = response.json()
+    assert (seen["size"], seen["sha256"]) == (len(upload), hashlib.sha256(upload).hexdigest())
+    assert seen["headers"]["content-length"] == str(len(upload))  # sent from a file, not chunked
+    scope = {
+        "method": "POST",
+        "path": "/v1/digest",
+        "raw_path": b"/v1/digest",
+        "query_string": b"",
+        "headers": [(k.encode(), v.encode()) for k, v in seen["headers"].items()],
+    }
+    assert verified_digest(DEV_GATEWAY_PROOF_KEY, scope) == seen["sha256"]
+
+    download = await gateway_client.get("/api/credit/v1/large", headers=bearer(token))
+    assert download.status_code == 200
+    assert download.content == LARGE
+    assert download.headers["content-length"] == str(len(LARGE))
+    assert download.headers["content-type"] == "application/pdf"

@@ -5,18 +5,29 @@ stripped both ways; the request id and the client's address travel on; an upstre
 does not answer in time is a 504, one that cannot be reached a 502, both problem+json. The
 path goes up as the client encoded it, and what comes back speaks of the gateway's paths only
 (`paths.py`): a redirect to the service is rewritten, one to anywhere else refused (502).
+
+Large bodies never sit in memory: a request body over `IN_MEMORY_BYTES` (a file upload) waits
+in a temporary file while its SHA-256 is computed for the gateway's proof, which goes in a
+header before the body, then streams up from there; a response over that size streams
+through as it comes. The timeout is per read, as a proxy's is: a service that goes quiet for
+`proxy_timeout_seconds` is a 504, one that takes long to send a large file is not.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
+import tempfile
+from collections.abc import AsyncIterator
+from typing import IO
 
 import aiohttp
 import yarl
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from services.gateway.config import GatewaySettings
 from services.gateway.proxy.paths import (
@@ -78,24 +89,89 @@ class BodyTooLarge(Exception):
     pass
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+# Bodies up to this size are held and sent in one piece; larger ones go through a file
+# (requests) or stream through (responses).
+IN_MEMORY_BYTES = 256 * 1024
+# A spooled body is written and read, and a large response relayed, this much at a time: each
+# of fifty uploads at once holds a few of these, not megabytes.
+FILE_CHUNK_BYTES = 64 * 1024
+
+
+class SpooledBody:
+    """A request body too large to hold: in a temporary file, with its size and SHA-256."""
+
+    def __init__(self) -> None:
+        # Closed by close(), once the request has been forwarded (or failed).
+        self.file: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
+        self.size = 0
+        self.sha256 = ""
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        await asyncio.to_thread(self.file.seek, 0)
+        while chunk := await asyncio.to_thread(self.file.read, FILE_CHUNK_BYTES):
+            yield chunk
+
+    def close(self) -> None:
+        self.file.close()
+
+
+async def _read_body(request: Request, limit: int) -> bytes | SpooledBody:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge()
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge()
-        chunks.append(chunk)
-    return b"".join(chunks)
+    chunks: list[bytes] = []
+    size, held = 0, 0
+    digest = hashlib.sha256()
+    spooled: SpooledBody | None = None
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise BodyTooLarge()
+            chunks.append(chunk)
+            held += len(chunk)
+            if held > (IN_MEMORY_BYTES if spooled is None else FILE_CHUNK_BYTES):
+                if spooled is None:
+                    spooled = await asyncio.to_thread(SpooledBody)
+                pending = b"".join(chunks)
+                digest.update(pending)
+                await asyncio.to_thread(spooled.file.write, pending)
+                chunks, held = [], 0
+        if spooled is None:
+            return b"".join(chunks)
+        pending = b"".join(chunks)
+        digest.update(pending)
+        await asyncio.to_thread(spooled.file.write, pending)
+    except BaseException:
+        if spooled is not None:
+            spooled.close()
+        raise
+    spooled.size, spooled.sha256 = size, digest.hexdigest()
+    return spooled
+
+
+class _RelayedResponse(StreamingResponse):
+    """The upstream's body as it comes; the upstream connection is released however the
+    response ends (a client that goes away midway included)."""
+
+    def __init__(self, upstream: aiohttp.ClientResponse, status_code: int) -> None:
+        super().__init__(upstream.content.iter_chunked(FILE_CHUNK_BYTES), status_code=status_code)
+        self.upstream = upstream
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.upstream.release()
 
 
 class Forwarder:
     def __init__(self, settings: GatewaySettings, session: aiohttp.ClientSession) -> None:
         self.settings = settings
         self.session = session
-        self.timeout = aiohttp.ClientTimeout(total=settings.proxy_timeout_seconds, connect=3)
+        self.timeout = aiohttp.ClientTimeout(
+            total=None, connect=3, sock_read=settings.proxy_timeout_seconds
+        )
         self.proof_key = settings.gateway_proof_key.get_secret_value()
 
     async def __call__(self, request: Request) -> Response:
@@ -138,7 +214,22 @@ class Forwarder:
             )
         except ClientDisconnect:
             return Response(status_code=499)
+        try:
+            return await self._send(request, base, target, service, body)
+        finally:
+            if isinstance(body, SpooledBody):
+                body.close()
 
+    async def _send(
+        self,
+        request: Request,
+        base: str,
+        target: str,
+        service: str | None,
+        body: bytes | SpooledBody,
+    ) -> Response:
+        spooled = body if isinstance(body, SpooledBody) else None
+        held = body if isinstance(body, bytes) else b""
         raw = [
             (k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in request.scope["headers"]
         ]
@@ -158,22 +249,31 @@ class Forwarder:
                         method=request.method,
                         target=url.raw_path_qs,
                         authorization=request.headers.get("authorization", ""),
-                        body=body,
+                        body=held,
+                        body_sha256=spooled.sha256 if spooled else None,
                     ),
                 )
             )
+        if spooled is not None:
+            headers.append(("Content-Length", str(spooled.size)))
         try:
-            async with self.session.request(
+            upstream = await self.session.request(
                 request.method,
                 url,
                 headers=headers,
-                data=body if body else None,
+                data=spooled.chunks() if spooled else (held or None),
                 allow_redirects=False,
                 timeout=self.timeout,
-            ) as upstream:
-                content = await upstream.read()
+            )
+            relayed = False
+            try:
                 out = [(k, v) for k, v in upstream.headers.items() if k.lower() not in NOT_RETURNED]
-                status = upstream.status
+                out = _public_locations(out, base, service)
+                relayed = _relayed(upstream, service)
+                content = b"" if relayed else await upstream.read()
+            finally:
+                if not relayed:
+                    upstream.release()
         except TimeoutError:
             log.warning("upstream timeout", extra={"service": service or "portal"})
             return problem_response(request, status=504, code="gateway.timeout", title=TIMEOUT)
@@ -182,16 +282,20 @@ class Forwarder:
             return problem_response(
                 request, status=502, code="gateway.bad_gateway", title=UNREACHABLE
             )
-        try:
-            out = _public_locations(out, base, service)
         except ForeignRedirect as exc:
             log.warning("refused a redirect to %s", exc, extra={"service": service or "portal"})
             return problem_response(
                 request, status=502, code="gateway.bad_redirect", title=BAD_REDIRECT
             )
-        if service is not None and _is_problem(out):
-            content = _with_instance(content, public_path(request.scope))
-        response = Response(content=content, status_code=status)
+        status = upstream.status
+        if relayed:
+            response: Response = _RelayedResponse(upstream, status)
+            if upstream.content_length is not None:
+                response.headers["content-length"] = str(upstream.content_length)
+        else:
+            if service is not None and _is_problem(out):
+                content = _with_instance(content, public_path(request.scope))
+            response = Response(content=content, status_code=status)
         for key, value in out:
             response.headers.append(key, value)
         return response
@@ -199,6 +303,18 @@ class Forwarder:
 
 class ForeignRedirect(Exception):
     pass
+
+
+def _relayed(upstream: aiohttp.ClientResponse, service: str | None) -> bool:
+    """Whether the answer streams through: a large one (or one of unknown length) that the
+    gateway does not rewrite (a service's problem gets the client's path) or refuse (a
+    redirect elsewhere)."""
+    if service is not None and upstream.content_type == PROBLEM_JSON:
+        return False
+    if 300 <= upstream.status < 400:
+        return False
+    length = upstream.content_length
+    return length is None or length > IN_MEMORY_BYTES
 
 
 def _public_locations(
