@@ -349,3 +349,22 @@ def test_the_gateway_believes_forwarded_addresses_from_the_portal_alone() -> Non
     portal_address = _service("portal")["networks"]["default"]["ipv4_address"]
     trusted = GatewaySettings.model_validate(_settings_values("gateway")).trusted_proxies
     assert trusted == [f"{portal_address}/32"]
+
+
+def test_every_process_sends_its_traces_to_the_viewer_unless_told_otherwise() -> None:
+    viewer = _service("jaeger")
+    assert ":" in viewer["image"]
+    assert not viewer["image"].endswith(":latest")
+    # The viewer has no login: its web view is for this machine only.
+    assert viewer["ports"] == ["127.0.0.1:16686:16686"]
+    for service in SETTINGS:
+        raw = _environment(service)[f"{_prefix(service)}OTLP_ENDPOINT"]
+        [variable] = _references(raw)
+        # `-`, not `:-`: SCIPLAN_OTLP_ENDPOINT set empty turns tracing off rather than on.
+        assert (variable["name"], variable["op"]) == ("SCIPLAN_OTLP_ENDPOINT", "-")
+        settings = SETTINGS[service].model_validate(_settings_values(service))
+        assert settings.otlp_endpoint == "http://jaeger:4318"  # OTLP over HTTP
+        off = _interpolate(raw, {"SCIPLAN_OTLP_ENDPOINT": ""})
+        assert SETTINGS[service].model_validate({"otlp_endpoint": off}).otlp_endpoint is None
+    gateway = GatewaySettings.model_validate(_settings_values("gateway"))
+    assert gateway.trace_sample_ratio == 1.0

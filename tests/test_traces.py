@@ -25,6 +25,8 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from sciplan.stack import API_SERVICES, SERVICES
+from sciplan.stack import Stack as ProcessStack
 from services.credit.config import CreditSettings
 from services.credit.main import create_app as credit_app
 from services.gateway import operations
@@ -253,3 +255,16 @@ async def _wait_applied(stack: Stack, event_id: Any) -> None:
         return bool(await stack.sql(query, event=event_id))
 
     await wait_until(applied, seconds=30)
+
+
+def test_one_variable_sends_the_whole_stack_s_traces_to_one_collector(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SCIPLAN_OTLP_ENDPOINT", "http://127.0.0.1:4318")
+    monkeypatch.setenv("SCIPLAN_CREDIT_OTLP_ENDPOINT", "http://elsewhere:4318")
+    stack = ProcessStack(
+        database_url="postgresql://x", client_secrets=dict.fromkeys(API_SERVICES, "")
+    )
+    endpoints = {s: stack.env_for(s)[f"SCIPLAN_{s.upper()}_OTLP_ENDPOINT"] for s in SERVICES}
+    assert endpoints.pop("credit") == "http://elsewhere:4318"  # one service's own setting wins
+    assert set(endpoints.values()) == {"http://127.0.0.1:4318"}
