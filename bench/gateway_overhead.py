@@ -311,14 +311,15 @@ def postgres_server() -> Iterator[tuple[str, Path | None]]:
         embedded.stop()
 
 
-def traced_twin(stack: Stack, sink: OtlpSink) -> Stack:
+def traced_twin(stack: Stack, sink: OtlpSink, ratio: float) -> Stack:
     """A gateway and a credit service beside `stack`'s, on its database and accounts, tracing
-    every request into `sink`; the other services they reach are `stack`'s own."""
+    into `sink` (keeping `ratio` of the requests); the other services they reach are `stack`'s
+    own."""
     gateway, credit = free_ports(2)
     extra_env = dict(stack.extra_env)
     for name in ("gateway", "credit"):
         extra_env[f"SCIPLAN_{name.upper()}_OTLP_ENDPOINT"] = sink.url
-        extra_env[f"SCIPLAN_{name.upper()}_TRACE_SAMPLE_RATIO"] = "1.0"
+        extra_env[f"SCIPLAN_{name.upper()}_TRACE_SAMPLE_RATIO"] = str(ratio)
     return Stack(
         database_url=stack.database_url,
         ports=stack.ports | {"gateway": gateway, "credit": credit},
@@ -365,7 +366,7 @@ def measure(
         if args.tracing:
             # Entered before the twin: it stops after it, so the twin's last spans arrive.
             sink = cleanup.enter_context(otlp_sink(keep_spans=False))
-            traced = traced_twin(stack, sink)
+            traced = traced_twin(stack, sink, args.trace_ratio)
             say("starting a traced gateway and credit service beside them ...")
             cleanup.callback(traced.stop)
             traced.start_all()
@@ -430,12 +431,13 @@ def measure(
 SPANS_PER_REQUEST = {"direct_traced": 1, "gateway_traced": 3}
 
 
-def tracing_report(measured: list[Measured], sink: OtlpSink) -> list[str]:
+def tracing_report(measured: list[Measured], sink: OtlpSink, ratio: float) -> list[str]:
     """The CPU that tracing adds per request, by process, and what reached the collector."""
     by_key = {m.scenario.key: m for m in measured}
     lines = [
         "",
-        "tracing on (every request kept, exported over OTLP/HTTP) against off, CPU ms per request:",
+        f"tracing on (sample ratio {ratio:g}, exported over OTLP/HTTP) against off,"
+        " CPU ms per request:",
         f"{'scenario':<32}{'process':>10}{'off':>10}{'on':>10}{'added':>10}{'on/off':>8}",
     ]
     for key in ("direct", "gateway"):
@@ -447,7 +449,7 @@ def tracing_report(measured: list[Measured], sink: OtlpSink) -> list[str]:
                 f"{after - before:>+10.3f}{after / before if before else 0.0:>8.2f}"
             )
     # A server span in credit; through the gateway also the gateway's server and client spans.
-    expected = sum(
+    expected = ratio * sum(
         int(run["total_requests"]) * SPANS_PER_REQUEST[m.scenario.key]
         for m in measured
         if m.traced
@@ -455,7 +457,7 @@ def tracing_report(measured: list[Measured], sink: OtlpSink) -> list[str]:
     )
     lines.append(
         f"spans received by the collector: {sink.span_count} in {sink.exports} exports, of"
-        f" {expected} the traced requests made ({sink.span_count / max(1, expected):.2f})"
+        f" {expected:.0f} expected ({sink.span_count / max(1.0, expected):.2f})"
     )
     return lines
 
@@ -506,7 +508,7 @@ def report(measured: list[Measured], args: argparse.Namespace, sink: OtlpSink | 
         cells = "".join(f"{value:>10.3f}" for value in values)
         lines.append(f"{m.scenario.label:<32}{cells}{sum(values):>10.3f}")
     if sink is not None:
-        lines += tracing_report(measured, sink)
+        lines += tracing_report(measured, sink, args.trace_ratio)
     for m in measured:
         kinds = m.error_kinds()
         if kinds:
@@ -530,11 +532,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="also measure a traced gateway and credit (OTLP export to a local collector)",
     )
     parser.add_argument(
+        "--trace-ratio", type=float, default=1.0, help="share of requests traced (1.0)"
+    )
+    parser.add_argument(
         "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING"], help="(INFO)"
     )
     args = parser.parse_args(argv)
     if not 0 < args.duration <= 120 or not 0 <= args.warmup <= 60:
         parser.error("--duration must be within (0, 120] and --warmup within [0, 60]")
+    if not 0 <= args.trace_ratio <= 1:
+        parser.error("--trace-ratio must be within [0, 1]")
     if not 1 <= args.concurrency <= 512 or not 1 <= args.rounds <= 10:
         parser.error("--concurrency must be within 1..512 and --rounds within 1..10")
     return args
