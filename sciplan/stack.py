@@ -209,6 +209,9 @@ class Stack:
         # One scrape token for the whole stack, when the operator gives one.
         if metrics_token := os.environ.get("SCIPLAN_METRICS_TOKEN"):
             env[f"{prefix}METRICS_TOKEN"] = metrics_token
+        # One trace collector for the whole stack, likewise (docs/observability.md).
+        if otlp_endpoint := os.environ.get("SCIPLAN_OTLP_ENDPOINT"):
+            env.setdefault(f"{prefix}OTLP_ENDPOINT", otlp_endpoint)
         if service == "gateway":
             for upstream in SERVICES[1:]:
                 env[f"{prefix}{upstream.upper()}_URL"] = self.url(upstream)

@@ -43,6 +43,7 @@ from shared.middleware import RequestIdMiddleware
 from shared.openapi import install_problem_docs
 from shared.pagination import strict_query
 from shared.settings import ServiceSettings
+from shared.tracing import telemetry, tracing_for
 
 # The OpenAPI document is public so the gateway can merge it into the one it serves; the
 # interactive docs live only at the gateway. `/metrics` checks its own static token instead of
@@ -151,11 +152,15 @@ def create_service_app(parts: ServiceParts, *, jwks_fetch: FetchDocument | None 
         "gateway": EventSource(settings.gateway_url, directory_handlers(parts.directory)),
         **parts.sources,
     }
+    tracing = tracing_for(settings)
+    tracer = tracing.tracer("sciplan") if tracing is not None else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if tracing is not None:
+            tracing.start()
         db = Database(settings)
-        http = client_session(settings.http_timeout_seconds)
+        http = client_session(settings.http_timeout_seconds, tracer=tracer)
         jwks = JwksCache(
             jwks_fetch or http_jwks_fetcher(settings.jwks_url, http),
             ttl_seconds=settings.jwks_cache_seconds,
@@ -195,6 +200,7 @@ def create_service_app(parts: ServiceParts, *, jwks_fetch: FetchDocument | None 
                     sessionmaker=db.sessionmaker,
                     tables=parts.events,
                     handlers=source.handlers,
+                    tracer=tracer,
                 )
                 app.state.consumers.append(consumer)
                 tasks.append(
@@ -210,6 +216,8 @@ def create_service_app(parts: ServiceParts, *, jwks_fetch: FetchDocument | None 
             await asyncio.gather(*tasks, return_exceptions=True)
             await http.close()
             await db.dispose()
+            if tracing is not None:
+                await tracing.stop()
 
     app = FastAPI(
         title=parts.title,
@@ -218,6 +226,7 @@ def create_service_app(parts: ServiceParts, *, jwks_fetch: FetchDocument | None 
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        telemetry=telemetry(tracing),
     )
     app.state.settings = settings
     app.state.public_routes = PUBLIC_ROUTES | parts.public_routes

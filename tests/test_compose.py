@@ -372,3 +372,22 @@ def test_the_projects_service_and_the_migrate_job_share_one_object_store() -> No
         projects["s3_access_key"],
         projects["s3_secret_key"],
     )
+
+
+def test_every_process_sends_its_traces_to_the_viewer_unless_told_otherwise() -> None:
+    viewer = _service("jaeger")
+    assert ":" in viewer["image"]
+    assert not viewer["image"].endswith(":latest")
+    # The viewer has no login: its web view is for this machine only.
+    assert viewer["ports"] == ["127.0.0.1:16686:16686"]
+    for service in SETTINGS:
+        raw = _environment(service)[f"{_prefix(service)}OTLP_ENDPOINT"]
+        [variable] = _references(raw)
+        # `-`, not `:-`: SCIPLAN_OTLP_ENDPOINT set empty turns tracing off rather than on.
+        assert (variable["name"], variable["op"]) == ("SCIPLAN_OTLP_ENDPOINT", "-")
+        settings = SETTINGS[service].model_validate(_settings_values(service))
+        assert settings.otlp_endpoint == "http://jaeger:4318"  # OTLP over HTTP
+        off = _interpolate(raw, {"SCIPLAN_OTLP_ENDPOINT": ""})
+        assert SETTINGS[service].model_validate({"otlp_endpoint": off}).otlp_endpoint is None
+    gateway = GatewaySettings.model_validate(_settings_values("gateway"))
+    assert gateway.trace_sample_ratio == 0.1  # a trace costs ~0.5 ms of CPU a process

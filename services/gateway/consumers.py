@@ -6,6 +6,7 @@ The feed is read with the gateway's own service token (`own_tokens.py`).
 from __future__ import annotations
 
 import aiohttp
+from opentelemetry.trace import Tracer
 
 from services.gateway.config import GatewaySettings
 from services.gateway.identity.admissions import admission_handlers
@@ -21,6 +22,7 @@ def projects_consumer(
     tokens: OwnServiceTokens,
     db: Database,
     http: aiohttp.ClientSession,
+    tracer: Tracer | None = None,
 ) -> EventConsumer:
     return EventConsumer(
         source="projects",
@@ -33,4 +35,5 @@ def projects_consumer(
         sessionmaker=db.sessionmaker,
         tables=events,
         handlers=admission_handlers(),
+        tracer=tracer,
     )

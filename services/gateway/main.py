@@ -52,6 +52,7 @@ from shared.metrics import install_metrics
 from shared.middleware import RequestIdMiddleware
 from shared.openapi import with_problem_responses
 from shared.pagination import strict_query
+from shared.tracing import telemetry, tracing_for
 
 PROXY_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
@@ -139,9 +140,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
     if settings.cheap_password_hashing:
         hash_cheaply_for_tests()
+    tracing = tracing_for(settings, edge=True)
+    tracer = tracing.tracer("sciplan") if tracing is not None else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if tracing is not None:
+            tracing.start()
         db = Database(settings)
         async with db.sessionmaker() as session, session.begin():
             await ensure_signing_key(session)
@@ -158,7 +163,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             # exchange the hot bucket rows are not locked across a WAL flush on every request.
             server_settings={"synchronous_commit": "off"},
         )
-        http = client_session(settings.proxy_timeout_seconds, limit=500)
+        http = client_session(settings.proxy_timeout_seconds, limit=500, tracer=tracer)
         key_store = KeyStore(db, settings.key_cache_seconds)
         app.state.db = db
         app.state.http = http
@@ -201,7 +206,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         stop = asyncio.Event()
         consuming: asyncio.Task[None] | None = None
         if settings.consume_events:
-            consumer = projects_consumer(settings, own_tokens, db, http)
+            consumer = projects_consumer(settings, own_tokens, db, http, tracer)
             app.state.consumers.append(consumer)
             app.state.event_sources = {consumer.source: consumer.handlers}
             consuming = asyncio.create_task(consumer.run_forever(settings.event_poll_seconds, stop))
@@ -216,6 +221,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             await http.close()
             await pool.close()
             await db.dispose()
+            if tracing is not None:
+                await tracing.stop()
 
     app = FastAPI(
         title="SciPlan",
@@ -228,6 +235,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
+        telemetry=telemetry(tracing),
     )
     app.state.settings = settings
     app.state.public_routes = PUBLIC_ROUTES

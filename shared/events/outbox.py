@@ -8,15 +8,16 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts.base import EventContract
-from shared.contracts.feed import EventFeedPageV1, EventV1
+from shared.contracts.feed import EventFeedPageV2, EventV2
 from shared.errors import AppError, Text
 from shared.events.tables import EventTables
 from shared.ids import uuid7
 from shared.logging import request_id_var
+from shared.tracing import current_trace_context
 
 # The feed's envelope and page (contracts between services: `shared/contracts/feed.py`).
-Event = EventV1
-EventFeedPage = EventFeedPageV1
+Event = EventV2
+EventFeedPage = EventFeedPageV2
 
 
 class InvalidPosition(AppError):
@@ -44,7 +45,8 @@ async def publish(
 ) -> UUID:
     """Record an event in the same transaction as the state change it describes. The type,
     the aggregate and the payload come from the contract; the aggregate's id too, unless the
-    contract leaves it to the producer (`aggregate_field` None)."""
+    contract leaves it to the producer (`aggregate_field` None). Inside a trace, the event
+    carries its context, and the consumer's work on it joins the same trace."""
     contract = type(event)
     key = aggregate_id if aggregate_id is not None else event.aggregate_key()
     if key is None:
@@ -58,6 +60,7 @@ async def publish(
             aggregate_id=key,
             payload=event.model_dump(mode="json"),
             request_id=request_id_var.get(),
+            trace_context=current_trace_context(),
         )
     )
     return event_id
@@ -88,6 +91,7 @@ async def read_feed(
             payload=row.payload,
             occurred_at=row.occurred_at,
             request_id=row.request_id,
+            trace_context=row.trace_context,
             position=f"{row.txid}:{row.id}",
         )
         for row in rows

@@ -118,6 +118,27 @@ async def test_forwarding_passes_the_request_and_strips_hop_by_hop_headers(
     assert response.headers["x-request-id"] == "fwd-1"
 
 
+async def test_a_client_s_trace_context_is_not_passed_on(
+    echo_upstream: str, gateway_client: AsyncClient, make_user: MakeUser, login: Login
+) -> None:
+    # The gateway does not trace here (no OTLP endpoint): the service sees no trace at all,
+    # rather than one the client made up (tests/test_traces.py: the gateway's own goes on).
+    token = (await login(await make_user(Role.applicant)))["access_token"]
+    response = await gateway_client.get(
+        "/api/credit/v1/things",
+        headers=bearer(token)
+        | {
+            "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "tracestate": "vendor=1",
+            "baggage": "user=someone",
+        },
+    )
+    assert response.status_code == 200, response.text
+    headers = response.json()["headers"]
+    assert not {"traceparent", "tracestate", "baggage"} & set(headers)
+    assert "traceparent" not in response.headers
+
+
 async def test_the_path_goes_upstream_as_the_client_encoded_it(
     echo_upstream: str, gateway_client: AsyncClient, make_user: MakeUser, login: Login
 ) -> None:

@@ -1,7 +1,8 @@
 """Forwarding `/api/<service>/...` to the service, with the gateway's guarantees.
 
 Bodies over the limit get 413 before anything is sent upstream; hop-by-hop headers are
-stripped both ways; the request id and the client's address travel on; an upstream that
+stripped both ways; the request id and the client's address travel on, and the trace context
+is the gateway's own (`shared/tracing.py`), never the client's; an upstream that
 does not answer in time is a 504, one that cannot be reached a 502, both problem+json. The
 path goes up as the client encoded it, and what comes back speaks of the gateway's paths only
 (`paths.py`): a redirect to the service is rewritten, one to anywhere else refused (502).
@@ -40,6 +41,7 @@ from shared.auth.gateway_proof import HEADER as PROOF_HEADER
 from shared.auth.gateway_proof import sign
 from shared.errors import PROBLEM_JSON, Text, problem_response
 from shared.logging import REQUEST_ID_HEADER
+from shared.tracing import TRACE_HEADERS
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +58,19 @@ HOP_BY_HOP = frozenset(
         "upgrade",
     }
 )
-# A client's own proof header is dropped: only the one the gateway makes goes on.
-NOT_FORWARDED = HOP_BY_HOP | {
-    "host",
-    "content-length",
-    "x-forwarded-for",
-    "x-request-id",
-    PROOF_HEADER.lower(),
-}
+# A client's own proof header is dropped: only the one the gateway makes goes on. So is its
+# trace context: the gateway's client span sends its own when the gateway traces.
+NOT_FORWARDED = (
+    HOP_BY_HOP
+    | TRACE_HEADERS
+    | {
+        "host",
+        "content-length",
+        "x-forwarded-for",
+        "x-request-id",
+        PROOF_HEADER.lower(),
+    }
+)
 NOT_RETURNED = HOP_BY_HOP | {"content-length", "date", "server"}
 LOCATION_HEADERS = frozenset({"location", "content-location"})
 
@@ -264,6 +271,7 @@ class Forwarder:
                 data=spooled.chunks() if spooled else (held or None),
                 allow_redirects=False,
                 timeout=self.timeout,
+                trace_request_ctx={"peer": service or "portal"},
             )
             relayed = False
             try:
