@@ -1,0 +1,199 @@
+"""Two processes of every service and two gateways, on one database.
+
+The story of test_story_e2e.py runs again here: its requests go to the two gateways in turn,
+each gateway spreads them over a service's replicas, and one funds replica is killed -9 midway
+(the story's own step; the gateways skip it while it is down). Then:
+- every process served part of it: both gateways, and both replicas of every service;
+- every event was applied once (the story's own check: each consumer's inbox holds each
+  published event once) and none was parked;
+- a reminder, made and mailed by notify's periodic jobs, which both of its replicas run,
+  reaches its person once, in the inbox and by mail;
+- a person logged in through the portal stays logged in on either portal replica;
+- a rate limit counts the requests of both gateways together.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from sciplan.stack import Stack, service_of
+from tests.conftest import wait_until
+from tests.e2e.helpers import e2e_client, scalar
+from tests.e2e.story_steps import PASSWORD, Story
+from tests.e2e.test_story_e2e import (
+    StoryStack,
+    address_of,
+    content,
+    open_call,
+    running_story_stack,
+    the_whole_story,
+)
+
+pytestmark = pytest.mark.e2e
+
+REPLICAS = 2
+# Token confirmations (password reset, address check) per client address: a tight bucket.
+CONFIRMS_PER_ADDRESS = 4
+ENVIRONMENT = {
+    # Two replicas read each feed: polling every 0.8 s, together they look as often as one
+    # process of the single stack does (and the idle processes leave the cores to the tests).
+    **{
+        f"SCIPLAN_{service}_EVENT_POLL_SECONDS": "0.8"
+        for service in ("GATEWAY", "PROJECTS", "CREDIT", "FUNDS", "NOTIFY")
+    },
+    # The sweeps of credit and funds run often, in both replicas, all through the story.
+    "SCIPLAN_CREDIT_RATING_SWEEP_SECONDS": "1",
+    "SCIPLAN_FUNDS_EXPIRY_SWEEP_SECONDS": "1",
+    "SCIPLAN_GATEWAY_TOKEN_CONFIRM_PER_ADDRESS": json.dumps(
+        {"per_hour": 1, "burst": CONFIRMS_PER_ADDRESS}
+    ),
+}
+SCHEMAS_WITH_EVENTS = ("gateway", "projects", "credit", "funds", "notify")
+
+
+@pytest.fixture
+def replicated(postgres_server_url: str, tmp_path: Path) -> Iterator[StoryStack]:
+    with running_story_stack(
+        postgres_server_url,
+        tmp_path,
+        ENVIRONMENT,
+        portal=True,
+        replicas=REPLICAS,
+        gateways=REPLICAS,
+    ) as stack:
+        yield stack
+
+
+async def test_the_story_on_two_replicas_of_everything(replicated: StoryStack) -> None:
+    async with e2e_client() as client:
+        story = Story(client=client, running=replicated.running, clock_file=replicated.clock_file)
+        fund = await the_whole_story(story)
+        await nothing_parked(story)
+        await a_reminder_is_sent_once(story, fund)
+        await portal_sessions_hold_on_every_replica(story)
+        await a_rate_limit_counts_both_gateways(story)
+    every_process_served(replicated.running.stack)
+
+
+async def nothing_parked(story: Story) -> None:
+    for schema in SCHEMAS_WITH_EVENTS:
+        parked = await scalar(story.running, f"SELECT count(*) FROM {schema}.event_dead_letters")
+        assert parked == 0, schema
+
+
+async def a_reminder_is_sent_once(story: Story, fund: dict[str, Any]) -> None:
+    """A draft in a call closing in three days and an hour is reminded in an hour; both notify
+    replicas look for due reminders and due mail every 0.4 s, and it is told once."""
+    title = "2026年度兰白科技创新专项（第三批）"
+    call = await open_call(story, fund, title, timedelta(days=3, hours=1))
+    draft = await story.ok(
+        "POST",
+        "projects",
+        "/applications",
+        "pi.wang",
+        json={"call_id": call["id"], "content": content(story, "pi.wang", "黄河流域生态治理", [])},
+    )
+
+    async def scheduled() -> bool:  # once notify has the draft's event, not before
+        sql = "SELECT count(*) FROM notify.reminders WHERE about_id = $1"
+        return bool(await scalar(story.running, sql, draft["id"]))
+
+    await wait_until(scheduled, seconds=30)
+    story.advance(hours=2)
+    mailbox = story.running.mail
+    assert mailbox is not None
+    address = address_of("pi.wang")
+    reminders: list[dict[str, Any]] = []
+
+    async def reminded() -> bool:
+        nonlocal reminders
+        inbox = await story.ok("GET", "notify", "/me/notifications", "pi.wang")
+        reminders = [n for n in inbox["items"] if n["about_id"] == draft["id"]]
+        return bool(reminders)
+
+    def mailed() -> list[str]:
+        subject = reminders[0]["subject"]
+        received = mailbox.mailbox.received
+        return [str(m["To"]) for m in received if (m["To"], m["Subject"]) == (address, subject)]
+
+    async def arrived() -> bool:
+        return bool(mailed())
+
+    await wait_until(reminded, seconds=30)
+    await wait_until(arrived, seconds=30)
+    # The reminder is marked sent with its notification made, and the delivery with its mail:
+    # by now any second replica would have had to act already.
+    assert [n["template"] for n in reminders] == ["call_closing"]
+    assert len(mailed()) == 1
+
+
+async def portal_sessions_hold_on_every_replica(story: Story) -> None:
+    """Logged in through one gateway (and one portal replica), a person's pages open through
+    both gateways and both portal replicas: sessions are kept in the database."""
+    gateways = story.running.gateway_urls
+    async with httpx.AsyncClient(timeout=30) as browser:
+        await browser.get(f"{gateways[0]}/login")
+        logged_in = await browser.post(
+            f"{gateways[0]}/login",
+            data={
+                "username": "pi.wang",
+                "password": PASSWORD,
+                "csrf_token": browser.cookies["sp_csrf"],
+                "next": "/inbox",
+            },
+        )
+        assert logged_in.status_code == 303, logged_in.text
+        for turn in range(2 * REPLICAS):
+            page = await browser.get(f"{gateways[turn % len(gateways)]}/inbox")
+            assert page.status_code == 200, page.headers.get("location")
+            assert "王芳" in page.text
+
+
+async def a_rate_limit_counts_both_gateways(story: Story) -> None:
+    """Bogus tokens confirmed from one address, to the two gateways in turn: the bucket of
+    four is spent after four requests in all, not four at each gateway."""
+    gateways = story.running.gateway_urls
+    answers = []
+    for turn in range(3 * CONFIRMS_PER_ADDRESS):
+        reply = await story.client.post(
+            f"{gateways[turn % len(gateways)]}/auth/email-verification/confirm",
+            json={"token": f"not-a-real-token-{turn:04d}"},
+        )
+        answers.append(reply.status_code)
+    assert answers == [400] * CONFIRMS_PER_ADDRESS + [429] * (2 * CONFIRMS_PER_ADDRESS)
+
+
+def every_process_served(stack: Stack) -> None:
+    """Each process's log names the requests it answered: the gateways the story's (`/api/`),
+    the services' replicas the ones forwarded to them (`/v1/`), the portal's replicas pages;
+    not only the feeds, health checks and tokens every process asks of the others."""
+    assert stack.log_dir is not None
+    for process in stack.process_names():
+        answered = _paths_answered(stack.log_dir / f"{process}.log")
+        service = service_of(process)
+        if service == "gateway":
+            served = [p for p in answered if p.startswith("/api/")]
+        elif service == "portal":
+            served = [p for p in answered if p not in ("/readyz", "/healthz")]
+        else:
+            served = [p for p in answered if p.startswith("/v1/")]
+        assert served, f"{process} answered none of the story's requests"
+
+
+def _paths_answered(log: Path) -> list[str]:
+    paths = []
+    for line in log.read_text().splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue  # a line not ours (a crash's traceback)
+        if entry.get("logger") == "sciplan.access":
+            paths.append(str(entry["path"]))
+    return paths
