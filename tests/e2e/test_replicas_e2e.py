@@ -5,7 +5,8 @@ each gateway spreads them over a service's replicas, and one funds replica is ki
 (the story's own step; the gateways skip it while it is down). Then:
 - every process served part of it: both gateways, and both replicas of every service;
 - every event was applied once (the story's own check: each consumer's inbox holds each
-  published event once) and none was parked;
+  published event once), none was parked, and what they made was made once (a payment order
+  per tranche, a notification per event and person);
 - a reminder, made and mailed by notify's periodic jobs, which both of its replicas run,
   reaches its person once, in the inbox and by mail;
 - a person logged in through the portal stays logged in on either portal replica;
@@ -76,6 +77,7 @@ async def test_the_story_on_two_replicas_of_everything(replicated: StoryStack) -
         story = Story(client=client, running=replicated.running, clock_file=replicated.clock_file)
         fund = await the_whole_story(story)
         await nothing_parked(story)
+        await effects_once(story)
         await a_reminder_is_sent_once(story, fund)
         await portal_sessions_hold_on_every_replica(story)
         await a_rate_limit_counts_both_gateways(story)
@@ -86,6 +88,28 @@ async def nothing_parked(story: Story) -> None:
     for schema in SCHEMAS_WITH_EVENTS:
         parked = await scalar(story.running, f"SELECT count(*) FROM {schema}.event_dead_letters")
         assert parked == 0, schema
+
+
+async def effects_once(story: Story) -> None:
+    """What the events made, made once: one payment order per tranche that fell due (three of
+    王芳's project, the first of 刘洋's), one notification per event and person."""
+    orders = await scalar(
+        story.running,
+        "SELECT count(*) FROM funds.payment_orders WHERE user_data ? 'tranche'",
+    )
+    tranches = await scalar(
+        story.running,
+        "SELECT count(DISTINCT (user_data->>'project_id', user_data->>'tranche'))"
+        " FROM funds.payment_orders WHERE user_data ? 'tranche'",
+    )
+    assert (orders, tranches) == (4, 4)
+    told_twice = await scalar(
+        story.running,
+        "SELECT count(*) FROM (SELECT 1 FROM notify.notifications"
+        " WHERE source_event_id IS NOT NULL"
+        " GROUP BY source_event_id, user_id, template HAVING count(*) > 1) AS twice",
+    )
+    assert told_twice == 0
 
 
 async def a_reminder_is_sent_once(story: Story, fund: dict[str, Any]) -> None:
