@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -32,6 +34,7 @@ from tests.conftest import ROOMY_RATE_LIMITS, Login, MakeUser, bearer, free_port
 class Replica:
     url: str
     seen: list[str] = field(default_factory=list)  # "METHOD /path", in order
+    bodies: list[str] = field(default_factory=list)  # the SHA-256 of each body taken
 
 
 @contextlib.asynccontextmanager
@@ -40,6 +43,7 @@ async def answering() -> AsyncIterator[Replica]:
 
     async def answer(request: web.Request) -> web.Response:
         replica.seen.append(f"{request.method} {request.path}")
+        replica.bodies.append(hashlib.sha256(await request.read()).hexdigest())
         return web.json_response({"replica": replica.url})
 
     app = web.Application()
@@ -149,6 +153,23 @@ async def test_a_replica_that_refuses_is_skipped_for_any_request(
         "DELETE /v1/things/2",
         "GET /v1/things/3",
     ]
+
+
+async def test_a_large_upload_refused_by_one_replica_goes_whole_to_the_next(
+    database_url: str, sessionmaker: async_sessionmaker[AsyncSession], caller: dict[str, str]
+) -> None:
+    upload = os.urandom(600 * 1024)  # larger than the gateway holds: it waits in a file
+    async with (
+        answering() as up,
+        gateway_before(database_url, sessionmaker, caller, refusing(), up) as client,
+    ):
+        reply = await client.post(
+            "/api/credit/v1/files",
+            content=upload,
+            headers={"Content-Type": "application/octet-stream"},
+        )
+    assert reply.status_code == 200, reply.text
+    assert up.bodies == [hashlib.sha256(upload).hexdigest()]
 
 
 async def test_a_dropped_request_is_sent_again_only_when_it_is_safe(
