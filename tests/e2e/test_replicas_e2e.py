@@ -3,8 +3,8 @@
 The story of test_story_e2e.py runs again here: its requests go to the two gateways in turn,
 each gateway spreads them over a service's replicas, and one funds replica is killed -9 midway
 (the story's own step; the gateways skip it while it is down). Then:
-- every process served part of it: both gateways, and both replicas of every service (their
-  metrics count the requests they answered);
+- every process served part of it: both gateways (each logs every request) and both replicas
+  of every service (their metrics count the requests they answered);
 - every event was applied once (the story's own check: each consumer's inbox holds each
   published event once), none was parked, and what they made was made once (a payment order
   per tranche, a notification per event and person);
