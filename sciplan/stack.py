@@ -44,6 +44,8 @@ DEFAULT_PORTS = {
     "portal": 8005,
 }
 _PR_SET_PDEATHSIG = 1
+# Without ports given, replica k (from 2) of a service listens on its default port + 10 (k - 1).
+REPLICA_PORT_STEP = 10
 
 # How long `sciplan dev` and the end-to-end stacks wait for every service to answer /readyz.
 # Generous: on a loaded machine the four processes' imports alone have taken over a minute.
@@ -143,6 +145,33 @@ def start_timeout() -> float:
     return seconds
 
 
+def replica_name(service: str, k: int) -> str:
+    """The process name of a service's replica k (from 1): `projects`, `projects-2`, ..."""
+    return service if k == 1 else f"{service}-{k}"
+
+
+def service_of(process: str) -> str:
+    """The service a process name runs: `projects-2` -> `projects`."""
+    service, _, k = process.rpartition("-")
+    return service if service and k.isdigit() else process
+
+
+def replica_number(process: str) -> int:
+    """Which replica of its service a process is: `projects-2` -> 2, `projects` -> 1."""
+    service, _, k = process.rpartition("-")
+    return int(k) if service and k.isdigit() else 1
+
+
+def process_names(services: tuple[str, ...], replicas: int, gateways: int) -> list[str]:
+    """Every process of a stack running `services`: `gateways` gateways, `replicas` of each
+    other service."""
+    return [
+        replica_name(service, k)
+        for service in services
+        for k in range(1, (gateways if service == "gateway" else replicas) + 1)
+    ]
+
+
 def _die_with_parent() -> None:
     """Children get SIGTERM if the runner dies, even by SIGKILL: no orphan processes."""
     with contextlib.suppress(OSError):
@@ -164,13 +193,37 @@ class Stack:
     # With a log_dir, also show the services' output on this stream (`sciplan dev`'s terminal).
     echo: IO[bytes] | None = None
     relays: dict[str, threading.Thread] = field(default_factory=dict, init=False, repr=False)
+    # Processes of every service but the gateway, and gateways: each gateway spreads requests
+    # over a service's replicas; replica k of a service talks to replica k of the others and
+    # to gateway k (round robin when there are fewer gateways). Extra processes are named
+    # `<service>-<k>` (`replica_name`); `ports` may name their ports.
+    replicas: int = 1
+    gateways: int = 1
+
+    def port(self, process: str) -> int:
+        """The port of a process: `projects` (the first replica) or `projects-2`."""
+        port = self.ports.get(process)
+        if port is None:
+            step = REPLICA_PORT_STEP * (replica_number(process) - 1)
+            port = self.ports[service_of(process)] + step
+        return port
 
     def url(self, service: str) -> str:
-        return f"http://{self.host}:{self.ports[service]}"
+        return f"http://{self.host}:{self.port(service)}"
 
     @property
     def gateway_url(self) -> str:
         return self.url("gateway")
+
+    @property
+    def gateway_urls(self) -> list[str]:
+        return [self.url(replica_name("gateway", k)) for k in range(1, self.gateways + 1)]
+
+    def process_names(self) -> list[str]:
+        return process_names(self.services, self.replicas, self.gateways)
+
+    def replica_urls(self, service: str) -> list[str]:
+        return [self.url(replica_name(service, k)) for k in range(1, self.replicas + 1)]
 
     def gateway_settings(self) -> GatewaySettings:
         return GatewaySettings(database_url=SecretStr(self.database_url))
@@ -195,16 +248,19 @@ class Stack:
             self.client_secrets[service] = secret
         return created
 
-    def env_for(self, service: str) -> dict[str, str]:
+    def env_for(self, process: str) -> dict[str, str]:
+        """The environment of a process: a service (`projects`) or one of its replicas."""
+        service, k = service_of(process), replica_number(process)
         prefix = f"SCIPLAN_{service.upper()}_"
+        own_gateway = self.gateway_urls[(k - 1) % self.gateways]
         env = {
             **os.environ,
             **self.extra_env,
             f"{prefix}DATABASE_URL": self.database_url,
             f"{prefix}HOST": self.host,
-            f"{prefix}PORT": str(self.ports[service]),
+            f"{prefix}PORT": str(self.port(process)),
             f"{prefix}ENVIRONMENT": self.environment,
-            f"{prefix}GATEWAY_URL": self.gateway_url,
+            f"{prefix}GATEWAY_URL": own_gateway,
         }
         # One scrape token for the whole stack, when the operator gives one.
         if metrics_token := os.environ.get("SCIPLAN_METRICS_TOKEN"):
@@ -214,7 +270,7 @@ class Stack:
             env.setdefault(f"{prefix}OTLP_ENDPOINT", otlp_endpoint)
         if service == "gateway":
             for upstream in SERVICES[1:]:
-                env[f"{prefix}{upstream.upper()}_URL"] = self.url(upstream)
+                env[f"{prefix}{upstream.upper()}_URL"] = ",".join(self.replica_urls(upstream))
             # The links in account mails lead to the portal's pages, through the gateway.
             env[f"{prefix}ACCOUNT_LINKS_URL"] = f"{self.gateway_url}/account"
         elif service == "portal":
@@ -222,7 +278,7 @@ class Stack:
         else:
             for other in API_SERVICES:
                 if other != service:
-                    env[f"{prefix}{other.upper()}_URL"] = self.url(other)
+                    env[f"{prefix}{other.upper()}_URL"] = self.url(replica_name(other, k))
             env[f"{prefix}CLIENT_ID"] = service
             env[f"{prefix}CLIENT_SECRET"] = self.client_secrets[service]
         return env
@@ -238,7 +294,7 @@ class Stack:
             log = log_path.open("ab")
         relayed = log is not None and self.echo is not None
         process = subprocess.Popen(
-            [sys.executable, "-m", "sciplan.serve", service],
+            [sys.executable, "-m", "sciplan.serve", service_of(service)],
             env=self.env_for(service),
             stdout=subprocess.PIPE if relayed else log,
             stderr=None if log is None else subprocess.STDOUT,
@@ -257,8 +313,8 @@ class Stack:
 
     def start_all(self) -> None:
         compile_sources()
-        for service in self.services:
-            self.start(service)
+        for process in self.process_names():
+            self.start(process)
 
     def logs(self, services: Sequence[str]) -> list[ServiceLog]:
         """The last log lines of these services, those that write to a log file."""
@@ -289,7 +345,7 @@ class Stack:
         """Returns once every service answers /readyz; raises StartFailed when one exits or
         the deadline (`start_timeout()` unless given) passes. `progress` hears who is ready and
         who is still starting, at the start, on every change and every few seconds."""
-        services = self.services if services is None else services
+        services = tuple(self.process_names()) if services is None else services
         limit = start_timeout() if timeout is None else timeout
         started = time.monotonic()
         ready: list[str] = []

@@ -25,7 +25,7 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from sciplan.stack import SERVICES, Stack, StartFailed, compile_sources
+from sciplan.stack import SERVICES, Stack, StartFailed, compile_sources, process_names
 from services.credit.config import CreditSettings
 from services.credit.main import create_app as credit_app
 from services.funds.config import FundsSettings
@@ -252,6 +252,10 @@ class RunningStack:
     def url(self) -> str:
         return self.stack.gateway_url
 
+    @property
+    def gateway_urls(self) -> list[str]:
+        return self.stack.gateway_urls
+
 
 E2E_ADMIN_PASSWORD = "e2e-admin-password"
 
@@ -264,18 +268,24 @@ def running_stack(
     *,
     portal: bool = False,
     services: tuple[str, ...] | None = None,
+    replicas: int = 1,
+    gateways: int = 1,
 ) -> Iterator[RunningStack]:
     """The services as real processes (the machinery of `make run`) on `database_url`, the web
     portal too with `portal` (only the browser tests need it; the others save its start), or
-    just `services`. Notify writes its mail into `log_dir/mail` unless `extra_env` names an
-    SMTP server. A start that fails fails the test with the services' last log lines."""
-    ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
+    just `services`; each service in `replicas` processes behind `gateways` gateways. Notify
+    writes its mail into `log_dir/mail` unless `extra_env` names an SMTP server. A start that
+    fails fails the test with the services' last log lines."""
     if services is None:
         services = SERVICES if portal else tuple(s for s in SERVICES if s != "portal")
+    processes = process_names(SERVICES, replicas, gateways)
+    ports = dict(zip(processes, free_ports(len(processes)), strict=True))
     stack = Stack(
         database_url=database_url,
         ports=ports,
         services=services,
+        replicas=replicas,
+        gateways=gateways,
         environment="test",
         log_dir=log_dir,
         extra_env={

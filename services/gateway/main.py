@@ -195,18 +195,19 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             settings.db_pool_size,
             lease_fraction=settings.rate_limit_lease_fraction,
         )
-        app.state.service_docs = ServiceDocs(settings.upstreams, http)
         app.state.forwarder = Forwarder(settings, http)
+        replicas = app.state.forwarder.replicas
+        app.state.service_docs = ServiceDocs(replicas, http)
         own_tokens = OwnServiceTokens(app.state.token_issuer)
         app.state.notify = NotifyClient(
-            settings.notify_url, settings.notify_timeout_seconds, own_tokens, http
+            replicas["notify"], settings.notify_timeout_seconds, own_tokens, http
         )
         app.state.audit_writer = AuditWriter(db)
         app.state.audit_writer.start()
         stop = asyncio.Event()
         consuming: asyncio.Task[None] | None = None
         if settings.consume_events:
-            consumer = projects_consumer(settings, own_tokens, db, http, tracer)
+            consumer = projects_consumer(replicas["projects"], own_tokens, db, http, tracer)
             app.state.consumers.append(consumer)
             app.state.event_sources = {consumer.source: consumer.handlers}
             consuming = asyncio.create_task(consumer.run_forever(settings.event_poll_seconds, stop))

@@ -10,6 +10,7 @@ from aiohttp import web
 from fastapi import FastAPI
 from httpx import AsyncClient
 
+from services.gateway.replicas import Replicas
 from shared.auth.gateway_proof import HEADER as PROOF_HEADER
 from shared.auth.gateway_proof import verified_digest
 from shared.auth.roles import Role
@@ -73,13 +74,13 @@ async def echo_upstream(gateway: FastAPI) -> AsyncIterator[str]:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = runner.addresses[0][1]
-    forwarder = gateway.state.forwarder
-    original = forwarder.settings.credit_url
-    forwarder.settings.credit_url = f"http://127.0.0.1:{port}"
+    replicas = gateway.state.forwarder.replicas
+    original = replicas["credit"]
+    replicas["credit"] = Replicas([f"http://127.0.0.1:{port}"])
     try:
-        yield forwarder.settings.credit_url
+        yield replicas["credit"].urls[0]
     finally:
-        forwarder.settings.credit_url = original
+        replicas["credit"] = original
         await runner.cleanup()
 
 

@@ -21,7 +21,7 @@ import hashlib
 import json
 import logging
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from typing import IO
 
 import aiohttp
@@ -37,6 +37,7 @@ from services.gateway.proxy.paths import (
     public_path,
     upstream_target,
 )
+from services.gateway.replicas import Replicas
 from shared.auth.gateway_proof import HEADER as PROOF_HEADER
 from shared.auth.gateway_proof import sign
 from shared.errors import PROBLEM_JSON, Text, problem_response
@@ -180,28 +181,34 @@ class Forwarder:
             total=None, connect=3, sock_read=settings.proxy_timeout_seconds
         )
         self.proof_key = settings.gateway_proof_key.get_secret_value()
+        self.replicas = {name: Replicas(urls) for name, urls in settings.upstreams.items()}
+        portal = settings.portal_urls
+        self.portal_replicas = Replicas(portal) if portal else None
 
     async def __call__(self, request: Request) -> Response:
         """`/api/<service>/...` to the service, signed with the gateway's proof."""
         service = request.path_params["service"]
-        base = self.settings.upstreams.get(service)
-        if base is None:
+        replicas = self.replicas.get(service)
+        if replicas is None:
             return problem_response(
                 request, status=404, code="gateway.unknown_service", title=NO_SERVICE
             )
-        return await self._forward(request, base, upstream_target(request.scope, service), service)
+        return await self._forward(
+            request, replicas, upstream_target(request.scope, service), service
+        )
 
     async def portal(self, request: Request) -> Response:
         """Any other path to the web portal, which keeps its own sessions (cookies)."""
-        base = self.settings.portal_url.rstrip("/")
-        if not base:
+        if self.portal_replicas is None:
             return problem_response(request, status=404, code="not_found", title=NO_PAGE)
-        return await self._forward(request, base, portal_target(request.scope), None)
+        target = portal_target(request.scope)
+        return await self._forward(request, self.portal_replicas, target, None)
 
     async def _forward(
-        self, request: Request, base: str, target: str, service: str | None
+        self, request: Request, replicas: Replicas, target: str, service: str | None
     ) -> Response:
-        """Sends the request to `base + target` (`service` None: the portal) and its answer back."""
+        """Sends the request to a replica's `base + target` (`service` None: the portal) and
+        its answer back."""
         limit = self.settings.max_body_bytes
         if request.headers.get("content-type", "").startswith("multipart/form-data"):
             limit = max(limit, self.settings.max_upload_bytes)
@@ -222,7 +229,7 @@ class Forwarder:
         except ClientDisconnect:
             return Response(status_code=499)
         try:
-            return await self._send(request, base, target, service, body)
+            return await self._send(request, replicas, target, service, body)
         finally:
             if isinstance(body, SpooledBody):
                 body.close()
@@ -230,7 +237,7 @@ class Forwarder:
     async def _send(
         self,
         request: Request,
-        base: str,
+        replicas: Replicas,
         target: str,
         service: str | None,
         body: bytes | SpooledBody,
@@ -245,34 +252,37 @@ class Forwarder:
         state = request.scope.get("state", {})
         headers.append((REQUEST_ID_HEADER, str(state.get("request_id", ""))))
         headers.append(("X-Forwarded-For", str(state.get("client_address", ""))))
-        url = yarl.URL(base + target, encoded=True)
         if service is not None:
             headers.append(("X-Forwarded-Prefix", f"/api/{service}"))
-            headers.append(
-                (
-                    PROOF_HEADER,
-                    sign(
-                        self.proof_key,
-                        method=request.method,
-                        target=url.raw_path_qs,
-                        authorization=request.headers.get("authorization", ""),
-                        body=held,
-                        body_sha256=spooled.sha256 if spooled else None,
-                    ),
-                )
-            )
         if spooled is not None:
             headers.append(("Content-Length", str(spooled.size)))
-        try:
-            upstream = await self.session.request(
+
+        def send(base: str) -> Awaitable[aiohttp.ClientResponse]:
+            url = yarl.URL(base + target, encoded=True)
+            signed = headers
+            if service is not None:
+                proof = sign(
+                    self.proof_key,
+                    method=request.method,
+                    target=url.raw_path_qs,
+                    authorization=request.headers.get("authorization", ""),
+                    body=held,
+                    body_sha256=spooled.sha256 if spooled else None,
+                )
+                signed = [*headers, (PROOF_HEADER, proof)]
+            # A spooled body is read from its start again for each replica tried.
+            return self.session.request(
                 request.method,
                 url,
-                headers=headers,
+                headers=signed,
                 data=spooled.chunks() if spooled else (held or None),
                 allow_redirects=False,
                 timeout=self.timeout,
                 trace_request_ctx={"peer": service or "portal"},
             )
+
+        try:
+            base, upstream = await replicas.ask(request.method, send)
             relayed = False
             try:
                 out = [(k, v) for k, v in upstream.headers.items() if k.lower() not in NOT_RETURNED]
