@@ -90,7 +90,18 @@ PUBLIC_ROUTES = frozenset(
 NOT_PORTAL = ("/api/", "/auth/", "/admin/", "/v1/", "/internal/", "/.well-known/", "/metrics")
 
 
-class PortalRoute(Route):
+class ProxyRoute(Route):
+    """A plain route that names itself in the scope, as FastAPI's routes do: the metrics label
+    a request by its route's template (`/api/credit/...`), never by its raw path."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child = super().matches(scope)
+        if match != Match.NONE:
+            child["route"] = self
+        return match, child
+
+
+class PortalRoute(ProxyRoute):
     """Everything the gateway and the API do not claim goes to the portal."""
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
@@ -283,12 +294,14 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.add_route("/docs", swagger_ui, methods=["GET"], include_in_schema=False)
     app.add_route("/docs/assets/{name:path}", asset, methods=["GET"], include_in_schema=False)
     app.add_route("/redoc", redoc, methods=["GET"], include_in_schema=False)
-    app.add_route(
-        "/api/{service}/{path:path}", forward, methods=PROXY_METHODS, include_in_schema=False
-    )
     # First: most requests are for the services, and the gateway's own routes never start
     # with /api/, so they need not be tried one by one before it.
-    app.router.routes.insert(0, app.router.routes.pop())
+    app.router.routes.insert(
+        0,
+        ProxyRoute(
+            "/api/{service}/{path:path}", forward, methods=PROXY_METHODS, include_in_schema=False
+        ),
+    )
 
     async def portal(request: Request) -> Any:
         return await request.app.state.forwarder.portal(request)

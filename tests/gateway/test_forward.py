@@ -255,3 +255,22 @@ async def test_large_bodies_stream_through_with_their_proof_and_length(
     assert download.content == LARGE
     assert download.headers["content-length"] == str(len(LARGE))
     assert download.headers["content-type"] == "application/pdf"
+
+
+async def test_proxied_requests_are_counted_per_service_not_per_path(
+    gateway: FastAPI, gateway_client: AsyncClient
+) -> None:
+    await gateway_client.get("/api/credit/v1/records/one")
+    await gateway_client.get("/api/credit/v1/records/two")
+    await gateway_client.get("/a-portal-page")
+    registry = gateway.state.metrics.registry
+    labels = {
+        sample.labels["route"]
+        for metric in registry.collect()
+        if metric.name == "sciplan_http_requests"
+        for sample in metric.samples
+        if sample.name.endswith("_total")
+    }
+    assert "/api/credit/..." in labels
+    assert "/{path:path}" in labels
+    assert not any("one" in label or "two" in label for label in labels)
