@@ -162,6 +162,7 @@ def _botocore_authorization(method: str, url: str, headers: dict[str, str], body
         ("GET", {"Range": "bytes=1000-300999"}, b""),
         ("DELETE", {}, b""),
     ],
+    ids=["PUT", "GET", "DELETE"],  # the body is random: ids from it would differ per worker
 )
 def test_requests_are_signed_as_botocore_signs_them(
     method: str, headers: dict[str, str], body: bytes
