@@ -8,17 +8,20 @@ from typing import Any
 from uuid import UUID
 
 from services.projects.review.assignments.candidates import Candidates
-from services.projects.review.solver.flow import Pair, Solution, solve
+from services.projects.review.solver.flow import Pair, Solution, solve_problem
+
+
+def _solve(candidates: Candidates, one_per_group: bool, seed: int) -> Solution:
+    problem = candidates.problem
+    chosen, certificate = solve_problem(problem, one_per_group=one_per_group, seed=seed)
+    return problem.solution(chosen, certificate)
 
 
 async def solve_for(candidates: Candidates, *, one_per_group: bool, seed: int) -> Solution:
     """The optimal pairs for the candidates' demand: the most reviews first, then the highest
     total score; the seed only breaks ties."""
-    demand = {item: n for item, n in candidates.demand.items() if n > 0}
     # The solver is CPU work: off the event loop, so the service keeps answering meanwhile.
-    return await asyncio.to_thread(
-        solve, demand, candidates.capacity, candidates.pairs, one_per_group=one_per_group, seed=seed
-    )
+    return await asyncio.to_thread(_solve, candidates, one_per_group, seed)
 
 
 def shortages(candidates: Candidates, assigned: list[Pair]) -> list[dict[str, Any]]:

@@ -90,7 +90,7 @@ class RunService:
                 "expert_id": p.expert,
                 "expert_name": snap.experts[UUID(p.expert)].name,
                 "score": p.score,
-                "explanation": candidates.explanations[(p.item, p.expert)],
+                "explanation": candidates.explain(p.item, p.expert),
             }
             for p in assigned
         ]

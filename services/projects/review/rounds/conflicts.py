@@ -27,6 +27,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import numpy as np
+import numpy.typing as npt
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -83,6 +85,11 @@ SUMMARIES: dict[str, dict[str, str]] = {
         "en": "The expert declared a conflict with the applicant, a team member "
         "or the applicant's organization",
     },
+}
+
+
+SAME_ORG_SUMMARIES = {
+    relation: SUMMARIES[f"same_org.{relation}"] for relation in ("same", "parent", "subsidiary")
 }
 
 
@@ -334,26 +341,112 @@ async def find_conflicts(
     *,
     application_ids: Collection[UUID] | None = None,
     expert_ids: Collection[UUID] | None = None,
+    kinds: Collection[str] = CONFLICT_KINDS,
 ) -> list[FoundConflict]:
     """The conflicts as they are now (stored or not, overridden or not), for the round's
-    applications and the pool's experts; narrowed to `application_ids` and `expert_ids`."""
+    applications and the pool's experts; narrowed to `application_ids`, `expert_ids` and
+    `kinds`. For a whole round, `found_now` gives same-organization ones as arrays."""
     if expert_ids is not None and not expert_ids:
         return []
     items = await round_items(session, round, application_ids=application_ids)
     if not items:
         return []
+    return await _found(session, round, items, expert_ids, kinds)
+
+
+async def _found(
+    session: AsyncSession,
+    round: ReviewRound,
+    items: list[RoundItem],
+    expert_ids: Collection[UUID] | None,
+    kinds: Collection[str],
+) -> list[FoundConflict]:
     if "created_at" in sa.inspect(round).unloaded:  # a round flushed a moment ago
         await session.refresh(round, ["created_at"])
     repo = RoundRepository(session)
     only = set(expert_ids) if expert_ids is not None else None
-    found = [
-        *await _team(repo, items, only),
-        *await _same_org(repo, items, only),
-        *await _avoid_list(repo, items, only),
-        *await _co_applicant(repo, round, items, only),
-        *await _declared(repo, items, only),
-    ]
+    found: list[FoundConflict] = []
+    if "team" in kinds:
+        found += await _team(repo, items, only)
+    if "same_org" in kinds:
+        found += await _same_org(repo, items, only)
+    if "avoid_list" in kinds:
+        found += await _avoid_list(repo, items, only)
+    if "co_applicant" in kinds:
+        found += await _co_applicant(repo, round, items, only)
+    if "declared" in kinds:
+        found += await _declared(repo, items, only)
     return sorted(found, key=lambda c: (c.application_id.int, c.expert_id.int, c.kind))
+
+
+# --- a whole round: same-organization conflicts in bulk -------------------------------------
+
+# A large round has millions of same-organization pairs (every application times every expert
+# of its organization, in the field or not): they are counted and compared as arrays, and
+# stored by PostgreSQL from the organizations' relations, never one Python object each.
+BULK_KIND = "same_org"
+OTHER_KINDS = tuple(k for k in CONFLICT_KINDS if k != BULK_KIND)
+ITEMS_PER_STATEMENT = 500
+
+
+@dataclass(frozen=True)
+class SameOrganization:
+    """A round's same-organization conflicts: pair `p` is the application of `items[item[p]]`
+    (of `FoundNow.items`) and the expert `experts[expert[p]]`."""
+
+    item: npt.NDArray[np.int64]
+    expert: npt.NDArray[np.int64]
+    experts: tuple[UUID, ...]
+    # what PostgreSQL needs to store them with their evidence
+    relations: list[tuple[str, str, str, str]]  # applicant's code, expert's code, relation, links
+
+
+@dataclass(frozen=True)
+class FoundNow:
+    """Every conflict of a whole round as found now, and the stored ones a manager overrode."""
+
+    items: list[RoundItem]
+    others: list[FoundConflict]  # every kind but same_org
+    same_org: SameOrganization
+    overridden: frozenset[Key]
+
+
+async def found_now(session: AsyncSession, round: ReviewRound) -> FoundNow:
+    """The round's conflicts as a refresh would store them (without storing anything)."""
+    items = await round_items(session, round)
+    repo = RoundRepository(session)
+    others = await _found(session, round, items, None, OTHER_KINDS) if items else []
+    overridden = frozenset((await repo.conflict_keys(round.id, overridden_only=True)).keys())
+    return FoundNow(items, others, await _same_org_arrays(repo, items), overridden)
+
+
+async def _same_org_arrays(repo: RoundRepository, items: list[RoundItem]) -> SameOrganization:
+    codes = {item.org_credit_code for item in items if item.org_credit_code}
+    graph = await organization_graph(repo, codes)
+    related = {code: graph.related(code) for code in codes}
+    all_codes = {r.code for relations in related.values() for r in relations}
+    rows = sorted(await repo.experts_of_organizations(all_codes, None), key=lambda r: r.user_id)
+    experts = tuple(row.user_id for row in rows)
+    by_code: dict[str, list[int]] = defaultdict(list)
+    for position, row in enumerate(rows):
+        by_code[row.org_credit_code].append(position)
+    owners: list[int] = []
+    blocks: list[list[int]] = []
+    for position, item in enumerate(items):
+        for relation in related.get(item.org_credit_code or "", []):
+            owners.append(position)
+            blocks.append(by_code.get(relation.code, []))
+    relations = [
+        (code, r.code, r.relation, json.dumps(list(r.path), ensure_ascii=False))
+        for code, rs in sorted(related.items())
+        for r in rs
+    ]
+    return SameOrganization(
+        item=np.repeat(np.array(owners, dtype=np.int64), [len(b) for b in blocks]),
+        expert=np.array([p for block in blocks for p in block], dtype=np.int64),
+        experts=experts,
+        relations=relations,
+    )
 
 
 @dataclass(frozen=True)
@@ -373,9 +466,17 @@ async def refresh(session: AsyncSession, round: ReviewRound, now: datetime) -> R
     """Store the conflicts found now: new ones are added, evidence is brought up to date,
     and a conflict whose cause is gone is removed unless a manager overrode it (the override
     is a record, kept with it). The caller holds the round's row lock."""
+    return (await refresh_found(session, round, now))[0]
+
+
+async def refresh_found(
+    session: AsyncSession, round: ReviewRound, now: datetime
+) -> tuple[Refreshed, FoundNow]:
+    """`refresh`, and what it found (for an assignment run, which needs the same)."""
     repo = RoundRepository(session)
-    stored = await repo.conflict_keys(round.id)
-    fresh = {c.key: c for c in await find_conflicts(session, round)}
+    found = await found_now(session, round)
+    stored = await repo.conflict_keys(round.id, kinds=OTHER_KINDS)
+    fresh = {c.key: c for c in found.others}
     rows = [
         (c.application_id, c.expert_id, c.kind, json.dumps(c.evidence, ensure_ascii=False))
         for c in fresh.values()
@@ -384,13 +485,30 @@ async def refresh(session: AsyncSession, round: ReviewRound, now: datetime) -> R
     gone = [key for key, overridden in stored.items() if key not in fresh and not overridden]
     await repo.delete_conflicts(round.id, gone)
     written = await repo.upsert_conflicts(round.id, now, rows)
+    bulk = [
+        (item.application_id, item.org_credit_code, item.title)
+        for item in found.items
+        if item.org_credit_code
+    ]
+    removed_bulk = await repo.delete_stale_same_org(round.id, bulk, found.same_org.relations)
+    added_bulk = written_bulk = 0
+    for start in range(0, len(bulk), ITEMS_PER_STATEMENT):
+        new, changed = await repo.upsert_same_org(
+            round.id,
+            now,
+            bulk[start : start + ITEMS_PER_STATEMENT],
+            found.same_org.relations,
+            SAME_ORG_SUMMARIES,
+        )
+        added_bulk, written_bulk = added_bulk + new, written_bulk + changed
     counts = await repo.conflict_counts(round.id)
-    return Refreshed(
-        added=added,
-        updated=written - added,
-        removed=len(gone),
+    refreshed = Refreshed(
+        added=added + added_bulk,
+        updated=written - added + written_bulk - added_bulk,
+        removed=len(gone) + removed_bulk,
         counts={kind: counts.get(kind, {"total": 0, "overridden": 0}) for kind in CONFLICT_KINDS},
     )
+    return refreshed, found
 
 
 async def refresh_conflicts(session: AsyncSession, round: ReviewRound, now: datetime) -> int:
@@ -442,12 +560,9 @@ async def blocked_pairs(
     blocked: dict[Pair, set[str]] = defaultdict(set)
     applications = set(application_ids) if application_ids is not None else None
     experts = set(expert_ids) if expert_ids is not None else None
-    for key, is_overridden in (await repo.conflict_keys(round.id)).items():
+    stored = await repo.conflict_keys(round.id, application_ids=applications, expert_ids=experts)
+    for key, is_overridden in stored.items():
         application_id, expert_id, kind = key
-        if applications is not None and application_id not in applications:
-            continue
-        if experts is not None and expert_id not in experts:
-            continue
         if is_overridden:
             overridden.add(key)
         else:

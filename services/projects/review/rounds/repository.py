@@ -8,6 +8,7 @@ bind parameter per id.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -50,6 +51,38 @@ def _ids(values: Collection[UUID]) -> sa.BindParameter[Any]:
 
 def _codes(values: Collection[str]) -> sa.BindParameter[Any]:
     return sa.literal(list(values), ARRAY(sa.String()))
+
+
+def _table(table: Any) -> str:
+    found = table.__table__ if hasattr(table, "__table__") else table
+    return f"{found.schema}.{found.name}"
+
+
+# The inputs of the same-organization rule for a whole round, as arrays, and its pairs.
+_SAME_ORG_INPUTS = """
+    i(application_id, code, title) AS (
+        SELECT * FROM unnest(CAST(:applications AS uuid[]), CAST(:codes AS text[]),
+                             CAST(:titles AS text[]))),
+    r(applicant_code, expert_code, relation, links) AS (
+        SELECT * FROM unnest(CAST(:from_codes AS text[]), CAST(:to_codes AS text[]),
+                             CAST(:relations AS text[]), CAST(:links AS text[])))"""
+_SAME_ORG_PAIRS = f"""i JOIN r ON r.applicant_code = i.code
+    JOIN {Expert.__table__.schema}.{Expert.__table__.name} e ON e.org_credit_code = r.expert_code"""
+
+
+def _same_org_parameters(
+    items: Sequence[tuple[UUID, str, str]], relations: Sequence[tuple[str, str, str, str]]
+) -> list[sa.BindParameter[Any]]:
+    texts = ARRAY(sa.Text())
+    return [
+        sa.bindparam("applications", [i[0] for i in items], ARRAY(sa.Uuid())),
+        sa.bindparam("codes", [i[1] for i in items], texts),
+        sa.bindparam("titles", [i[2] for i in items], texts),
+        sa.bindparam("from_codes", [r[0] for r in relations], texts),
+        sa.bindparam("to_codes", [r[1] for r in relations], texts),
+        sa.bindparam("relations", [r[2] for r in relations], texts),
+        sa.bindparam("links", [r[3] for r in relations], texts),
+    ]
 
 
 def _judged_version() -> sa.ColumnElement[int]:
@@ -405,16 +438,32 @@ class RoundRepository:
         self.session.add_all(rows)
         await self.session.flush()
 
-    async def conflict_keys(self, round_id: UUID) -> dict[tuple[UUID, UUID, str], bool]:
-        """Per stored conflict of the round (its key): whether it is overridden."""
-        rows = await self.session.execute(
-            sa.select(
-                Conflict.application_id,
-                Conflict.expert_id,
-                Conflict.kind,
-                Conflict.overridden_at.is_not(None),
-            ).where(Conflict.round_id == round_id)
-        )
+    async def conflict_keys(
+        self,
+        round_id: UUID,
+        *,
+        kinds: Collection[str] | None = None,
+        application_ids: Collection[UUID] | None = None,
+        expert_ids: Collection[UUID] | None = None,
+        overridden_only: bool = False,
+    ) -> dict[tuple[UUID, UUID, str], bool]:
+        """Per stored conflict of the round (its key): whether it is overridden; narrowed to
+        `kinds`, `application_ids`, `expert_ids`, or to the overridden ones."""
+        query = sa.select(
+            Conflict.application_id,
+            Conflict.expert_id,
+            Conflict.kind,
+            Conflict.overridden_at.is_not(None),
+        ).where(Conflict.round_id == round_id)
+        if kinds is not None:
+            query = query.where(Conflict.kind == sa.any_(_codes(kinds)))
+        if application_ids is not None:
+            query = query.where(Conflict.application_id == sa.any_(_ids(application_ids)))
+        if expert_ids is not None:
+            query = query.where(Conflict.expert_id == sa.any_(_ids(expert_ids)))
+        if overridden_only:
+            query = query.where(Conflict.overridden_at.is_not(None))
+        rows = await self.session.execute(query)
         return {(a, e, k): overridden for a, e, k, overridden in rows}
 
     async def upsert_conflicts(
@@ -467,6 +516,81 @@ class RoundRepository:
             ).returning(Conflict.kind)
             written += len((await self.session.execute(statement)).all())
         return written
+
+    async def upsert_same_org(
+        self,
+        round_id: UUID,
+        found_at: datetime,
+        items: Sequence[tuple[UUID, str, str]],
+        relations: Sequence[tuple[str, str, str, str]],
+        summaries: dict[str, dict[str, str]],
+    ) -> tuple[int, int]:
+        """Store the same-organization conflicts of `items` (application id, its organization's
+        code, title) with the experts of the organizations `relations` relate to theirs
+        (applicant's code, expert's code, relation, links as JSON text), with the evidence the
+        rule writes (`conflicts._same_org`), built here by PostgreSQL: a large round has
+        millions. How many were inserted, and inserted or changed."""
+        if not items or not relations:
+            return 0, 0
+        statement = sa.text(
+            f"""WITH {_SAME_ORG_INPUTS},
+            written AS (
+                INSERT INTO {_table(Conflict)} AS c
+                    (round_id, application_id, expert_id, kind, evidence, found_at)
+                SELECT :round_id, i.application_id, e.user_id, 'same_org', jsonb_build_object(
+                    'rule', 'same_org',
+                    'summary', CAST(:summaries AS jsonb) -> r.relation,
+                    'application', jsonb_build_object(
+                        'id', i.application_id::text, 'title', i.title),
+                    'expert', jsonb_build_object(
+                        'id', e.user_id::text, 'name', e.name,
+                        'org_credit_code', e.org_credit_code),
+                    'applicant_org', jsonb_build_object('credit_code', i.code, 'name', ao.name),
+                    'expert_org', jsonb_build_object(
+                        'credit_code', r.expert_code, 'name', eo.name),
+                    'relation', r.relation,
+                    'links', CAST(r.links AS jsonb)), :found_at
+                FROM {_SAME_ORG_PAIRS}
+                LEFT JOIN {_table(directory.organizations)} ao ON ao.credit_code = i.code
+                LEFT JOIN {_table(directory.organizations)} eo
+                    ON eo.credit_code = r.expert_code
+                ON CONFLICT (round_id, application_id, expert_id, kind)
+                DO UPDATE SET evidence = excluded.evidence
+                WHERE c.evidence IS DISTINCT FROM excluded.evidence
+                RETURNING (xmax = 0) AS inserted
+            )
+            SELECT count(*) FILTER (WHERE inserted), count(*) FROM written"""
+        ).bindparams(
+            sa.bindparam("round_id", round_id, sa.Uuid()),
+            sa.bindparam("found_at", found_at, sa.DateTime(timezone=True)),
+            sa.bindparam("summaries", json.dumps(summaries, ensure_ascii=False), sa.Text()),
+            *_same_org_parameters(items, relations),
+        )
+        inserted, written = (await self.session.execute(statement)).one()
+        return int(inserted), int(written)
+
+    async def delete_stale_same_org(
+        self,
+        round_id: UUID,
+        items: Sequence[tuple[UUID, str, str]],
+        relations: Sequence[tuple[str, str, str, str]],
+    ) -> int:
+        """Remove the round's same-organization conflicts that `upsert_same_org` of these items
+        and relations would not write (the cause is gone), unless overridden."""
+        statement = sa.text(
+            f"""WITH {_SAME_ORG_INPUTS}
+            DELETE FROM {_table(Conflict)} c
+            WHERE c.round_id = :round_id AND c.kind = 'same_org' AND c.overridden_at IS NULL
+            AND NOT EXISTS (
+                SELECT FROM {_SAME_ORG_PAIRS}
+                WHERE i.application_id = c.application_id AND e.user_id = c.expert_id
+            )"""
+        ).bindparams(
+            sa.bindparam("round_id", round_id, sa.Uuid()),
+            *_same_org_parameters(items, relations),
+        )
+        result = await self.session.execute(statement)
+        return int(cast(Any, result).rowcount)
 
     async def delete_conflicts(
         self, round_id: UUID, keys: Sequence[tuple[UUID, UUID, str]]
