@@ -391,7 +391,7 @@ def build(
     no_load = load_left[pair_expert] <= 0
     org_of = [e.org_credit_code if snap.one_per_organization else None for e in experts]
     org_number = {code: n for n, code in enumerate(sorted({c for c in org_of if c}))}
-    pair_org = np.array([org_number.get(c, NO_GROUP) for c in org_of], dtype=np.int64)
+    pair_org = np.array([org_number[c] if c else NO_GROUP for c in org_of], dtype=np.int64)
     taken_org = np.zeros(len(keys), dtype=bool)
     if snap.one_per_organization and org_number:
         taken = sorted_unique(

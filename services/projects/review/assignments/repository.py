@@ -16,6 +16,7 @@ from services.projects.models import (
     ApplicationVersion,
     Assignment,
     AssignmentRun,
+    AssignmentRunJob,
     Call,
     Conflict,
     DeclaredConflict,
@@ -165,6 +166,21 @@ class AssignmentRepository:
             query = query.with_for_update().execution_options(populate_existing=True)
         return await self.session.scalar(query)
 
+    async def add_job(self, job: AssignmentRunJob) -> None:
+        self.session.add(job)
+        await self.session.flush()
+
+    async def job(
+        self, job_id: UUID, *, lock: bool = False, skip_locked: bool = False
+    ) -> AssignmentRunJob | None:
+        """The job; locked FOR UPDATE when asked (`skip_locked`: None if someone holds it)."""
+        query = sa.select(AssignmentRunJob).where(AssignmentRunJob.id == job_id)
+        if lock:
+            query = query.with_for_update(skip_locked=skip_locked).execution_options(
+                populate_existing=True
+            )
+        return await self.session.scalar(query)
+
     async def runs_of(self, round_id: UUID, *, limit: int, offset: int) -> Sequence[AssignmentRun]:
         return (
             await self.session.scalars(
@@ -188,8 +204,9 @@ class AssignmentRepository:
         return call
 
     async def titles(self, application_ids: Collection[UUID]) -> dict[UUID, str]:
+        ids = sa.bindparam(None, list(application_ids), type_=ARRAY(sa.Uuid()), unique=True)
         rows = await self.session.execute(
-            sa.select(Application.id, Application.title).where(Application.id.in_(application_ids))
+            sa.select(Application.id, Application.title).where(Application.id == sa.any_(ids))
         )
         return {row.id: row.title for row in rows}
 

@@ -490,7 +490,8 @@ async def refresh_found(
         for item in found.items
         if item.org_credit_code
     ]
-    removed_bulk = await repo.delete_stale_same_org(round.id, bulk, found.same_org.relations)
+    gone_applications, gone_experts = _stale(found, await repo.same_org_keys(round.id))
+    await repo.delete_same_org(round.id, gone_applications, gone_experts)
     added_bulk = written_bulk = 0
     for start in range(0, len(bulk), ITEMS_PER_STATEMENT):
         new, changed = await repo.upsert_same_org(
@@ -505,10 +506,39 @@ async def refresh_found(
     refreshed = Refreshed(
         added=added + added_bulk,
         updated=written - added + written_bulk - added_bulk,
-        removed=len(gone) + removed_bulk,
+        removed=len(gone) + len(gone_applications),
         counts={kind: counts.get(kind, {"total": 0, "overridden": 0}) for kind in CONFLICT_KINDS},
     )
     return refreshed, found
+
+
+def _by_id(ids: list[UUID]) -> npt.NDArray[np.void]:
+    return np.frombuffer(b"".join(i.bytes for i in ids), dtype="V16")
+
+
+def _stale(found: FoundNow, stored: bytes) -> tuple[list[UUID], list[UUID]]:
+    """The stored same-organization pairs (`same_org_keys`) not found now."""
+    rows = np.frombuffer(stored, dtype=[("application", "V16"), ("expert", "V16")])
+    if rows.size == 0:
+        return [], []
+    same = found.same_org
+    items, experts = _by_id([i.application_id for i in found.items]), _by_id(list(same.experts))
+    # both are in id order, and uuid order is byte order
+    item = np.minimum(np.searchsorted(items, rows["application"]), max(items.size - 1, 0))
+    expert = np.minimum(np.searchsorted(experts, rows["expert"]), max(experts.size - 1, 0))
+    known = np.zeros(rows.size, dtype=bool)
+    if items.size and experts.size:
+        known = (items[item] == rows["application"]) & (experts[expert] == rows["expert"])
+    n = max(experts.size, 1)
+    fresh = np.sort(same.item * n + same.expert)
+    key = item * n + expert
+    at = np.minimum(np.searchsorted(fresh, key), max(fresh.size - 1, 0))
+    still = known & (fresh[at] == key) if fresh.size else np.zeros(rows.size, dtype=bool)
+    gone = rows[~still]
+    return (
+        [UUID(bytes=bytes(a)) for a in gone["application"]],
+        [UUID(bytes=bytes(e)) for e in gone["expert"]],
+    )
 
 
 async def refresh_conflicts(session: AsyncSession, round: ReviewRound, now: datetime) -> int:

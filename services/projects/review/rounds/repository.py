@@ -67,7 +67,7 @@ _SAME_ORG_INPUTS = """
         SELECT * FROM unnest(CAST(:from_codes AS text[]), CAST(:to_codes AS text[]),
                              CAST(:relations AS text[]), CAST(:links AS text[])))"""
 _SAME_ORG_PAIRS = f"""i JOIN r ON r.applicant_code = i.code
-    JOIN {Expert.__table__.schema}.{Expert.__table__.name} e ON e.org_credit_code = r.expert_code"""
+    JOIN {_table(Expert)} e ON e.org_credit_code = r.expert_code"""
 
 
 def _same_org_parameters(
@@ -569,28 +569,45 @@ class RoundRepository:
         inserted, written = (await self.session.execute(statement)).one()
         return int(inserted), int(written)
 
-    async def delete_stale_same_org(
-        self,
-        round_id: UUID,
-        items: Sequence[tuple[UUID, str, str]],
-        relations: Sequence[tuple[str, str, str, str]],
-    ) -> int:
-        """Remove the round's same-organization conflicts that `upsert_same_org` of these items
-        and relations would not write (the cause is gone), unless overridden."""
-        statement = sa.text(
-            f"""WITH {_SAME_ORG_INPUTS}
-            DELETE FROM {_table(Conflict)} c
-            WHERE c.round_id = :round_id AND c.kind = 'same_org' AND c.overridden_at IS NULL
-            AND NOT EXISTS (
-                SELECT FROM {_SAME_ORG_PAIRS}
-                WHERE i.application_id = c.application_id AND e.user_id = c.expert_id
-            )"""
-        ).bindparams(
-            sa.bindparam("round_id", round_id, sa.Uuid()),
-            *_same_org_parameters(items, relations),
+    async def same_org_keys(self, round_id: UUID) -> bytes:
+        """The round's stored same-organization conflicts not overridden, 32 bytes each: the
+        application's id and the expert's (a large round has millions: no object per row)."""
+        found = await self.session.scalar(
+            sa.select(
+                sa.func.string_agg(
+                    sa.func.uuid_send(Conflict.application_id)
+                    .op("||")(sa.func.uuid_send(Conflict.expert_id))
+                    .cast(sa.LargeBinary()),
+                    sa.literal(b"", sa.LargeBinary()),
+                )
+            ).where(
+                Conflict.round_id == round_id,
+                Conflict.kind == "same_org",
+                Conflict.overridden_at.is_(None),
+            )
         )
-        result = await self.session.execute(statement)
-        return int(cast(Any, result).rowcount)
+        return bytes(found or b"")
+
+    async def delete_same_org(
+        self, round_id: UUID, application_ids: Sequence[UUID], expert_ids: Sequence[UUID]
+    ) -> None:
+        if not application_ids:
+            return
+        table = cast(sa.Table, Conflict.__table__)
+        pairs = (
+            sa.func.unnest(_ids(application_ids), _ids(expert_ids))
+            .table_valued(sa.column("a", sa.Uuid()), sa.column("e", sa.Uuid()))
+            .render_derived(name="gone")
+        )
+        await self.session.execute(
+            sa.delete(table).where(
+                table.c.round_id == round_id,
+                table.c.kind == "same_org",
+                sa.tuple_(table.c.application_id, table.c.expert_id).in_(
+                    sa.select(pairs.c.a, pairs.c.e)
+                ),
+            )
+        )
 
     async def delete_conflicts(
         self, round_id: UUID, keys: Sequence[tuple[UUID, UUID, str]]
