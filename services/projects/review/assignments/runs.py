@@ -81,11 +81,11 @@ class Started:
 
 
 # The dry runs this process is computing (a task needs a reference to live on).
-_computing: set[asyncio.Task[AssignmentRun]] = set()
+computing: set[asyncio.Task[AssignmentRun]] = set()
 
 
 def _finished(task: asyncio.Task[AssignmentRun]) -> None:
-    _computing.discard(task)
+    computing.discard(task)
     # A failure is recorded in its job; one of ours is logged too (nobody may be waiting).
     error = None if task.cancelled() else task.exception()
     if error is not None and not isinstance(error, AppError):
@@ -140,7 +140,7 @@ class RunService:
         task = asyncio.create_task(
             _work(job.id, principal, round_id, seed, answers, now, sessions, holding)
         )
-        _computing.add(task)
+        computing.add(task)
         task.add_done_callback(_finished)
         waiting = asyncio.ensure_future(holding.wait())
         await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
