@@ -7,8 +7,9 @@ import contextlib
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Request, status
+from fastapi import APIRouter, Header, Request, Response, status
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from services.projects.auth import CreditDep, Manager, NowDep, SettingsDep
 from services.projects.models import Assignment, AssignmentRun, AssignmentRunJob
@@ -57,7 +58,11 @@ from shared.pagination import PageDep, next_cursor, start_of
 router = APIRouter(prefix="", tags=["assignments"])
 
 
-def run_summary(run: AssignmentRun) -> RunSummary:
+def run_summary(
+    run: AssignmentRun, quality: dict[str, Any] | None = None, unassignable: int | None = None
+) -> RunSummary:
+    """The run without its pairs; `quality` and `unassignable` (how many) when its proposal
+    was not read."""
     return RunSummary(
         id=run.id,
         round_id=run.round_id,
@@ -67,9 +72,17 @@ def run_summary(run: AssignmentRun) -> RunSummary:
         created_at=run.created_at,
         applied_at=run.applied_at,
         applied_by=run.applied_by,
-        quality=RunQuality.model_validate(run.result["quality"]),
-        unassignable_count=len(run.result["unassignable"]),
+        quality=RunQuality.model_validate(run.result["quality"] if quality is None else quality),
+        unassignable_count=len(run.result["unassignable"])
+        if unassignable is None
+        else unassignable,
     )
+
+
+def large(model: BaseModel, status_code: int = status.HTTP_200_OK) -> Response:
+    """A body of tens of thousands of pairs, serialised once (FastAPI would validate the
+    model again against the route's response model first)."""
+    return Response(model.model_dump_json(), status_code=status_code, media_type="application/json")
 
 
 def run_read(run: AssignmentRun) -> RunRead:
@@ -246,7 +259,7 @@ async def create_run(
     sessions: SessionmakerDep,
     settings: SettingsDep,
     prefer: Annotated[str | None, Header(max_length=200)] = None,
-) -> RunRead | JSONResponse:
+) -> Response:
     started = await RunService(session).start_dry_run(
         manager, round_id, data.seed, credit, now, sessions
     )
@@ -260,7 +273,7 @@ async def create_run(
             status_code=status.HTTP_202_ACCEPTED,
             headers={"Preference-Applied": "respond-async"} if wait == 0 else None,
         )
-    return run_read(run)
+    return large(run_read(run), status.HTTP_201_CREATED)
 
 
 @router.get(
@@ -285,7 +298,7 @@ async def list_runs(
     offset = start_of(page)
     runs = await RunService(session).runs(manager, round_id, limit=page.limit + 1, offset=offset)
     return RunPage(
-        items=[run_summary(r) for r in runs[: page.limit]],
+        items=[run_summary(r, q, n) for r, q, n in runs[: page.limit]],
         next_cursor=next_cursor(offset, page.limit, len(runs)),
     )
 
@@ -295,8 +308,8 @@ async def list_runs(
     response_model=RunRead,
     summary="A dry run: the proposed pairs and why, its quality, the applications left short",
 )
-async def get_run(run_id: UUID, session: SessionDep, manager: Manager) -> RunRead:
-    return run_read(await RunService(session).run(manager, run_id))
+async def get_run(run_id: UUID, session: SessionDep, manager: Manager) -> Response:
+    return large(run_read(await RunService(session).run(manager, run_id)))
 
 
 @router.post(
@@ -311,17 +324,18 @@ async def apply_run(
     credit: CreditDep,
     now: NowDep,
     sessions: SessionmakerDep,
-) -> ApplyOutcome:
+) -> Response:
     run, created, round_, short = await RunService(session).apply(
         manager, run_id, credit, now, sessions
     )
     names = {p["expert_id"]: p["expert_name"] for p in run.result["pairs"]}
-    return ApplyOutcome(
+    outcome = ApplyOutcome(
         run=run_summary(run),
         created=[assignment_read(a, names[str(a.expert_id)]) for a in created],
         round_state=round_.state,
         short=[Unassignable.model_validate(s) for s in short],
     )
+    return large(outcome)
 
 
 # --- manual changes (program managers) -------------------------------------------------------

@@ -8,8 +8,9 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from services.projects.models import (
     Application,
@@ -160,8 +161,12 @@ class AssignmentRepository:
         await self.session.flush()
         return run
 
-    async def run(self, run_id: UUID, *, lock: bool = False) -> AssignmentRun | None:
+    async def run(
+        self, run_id: UUID, *, lock: bool = False, with_result: bool = True
+    ) -> AssignmentRun | None:
         query = sa.select(AssignmentRun).where(AssignmentRun.id == run_id)
+        if not with_result:
+            query = query.options(defer(AssignmentRun.result, raiseload=True))
         if lock:
             query = query.with_for_update().execution_options(populate_existing=True)
         return await self.session.scalar(query)
@@ -181,16 +186,42 @@ class AssignmentRepository:
             )
         return await self.session.scalar(query)
 
-    async def runs_of(self, round_id: UUID, *, limit: int, offset: int) -> Sequence[AssignmentRun]:
-        return (
-            await self.session.scalars(
-                sa.select(AssignmentRun)
-                .where(AssignmentRun.round_id == round_id)
-                .order_by(AssignmentRun.id.desc())
-                .limit(limit)
-                .offset(offset)
+    async def experts_of_run(self, run_id: UUID) -> set[UUID]:
+        """The experts a run proposes (read from its stored proposal by PostgreSQL)."""
+        pair = sa.func.jsonb_array_elements(AssignmentRun.result["pairs"]).table_valued(
+            sa.column("value", JSONB)
+        )
+        rows = await self.session.scalars(
+            sa.select(pair.c.value["expert_id"].astext)
+            .distinct()
+            .select_from(AssignmentRun)
+            .join(pair, sa.true())
+            .where(AssignmentRun.id == run_id)
+        )
+        return {UUID(e) for e in rows}
+
+    async def insert_assignments(self, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            await self.session.execute(sa.insert(Assignment), rows)
+
+    async def runs_of(
+        self, round_id: UUID, *, limit: int, offset: int
+    ) -> Sequence[tuple[AssignmentRun, dict[str, Any], int]]:
+        """The round's runs, newest first, each with its quality and how many applications it
+        leaves short, without reading its pairs."""
+        rows = await self.session.execute(
+            sa.select(
+                AssignmentRun,
+                AssignmentRun.result["quality"],
+                sa.func.jsonb_array_length(AssignmentRun.result["unassignable"]),
             )
-        ).all()
+            .options(defer(AssignmentRun.result, raiseload=True))
+            .where(AssignmentRun.round_id == round_id)
+            .order_by(AssignmentRun.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
 
     # --- assignments -----------------------------------------------------------------------
 

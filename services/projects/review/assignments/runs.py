@@ -68,6 +68,7 @@ from shared.clock import utcnow
 from shared.contracts.credit import EligibilityV1
 from shared.credit_client import CreditClient
 from shared.errors import AppError, Text
+from shared.ids import uuid7
 
 log = logging.getLogger(__name__)
 
@@ -168,12 +169,16 @@ class RunService:
 
     async def runs(
         self, principal: Principal, round_id: UUID, *, limit: int, offset: int
-    ) -> Sequence[AssignmentRun]:
+    ) -> Sequence[tuple[AssignmentRun, dict[str, Any], int]]:
         round_, _ = await managed_round(self.session, principal, round_id)
         return await self.repo.runs_of(round_.id, limit=limit, offset=offset)
 
-    async def run(self, principal: Principal, run_id: UUID) -> AssignmentRun:
-        run = await self.repo.run(run_id)
+    async def run(
+        self, principal: Principal, run_id: UUID, *, with_result: bool = True
+    ) -> AssignmentRun:
+        """The run, for its round's managers; `with_result` False leaves its proposal (tens of
+        megabytes on a large call) unread."""
+        run = await self.repo.run(run_id, with_result=with_result)
         if run is None:
             raise RunNotFound()
         try:
@@ -192,12 +197,12 @@ class RunService:
     ) -> tuple[AssignmentRun, list[Assignment], ReviewRound, list[dict[str, Any]]]:
         """The run's assignments, the round (maybe now reviewing), and who is still short."""
         async with sessions() as reading:
-            earlier = await RunService(reading).run(principal, run_id)
+            earlier = await RunService(reading).run(principal, run_id, with_result=False)
             _not_applied(earlier)
             _assigning((await managed_round(reading, principal, earlier.round_id))[0])
-            experts = {UUID(p["expert_id"]) for p in earlier.result["pairs"]}
+            experts = await AssignmentRepository(reading).experts_of_run(run_id)
         answers = await eligibility(credit, experts, now)
-        found = await self.run(principal, run_id)
+        found = await self.run(principal, run_id, with_result=False)
         round_, _ = await managed_round(self.session, principal, found.round_id, lock=True)
         run = await self.repo.run(run_id, lock=True)
         assert run is not None
@@ -216,21 +221,24 @@ class RunService:
         pairs: list[dict[str, Any]] = run.result["pairs"]
         _still_eligible(answers, pairs)
         actor = manager_id(principal)
-        created = [
-            Assignment(
-                round_id=round_.id,
-                application_id=UUID(p["application_id"]),
-                expert_id=UUID(p["expert_id"]),
-                status=AssignmentStatus.invited,
-                match_score=p["score"],
-                explanation=p["explanation"],
-                source=f"auto:{run.id}",
-                assigned_by=actor,
-                assigned_at=now,
-            )
+        rows = [
+            {
+                "id": uuid7(),
+                "round_id": round_.id,
+                "application_id": UUID(p["application_id"]),
+                "expert_id": UUID(p["expert_id"]),
+                "status": AssignmentStatus.invited,
+                "match_score": p["score"],
+                "explanation": p["explanation"],
+                "source": f"auto:{run.id}",
+                "assigned_by": actor,
+                "assigned_at": now,
+            }
             for p in pairs
         ]
-        await self.repo.add(created)
+        # Tens of thousands at once: written in bulk, not through the unit of work.
+        await self.repo.insert_assignments(rows)
+        created = [Assignment(**row) for row in rows]
         await assignment_events.assigned(self.session, round_, created)
         run.applied_at, run.applied_by = now, actor
         await self._record(principal, round_, run, created)
