@@ -24,7 +24,11 @@ from services.projects.review.assignments.candidates import (
     item_profile,
     snapshot,
 )
-from services.projects.review.rounds.conflicts import find_conflicts, refresh_conflicts
+from services.projects.review.rounds.conflicts import (
+    find_conflicts,
+    refresh_conflicts,
+    with_evidence,
+)
 from services.projects.review.rounds.items import RoundItem, round_items
 from services.projects.review.solver.match import match
 from shared.clock import in_shanghai
@@ -314,16 +318,13 @@ async def test_same_organization_conflicts_stored_in_bulk_carry_the_rules_eviden
     round_ = await varied_round(session, projects)
     await refresh_conflicts(session, round_, projects.clock.now)
 
-    stored = {
-        (r.application_id, r.expert_id): r.evidence
-        for r in (
-            await session.scalars(
-                sa.select(Conflict).where(
-                    Conflict.round_id == round_.id, Conflict.kind == "same_org"
-                )
-            )
-        ).all()
-    }
+    rows = (
+        await session.scalars(
+            sa.select(Conflict).where(Conflict.round_id == round_.id, Conflict.kind == "same_org")
+        )
+    ).all()
+    shown = await with_evidence(session, rows)
+    stored = {(r.application_id, r.expert_id): e for r, e in zip(rows, shown, strict=True)}
     found = {
         (c.application_id, c.expert_id): c.evidence
         for c in await find_conflicts(session, round_, kinds=("same_org",))
@@ -331,6 +332,16 @@ async def test_same_organization_conflicts_stored_in_bulk_carry_the_rules_eviden
     assert stored == found
     relations = {e["relation"] for e in stored.values()}
     assert relations == {"same", "subsidiary", "parent"}
+    listed = await projects.call(
+        "GET",
+        f"/v1/review-rounds/{round_.id}/conflicts",
+        "manager",
+        params={"kind": "same_org", "limit": 200},
+    )
+    assert {
+        (UUID(c["application_id"]), UUID(c["expert_id"])): c["evidence"]
+        for c in listed.json()["items"]
+    } == found
 
     # An expert who moved away: the conflict goes at the next refresh, unless overridden.
     moved = await session.get(Expert, projects.callers["附属专家"].user_id)

@@ -15,6 +15,11 @@ asked about (an expert or application that came in meanwhile), it is refused (40
 `state.changed_meanwhile`) and nothing is stored. Applying asks about the run's own experts,
 which a run never changes.
 
+A dry run is computed by a job of the process that was asked (`start_dry_run`): its request
+waits for it a while, and a large call's (about a minute for 10,000 applications and 5,000
+experts) is polled instead (`job`). The job's worker holds the job's row until it is done, so a
+job still `running` that nobody holds lost its process and is reported interrupted.
+
 Once every application of the round has its experts, applying moves the round from
 `assigning` to `reviewing`; a run that leaves some short keeps it `assigning`, so the
 manager can add experts by hand and apply a fresh run (which then completes it).

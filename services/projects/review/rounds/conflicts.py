@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -85,11 +85,6 @@ SUMMARIES: dict[str, dict[str, str]] = {
         "en": "The expert declared a conflict with the applicant, a team member "
         "or the applicant's organization",
     },
-}
-
-
-SAME_ORG_SUMMARIES = {
-    relation: SUMMARIES[f"same_org.{relation}"] for relation in ("same", "parent", "subsidiary")
 }
 
 
@@ -160,6 +155,26 @@ async def _team(
     return found
 
 
+def same_org_evidence(
+    application: dict[str, Any],
+    expert: dict[str, Any],
+    applicant_org: dict[str, Any],
+    expert_org: dict[str, Any],
+    relation: str,
+    links: list[dict[str, Any]],
+) -> dict[str, Any]:
+    return {
+        "rule": "same_org",
+        "summary": SUMMARIES[f"same_org.{relation}"],
+        "application": application,
+        "expert": expert,
+        "applicant_org": applicant_org,
+        "expert_org": expert_org,
+        "relation": relation,
+        "links": links,
+    }
+
+
 async def _same_org(
     repo: RoundRepository, items: list[RoundItem], only: Collection[UUID] | None
 ) -> list[FoundConflict]:
@@ -183,16 +198,14 @@ async def _same_org(
         for relation in related[item.org_credit_code]:
             links = list(relation.path)  # from the applicant's organization to the expert's
             for expert_id in by_code.get(relation.code, []):
-                evidence = {
-                    "rule": "same_org",
-                    "summary": SUMMARIES[f"same_org.{relation.relation}"],
-                    "application": application,
-                    "expert": experts[expert_id],
-                    "applicant_org": applicant_org,
-                    "expert_org": orgs[relation.code],
-                    "relation": relation.relation,
-                    "links": links,
-                }
+                evidence = same_org_evidence(
+                    application,
+                    experts[expert_id],
+                    applicant_org,
+                    orgs[relation.code],
+                    relation.relation,
+                    links,
+                )
                 found.append(FoundConflict(item.application_id, expert_id, "same_org", evidence))
     return found
 
@@ -383,7 +396,8 @@ async def _found(
 
 # A large round has millions of same-organization pairs (every application times every expert
 # of its organization, in the field or not): they are counted and compared as arrays, and
-# stored by PostgreSQL from the organizations' relations, never one Python object each.
+# stored by PostgreSQL from the organizations' relations, never one Python object each, with
+# short evidence (organizations, relation, links) that `with_evidence` completes when read.
 BULK_KIND = "same_org"
 OTHER_KINDS = tuple(k for k in CONFLICT_KINDS if k != BULK_KIND)
 ITEMS_PER_STATEMENT = 500
@@ -486,20 +500,14 @@ async def refresh_found(
     await repo.delete_conflicts(round.id, gone)
     written = await repo.upsert_conflicts(round.id, now, rows)
     bulk = [
-        (item.application_id, item.org_credit_code, item.title)
-        for item in found.items
-        if item.org_credit_code
+        (item.application_id, item.org_credit_code) for item in found.items if item.org_credit_code
     ]
     gone_applications, gone_experts = _stale(found, await repo.same_org_keys(round.id))
     await repo.delete_same_org(round.id, gone_applications, gone_experts)
     added_bulk = written_bulk = 0
     for start in range(0, len(bulk), ITEMS_PER_STATEMENT):
         new, changed = await repo.upsert_same_org(
-            round.id,
-            now,
-            bulk[start : start + ITEMS_PER_STATEMENT],
-            found.same_org.relations,
-            SAME_ORG_SUMMARIES,
+            round.id, now, bulk[start : start + ITEMS_PER_STATEMENT], found.same_org.relations
         )
         added_bulk, written_bulk = added_bulk + new, written_bulk + changed
     counts = await repo.conflict_counts(round.id)
@@ -539,6 +547,47 @@ def _stale(found: FoundNow, stored: bytes) -> tuple[list[UUID], list[UUID]]:
         [UUID(bytes=bytes(a)) for a in gone["application"]],
         [UUID(bytes=bytes(e)) for e in gone["expert"]],
     )
+
+
+async def with_evidence(
+    session: AsyncSession, conflicts: Sequence[Conflict]
+) -> list[dict[str, Any]]:
+    """Each stored conflict's evidence as its rule writes it. Same-organization conflicts are
+    stored short (their organizations, relation and links: a large round has millions of them,
+    `RoundRepository.upsert_same_org`); the application's title, the expert's name and the
+    organizations' names are read now."""
+    short = {
+        (c.application_id, c.expert_id): c.evidence
+        for c in conflicts
+        if c.kind == BULK_KIND and "application" not in c.evidence
+    }
+    if not short:
+        return [c.evidence for c in conflicts]
+    repo = RoundRepository(session)
+    titles = await repo.application_titles({a for a, _ in short})
+    experts = _experts(await repo.experts_among({e for _, e in short}, None))
+    codes = {e[k] for e in short.values() for k in ("applicant_org_code", "expert_org_code")}
+    names = await repo.organization_names(codes)
+
+    def org(code: str) -> dict[str, Any]:
+        return {"credit_code": code, "name": names.get(code)}
+
+    def completed(c: Conflict) -> dict[str, Any]:
+        stored = short[(c.application_id, c.expert_id)]
+        expert = experts.get(c.expert_id) or {"id": str(c.expert_id), "name": None}
+        return same_org_evidence(
+            {"id": str(c.application_id), "title": titles.get(c.application_id, "")},
+            expert,
+            org(stored["applicant_org_code"]),
+            org(stored["expert_org_code"]),
+            stored["relation"],
+            stored["links"],
+        )
+
+    return [
+        completed(c) if c.kind == BULK_KIND and "application" not in c.evidence else c.evidence
+        for c in conflicts
+    ]
 
 
 async def refresh_conflicts(session: AsyncSession, round: ReviewRound, now: datetime) -> int:

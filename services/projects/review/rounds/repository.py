@@ -8,7 +8,6 @@ bind parameter per id.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -60,9 +59,8 @@ def _table(table: Any) -> str:
 
 # The inputs of the same-organization rule for a whole round, as arrays, and its pairs.
 _SAME_ORG_INPUTS = """
-    i(application_id, code, title) AS (
-        SELECT * FROM unnest(CAST(:applications AS uuid[]), CAST(:codes AS text[]),
-                             CAST(:titles AS text[]))),
+    i(application_id, code) AS (
+        SELECT * FROM unnest(CAST(:applications AS uuid[]), CAST(:codes AS text[]))),
     r(applicant_code, expert_code, relation, links) AS (
         SELECT * FROM unnest(CAST(:from_codes AS text[]), CAST(:to_codes AS text[]),
                              CAST(:relations AS text[]), CAST(:links AS text[])))"""
@@ -71,13 +69,12 @@ _SAME_ORG_PAIRS = f"""i JOIN r ON r.applicant_code = i.code
 
 
 def _same_org_parameters(
-    items: Sequence[tuple[UUID, str, str]], relations: Sequence[tuple[str, str, str, str]]
+    items: Sequence[tuple[UUID, str]], relations: Sequence[tuple[str, str, str, str]]
 ) -> list[sa.BindParameter[Any]]:
     texts = ARRAY(sa.Text())
     return [
         sa.bindparam("applications", [i[0] for i in items], ARRAY(sa.Uuid())),
         sa.bindparam("codes", [i[1] for i in items], texts),
-        sa.bindparam("titles", [i[2] for i in items], texts),
         sa.bindparam("from_codes", [r[0] for r in relations], texts),
         sa.bindparam("to_codes", [r[1] for r in relations], texts),
         sa.bindparam("relations", [r[2] for r in relations], texts),
@@ -521,15 +518,15 @@ class RoundRepository:
         self,
         round_id: UUID,
         found_at: datetime,
-        items: Sequence[tuple[UUID, str, str]],
+        items: Sequence[tuple[UUID, str]],
         relations: Sequence[tuple[str, str, str, str]],
-        summaries: dict[str, dict[str, str]],
     ) -> tuple[int, int]:
         """Store the same-organization conflicts of `items` (application id, its organization's
-        code, title) with the experts of the organizations `relations` relate to theirs
-        (applicant's code, expert's code, relation, links as JSON text), with the evidence the
-        rule writes (`conflicts._same_org`), built here by PostgreSQL: a large round has
-        millions. How many were inserted, and inserted or changed."""
+        code) with the experts of the organizations `relations` relate to theirs (applicant's
+        code, expert's code, relation, links as JSON text). A large round has millions: they
+        are written by PostgreSQL, their evidence short (the organizations, relation and
+        links; `conflicts.with_evidence` completes it when read). How many were inserted, and
+        inserted or changed."""
         if not items or not relations:
             return 0, 0
         statement = sa.text(
@@ -539,21 +536,11 @@ class RoundRepository:
                     (round_id, application_id, expert_id, kind, evidence, found_at)
                 SELECT :round_id, i.application_id, e.user_id, 'same_org', jsonb_build_object(
                     'rule', 'same_org',
-                    'summary', CAST(:summaries AS jsonb) -> r.relation,
-                    'application', jsonb_build_object(
-                        'id', i.application_id::text, 'title', i.title),
-                    'expert', jsonb_build_object(
-                        'id', e.user_id::text, 'name', e.name,
-                        'org_credit_code', e.org_credit_code),
-                    'applicant_org', jsonb_build_object('credit_code', i.code, 'name', ao.name),
-                    'expert_org', jsonb_build_object(
-                        'credit_code', r.expert_code, 'name', eo.name),
                     'relation', r.relation,
-                    'links', CAST(r.links AS jsonb)), :found_at
+                    'links', CAST(r.links AS jsonb),
+                    'applicant_org_code', i.code,
+                    'expert_org_code', r.expert_code), :found_at
                 FROM {_SAME_ORG_PAIRS}
-                LEFT JOIN {_table(directory.organizations)} ao ON ao.credit_code = i.code
-                LEFT JOIN {_table(directory.organizations)} eo
-                    ON eo.credit_code = r.expert_code
                 ON CONFLICT (round_id, application_id, expert_id, kind)
                 DO UPDATE SET evidence = excluded.evidence
                 WHERE c.evidence IS DISTINCT FROM excluded.evidence
@@ -563,11 +550,18 @@ class RoundRepository:
         ).bindparams(
             sa.bindparam("round_id", round_id, sa.Uuid()),
             sa.bindparam("found_at", found_at, sa.DateTime(timezone=True)),
-            sa.bindparam("summaries", json.dumps(summaries, ensure_ascii=False), sa.Text()),
             *_same_org_parameters(items, relations),
         )
         inserted, written = (await self.session.execute(statement)).one()
         return int(inserted), int(written)
+
+    async def application_titles(self, ids: Collection[UUID]) -> dict[UUID, str]:
+        if not ids:
+            return {}
+        rows = await self.session.execute(
+            sa.select(Application.id, Application.title).where(Application.id == sa.any_(_ids(ids)))
+        )
+        return {r.id: r.title for r in rows}
 
     async def same_org_keys(self, round_id: UUID) -> bytes:
         """The round's stored same-organization conflicts not overridden, 32 bytes each: the
