@@ -36,12 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.projects.models import Expert, ReviewRound
 from services.projects.models.review import CONFLICT_KINDS
 from services.projects.review.assignments.repository import AssignmentRepository
-from services.projects.review.rounds.conflicts import (
-    FoundNow,
-    blocked_pairs,
-    found_now,
-    refresh_found,
-)
+from services.projects.review.rounds.conflicts import FoundNow, blocked_pairs, found_now
 from services.projects.review.rounds.items import RoundItem, round_items
 from services.projects.review.solver.field import FieldIndex
 from services.projects.review.solver.match import ExpertProfile, ItemProfile, match
@@ -101,6 +96,7 @@ class Snapshot:
     live: list[tuple[UUID, UUID]]  # (application, expert) of every live assignment
     conflicted: Conflicted  # not overridden, among `items` and `experts`
     live_orgs: dict[UUID, str | None]  # the organization of each expert with a live assignment
+    found: FoundNow | None = None  # a whole round's conflicts as found (`conflicts.store`)
 
     @property
     def one_per_organization(self) -> bool:
@@ -151,11 +147,10 @@ async def snapshot(
     now: datetime,
     *,
     application_ids: Collection[UUID] | None = None,
-    store_conflicts: bool = True,
 ) -> Snapshot:
-    """The round as the solver must see it now. For the whole round, its conflicts are
-    refreshed first (`store_conflicts`), or only found as a refresh would leave them (applying
-    a dry run: what matters is whether they changed, and a change refuses it)."""
+    """The round as the solver must see it now. A whole round's conflicts are found as a
+    refresh would leave them (`Snapshot.found`; a dry run stores them with `conflicts.store`,
+    applying one only compares: a change refuses it)."""
     repo = AssignmentRepository(session)
     items = sorted(
         await round_items(session, round_, application_ids=application_ids),
@@ -165,11 +160,9 @@ async def snapshot(
     live = await repo.live_pairs(round_.id)
     item_at = {item.application_id: n for n, item in enumerate(items)}
     expert_at = {expert: n for n, expert in enumerate(experts)}
+    found = None
     if application_ids is None:
-        if store_conflicts:
-            _, found = await refresh_found(session, round_, now)
-        else:
-            found = await found_now(session, round_)
+        found = await found_now(session, round_)
         conflicted = _active(found, item_at, expert_at)
     else:
         # One application (a replacement): its conflicts as they are now, nothing stored.
@@ -184,7 +177,7 @@ async def snapshot(
         e.user_id: e.org_credit_code
         for e in (await repo.experts({expert for _, expert in live})).values()
     }
-    return Snapshot(round_, items, experts, live, conflicted, live_orgs)
+    return Snapshot(round_, items, experts, live, conflicted, live_orgs, found)
 
 
 def _active(found: FoundNow, item_at: dict[UUID, int], expert_at: dict[UUID, int]) -> Conflicted:

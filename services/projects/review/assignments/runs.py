@@ -66,6 +66,7 @@ from services.projects.review.assignments.exceptions import (
 )
 from services.projects.review.assignments.proposal import quality, shortages, solve_for
 from services.projects.review.assignments.repository import AssignmentRepository
+from services.projects.review.rounds.conflicts import store
 from services.projects.review.rounds.exceptions import RoundNotFound
 from services.projects.review.solver.flow import Solution
 from shared.auth.tokens import Principal
@@ -215,7 +216,7 @@ class RunService:
         _assigning(round_)
         # Whether anything changed is all that matters here: a conflict found since (or gone)
         # changes the fingerprint, and refuses the run; nothing needs storing.
-        snap = await snapshot(self.session, round_, now, store_conflicts=False)
+        snap = await snapshot(self.session, round_, now)
         if snap.fingerprint() != run.fingerprint:
             raise RunStale(
                 Text(
@@ -344,9 +345,10 @@ async def _dry_run(
     now: datetime,
     sessions: async_sessionmaker[AsyncSession],
 ) -> AssignmentRun:
-    """The dry run itself (not stored). The round is locked only while its conflicts are
-    refreshed and it is read (the fingerprint is of what was read then); the solver runs
-    unlocked, so other work on the round goes on meanwhile."""
+    """The dry run itself (not stored). The round is locked while it is read and its conflicts
+    are refreshed (the fingerprint is of what was read then), not after: other work on the
+    round goes on while the solver finishes. The solver starts as soon as the candidates are
+    built, while PostgreSQL stores the conflicts (a large round's take a while)."""
     async with sessions() as session:
         round_, _ = await managed_round(session, principal, round_id, lock=True)
         _assigning(round_)
@@ -361,10 +363,18 @@ async def _dry_run(
                 extra={"experts_not_asked": sorted(str(e) for e in candidates.unasked)},
             )
         fingerprint = snap.fingerprint()
-        one_per_organization = snap.one_per_organization
-        await session.commit()
+        solving = asyncio.ensure_future(
+            solve_for(candidates, one_per_group=snap.one_per_organization, seed=seed)
+        )
+        try:
+            assert snap.found is not None  # a whole round
+            await store(session, round_, snap.found, now)
+            await session.commit()
+        except BaseException:
+            solving.cancel()
+            raise
     del snap
-    solution = await solve_for(candidates, one_per_group=one_per_organization, seed=seed)
+    solution = await solving
     # Explanations for the proposed pairs only (tens of thousands at most): CPU work too.
     result = await asyncio.to_thread(_result, candidates, solution)
     return AssignmentRun(

@@ -480,15 +480,15 @@ async def refresh(session: AsyncSession, round: ReviewRound, now: datetime) -> R
     """Store the conflicts found now: new ones are added, evidence is brought up to date,
     and a conflict whose cause is gone is removed unless a manager overrode it (the override
     is a record, kept with it). The caller holds the round's row lock."""
-    return (await refresh_found(session, round, now))[0]
+    return await store(session, round, await found_now(session, round), now)
 
 
-async def refresh_found(
-    session: AsyncSession, round: ReviewRound, now: datetime
-) -> tuple[Refreshed, FoundNow]:
-    """`refresh`, and what it found (for an assignment run, which needs the same)."""
+async def store(
+    session: AsyncSession, round: ReviewRound, found: FoundNow, now: datetime
+) -> Refreshed:
+    """The writing half of `refresh`: store what `found_now` found (an assignment run finds
+    first, and stores while its solver works)."""
     repo = RoundRepository(session)
-    found = await found_now(session, round)
     stored = await repo.conflict_keys(round.id, kinds=OTHER_KINDS)
     fresh = {c.key: c for c in found.others}
     rows = [
@@ -517,7 +517,7 @@ async def refresh_found(
         removed=len(gone) + len(gone_applications),
         counts={kind: counts.get(kind, {"total": 0, "overridden": 0}) for kind in CONFLICT_KINDS},
     )
-    return refreshed, found
+    return refreshed
 
 
 def _by_id(ids: list[UUID]) -> npt.NDArray[np.void]:
