@@ -21,6 +21,9 @@ COPY migrations migrations
 # the sources, so the tree stays at /app in the runtime stage too.
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --locked --no-dev
+# UV_COMPILE_BYTECODE covers the dependencies, not the editable sources; the runtime stage sets
+# PYTHONDONTWRITEBYTECODE, so without this every start would compile them anew.
+RUN .venv/bin/python -m compileall -q shared services sciplan
 
 FROM python:3.11-slim
 RUN useradd --system --uid 10001 --no-create-home sciplan

@@ -15,8 +15,11 @@ $(UV):
 	$(PYTHON) -m venv $(BOOT)
 	$(BOOT)/bin/pip install --quiet uv==$(UV_VERSION)
 
-$(VENV)/.synced: uv.lock pyproject.toml | $(UV)
-	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --quiet --python $(PYTHON)
+# Byte-compiled at install: where PYTHONDONTWRITEBYTECODE is set (containers, CI) nothing else
+# caches it, and every process would compile what it imports anew (half a service's start-up).
+# The Makefile is a prerequisite so that a changed recipe remakes the environment.
+$(VENV)/.synced: uv.lock pyproject.toml Makefile | $(UV)
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --quiet --python $(PYTHON) --compile-bytecode
 	touch $@
 
 run: bootstrap

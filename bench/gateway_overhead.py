@@ -2,13 +2,20 @@
 and a bare FastAPI hello as the ceiling, measured in the same run.
 
     .venv/bin/python -m bench.gateway_overhead [--duration 8] [--warmup 2] [--concurrency 32]
+                                               [--tracing]
 
 Starts a PostgreSQL (embedded under .sciplan/bench-pg unless SCIPLAN_DATABASE_URL names a
-server), a fresh database `sciplan_bench`, the four services as `make run` does (log level
-WARNING, gateway rate limits raised so they never refuse but still run), and the hello app;
+server), a fresh database `sciplan_bench`, the services as `make run` does (log level INFO,
+as people run them, so the access log's cost counts; gateway rate limits raised so they never
+refuse but still run), and the hello app;
 logs in as admin, waits until the credit service knows the admin, then drives each scenario
 with `bench.loadgen` in a process of its own. Everything is stopped at the end, also on
 Ctrl-C or an error.
+
+With `--tracing`, a second gateway and credit service run beside the first, on the same
+database, tracing every request and exporting to an OTLP collector in this process (it
+decodes and counts what it receives), so that the cost of tracing, export included, is
+measured in the same run: the direct and gateway scenarios are run again against them.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ from typing import Any
 from sciplan.stack import SERVICES, Stack
 from shared.devdb import EmbeddedPostgres, create_database, drop_database
 from shared.migrate import URL_VARIABLE
+from shared.testing.otlp_sink import OtlpSink, otlp_sink
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_DIR = ROOT / ".sciplan" / "bench-pg"
@@ -64,6 +72,7 @@ class Scenario:
 @dataclass
 class Measured:
     scenario: Scenario
+    traced: bool = False
     runs: list[dict[str, Any]] = field(default_factory=list)
     cpu_ms_per_request: list[dict[str, float]] = field(default_factory=list)
 
@@ -302,7 +311,30 @@ def postgres_server() -> Iterator[tuple[str, Path | None]]:
         embedded.stop()
 
 
-def measure(args: argparse.Namespace, say: Callable[[str], None]) -> list[Measured]:
+def traced_twin(stack: Stack, sink: OtlpSink, ratio: float) -> Stack:
+    """A gateway and a credit service beside `stack`'s, on its database and accounts, tracing
+    into `sink` (keeping `ratio` of the requests); the other services they reach are `stack`'s
+    own."""
+    gateway, credit = free_ports(2)
+    extra_env = dict(stack.extra_env)
+    for name in ("gateway", "credit"):
+        extra_env[f"SCIPLAN_{name.upper()}_OTLP_ENDPOINT"] = sink.url
+        extra_env[f"SCIPLAN_{name.upper()}_TRACE_SAMPLE_RATIO"] = str(ratio)
+    return Stack(
+        database_url=stack.database_url,
+        ports=stack.ports | {"gateway": gateway, "credit": credit},
+        host=stack.host,
+        environment=stack.environment,
+        log_dir=LOG_DIR / "traced",
+        extra_env=extra_env,
+        client_secrets=stack.client_secrets,
+        services=("gateway", "credit"),
+    )
+
+
+def measure(
+    args: argparse.Namespace, say: Callable[[str], None]
+) -> tuple[list[Measured], OtlpSink | None]:
     with contextlib.ExitStack() as cleanup:
         say("starting PostgreSQL ...")
         server_url, data_dir = cleanup.enter_context(postgres_server())
@@ -310,7 +342,7 @@ def measure(args: argparse.Namespace, say: Callable[[str], None]) -> list[Measur
         cleanup.callback(lambda: asyncio.run(drop_database(server_url, DATABASE)))
 
         ports = dict(zip((*SERVICES, "hello"), free_ports(len(SERVICES) + 1), strict=True))
-        extra_env = {f"SCIPLAN_{name.upper()}_LOG_LEVEL": "WARNING" for name in SERVICES}
+        extra_env = {f"SCIPLAN_{name.upper()}_LOG_LEVEL": args.log_level for name in SERVICES}
         extra_env["SCIPLAN_GATEWAY_RATE_LIMITS"] = json.dumps(RATE_LIMITS)
         stack = Stack(
             database_url=database_url,
@@ -329,6 +361,16 @@ def measure(args: argparse.Namespace, say: Callable[[str], None]) -> list[Measur
         hello = start_hello(ports["hello"], LOG_DIR)
         cleanup.callback(stop_process, hello)
         stack.wait_ready()
+        sink: OtlpSink | None = None
+        traced: Stack | None = None
+        if args.tracing:
+            # Entered before the twin: it stops after it, so the twin's last spans arrive.
+            sink = cleanup.enter_context(otlp_sink(keep_spans=False))
+            traced = traced_twin(stack, sink, args.trace_ratio)
+            say("starting a traced gateway and credit service beside them ...")
+            cleanup.callback(traced.stop)
+            traced.start_all()
+            traced.wait_ready()
         hello_url = f"http://{HOST}:{ports['hello']}/hello"
         wait_http_ok(hello_url, hello)
 
@@ -347,8 +389,23 @@ def measure(args: argparse.Namespace, say: Callable[[str], None]) -> list[Measur
         ]
         pids = {name: process.pid for name, process in stack.processes.items()}
         pids["hello"] = hello.pid
-        meter = CpuMeter(pids, postmaster_pid(data_dir) if data_dir is not None else None)
+        postmaster = postmaster_pid(data_dir) if data_dir is not None else None
+        meters = dict.fromkeys((s.key for s in scenarios), CpuMeter(pids, postmaster))
         results = {s.key: Measured(s) for s in scenarios}
+        if traced is not None:
+            # Measured as the same processes by name: the traced twin's gateway and credit.
+            twin = pids | {name: process.pid for name, process in traced.processes.items()}
+            for scenario in (
+                Scenario("direct_traced", "credit direct, traced", f"{traced.url('credit')}/v1/me"),
+                Scenario(
+                    "gateway_traced",
+                    "via gateway, traced",
+                    f"{traced.gateway_url}/api/credit/v1/me",
+                ),
+            ):
+                scenarios.append(scenario)
+                meters[scenario.key] = CpuMeter(twin, postmaster)
+                results[scenario.key] = Measured(scenario, traced=True)
         for round_no in range(1, args.rounds + 1):
             for scenario in scenarios:
                 say(
@@ -363,15 +420,49 @@ def measure(args: argparse.Namespace, say: Callable[[str], None]) -> list[Measur
                     "warmup_seconds": args.warmup,
                     "duration_seconds": args.duration,
                 }
-                result, cpu = run_load(spec, meter)
+                result, cpu = run_load(spec, meters[scenario.key])
                 results[scenario.key].runs.append(result)
                 results[scenario.key].cpu_ms_per_request.append(cpu)
         say("stopping everything ...")
-        return list(results.values())
-    raise AssertionError("unreachable")  # pragma: no cover
+        measured = list(results.values())
+    return measured, sink
 
 
-def report(measured: list[Measured], args: argparse.Namespace) -> str:
+SPANS_PER_REQUEST = {"direct_traced": 1, "gateway_traced": 3}
+
+
+def tracing_report(measured: list[Measured], sink: OtlpSink, ratio: float) -> list[str]:
+    """The CPU that tracing adds per request, by process, and what reached the collector."""
+    by_key = {m.scenario.key: m for m in measured}
+    lines = [
+        "",
+        f"tracing on (sample ratio {ratio:g}, exported over OTLP/HTTP) against off,"
+        " CPU ms per request:",
+        f"{'scenario':<32}{'process':>10}{'off':>10}{'on':>10}{'added':>10}{'on/off':>8}",
+    ]
+    for key in ("direct", "gateway"):
+        off, on = by_key[key], by_key[f"{key}_traced"]
+        for process in ("gateway", "credit") if key == "gateway" else ("credit",):
+            before, after = off.cpu_median(process), on.cpu_median(process)
+            lines.append(
+                f"{off.scenario.label:<32}{process:>10}{before:>10.3f}{after:>10.3f}"
+                f"{after - before:>+10.3f}{after / before if before else 0.0:>8.2f}"
+            )
+    # A server span in credit; through the gateway also the gateway's server and client spans.
+    expected = ratio * sum(
+        int(run["total_requests"]) * SPANS_PER_REQUEST[m.scenario.key]
+        for m in measured
+        if m.traced
+        for run in m.runs
+    )
+    lines.append(
+        f"spans received by the collector: {sink.span_count} in {sink.exports} exports, of"
+        f" {expected:.0f} expected ({sink.span_count / max(1.0, expected):.2f})"
+    )
+    return lines
+
+
+def report(measured: list[Measured], args: argparse.Namespace, sink: OtlpSink | None) -> str:
     by_key = {m.scenario.key: m for m in measured}
     hello_rps = by_key["hello"].median("requests_per_second")
     lines = [
@@ -416,6 +507,8 @@ def report(measured: list[Measured], args: argparse.Namespace) -> str:
         values = [m.cpu_median(name) for name in columns]
         cells = "".join(f"{value:>10.3f}" for value in values)
         lines.append(f"{m.scenario.label:<32}{cells}{sum(values):>10.3f}")
+    if sink is not None:
+        lines += tracing_report(measured, sink, args.trace_ratio)
     for m in measured:
         kinds = m.error_kinds()
         if kinds:
@@ -433,9 +526,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=32, help="connections (32)")
     parser.add_argument("--rounds", type=int, default=1, help="repeat all scenarios (1)")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument(
+        "--tracing",
+        action="store_true",
+        help="also measure a traced gateway and credit (OTLP export to a local collector)",
+    )
+    parser.add_argument(
+        "--trace-ratio", type=float, default=1.0, help="share of requests traced (1.0)"
+    )
+    parser.add_argument(
+        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING"], help="(INFO)"
+    )
     args = parser.parse_args(argv)
     if not 0 < args.duration <= 120 or not 0 <= args.warmup <= 60:
         parser.error("--duration must be within (0, 120] and --warmup within [0, 60]")
+    if not 0 <= args.trace_ratio <= 1:
+        parser.error("--trace-ratio must be within [0, 1]")
     if not 1 <= args.concurrency <= 512 or not 1 <= args.rounds <= 10:
         parser.error("--concurrency must be within 1..512 and --rounds within 1..10")
     return args
@@ -450,11 +556,11 @@ def main(argv: list[str] | None = None) -> int:
         print(message, file=sys.stderr, flush=True)
 
     try:
-        measured = measure(args, say)
+        measured, sink = measure(args, say)
     except KeyboardInterrupt:
         say("interrupted; everything was stopped")
         return 130
-    print(report(measured, args))
+    print(report(measured, args, sink))
     if args.json is not None:
         raw = {m.scenario.key: {"runs": m.runs, "cpu_ms": m.cpu_ms_per_request} for m in measured}
         args.json.write_text(json.dumps(raw, indent=2))

@@ -11,13 +11,17 @@ import secrets
 import signal
 import sys
 import time
+import traceback
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from pydantic import SecretStr, TypeAdapter, ValidationError
 
+from sciplan.attachments_cli import commands as attachments_commands
+from sciplan.attachments_cli import move_attachments
 from sciplan.events_cli import commands as events_commands
 from sciplan.mail_cli import commands as mail_commands
 from sciplan.stack import (
@@ -69,6 +73,7 @@ def database() -> Iterator[str]:
 
 app.add_typer(events_commands(database), name="events")
 app.add_typer(mail_commands(), name="mail")
+app.add_typer(attachments_commands(database), name="attachments")
 
 
 def _settings(url: str) -> GatewaySettings:
@@ -82,7 +87,11 @@ class _Interrupted(Exception):
 @app.command()
 def dev(
     log_dir: Annotated[
-        Path | None, typer.Option(help="write each service's log to a file here")
+        Path | None,
+        typer.Option(
+            help="write each service's log to a file here, not to the terminal "
+            f"(default: both, the files in {DATA_DIR / 'logs'})"
+        ),
     ] = None,
     ports_from: Annotated[
         int, typer.Option(help="gateway port; projects, credit and funds take the next three")
@@ -105,14 +114,27 @@ def dev(
     except StartFailed as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
-    with database() as url:
+    logs = log_dir if log_dir is not None else DATA_DIR / "logs"
+    if log_dir is None:
+        _keep_previous_logs(logs)
+    with contextlib.ExitStack() as resources:
         ports = {name: ports_from + offset for offset, name in enumerate(SERVICES)}
-        stack = Stack(database_url=url, ports=ports, log_dir=log_dir)
         password = os.environ.get("SCIPLAN_ADMIN_PASSWORD")
         generated = password is None
         if generated:
             password = secrets.token_urlsafe(12)
-        created = stack.prepare(password)
+        try:
+            url = resources.enter_context(database())
+            # Without --log-dir the terminal shows the services' output as it comes.
+            echo = sys.stderr.buffer if log_dir is None else None
+            stack = Stack(database_url=url, ports=ports, log_dir=logs, echo=echo)
+            created = stack.prepare(password)
+            move_attachments(url)
+        except KeyboardInterrupt:
+            typer.echo("interrupted while starting", err=True)
+            raise typer.Exit(130) from None
+        except Exception as exc:  # whatever it is, the operator gets one line and the log
+            _preparation_failed(exc, logs)
         if created and generated:
             # Now, before waiting: if the start fails, the password must not be lost with it.
             typer.echo(f"admin password (generated, shown only now; keep it): {password}")
@@ -140,8 +162,7 @@ def dev(
                 supervisor.check()
                 time.sleep(0.3)
         except StartFailed as exc:
-            where = f" (logs in {log_dir})" if log_dir is not None else ""
-            typer.echo(f"SciPlan did not start: {exc}{where}", err=True)
+            typer.echo(f"SciPlan did not start: {exc.report()}", err=True)
             raise typer.Exit(1) from None
         except _Interrupted:
             typer.echo("interrupted while starting", err=True)
@@ -151,6 +172,30 @@ def dev(
             typer.echo("stopping services ...", err=True)
             stack.stop()
             typer.echo("stopped; the embedded database stops with this command", err=True)
+
+
+def _keep_previous_logs(logs: Path) -> None:
+    """Each run writes fresh logs; the previous run's stay beside them as `<service>.log.1`."""
+    for path in logs.glob("*.log"):
+        path.replace(path.with_name(f"{path.name}.1"))
+
+
+def _preparation_failed(exc: Exception, logs: Path) -> NoReturn:
+    """The database could not be started, migrated or given its accounts: one line on the
+    terminal, the whole traceback in the runner's log."""
+    logs.mkdir(parents=True, exist_ok=True)
+    runner_log = logs / "sciplan-dev.log"
+    with runner_log.open("a") as file:
+        file.write(f"{datetime.now(UTC).isoformat()} preparing the database failed\n")
+        file.write("".join(traceback.format_exception(exc)))
+    where = URL_VARIABLE if os.environ.get(URL_VARIABLE) else f"the embedded one in {DATA_DIR}"
+    typer.echo(
+        f"SciPlan did not start: preparing the database ({where}) failed: "
+        f"{type(exc).__name__}: {exc}".rstrip()
+        + f" (the whole error is in {runner_log})",
+        err=True,
+    )
+    raise typer.Exit(1) from None
 
 
 def _progress(ready: list[str], starting: list[str], waited: float) -> None:
@@ -195,6 +240,7 @@ def migrate() -> None:
     with database() as url:
         upgrade_all(url)
         typer.echo("migrations applied: " + ", ".join(SERVICES))
+        move_attachments(url)
 
 
 @app.command("create-admin")

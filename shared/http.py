@@ -7,15 +7,24 @@ worker against about 4,500 for aiohttp (httpcore re-imports sniffio on every req
 from __future__ import annotations
 
 import aiohttp
+from opentelemetry.trace import Tracer
 
 from shared.logging import REQUEST_ID_HEADER, request_id_var
+from shared.tracing import client_tracing
 
 
-def client_session(timeout_seconds: float, *, limit: int = 200) -> aiohttp.ClientSession:
+def client_session(
+    timeout_seconds: float, *, limit: int = 200, tracer: Tracer | None = None
+) -> aiohttp.ClientSession:
+    """With a `tracer`, calls made within a trace get client spans and pass the trace on."""
     timeout = aiohttp.ClientTimeout(total=timeout_seconds, connect=min(3.0, timeout_seconds))
     connector = aiohttp.TCPConnector(limit=limit, ttl_dns_cache=300)
     return aiohttp.ClientSession(
-        timeout=timeout, connector=connector, auto_decompress=False, raise_for_status=False
+        timeout=timeout,
+        connector=connector,
+        auto_decompress=False,
+        raise_for_status=False,
+        trace_configs=[client_tracing(tracer)] if tracer is not None else None,
     )
 
 

@@ -1,4 +1,5 @@
-"""Structured JSON logs, one object per line, with the request id carried across services."""
+"""Structured JSON logs, one object per line, with the request id carried across services (and
+the trace id, inside a trace: `shared/tracing.py`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
+
+from opentelemetry import trace
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -31,6 +34,9 @@ class JsonFormatter(logging.Formatter):
         request_id = request_id_var.get()
         if request_id:
             entry["request_id"] = request_id
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid:
+            entry["trace_id"] = format(span.trace_id, "032x")
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):
                 entry[key] = value

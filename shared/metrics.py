@@ -28,7 +28,7 @@ from prometheus_client import (
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from shared.errors import AppError, Text
 from shared.events.consumer import EventConsumer
@@ -108,34 +108,6 @@ def route_label(scope: Scope) -> str:
     return template
 
 
-class MetricsMiddleware:
-    """Counts and times every HTTP request by the template of the route that answered it."""
-
-    def __init__(self, app: ASGIApp, metrics: ServiceMetrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_and_note(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_and_note)
-        finally:
-            self.metrics.observe(
-                scope["method"], route_label(scope), status, time.perf_counter() - started
-            )
-
-
 def pool_gauges(engine_pool: Any) -> Iterator[Metric]:
     """SQLAlchemy's queue pool: its size and the connections lent out (waits show in latency)."""
     size = GaugeMetricFamily("sciplan_db_pool_size", "Connections the pool keeps")
@@ -188,11 +160,11 @@ def dead_letters_query(letters: sa.Table) -> sa.Select[Any]:
     )
 
 
-def install_metrics(app: FastAPI, service: str, token: Callable[[], str | None]) -> None:
-    """Request metrics, `/metrics`, and the gauges every service has: its database pool, its
-    event consumers (`app.state.consumers`), the events it parked, and the backlog of each
-    reader of its feed (`app.state.feed_readers`: subject -> last position asked, kept by the
-    feed route)."""
+def install_metrics(app: FastAPI, service: str, token: Callable[[], str | None]) -> ServiceMetrics:
+    """Request metrics (observed by `shared.middleware`), `/metrics`, and the gauges every
+    service has: its database pool, its event consumers (`app.state.consumers`), the events it
+    parked, and the backlog of each reader of its feed (`app.state.feed_readers`: subject ->
+    last position asked, kept by the feed route)."""
     metrics = ServiceMetrics(service)
     app.state.metrics = metrics
     app.state.feed_readers = {}
@@ -224,8 +196,8 @@ def install_metrics(app: FastAPI, service: str, token: Callable[[], str | None])
 
     metrics.collect_with(gauges)
     metrics.refreshers.append(from_database)
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.include_router(metrics_router(token))
+    return metrics
 
 
 def consumer_gauges(consumers: list[EventConsumer]) -> Iterator[Metric]:

@@ -27,7 +27,7 @@ from shared.auth.gateway_proof import GatewayProofMiddleware
 from shared.auth.jwks import FetchDocument, JwksCache, http_jwks_fetcher
 from shared.auth.service_account import ServiceTokens
 from shared.auth.tokens import Principal, TokenVerifier
-from shared.db import Database, SessionDep, install_db_error_handlers
+from shared.db import Database, ReadSessionDep, install_db_error_handlers
 from shared.directory import DirectoryTables, directory_handlers, directory_lookup, find_user
 from shared.errors import ServiceUnavailable, Text, install_error_handlers, problem_response
 from shared.events.consumer import EventConsumer
@@ -43,6 +43,7 @@ from shared.middleware import RequestIdMiddleware
 from shared.openapi import install_problem_docs
 from shared.pagination import strict_query
 from shared.settings import ServiceSettings
+from shared.tracing import telemetry, tracing_for
 
 # The OpenAPI document is public so the gateway can merge it into the one it serves; the
 # interactive docs live only at the gateway. `/metrics` checks its own static token instead of
@@ -121,7 +122,7 @@ def _health_router(settings: ServiceSettings, parts: ServiceParts) -> APIRouter:
         )
 
     @router.get("/v1/me", response_model=MeResponse, summary="The caller as this service sees it")
-    async def me(principal: CurrentPrincipal, session: SessionDep) -> MeResponse:
+    async def me(principal: CurrentPrincipal, session: ReadSessionDep) -> MeResponse:
         view = MeResponse(
             service=settings.service_name,
             subject=principal.subject,
@@ -151,11 +152,15 @@ def create_service_app(parts: ServiceParts, *, jwks_fetch: FetchDocument | None 
         "gateway": EventSource(settings.gateway_url, directory_handlers(parts.directory)),
         **parts.sources,
     }
+    tracing = tracing_for(settings)
+    tracer = tracing.tracer("sciplan") if tracing is not None else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if tracing is not None:
+            tracing.start()
         db = Database(settings)
-        http = client_session(settings.http_timeout_seconds)
+        http = client_session(settings.http_timeout_seconds, tracer=tracer)
         jwks = JwksCache(
             jwks_fetch or http_jwks_fetcher(settings.jwks_url, http),
             ttl_seconds=settings.jwks_cache_seconds,
@@ -195,6 +200,7 @@ def create_service_app(parts: ServiceParts, *, jwks_fetch: FetchDocument | None 
                     sessionmaker=db.sessionmaker,
                     tables=parts.events,
                     handlers=source.handlers,
+                    tracer=tracer,
                 )
                 app.state.consumers.append(consumer)
                 tasks.append(
@@ -210,6 +216,8 @@ def create_service_app(parts: ServiceParts, *, jwks_fetch: FetchDocument | None 
             await asyncio.gather(*tasks, return_exceptions=True)
             await http.close()
             await db.dispose()
+            if tracing is not None:
+                await tracing.stop()
 
     app = FastAPI(
         title=parts.title,
@@ -218,6 +226,7 @@ def create_service_app(parts: ServiceParts, *, jwks_fetch: FetchDocument | None 
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        telemetry=telemetry(tracing),
     )
     app.state.settings = settings
     app.state.public_routes = PUBLIC_ROUTES | parts.public_routes
@@ -230,8 +239,8 @@ def create_service_app(parts: ServiceParts, *, jwks_fetch: FetchDocument | None 
             app_state=app.state,
             key=settings.gateway_proof_key.get_secret_value(),
         )
-    app.add_middleware(RequestIdMiddleware)
-    install_metrics(app, settings.service_name, settings.metrics_token_value)
+    metrics = install_metrics(app, settings.service_name, settings.metrics_token_value)
+    app.add_middleware(RequestIdMiddleware, metrics=metrics, log_every_request=False)
     install_problem_docs(app)
     app.state.event_tables = parts.events
     app.include_router(_health_router(settings, parts))

@@ -7,8 +7,9 @@ instead of running with a well-known secret.
 from __future__ import annotations
 
 from typing import ClassVar, Literal
+from urllib.parse import urlsplit
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_CLIENT_SECRET = "dev-only-client-secret"
@@ -51,6 +52,13 @@ class ServiceSettings(BaseSettings):
     require_gateway_proof: bool | None = None
     # Bearer token Prometheus sends to GET /metrics; without one the route refuses everyone.
     metrics_token: SecretStr | None = None
+    # Traces (shared/tracing.py) go to this OTLP/HTTP collector: its base URL, as the standard
+    # OTEL_EXPORTER_OTLP_ENDPOINT (http://jaeger:4318; `/v1/traces` is added). Unset: no tracing,
+    # and nothing of it costs a request anything.
+    otlp_endpoint: str | None = None
+    # Share of the traces this process starts that are kept; a request that arrives inside a
+    # trace follows the caller's decision (the gateway alone decides for the public's requests).
+    trace_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
     # End-to-end tests only: a file holding seconds to add to the service's clock.
     test_clock_file: str | None = None
 
@@ -81,6 +89,17 @@ class ServiceSettings(BaseSettings):
         if self.gateway_proof_key.get_secret_value() == DEV_GATEWAY_PROOF_KEY:
             bad.append("gateway_proof_key")
         return bad
+
+    @field_validator("otlp_endpoint")
+    @classmethod
+    def _collector_url(cls, value: str | None) -> str | None:
+        """An http(s) base URL; empty is the same as unset (tracing off)."""
+        if value is None or not value.strip():
+            return None
+        url = urlsplit(value.strip())
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ValueError("otlp_endpoint must be an http(s) URL, e.g. http://jaeger:4318")
+        return value.strip().rstrip("/")
 
     @model_validator(mode="after")
     def _test_clock_only_in_tests(self) -> ServiceSettings:

@@ -25,7 +25,7 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from sciplan.stack import SERVICES, Stack
+from sciplan.stack import SERVICES, Stack, StartFailed, compile_sources, process_names
 from services.credit.config import CreditSettings
 from services.credit.main import create_app as credit_app
 from services.funds.config import FundsSettings
@@ -41,6 +41,7 @@ from shared.auth.roles import Role
 from shared.credit_code import check_character
 from shared.testing.plugin import migrated_database, running_app
 from tests.mail_catcher import SmtpServer, smtp_server
+from tests.s3_server import S3Server, s3_server
 
 PASSWORD = "correct-horse-battery"
 
@@ -50,6 +51,10 @@ def pytest_configure(config: pytest.Config) -> None:
     # argon2's lowest cost, as the test stacks' gateways do (`cheap_password_hashing`): a
     # standard hash costs about 0.1 s of CPU, and the suite makes thousands.
     hash_cheaply_for_tests()
+    if not hasattr(config, "workerinput"):
+        # Before xdist starts its workers, which then import compiled modules instead of each
+        # compiling them where PYTHONDONTWRITEBYTECODE is set (as do the stacks' processes).
+        compile_sources()
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
@@ -93,6 +98,13 @@ _ROOMY = {"per_minute": 100_000, "burst": 10_000}
 ROOMY_RATE_LIMITS = {
     group: {"user": _ROOMY, "address": _ROOMY} for group in ("api", "auth", "admin")
 }
+
+
+@pytest.fixture(scope="session")
+def s3() -> Iterator[S3Server]:
+    """An S3-compatible server process (moto) for the whole run, started when first asked for."""
+    with s3_server() as server:
+        yield server
 
 
 @pytest.fixture
@@ -240,6 +252,10 @@ class RunningStack:
     def url(self) -> str:
         return self.stack.gateway_url
 
+    @property
+    def gateway_urls(self) -> list[str]:
+        return self.stack.gateway_urls
+
 
 E2E_ADMIN_PASSWORD = "e2e-admin-password"
 
@@ -251,15 +267,25 @@ def running_stack(
     extra_env: dict[str, str] | None = None,
     *,
     portal: bool = False,
+    services: tuple[str, ...] | None = None,
+    replicas: int = 1,
+    gateways: int = 1,
 ) -> Iterator[RunningStack]:
     """The services as real processes (the machinery of `make run`) on `database_url`, the web
-    portal too with `portal` (only the browser tests need it; the others save its start).
-    Notify writes its mail into `log_dir/mail` unless `extra_env` names an SMTP server."""
-    ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
+    portal too with `portal` (only the browser tests need it; the others save its start), or
+    just `services`; each service in `replicas` processes behind `gateways` gateways. Notify
+    writes its mail into `log_dir/mail` unless `extra_env` names an SMTP server. A start that
+    fails fails the test with the services' last log lines."""
+    if services is None:
+        services = SERVICES if portal else tuple(s for s in SERVICES if s != "portal")
+    processes = process_names(SERVICES, replicas, gateways)
+    ports = dict(zip(processes, free_ports(len(processes)), strict=True))
     stack = Stack(
         database_url=database_url,
         ports=ports,
-        services=SERVICES if portal else tuple(s for s in SERVICES if s != "portal"),
+        services=services,
+        replicas=replicas,
+        gateways=gateways,
         environment="test",
         log_dir=log_dir,
         extra_env={
@@ -272,6 +298,7 @@ def running_stack(
             "SCIPLAN_GATEWAY_EVENT_POLL_SECONDS": "0.4",
             "SCIPLAN_NOTIFY_DELIVERY_POLL_SECONDS": "0.4",
             "SCIPLAN_NOTIFY_MAIL_DIR": str(log_dir / "mail"),
+            "SCIPLAN_PROJECTS_OBJECTS_DIR": str(log_dir / "objects"),
             "SCIPLAN_PROJECTS_JWKS_CACHE_SECONDS": "1",
             "SCIPLAN_CREDIT_JWKS_CACHE_SECONDS": "1",
             "SCIPLAN_FUNDS_JWKS_CACHE_SECONDS": "1",
@@ -289,7 +316,10 @@ def running_stack(
     stack.prepare(E2E_ADMIN_PASSWORD)
     stack.start_all()
     try:
-        stack.wait_ready()
+        try:
+            stack.wait_ready()
+        except StartFailed as exc:
+            pytest.fail(exc.report(), pytrace=False)
         yield RunningStack(stack=stack, admin_password=E2E_ADMIN_PASSWORD)
     finally:
         stack.stop()

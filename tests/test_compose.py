@@ -240,7 +240,12 @@ def test_start_order() -> None:
         return {name: spec["condition"] for name, spec in _service(service)["depends_on"].items()}
 
     assert "pg_isready" in _service("postgres")["healthcheck"]["test"]
-    assert depends_on("migrate") == {"postgres": "service_healthy"}
+    # The object store's bucket too: the job moves files an older version kept in the database.
+    assert depends_on("migrate") == {
+        "postgres": "service_healthy",
+        "minio-bucket": "service_completed_successfully",
+    }
+    assert depends_on("minio-bucket") == {"minio": "service_healthy"}
     for upstream in UPSTREAMS:
         assert depends_on(upstream)["migrate"] == "service_completed_successfully"
     assert depends_on("gateway") == dict.fromkeys(UPSTREAMS, "service_healthy")
@@ -349,3 +354,40 @@ def test_the_gateway_believes_forwarded_addresses_from_the_portal_alone() -> Non
     portal_address = _service("portal")["networks"]["default"]["ipv4_address"]
     trusted = GatewaySettings.model_validate(_settings_values("gateway")).trusted_proxies
     assert trusted == [f"{portal_address}/32"]
+
+
+def test_the_projects_service_and_the_migrate_job_share_one_object_store() -> None:
+    variables = _required_variables()
+    projects = _settings_values("projects")
+    assert projects["object_store"] == "s3"
+    assert urlsplit(projects["s3_endpoint"]).hostname == "minio"
+    job = {
+        name.removeprefix("SCIPLAN_PROJECTS_").lower(): _interpolate(value, variables)
+        for name, value in _environment("migrate").items()
+        if name.startswith("SCIPLAN_PROJECTS_")
+    }
+    assert job == {k: v for k, v in projects.items() if k.startswith(("object_store", "s3_"))}
+    minio = {k: _interpolate(v, variables) for k, v in _environment("minio").items()}
+    assert (minio["MINIO_ROOT_USER"], minio["MINIO_ROOT_PASSWORD"]) == (
+        projects["s3_access_key"],
+        projects["s3_secret_key"],
+    )
+
+
+def test_every_process_sends_its_traces_to_the_viewer_unless_told_otherwise() -> None:
+    viewer = _service("jaeger")
+    assert ":" in viewer["image"]
+    assert not viewer["image"].endswith(":latest")
+    # The viewer has no login: its web view is for this machine only.
+    assert viewer["ports"] == ["127.0.0.1:16686:16686"]
+    for service in SETTINGS:
+        raw = _environment(service)[f"{_prefix(service)}OTLP_ENDPOINT"]
+        [variable] = _references(raw)
+        # `-`, not `:-`: SCIPLAN_OTLP_ENDPOINT set empty turns tracing off rather than on.
+        assert (variable["name"], variable["op"]) == ("SCIPLAN_OTLP_ENDPOINT", "-")
+        settings = SETTINGS[service].model_validate(_settings_values(service))
+        assert settings.otlp_endpoint == "http://jaeger:4318"  # OTLP over HTTP
+        off = _interpolate(raw, {"SCIPLAN_OTLP_ENDPOINT": ""})
+        assert SETTINGS[service].model_validate({"otlp_endpoint": off}).otlp_endpoint is None
+    gateway = GatewaySettings.model_validate(_settings_values("gateway"))
+    assert gateway.trace_sample_ratio == 0.1  # a trace costs ~0.5 ms of CPU a process

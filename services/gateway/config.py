@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.gateway.client_address import Network, parse_networks
 from shared.settings import ServiceSettings
+
+
+def base_urls(value: str) -> tuple[str, ...]:
+    """`http://10.0.0.5:8001, http://10.0.0.6:8001/` -> each base URL, without a final slash."""
+    return tuple(part.strip().rstrip("/") for part in value.split(",") if part.strip())
 
 
 class RateLimit(BaseModel):
@@ -61,12 +67,14 @@ class GatewaySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="SCIPLAN_GATEWAY_", extra="ignore")
 
     port: int = 8000
+    # Each service's base URL, or the base URLs of its replicas separated by commas
+    # (`http://10.0.0.5:8001,http://10.0.0.6:8001`): requests go to them in turn (`replicas.py`).
     projects_url: str = "http://127.0.0.1:8001"
     credit_url: str = "http://127.0.0.1:8002"
     funds_url: str = "http://127.0.0.1:8003"
     notify_url: str = "http://127.0.0.1:8004"
     # The web portal, served at `/` (every path that is not the API's, the docs' or the
-    # gateway's own); empty: no portal behind this gateway.
+    # gateway's own), its replicas too; empty: no portal behind this gateway.
     portal_url: str = "http://127.0.0.1:8005"
     access_token_minutes: int = Field(default=15, ge=1, le=15)
     refresh_token_days: int = Field(default=14, ge=1, le=90)
@@ -88,6 +96,9 @@ class GatewaySettings(ServiceSettings):
     login_queue: int = Field(default=16, ge=0)
     login_max_wait_seconds: float = Field(default=3.0, gt=0)
     rate_limits: dict[str, RouteGroupLimits] = Field(default_factory=_default_rate_limits)
+    # Share of a bucket's burst a gateway takes from PostgreSQL at once and spends in memory
+    # (`ratelimit.py`): fewer statements per request; 0 asks PostgreSQL on every request.
+    rate_limit_lease_fraction: float = Field(default=0.05, ge=0, le=0.5)
     # Addresses or networks (`10.0.0.0/8`) of the proxies in front of the gateway: only from
     # them is X-Forwarded-For believed, read from the right (`client_address.py`).
     trusted_proxies: list[str] = Field(default_factory=list)
@@ -126,6 +137,18 @@ class GatewaySettings(ServiceSettings):
             raise ValueError("cheap_password_hashing is only accepted with environment=test")
         return self
 
+    @field_validator("projects_url", "credit_url", "funds_url", "notify_url", "portal_url")
+    @classmethod
+    def _base_urls(cls, value: str, info: ValidationInfo) -> str:
+        urls = base_urls(value)
+        if not urls and info.field_name != "portal_url":
+            raise ValueError("needs a base URL (several, separated by commas, for replicas)")
+        for url in urls:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"not an http(s) base URL: {url!r}")
+        return value
+
     @field_validator("trusted_proxies")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
@@ -137,13 +160,18 @@ class GatewaySettings(ServiceSettings):
         return parse_networks(self.trusted_proxies)
 
     @property
-    def upstreams(self) -> dict[str, str]:
+    def upstreams(self) -> dict[str, tuple[str, ...]]:
+        """The services behind `/api/<service>`, each with the base URLs of its replicas."""
         return {
-            "projects": self.projects_url.rstrip("/"),
-            "credit": self.credit_url.rstrip("/"),
-            "funds": self.funds_url.rstrip("/"),
-            "notify": self.notify_url.rstrip("/"),
+            "projects": base_urls(self.projects_url),
+            "credit": base_urls(self.credit_url),
+            "funds": base_urls(self.funds_url),
+            "notify": base_urls(self.notify_url),
         }
+
+    @property
+    def portal_urls(self) -> tuple[str, ...]:
+        return base_urls(self.portal_url)
 
     @property
     def audiences(self) -> list[str]:

@@ -52,6 +52,7 @@ from shared.metrics import install_metrics
 from shared.middleware import RequestIdMiddleware
 from shared.openapi import with_problem_responses
 from shared.pagination import strict_query
+from shared.tracing import telemetry, tracing_for
 
 PROXY_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
@@ -89,7 +90,18 @@ PUBLIC_ROUTES = frozenset(
 NOT_PORTAL = ("/api/", "/auth/", "/admin/", "/v1/", "/internal/", "/.well-known/", "/metrics")
 
 
-class PortalRoute(Route):
+class ProxyRoute(Route):
+    """A plain route that names itself in the scope, as FastAPI's routes do: the metrics label
+    a request by its route's template (`/api/credit/...`), never by its raw path."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child = super().matches(scope)
+        if match != Match.NONE:
+            child["route"] = self
+        return match, child
+
+
+class PortalRoute(ProxyRoute):
     """Everything the gateway and the API do not claim goes to the portal."""
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
@@ -139,9 +151,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
     if settings.cheap_password_hashing:
         hash_cheaply_for_tests()
+    tracing = tracing_for(settings, edge=True)
+    tracer = tracing.tracer("sciplan") if tracing is not None else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if tracing is not None:
+            tracing.start()
         db = Database(settings)
         async with db.sessionmaker() as session, session.begin():
             await ensure_signing_key(session)
@@ -158,7 +174,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             # exchange the hot bucket rows are not locked across a WAL flush on every request.
             server_settings={"synchronous_commit": "off"},
         )
-        http = client_session(settings.proxy_timeout_seconds, limit=500)
+        http = client_session(settings.proxy_timeout_seconds, limit=500, tracer=tracer)
         key_store = KeyStore(db, settings.key_cache_seconds)
         app.state.db = db
         app.state.http = http
@@ -185,20 +201,24 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             max_wait_seconds=settings.login_max_wait_seconds,
         )
         app.state.rate_limiter = RateLimiter(
-            pool, settings.db_pool_timeout_seconds, settings.db_pool_size
+            pool,
+            settings.db_pool_timeout_seconds,
+            settings.db_pool_size,
+            lease_fraction=settings.rate_limit_lease_fraction,
         )
-        app.state.service_docs = ServiceDocs(settings.upstreams, http)
         app.state.forwarder = Forwarder(settings, http)
+        replicas = app.state.forwarder.replicas
+        app.state.service_docs = ServiceDocs(replicas, http)
         own_tokens = OwnServiceTokens(app.state.token_issuer)
         app.state.notify = NotifyClient(
-            settings.notify_url, settings.notify_timeout_seconds, own_tokens, http
+            replicas["notify"], settings.notify_timeout_seconds, own_tokens, http
         )
         app.state.audit_writer = AuditWriter(db)
         app.state.audit_writer.start()
         stop = asyncio.Event()
         consuming: asyncio.Task[None] | None = None
         if settings.consume_events:
-            consumer = projects_consumer(settings, own_tokens, db, http)
+            consumer = projects_consumer(replicas["projects"], own_tokens, db, http, tracer)
             app.state.consumers.append(consumer)
             app.state.event_sources = {consumer.source: consumer.handlers}
             consuming = asyncio.create_task(consumer.run_forever(settings.event_poll_seconds, stop))
@@ -213,6 +233,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             await http.close()
             await pool.close()
             await db.dispose()
+            if tracing is not None:
+                await tracing.stop()
 
     app = FastAPI(
         title="SciPlan",
@@ -225,6 +247,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
+        telemetry=telemetry(tracing),
     )
     app.state.settings = settings
     app.state.public_routes = PUBLIC_ROUTES
@@ -233,12 +256,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.add_middleware(GuardMiddleware, app_state=app.state, settings=settings)
     app.add_middleware(AuditMiddleware, app_state=app.state)
     install_input_bounds(app)
-    app.add_middleware(RequestIdMiddleware)
-    install_metrics(app, "gateway", settings.metrics_token_value)
+    metrics = install_metrics(app, "gateway", settings.metrics_token_value)
+    app.add_middleware(RequestIdMiddleware, metrics=metrics)
     app.state.audit_failures = Counter(
         "sciplan_audit_write_failures",
         "Audited requests whose audit row could not be written (each is logged whole)",
-        registry=app.state.metrics.registry,
+        registry=metrics.registry,
     )
     app.state.event_tables = events
     app.include_router(_system_router(settings))
@@ -271,8 +294,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.add_route("/docs", swagger_ui, methods=["GET"], include_in_schema=False)
     app.add_route("/docs/assets/{name:path}", asset, methods=["GET"], include_in_schema=False)
     app.add_route("/redoc", redoc, methods=["GET"], include_in_schema=False)
-    app.add_route(
-        "/api/{service}/{path:path}", forward, methods=PROXY_METHODS, include_in_schema=False
+    # First: most requests are for the services, and the gateway's own routes never start
+    # with /api/, so they need not be tried one by one before it.
+    app.router.routes.insert(
+        0,
+        ProxyRoute(
+            "/api/{service}/{path:path}", forward, methods=PROXY_METHODS, include_in_schema=False
+        ),
     )
 
     async def portal(request: Request) -> Any:

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.gateway.accounts.service import set_password_by_operator
 from services.gateway.audit.chain import AuditRecord, VerifyResult, append_all, verify
+from services.gateway.audit.repository import ChainAppender
 from services.gateway.auth import keys
 from services.gateway.auth.passwords import hash_secret
 from services.gateway.auth.repository import CredentialRepository
@@ -82,7 +83,7 @@ async def set_password(
             request_id=f"cli-{uuid7().hex}",
             client_address=None,
         )
-        await append_all(session, [record])
+        await append_all(await ChainAppender.in_session(session), [record])
         return True
 
 

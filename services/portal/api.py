@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from services.portal.sessions.store import Tokens
+from shared.tracing import inject_trace_context
 
 
 @dataclass
@@ -62,14 +63,20 @@ def _problem(response: httpx.Response) -> ApiProblem:
     return ApiProblem(response.status_code, body if isinstance(body, dict) else {})
 
 
+async def _pass_trace_on(request: httpx.Request) -> None:
+    inject_trace_context(request.headers)
+
+
 class Gateway:
     """The portal's one HTTP client to the gateway (a pool of keep-alive connections)."""
 
-    def __init__(self, base_url: str, timeout: float) -> None:
+    def __init__(self, base_url: str, timeout: float, *, traced: bool = False) -> None:
+        """`traced`: the page's trace goes on to the gateway (`traceparent`)."""
         self.http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             timeout=timeout,
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            event_hooks={"request": [_pass_trace_on]} if traced else None,
         )
 
     async def close(self) -> None:

@@ -45,6 +45,7 @@ from shared.db import Database
 from shared.errors import Text, problem_response
 from shared.middleware import RequestIdMiddleware
 from shared.periodic import every
+from shared.tracing import telemetry, tracing_for
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -135,11 +136,16 @@ def _install_error_pages(app: FastAPI, settings: PortalSettings) -> None:
 
 def create_app(settings: PortalSettings | None = None) -> FastAPI:
     settings = settings or PortalSettings()
+    tracing = tracing_for(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings)
-        gateway = Gateway(settings.gateway_url, settings.http_timeout_seconds)
+        if tracing is not None:
+            tracing.start()
+        gateway = Gateway(
+            settings.gateway_url, settings.http_timeout_seconds, traced=tracing is not None
+        )
         app.state.db = db
         app.state.gateway = gateway
         stop = asyncio.Event()
@@ -158,6 +164,8 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
             await asyncio.gather(sweeping, return_exceptions=True)
             await gateway.close()
             await db.dispose()
+            if tracing is not None:
+                await tracing.stop()
 
     app = FastAPI(
         title="SciPlan portal",
@@ -165,6 +173,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
+        telemetry=telemetry(tracing),
     )
     app.state.settings = settings
 
@@ -198,5 +207,6 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     app.include_router(evaluator_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(PortalHeadersMiddleware, secure=settings.secure_cookies)
-    app.add_middleware(RequestIdMiddleware)
+    # Behind the gateway, which logs every request it answers.
+    app.add_middleware(RequestIdMiddleware, log_every_request=False)
     return app

@@ -7,16 +7,18 @@ from typing import ClassVar
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from shared.objectstore.settings import ObjectStoreSettings
 from shared.settings import ServiceSettings
 
 
-class ProjectsSettings(ServiceSettings):
+class ProjectsSettings(ServiceSettings, ObjectStoreSettings):
     service_name: ClassVar[str] = "projects"
     model_config = SettingsConfigDict(env_prefix="SCIPLAN_PROJECTS_", extra="ignore")
 
     port: int = 8001
     credit_url: str = "http://127.0.0.1:8002"
-    # Attachments: the largest file accepted, and the types accepted.
+    # Attachments: kept in the object store (ObjectStoreSettings: SCIPLAN_PROJECTS_OBJECT_STORE,
+    # _OBJECTS_DIR, _S3_*); the largest file accepted, and the types accepted.
     attachment_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     attachment_types: frozenset[str] = frozenset(
         {
@@ -33,3 +35,6 @@ class ProjectsSettings(ServiceSettings):
     assignment_run_wait_seconds: float = Field(default=20.0, ge=0, le=25)
     # How long the credit service may take to answer an eligibility check.
     credit_timeout_seconds: float = Field(default=5.0, gt=0)
+
+    def default_secrets(self) -> list[str]:
+        return [*super().default_secrets(), *self.object_store_default_secrets()]

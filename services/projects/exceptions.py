@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.errors import Conflict, Forbidden, NotFound, Text
+from shared.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Text
 
 
 class ProgramNotFound(NotFound):
@@ -32,6 +32,11 @@ class ProjectNotFound(NotFound):
 class AttachmentNotFound(NotFound):
     code = "attachment.not_found"
     title = Text("附件不存在", "Attachment not found")
+
+
+class AttachmentContentMissing(ServiceUnavailable):
+    code = "attachment.unavailable"
+    title = Text("附件内容暂不可用", "The attachment's content is unavailable")
 
 
 class ProgramExists(Conflict):

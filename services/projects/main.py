@@ -21,6 +21,7 @@ from services.projects.review.rounds.endpoints import router as rounds_router
 from services.projects.review.scoring.endpoints import router as scoring_router
 from shared.auth.jwks import FetchDocument
 from shared.clock import service_clock
+from shared.objectstore.requests import close_at_shutdown, install_object_store
 from shared.pagination import strict_query
 from shared.service_app import ServiceParts, create_service_app
 
@@ -43,8 +44,9 @@ PUBLIC_ROUTES = frozenset(
 def create_app(
     settings: ProjectsSettings | None = None, *, jwks_fetch: FetchDocument | None = None
 ) -> FastAPI:
+    settings = settings or ProjectsSettings()
     parts = ServiceParts(
-        settings=settings or ProjectsSettings(),
+        settings=settings,
         title="SciPlan projects",
         description=(
             "Programs (5 basic + X special funds), calls, applications, review, decisions "
@@ -69,9 +71,12 @@ def create_app(
             strict_query(overview_router),
         ],
         public_routes=PUBLIC_ROUTES,
+        background=[close_at_shutdown],
     )
     app = create_service_app(parts, jwks_fetch=jwks_fetch)
     app.state.clock = service_clock(parts.settings.test_clock_file)
+    # Attachments (tests may put another store in `app.state.objects` before the app starts).
+    install_object_store(app, settings.open_object_store())
     # Tests put an in-process credit client here; otherwise one over HTTP is made on first use.
     app.state.credit_client = None
     return app

@@ -9,6 +9,7 @@ process that deactivates someone marks them at once.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from uuid import UUID
@@ -41,6 +42,8 @@ class ActiveUsers:
         self._unknown_is_active = unknown_is_active
         self._cache_size = cache_size
         self._known: dict[UUID, tuple[bool, float]] = {}
+        # Lookups under way: the requests that find the entry expired together share one.
+        self._asking: dict[UUID, asyncio.Future[bool | None]] = {}
 
     async def ensure_active(self, principal: Principal) -> None:
         """Raises AccountInactive (401) for a deactivated person; service accounts pass."""
@@ -55,7 +58,12 @@ class ActiveUsers:
         hit = self._known.get(user_id)
         if hit is not None and hit[1] > now:
             return hit[0]
-        found = await self._lookup(user_id)
+        asking = self._asking.get(user_id)
+        if asking is None:
+            asking = self._asking[user_id] = asyncio.ensure_future(self._lookup(user_id))
+            asking.add_done_callback(lambda _: self._asking.pop(user_id, None))
+        # Shielded: one caller giving up (a client gone) does not fail the others' lookup.
+        found = await asyncio.shield(asking)
         active = self._unknown_is_active if found is None else found
         if self._cache_seconds > 0:
             if len(self._known) >= self._cache_size:

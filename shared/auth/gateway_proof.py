@@ -45,10 +45,19 @@ def _signature(key: str, at: int, method: str, target: str, authorization: str, 
     return hmac.new(key.encode(), message.encode("latin-1"), hashlib.sha256).hexdigest()
 
 
-def sign(key: str, *, method: str, target: str, authorization: str, body: bytes) -> str:
-    """The header value for a request to `target` (the path and query the service sees)."""
+def sign(
+    key: str,
+    *,
+    method: str,
+    target: str,
+    authorization: str,
+    body: bytes,
+    body_sha256: str | None = None,
+) -> str:
+    """The header value for a request to `target` (the path and query the service sees).
+    `body_sha256`: the body's digest, already computed (for a body sent from a file)."""
     at = int(time.time())
-    digest = hashlib.sha256(body).hexdigest() if body else EMPTY_DIGEST
+    digest = body_sha256 or (hashlib.sha256(body).hexdigest() if body else EMPTY_DIGEST)
     return f"t={at},d={digest},s={_signature(key, at, method, target, authorization, digest)}"
 
 

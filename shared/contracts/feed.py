@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from pydantic import Field
+
 from shared.contracts.base import Contract
 
 
@@ -23,4 +25,21 @@ class EventV1(Contract):
 
 class EventFeedPageV1(Contract):
     events: list[EventV1]
+    next_position: str
+
+
+class EventV2(EventV1):
+    """V1 and the trace the event was published in, so that applying it joins that trace."""
+
+    trace_context: dict[str, str] | None = Field(
+        default=None,
+        description=(
+            "W3C trace context (`traceparent`, `tracestate`) of the span that published the "
+            "event; absent when the producer was not tracing"
+        ),
+    )
+
+
+class EventFeedPageV2(Contract):
+    events: list[EventV2]
     next_position: str

@@ -79,6 +79,8 @@ EVENTS: tuple[type[EventContract], ...] = (
 CALLS: tuple[type[Contract], ...] = (
     feed.EventFeedPageV1,
     feed.EventV1,
+    feed.EventFeedPageV2,
+    feed.EventV2,
     credit.EligibilityQueryV1,
     credit.EligibilityV1,
     credit.BulkEligibilityRequestV1,

@@ -21,6 +21,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 import sqlalchemy as sa
+from opentelemetry.trace import Tracer
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -45,6 +46,7 @@ class EventConsumer:
         tables: EventTables,
         handlers: Handlers,
         batch_size: int = 100,
+        tracer: Tracer | None = None,
     ) -> None:
         self.source = source
         self._fetch = fetch
@@ -52,6 +54,7 @@ class EventConsumer:
         self._tables = tables
         self.handlers = dict(handlers)
         self._batch_size = batch_size
+        self._tracer = tracer
         # For the metrics: events read, events parked, failed polls, batches another replica
         # applied first, and when the feed was last read to its end.
         self.consumed = 0
@@ -87,6 +90,7 @@ class EventConsumer:
                 source=self.source,
                 handlers=self.handlers,
                 events=page.events,
+                tracer=self._tracer,
             )
         self.parked += sum(outcome in PARKED for outcome in outcomes)
         return len(page.events)

@@ -10,15 +10,16 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts.base import EventContract
-from shared.contracts.feed import EventFeedPageV1, EventV1
+from shared.contracts.feed import EventFeedPageV2, EventV2
 from shared.errors import AppError, Text
 from shared.events.tables import EventTables
 from shared.ids import uuid7
 from shared.logging import request_id_var
+from shared.tracing import current_trace_context
 
 # The feed's envelope and page (contracts between services: `shared/contracts/feed.py`).
-Event = EventV1
-EventFeedPage = EventFeedPageV1
+Event = EventV2
+EventFeedPage = EventFeedPageV2
 
 
 class InvalidPosition(AppError):
@@ -46,7 +47,8 @@ async def publish(
 ) -> UUID:
     """Record an event in the same transaction as the state change it describes. The type,
     the aggregate and the payload come from the contract; the aggregate's id too, unless the
-    contract leaves it to the producer (`aggregate_field` None)."""
+    contract leaves it to the producer (`aggregate_field` None). Inside a trace, the event
+    carries its context, and the consumer's work on it joins the same trace."""
     contract = type(event)
     key = aggregate_id if aggregate_id is not None else event.aggregate_key()
     if key is None:
@@ -60,6 +62,7 @@ async def publish(
             aggregate_id=key,
             payload=event.model_dump(mode="json"),
             request_id=request_id_var.get(),
+            trace_context=current_trace_context(),
         )
     )
     return event_id
@@ -72,6 +75,7 @@ async def publish_all(
     (sent in batches) rather than one round trip each: applying an assignment run publishes
     tens of thousands."""
     rows: list[dict[str, Any]] = []
+    trace_context = current_trace_context()
     for event in events:
         contract = type(event)
         key = event.aggregate_key()
@@ -85,6 +89,7 @@ async def publish_all(
                 "aggregate_id": key,
                 "payload": event.model_dump(mode="json"),
                 "request_id": request_id_var.get(),
+                "trace_context": trace_context,
             }
         )
     if rows:
@@ -117,6 +122,7 @@ async def read_feed(
             payload=row.payload,
             occurred_at=row.occurred_at,
             request_id=row.request_id,
+            trace_context=row.trace_context,
             position=f"{row.txid}:{row.id}",
         )
         for row in rows

@@ -25,6 +25,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 import sqlalchemy as sa
+from opentelemetry.trace import Tracer
 from pydantic import ValidationError
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +36,7 @@ from shared.errors import AppError
 from shared.events.handlers import CannotApply, Handlers, Subscription, problems_of
 from shared.events.tables import UNRESOLVED, EventTables
 from shared.ids import uuid7
+from shared.tracing import applying, record_outcome
 
 log = logging.getLogger(__name__)
 
@@ -188,8 +190,10 @@ async def apply_batch(
     source: str,
     handlers: Handlers,
     events: Sequence[EventV1],
+    tracer: Tracer | None = None,
 ) -> list[Outcome]:
-    """Applies a batch in the caller's transaction; what became of each event, in order."""
+    """Applies a batch in the caller's transaction; what became of each event, in order.
+    With a `tracer`, each event tried is applied in a span of the trace it was published in."""
     if not events:
         return []
     parked = await _parked_state(session, tables, source, events)
@@ -204,7 +208,9 @@ async def apply_batch(
             await park(session, tables, source, event, error="waiting", blocked_by=head)
             outcomes.append("waiting")
             continue
-        outcome, error = await attempt(session, tables, source, subscription, event)
+        with applying(tracer, source, event) as span:
+            outcome, error = await attempt(session, tables, source, subscription, event)
+            record_outcome(span, outcome, error)
         if outcome == "failed":
             assert error is not None
             letter = await park(session, tables, source, event, error=error)

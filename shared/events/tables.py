@@ -48,6 +48,8 @@ def event_tables(metadata: sa.MetaData) -> EventTables:
         sa.Column("aggregate_id", sa.String(100), nullable=False),
         sa.Column("payload", JSONB, nullable=False),
         sa.Column("request_id", sa.String(100)),
+        # The W3C trace context the event was published in (shared/tracing.py), if any.
+        sa.Column("trace_context", JSONB),
         sa.Column(
             "occurred_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
         ),

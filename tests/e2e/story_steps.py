@@ -35,13 +35,17 @@ class Story:
     tokens: dict[str, dict[str, str]] = field(default_factory=dict)
     ids: dict[str, str] = field(default_factory=dict)  # username -> gateway user id
     orgs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    requests: int = 0
 
     @property
     def url(self) -> str:
-        return self.running.url
+        """A gateway's address; with several, each request goes to the next in turn."""
+        gateways = self.running.gateway_urls
+        self.requests += 1
+        return gateways[self.requests % len(gateways)]
 
     def api(self, service: str) -> str:
-        return f"{self.running.url}/api/{service}/v1"
+        return f"{self.url}/api/{service}/v1"
 
     def now(self) -> datetime:
         """The services' time (the real time plus how far the story moved the clock)."""

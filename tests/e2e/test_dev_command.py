@@ -151,6 +151,8 @@ def test_a_start_that_takes_too_long_fails_in_one_line_after_printing_the_passwo
     [failure] = [line for line in output if line.startswith("SciPlan did not start")]
     assert password_line < progress < output.index(failure)
     assert re.search(r"not ready after 0\.5 s.*SCIPLAN_START_TIMEOUT_SECONDS", failure), failure
+    # Then each service not ready, with where its full log is and its last lines.
+    assert f"  projects, last lines of {logs / 'projects.log'}:" in output
     assert "Traceback" not in hasty.output
     _nothing_left_behind(tmp_path, port)
 
@@ -173,3 +175,24 @@ def test_a_start_that_takes_too_long_fails_in_one_line_after_printing_the_passwo
     finally:
         patient.close()
     _nothing_left_behind(tmp_path, port)
+
+
+def test_a_database_that_does_not_answer_fails_in_one_line_with_the_error_in_a_log(
+    tmp_path: Path,
+) -> None:
+    port = free_ports(2)
+    nowhere = f"postgresql+asyncpg://sciplan@127.0.0.1:{port[1]}/sciplan"  # nobody listens
+    runner = Runner(tmp_path, port[0], SCIPLAN_DATABASE_URL=nowhere)
+    try:
+        assert runner.process.wait(timeout=120) == 1, runner.output
+    finally:
+        runner.close()
+    runner._reader.join(timeout=10)
+
+    runner_log = Path(".sciplan") / "logs" / "sciplan-dev.log"
+    assert runner.lines[-1].startswith(
+        "SciPlan did not start: preparing the database (SCIPLAN_DATABASE_URL) failed: "
+    ), runner.output
+    assert runner.lines[-1].endswith(f"(the whole error is in {runner_log})")
+    assert "Traceback" not in runner.output
+    assert "Traceback" in (tmp_path / runner_log).read_text()

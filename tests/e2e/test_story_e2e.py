@@ -9,6 +9,7 @@ published has been consumed exactly once by each service that follows it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,8 +42,18 @@ class StoryStack:
     clock_file: Path
 
 
-@pytest.fixture
-def story_stack(postgres_server_url: str, tmp_path: Path) -> Iterator[StoryStack]:
+@contextlib.contextmanager
+def running_story_stack(
+    postgres_server_url: str,
+    tmp_path: Path,
+    extra_env: dict[str, str] | None = None,
+    *,
+    portal: bool = False,
+    replicas: int = 1,
+    gateways: int = 1,
+) -> Iterator[StoryStack]:
+    """The story's own stack and database, its clock moved by the test; `replicas` processes
+    of every service behind `gateways` gateways (the portal's too, with `portal`)."""
     clock_file = tmp_path / "clock"
     clock_file.write_text("0")
     clocks = {f"SCIPLAN_{s}_TEST_CLOCK_FILE": str(clock_file) for s in SERVICES_WITH_CLOCKS}
@@ -53,10 +64,23 @@ def story_stack(postgres_server_url: str, tmp_path: Path) -> Iterator[StoryStack
         clocks["SCIPLAN_NOTIFY_SMTP_PORT"] = str(mail.port)
         with (
             migrated_database(postgres_server_url, f"sciplan_story_{os.getpid()}") as url,
-            running_stack(url, tmp_path / "logs", clocks) as running,
+            running_stack(
+                url,
+                tmp_path / "logs",
+                clocks | (extra_env or {}),
+                portal=portal,
+                replicas=replicas,
+                gateways=gateways,
+            ) as running,
         ):
             running.mail = mail
             yield StoryStack(running=running, clock_file=clock_file)
+
+
+@pytest.fixture
+def story_stack(postgres_server_url: str, tmp_path: Path) -> Iterator[StoryStack]:
+    with running_story_stack(postgres_server_url, tmp_path) as stack:
+        yield stack
 
 
 # --- the cast ---------------------------------------------------------------------------------
@@ -134,7 +158,9 @@ async def special_fund(story: Story) -> dict[str, Any]:
     return fund
 
 
-async def open_call(story: Story, fund: dict[str, Any], title: str) -> dict[str, Any]:
+async def open_call(
+    story: Story, fund: dict[str, Any], title: str, closes_in: timedelta = timedelta(hours=2)
+) -> dict[str, Any]:
     now = story.now()
     call: dict[str, Any] = await story.ok(
         "POST",
@@ -147,7 +173,7 @@ async def open_call(story: Story, fund: dict[str, Any], title: str) -> dict[str,
             "title": title,
             "guideline": "支持兰白试验区旱作农业、盐碱地治理与新材料方向。",
             "opens_at": (now - timedelta(minutes=1)).isoformat(),
-            "closes_at": (now + timedelta(hours=2)).isoformat(),
+            "closes_at": (now + closes_in).isoformat(),
             "review_template": {
                 "criteria": [
                     {"code": "innovation", "name": "创新性", "weight": 60, "min": 0, "max": 100},
@@ -934,78 +960,85 @@ async def everyone_was_told(story: Story) -> None:
 async def test_the_whole_story(story_stack: StoryStack) -> None:
     async with e2e_client() as client:
         story = Story(client=client, running=story_stack.running, clock_file=story_stack.clock_file)
-        await cast(story)
-        fund = await special_fund(story)
-        await fund_the_envelope(story)
-        call = await open_call(story, fund, "2026年度兰白科技创新专项")
-        applications = {
-            "pi.wang": await submitted(story, call, "pi.wang", "盐碱地生物改良关键技术"),
-            "pi.liu": await submitted(story, call, "pi.liu", "旱作农业节水关键技术"),
-        }
-        story.advance(hours=3)  # the call closes
-        for pi, org_admin in (("pi.wang", "oa.lzu"), ("pi.liu", "oa.gsaas")):
-            endorsed = await endorse(story, applications[pi], org_admin)
-            assert endorsed["status"] == "endorsed", endorsed
-            assert endorsed["formal_check"]["automatic_passed"] is True, endorsed
-            await story.ok(
-                "POST",
-                "projects",
-                f"/applications/{applications[pi]}/formal-check/decision",
-                "pm.lbcx",
-                json={"decision": "pass", "reason": "形式审查合格"},
-            )
-        await review(story, call, applications)
-        projects = await decide(story, call, applications)
-        wang, liu = projects["pi.wang"], projects["pi.liu"]
-        await public_notice(story, projects)
+        await the_whole_story(story)
 
-        # The task book is signed: the first tranche reaches the organization's account.
-        await contract(story, wang, BUDGET_A, "oa.lzu")
-        first = await pay_tranche(story, wang, 1)
-        assert first["released"] == BUDGET_A // 2
-        assert await balance(story, first["funds_account_id"]) == BUDGET_A // 2
-        assert (await grant(story, wang, who="oa.lzu"))["org"]["name"] == "兰州大学"
-        await who_reads_the_grant(story, wang, first)
 
-        # The funds service is killed while the second task book's event is on its way; started
-        # again, it opens that budget once and has lost nothing it had answered.
-        await contract(story, liu, BUDGET_B, "oa.gsaas")
-        story.running.stack.kill("funds")
-        story.running.stack.restart("funds")
-        await pay_tranche(story, liu, 1)
-        assert (await grant(story, wang))["released"] == BUDGET_A // 2
-        listed = await story.ok("GET", "funds", "/grants", "fo.zhou", params={"program_code": FUND})
-        assert sorted(g["project_id"] for g in listed["items"]) == sorted([wang, liu])
+async def the_whole_story(story: Story) -> dict[str, Any]:
+    """From the call to the trial balance, by the people of `cast`; the special fund it made.
+    Also run on two replicas of every service (test_replicas_e2e.py)."""
+    await cast(story)
+    fund = await special_fund(story)
+    await fund_the_envelope(story)
+    call = await open_call(story, fund, "2026年度兰白科技创新专项")
+    applications = {
+        "pi.wang": await submitted(story, call, "pi.wang", "盐碱地生物改良关键技术"),
+        "pi.liu": await submitted(story, call, "pi.liu", "旱作农业节水关键技术"),
+    }
+    story.advance(hours=3)  # the call closes
+    for pi, org_admin in (("pi.wang", "oa.lzu"), ("pi.liu", "oa.gsaas")):
+        endorsed = await endorse(story, applications[pi], org_admin)
+        assert endorsed["status"] == "endorsed", endorsed
+        assert endorsed["formal_check"]["automatic_passed"] is True, endorsed
+        await story.ok(
+            "POST",
+            "projects",
+            f"/applications/{applications[pi]}/formal-check/decision",
+            "pm.lbcx",
+            json={"decision": "pass", "reason": "形式审查合格"},
+        )
+    await review(story, call, applications)
+    projects = await decide(story, call, applications)
+    wang, liu = projects["pi.wang"], projects["pi.liu"]
+    await public_notice(story, projects)
 
-        await spend(story, wang, "oa.lzu", "business", 12_000_000)
-        await report(story, wang, "pi.wang", "midterm", "pass")
-        await pay_tranche(story, wang, 2)
-        await report(story, wang, "pi.wang", "final", "passed")
-        accepted = await story.ok("GET", "projects", f"/projects/{wang}", "pm.lbcx")
-        assert accepted["status"] == "accepted"
-        await pay_tranche(story, wang, 3)
-        await post_subsidy(story, wang, 10_000_000)
-        done = await grant(story, wang)
-        assert done["released"] == BUDGET_A + 10_000_000
-        assert done["spent"] == 12_000_000
+    # The task book is signed: the first tranche reaches the organization's account.
+    await contract(story, wang, BUDGET_A, "oa.lzu")
+    first = await pay_tranche(story, wang, 1)
+    assert first["released"] == BUDGET_A // 2
+    assert await balance(story, first["funds_account_id"]) == BUDGET_A // 2
+    assert (await grant(story, wang, who="oa.lzu"))["org"]["name"] == "兰州大学"
+    await who_reads_the_grant(story, wang, first)
 
-        # Misconduct: the second project ends, its unspent money is frozen and recovered, and
-        # its PI's credit record goes through notice and confirmation.
-        await spend(story, liu, "oa.gsaas", "business", 5_000_000)
-        await terminate_for_misconduct(story, liu)
-        await recover(story, liu, BUDGET_B // 2 - 5_000_000)
-        # The banned PI cannot apply to the next call: the formal check asks credit.
-        next_call = await open_call(story, fund, "2026年度兰白科技创新专项（第二批）")
-        again = await submitted(story, next_call, "pi.liu", "旱作农业节水关键技术（续）")
-        story.advance(hours=3)
-        checked = await endorse(story, again, "oa.gsaas")
-        assert checked["formal_check"]["automatic_passed"] is False
-        failed = [r for r in checked["formal_check"]["results"] if not r["passed"]]
-        assert [r["rule"] for r in failed] == ["credit.eligible"], checked
+    # The funds service is killed while the second task book's event is on its way; started
+    # again, it opens that budget once and has lost nothing it had answered.
+    await contract(story, liu, BUDGET_B, "oa.gsaas")
+    story.running.stack.kill("funds")
+    story.running.stack.restart("funds")
+    await pay_tranche(story, liu, 1)
+    assert (await grant(story, wang))["released"] == BUDGET_A // 2
+    listed = await story.ok("GET", "funds", "/grants", "fo.zhou", params={"program_code": FUND})
+    assert sorted(g["project_id"] for g in listed["items"]) == sorted([wang, liu])
 
-        await vouchers(story)
-        await evaluate(story, fund, wang)
-        balanced = await story.ok("GET", "funds", "/reports/trial-balance", "fo.zhou")
-        assert balanced["balanced"] is True
-        await events_consumed_exactly_once(story)
-        await everyone_was_told(story)
+    await spend(story, wang, "oa.lzu", "business", 12_000_000)
+    await report(story, wang, "pi.wang", "midterm", "pass")
+    await pay_tranche(story, wang, 2)
+    await report(story, wang, "pi.wang", "final", "passed")
+    accepted = await story.ok("GET", "projects", f"/projects/{wang}", "pm.lbcx")
+    assert accepted["status"] == "accepted"
+    await pay_tranche(story, wang, 3)
+    await post_subsidy(story, wang, 10_000_000)
+    done = await grant(story, wang)
+    assert done["released"] == BUDGET_A + 10_000_000
+    assert done["spent"] == 12_000_000
+
+    # Misconduct: the second project ends, its unspent money is frozen and recovered, and
+    # its PI's credit record goes through notice and confirmation.
+    await spend(story, liu, "oa.gsaas", "business", 5_000_000)
+    await terminate_for_misconduct(story, liu)
+    await recover(story, liu, BUDGET_B // 2 - 5_000_000)
+    # The banned PI cannot apply to the next call: the formal check asks credit.
+    next_call = await open_call(story, fund, "2026年度兰白科技创新专项（第二批）")
+    again = await submitted(story, next_call, "pi.liu", "旱作农业节水关键技术（续）")
+    story.advance(hours=3)
+    checked = await endorse(story, again, "oa.gsaas")
+    assert checked["formal_check"]["automatic_passed"] is False
+    failed = [r for r in checked["formal_check"]["results"] if not r["passed"]]
+    assert [r["rule"] for r in failed] == ["credit.eligible"], checked
+
+    await vouchers(story)
+    await evaluate(story, fund, wang)
+    balanced = await story.ok("GET", "funds", "/reports/trial-balance", "fo.zhou")
+    assert balanced["balanced"] is True
+    await events_consumed_exactly_once(story)
+    await everyone_was_told(story)
+    return fund

@@ -10,11 +10,14 @@ from aiohttp import web
 from fastapi import FastAPI
 from httpx import AsyncClient
 
+from services.gateway.replicas import Replicas
 from shared.auth.gateway_proof import HEADER as PROOF_HEADER
 from shared.auth.gateway_proof import verified_digest
 from shared.auth.roles import Role
 from shared.settings import DEV_GATEWAY_PROOF_KEY
 from tests.conftest import Login, MakeUser, bearer
+
+LARGE = bytes(range(256)) * 12_000  # 3 MB: over what the gateway holds in memory
 
 
 async def _echo(request: web.Request) -> web.Response:
@@ -27,6 +30,17 @@ async def _echo(request: web.Request) -> web.Response:
             content_type="application/problem+json",
         )
     body = await request.read()
+    if request.path == "/v1/digest":
+        return web.json_response(
+            {
+                "size": len(body),
+                "sha256": hashlib.sha256(body).hexdigest(),
+                "raw_path": request.raw_path,
+                "headers": {k.lower(): v for k, v in request.headers.items()},
+            }
+        )
+    if request.path == "/v1/large":
+        return web.Response(body=LARGE, content_type="application/pdf")
     return web.json_response(
         {
             "method": request.method,
@@ -53,20 +67,20 @@ def _redirect(request: web.Request) -> web.Response:
 @pytest.fixture
 async def echo_upstream(gateway: FastAPI) -> AsyncIterator[str]:
     """A stand-in upstream in place of the credit service, listening on loopback."""
-    app = web.Application()
+    app = web.Application(client_max_size=8 * 1024 * 1024)
     app.router.add_route("*", "/{tail:.*}", _echo)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = runner.addresses[0][1]
-    forwarder = gateway.state.forwarder
-    original = forwarder.settings.credit_url
-    forwarder.settings.credit_url = f"http://127.0.0.1:{port}"
+    replicas = gateway.state.forwarder.replicas
+    original = replicas["credit"]
+    replicas["credit"] = Replicas([f"http://127.0.0.1:{port}"])
     try:
-        yield forwarder.settings.credit_url
+        yield replicas["credit"].urls[0]
     finally:
-        forwarder.settings.credit_url = original
+        replicas["credit"] = original
         await runner.cleanup()
 
 
@@ -103,6 +117,27 @@ async def test_forwarding_passes_the_request_and_strips_hop_by_hop_headers(
     assert response.headers["x-upstream"] == "yes"
     assert "keep-alive" not in response.headers
     assert response.headers["x-request-id"] == "fwd-1"
+
+
+async def test_a_client_s_trace_context_is_not_passed_on(
+    echo_upstream: str, gateway_client: AsyncClient, make_user: MakeUser, login: Login
+) -> None:
+    # The gateway does not trace here (no OTLP endpoint): the service sees no trace at all,
+    # rather than one the client made up (tests/test_traces.py: the gateway's own goes on).
+    token = (await login(await make_user(Role.applicant)))["access_token"]
+    response = await gateway_client.get(
+        "/api/credit/v1/things",
+        headers=bearer(token)
+        | {
+            "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "tracestate": "vendor=1",
+            "baggage": "user=someone",
+        },
+    )
+    assert response.status_code == 200, response.text
+    headers = response.json()["headers"]
+    assert not {"traceparent", "tracestate", "baggage"} & set(headers)
+    assert "traceparent" not in response.headers
 
 
 async def test_the_path_goes_upstream_as_the_client_encoded_it(
@@ -185,3 +220,57 @@ async def test_the_gateway_proves_each_request_it_forwards(
     assert seen["headers"][PROOF_HEADER.lower()] != "t=1,d=forged,s=forged"
     digest = verified_digest(DEV_GATEWAY_PROOF_KEY, scope)
     assert digest == hashlib.sha256(b'{"b": 2}').hexdigest()
+
+
+async def test_large_bodies_stream_through_with_their_proof_and_length(
+    gateway: FastAPI,
+    echo_upstream: str,
+    gateway_client: AsyncClient,
+    make_user: MakeUser,
+    login: Login,
+) -> None:
+    token = (await login(await make_user(Role.applicant)))["access_token"]
+    upload = LARGE[::-1]
+    limit = gateway.state.settings.max_upload_bytes
+    assert len(upload) < limit
+    response = await gateway_client.post(
+        "/api/credit/v1/digest",
+        content=upload,
+        headers=bearer(token) | {"Content-Type": "multipart/form-data; boundary=x"},
+    )
+    seen = response.json()
+    assert (seen["size"], seen["sha256"]) == (len(upload), hashlib.sha256(upload).hexdigest())
+    assert seen["headers"]["content-length"] == str(len(upload))  # sent from a file, not chunked
+    scope = {
+        "method": "POST",
+        "path": "/v1/digest",
+        "raw_path": b"/v1/digest",
+        "query_string": b"",
+        "headers": [(k.encode(), v.encode()) for k, v in seen["headers"].items()],
+    }
+    assert verified_digest(DEV_GATEWAY_PROOF_KEY, scope) == seen["sha256"]
+
+    download = await gateway_client.get("/api/credit/v1/large", headers=bearer(token))
+    assert download.status_code == 200
+    assert download.content == LARGE
+    assert download.headers["content-length"] == str(len(LARGE))
+    assert download.headers["content-type"] == "application/pdf"
+
+
+async def test_proxied_requests_are_counted_per_service_not_per_path(
+    gateway: FastAPI, gateway_client: AsyncClient
+) -> None:
+    await gateway_client.get("/api/credit/v1/records/one")
+    await gateway_client.get("/api/credit/v1/records/two")
+    await gateway_client.get("/a-portal-page")
+    registry = gateway.state.metrics.registry
+    labels = {
+        sample.labels["route"]
+        for metric in registry.collect()
+        if metric.name == "sciplan_http_requests"
+        for sample in metric.samples
+        if sample.name.endswith("_total")
+    }
+    assert "/api/credit/..." in labels
+    assert "/{path:path}" in labels
+    assert not any("one" in label or "two" in label for label in labels)

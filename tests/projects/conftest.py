@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -86,7 +87,7 @@ class Projects:
     issuer: Any = None  # the gateway's TokenIssuer, to mint tokens for people added later
 
     async def call(self, method: str, path: str, who: str | None, **kwargs: Any) -> httpx.Response:
-        headers = self.callers[who].headers if who else {}
+        headers = {**(self.callers[who].headers if who else {}), **kwargs.pop("headers", {})}
         return await self.client.request(method, path, headers=headers, **kwargs)
 
 
@@ -97,13 +98,16 @@ async def projects(
     gateway: FastAPI,
     gateway_client: httpx.AsyncClient,
     session: AsyncSession,
+    tmp_path: Path,
 ) -> AsyncIterator[Projects]:
     async def jwks() -> dict[str, Any]:
         document: dict[str, Any] = (await gateway_client.get("/.well-known/jwks.json")).json()
         return document
 
     url = SecretStr(database_url)
-    app = create_app(ProjectsSettings(database_url=url), jwks_fetch=jwks)
+    # Attachments go to a folder of the test's own.
+    settings = ProjectsSettings(database_url=url, objects_dir=str(tmp_path / "objects"))
+    app = create_app(settings, jwks_fetch=jwks)
     credit = credit_app(
         CreditSettings(database_url=url, rating_sweep_seconds=3600), jwks_fetch=jwks
     )

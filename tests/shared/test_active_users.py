@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from uuid import uuid4
+
 import httpx
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -9,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.projects.config import ProjectsSettings
 from services.projects.main import create_app as projects_app
 from services.projects.models import directory
+from shared.auth.active_users import ActiveUsers
 from shared.auth.roles import Role
 from shared.clock import utcnow
 from shared.contracts.directory import UserUpdatedV1
@@ -64,3 +68,23 @@ async def test_a_service_refuses_the_tokens_of_people_its_directory_knows_as_dea
         assert refused.json()["code"] == "auth.account_inactive"
         await _directory_hears(session, person, active=True)
         assert (await projects.get("/v1/me", headers=headers)).status_code == 200
+
+
+async def test_requests_that_find_a_person_expired_together_share_one_lookup() -> None:
+    asked: list[object] = []
+    answer = asyncio.Event()
+
+    async def lookup(user_id: object) -> bool | None:
+        asked.append(user_id)
+        await answer.wait()
+        return False
+
+    users = ActiveUsers(lookup, cache_seconds=60, unknown_is_active=True)
+    person = uuid4()
+    waiting = [asyncio.create_task(users.is_active(person)) for _ in range(20)]
+    await asyncio.sleep(0)
+    answer.set()
+    assert await asyncio.gather(*waiting) == [False] * 20
+    assert asked == [person]
+    assert await users.is_active(person) is False  # remembered: no second lookup
+    assert asked == [person]

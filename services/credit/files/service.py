@@ -150,14 +150,12 @@ def _open_until(
 async def me_details(session: AsyncSession, principal: Principal) -> dict[str, Any]:
     """`GET /v1/me` of the credit service: where the caller's own credit file is."""
     subjects = SubjectRepository(session)
-    person = (
-        await subjects.find_one(gateway_user_id=principal.user_id) if principal.user_id else None
-    )
+    person = await subjects.id_of_user(principal.user_id) if principal.user_id else None
     details: dict[str, Any] = {
-        "credit_subject_id": str(person.id) if person else None,
+        "credit_subject_id": str(person) if person else None,
         "credit_file": "/api/credit/v1/me/file",
     }
     if principal.org_id is not None and Role.org_admin in principal.roles:
-        unit = await subjects.find_one(gateway_org_id=principal.org_id)
-        details["organization_credit_subject_id"] = str(unit.id) if unit else None
+        unit = await subjects.id_of_organization(principal.org_id)
+        details["organization_credit_subject_id"] = str(unit) if unit else None
     return details

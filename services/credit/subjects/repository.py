@@ -8,6 +8,15 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credit.models import Subject, SubjectLink
+from shared.db import CompiledRead
+
+# Asked on every `GET /v1/me` (each portal page): straight to the driver (`CompiledRead`).
+_OF_USER = CompiledRead(
+    sa.select(Subject.id).where(Subject.gateway_user_id == sa.bindparam("user_id"))
+)
+_OF_ORG = CompiledRead(
+    sa.select(Subject.id).where(Subject.gateway_org_id == sa.bindparam("org_id"))
+)
 
 
 class SubjectRepository:
@@ -48,6 +57,14 @@ class SubjectRepository:
         by_user = {row.gateway_user_id: row.id for row in found if row.gateway_user_id is not None}
         by_org = {row.gateway_org_id: row.id for row in found if row.gateway_org_id is not None}
         return by_user, by_org
+
+    async def id_of_user(self, user_id: UUID) -> UUID | None:
+        row = await _OF_USER.first(await self.session.connection(), user_id=user_id)
+        return row["id"] if row is not None else None
+
+    async def id_of_organization(self, org_id: UUID) -> UUID | None:
+        row = await _OF_ORG.first(await self.session.connection(), org_id=org_id)
+        return row["id"] if row is not None else None
 
     async def find_one(self, **keys: object) -> Subject | None:
         conditions = [getattr(Subject, name) == value for name, value in keys.items()]

@@ -13,6 +13,7 @@ import logging
 import aiohttp
 
 from services.gateway.own_tokens import OwnServiceTokens
+from services.gateway.replicas import Replicas
 from shared.contracts.notices import DirectMessageV1
 from shared.http import traced_headers
 
@@ -24,12 +25,12 @@ NOTIFY_AUDIENCE = "sciplan-notify"
 class NotifyClient:
     def __init__(
         self,
-        base_url: str | None,
+        replicas: Replicas,
         timeout_seconds: float,
         tokens: OwnServiceTokens,
         http: aiohttp.ClientSession,
     ) -> None:
-        self._url = f"{base_url.rstrip('/')}/internal/v1/messages" if base_url else None
+        self._replicas = replicas
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._tokens = tokens
         self._http = http
@@ -37,22 +38,24 @@ class NotifyClient:
     async def send(self, message: DirectMessageV1) -> bool:
         """True once notify accepted the message; False (logged) otherwise. Never raises."""
         about = f"{message.template} for user {message.user_id} ({message.idempotency_key})"
-        if self._url is None:
-            log.warning("notify is not configured (SCIPLAN_GATEWAY_NOTIFY_URL): %s not sent", about)
-            return False
-        try:
-            token = await self._tokens.token_for(NOTIFY_AUDIENCE)
+
+        async def post(base: str) -> int:
             async with self._http.post(
-                self._url,
+                f"{base}/internal/v1/messages",
                 json=message.model_dump(mode="json"),
                 headers=traced_headers({"Authorization": f"Bearer {token}"}),
                 timeout=self._timeout,
             ) as response:
-                if response.status == 401:
-                    self._tokens.forget(NOTIFY_AUDIENCE)  # e.g. signed with a key retired since
-                if response.status >= 300:
-                    log.warning("notify refused %s: status %s", about, response.status)
-                    return False
+                return response.status
+
+        try:
+            token = await self._tokens.token_for(NOTIFY_AUDIENCE)
+            _, status = await self._replicas.ask("POST", post)
+            if status == 401:
+                self._tokens.forget(NOTIFY_AUDIENCE)  # e.g. signed with a key retired since
+            if status >= 300:
+                log.warning("notify refused %s: status %s", about, status)
+                return False
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             log.warning("notify unreachable, %s not sent: %s", about, exc.__class__.__name__)
             return False

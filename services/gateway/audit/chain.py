@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.gateway.audit.repository import AuditRepository
+from services.gateway.audit.repository import AuditRepository, ChainAppender
 from services.gateway.models import AuditEntry
 
 GENESIS = "0" * 64
@@ -49,9 +49,8 @@ def entry_hash(seq: int, prev_hash: str, record: AuditRecord) -> str:
     return hashlib.sha256(f"{prev_hash}|{content}".encode()).hexdigest()
 
 
-async def append_all(session: AsyncSession, records: list[AuditRecord]) -> list[int]:
+async def append_all(repository: ChainAppender, records: list[AuditRecord]) -> list[int]:
     """Appends `records` in order, under the chain's lock; their sequence numbers."""
-    repository = AuditRepository(session)
     await repository.lock_chain()
     seq, prev = await repository.last_link() or (0, GENESIS)
     rows: list[dict[str, object]] = []

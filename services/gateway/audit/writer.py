@@ -13,7 +13,10 @@ import asyncio
 import contextlib
 import logging
 
+import asyncpg
+
 from services.gateway.audit.chain import AuditRecord, append_all
+from services.gateway.audit.repository import ChainAppender
 from shared.db import Database
 
 log = logging.getLogger(__name__)
@@ -24,7 +27,7 @@ BATCH = 500
 
 class AuditWriter:
     def __init__(self, db: Database) -> None:
-        # The database's sessionmaker is looked up for each batch (tests swap in their own).
+        # The database's connection is looked up for each batch (tests swap in their own).
         self._db = db
         self._queue: asyncio.Queue[tuple[AuditRecord, asyncio.Future[None]]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
@@ -55,8 +58,11 @@ class AuditWriter:
             while len(batch) < BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
-                async with self._db.sessionmaker() as session, session.begin():
-                    await append_all(session, [record for record, _ in batch])
+                async with self._db.reading() as connection:
+                    raw = await connection.get_raw_connection()
+                    driver: asyncpg.Connection = raw.driver_connection
+                    async with driver.transaction():
+                        await append_all(ChainAppender(driver), [record for record, _ in batch])
             except asyncio.CancelledError:
                 _fail(batch, RuntimeError("the gateway is shutting down"))
                 raise

@@ -21,7 +21,7 @@ from services.gateway.models import (
     User,
 )
 from shared.auth.active_users import Lookup
-from shared.db import Database
+from shared.db import CompiledRead, Database
 
 KEY_LOCK_ID = 0x5C1_0001  # advisory lock: only one process creates the first key
 
@@ -180,12 +180,12 @@ class ThrottleRepository:
 
 def active_user_lookup(db: Database) -> Lookup:
     """Whether a user is active (None: no such user), with one autocommit statement."""
-    query = sa.select(User.is_active).where(User.id == sa.bindparam("id"))
+    query = CompiledRead(sa.select(User.is_active).where(User.id == sa.bindparam("id")))
 
     async def is_active(user_id: UUID) -> bool | None:
         async with db.reading() as connection:
-            found = await connection.scalar(query, {"id": user_id})
-        return None if found is None else bool(found)
+            found = await query.first(connection, id=user_id)
+        return None if found is None else bool(found["is_active"])
 
     return is_active
 

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.gateway.audit.chain import AuditRecord, append_all
+from services.gateway.audit.repository import ChainAppender
 from services.gateway.identity.exceptions import UserNotFound
 from services.gateway.identity.service import IdentityService
 from shared.auth.roles import Role
@@ -55,7 +56,7 @@ async def _audit(
     session: AsyncSession, event: Received[ExpertAdmittedV1], what: str, status: int
 ) -> None:
     await append_all(
-        session,
+        await ChainAppender.in_session(session),
         [
             AuditRecord(
                 at=utcnow(),

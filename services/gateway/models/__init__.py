@@ -184,7 +184,8 @@ rate_buckets = sa.Table(
     Base.metadata,
     sa.Column("key", sa.String(200), primary_key=True),
     sa.Column("tokens", sa.Float, nullable=False),
-    sa.Column("allowed", sa.Boolean, nullable=False),
+    # What the last statement took from the bucket (the lease; 0: refused).
+    sa.Column("taken", sa.Float, nullable=False),
     sa.Column("burst", sa.Float, nullable=False),
     sa.Column("rate", sa.Float, nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),

@@ -11,6 +11,8 @@ from typing import Any
 
 import aiohttp
 
+from services.gateway.replicas import Replicas
+
 log = logging.getLogger(__name__)
 
 REF_PREFIX = "#/components/schemas/"
@@ -75,7 +77,7 @@ def merge(gateway: dict[str, Any], services: dict[str, dict[str, Any]]) -> dict[
 class ServiceDocs:
     """Fetches each service's OpenAPI document, cached for a short while."""
 
-    def __init__(self, upstreams: dict[str, str], session: aiohttp.ClientSession) -> None:
+    def __init__(self, upstreams: dict[str, Replicas], session: aiohttp.ClientSession) -> None:
         self.upstreams = upstreams
         self.session = session
         self._cache: dict[str, dict[str, Any]] = {}
@@ -84,7 +86,8 @@ class ServiceDocs:
     async def documents(self, max_age: float = 30.0) -> dict[str, dict[str, Any]]:
         if time.monotonic() - self._fetched_at > max_age or len(self._cache) < len(self.upstreams):
             results = await asyncio.gather(
-                *(self._fetch(url) for url in self.upstreams.values()), return_exceptions=True
+                *(self._fetch(replicas) for replicas in self.upstreams.values()),
+                return_exceptions=True,
             )
             for name, result in zip(self.upstreams, results, strict=True):
                 if isinstance(result, dict):
@@ -94,12 +97,16 @@ class ServiceDocs:
             self._fetched_at = time.monotonic()
         return dict(self._cache)
 
-    async def _fetch(self, base: str) -> dict[str, Any]:
-        # Generous: a service builds its document on the first request (the projects service's
-        # 75 routes take about 3 s of CPU), and a busy machine stretches that.
-        async with self.session.get(
-            f"{base}/openapi.json", timeout=aiohttp.ClientTimeout(total=20)
-        ) as r:
-            r.raise_for_status()
-            document: dict[str, Any] = await r.json()
-            return document
+    async def _fetch(self, replicas: Replicas) -> dict[str, Any]:
+        async def fetch(base: str) -> dict[str, Any]:
+            # Generous: a service builds its document on the first request (the projects
+            # service's 75 routes take about 3 s of CPU), and a busy machine stretches that.
+            async with self.session.get(
+                f"{base}/openapi.json", timeout=aiohttp.ClientTimeout(total=20)
+            ) as r:
+                r.raise_for_status()
+                document: dict[str, Any] = await r.json()
+                return document
+
+        _, document = await replicas.ask("GET", fetch)
+        return document

@@ -4,6 +4,7 @@ the application's timeline."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -300,7 +301,8 @@ async def upload(request: Request, p: PersonDep, application_id: UUID) -> Respon
 
 @router.post("/applications/{application_id}/attachments/{attachment_id}/remove")
 async def remove_attachment(p: PersonDep, application_id: UUID, attachment_id: UUID) -> Response:
-    """The draft no longer lists it (earlier versions keep theirs: versions are history)."""
+    """The draft no longer lists it, and the file is deleted (earlier drafts that listed it
+    keep the reference, which leads nowhere now; submitted versions keep their files)."""
     base = f"{PROJECTS}/applications/{application_id}"
     application = await p.api.get(base)
     content = without_attachment(application["content"], str(attachment_id))
@@ -311,4 +313,8 @@ async def remove_attachment(p: PersonDep, application_id: UUID, attachment_id: U
     except ApiProblem as problem:
         form = DraftForm.from_content(application["content"], application["version"])
         return await _editor(p, application, form, problem=problem)
+    # No longer listed, the file itself goes too, unless a submitted version lists it (the
+    # application was returned): then the agency's record keeps it (409, nothing to say).
+    with contextlib.suppress(ApiProblem):
+        await p.api.send("DELETE", f"{base}/attachments/{attachment_id}")
     return redirect(f"/applications/{application_id}/edit", ("附件已移除", "Attachment removed"))

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Path, Request, Response, status
 
-from services.projects.applications.attachments import content_disposition, read_upload
+from services.projects.applications.attachments import UploadForm
 from services.projects.applications.budget import total as budget_total
+from services.projects.applications.downloads import attachment_response
 from services.projects.applications.repository import Labels
 from services.projects.applications.schemas import (
     ApplicationCreate,
@@ -30,6 +31,8 @@ from services.projects.models import Application
 from services.projects.visibility import Access
 from shared.auth.dependencies import CurrentPrincipal
 from shared.db import SessionDep, SessionmakerDep
+from shared.errors import PROBLEM_JSON
+from shared.objectstore.requests import NewObjectsDep, ObjectStoreDep
 from shared.pagination import (
     InvalidCursor,
     Page,
@@ -259,15 +262,23 @@ async def get_history(
 async def upload_attachment(
     application_id: ApplicationId,
     request: Request,
+    written: NewObjectsDep,
+    objects: ObjectStoreDep,
     applications: Applications,
     applicant: Applicant,
     settings: SettingsDep,
     now: NowDep,
+    sessions: SessionmakerDep,
 ) -> AttachmentRead:
-    await applications.ensure_attachable(applicant, application_id, now)
-    upload = await read_upload(
+    # Checked in a session of its own, closed while the file streams in: no connection or
+    # transaction is held for as long as a client takes to send 20 MB.
+    async with sessions() as checking:
+        await ApplicationService(checking).ensure_attachable(applicant, application_id, now)
+    form = UploadForm(
         request, max_bytes=settings.attachment_max_bytes, accepted=settings.attachment_types
     )
+    upload = await form.store(objects, application_id)
+    written.add(upload.object_key)
     attachment = await applications.attach(applicant, application_id, upload, now)
     return AttachmentRead.model_validate(attachment)
 
@@ -294,26 +305,50 @@ async def list_attachments(
 @router.get(
     "/{application_id}/attachments/{attachment_id}",
     response_class=Response,
-    responses={200: {"content": {"application/octet-stream": {}}}},
-    summary="Download an attachment",
+    responses={
+        200: {"content": {"application/octet-stream": {}}},
+        206: {
+            "description": "The byte range asked for (`Range: bytes=first-last`)",
+            "content": {"application/octet-stream": {}},
+        },
+        416: {
+            "description": "The range starts past the end of the file",
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        },
+    },
+    summary="Download an attachment (streamed; one byte range with `Range`)",
 )
 async def download_attachment(
     application_id: ApplicationId,
     attachment_id: UUID,
+    request: Request,
+    objects: ObjectStoreDep,
     applications: Applications,
     principal: CurrentPrincipal,
 ) -> Response:
     attachment = await applications.attachment(principal, application_id, attachment_id)
-    return Response(
-        content=attachment.content,
-        media_type=attachment.content_type,
-        headers={
-            "Content-Disposition": content_disposition(attachment.filename),
-            "ETag": f'"{attachment.sha256}"',
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, no-store",
-        },
-    )
+    return await attachment_response(attachment, objects, request.headers)
+
+
+@router.delete(
+    "/{application_id}/attachments/{attachment_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete an attachment of a draft that no longer lists it (nor ever submitted it)",
+)
+async def delete_attachment(
+    application_id: ApplicationId,
+    attachment_id: UUID,
+    objects: ObjectStoreDep,
+    background: BackgroundTasks,
+    applications: Applications,
+    applicant: Applicant,
+) -> Response:
+    removed = await applications.remove_attachment(applicant, application_id, attachment_id)
+    # The file goes once the row's removal is committed (tasks run after the response,
+    # which is sent after the commit): a failed commit leaves both as they were.
+    if removed.object_key is not None:
+        background.add_task(objects.delete, removed.object_key)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post(

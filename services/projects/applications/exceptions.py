@@ -137,6 +137,32 @@ class AttachmentEmpty(AppError):
     title = Text("附件为空", "The attachment is empty")
 
 
+class AttachmentRangeNotSatisfiable(AppError):
+    status = 416
+    code = "attachment.range_not_satisfiable"
+    title = Text("请求的范围超出文件", "The requested range is outside the file")
+
+    def __init__(self, size: int) -> None:
+        super().__init__(
+            Text(f"文件共 {size} 字节", f"the file has {size} bytes"),
+            headers={"Content-Range": f"bytes */{size}"},
+            extra={"size": size},
+        )
+
+
+class AttachmentInUse(Conflict):
+    code = "attachment.in_use"
+    title = Text("附件仍被申报书引用", "The attachment is still listed by the application")
+
+    def __init__(self) -> None:
+        super().__init__(
+            Text(
+                "先从草稿中移除；已提交版本中的附件不能删除",
+                "remove it from the draft first; attachments of a submitted version stay",
+            )
+        )
+
+
 class MalformedUpload(AppError):
     status = 422
     code = "attachment.malformed"

@@ -11,7 +11,6 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import undefer
 
 from services.projects.exceptions import DuplicateApplication
 from services.projects.models import (
@@ -259,14 +258,46 @@ class ApplicationRepository:
         )
         return {row.id: row.kind for row in rows}
 
-    async def attachment_with_content(
-        self, application_id: UUID, attachment_id: UUID
-    ) -> Attachment | None:
+    async def attachment(self, application_id: UUID, attachment_id: UUID) -> Attachment | None:
         return await self.session.scalar(
-            sa.select(Attachment)
-            .options(undefer(Attachment.content))
-            .where(Attachment.id == attachment_id, Attachment.application_id == application_id)
+            sa.select(Attachment).where(
+                Attachment.id == attachment_id, Attachment.application_id == application_id
+            )
         )
+
+    async def delete_attachment(self, attachment: Attachment) -> None:
+        await self.session.delete(attachment)
+        await self.session.flush()
+
+    # --- attachments still held in the database (before the object store) ----------------
+
+    async def unmoved_attachments(self, limit: int) -> Sequence[Attachment]:
+        return (
+            await self.session.scalars(
+                sa.select(Attachment)
+                .where(Attachment.object_key.is_(None))
+                .order_by(Attachment.id)
+                .limit(limit)
+            )
+        ).all()
+
+    async def legacy_content_slice(self, attachment_id: UUID, start: int, length: int) -> bytes:
+        """`length` bytes of the stored content from `start` (0-based), read in the database."""
+        found = await self.session.scalar(
+            sa.select(sa.func.substring(Attachment.legacy_content, start + 1, length)).where(
+                Attachment.id == attachment_id
+            )
+        )
+        return bytes(found or b"")
+
+    async def mark_moved(self, attachment_id: UUID, object_key: str) -> bool:
+        """Points the row at its object and empties its content; False if another run did."""
+        result = await self.session.execute(
+            sa.update(Attachment)
+            .where(Attachment.id == attachment_id, Attachment.object_key.is_(None))
+            .values(object_key=object_key, legacy_content=None)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     # --- formal checks and the projects a PI leads -----------------------------------------
 

@@ -26,6 +26,7 @@ from services.projects.applications import formal_check
 from services.projects.applications.attachments import Upload
 from services.projects.applications.events import ApplicationEvents
 from services.projects.applications.exceptions import (
+    AttachmentInUse,
     FormalCheckNotFound,
     Incomplete,
     IndirectOverLimit,
@@ -379,7 +380,8 @@ class ApplicationService:
     async def ensure_attachable(
         self, principal: Principal, application_id: UUID, now: datetime
     ) -> None:
-        """Checked before the upload is read, so nobody else makes us read a file."""
+        """Checked before the upload is read, so nobody else makes us read a file (in a
+        session of its own, closed before the file streams in: `attach` checks again)."""
         application = await self.repository.get(application_id)
         if application is None or application.applicant_id != principal.user_id:
             raise ApplicationNotFound()
@@ -395,14 +397,14 @@ class ApplicationService:
             raise InvalidTransition(application.status)
         ensure_open(await self._call(application), now)
         attachment = Attachment(
-            id=uuid7(),
+            id=upload.attachment_id,
             application_id=application.id,
             kind=upload.kind,
             filename=upload.filename,
             content_type=upload.content_type,
-            size_bytes=len(upload.content),
+            size_bytes=upload.size,
             sha256=upload.sha256,
-            content=upload.content,
+            object_key=upload.object_key,
             uploaded_by=application.applicant_id,
             uploaded_at=now,
         )
@@ -432,9 +434,28 @@ class ApplicationService:
     ) -> Attachment:
         application, access = await self.access(principal, application_id)
         shown = await self._shown_attachments(application, access)
-        found = await self.repository.attachment_with_content(application.id, attachment_id)
+        found = await self.repository.attachment(application.id, attachment_id)
         if found is None or (shown is not None and attachment_id not in shown):
             raise AttachmentNotFound()
+        return found
+
+    async def remove_attachment(
+        self, principal: Principal, application_id: UUID, attachment_id: UUID
+    ) -> Attachment:
+        """Deletes an attachment no version that counts lists: not the latest (the draft
+        as it stands) and none ever submitted (the agency's record). Its applicant's older
+        drafts that listed it keep the reference, which now leads nowhere (404). The caller
+        removes the file from the store once the row's removal is committed."""
+        application = await self._own(principal, application_id)
+        if application.status not in EDITABLE:
+            raise InvalidTransition(application.status)
+        found = await self.repository.attachment(application.id, attachment_id)
+        if found is None:
+            raise AttachmentNotFound()
+        counted = {application.version, *await self.repository.submitted_versions(application)}
+        if attachment_id in await self.repository.referenced_attachments(application.id, counted):
+            raise AttachmentInUse()
+        await self.repository.delete_attachment(found)
         return found
 
     # --- transitions -----------------------------------------------------------------------

@@ -100,10 +100,21 @@ sa.Index(
 
 
 class Attachment(Base):
-    """A file attached to an application; versions refer to it by id. Never changed."""
+    """A file attached to an application; versions refer to it by id. Never changed.
+
+    Its bytes are in the object store under `object_key`; the row keeps what is needed to
+    serve and check them (size, SHA-256, type). Rows from before the store held the bytes in
+    `legacy_content` until `sciplan attachments move-to-store` (run by `sciplan migrate`)
+    moved them out.
+    """
 
     __tablename__ = "attachments"
-    __table_args__ = (sa.CheckConstraint("size_bytes > 0", name="not_empty"),)
+    __table_args__ = (
+        sa.CheckConstraint("size_bytes > 0", name="not_empty"),
+        sa.CheckConstraint("object_key IS NOT NULL OR content IS NOT NULL", name="stored"),
+        # What is left to move into the store: found without reading the table.
+        sa.Index(None, "id", postgresql_where=sa.text("object_key IS NULL")),
+    )
 
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid7)
     application_id: Mapped[UUID] = mapped_column(sa.ForeignKey("applications.id"), index=True)
@@ -112,7 +123,8 @@ class Attachment(Base):
     content_type: Mapped[str] = mapped_column(sa.String(100))
     size_bytes: Mapped[int] = mapped_column()
     sha256: Mapped[str] = mapped_column(sa.String(64))
-    content: Mapped[bytes] = deferred(mapped_column(sa.LargeBinary))
+    object_key: Mapped[str | None] = mapped_column(sa.String(200), unique=True)
+    legacy_content: Mapped[bytes | None] = deferred(mapped_column("content", sa.LargeBinary))
     uploaded_by: Mapped[UUID] = mapped_column()
     uploaded_at: Mapped[datetime] = mapped_column(Timestamp, server_default=NOW)
 

@@ -26,11 +26,9 @@ from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-import numpy as np
-import numpy.typing as npt
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.projects.models import Expert, ReviewRound
@@ -38,20 +36,31 @@ from services.projects.models.review import CONFLICT_KINDS
 from services.projects.review.assignments.repository import AssignmentRepository
 from services.projects.review.rounds.conflicts import FoundNow, blocked_pairs, found_now
 from services.projects.review.rounds.items import RoundItem, round_items
-from services.projects.review.solver.field import FieldIndex
 from services.projects.review.solver.match import ExpertProfile, ItemProfile, match
-from services.projects.review.solver.problem import NO_GROUP, IntArray, Problem, sorted_unique
 from shared.clock import in_shanghai
 from shared.contracts.credit import EligibilityV1
 from shared.credit_client import CreditClient
 
+if TYPE_CHECKING:
+    # numpy and the solver's arrays load on the first build, not when the service starts.
+    import numpy as np
+    import numpy.typing as npt
+
+    from services.projects.review.solver.problem import IntArray, Problem
+
+    Mask = npt.NDArray[np.bool_]
+
+if TYPE_CHECKING:
+    pass
+
 CREDIT_BULK = 1000  # the most the credit service answers in one question
-Mask = npt.NDArray[np.bool_]
 KIND_NUMBER = {kind: n for n, kind in enumerate(CONFLICT_KINDS)}
 
 
 def member(keys: IntArray, known: IntArray) -> Mask:
     """Per key: is it among `known` (sorted, unique)?"""
+    import numpy as np
+
     if known.size == 0:
         return np.zeros(len(keys), dtype=bool)
     at = np.minimum(np.searchsorted(known, keys), known.size - 1)
@@ -68,6 +77,8 @@ class Conflicted:
 
     @classmethod
     def of(cls, rows: Iterable[tuple[int, str]], *arrays: tuple[IntArray, str]) -> Conflicted:
+        import numpy as np
+
         listed = list(rows)
         keys = [np.array([k for k, _ in listed], dtype=np.int64)]
         kinds = [np.array([KIND_NUMBER[kind] for _, kind in listed], dtype=np.int8)]
@@ -77,9 +88,13 @@ class Conflicted:
         return cls(np.concatenate(keys), np.concatenate(kinds))
 
     def pairs(self) -> IntArray:
+        from services.projects.review.solver.problem import sorted_unique
+
         return sorted_unique(self.key)
 
     def digest(self) -> str:
+        import numpy as np
+
         order = np.lexsort((self.kind, self.key))
         rows = self.key[order].astype("<i8").tobytes() + self.kind[order].tobytes()
         return hashlib.sha256(rows).hexdigest()
@@ -183,6 +198,10 @@ async def snapshot(
 def _active(found: FoundNow, item_at: dict[UUID, int], expert_at: dict[UUID, int]) -> Conflicted:
     """The conflicts found now that no manager overrode, among the snapshot's items and
     experts (what a refresh leaves active)."""
+    import numpy as np
+
+    from services.projects.review.solver.problem import sorted_unique
+
     n_experts = len(expert_at)
     rows = [
         (item_at[c.application_id] * n_experts + expert_at[c.expert_id], c.kind)
@@ -343,6 +362,11 @@ def build(
     reason that rules it out, in this order: already on it, excluded (not counted), a
     conflict, no load left, an organization already on it, not asked, barred by credit.
     """
+    import numpy as np
+
+    from services.projects.review.solver.field import FieldIndex
+    from services.projects.review.solver.problem import NO_GROUP, Problem, sorted_unique
+
     items, experts = snap.items, list(snap.experts.values())
     n_items, n_experts = len(items), len(experts)
     item_at = {item.application_id: n for n, item in enumerate(items)}

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from services.projects.review.assignments.candidates import Candidates
-from services.projects.review.solver.flow import Pair, Solution, solve_problem
+
+if TYPE_CHECKING:
+    from services.projects.review.solver.flow import Pair, Solution
 
 
 def _solve(candidates: Candidates, one_per_group: bool, seed: int) -> Solution:
+    # numpy and scipy load on the first solve, in this worker thread, not when the service
+    # starts (about a second of its start-up) nor on the event loop.
+    from services.projects.review.solver.flow import solve_problem
+
     problem = candidates.problem
     chosen, certificate = solve_problem(problem, one_per_group=one_per_group, seed=seed)
     return problem.solution(chosen, certificate)

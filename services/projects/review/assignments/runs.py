@@ -33,7 +33,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -68,13 +68,15 @@ from services.projects.review.assignments.proposal import quality, shortages, so
 from services.projects.review.assignments.repository import AssignmentRepository
 from services.projects.review.rounds.conflicts import store
 from services.projects.review.rounds.exceptions import RoundNotFound
-from services.projects.review.solver.flow import Solution
 from shared.auth.tokens import Principal
 from shared.clock import utcnow
 from shared.contracts.credit import EligibilityV1
 from shared.credit_client import CreditClient
 from shared.errors import AppError, Text
 from shared.ids import uuid7
+
+if TYPE_CHECKING:
+    from services.projects.review.solver.flow import Solution
 
 log = logging.getLogger(__name__)
 

@@ -24,11 +24,9 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-import numpy as np
-import numpy.typing as npt
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,6 +36,11 @@ from services.projects.review.rounds.items import RoundItem, round_items
 from services.projects.review.rounds.organizations import organization_graph
 from services.projects.review.rounds.repository import RoundRepository
 from shared.clock import in_shanghai
+
+if TYPE_CHECKING:
+    # numpy loads with the first whole-round refresh, not when the service starts.
+    import numpy as np
+    import numpy.typing as npt
 
 Pair = tuple[UUID, UUID]  # (application id, expert id)
 Key = tuple[UUID, UUID, str]  # (application id, expert id, kind)
@@ -435,6 +438,8 @@ async def found_now(session: AsyncSession, round: ReviewRound) -> FoundNow:
 
 
 async def _same_org_arrays(repo: RoundRepository, items: list[RoundItem]) -> SameOrganization:
+    import numpy as np
+
     codes = {item.org_credit_code for item in items if item.org_credit_code}
     graph = await organization_graph(repo, codes)
     related = {code: graph.related(code) for code in codes}
@@ -521,11 +526,15 @@ async def store(
 
 
 def _by_id(ids: list[UUID]) -> npt.NDArray[np.void]:
+    import numpy as np
+
     return np.frombuffer(b"".join(i.bytes for i in ids), dtype="V16")
 
 
 def _stale(found: FoundNow, stored: bytes) -> tuple[list[UUID], list[UUID]]:
     """The stored same-organization pairs (`same_org_keys`) not found now."""
+    import numpy as np
+
     rows = np.frombuffer(stored, dtype=[("application", "V16"), ("expert", "V16")])
     if rows.size == 0:
         return [], []

@@ -1,31 +1,7 @@
-"""Expert assignment: the match score, the optimal assignment (max flow + LP with a
-certificate), the greedy baseline, and the JSON export. Pure: no database."""
+"""Expert assignment: the match score (`match`), the optimal assignment (max flow + LP with a
+certificate, `flow`), the greedy baseline, and the JSON export (`export`). Pure: no database.
 
-from services.projects.review.solver.export import Conflict, Exported, Instance, dump, load
-from services.projects.review.solver.flow import (
-    Pair,
-    Problem,
-    Solution,
-    SolverFailed,
-    greedy,
-    solve,
-)
-from services.projects.review.solver.match import ExpertProfile, ItemProfile, Match, match
-
-__all__ = [
-    "Conflict",
-    "ExpertProfile",
-    "Exported",
-    "Instance",
-    "ItemProfile",
-    "Match",
-    "Pair",
-    "Problem",
-    "Solution",
-    "SolverFailed",
-    "dump",
-    "greedy",
-    "load",
-    "match",
-    "solve",
-]
+Import from the modules themselves: this package re-exports nothing, so that `match` (used
+while the service builds candidates) does not load numpy and scipy with the solver's modules,
+about a second of the projects service's start-up.
+"""

@@ -1,8 +1,8 @@
 """Assignment run jobs: a large dry run goes on after its request answers, and is polled
 
 Revision ID: 4b7c2e91a0d5
-Revises: fd280a3099b3
-Create Date: 2026-12-07 13:00:00.000000+00:00
+Revises: 0e55c4a2aa36
+Create Date: 2026-12-08 19:00:00.000000+00:00
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "4b7c2e91a0d5"
-down_revision: str | None = "fd280a3099b3"
+down_revision: str | None = "0e55c4a2aa36"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,29 @@
+"""outbox rows keep the trace context they were published in
+
+Revision ID: 2ab6535139d0
+Revises: 7c2e4d9a1b05
+Create Date: 2026-12-08 18:00:00.000000+00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision: str = "2ab6535139d0"
+down_revision: str | None = "7c2e4d9a1b05"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.add_column(
+        "outbox",
+        sa.Column("trace_context", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
+        schema="credit",
+    )
+
+
+def downgrade() -> None:
+    op.drop_column("outbox", "trace_context", schema="credit")
