@@ -199,15 +199,23 @@ def in_field_pairs(call: Call) -> Ints:
     return sorted_unique(np.concatenate(keys))
 
 
-def sampled_conflicts(call: Call, seed: int) -> list[Ints]:
-    """Per kind, the ``item * experts + expert`` keys of the conflicts found by looking at
-    people: team members who are in the pool, the applicant's avoid list (people, and now and
-    then a whole organization) and past co-applicants, mostly from the application's field."""
+@dataclass
+class ConflictSources:
+    """Per application, the people and organization its conflicts come from (positions)."""
+
+    team: list[Ints]  # experts on the application's team
+    avoided_people: list[Ints]  # experts on the applicant's avoid list
+    avoided_org: Ints  # an organization on the avoid list, or -1
+    co_applicants: list[Ints]  # experts who applied with the applicant before
+
+
+def conflict_sources(call: Call, seed: int) -> ConflictSources:
+    """The conflicts found by looking at people: team members who are in the pool, the
+    applicant's avoid list (people, and now and then a whole organization) and past
+    co-applicants, mostly from the application's field."""
     rng = np.random.default_rng(seed + 1)
-    experts = len(call.load)
     in_field = call.expert_primary | call.expert_secondary
     by_code = [np.flatnonzero(in_field[:, c]) for c in range(len(CODES))]
-    by_org = [np.flatnonzero(call.expert_org == o) for o in range(ORGANIZATIONS)]
     organization = zipf(ORGANIZATIONS, 1.0)
 
     def some(pool: Ints, chance: float, most: int) -> Ints:
@@ -215,15 +223,33 @@ def sampled_conflicts(call: Call, seed: int) -> list[Ints]:
             return np.zeros(0, dtype=np.int64)
         return rng.choice(pool, int(rng.integers(1, most + 1)))
 
-    team, avoided, co_applicants = [], [], []
+    sources = ConflictSources([], [], np.full(len(call.item_codes), -1), [])
     for i, codes in enumerate(call.item_codes):
         field = by_code[codes[0]]
-        team.append(i * experts + some(field, 0.15, 2))
-        avoid = [some(field, 0.3, 3)]
+        sources.team.append(some(field, 0.15, 2))
+        sources.avoided_people.append(some(field, 0.3, 3))
         if rng.random() < 0.03:
-            avoid.append(by_org[rng.choice(ORGANIZATIONS, p=organization)])
-        avoided.append(i * experts + np.concatenate(avoid))
-        co_applicants.append(i * experts + some(field, 0.4, 4))
+            sources.avoided_org[i] = rng.choice(ORGANIZATIONS, p=organization)
+        sources.co_applicants.append(some(field, 0.4, 4))
+    return sources
+
+
+def sampled_conflicts(call: Call, seed: int) -> list[Ints]:
+    """Per kind (team, avoid list, co-applicant), the ``item * experts + expert`` keys of the
+    conflicts ``conflict_sources`` finds."""
+    experts = len(call.load)
+    sources = conflict_sources(call, seed)
+    by_org = [np.flatnonzero(call.expert_org == o) for o in range(ORGANIZATIONS)]
+    none = np.zeros(0, dtype=np.int64)
+    team, avoided, co_applicants = [], [], []
+    for i in range(len(call.item_codes)):
+        team.append(i * experts + sources.team[i])
+        org = int(sources.avoided_org[i])
+        avoided.append(
+            i * experts
+            + np.concatenate([sources.avoided_people[i], by_org[org] if org >= 0 else none])
+        )
+        co_applicants.append(i * experts + sources.co_applicants[i])
     return [sorted_unique(np.concatenate(keys)) for keys in (team, avoided, co_applicants)]
 
 

@@ -30,6 +30,9 @@ class ProjectsSettings(ServiceSettings, ObjectStoreSettings):
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         }
     )
+    # How long a dry run's request waits for the result before answering 202 (the run goes
+    # on and is polled): below the gateway's proxy timeout (30 s).
+    assignment_run_wait_seconds: float = Field(default=20.0, ge=0, le=25)
     # How long the credit service may take to answer an eligibility check.
     credit_timeout_seconds: float = Field(default=5.0, gt=0)
 

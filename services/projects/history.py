@@ -42,6 +42,13 @@ async def record(
     await session.flush()
 
 
+async def record_all(session: AsyncSession, transitions: Sequence[Transition]) -> None:
+    """Write many transitions at once (one flush, sent in batches), e.g. one per application
+    when an assignment run is applied."""
+    session.add_all(transitions)
+    await session.flush()
+
+
 async def story(
     session: AsyncSession, application_id: UUID, *, offset: int, limit: int
 ) -> Sequence[Transition]:

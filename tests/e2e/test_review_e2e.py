@@ -148,10 +148,31 @@ async def test_review_online_through_the_gateway(stack: RunningStack) -> None:
         ]
         assert found[0]["evidence"]  # the manager sees why
 
+        # A large call's dry run outlasts a request through the gateway: asked to answer at
+        # once, it is a job the manager polls until its run is there.
+        started = await client.post(
+            f"{api}/review-rounds/{round_id}/assignment-runs",
+            headers={**manager, "Prefer": "respond-async"},
+            json={"seed": 7},
+        )
+        assert started.status_code == 202, started.text
+        job: dict[str, Any] = started.json()
+
+        async def job_finished() -> bool:
+            polled = await client.get(f"{api}/assignment-run-jobs/{job['id']}", headers=manager)
+            job.update(polled.json())
+            return job["status"] != "running"
+
+        await wait_until(job_finished, seconds=60)
+        assert job["status"] == "done", job
+        polled_run = await client.get(f"{api}/assignment-runs/{job['run_id']}", headers=manager)
+        assert polled_run.status_code == 200
+
         run = await client.post(
             f"{api}/review-rounds/{round_id}/assignment-runs", headers=manager, json={"seed": 7}
         )
         assert run.status_code == 201, run.text
+        assert run.json()["pairs"] == polled_run.json()["pairs"]  # the same seed, the same run
         pairs = run.json()["pairs"]
         assert {p["expert_id"] for p in pairs} == {experts["ex.one"]["id"], experts["ex.two"]["id"]}
         applied = await client.post(

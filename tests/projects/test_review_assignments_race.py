@@ -25,6 +25,7 @@ from services.projects.models import (
     ApplicationVersion,
     Assignment,
     AssignmentRun,
+    AssignmentRunJob,
     Call,
     Conflict,
     Expert,
@@ -155,6 +156,9 @@ async def race(engine: AsyncEngine) -> AsyncIterator[Race]:
     yield Race(sessionmaker, round_.id)
     async with sessionmaker() as session, session.begin():
         await session.execute(sa.delete(Assignment).where(Assignment.round_id == round_.id))
+        await session.execute(
+            sa.delete(AssignmentRunJob).where(AssignmentRunJob.round_id == round_.id)
+        )
         await session.execute(sa.delete(AssignmentRun).where(AssignmentRun.round_id == round_.id))
         await session.execute(sa.delete(Conflict).where(Conflict.round_id == round_.id))
         await session.execute(sa.delete(ReviewRound).where(ReviewRound.id == round_.id))
@@ -173,10 +177,10 @@ async def test_two_runs_applied_at_once_give_one_set_of_assignments(
     runs = []
     for seed in (0, 1):
         async with race.sessionmaker() as session, session.begin():
-            run = await RunService(session).dry_run(
+            started = await RunService(session).start_dry_run(
                 ADMIN, race.round_id, seed, credit, NOW, race.sessionmaker
             )
-            runs.append(run.id)
+            runs.append((await started.task).id)
 
     async def apply(run_id: UUID) -> str:
         async with race.sessionmaker() as session, session.begin():

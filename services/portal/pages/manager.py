@@ -161,6 +161,7 @@ async def _render_assignment(
     round_id: UUID,
     run_id: UUID | None = None,
     problem: ApiProblem | None = None,
+    job: dict[str, Any] | None = None,
     **context: Any,
 ) -> Response:
     round_ = await p.api.get(f"{PROJECTS}/review-rounds/{round_id}")
@@ -184,12 +185,21 @@ async def _render_assignment(
         titles={a["id"]: a["title"] for a in applications},
         conflicts=conflicts,
         run=run,
+        job=job,
         **context,
     )
 
 
 @router.get("/manage/rounds/{round_id}/assignment")
-async def assignment(p: PersonDep, round_id: UUID, run: UUID | None = None) -> Response:
+async def assignment(
+    p: PersonDep, round_id: UUID, run: UUID | None = None, job: UUID | None = None
+) -> Response:
+    if job is not None:
+        # A large call's dry run goes on after its request: shown once done.
+        found = await p.api.get(f"{PROJECTS}/assignment-run-jobs/{job}")
+        if found["status"] == "done":
+            return redirect(f"{_assignment(round_id)}?run={found['run_id']}")
+        return await _render_assignment(p, round_id, job=found)
     return await _render_assignment(p, round_id, run)
 
 
@@ -204,6 +214,8 @@ async def dry_run(
         )
     except ApiProblem as problem:
         return await _render_assignment(p, round_id, problem=problem, seed=seed)
+    if run.get("status") == "running":  # answered 202: the run's job goes on
+        return redirect(f"{_assignment(round_id)}?job={run['id']}")
     return redirect(f"{_assignment(round_id)}?run={run['id']}")
 
 

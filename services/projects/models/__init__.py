@@ -21,6 +21,7 @@ from services.projects.models.programs import Program, ProgramEnvelope, ProgramM
 from services.projects.models.review import (
     Assignment,
     AssignmentRun,
+    AssignmentRunJob,
     Conflict,
     DeclaredConflict,
     Expert,
@@ -42,6 +43,7 @@ __all__ = [
     "ApplicationVersion",
     "Assignment",
     "AssignmentRun",
+    "AssignmentRunJob",
     "Attachment",
     "Base",
     "Call",

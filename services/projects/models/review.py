@@ -226,6 +226,37 @@ class AssignmentRun(Base):
     applied_by: Mapped[UUID | None] = mapped_column()
 
 
+class RunJobStatus(StrEnum):
+    running = "running"
+    done = "done"
+    failed = "failed"
+
+
+class AssignmentRunJob(Base):
+    """A dry run being computed: a large call takes longer than one HTTP request may. While it
+    runs, its worker holds this row's lock, so a job found `running` and unlocked has lost its
+    worker (the process stopped)."""
+
+    __tablename__ = "assignment_run_jobs"
+    __table_args__ = (
+        sa.CheckConstraint(one_of("status", RunJobStatus), name="status"),
+        sa.CheckConstraint("(status = 'done') = (run_id IS NOT NULL)", name="run"),
+    )
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid7)
+    round_id: Mapped[UUID] = mapped_column(sa.ForeignKey("review_rounds.id"), index=True)
+    seed: Mapped[int] = mapped_column()
+    status: Mapped[RunJobStatus] = mapped_column(
+        StateType(RunJobStatus, 8), default=RunJobStatus.running
+    )
+    run_id: Mapped[UUID | None] = mapped_column(sa.ForeignKey("assignment_runs.id"))
+    # why it failed: {"status", "code", "title": {"zh", "en"}, "detail": {...} | null, "extra"}
+    problem: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    created_by: Mapped[UUID] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    finished_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
 class Assignment(Base):
     """An expert invited to review an application in a round."""
 

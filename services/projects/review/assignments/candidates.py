@@ -5,7 +5,11 @@ deadline (availability periods, in Asia/Shanghai dates, must together cover it; 
 means always available), allowed to review by the credit service, and left with load in the
 round (their maximum minus their live assignments in it). A pair needs a shared subject
 (`match`) and no active conflict of interest (the round's conflicts are refreshed first).
-Experts are looked up per subject code, so the pairs stay sparse.
+
+A large call has millions of such pairs, so they are built as arrays (`solver.field`): from an
+index of experts by subject code, scored all at once, and filtered with masks (conflicts, live
+assignments, loads, organizations, credit). Why a pair scores what it does (`match`'s
+explanation) is worked out only for the pairs someone looks at (`Candidates.explain`).
 
 The credit service is asked before the round is locked, holding no transaction (it may be
 slow): about everyone `to_ask` finds in the field of the round's applications, a superset of
@@ -28,8 +32,9 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.projects.models import Expert, ReviewRound
+from services.projects.models.review import CONFLICT_KINDS
 from services.projects.review.assignments.repository import AssignmentRepository
-from services.projects.review.rounds.conflicts import blocked_pairs, refresh_conflicts
+from services.projects.review.rounds.conflicts import FoundNow, blocked_pairs, found_now
 from services.projects.review.rounds.items import RoundItem, round_items
 from services.projects.review.solver.match import ExpertProfile, ItemProfile, match
 from shared.clock import in_shanghai
@@ -37,9 +42,62 @@ from shared.contracts.credit import EligibilityV1
 from shared.credit_client import CreditClient
 
 if TYPE_CHECKING:
-    from services.projects.review.solver.problem import Pair
+    # numpy and the solver's arrays load on the first build, not when the service starts.
+    import numpy as np
+    import numpy.typing as npt
+
+    from services.projects.review.solver.problem import IntArray, Problem
+
+    Mask = npt.NDArray[np.bool_]
+
+if TYPE_CHECKING:
+    pass
 
 CREDIT_BULK = 1000  # the most the credit service answers in one question
+KIND_NUMBER = {kind: n for n, kind in enumerate(CONFLICT_KINDS)}
+
+
+def member(keys: IntArray, known: IntArray) -> Mask:
+    """Per key: is it among `known` (sorted, unique)?"""
+    import numpy as np
+
+    if known.size == 0:
+        return np.zeros(len(keys), dtype=bool)
+    at = np.minimum(np.searchsorted(known, keys), known.size - 1)
+    return known[at] == keys
+
+
+@dataclass(frozen=True)
+class Conflicted:
+    """The active conflicts among a snapshot's items and experts, by position: pair key
+    `item * n_experts + expert`, one row per kind (a pair may have several)."""
+
+    key: IntArray
+    kind: npt.NDArray[np.int8]
+
+    @classmethod
+    def of(cls, rows: Iterable[tuple[int, str]], *arrays: tuple[IntArray, str]) -> Conflicted:
+        import numpy as np
+
+        listed = list(rows)
+        keys = [np.array([k for k, _ in listed], dtype=np.int64)]
+        kinds = [np.array([KIND_NUMBER[kind] for _, kind in listed], dtype=np.int8)]
+        for found, kind in arrays:
+            keys.append(found.astype(np.int64))
+            kinds.append(np.full(len(found), KIND_NUMBER[kind], dtype=np.int8))
+        return cls(np.concatenate(keys), np.concatenate(kinds))
+
+    def pairs(self) -> IntArray:
+        from services.projects.review.solver.problem import sorted_unique
+
+        return sorted_unique(self.key)
+
+    def digest(self) -> str:
+        import numpy as np
+
+        order = np.lexsort((self.kind, self.key))
+        rows = self.key[order].astype("<i8").tobytes() + self.kind[order].tobytes()
+        return hashlib.sha256(rows).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -48,11 +106,12 @@ class Snapshot:
     it changed between a dry run and its application."""
 
     round: ReviewRound
-    items: list[RoundItem]
-    experts: dict[UUID, Expert]  # active, and available from now until the deadline
+    items: list[RoundItem]  # in application id order
+    experts: dict[UUID, Expert]  # active, available from now until the deadline; in id order
     live: list[tuple[UUID, UUID]]  # (application, expert) of every live assignment
-    conflicts: list[tuple[UUID, UUID, str]]  # (application, expert, kind), not overridden
+    conflicted: Conflicted  # not overridden, among `items` and `experts`
     live_orgs: dict[UUID, str | None]  # the organization of each expert with a live assignment
+    found: FoundNow | None = None  # a whole round's conflicts as found (`conflicts.store`)
 
     @property
     def one_per_organization(self) -> bool:
@@ -66,8 +125,7 @@ class Snapshot:
                 self.round.deadline.isoformat(),
             ],
             "items": [
-                [str(i.application_id), list(i.subjects), sorted(i.keywords)]
-                for i in sorted(self.items, key=lambda i: i.application_id)
+                [str(i.application_id), list(i.subjects), sorted(i.keywords)] for i in self.items
             ],
             "experts": [
                 [
@@ -78,10 +136,11 @@ class Snapshot:
                     sorted(e.keywords),
                     e.org_credit_code,
                 ]
-                for _, e in sorted(self.experts.items())
+                for e in self.experts.values()
             ],
             "live": sorted([str(a), str(e)] for a, e in self.live),
-            "conflicts": sorted([str(a), str(e), k] for a, e, k in self.conflicts),
+            # positions into the items and experts above, so as canonical as they are
+            "conflicts": self.conflicted.digest(),
         }
         text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(text.encode()).hexdigest()
@@ -104,24 +163,68 @@ async def snapshot(
     *,
     application_ids: Collection[UUID] | None = None,
 ) -> Snapshot:
-    """The round as the solver must see it now; for the whole round, its stored conflicts
-    are refreshed first."""
+    """The round as the solver must see it now. A whole round's conflicts are found as a
+    refresh would leave them (`Snapshot.found`; a dry run stores them with `conflicts.store`,
+    applying one only compares: a change refuses it)."""
     repo = AssignmentRepository(session)
-    items = await round_items(session, round_, application_ids=application_ids)
-    experts = await _available_experts(repo, round_, now)
+    items = sorted(
+        await round_items(session, round_, application_ids=application_ids),
+        key=lambda i: i.application_id,
+    )
+    experts = dict(sorted((await _available_experts(repo, round_, now)).items()))
     live = await repo.live_pairs(round_.id)
+    item_at = {item.application_id: n for n, item in enumerate(items)}
+    expert_at = {expert: n for n, expert in enumerate(experts)}
+    found = None
     if application_ids is None:
-        await refresh_conflicts(session, round_, now)
-        conflicts = await repo.active_conflicts(round_.id)
+        found = await found_now(session, round_)
+        conflicted = _active(found, item_at, expert_at)
     else:
         # One application (a replacement): its conflicts as they are now, nothing stored.
         blocked = await blocked_pairs(session, round_, application_ids=application_ids)
-        conflicts = sorted((a, e, k) for (a, e), kinds in blocked.items() for k in kinds)
+        conflicted = Conflicted.of(
+            (item_at[a] * len(experts) + expert_at[e], kind)
+            for (a, e), kinds in blocked.items()
+            if a in item_at and e in expert_at
+            for kind in kinds
+        )
     live_orgs = {
         e.user_id: e.org_credit_code
         for e in (await repo.experts({expert for _, expert in live})).values()
     }
-    return Snapshot(round_, items, experts, live, conflicts, live_orgs)
+    return Snapshot(round_, items, experts, live, conflicted, live_orgs, found)
+
+
+def _active(found: FoundNow, item_at: dict[UUID, int], expert_at: dict[UUID, int]) -> Conflicted:
+    """The conflicts found now that no manager overrode, among the snapshot's items and
+    experts (what a refresh leaves active)."""
+    import numpy as np
+
+    from services.projects.review.solver.problem import sorted_unique
+
+    n_experts = len(expert_at)
+    rows = [
+        (item_at[c.application_id] * n_experts + expert_at[c.expert_id], c.kind)
+        for c in found.others
+        if c.key not in found.overridden
+        and c.application_id in item_at
+        and c.expert_id in expert_at
+    ]
+    same = found.same_org
+    items = np.array([item_at.get(i.application_id, -1) for i in found.items], dtype=np.int64)
+    experts = np.array([expert_at.get(e, -1) for e in same.experts], dtype=np.int64)
+    item, expert = items[same.item], experts[same.expert]
+    keys = (item * n_experts + expert)[(item >= 0) & (expert >= 0)]
+    overridden = np.array(
+        [
+            item_at[a] * n_experts + expert_at[e]
+            for a, e, kind in found.overridden
+            if kind == "same_org" and a in item_at and e in expert_at
+        ],
+        dtype=np.int64,
+    )
+    keys = keys[~member(keys, sorted_unique(overridden))]
+    return Conflicted.of(rows, (keys, "same_org"))
 
 
 async def to_ask(
@@ -208,19 +311,6 @@ class Supply:
         }
 
 
-@dataclass
-class Candidates:
-    """The solver's input, with why each pair scores what it does."""
-
-    demand: dict[str, int]
-    capacity: dict[str, int]
-    pairs: list[Pair]
-    explanations: dict[tuple[str, str], dict[str, Any]]
-    supply: dict[UUID, Supply]
-    ineligible: dict[UUID, list[Any]] = field(default_factory=dict)  # expert -> credit reasons
-    unasked: set[UUID] = field(default_factory=set)  # candidates the credit service was not asked
-
-
 def item_profile(item: RoundItem) -> ItemProfile:
     return ItemProfile(id=str(item.application_id), subjects=item.subjects, keywords=item.keywords)
 
@@ -234,27 +324,26 @@ def expert_profile(expert: Expert) -> ExpertProfile:
     )
 
 
-def group_of(expert: Expert, one_per_organization: bool) -> str | None:
-    return expert.org_credit_code if one_per_organization else None
+@dataclass
+class Candidates:
+    """The solver's input (`problem`: the applications still needing experts, the experts
+    with load left and the allowed pairs, as arrays), with why applications fall short."""
 
+    demand: dict[str, int]
+    problem: Problem
+    supply: dict[UUID, Supply]
+    items: dict[str, RoundItem]
+    experts: dict[str, Expert]
+    ineligible: dict[UUID, list[Any]] = field(default_factory=dict)  # expert -> credit reasons
+    unasked: set[UUID] = field(default_factory=set)  # candidates the credit service was not asked
 
-class SubjectIndex:
-    """Experts by subject code (primary or secondary): `match` needs a shared code, so each
-    application meets only the experts of its codes, never the whole pool."""
-
-    def __init__(self, experts: Iterable[Expert]) -> None:
-        self._by_code: dict[str, list[Expert]] = defaultdict(list)
-        for expert in experts:
-            for code in {*expert.primary_subjects, *expert.secondary_subjects}:
-                self._by_code[code].append(expert)
-
-    def around(self, subjects: Iterable[str]) -> list[Expert]:
-        """The experts holding any of these codes, in id order."""
-        seen: dict[UUID, Expert] = {}
-        for code in subjects:
-            for expert in self._by_code.get(code, ()):
-                seen.setdefault(expert.user_id, expert)
-        return [seen[k] for k in sorted(seen)]
+    def explain(self, item: str, expert: str) -> dict[str, Any]:
+        """Why this expert scores what they do for this application (`match`'s explanation),
+        worked out when asked: a call has millions of pairs, and few are ever looked at."""
+        found = match(item_profile(self.items[item]), expert_profile(self.experts[expert]))
+        if found is None:
+            raise ValueError(f"{expert} shares no subject code with {item}")
+        return found.explanation
 
 
 def build(
@@ -268,66 +357,146 @@ def build(
     `answers`: the credit service's, per expert (`eligibility`, asked before); an expert it
     does not cover is no candidate (`Candidates.unasked`). `exclude`: per application, experts
     who must not be proposed for it (e.g. those who once declined it).
+
+    Each pair in the field is counted once for its application's supply, under the first
+    reason that rules it out, in this order: already on it, excluded (not counted), a
+    conflict, no load left, an organization already on it, not asked, barred by credit.
     """
-    # The solver's module loads numpy: on the first build, not when the service starts.
-    from services.projects.review.solver.problem import Pair
+    import numpy as np
 
-    exclude = exclude or {}
-    load_left = snap.load_left()
+    from services.projects.review.solver.field import FieldIndex
+    from services.projects.review.solver.problem import NO_GROUP, Problem, sorted_unique
+
+    items, experts = snap.items, list(snap.experts.values())
+    n_items, n_experts = len(items), len(experts)
+    item_at = {item.application_id: n for n, item in enumerate(items)}
+    expert_at = {expert.user_id: n for n, expert in enumerate(experts)}
+    load = snap.load_left()
+    load_left = np.array([load[e.user_id] for e in experts], dtype=np.int64)
     live_on = snap.live_on()
-    conflicted = {(a, e) for a, e, _ in snap.conflicts}
-    index = SubjectIndex(snap.experts.values())
-    profiles = {e.user_id: expert_profile(e) for e in snap.experts.values()}
+    wanted = np.array(
+        [
+            max(snap.round.experts_per_item - len(live_on.get(i.application_id, ())), 0)
+            for i in items
+        ],
+        dtype=np.int64,
+    )
 
-    demand: dict[str, int] = {}
-    supply: dict[UUID, Supply] = {}
-    possible: list[tuple[RoundItem, Expert, int, dict[str, Any]]] = []
-    for item in snap.items:
-        on = live_on.get(item.application_id, set())
-        demand[str(item.application_id)] = wanted = max(snap.round.experts_per_item - len(on), 0)
-        here = Supply(field=item.subjects[0] if item.subjects else "?")
-        supply[item.application_id] = here
-        if wanted == 0:
-            continue
-        taken_groups = {snap.live_orgs[e] for e in on if snap.live_orgs.get(e)}
-        profile = item_profile(item)
-        for expert in index.around(item.subjects):
-            found = match(profile, profiles[expert.user_id])
-            if found is None:
-                continue
-            here.in_field += 1
-            if expert.user_id in on:
-                here.already_on += 1
-            elif expert.user_id in exclude.get(item.application_id, ()):
-                continue
-            elif (item.application_id, expert.user_id) in conflicted:
-                here.conflicted += 1
-            elif load_left[expert.user_id] <= 0:
-                here.no_load_left += 1
-            elif snap.one_per_organization and expert.org_credit_code in taken_groups:
-                here.same_organization += 1
-            else:
-                possible.append((item, expert, found.score, found.explanation))
+    index = FieldIndex([item_profile(i) for i in items], [expert_profile(e) for e in experts])
+    keys = index.pairs()
+    if n_experts:
+        keys = keys[wanted[keys // n_experts] > 0]
+    pair_item, pair_expert = np.divmod(keys, max(n_experts, 1))
 
-    proposed = {e.user_id for _, e, _, _ in possible}
-    unasked = proposed - answers.keys()
+    def pair_keys(pairs: Iterable[tuple[UUID, UUID]]) -> IntArray:
+        return sorted_unique(
+            np.array(
+                [
+                    item_at[a] * n_experts + expert_at[e]
+                    for a, e in pairs
+                    if a in item_at and e in expert_at
+                ],
+                dtype=np.int64,
+            )
+        )
+
+    on = member(keys, pair_keys(snap.live))
+    excluded = member(
+        keys, pair_keys((a, e) for a, experts_out in (exclude or {}).items() for e in experts_out)
+    )
+    conflicted = member(keys, snap.conflicted.pairs())
+    no_load = load_left[pair_expert] <= 0
+    org_of = [e.org_credit_code if snap.one_per_organization else None for e in experts]
+    org_number = {code: n for n, code in enumerate(sorted({c for c in org_of if c}))}
+    pair_org = np.array([org_number[c] if c else NO_GROUP for c in org_of], dtype=np.int64)
+    taken_org = np.zeros(len(keys), dtype=bool)
+    if snap.one_per_organization and org_number:
+        taken = sorted_unique(
+            np.array(
+                [
+                    item_at[a] * len(org_number) + org_number[code]
+                    for a, on_it in live_on.items()
+                    if a in item_at
+                    for e in on_it
+                    if (code := snap.live_orgs.get(e)) and code in org_number
+                ],
+                dtype=np.int64,
+            )
+        )
+        grouped = pair_org[pair_expert]
+        taken_org = (grouped != NO_GROUP) & member(pair_item * len(org_number) + grouped, taken)
+
+    out = on.copy()
+    reasons: dict[str, Mask] = {"already_on": on}
+    for name, reason in (
+        ("excluded", excluded),
+        ("conflicted", conflicted),
+        ("no_load_left", no_load),
+        ("same_organization", taken_org),
+    ):
+        reasons[name] = reason & ~out
+        out |= reason
+    possible = ~out
+    proposed = np.unique(pair_expert[possible])
+    unasked = {experts[e].user_id for e in proposed.tolist() if experts[e].user_id not in answers}
     ineligible = {
-        e: list(a.reasons) for e, a in answers.items() if e in proposed and not a.eligible
+        experts[e].user_id: list(answers[experts[e].user_id].reasons)
+        for e in proposed.tolist()
+        if experts[e].user_id in answers and not answers[experts[e].user_id].eligible
     }
-    pairs: list[Pair] = []
-    explanations: dict[tuple[str, str], dict[str, Any]] = {}
-    for item, expert, score, explanation in possible:
-        if expert.user_id in unasked:
-            continue
-        if expert.user_id in ineligible:
-            supply[item.application_id].not_eligible += 1
-            continue
-        key = (str(item.application_id), str(expert.user_id))
-        pairs.append(Pair(key[0], key[1], score, group_of(expert, snap.one_per_organization)))
-        explanations[key] = explanation
-    used = proposed - unasked - ineligible.keys()
-    capacity = {str(e): load_left[e] for e in sorted(used)}
-    return Candidates(demand, capacity, pairs, explanations, supply, ineligible, unasked)
+    flagged = np.zeros(n_experts, dtype=np.int8)  # 1: not asked, 2: barred by credit
+    flagged[np.array([expert_at[e] for e in unasked], dtype=np.int64)] = 1
+    flagged[np.array([expert_at[e] for e in ineligible], dtype=np.int64)] = 2
+    reasons["not_eligible"] = possible & (flagged[pair_expert] == 2)
+    chosen = possible & (flagged[pair_expert] == 0)
+
+    counted = {
+        name: np.bincount(pair_item[mask], minlength=n_items)
+        for name, mask in reasons.items()
+        if name != "excluded"
+    }
+    in_field = np.bincount(pair_item, minlength=n_items)
+    supply: dict[UUID, Supply] = {}
+    for n, item in enumerate(items):
+        supply[item.application_id] = Supply(
+            field=item.subjects[0] if item.subjects else "?",
+            in_field=int(in_field[n]),
+            conflicted=int(counted["conflicted"][n]),
+            not_eligible=int(counted["not_eligible"][n]),
+            no_load_left=int(counted["no_load_left"][n]),
+            same_organization=int(counted["same_organization"][n]),
+            already_on=int(counted["already_on"][n]),
+        )
+    del on, excluded, conflicted, no_load, taken_org, out, reasons, possible
+
+    pair_item, pair_expert = pair_item[chosen], pair_expert[chosen]
+    needing = np.flatnonzero(wanted > 0)
+    used = np.unique(pair_expert)
+    groups = sorted({org_of[e] for e in used.tolist() if org_of[e]})
+    group_at = {code: n for n, code in enumerate(groups)}
+    expert_group = np.array(
+        [group_at.get(code, NO_GROUP) if code else NO_GROUP for code in org_of], dtype=np.int64
+    )
+    problem = Problem(
+        items=tuple(str(items[i].application_id) for i in needing.tolist()),
+        experts=tuple(str(experts[e].user_id) for e in used.tolist()),
+        groups=tuple(groups),
+        demand=wanted[needing],
+        capacity=load_left[used],
+        pair_item=np.searchsorted(needing, pair_item),
+        pair_expert=np.searchsorted(used, pair_expert),
+        pair_score=index.scores(pair_item, pair_expert),
+        pair_group=expert_group[pair_expert],
+    )
+    return Candidates(
+        demand={str(i.application_id): int(w) for i, w in zip(items, wanted, strict=True)},
+        problem=problem,
+        supply=supply,
+        items={str(i.application_id): i for i in items},
+        experts={str(e.user_id): e for e in experts},
+        ineligible=ineligible,
+        unasked=unasked,
+    )
 
 
 async def eligibility(

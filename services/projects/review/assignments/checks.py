@@ -30,7 +30,7 @@ from services.projects.review.assignments.exceptions import (
     SameOrganization,
 )
 from services.projects.review.assignments.repository import AssignmentRepository
-from services.projects.review.rounds.conflicts import active_conflicts
+from services.projects.review.rounds.conflicts import active_conflicts, with_evidence
 from services.projects.review.rounds.items import round_items
 from services.projects.review.solver.match import match
 from shared.clock import in_shanghai
@@ -72,8 +72,14 @@ async def check_assignable(
         raise AlreadyAssigned()
     conflicts = await active_conflicts(session, round_.id, application.id, expert.user_id)
     if conflicts:
+        evidence = await with_evidence(session, conflicts)
         raise AssignmentConflict(
-            extra={"conflicts": [{"kind": c.kind, "evidence": c.evidence} for c in conflicts]}
+            extra={
+                "conflicts": [
+                    {"kind": c.kind, "evidence": shown}
+                    for c, shown in zip(conflicts, evidence, strict=True)
+                ]
+            }
         )
     _assignable_now(expert, round_, now)
     used = await repo.live_load(round_.id, expert.user_id)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import contextlib
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Header, Request, Response, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
-from services.projects.auth import CreditDep, Manager, NowDep
-from services.projects.models import Assignment, AssignmentRun
+from services.projects.auth import CreditDep, Manager, NowDep, SettingsDep
+from services.projects.models import Assignment, AssignmentRun, AssignmentRunJob
 from services.projects.models.review import (
     AssignmentStatus,
 )
@@ -36,6 +40,7 @@ from services.projects.review.assignments.schemas import (
     Replacement,
     ReviewedApplication,
     RunCreate,
+    RunJobRead,
     RunPage,
     RunQuality,
     RunRead,
@@ -47,12 +52,17 @@ from services.projects.review.assignments.schemas import (
 from services.projects.review.experts.auth import ExpertRole
 from services.projects.review.scoring.service import MIN_COMMENT
 from shared.db import SessionDep, SessionmakerDep
+from shared.errors import Text, problem_body
 from shared.pagination import PageDep, next_cursor, start_of
 
 router = APIRouter(prefix="", tags=["assignments"])
 
 
-def run_summary(run: AssignmentRun) -> RunSummary:
+def run_summary(
+    run: AssignmentRun, quality: dict[str, Any] | None = None, unassignable: int | None = None
+) -> RunSummary:
+    """The run without its pairs; `quality` and `unassignable` (how many) when its proposal
+    was not read."""
     return RunSummary(
         id=run.id,
         round_id=run.round_id,
@@ -62,9 +72,17 @@ def run_summary(run: AssignmentRun) -> RunSummary:
         created_at=run.created_at,
         applied_at=run.applied_at,
         applied_by=run.applied_by,
-        quality=RunQuality.model_validate(run.result["quality"]),
-        unassignable_count=len(run.result["unassignable"]),
+        quality=RunQuality.model_validate(run.result["quality"] if quality is None else quality),
+        unassignable_count=len(run.result["unassignable"])
+        if unassignable is None
+        else unassignable,
     )
+
+
+def large(model: BaseModel, status_code: int = status.HTTP_200_OK) -> Response:
+    """A body of tens of thousands of pairs, serialised once (FastAPI would validate the
+    model again against the route's response model first)."""
+    return Response(model.model_dump_json(), status_code=status_code, media_type="application/json")
 
 
 def run_read(run: AssignmentRun) -> RunRead:
@@ -165,23 +183,108 @@ def my_declined(declined: Declined) -> MyDeclinedAssignment:
 # --- automatic assignment (program managers) -------------------------------------------------
 
 
+DRY_RUN = """Solves the round's assignment (see the service documentation) and stores the
+proposal as a run, to apply with `POST /v1/assignment-runs/{id}/apply`.
+
+A large call (10,000 applications, 5,000 experts: about a minute) takes longer than a request
+through the gateway may (30 s). The request therefore waits for the result at most
+`SCIPLAN_PROJECTS_ASSIGNMENT_RUN_WAIT_SECONDS` (20 s by default) and then answers **202** with
+the run's job, which goes on: poll `GET /v1/assignment-run-jobs/{id}` (every second or two)
+until its `status` is `done` (the run is `run_id`) or `failed` (`problem` says why, as this
+request would have). `Prefer: respond-async` answers 202 at once; `Prefer: wait=N` waits at
+most N seconds (RFC 7240). A run that finishes in time answers **201** with the run, as before.
+Refusals found before the job starts (403, 404, 409 for a round not assigning, 503 when the
+credit service cannot be asked) are answered at once, and no job is created."""
+
+
+def _waiting_time(prefer: str | None, most: float) -> float:
+    """How long to wait for the run, after the client's `Prefer` header (RFC 7240)."""
+    wait = most
+    for preference in (prefer or "").split(","):
+        name, _, value = preference.strip().partition("=")
+        if name.strip().lower() == "respond-async":
+            wait = 0.0
+        elif name.strip().lower() == "wait":
+            with contextlib.suppress(ValueError):
+                wait = min(wait, max(float(value.strip().strip('"')), 0.0))
+    return wait
+
+
+def job_read(job: AssignmentRunJob, request: Request) -> RunJobRead:
+    problem = None
+    if job.problem is not None:
+        found = job.problem
+        problem = problem_body(
+            request,
+            status=found["status"],
+            code=found["code"],
+            title=Text(**found["title"]),
+            detail=Text(**found["detail"]) if found["detail"] else None,
+            extra=found["extra"],
+        )
+    return RunJobRead(
+        id=job.id,
+        round_id=job.round_id,
+        seed=job.seed,
+        status=job.status,
+        run_id=job.run_id,
+        problem=problem,
+        created_by=job.created_by,
+        created_at=job.created_at,
+        finished_at=job.finished_at,
+    )
+
+
 @router.post(
     "/v1/review-rounds/{round_id}/assignment-runs",
     response_model=RunRead,
     status_code=status.HTTP_201_CREATED,
     summary="Dry run: propose an optimal assignment for the experts each application lacks",
+    description=DRY_RUN,
+    responses={
+        status.HTTP_202_ACCEPTED: {
+            "model": RunJobRead,
+            "description": "Still running: poll GET /v1/assignment-run-jobs/{id}",
+        }
+    },
 )
 async def create_run(
     round_id: UUID,
     data: RunCreate,
+    request: Request,
     session: SessionDep,
     manager: Manager,
     credit: CreditDep,
     now: NowDep,
     sessions: SessionmakerDep,
-) -> RunRead:
-    run = await RunService(session).dry_run(manager, round_id, data.seed, credit, now, sessions)
-    return run_read(run)
+    settings: SettingsDep,
+    prefer: Annotated[str | None, Header(max_length=200)] = None,
+) -> Response:
+    started = await RunService(session).start_dry_run(
+        manager, round_id, data.seed, credit, now, sessions
+    )
+    wait = _waiting_time(prefer, settings.assignment_run_wait_seconds)
+    try:
+        # shielded: a request that stops waiting leaves the run going on
+        run = await asyncio.wait_for(asyncio.shield(started.task), timeout=wait)
+    except TimeoutError:
+        return JSONResponse(
+            job_read(started.job, request).model_dump(mode="json"),
+            status_code=status.HTTP_202_ACCEPTED,
+            headers={"Preference-Applied": "respond-async"} if wait == 0 else None,
+        )
+    return large(run_read(run), status.HTTP_201_CREATED)
+
+
+@router.get(
+    "/v1/assignment-run-jobs/{job_id}",
+    response_model=RunJobRead,
+    summary="A dry run's job: running, done (with its run's id) or failed (with why)",
+)
+async def get_run_job(
+    job_id: UUID, request: Request, session: SessionDep, manager: Manager
+) -> RunJobRead:
+    return job_read(await RunService(session).job(manager, job_id), request)
 
 
 @router.get(
@@ -195,7 +298,7 @@ async def list_runs(
     offset = start_of(page)
     runs = await RunService(session).runs(manager, round_id, limit=page.limit + 1, offset=offset)
     return RunPage(
-        items=[run_summary(r) for r in runs[: page.limit]],
+        items=[run_summary(r, q, n) for r, q, n in runs[: page.limit]],
         next_cursor=next_cursor(offset, page.limit, len(runs)),
     )
 
@@ -205,8 +308,8 @@ async def list_runs(
     response_model=RunRead,
     summary="A dry run: the proposed pairs and why, its quality, the applications left short",
 )
-async def get_run(run_id: UUID, session: SessionDep, manager: Manager) -> RunRead:
-    return run_read(await RunService(session).run(manager, run_id))
+async def get_run(run_id: UUID, session: SessionDep, manager: Manager) -> Response:
+    return large(run_read(await RunService(session).run(manager, run_id)))
 
 
 @router.post(
@@ -221,17 +324,18 @@ async def apply_run(
     credit: CreditDep,
     now: NowDep,
     sessions: SessionmakerDep,
-) -> ApplyOutcome:
+) -> Response:
     run, created, round_, short = await RunService(session).apply(
         manager, run_id, credit, now, sessions
     )
     names = {p["expert_id"]: p["expert_name"] for p in run.result["pairs"]}
-    return ApplyOutcome(
+    outcome = ApplyOutcome(
         run=run_summary(run),
         created=[assignment_read(a, names[str(a.expert_id)]) for a in created],
         round_state=round_.state,
         short=[Unassignable.model_validate(s) for s in short],
     )
+    return large(outcome)
 
 
 # --- manual changes (program managers) -------------------------------------------------------

@@ -29,13 +29,19 @@ async def assigned(
     repo = AssignmentRepository(session)
     call = await repo.call(round_.call_id)
     titles = await repo.titles({a.application_id for a in assignments})
-    for assignment in assignments:
-        about = _about(round_, call, assignment, titles[assignment.application_id])
-        await outbox.publish(
-            session,
-            events,
-            ReviewAssignedV1.model_validate({**about, "assigned_at": assignment.assigned_at}),
-        )
+    await outbox.publish_all(
+        session,
+        events,
+        [
+            ReviewAssignedV1.model_validate(
+                {
+                    **_about(round_, call, assignment, titles[assignment.application_id]),
+                    "assigned_at": assignment.assigned_at,
+                }
+            )
+            for assignment in assignments
+        ],
+    )
 
 
 async def unassigned(

@@ -10,6 +10,30 @@ class RunNotFound(NotFound):
     title = Text("分配方案不存在", "Assignment run not found")
 
 
+class RunJobNotFound(NotFound):
+    code = "assignment_run_job.not_found"
+    title = Text("试运行任务不存在", "Assignment run job not found")
+
+
+class RunInterrupted(AppError):
+    """A dry run whose process stopped before it was done (a restart, a crash)."""
+
+    status = 503
+    code = "assignment.run_interrupted"
+    title = Text(
+        "试运行因服务重启而中断，请重新试运行",
+        "The dry run was interrupted (its process stopped); run it again",
+    )
+
+
+class RunFailed(AppError):
+    """A dry run that failed for a reason of ours (logged), as its job reports it."""
+
+    status = 500
+    code = "internal"
+    title = Text("服务器内部错误", "Internal server error")
+
+
 class AssignmentNotFound(NotFound):
     """Also said to an expert asking about someone else's assignment, or about one of theirs
     hidden since a conflict of interest was found."""

@@ -13,28 +13,21 @@ if TYPE_CHECKING:
     from services.projects.review.solver.flow import Pair, Solution
 
 
+def _solve(candidates: Candidates, one_per_group: bool, seed: int) -> Solution:
+    # numpy and scipy load on the first solve, in this worker thread, not when the service
+    # starts (about a second of its start-up) nor on the event loop.
+    from services.projects.review.solver.flow import solve_problem
+
+    problem = candidates.problem
+    chosen, certificate = solve_problem(problem, one_per_group=one_per_group, seed=seed)
+    return problem.solution(chosen, certificate)
+
+
 async def solve_for(candidates: Candidates, *, one_per_group: bool, seed: int) -> Solution:
     """The optimal pairs for the candidates' demand: the most reviews first, then the highest
     total score; the seed only breaks ties."""
-    demand = {item: n for item, n in candidates.demand.items() if n > 0}
     # The solver is CPU work: off the event loop, so the service keeps answering meanwhile.
-    return await asyncio.to_thread(
-        _solve, demand, candidates.capacity, candidates.pairs, one_per_group, seed
-    )
-
-
-def _solve(
-    demand: dict[str, int],
-    capacity: dict[str, int],
-    pairs: list[Pair],
-    one_per_group: bool,
-    seed: int,
-) -> Solution:
-    # numpy and scipy load on the first solve, in this worker thread, not when the service
-    # starts (about a second of its start-up) nor on the event loop.
-    from services.projects.review.solver.flow import solve
-
-    return solve(demand, capacity, pairs, one_per_group=one_per_group, seed=seed)
+    return await asyncio.to_thread(_solve, candidates, one_per_group, seed)
 
 
 def shortages(candidates: Candidates, assigned: list[Pair]) -> list[dict[str, Any]]:

@@ -82,7 +82,7 @@ async def replace(
             expert_id=UUID(p.expert),
             status=AssignmentStatus.invited,
             match_score=p.score,
-            explanation=candidates.explanations[(p.item, p.expert)],
+            explanation=candidates.explain(p.item, p.expert),
             source="replacement",
             # Nobody chose them by hand: on behalf of whoever opened the round.
             assigned_by=round_.created_by,

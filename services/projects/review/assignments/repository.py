@@ -8,14 +8,16 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from services.projects.models import (
     Application,
     ApplicationVersion,
     Assignment,
     AssignmentRun,
+    AssignmentRunJob,
     Call,
     Conflict,
     DeclaredConflict,
@@ -159,22 +161,67 @@ class AssignmentRepository:
         await self.session.flush()
         return run
 
-    async def run(self, run_id: UUID, *, lock: bool = False) -> AssignmentRun | None:
+    async def run(
+        self, run_id: UUID, *, lock: bool = False, with_result: bool = True
+    ) -> AssignmentRun | None:
         query = sa.select(AssignmentRun).where(AssignmentRun.id == run_id)
+        if not with_result:
+            query = query.options(defer(AssignmentRun.result, raiseload=True))
         if lock:
             query = query.with_for_update().execution_options(populate_existing=True)
         return await self.session.scalar(query)
 
-    async def runs_of(self, round_id: UUID, *, limit: int, offset: int) -> Sequence[AssignmentRun]:
-        return (
-            await self.session.scalars(
-                sa.select(AssignmentRun)
-                .where(AssignmentRun.round_id == round_id)
-                .order_by(AssignmentRun.id.desc())
-                .limit(limit)
-                .offset(offset)
+    async def add_job(self, job: AssignmentRunJob) -> None:
+        self.session.add(job)
+        await self.session.flush()
+
+    async def job(
+        self, job_id: UUID, *, lock: bool = False, skip_locked: bool = False
+    ) -> AssignmentRunJob | None:
+        """The job; locked FOR UPDATE when asked (`skip_locked`: None if someone holds it)."""
+        query = sa.select(AssignmentRunJob).where(AssignmentRunJob.id == job_id)
+        if lock:
+            query = query.with_for_update(skip_locked=skip_locked).execution_options(
+                populate_existing=True
             )
-        ).all()
+        return await self.session.scalar(query)
+
+    async def experts_of_run(self, run_id: UUID) -> set[UUID]:
+        """The experts a run proposes (read from its stored proposal by PostgreSQL)."""
+        pair = sa.func.jsonb_array_elements(AssignmentRun.result["pairs"]).table_valued(
+            sa.column("value", JSONB)
+        )
+        rows = await self.session.scalars(
+            sa.select(pair.c.value["expert_id"].astext)
+            .distinct()
+            .select_from(AssignmentRun)
+            .join(pair, sa.true())
+            .where(AssignmentRun.id == run_id)
+        )
+        return {UUID(e) for e in rows}
+
+    async def insert_assignments(self, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            await self.session.execute(sa.insert(Assignment), rows)
+
+    async def runs_of(
+        self, round_id: UUID, *, limit: int, offset: int
+    ) -> Sequence[tuple[AssignmentRun, dict[str, Any], int]]:
+        """The round's runs, newest first, each with its quality and how many applications it
+        leaves short, without reading its pairs."""
+        rows = await self.session.execute(
+            sa.select(
+                AssignmentRun,
+                AssignmentRun.result["quality"],
+                sa.func.jsonb_array_length(AssignmentRun.result["unassignable"]),
+            )
+            .options(defer(AssignmentRun.result, raiseload=True))
+            .where(AssignmentRun.round_id == round_id)
+            .order_by(AssignmentRun.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
 
     # --- assignments -----------------------------------------------------------------------
 
@@ -188,8 +235,9 @@ class AssignmentRepository:
         return call
 
     async def titles(self, application_ids: Collection[UUID]) -> dict[UUID, str]:
+        ids = sa.bindparam(None, list(application_ids), type_=ARRAY(sa.Uuid()), unique=True)
         rows = await self.session.execute(
-            sa.select(Application.id, Application.title).where(Application.id.in_(application_ids))
+            sa.select(Application.id, Application.title).where(Application.id == sa.any_(ids))
         )
         return {row.id: row.title for row in rows}
 

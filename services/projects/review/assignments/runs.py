@@ -15,6 +15,11 @@ asked about (an expert or application that came in meanwhile), it is refused (40
 `state.changed_meanwhile`) and nothing is stored. Applying asks about the run's own experts,
 which a run never changes.
 
+A dry run is computed by a job of the process that was asked (`start_dry_run`): its request
+waits for it a while, and a large call's (about a minute for 10,000 applications and 5,000
+experts) is polled instead (`job`). The job's worker holds the job's row until it is done, so a
+job still `running` that nobody holds lost its process and is reported interrupted.
+
 Once every application of the round has its experts, applying moves the round from
 `assigning` to `reviewing`; a run that leaves some short keeps it `assigning`, so the
 manager can add experts by hand and apply a fresh run (which then completes it).
@@ -22,32 +27,90 @@ manager can add experts by hand and apply a fresh run (which then completes it).
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.projects import history
 from services.projects.exceptions import ChangedMeanwhile, InvalidTransition
-from services.projects.models import Assignment, AssignmentRun, ReviewRound
-from services.projects.models.review import (
-    AssignmentStatus,
-    RoundState,
+from services.projects.models import (
+    Assignment,
+    AssignmentRun,
+    AssignmentRunJob,
+    ReviewRound,
+    Transition,
 )
+from services.projects.models.review import AssignmentStatus, RoundState, RunJobStatus
 from services.projects.review.assignments import events as assignment_events
 from services.projects.review.assignments.access import managed_round, manager_id
-from services.projects.review.assignments.candidates import build, eligibility, snapshot, to_ask
-from services.projects.review.assignments.exceptions import RunNotFound, RunStale
+from services.projects.review.assignments.candidates import (
+    Candidates,
+    build,
+    eligibility,
+    snapshot,
+    to_ask,
+)
+from services.projects.review.assignments.exceptions import (
+    RunFailed,
+    RunInterrupted,
+    RunJobNotFound,
+    RunNotFound,
+    RunStale,
+)
 from services.projects.review.assignments.proposal import quality, shortages, solve_for
 from services.projects.review.assignments.repository import AssignmentRepository
+from services.projects.review.rounds.conflicts import store
 from services.projects.review.rounds.exceptions import RoundNotFound
 from shared.auth.tokens import Principal
+from shared.clock import utcnow
 from shared.contracts.credit import EligibilityV1
 from shared.credit_client import CreditClient
-from shared.errors import Text
+from shared.errors import AppError, Text
+from shared.ids import uuid7
+
+if TYPE_CHECKING:
+    from services.projects.review.solver.flow import Solution
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Started:
+    """A dry run under way: its job (committed) and the task computing it."""
+
+    job: AssignmentRunJob
+    task: asyncio.Task[AssignmentRun]
+
+
+# The dry runs this process is computing (a task needs a reference to live on).
+computing: set[asyncio.Task[AssignmentRun]] = set()
+
+
+def _finished(task: asyncio.Task[AssignmentRun]) -> None:
+    computing.discard(task)
+    # A failure is recorded in its job; one of ours is logged too (nobody may be waiting).
+    error = None if task.cancelled() else task.exception()
+    if error is not None and not isinstance(error, AppError):
+        log.error("dry run failed", exc_info=error)
+
+
+def _problem(error: BaseException) -> dict[str, Any]:
+    """A failed job's problem (rendered in the reader's language when polled)."""
+    known = error if isinstance(error, AppError) else RunFailed()
+    return {
+        "status": known.status,
+        "code": known.code,
+        "title": {"zh": known.title.zh, "en": known.title.en},
+        "detail": None if known.detail is None else {"zh": known.detail.zh, "en": known.detail.en},
+        "extra": known.extra,
+    }
 
 
 class RunService:
@@ -55,7 +118,7 @@ class RunService:
         self.session = session
         self.repo = AssignmentRepository(session)
 
-    async def dry_run(
+    async def start_dry_run(
         self,
         principal: Principal,
         round_id: UUID,
@@ -63,61 +126,67 @@ class RunService:
         credit: CreditClient,
         now: datetime,
         sessions: async_sessionmaker[AsyncSession],
-    ) -> AssignmentRun:
+    ) -> Started:
+        """Checks who asks and the round's state, asks the credit service, then starts the dry
+        run as a job (committed, so that it can be polled) and returns once its worker holds
+        the job. The caller waits for the task as long as it likes."""
         async with sessions() as reading:
             round_, _ = await managed_round(reading, principal, round_id)
             _assigning(round_)
             asked = await to_ask(reading, round_, now)
         answers = await eligibility(credit, asked, now)
-        # Locked: the conflicts it refreshes are the round's, and so is the fingerprint.
-        round_, _ = await managed_round(self.session, principal, round_id, lock=True)
-        _assigning(round_)
-        snap = await snapshot(self.session, round_, now)
-        candidates = build(snap, answers)
-        if candidates.unasked:
-            raise ChangedMeanwhile(
-                Text(
-                    "查询信用期间专家库或申报书发生了变化，请重新试运行",
-                    "Experts or applications came in while the credit service was asked; run again",
-                ),
-                extra={"experts_not_asked": sorted(str(e) for e in candidates.unasked)},
-            )
-        solution = await solve_for(candidates, one_per_group=snap.one_per_organization, seed=seed)
-        assigned = sorted(solution.assigned, key=lambda p: (p.item, p.expert))
-        pairs = [
-            {
-                "application_id": p.item,
-                "expert_id": p.expert,
-                "expert_name": snap.experts[UUID(p.expert)].name,
-                "score": p.score,
-                "explanation": candidates.explanations[(p.item, p.expert)],
-            }
-            for p in assigned
-        ]
-        result = {
-            "pairs": pairs,
-            "quality": quality(candidates, assigned, solution),
-            "unassignable": shortages(candidates, assigned),
-        }
-        return await self.repo.add_run(
-            AssignmentRun(
-                round_id=round_.id,
+        async with sessions() as writing:
+            job = AssignmentRunJob(
+                round_id=round_id,
                 seed=seed,
-                fingerprint=snap.fingerprint(),
-                result=result,
+                status=RunJobStatus.running,
                 created_by=manager_id(principal),
                 created_at=now,
             )
+            await AssignmentRepository(writing).add_job(job)
+            await writing.commit()
+        holding = asyncio.Event()
+        task = asyncio.create_task(
+            _work(job.id, principal, round_id, seed, answers, now, sessions, holding)
         )
+        computing.add(task)
+        task.add_done_callback(_finished)
+        waiting = asyncio.ensure_future(holding.wait())
+        await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        waiting.cancel()
+        return Started(job, task)
+
+    async def job(self, principal: Principal, job_id: UUID) -> AssignmentRunJob:
+        """A dry run's job, for the round's managers; one still `running` whose worker is gone
+        (nobody holds its row) is failed now."""
+        job = await self.repo.job(job_id)
+        if job is None:
+            raise RunJobNotFound()
+        try:
+            await managed_round(self.session, principal, job.round_id)
+        except RoundNotFound as exc:
+            raise RunJobNotFound() from exc
+        if job.status == RunJobStatus.running:
+            lost = await self.repo.job(job_id, lock=True, skip_locked=True)
+            if lost is not None and lost.status == RunJobStatus.running:
+                lost.status, lost.problem = RunJobStatus.failed, _problem(RunInterrupted())
+                lost.finished_at = utcnow()
+                await self.session.flush()
+                return lost
+        return job
 
     async def runs(
         self, principal: Principal, round_id: UUID, *, limit: int, offset: int
-    ) -> Sequence[AssignmentRun]:
+    ) -> Sequence[tuple[AssignmentRun, dict[str, Any], int]]:
         round_, _ = await managed_round(self.session, principal, round_id)
         return await self.repo.runs_of(round_.id, limit=limit, offset=offset)
 
-    async def run(self, principal: Principal, run_id: UUID) -> AssignmentRun:
-        run = await self.repo.run(run_id)
+    async def run(
+        self, principal: Principal, run_id: UUID, *, with_result: bool = True
+    ) -> AssignmentRun:
+        """The run, for its round's managers; `with_result` False leaves its proposal (tens of
+        megabytes on a large call) unread."""
+        run = await self.repo.run(run_id, with_result=with_result)
         if run is None:
             raise RunNotFound()
         try:
@@ -136,17 +205,19 @@ class RunService:
     ) -> tuple[AssignmentRun, list[Assignment], ReviewRound, list[dict[str, Any]]]:
         """The run's assignments, the round (maybe now reviewing), and who is still short."""
         async with sessions() as reading:
-            earlier = await RunService(reading).run(principal, run_id)
+            earlier = await RunService(reading).run(principal, run_id, with_result=False)
             _not_applied(earlier)
             _assigning((await managed_round(reading, principal, earlier.round_id))[0])
-            experts = {UUID(p["expert_id"]) for p in earlier.result["pairs"]}
+            experts = await AssignmentRepository(reading).experts_of_run(run_id)
         answers = await eligibility(credit, experts, now)
-        found = await self.run(principal, run_id)
+        found = await self.run(principal, run_id, with_result=False)
         round_, _ = await managed_round(self.session, principal, found.round_id, lock=True)
         run = await self.repo.run(run_id, lock=True)
         assert run is not None
         _not_applied(run)
         _assigning(round_)
+        # Whether anything changed is all that matters here: a conflict found since (or gone)
+        # changes the fingerprint, and refuses the run; nothing needs storing.
         snap = await snapshot(self.session, round_, now)
         if snap.fingerprint() != run.fingerprint:
             raise RunStale(
@@ -158,21 +229,24 @@ class RunService:
         pairs: list[dict[str, Any]] = run.result["pairs"]
         _still_eligible(answers, pairs)
         actor = manager_id(principal)
-        created = [
-            Assignment(
-                round_id=round_.id,
-                application_id=UUID(p["application_id"]),
-                expert_id=UUID(p["expert_id"]),
-                status=AssignmentStatus.invited,
-                match_score=p["score"],
-                explanation=p["explanation"],
-                source=f"auto:{run.id}",
-                assigned_by=actor,
-                assigned_at=now,
-            )
+        rows = [
+            {
+                "id": uuid7(),
+                "round_id": round_.id,
+                "application_id": UUID(p["application_id"]),
+                "expert_id": UUID(p["expert_id"]),
+                "status": AssignmentStatus.invited,
+                "match_score": p["score"],
+                "explanation": p["explanation"],
+                "source": f"auto:{run.id}",
+                "assigned_by": actor,
+                "assigned_at": now,
+            }
             for p in pairs
         ]
-        await self.repo.add(created)
+        # Tens of thousands at once: written in bulk, not through the unit of work.
+        await self.repo.insert_assignments(rows)
+        created = [Assignment(**row) for row in rows]
         await assignment_events.assigned(self.session, round_, created)
         run.applied_at, run.applied_by = now, actor
         await self._record(principal, round_, run, created)
@@ -192,16 +266,20 @@ class RunService:
         for assignment in created:
             per_application[assignment.application_id] += 1
         # The applicant reads the application's history: how many experts, never who.
-        for application_id, count in sorted(per_application.items()):
-            await history.record(
-                self.session,
-                entity="application",
-                entity_id=application_id,
-                application_id=application_id,
-                action="experts_assigned",
-                actor=principal.subject,
-                details={"count": count, "source": "automatic"},
-            )
+        await history.record_all(
+            self.session,
+            [
+                Transition(
+                    entity="application",
+                    entity_id=application_id,
+                    application_id=application_id,
+                    action="experts_assigned",
+                    actor_id=principal.subject,
+                    details={"count": count, "source": "automatic"},
+                )
+                for application_id, count in sorted(per_application.items())
+            ],
+        )
         await history.record(
             self.session,
             entity="round",
@@ -222,6 +300,112 @@ class RunService:
                 "unassignable": run.result["unassignable"],
             },
         )
+
+
+async def _work(
+    job_id: UUID,
+    principal: Principal,
+    round_id: UUID,
+    seed: int,
+    answers: dict[UUID, EligibilityV1],
+    now: datetime,
+    sessions: async_sessionmaker[AsyncSession],
+    holding: asyncio.Event,
+) -> AssignmentRun:
+    """Computes a dry run for its job, holding the job's row lock throughout (a poll that
+    finds it unlocked and still running knows the worker is gone); the run and the job's
+    outcome are committed together."""
+    async with sessions() as session:
+        repo = AssignmentRepository(session)
+        job = await repo.job(job_id, lock=True)
+        assert job is not None  # committed before the task started
+        holding.set()
+        try:
+            run = await _dry_run(principal, round_id, seed, answers, now, sessions)
+            await repo.add_run(run)
+            job.status, job.run_id, job.finished_at = RunJobStatus.done, run.id, utcnow()
+            await session.commit()
+            return run
+        except Exception as error:
+            await session.rollback()
+            job = await repo.job(job_id, lock=True)
+            assert job is not None
+            job.status, job.problem, job.finished_at = (
+                RunJobStatus.failed,
+                _problem(error),
+                utcnow(),
+            )
+            await session.commit()
+            raise
+
+
+async def _dry_run(
+    principal: Principal,
+    round_id: UUID,
+    seed: int,
+    answers: dict[UUID, EligibilityV1],
+    now: datetime,
+    sessions: async_sessionmaker[AsyncSession],
+) -> AssignmentRun:
+    """The dry run itself (not stored). The round is locked while it is read and its conflicts
+    are refreshed (the fingerprint is of what was read then), not after: other work on the
+    round goes on while the solver finishes. The solver starts as soon as the candidates are
+    built, while PostgreSQL stores the conflicts (a large round's take a while)."""
+    async with sessions() as session:
+        round_, _ = await managed_round(session, principal, round_id, lock=True)
+        _assigning(round_)
+        snap = await snapshot(session, round_, now)
+        candidates = build(snap, answers)
+        if candidates.unasked:
+            raise ChangedMeanwhile(
+                Text(
+                    "查询信用期间专家库或申报书发生了变化，请重新试运行",
+                    "Experts or applications came in while the credit service was asked; run again",
+                ),
+                extra={"experts_not_asked": sorted(str(e) for e in candidates.unasked)},
+            )
+        fingerprint = snap.fingerprint()
+        solving = asyncio.ensure_future(
+            solve_for(candidates, one_per_group=snap.one_per_organization, seed=seed)
+        )
+        try:
+            assert snap.found is not None  # a whole round
+            await store(session, round_, snap.found, now)
+            await session.commit()
+        except BaseException:
+            solving.cancel()
+            raise
+    del snap
+    solution = await solving
+    # Explanations for the proposed pairs only (tens of thousands at most): CPU work too.
+    result = await asyncio.to_thread(_result, candidates, solution)
+    return AssignmentRun(
+        round_id=round_id,
+        seed=seed,
+        fingerprint=fingerprint,
+        result=result,
+        created_by=manager_id(principal),
+        created_at=now,
+    )
+
+
+def _result(candidates: Candidates, solution: Solution) -> dict[str, Any]:
+    assigned = sorted(solution.assigned, key=lambda p: (p.item, p.expert))
+    pairs = [
+        {
+            "application_id": p.item,
+            "expert_id": p.expert,
+            "expert_name": candidates.experts[p.expert].name,
+            "score": p.score,
+            "explanation": candidates.explain(p.item, p.expert),
+        }
+        for p in assigned
+    ]
+    return {
+        "pairs": pairs,
+        "quality": quality(candidates, assigned, solution),
+        "unassignable": shortages(candidates, assigned),
+    }
 
 
 def _assigning(round_: ReviewRound) -> None:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.projects.models.review import (
     AssignmentStatus,
     RoundState,
+    RunJobStatus,
     SheetStatus,
 )
 from services.projects.schema_types import Reason, ShanghaiTime
@@ -79,6 +80,21 @@ class RunRead(RunSummary):
 
 
 RunPage = Page[RunSummary]
+
+
+class RunJobRead(BaseModel):
+    """A dry run being computed (`running`), computed (`done`: the run is `run_id`) or not
+    (`failed`: `problem` says why, as the dry run's request would have)."""
+
+    id: UUID
+    round_id: UUID
+    seed: int
+    status: RunJobStatus
+    run_id: UUID | None = Field(description="once done: GET /v1/assignment-runs/{run_id}")
+    problem: dict[str, Any] | None = Field(description="once failed: why (problem+json)")
+    created_by: UUID
+    created_at: ShanghaiTime
+    finished_at: ShanghaiTime | None
 
 
 class AssignmentRead(BaseModel):

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -36,6 +36,11 @@ from services.projects.review.rounds.items import RoundItem, round_items
 from services.projects.review.rounds.organizations import organization_graph
 from services.projects.review.rounds.repository import RoundRepository
 from shared.clock import in_shanghai
+
+if TYPE_CHECKING:
+    # numpy loads with the first whole-round refresh, not when the service starts.
+    import numpy as np
+    import numpy.typing as npt
 
 Pair = tuple[UUID, UUID]  # (application id, expert id)
 Key = tuple[UUID, UUID, str]  # (application id, expert id, kind)
@@ -153,6 +158,26 @@ async def _team(
     return found
 
 
+def same_org_evidence(
+    application: dict[str, Any],
+    expert: dict[str, Any],
+    applicant_org: dict[str, Any],
+    expert_org: dict[str, Any],
+    relation: str,
+    links: list[dict[str, Any]],
+) -> dict[str, Any]:
+    return {
+        "rule": "same_org",
+        "summary": SUMMARIES[f"same_org.{relation}"],
+        "application": application,
+        "expert": expert,
+        "applicant_org": applicant_org,
+        "expert_org": expert_org,
+        "relation": relation,
+        "links": links,
+    }
+
+
 async def _same_org(
     repo: RoundRepository, items: list[RoundItem], only: Collection[UUID] | None
 ) -> list[FoundConflict]:
@@ -176,16 +201,14 @@ async def _same_org(
         for relation in related[item.org_credit_code]:
             links = list(relation.path)  # from the applicant's organization to the expert's
             for expert_id in by_code.get(relation.code, []):
-                evidence = {
-                    "rule": "same_org",
-                    "summary": SUMMARIES[f"same_org.{relation.relation}"],
-                    "application": application,
-                    "expert": experts[expert_id],
-                    "applicant_org": applicant_org,
-                    "expert_org": orgs[relation.code],
-                    "relation": relation.relation,
-                    "links": links,
-                }
+                evidence = same_org_evidence(
+                    application,
+                    experts[expert_id],
+                    applicant_org,
+                    orgs[relation.code],
+                    relation.relation,
+                    links,
+                )
                 found.append(FoundConflict(item.application_id, expert_id, "same_org", evidence))
     return found
 
@@ -334,26 +357,115 @@ async def find_conflicts(
     *,
     application_ids: Collection[UUID] | None = None,
     expert_ids: Collection[UUID] | None = None,
+    kinds: Collection[str] = CONFLICT_KINDS,
 ) -> list[FoundConflict]:
     """The conflicts as they are now (stored or not, overridden or not), for the round's
-    applications and the pool's experts; narrowed to `application_ids` and `expert_ids`."""
+    applications and the pool's experts; narrowed to `application_ids`, `expert_ids` and
+    `kinds`. For a whole round, `found_now` gives same-organization ones as arrays."""
     if expert_ids is not None and not expert_ids:
         return []
     items = await round_items(session, round, application_ids=application_ids)
     if not items:
         return []
+    return await _found(session, round, items, expert_ids, kinds)
+
+
+async def _found(
+    session: AsyncSession,
+    round: ReviewRound,
+    items: list[RoundItem],
+    expert_ids: Collection[UUID] | None,
+    kinds: Collection[str],
+) -> list[FoundConflict]:
     if "created_at" in sa.inspect(round).unloaded:  # a round flushed a moment ago
         await session.refresh(round, ["created_at"])
     repo = RoundRepository(session)
     only = set(expert_ids) if expert_ids is not None else None
-    found = [
-        *await _team(repo, items, only),
-        *await _same_org(repo, items, only),
-        *await _avoid_list(repo, items, only),
-        *await _co_applicant(repo, round, items, only),
-        *await _declared(repo, items, only),
-    ]
+    found: list[FoundConflict] = []
+    if "team" in kinds:
+        found += await _team(repo, items, only)
+    if "same_org" in kinds:
+        found += await _same_org(repo, items, only)
+    if "avoid_list" in kinds:
+        found += await _avoid_list(repo, items, only)
+    if "co_applicant" in kinds:
+        found += await _co_applicant(repo, round, items, only)
+    if "declared" in kinds:
+        found += await _declared(repo, items, only)
     return sorted(found, key=lambda c: (c.application_id.int, c.expert_id.int, c.kind))
+
+
+# --- a whole round: same-organization conflicts in bulk -------------------------------------
+
+# A large round has millions of same-organization pairs (every application times every expert
+# of its organization, in the field or not): they are counted and compared as arrays, and
+# stored by PostgreSQL from the organizations' relations, never one Python object each, with
+# short evidence (organizations, relation, links) that `with_evidence` completes when read.
+BULK_KIND = "same_org"
+OTHER_KINDS = tuple(k for k in CONFLICT_KINDS if k != BULK_KIND)
+ITEMS_PER_STATEMENT = 500
+
+
+@dataclass(frozen=True)
+class SameOrganization:
+    """A round's same-organization conflicts: pair `p` is the application of `items[item[p]]`
+    (of `FoundNow.items`) and the expert `experts[expert[p]]`."""
+
+    item: npt.NDArray[np.int64]
+    expert: npt.NDArray[np.int64]
+    experts: tuple[UUID, ...]
+    # what PostgreSQL needs to store them with their evidence
+    relations: list[tuple[str, str, str, str]]  # applicant's code, expert's code, relation, links
+
+
+@dataclass(frozen=True)
+class FoundNow:
+    """Every conflict of a whole round as found now, and the stored ones a manager overrode."""
+
+    items: list[RoundItem]
+    others: list[FoundConflict]  # every kind but same_org
+    same_org: SameOrganization
+    overridden: frozenset[Key]
+
+
+async def found_now(session: AsyncSession, round: ReviewRound) -> FoundNow:
+    """The round's conflicts as a refresh would store them (without storing anything)."""
+    items = await round_items(session, round)
+    repo = RoundRepository(session)
+    others = await _found(session, round, items, None, OTHER_KINDS) if items else []
+    overridden = frozenset((await repo.conflict_keys(round.id, overridden_only=True)).keys())
+    return FoundNow(items, others, await _same_org_arrays(repo, items), overridden)
+
+
+async def _same_org_arrays(repo: RoundRepository, items: list[RoundItem]) -> SameOrganization:
+    import numpy as np
+
+    codes = {item.org_credit_code for item in items if item.org_credit_code}
+    graph = await organization_graph(repo, codes)
+    related = {code: graph.related(code) for code in codes}
+    all_codes = {r.code for relations in related.values() for r in relations}
+    rows = sorted(await repo.experts_of_organizations(all_codes, None), key=lambda r: r.user_id)
+    experts = tuple(row.user_id for row in rows)
+    by_code: dict[str, list[int]] = defaultdict(list)
+    for position, row in enumerate(rows):
+        by_code[row.org_credit_code].append(position)
+    owners: list[int] = []
+    blocks: list[list[int]] = []
+    for position, item in enumerate(items):
+        for relation in related.get(item.org_credit_code or "", []):
+            owners.append(position)
+            blocks.append(by_code.get(relation.code, []))
+    relations = [
+        (code, r.code, r.relation, json.dumps(list(r.path), ensure_ascii=False))
+        for code, rs in sorted(related.items())
+        for r in rs
+    ]
+    return SameOrganization(
+        item=np.repeat(np.array(owners, dtype=np.int64), [len(b) for b in blocks]),
+        expert=np.array([p for block in blocks for p in block], dtype=np.int64),
+        experts=experts,
+        relations=relations,
+    )
 
 
 @dataclass(frozen=True)
@@ -373,9 +485,17 @@ async def refresh(session: AsyncSession, round: ReviewRound, now: datetime) -> R
     """Store the conflicts found now: new ones are added, evidence is brought up to date,
     and a conflict whose cause is gone is removed unless a manager overrode it (the override
     is a record, kept with it). The caller holds the round's row lock."""
+    return await store(session, round, await found_now(session, round), now)
+
+
+async def store(
+    session: AsyncSession, round: ReviewRound, found: FoundNow, now: datetime
+) -> Refreshed:
+    """The writing half of `refresh`: store what `found_now` found (an assignment run finds
+    first, and stores while its solver works)."""
     repo = RoundRepository(session)
-    stored = await repo.conflict_keys(round.id)
-    fresh = {c.key: c for c in await find_conflicts(session, round)}
+    stored = await repo.conflict_keys(round.id, kinds=OTHER_KINDS)
+    fresh = {c.key: c for c in found.others}
     rows = [
         (c.application_id, c.expert_id, c.kind, json.dumps(c.evidence, ensure_ascii=False))
         for c in fresh.values()
@@ -384,13 +504,99 @@ async def refresh(session: AsyncSession, round: ReviewRound, now: datetime) -> R
     gone = [key for key, overridden in stored.items() if key not in fresh and not overridden]
     await repo.delete_conflicts(round.id, gone)
     written = await repo.upsert_conflicts(round.id, now, rows)
+    bulk = [
+        (item.application_id, item.org_credit_code) for item in found.items if item.org_credit_code
+    ]
+    gone_applications, gone_experts = _stale(found, await repo.same_org_keys(round.id))
+    await repo.delete_same_org(round.id, gone_applications, gone_experts)
+    added_bulk = written_bulk = 0
+    for start in range(0, len(bulk), ITEMS_PER_STATEMENT):
+        new, changed = await repo.upsert_same_org(
+            round.id, now, bulk[start : start + ITEMS_PER_STATEMENT], found.same_org.relations
+        )
+        added_bulk, written_bulk = added_bulk + new, written_bulk + changed
     counts = await repo.conflict_counts(round.id)
-    return Refreshed(
-        added=added,
-        updated=written - added,
-        removed=len(gone),
+    refreshed = Refreshed(
+        added=added + added_bulk,
+        updated=written - added + written_bulk - added_bulk,
+        removed=len(gone) + len(gone_applications),
         counts={kind: counts.get(kind, {"total": 0, "overridden": 0}) for kind in CONFLICT_KINDS},
     )
+    return refreshed
+
+
+def _by_id(ids: list[UUID]) -> npt.NDArray[np.void]:
+    import numpy as np
+
+    return np.frombuffer(b"".join(i.bytes for i in ids), dtype="V16")
+
+
+def _stale(found: FoundNow, stored: bytes) -> tuple[list[UUID], list[UUID]]:
+    """The stored same-organization pairs (`same_org_keys`) not found now."""
+    import numpy as np
+
+    rows = np.frombuffer(stored, dtype=[("application", "V16"), ("expert", "V16")])
+    if rows.size == 0:
+        return [], []
+    same = found.same_org
+    items, experts = _by_id([i.application_id for i in found.items]), _by_id(list(same.experts))
+    # both are in id order, and uuid order is byte order
+    item = np.minimum(np.searchsorted(items, rows["application"]), max(items.size - 1, 0))
+    expert = np.minimum(np.searchsorted(experts, rows["expert"]), max(experts.size - 1, 0))
+    known = np.zeros(rows.size, dtype=bool)
+    if items.size and experts.size:
+        known = (items[item] == rows["application"]) & (experts[expert] == rows["expert"])
+    n = max(experts.size, 1)
+    fresh = np.sort(same.item * n + same.expert)
+    key = item * n + expert
+    at = np.minimum(np.searchsorted(fresh, key), max(fresh.size - 1, 0))
+    still = known & (fresh[at] == key) if fresh.size else np.zeros(rows.size, dtype=bool)
+    gone = rows[~still]
+    return (
+        [UUID(bytes=bytes(a)) for a in gone["application"]],
+        [UUID(bytes=bytes(e)) for e in gone["expert"]],
+    )
+
+
+async def with_evidence(
+    session: AsyncSession, conflicts: Sequence[Conflict]
+) -> list[dict[str, Any]]:
+    """Each stored conflict's evidence as its rule writes it. Same-organization conflicts are
+    stored short (their organizations, relation and links: a large round has millions of them,
+    `RoundRepository.upsert_same_org`); the application's title, the expert's name and the
+    organizations' names are read now."""
+    short = {
+        (c.application_id, c.expert_id): c.evidence
+        for c in conflicts
+        if c.kind == BULK_KIND and "application" not in c.evidence
+    }
+    if not short:
+        return [c.evidence for c in conflicts]
+    repo = RoundRepository(session)
+    titles = await repo.application_titles({a for a, _ in short})
+    experts = _experts(await repo.experts_among({e for _, e in short}, None))
+    codes = {e[k] for e in short.values() for k in ("applicant_org_code", "expert_org_code")}
+    names = await repo.organization_names(codes)
+
+    def org(code: str) -> dict[str, Any]:
+        return {"credit_code": code, "name": names.get(code)}
+
+    def completed(c: Conflict) -> dict[str, Any]:
+        stored = short[(c.application_id, c.expert_id)]
+        expert = experts.get(c.expert_id) or {"id": str(c.expert_id), "name": None}
+        return same_org_evidence(
+            {"id": str(c.application_id), "title": titles.get(c.application_id, "")},
+            expert,
+            org(stored["applicant_org_code"]),
+            org(stored["expert_org_code"]),
+            stored["relation"],
+            stored["links"],
+        )
+
+    return [
+        completed(c) if c.kind == BULK_KIND and "application" not in c.evidence else c.evidence
+        for c in conflicts
+    ]
 
 
 async def refresh_conflicts(session: AsyncSession, round: ReviewRound, now: datetime) -> int:
@@ -442,12 +648,9 @@ async def blocked_pairs(
     blocked: dict[Pair, set[str]] = defaultdict(set)
     applications = set(application_ids) if application_ids is not None else None
     experts = set(expert_ids) if expert_ids is not None else None
-    for key, is_overridden in (await repo.conflict_keys(round.id)).items():
+    stored = await repo.conflict_keys(round.id, application_ids=applications, expert_ids=experts)
+    for key, is_overridden in stored.items():
         application_id, expert_id, kind = key
-        if applications is not None and application_id not in applications:
-            continue
-        if experts is not None and expert_id not in experts:
-            continue
         if is_overridden:
             overridden.add(key)
         else:

@@ -52,6 +52,36 @@ def _codes(values: Collection[str]) -> sa.BindParameter[Any]:
     return sa.literal(list(values), ARRAY(sa.String()))
 
 
+def _table(table: Any) -> str:
+    found = table.__table__ if hasattr(table, "__table__") else table
+    return f"{found.schema}.{found.name}"
+
+
+# The inputs of the same-organization rule for a whole round, as arrays, and its pairs.
+_SAME_ORG_INPUTS = """
+    i(application_id, code) AS (
+        SELECT * FROM unnest(CAST(:applications AS uuid[]), CAST(:codes AS text[]))),
+    r(applicant_code, expert_code, relation, links) AS (
+        SELECT * FROM unnest(CAST(:from_codes AS text[]), CAST(:to_codes AS text[]),
+                             CAST(:relations AS text[]), CAST(:links AS text[])))"""
+_SAME_ORG_PAIRS = f"""i JOIN r ON r.applicant_code = i.code
+    JOIN {_table(Expert)} e ON e.org_credit_code = r.expert_code"""
+
+
+def _same_org_parameters(
+    items: Sequence[tuple[UUID, str]], relations: Sequence[tuple[str, str, str, str]]
+) -> list[sa.BindParameter[Any]]:
+    texts = ARRAY(sa.Text())
+    return [
+        sa.bindparam("applications", [i[0] for i in items], ARRAY(sa.Uuid())),
+        sa.bindparam("codes", [i[1] for i in items], texts),
+        sa.bindparam("from_codes", [r[0] for r in relations], texts),
+        sa.bindparam("to_codes", [r[1] for r in relations], texts),
+        sa.bindparam("relations", [r[2] for r in relations], texts),
+        sa.bindparam("links", [r[3] for r in relations], texts),
+    ]
+
+
 def _judged_version() -> sa.ColumnElement[int]:
     # The version the applicant submitted; a draft has none and is never judged here.
     return sa.func.coalesce(Application.submitted_version, Application.version)
@@ -405,16 +435,32 @@ class RoundRepository:
         self.session.add_all(rows)
         await self.session.flush()
 
-    async def conflict_keys(self, round_id: UUID) -> dict[tuple[UUID, UUID, str], bool]:
-        """Per stored conflict of the round (its key): whether it is overridden."""
-        rows = await self.session.execute(
-            sa.select(
-                Conflict.application_id,
-                Conflict.expert_id,
-                Conflict.kind,
-                Conflict.overridden_at.is_not(None),
-            ).where(Conflict.round_id == round_id)
-        )
+    async def conflict_keys(
+        self,
+        round_id: UUID,
+        *,
+        kinds: Collection[str] | None = None,
+        application_ids: Collection[UUID] | None = None,
+        expert_ids: Collection[UUID] | None = None,
+        overridden_only: bool = False,
+    ) -> dict[tuple[UUID, UUID, str], bool]:
+        """Per stored conflict of the round (its key): whether it is overridden; narrowed to
+        `kinds`, `application_ids`, `expert_ids`, or to the overridden ones."""
+        query = sa.select(
+            Conflict.application_id,
+            Conflict.expert_id,
+            Conflict.kind,
+            Conflict.overridden_at.is_not(None),
+        ).where(Conflict.round_id == round_id)
+        if kinds is not None:
+            query = query.where(Conflict.kind == sa.any_(_codes(kinds)))
+        if application_ids is not None:
+            query = query.where(Conflict.application_id == sa.any_(_ids(application_ids)))
+        if expert_ids is not None:
+            query = query.where(Conflict.expert_id == sa.any_(_ids(expert_ids)))
+        if overridden_only:
+            query = query.where(Conflict.overridden_at.is_not(None))
+        rows = await self.session.execute(query)
         return {(a, e, k): overridden for a, e, k, overridden in rows}
 
     async def upsert_conflicts(
@@ -467,6 +513,95 @@ class RoundRepository:
             ).returning(Conflict.kind)
             written += len((await self.session.execute(statement)).all())
         return written
+
+    async def upsert_same_org(
+        self,
+        round_id: UUID,
+        found_at: datetime,
+        items: Sequence[tuple[UUID, str]],
+        relations: Sequence[tuple[str, str, str, str]],
+    ) -> tuple[int, int]:
+        """Store the same-organization conflicts of `items` (application id, its organization's
+        code) with the experts of the organizations `relations` relate to theirs (applicant's
+        code, expert's code, relation, links as JSON text). A large round has millions: they
+        are written by PostgreSQL, their evidence short (the organizations, relation and
+        links; `conflicts.with_evidence` completes it when read). How many were inserted, and
+        inserted or changed."""
+        if not items or not relations:
+            return 0, 0
+        statement = sa.text(
+            f"""WITH {_SAME_ORG_INPUTS},
+            written AS (
+                INSERT INTO {_table(Conflict)} AS c
+                    (round_id, application_id, expert_id, kind, evidence, found_at)
+                SELECT :round_id, i.application_id, e.user_id, 'same_org', jsonb_build_object(
+                    'rule', 'same_org',
+                    'relation', r.relation,
+                    'links', CAST(r.links AS jsonb),
+                    'applicant_org_code', i.code,
+                    'expert_org_code', r.expert_code), :found_at
+                FROM {_SAME_ORG_PAIRS}
+                ON CONFLICT (round_id, application_id, expert_id, kind)
+                DO UPDATE SET evidence = excluded.evidence
+                WHERE c.evidence IS DISTINCT FROM excluded.evidence
+                RETURNING (xmax = 0) AS inserted
+            )
+            SELECT count(*) FILTER (WHERE inserted), count(*) FROM written"""
+        ).bindparams(
+            sa.bindparam("round_id", round_id, sa.Uuid()),
+            sa.bindparam("found_at", found_at, sa.DateTime(timezone=True)),
+            *_same_org_parameters(items, relations),
+        )
+        inserted, written = (await self.session.execute(statement)).one()
+        return int(inserted), int(written)
+
+    async def application_titles(self, ids: Collection[UUID]) -> dict[UUID, str]:
+        if not ids:
+            return {}
+        rows = await self.session.execute(
+            sa.select(Application.id, Application.title).where(Application.id == sa.any_(_ids(ids)))
+        )
+        return {r.id: r.title for r in rows}
+
+    async def same_org_keys(self, round_id: UUID) -> bytes:
+        """The round's stored same-organization conflicts not overridden, 32 bytes each: the
+        application's id and the expert's (a large round has millions: no object per row)."""
+        found = await self.session.scalar(
+            sa.select(
+                sa.func.string_agg(
+                    sa.func.uuid_send(Conflict.application_id)
+                    .op("||")(sa.func.uuid_send(Conflict.expert_id))
+                    .cast(sa.LargeBinary()),
+                    sa.literal(b"", sa.LargeBinary()),
+                )
+            ).where(
+                Conflict.round_id == round_id,
+                Conflict.kind == "same_org",
+                Conflict.overridden_at.is_(None),
+            )
+        )
+        return bytes(found or b"")
+
+    async def delete_same_org(
+        self, round_id: UUID, application_ids: Sequence[UUID], expert_ids: Sequence[UUID]
+    ) -> None:
+        if not application_ids:
+            return
+        table = cast(sa.Table, Conflict.__table__)
+        pairs = (
+            sa.func.unnest(_ids(application_ids), _ids(expert_ids))
+            .table_valued(sa.column("a", sa.Uuid()), sa.column("e", sa.Uuid()))
+            .render_derived(name="gone")
+        )
+        await self.session.execute(
+            sa.delete(table).where(
+                table.c.round_id == round_id,
+                table.c.kind == "same_org",
+                sa.tuple_(table.c.application_id, table.c.expert_id).in_(
+                    sa.select(pairs.c.a, pairs.c.e)
+                ),
+            )
+        )
 
     async def delete_conflicts(
         self, round_id: UUID, keys: Sequence[tuple[UUID, UUID, str]]

@@ -33,7 +33,7 @@ from services.projects.review.rounds.acceptance import (
     report_ids_reviewed,
     with_final_reports,
 )
-from services.projects.review.rounds.conflicts import find_conflicts, refresh
+from services.projects.review.rounds.conflicts import find_conflicts, refresh, with_evidence
 from services.projects.review.rounds.exceptions import (
     CallStillOpen,
     ConflictNotFound,
@@ -61,7 +61,9 @@ def _actor(principal: Principal) -> str:
     return str(principal.user_id) if principal.user_id else principal.subject
 
 
-def conflict_read(row: Conflict, expert_name: str, application_title: str) -> ConflictRead:
+def conflict_read(
+    row: Conflict, expert_name: str, application_title: str, evidence: dict[str, Any]
+) -> ConflictRead:
     return ConflictRead(
         round_id=row.round_id,
         application_id=row.application_id,
@@ -69,7 +71,7 @@ def conflict_read(row: Conflict, expert_name: str, application_title: str) -> Co
         expert_id=row.expert_id,
         expert_name=expert_name,
         kind=row.kind,
-        evidence=row.evidence,
+        evidence=evidence,
         found_at=row.found_at,
         overridden=row.overridden_at is not None,
         overridden_by=row.overridden_by,
@@ -256,7 +258,11 @@ class RoundService:
     ) -> list[ConflictRead]:
         round_, _ = await self.managed_round(principal, round_id)
         rows = await self.repo.conflicts_page(round_.id, where, limit, offset)
-        return [conflict_read(row, name, title) for row, name, title in rows]
+        evidence = await with_evidence(self.session, [row for row, _, _ in rows])
+        return [
+            conflict_read(row, name, title, shown)
+            for (row, name, title), shown in zip(rows, evidence, strict=True)
+        ]
 
     async def override(
         self, manager: Principal, round_id: UUID, data: ConflictOverride, now: datetime
@@ -289,7 +295,11 @@ class RoundService:
             from_state="conflicted",
             to_state="overridden",
             reason=data.reason,
-            details={"expert_id": str(data.expert_id), "kind": data.kind, "evidence": row.evidence},
+            details={
+                "expert_id": str(data.expert_id),
+                "kind": data.kind,
+                "evidence": (await with_evidence(self.session, [row]))[0],
+            },
         )
         rows = await self.repo.conflicts_page(
             round_.id,
@@ -298,7 +308,7 @@ class RoundService:
             offset=0,
         )
         stored, name, title = rows[0]
-        return conflict_read(stored, name, title)
+        return conflict_read(stored, name, title, (await with_evidence(self.session, [stored]))[0])
 
     async def _found_now(
         self, round_: ReviewRound, data: ConflictOverride, now: datetime

@@ -161,4 +161,6 @@ class Problem:
 def sorted_unique(values: IntArray) -> IntArray:
     """``np.unique`` by sorting: numpy 2's default hashing takes seconds on millions of keys."""
     ordered = np.sort(values)
+    if ordered.size == 0:
+        return ordered
     return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
