@@ -114,12 +114,9 @@ async def test_the_subject_of_a_record_cannot_clear_it_himself(
     )
     assert sent.json()["status"] == "notified"
     mine = people.headers["pm2"]
-
-    async def knows_pm2_manages_zdyf() -> bool:  # credit learns it from projects' events
-        seen = await client.get(f"{api}/records/{record['id']}", headers=mine)
-        return seen.status_code == 200
-
-    await wait_until(knows_pm2_manages_zdyf)
+    # Credit learns from projects' events that pm2 manages ZDYF too; until then he is refused
+    # as an outsider (404), not as the record's subject (403). Proposing waits for it.
+    await record_about(client, stack, people, "pm2", "researcher", "FALSE_MATERIALS")
     withdrawn = await client.post(
         f"{api}/records/{record['id']}/withdraw", headers=mine, json={"reason": "录入错误"}
     )
