@@ -97,16 +97,6 @@ class Database:
         async with self.reader.connect() as connection:
             yield connection
 
-    @contextlib.asynccontextmanager
-    async def read_session(self) -> AsyncIterator[AsyncSession]:
-        """An ORM session on an autocommit connection: each statement is its own snapshot, and
-        no BEGIN or COMMIT goes to the server. For reads whose statements need not agree."""
-        async with (
-            self.reading() as connection,
-            AsyncSession(bind=connection, expire_on_commit=False) as session,
-        ):
-            yield session
-
     async def ping(self, within_seconds: float = 2.0) -> bool:
         try:
             async with asyncio.timeout(within_seconds), self.engine.connect() as conn:
@@ -135,8 +125,11 @@ class CompiledRead:
         self.sql = compiled.string
         self._names = tuple(compiled.positiontup or ())
 
-    async def first(self, connection: AsyncConnection, **values: object) -> asyncpg.Record | None:
-        """The first row, on `connection` (and in its transaction, if it has one)."""
+    async def first(
+        self, on: AsyncConnection | AsyncSession, **values: object
+    ) -> asyncpg.Record | None:
+        """The first row, on the connection (a session's: in its transaction, if it has one)."""
+        connection = await on.connection() if isinstance(on, AsyncSession) else on
         driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
         args = [values[name] for name in self._names]
         try:
@@ -169,12 +162,6 @@ async def _read_connection(request: Request) -> AsyncIterator[AsyncConnection]:
         yield connection
 
 
-async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
-    database: Database = request.app.state.db
-    async with database.read_session() as session:
-        yield session
-
-
 async def _sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
     database: Database = request.app.state.db
     return database.sessionmaker
@@ -189,9 +176,6 @@ SessionDep = Annotated[AsyncSession, Depends(_request_session, scope="function")
 SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(_sessionmaker)]
 # For endpoints that only read, with one statement: no transaction, nothing to commit.
 ReadDep = Annotated[AsyncConnection, Depends(_read_connection, scope="function")]
-# For endpoints that only read, through the ORM, statements that need not share a snapshot:
-# no transaction (BEGIN and COMMIT would be two more round trips), nothing to commit.
-ReadSessionDep = Annotated[AsyncSession, Depends(_read_session, scope="function")]
 
 
 _UNREACHABLE = Text(

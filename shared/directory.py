@@ -15,7 +15,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from shared.contracts.directory import OrganizationCreatedV1, UserCreatedV1, UserUpdatedV1
 from shared.db import CompiledRead, Database
@@ -125,11 +125,11 @@ def _user_query(tables: DirectoryTables) -> CompiledRead:
 
 
 async def find_user(
-    session: AsyncSession, tables: DirectoryTables, user_id: UUID
+    on: AsyncSession | AsyncConnection, tables: DirectoryTables, user_id: UUID
 ) -> Mapping[str, Any] | None:
     """The user and their organization as the directory replica knows them (on every
     `GET /v1/me`: one statement, straight to the driver)."""
-    row = await _user_query(tables).first(await session.connection(), user_id=user_id)
+    row = await _user_query(tables).first(on, user_id=user_id)
     return dict(row) if row is not None else None
 
 

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.auth.active_users import ActiveUsers
 from shared.auth.dependencies import CurrentPrincipal
@@ -27,7 +27,7 @@ from shared.auth.gateway_proof import GatewayProofMiddleware
 from shared.auth.jwks import FetchDocument, JwksCache, http_jwks_fetcher
 from shared.auth.service_account import ServiceTokens
 from shared.auth.tokens import Principal, TokenVerifier
-from shared.db import Database, ReadSessionDep, install_db_error_handlers
+from shared.db import Database, ReadDep, install_db_error_handlers
 from shared.directory import DirectoryTables, directory_handlers, directory_lookup, find_user
 from shared.errors import ServiceUnavailable, Text, install_error_handlers, problem_response
 from shared.events.consumer import EventConsumer
@@ -53,7 +53,7 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
 )
 
 
-MeDetails = Callable[[AsyncSession, Principal], Awaitable[dict[str, Any]]]
+MeDetails = Callable[[AsyncConnection, Principal], Awaitable[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,8 @@ def _health_router(settings: ServiceSettings, parts: ServiceParts) -> APIRouter:
         )
 
     @router.get("/v1/me", response_model=MeResponse, summary="The caller as this service sees it")
-    async def me(principal: CurrentPrincipal, session: ReadSessionDep) -> MeResponse:
+    async def me(principal: CurrentPrincipal, connection: ReadDep) -> MeResponse:
+        # Autocommit, straight to the driver: each portal page asks (shared.db.CompiledRead).
         view = MeResponse(
             service=settings.service_name,
             subject=principal.subject,
@@ -131,7 +132,7 @@ def _health_router(settings: ServiceSettings, parts: ServiceParts) -> APIRouter:
             token_expires_at=principal.expires_at,
         )
         if principal.user_id is not None:
-            row = await find_user(session, parts.directory, principal.user_id)
+            row = await find_user(connection, parts.directory, principal.user_id)
             if row is not None:
                 view.in_directory = True
                 view.display_name = row["display_name"]
@@ -140,7 +141,7 @@ def _health_router(settings: ServiceSettings, parts: ServiceParts) -> APIRouter:
                         id=row["org_id"], name=row["org_name"], credit_code=row["org_credit_code"]
                     )
         if parts.me_details is not None:
-            view.details = await parts.me_details(session, principal)
+            view.details = await parts.me_details(connection, principal)
         return view
 
     return router

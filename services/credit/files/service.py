@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.credit.access.reading import (
     log_read,
@@ -23,7 +23,10 @@ from services.credit.rating.schemas import RatingRead
 from services.credit.rating.service import RatingService
 from services.credit.records.schemas import RecordDetail
 from services.credit.records.service import RecordService, is_subject_of
-from services.credit.subjects.repository import SubjectRepository
+from services.credit.subjects.repository import (
+    subject_id_of_organization,
+    subject_id_of_user,
+)
 from services.credit.subjects.schemas import LinkRead, SubjectRead
 from shared.auth.roles import Role
 from shared.auth.tokens import Principal
@@ -147,15 +150,14 @@ def _open_until(
     return deadline
 
 
-async def me_details(session: AsyncSession, principal: Principal) -> dict[str, Any]:
+async def me_details(connection: AsyncConnection, principal: Principal) -> dict[str, Any]:
     """`GET /v1/me` of the credit service: where the caller's own credit file is."""
-    subjects = SubjectRepository(session)
-    person = await subjects.id_of_user(principal.user_id) if principal.user_id else None
+    person = await subject_id_of_user(connection, principal.user_id) if principal.user_id else None
     details: dict[str, Any] = {
         "credit_subject_id": str(person) if person else None,
         "credit_file": "/api/credit/v1/me/file",
     }
     if principal.org_id is not None and Role.org_admin in principal.roles:
-        unit = await subjects.id_of_organization(principal.org_id)
+        unit = await subject_id_of_organization(connection, principal.org_id)
         details["organization_credit_subject_id"] = str(unit) if unit else None
     return details

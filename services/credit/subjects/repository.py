@@ -5,7 +5,7 @@ from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.credit.models import Subject, SubjectLink
 from shared.db import CompiledRead
@@ -17,6 +17,16 @@ _OF_USER = CompiledRead(
 _OF_ORG = CompiledRead(
     sa.select(Subject.id).where(Subject.gateway_org_id == sa.bindparam("org_id"))
 )
+
+
+async def subject_id_of_user(on: AsyncConnection, user_id: UUID) -> UUID | None:
+    row = await _OF_USER.first(on, user_id=user_id)
+    return row["id"] if row is not None else None
+
+
+async def subject_id_of_organization(on: AsyncConnection, org_id: UUID) -> UUID | None:
+    row = await _OF_ORG.first(on, org_id=org_id)
+    return row["id"] if row is not None else None
 
 
 class SubjectRepository:
@@ -57,14 +67,6 @@ class SubjectRepository:
         by_user = {row.gateway_user_id: row.id for row in found if row.gateway_user_id is not None}
         by_org = {row.gateway_org_id: row.id for row in found if row.gateway_org_id is not None}
         return by_user, by_org
-
-    async def id_of_user(self, user_id: UUID) -> UUID | None:
-        row = await _OF_USER.first(await self.session.connection(), user_id=user_id)
-        return row["id"] if row is not None else None
-
-    async def id_of_organization(self, org_id: UUID) -> UUID | None:
-        row = await _OF_ORG.first(await self.session.connection(), org_id=org_id)
-        return row["id"] if row is not None else None
 
     async def find_one(self, **keys: object) -> Subject | None:
         conditions = [getattr(Subject, name) == value for name, value in keys.items()]
