@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import os
+import random
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -228,6 +229,25 @@ def bearer(token: str) -> dict[str, str]:
 
 
 # --- end-to-end: real processes --------------------------------------------------------------
+
+
+def free_port_block(count: int) -> int:
+    """The first of `count` consecutive free ports (as `sciplan dev --ports-from` takes them),
+    below the kernel's ephemeral range: there, any process's outgoing connection may take one
+    of them between this check and the services' start."""
+    for _ in range(200):
+        base = random.randrange(20_000, 32_000 - count)
+        sockets = [socket.socket() for _ in range(count)]
+        try:
+            for offset, s in enumerate(sockets):
+                s.bind(("127.0.0.1", base + offset))
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+        return base
+    raise RuntimeError(f"no {count} consecutive free ports")
 
 
 def free_ports(count: int) -> list[int]:

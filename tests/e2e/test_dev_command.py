@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_ports
+from sciplan.stack import SERVICES
+from tests.conftest import free_port_block, free_ports
 
 pytestmark = pytest.mark.e2e
 
@@ -136,7 +137,7 @@ def test_a_start_that_takes_too_long_fails_in_one_line_after_printing_the_passwo
     """A deadline nobody can meet: the start gives up, and says so in one line, but the admin's
     generated password was printed first; a second start, in time, proves it real. That run
     restarts a service killed under it, and Ctrl-C stops everything."""
-    port = free_ports(1)[0]  # the services take the next three ports
+    port = free_port_block(len(SERVICES))  # sciplan dev takes one port per process from it
     logs = tmp_path / "logs"
     hasty = Runner(tmp_path, port, "--log-dir", str(logs), SCIPLAN_START_TIMEOUT_SECONDS="0.5")
     try:
