@@ -54,6 +54,13 @@ async def test_a_person_opens_a_formal_notice_objects_and_changes_the_password(
     await page.get_by_role("button", name="确认收悉").click()
     await expect(page.get_by_role("status")).to_have_text("已确认收悉")
 
+    async def delivery_known() -> bool:  # credit hears of the delivery by an event
+        file = await client.get(
+            f"{stack.url}/api/credit/v1/me/file", headers=people.headers["bw-researcher"]
+        )
+        return file.json()["person"]["records"][0]["objection_open_until"] is not None
+
+    await wait_until(delivery_known, seconds=30)
     await page.get_by_role("link", name="查看我的信用档案").click()
     await expect(page.get_by_role("heading", name="我的信用档案")).to_be_visible()
     await expect(page.get_by_text("FALSE_MATERIALS").first).to_be_visible()
