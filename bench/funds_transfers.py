@@ -66,6 +66,9 @@ DATABASE = "sciplan_funds_bench"
 PGBENCH_DATABASE = "sciplan_pgbench"
 LEDGER = "BENCH"
 REQUEST_TIMEOUT_SECONDS = 60.0
+# Throughput against the bare endpoint: one transfer a request (issue 17), and batches.
+SINGLE_TARGET = 0.35
+BATCH_TARGET = 0.5
 
 
 # --- the load generator (a process of its own) ----------------------------------------------
@@ -567,8 +570,9 @@ def report(outcome: dict[str, Any], args: argparse.Namespace) -> str:
     for m in measured:
         if m.key.startswith("hot-"):
             ratio = m.result["transfers_per_second"] / bare_tps
-            verdict = "meets" if ratio >= 0.5 else "BELOW"
-            lines.append(f"hot account, batch {m.key[4:]} / bare: {ratio:.2f} ({verdict} 0.5)")
+            target = SINGLE_TARGET if m.key == "hot-1" else BATCH_TARGET
+            verdict = "meets" if ratio >= target else "BELOW"
+            lines.append(f"hot account, batch {m.key[4:]} / bare: {ratio:.2f} ({verdict} {target})")
     lines += ["", "CPU ms per 1,000 transfers, by process (warm-up included):"]
     columns = ["gateway", "funds", "bare", "postgres", "loadgen"]
     lines.append(f"{'scenario':<42}" + "".join(f"{c:>10}" for c in columns))

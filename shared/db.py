@@ -110,6 +110,21 @@ class Database:
         await self.engine.dispose()
 
 
+async def driver_connection(on: AsyncConnection | AsyncSession) -> asyncpg.Connection:
+    """asyncpg's own connection under `on` (a session's: in its transaction, if it has one)."""
+    connection = await on.connection() if isinstance(on, AsyncSession) else on
+    driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
+    return driver
+
+
+def as_dbapi_error(sql: str, args: list[Any], exc: Exception) -> DBAPIError:
+    """A driver error in SQLAlchemy's terms, so the app's handlers answer as for any statement."""
+    return DBAPIError(sql, args, exc, connection_invalidated=isinstance(exc, _OUTAGES))
+
+
+DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
+
+
 class CompiledRead:
     """A SELECT compiled once to asyncpg's SQL and run on the driver's own connection.
 
@@ -129,16 +144,12 @@ class CompiledRead:
         self, on: AsyncConnection | AsyncSession, **values: object
     ) -> asyncpg.Record | None:
         """The first row, on the connection (a session's: in its transaction, if it has one)."""
-        connection = await on.connection() if isinstance(on, AsyncSession) else on
-        driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
+        driver = await driver_connection(on)
         args = [values[name] for name in self._names]
         try:
             row: asyncpg.Record | None = await driver.fetchrow(self.sql, *args)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError) as exc:
-            # In SQLAlchemy's terms, so the app's handlers answer as for any statement (503).
-            raise DBAPIError(
-                self.sql, args, exc, connection_invalidated=isinstance(exc, _OUTAGES)
-            ) from exc
+        except DRIVER_ERRORS as exc:
+            raise as_dbapi_error(self.sql, args, exc) from exc
         return row
 
 
@@ -162,6 +173,11 @@ async def _read_connection(request: Request) -> AsyncIterator[AsyncConnection]:
         yield connection
 
 
+async def _database(request: Request) -> Database:
+    database: Database = request.app.state.db
+    return database
+
+
 async def _sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
     database: Database = request.app.state.db
     return database.sessionmaker
@@ -176,6 +192,13 @@ SessionDep = Annotated[AsyncSession, Depends(_request_session, scope="function")
 SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(_sessionmaker)]
 # For endpoints that only read, with one statement: no transaction, nothing to commit.
 ReadDep = Annotated[AsyncConnection, Depends(_read_connection, scope="function")]
+# For endpoints whose whole write is one statement (a function that checks and writes all of
+# it): PostgreSQL runs a statement alone as its own transaction, so BEGIN and COMMIT, two more
+# round trips, are not sent.
+SingleStatementDep = ReadDep
+# The database itself, for an endpoint that chooses per request between one statement on an
+# autocommit connection and a session's transaction (and so holds only the one it uses).
+DatabaseDep = Annotated[Database, Depends(_database)]
 
 
 _UNREACHABLE = Text(

@@ -14,10 +14,11 @@ import pytest
 import sqlalchemy as sa
 
 from services.funds.exceptions import LedgerBusy
+from services.funds.ledger.repository import create_transfers_alone
 from services.funds.ledger.schemas import TransferIn
 from services.funds.ledger.service import LedgerService
 from services.funds.models import Transfer
-from shared.db import async_url, asyncpg_dsn
+from shared.db import async_url, asyncpg_dsn, driver_connection
 from tests.conftest import wait_until
 from tests.funds.conftest import START, Funds, fresh_ledger, outcomes, post, transfer
 
@@ -186,6 +187,42 @@ async def test_a_batch_that_waits_too_long_for_a_locked_account_is_told_to_retry
     assert busy.value.status == 503
     assert busy.value.headers == {"Retry-After": "1"}
     # Nothing was written: the same transfer goes through once the account is free.
+    again = await funds.transfers(payment.model_dump(mode="json"))
+    assert outcomes(again) == ["created"]
+
+
+async def test_a_batch_sent_alone_that_waits_too_long_is_told_to_retry_and_writes_nothing(
+    committed_funds: Funds,
+) -> None:
+    """The API's path: the batch is one statement on an autocommit connection, no session."""
+    funds, ledger = committed_funds, fresh_ledger()
+    fund, project = await _fund(funds, ledger, 1000)
+    database = funds.app.state.db
+    payment = TransferIn.model_validate(transfer(fund, project, 100, ledger=ledger))
+    batch = f"[{payment.model_dump_json()}]"
+
+    async with database.sessionmaker() as holder, holder.begin():
+        await holder.execute(
+            sa.text("SELECT 1 FROM funds.accounts WHERE id = :id FOR UPDATE"), {"id": fund["id"]}
+        )
+        async with database.reading() as alone:
+            await alone.exec_driver_sql("SET lock_timeout = '100ms'")
+            try:
+                with pytest.raises(LedgerBusy) as busy:
+                    await create_transfers_alone(alone, batch, actor="race", now=START)
+                # Nothing is left open on the connection it goes back to the pool with.
+                assert not (await driver_connection(alone)).is_in_transaction()
+                assert (
+                    await alone.scalar(
+                        sa.text("SELECT count(*) FROM funds.transfers WHERE id = :id"),
+                        {"id": payment.id},
+                    )
+                    == 0
+                )
+            finally:
+                await alone.exec_driver_sql("RESET lock_timeout")
+    assert busy.value.status == 503
+    assert busy.value.headers == {"Retry-After": "1"}
     again = await funds.transfers(payment.model_dump(mode="json"))
     assert outcomes(again) == ["created"]
 

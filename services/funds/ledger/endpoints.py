@@ -9,8 +9,8 @@ from fastapi import APIRouter, Body, Depends, Header
 
 from services.funds.auth import LedgerReader, NowDep, TransferPoster
 from services.funds.ledger.schemas import BatchResults, TransferBatch, TransferView
-from services.funds.ledger.service import LedgerService
-from shared.db import SessionDep
+from services.funds.ledger.service import LedgerService, post_batch
+from shared.db import DatabaseDep, SessionDep
 
 router = APIRouter(prefix="/v1/transfers", tags=["transfers"])
 
@@ -47,13 +47,13 @@ IdempotencyKey = Annotated[
 )
 async def create_transfers(
     batch: Annotated[TransferBatch, Body()],
-    ledger: Ledger,
+    database: DatabaseDep,
     poster: TransferPoster,
     now: NowDep,
     idempotency_key: IdempotencyKey = None,
 ) -> BatchResults:
-    return await ledger.create_batch(
-        batch, actor=poster.subject, now=now, idempotency_key=idempotency_key
+    return await post_batch(
+        database, batch, actor=poster.subject, now=now, idempotency_key=idempotency_key
     )
 
 

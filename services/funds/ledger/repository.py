@@ -7,13 +7,15 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.funds.exceptions import LedgerBusy
 from services.funds.models import IdempotencyKey, Transfer
+from shared.db import DRIVER_ERRORS, as_dbapi_error, driver_connection
 
 # The ledger could not finish in time: a deadlock or id clash left after the function's own
 # retries (see the migration), a lock or statement timeout behind a long queue on a hot
@@ -23,6 +25,8 @@ _BUSY_STATES = frozenset({"40P01", "23505", "40001", "55P03", "57014"})
 _CREATE = sa.text(
     "SELECT funds.create_transfers(CAST(:batch AS jsonb), :actor, :now, :approved)"
 ).columns(sa.column("results", sa.ARRAY(sa.Text)))
+# The same call, as asyncpg takes it: for a batch that is a request's whole write.
+_CREATE_ALONE = "SELECT funds.create_transfers($1::jsonb, $2, $3, $4)"
 _EXPIRE = sa.text("SELECT funds.expire_pending_transfers(:now, :limit)")
 
 
@@ -31,6 +35,33 @@ def _sqlstate(error: DBAPIError) -> str | None:
     state = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
     cause = getattr(original, "__cause__", None)
     return state or getattr(cause, "sqlstate", None)
+
+
+async def create_transfers_alone(
+    connection: AsyncConnection, batch_json: str, *, actor: str, now: datetime
+) -> list[str]:
+    """Applies a batch in a statement of its own, straight on the driver's connection.
+
+    The function checks and writes the whole batch, so on an autocommit connection PostgreSQL
+    runs it as its own transaction: no BEGIN and COMMIT round trips, no ORM session (together
+    about a third of a single transfer's CPU in this service). On a connection already inside a
+    transaction (the tests') it runs in a savepoint, so a refusal leaves that transaction usable.
+    """
+    driver = await driver_connection(connection)
+    args: list[object] = [batch_json, actor, now, False]
+    try:
+        if driver.is_in_transaction():
+            async with driver.transaction():
+                results = await driver.fetchval(_CREATE_ALONE, *args)
+        else:
+            results = await driver.fetchval(_CREATE_ALONE, *args)
+    except asyncpg.PostgresError as exc:
+        if exc.sqlstate in _BUSY_STATES:
+            raise LedgerBusy(headers={"Retry-After": "1"}) from exc
+        raise as_dbapi_error(_CREATE_ALONE, args, exc) from exc
+    except DRIVER_ERRORS as exc:
+        raise as_dbapi_error(_CREATE_ALONE, args, exc) from exc
+    return list(results or [])
 
 
 class LedgerRepository:

@@ -27,7 +27,7 @@ from services.funds.access.repository import AccessRepository
 from services.funds.access.scope import funds_scope
 from services.funds.exceptions import IdempotencyKeyReused, TransferNotFound
 from services.funds.ledger.codes import CREATED, EXISTS, outcome, refusal
-from services.funds.ledger.repository import LedgerRepository
+from services.funds.ledger.repository import LedgerRepository, create_transfers_alone
 from services.funds.ledger.schemas import (
     BatchResults,
     TransferIn,
@@ -37,6 +37,7 @@ from services.funds.ledger.schemas import (
 )
 from services.funds.models import Transfer
 from shared.auth.tokens import Principal
+from shared.db import Database
 
 _HOLD_STATES = {"post": "posted", "void": "voided", "expire": "expired"}
 
@@ -52,12 +53,45 @@ def _result(index: int, transfer: TransferIn, answer: str) -> TransferResult:
     )
 
 
+def _results(batch: Sequence[TransferIn], answers: list[str]) -> list[TransferResult]:
+    return [
+        _result(index, transfer, answer)
+        for index, (transfer, answer) in enumerate(zip(batch, answers, strict=True))
+    ]
+
+
 def summarize(results: list[TransferResult]) -> BatchResults:
     created = sum(1 for r in results if r.result == "created")
     exists = sum(1 for r in results if r.result == "exists")
     return BatchResults(
         created=created, exists=exists, failed=len(results) - created - exists, results=results
     )
+
+
+async def post_batch(
+    database: Database,
+    batch: Sequence[TransferIn],
+    *,
+    actor: str,
+    now: datetime,
+    idempotency_key: str | None = None,
+) -> BatchResults:
+    """A batch from the API. Without an Idempotency-Key it is one statement on an autocommit
+    connection (the ledger function is the whole write); with one, claiming the key, the batch
+    and keeping the answer commit together in a session's transaction. Either way the request
+    holds one connection of the pool, never two."""
+    if idempotency_key is None:
+        if not batch:
+            return summarize([])
+        async with database.reading() as connection:
+            # Every field, defaults included, as create_transfers sends it (the body hash).
+            canonical = batch_adapter.dump_json(list(batch)).decode()
+            answers = await create_transfers_alone(connection, canonical, actor=actor, now=now)
+        return summarize(_results(batch, answers))
+    async with database.sessionmaker() as session, session.begin():
+        return await LedgerService(session).create_batch(
+            batch, actor=actor, now=now, idempotency_key=idempotency_key
+        )
 
 
 class LedgerService:
@@ -80,10 +114,7 @@ class LedgerService:
         answers = await self.repo.create_transfers(
             canonical, actor=actor, now=now, approved=approved
         )
-        return [
-            _result(index, transfer, answer)
-            for index, (transfer, answer) in enumerate(zip(batch, answers, strict=True))
-        ]
+        return _results(batch, answers)
 
     async def create_transfer(
         self, transfer: TransferIn, *, actor: str, now: datetime, approved: bool = False
