@@ -109,9 +109,7 @@ class PanelShortlistEntry(Base):
     __tablename__ = "panel_shortlist"
 
     stage_id: Mapped[UUID] = mapped_column(sa.ForeignKey("panel_stages.id"), primary_key=True)
-    application_id: Mapped[UUID] = mapped_column(
-        sa.ForeignKey("applications.id"), primary_key=True
-    )
+    application_id: Mapped[UUID] = mapped_column(sa.ForeignKey("applications.id"), primary_key=True)
     written_rank: Mapped[int] = mapped_column()
     written_score: Mapped[Decimal] = mapped_column(sa.Numeric(7, 3))  # trimmed mean, 0..100
     by_rule: Mapped[bool] = mapped_column()
@@ -169,9 +167,7 @@ class PanelScore(Base):
     __table_args__ = (sa.CheckConstraint("score BETWEEN 0 AND 100", name="score"),)
 
     member_id: Mapped[UUID] = mapped_column(sa.ForeignKey("panel_members.id"), primary_key=True)
-    application_id: Mapped[UUID] = mapped_column(
-        sa.ForeignKey("applications.id"), primary_key=True
-    )
+    application_id: Mapped[UUID] = mapped_column(sa.ForeignKey("applications.id"), primary_key=True)
     stage_id: Mapped[UUID] = mapped_column(sa.ForeignKey("panel_stages.id"), index=True)
     score: Mapped[int] = mapped_column(sa.SmallInteger)
     comment: Mapped[str] = mapped_column(sa.Text)
