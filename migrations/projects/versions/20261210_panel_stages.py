@@ -81,9 +81,7 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "written_weight + panel_weight = 100", name=op.f("ck_panel_stages_weights")
         ),
-        sa.CheckConstraint(
-            "panel_size BETWEEN 1 AND 25", name=op.f("ck_panel_stages_panel_size")
-        ),
+        sa.CheckConstraint("panel_size BETWEEN 1 AND 25", name=op.f("ck_panel_stages_panel_size")),
         sa.CheckConstraint("reserves BETWEEN 0 AND 25", name=op.f("ck_panel_stages_reserves")),
         sa.CheckConstraint(
             "(top_n IS NULL) <> (min_score IS NULL)", name=op.f("ck_panel_stages_shortlist_rule")
