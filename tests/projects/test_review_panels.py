@@ -380,8 +380,8 @@ async def test_the_decision_draws_on_both_stages_weighted_as_the_call_says(
     )
     assert (await start(projects, stage)).status_code == 200
     scores = {("colleague", "p1"): 60, ("colleague", "p2"): 70, ("applicant", "p1"): 90}
-    for (who, member), value in scores.items():
-        assert (await score(projects, stage, apps[who].id, member, value)).status_code == 200
+    for (who, expert), value in scores.items():
+        assert (await score(projects, stage, apps[who].id, expert, value)).status_code == 200
     missing = await projects.call("POST", f"/v1/panel-stages/{stage['id']}/close", "manager")
     assert len(problem(missing, 409, "panel.scores_missing")["missing"]) == 1
     assert (await score(projects, stage, apps["applicant"].id, "p2", 94)).status_code == 200
