@@ -12,10 +12,10 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.projects.models import DeclaredConflict, Transition
+from services.projects.models import DeclaredConflict, PanelSettings, Transition
 from services.projects.review.panels import draw
 from tests.conftest import org_code
-from tests.projects.conftest import Caller, Projects
+from tests.projects.conftest import Caller, Projects, insert_call
 from tests.projects.review_factories import make_expert
 from tests.projects.test_decisions import approve, decide, reject, set_envelope
 from tests.projects.test_review_scoring import Review, outbox, problem
@@ -80,10 +80,33 @@ async def open_stage(
     )
 
 
+async def panel_settings(
+    session: AsyncSession, projects: Projects, review: Review, *, selection: str = "choice"
+) -> None:
+    """Settings as the call stated them before it closed: defence, written 40 %, panel 60 %."""
+    session.add(
+        PanelSettings(
+            call_id=review.call.id,
+            format="defence",
+            selection=selection,
+            written_weight=40,
+            panel_weight=60,
+            set_by=projects.callers["manager"].user_id,
+            set_at=review.call.opens_at,
+        )
+    )
+    await session.commit()
+
+
 async def stage_of(
-    projects: Projects, review: Review, *, selection: str = "choice", **kwargs: Any
+    session: AsyncSession,
+    projects: Projects,
+    review: Review,
+    *,
+    selection: str = "choice",
+    **kwargs: Any,
 ) -> dict[str, Any]:
-    assert (await settings(projects, review, selection=selection)).status_code == 200
+    await panel_settings(session, projects, review, selection=selection)
     opened = await open_stage(projects, review, **kwargs)
     assert opened.status_code == 201, opened.text
     body: dict[str, Any] = opened.json()
@@ -133,7 +156,7 @@ async def test_the_stage_shortlists_by_the_written_ranking_and_the_manager_adjus
 ) -> None:
     review = await written_review_done(session, projects)
     apps = review.applications
-    stage = await stage_of(projects, review)
+    stage = await stage_of(session, projects, review)
     assert (stage["state"], stage["shortlisted"], stage["format"]) == ("forming", 2, "defence")
     assert (stage["written_weight"], stage["panel_weight"], stage["top_n"]) == (40, 60, 2)
     listed = await projects.call("GET", f"/v1/panel-stages/{stage['id']}/shortlist", "manager")
@@ -186,9 +209,39 @@ async def test_a_score_threshold_shortlists_those_above_it(
     session: AsyncSession, projects: Projects
 ) -> None:
     review = await written_review_done(session, projects)
-    stage = await stage_of(projects, review, rule={"min_score": 80})
+    stage = await stage_of(session, projects, review, rule={"min_score": 80})
     assert stage["shortlisted"] == 1
     assert stage["min_score"] == 80.0
+
+
+async def test_settings_are_the_calls_terms_until_it_closes(
+    session: AsyncSession, projects: Projects
+) -> None:
+    call = await insert_call(session, projects)  # open for 30 days more
+    path = f"/v1/calls/{call.id}/panel-settings"
+    terms = {"format": "meeting", "selection": "draw", "written_weight": 40, "panel_weight": 60}
+    problem(await projects.call("GET", path, "manager"), 404, "panel.settings_not_found")
+    assert (await projects.call("PUT", path, "manager2", json=terms)).status_code == 403
+    assert (await projects.call("PUT", path, "expert", json=terms)).status_code == 403
+    uneven = await projects.call("PUT", path, "manager", json=terms | {"panel_weight": 70})
+    assert uneven.status_code == 422
+    saved = await projects.call("PUT", path, "manager", json=terms)
+    assert saved.status_code == 200, saved.text
+    assert (saved.json()["selection"], saved.json()["written_weight"]) == ("draw", 40)
+    changed = await projects.call("PUT", path, "manager", json=terms | {"selection": "choice"})
+    assert changed.json()["selection"] == "choice"
+    history = await session.scalars(
+        sa.select(Transition).where(
+            Transition.entity == "call",
+            Transition.entity_id == call.id,
+            Transition.action == "panel_settings.set",
+        )
+    )
+    assert [t.details["after"]["selection"] for t in history.all()] == ["draw", "choice"]
+    projects.clock.advance(days=31)
+    late = await projects.call("PUT", path, "manager", json=terms)
+    problem(late, 409, "panel.settings_fixed")
+    assert (await projects.call("GET", path, "manager")).json()["selection"] == "choice"
 
 
 async def test_the_stage_waits_for_its_settings_and_the_written_review(
@@ -196,24 +249,27 @@ async def test_the_stage_waits_for_its_settings_and_the_written_review(
 ) -> None:
     review = await scored_round(session, projects)  # not closed yet
     problem(await open_stage(projects, review), 409, "panel.not_configured")
-    bad = await settings(projects, review, written=40)
-    assert bad.status_code == 200
-    uneven = await projects.call(
-        "PUT",
-        f"/v1/calls/{review.call.id}/panel-settings",
-        "manager",
-        json={"format": "meeting", "selection": "draw", "written_weight": 50, "panel_weight": 60},
-    )
-    assert uneven.status_code == 422
-    assert (await settings(projects, review)).json()["written_weight"] == 40  # unchanged
+    await panel_settings(session, projects, review)
     problem(await open_stage(projects, review), 409, "panel.written_review_open")
     assert (await close(projects, review)).status_code == 200
+    past = await projects.call(
+        "POST",
+        f"/v1/calls/{review.call.id}/panel-stage",
+        "manager",
+        json={
+            "shortlist": {"top_n": 2},
+            "panel_size": 2,
+            "meeting_at": "2026-01-01T09:00:00+08:00",
+        },
+    )
+    problem(past, 422, "panel.invalid")
+    both = await open_stage(projects, review, rule={"top_n": 2, "min_score": 80})
+    assert both.status_code == 422
     problem(
         await open_stage(projects, review, rule={"min_score": 95}), 409, "panel.shortlist_empty"
     )
     assert (await open_stage(projects, review)).status_code == 201
     problem(await open_stage(projects, review), 409, "panel.exists")
-    problem(await settings(projects, review, written=50), 409, "panel.settings_fixed")
 
 
 # --- conflicts of interest --------------------------------------------------------------------
@@ -224,7 +280,7 @@ async def test_experts_in_conflict_are_kept_off_the_panel(
 ) -> None:
     review = await written_review_done(session, projects)
     apps = review.applications
-    stage = await stage_of(projects, review)
+    stage = await stage_of(session, projects, review)
     # of the shortlisted applicants' organization (same_org), and one who declared the PI
     same_org = await make_expert(session, projects, "p_org1", org=1, primary=FIELD)
     declarer = await make_expert(session, projects, "p_declared", primary=FIELD)
@@ -269,7 +325,7 @@ async def test_the_draw_leaves_conflicted_experts_out_of_its_pool(
     session: AsyncSession, projects: Projects
 ) -> None:
     review = await written_review_done(session, projects)
-    stage = await stage_of(projects, review, selection="draw", panel_size=2, reserves=1)
+    stage = await stage_of(session, projects, review, selection="draw", panel_size=2, reserves=1)
     free = await panel_experts(session, projects, "p1", "p2", "p3")
     conflicted = await make_expert(session, projects, "p_org1", org=1, primary=FIELD)
     await make_expert(session, projects, "outsider", primary=("110.1010",))  # another field
@@ -295,7 +351,7 @@ async def test_only_seated_members_score_and_only_the_shortlist(
 ) -> None:
     review = await written_review_done(session, projects)
     apps = review.applications
-    stage = await stage_of(projects, review)
+    stage = await stage_of(session, projects, review)
     p1, p2, _ = await panel_experts(session, projects, "p1", "p2", "p3")
     for member in (p1, p2):
         assert (await seat(projects, stage, member)).status_code == 201
@@ -340,7 +396,7 @@ async def test_only_seated_members_score_and_only_the_shortlist(
 
 async def test_a_declined_member_scores_no_more(session: AsyncSession, projects: Projects) -> None:
     review = await written_review_done(session, projects)
-    stage = await stage_of(projects, review)
+    stage = await stage_of(session, projects, review)
     p1, p2 = await panel_experts(session, projects, "p1", "p2")
     seated = {}
     for member in (p1, p2):
@@ -372,7 +428,7 @@ async def test_the_decision_draws_on_both_stages_weighted_as_the_call_says(
     await set_envelope(session)
     review = await written_review_done(session, projects)
     apps = review.applications
-    stage = await stage_of(projects, review)  # written 40 %, panel 60 %
+    stage = await stage_of(session, projects, review)  # written 40 %, panel 60 %
     for member in await panel_experts(session, projects, "p1", "p2"):
         assert (await seat(projects, stage, member)).status_code == 201
     problem(
@@ -426,7 +482,7 @@ async def test_the_draw_is_recorded_reproducible_and_reserves_move_up(
     session: AsyncSession, projects: Projects
 ) -> None:
     review = await written_review_done(session, projects)
-    stage = await stage_of(projects, review, selection="draw", panel_size=2, reserves=2)
+    stage = await stage_of(session, projects, review, selection="draw", panel_size=2, reserves=2)
     experts = await panel_experts(session, projects, "p1", "p2", "p3", "p4", "p5")
     problem(await seat(projects, stage, experts[0]), 409, "panel.draw_required")
     drawn = await projects.call("POST", f"/v1/panel-stages/{stage['id']}/draws", "manager")
@@ -505,7 +561,7 @@ async def test_another_programs_manager_cannot_run_the_panel(
 ) -> None:
     review = await written_review_done(session, projects)
     assert (await settings(projects, review, who="manager2")).status_code == 403
-    stage = await stage_of(projects, review, selection="draw")
+    stage = await stage_of(session, projects, review, selection="draw")
     await panel_experts(session, projects, "p1", "p2", "p3")
     drawn = await projects.call("POST", f"/v1/panel-stages/{stage['id']}/draws", "manager")
     draw_id = drawn.json()["id"]

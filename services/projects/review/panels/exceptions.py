@@ -48,7 +48,7 @@ class PanelNotConfigured(Conflict):
 class PanelSettingsFixed(Conflict):
     code = "panel.settings_fixed"
     title = Text(
-        "会评/答辩环节已启动，设置不能再修改", "The panel stage has opened: its terms are fixed"
+        "申报已截止，会评/答辩设置不能再修改", "The call has closed: its panel terms are fixed"
     )
 
 

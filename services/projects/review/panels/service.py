@@ -231,9 +231,11 @@ class PanelService:
         self, principal: Principal, call_id: UUID, data: PanelSettingsWrite, now: datetime
     ) -> PanelSettingsRead:
         call = await self._managed_call(principal, call_id, lock=True)
-        if call.state in (CallState.cancelled, CallState.decided):
+        if call.state not in (CallState.draft, CallState.published):
             raise InvalidTransition(call.state)
-        if await self.repo.stage_of_call(call.id) is not None:
+        # Part of the call's terms: fixed once applications are in, so that nobody who has
+        # seen them (and the written scores) can drop a required draw or shift the weights.
+        if call.has_closed(now):
             raise PanelSettingsFixed()
         row = await self.repo.settings(call.id)
         before = settings_read(row).model_dump(mode="json") if row else None
