@@ -17,6 +17,7 @@ from services.projects.programs.endpoints import router as programs_router
 from services.projects.review.admissions.endpoints import router as admissions_router
 from services.projects.review.assignments.endpoints import router as assignments_router
 from services.projects.review.experts.endpoints import router as experts_router
+from services.projects.review.panels.endpoints import router as panels_router
 from services.projects.review.rounds.endpoints import router as rounds_router
 from services.projects.review.scoring.endpoints import router as scoring_router
 from shared.auth.jwks import FetchDocument
@@ -64,6 +65,7 @@ def create_app(
             strict_query(rounds_router),
             strict_query(assignments_router),
             strict_query(scoring_router),
+            strict_query(panels_router),
             strict_query(decisions_router),
             strict_query(execution_router),
             strict_query(disclosure_router),

@@ -81,8 +81,10 @@ class DecisionOutcome(BaseModel):
 
 class DecisionList(Page[DecisionRead]):
     envelope: EnvelopeRead | None
-    review_ranked_by: Literal["trimmed_mean", "normalised_mean"] | None = Field(
-        default=None, description="what review_score is; null while no review round is closed"
+    review_ranked_by: Literal["trimmed_mean", "normalised_mean", "combined"] | None = Field(
+        default=None,
+        description="what review_score is; null while no review round is closed; combined: "
+        "the written and the panel stage weighted, once the call's panel stage closed",
     )
 
 

@@ -36,7 +36,8 @@ from services.projects.models.calls import PUBLIC_CALL_STATES, CallState
 from services.projects.models.lifecycle import ProjectStatus
 from services.projects.models.submissions import UNDER_REVIEW, ApplicationStatus
 from services.projects.programs.repository import ProgramRepository
-from services.projects.review.scoring.results import CallRanking, call_ranking
+from services.projects.review.panels.service import check_decisions, decision_ranking
+from services.projects.review.scoring.results import CallRanking
 from services.projects.scope import check_duties_of
 from shared.auth.tokens import Principal
 from shared.errors import Text
@@ -85,6 +86,11 @@ class DecisionService:
             raise CallStillOpen()  # more applications may come: nothing is decided before the close
         program = await self.programs.referenced(call.program_id)
         checked = await self._check(principal, call, batch.decisions)
+        await check_decisions(
+            self.session,
+            call.id,
+            [c.application.id for c in checked if c.item.decision == "approve"],
+        )
         await self._within_envelope(program, call.year, checked)
         if call.state == CallState.published:
             await self._mark_decided(principal, call, len(checked))
@@ -100,7 +106,7 @@ class DecisionService:
     ]:
         """The call's applications, in review rank order once its review round is closed."""
         call = await managed_call(self.session, principal, call_id)
-        ranking = await call_ranking(self.session, call.id)
+        ranking = await decision_ranking(self.session, call.id)
         ranks = {a: rank for a, (rank, _) in ranking.places.items()} if ranking else None
         rows = await self.repo.of_call(
             call.id, status=status, limit=limit, offset=offset, review_ranks=ranks

@@ -17,6 +17,14 @@ from services.projects.models.lifecycle import (
     Report,
     TaskBook,
 )
+from services.projects.models.panels import (
+    PanelDraw,
+    PanelMember,
+    PanelScore,
+    PanelSettings,
+    PanelShortlistEntry,
+    PanelStage,
+)
 from services.projects.models.programs import Program, ProgramEnvelope, ProgramManager
 from services.projects.models.review import (
     Assignment,
@@ -59,6 +67,12 @@ __all__ = [
     "NumberSequence",
     "Objection",
     "OrganizationLink",
+    "PanelDraw",
+    "PanelMember",
+    "PanelScore",
+    "PanelSettings",
+    "PanelShortlistEntry",
+    "PanelStage",
     "Program",
     "ProgramEnvelope",
     "ProgramManager",

@@ -16,7 +16,7 @@ import hashlib
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Literal, cast
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -77,7 +77,7 @@ class RoundStandings:
 class CallRanking:
     """A call's closed proposal round as the decision step reads it."""
 
-    ranked_by: RankedBy
+    ranked_by: RankedBy | Literal["combined"]  # combined: written and panel stage (panels)
     places: dict[UUID, tuple[int, float]]  # application -> (rank, score)
 
 
