@@ -8,7 +8,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.funds.models import PaymentOrder
+from services.funds.models import PaymentOrder, Transfer
 from services.funds.models.fiscal import GrantDrawdown
 from services.funds.models.payments import PaymentOrderStatus
 
@@ -26,8 +26,9 @@ class DrawdownRepository:
         rows = await self.session.execute(
             sa.select(GrantDrawdown, PaymentOrder)
             .join(PaymentOrder, PaymentOrder.id == GrantDrawdown.order_id)
+            .join(Transfer, Transfer.id == PaymentOrder.hold_transfer_id)
             .where(GrantDrawdown.project_id == project_id)
-            .order_by(GrantDrawdown.requested_at, GrantDrawdown.id)
+            .order_by(GrantDrawdown.requested_at, Transfer.seq)
             .offset(offset)
             .limit(limit)
             .execution_options(populate_existing=True)

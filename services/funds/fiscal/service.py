@@ -118,7 +118,9 @@ class FiscalService:
         if done is not None:
             if done.id == data.id:
                 return done, False
-            raise YearAlreadyClosed(extra={"close_id": str(done.id), "closed_at": done.closed_at})
+            raise YearAlreadyClosed(
+                extra={"close_id": str(done.id), "closed_at": done.closed_at.isoformat()}
+            )
         if in_shanghai(now).year <= year:
             raise YearNotOver(extra={"year": year})
         ledger = ledger_of(code, year)
