@@ -60,6 +60,18 @@ class GrantRepository:
         )
         return {code: int(total) for code, total in rows.all()}
 
+    async def drawn_back(self, funds_account_id: UUID) -> int:
+        """Carried-over money paid back to the project's account by drawdowns (a year-end
+        close took it from there first: it is not released twice)."""
+        total = await self.session.scalar(
+            sa.select(sa.func.coalesce(sa.func.sum(Transfer.amount), 0)).where(
+                Transfer.credit_account_id == funds_account_id,
+                Transfer.code == "drawdown",
+                Transfer.kind == "post",
+            )
+        )
+        return int(total or 0)
+
     # --- envelopes ---------------------------------------------------------------------------
 
     async def envelope(self, envelope_id: UUID) -> GrantEnvelope | None:

@@ -118,7 +118,7 @@ class GrantViews:
         assert spent_account is not None
         by_category = await self.repo.spent_by_category(grant.spent_account_id)
         recovery = await self.repo.recovery(grant.project_id)
-        released = funds.credits_posted
+        released = funds.credits_posted - await self.repo.drawn_back(grant.funds_account_id)
         spent = spent_account.credits_posted
         return GrantRead(
             **summary_of(grant).model_dump(),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 # grants and vouchers: imported so that their tables join Base.metadata (migrations, tests)
-from services.funds.models import grants, vouchers  # noqa: F401
+from services.funds.models import fiscal, grants, vouchers  # noqa: F401
 from services.funds.models.base import Base, directory, events, scope
 from services.funds.models.ledger import (
     Account,

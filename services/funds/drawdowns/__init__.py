@@ -1,0 +1,1 @@
+"""Drawdowns (用款申请): an organization asks for its project's carried-over money."""

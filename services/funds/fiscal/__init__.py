@@ -1,0 +1,1 @@
+"""Money across fiscal years: carry-over rules, the year-end close, final accounts (决算)."""
