@@ -1,7 +1,7 @@
 """money across years: carry-over rules, year-end closes, drawdowns, co-funding
 
 Revision ID: money_funds_1
-Revises: 26057c768756
+Revises: apply_transfers_v2
 Create Date: 2026-12-10 00:00:00+00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "money_funds_1"
-down_revision: str | None = "26057c768756"
+down_revision: str | None = "apply_transfers_v2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
