@@ -64,7 +64,9 @@ class Delegation(Base):
 
     __tablename__ = "application_delegations"
     __table_args__ = (
-        sa.CheckConstraint("(revoked_at IS NULL) = (revoked_by IS NULL)", name="revoked_by_someone"),
+        sa.CheckConstraint(
+            "(revoked_at IS NULL) = (revoked_by IS NULL)", name="revoked_by_someone"
+        ),
         sa.Index(
             None,
             "application_id",
