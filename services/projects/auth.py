@@ -25,6 +25,8 @@ Manager = Annotated[
 Admin = Annotated[Principal, Security(current_principal, scopes=[Role.admin])]
 # Drafting and submitting applications, reporting on one's projects.
 Applicant = Annotated[Principal, Security(current_principal, scopes=[Role.applicant])]
+# Drafting an application: its PI, or a research administrator the PI delegated.
+Drafter = Annotated[Principal, Security(current_principal, scopes=[Role.applicant, Role.org_admin])]
 # Endorsing applications of one's own organization and signing its task books.
 OrgAdmin = Annotated[Principal, Security(current_principal, scopes=[Role.org_admin])]
 # Third-party evaluators, on what they are engaged on.

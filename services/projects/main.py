@@ -7,7 +7,9 @@ from fastapi import FastAPI
 from services.projects.applications.endpoints import router as applications_router
 from services.projects.calls.endpoints import router as calls_router
 from services.projects.config import ProjectsSettings
+from services.projects.consortium.endpoints import router as consortium_router
 from services.projects.decisions.endpoints import router as decisions_router
+from services.projects.delegation.endpoints import router as delegation_router
 from services.projects.disclosure.endpoints import router as disclosure_router
 from services.projects.evaluation.endpoints import router as evaluation_router
 from services.projects.execution.endpoints import router as execution_router
@@ -71,6 +73,8 @@ def create_app(
             strict_query(disclosure_router),
             strict_query(evaluation_router),
             strict_query(overview_router),
+            strict_query(consortium_router),
+            strict_query(delegation_router),
         ],
         public_routes=PUBLIC_ROUTES,
         background=[close_at_shutdown],

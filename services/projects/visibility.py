@@ -1,8 +1,9 @@
 """Who may read which application or project: the object rules of the projects service.
 
-- the applicant's side: the applicant, the people on the application's team and the admins of
-  the applicant's organization read the application whole, drafts included; the PI, the team
-  and the organization's admins read the project it became;
+- the applicant's side: the applicant, the people on the application's team (co-PIs are on
+  it) and the admins of the applicant's organization and of the organizations taking part in
+  its consortium read the application whole, drafts included; the PI, the team and those
+  organizations' admins read the project it became;
 - agency staff read what was submitted, never a draft: program managers the applications of the
   programs they manage (admins: all programs), evaluators those of the programs or projects they
   are engaged on; of an application they read its submitted versions and what those attach;
@@ -21,7 +22,14 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from services.projects.models import Application, ApplicationVersion, Call, Engagement, Project
+from services.projects.models import (
+    Application,
+    ApplicationVersion,
+    Call,
+    ConsortiumPart,
+    Engagement,
+    Project,
+)
 from services.projects.models.submissions import TEAM
 from services.projects.review.assignments.invitations import reviews
 from services.projects.scope import managed_programs
@@ -84,6 +92,11 @@ def _submitted_teams_of(person: UUID) -> sa.Select[UUID]:
     )
 
 
+def _consortia_of(org_id: UUID) -> sa.Select[UUID]:
+    """The applications an organization takes part in as a consortium member."""
+    return sa.select(ConsortiumPart.application_id).where(ConsortiumPart.org_id == org_id)
+
+
 def _applicant_side(principal: Principal) -> list[sa.ColumnElement[bool]]:
     sides: list[sa.ColumnElement[bool]] = []
     if principal.user_id is not None:
@@ -91,6 +104,7 @@ def _applicant_side(principal: Principal) -> list[sa.ColumnElement[bool]]:
         sides.append(Application.id.in_(teams_of(principal.user_id)))
     if principal.org_id is not None and Role.org_admin in principal.roles:
         sides.append(Application.org_id == principal.org_id)
+        sides.append(Application.id.in_(_consortia_of(principal.org_id)))
     return sides
 
 
@@ -185,6 +199,7 @@ async def project_filter(session: AsyncSession, principal: Principal) -> sa.Colu
         )
     if principal.org_id is not None and Role.org_admin in principal.roles:
         allowed.append(Project.org_id == principal.org_id)
+        allowed.append(Project.application_id.in_(_consortia_of(principal.org_id)))
     if programs:
         allowed.append(Project.program_id.in_(programs))
     engaged_programs, engaged_projects = await engaged_on(session, principal)

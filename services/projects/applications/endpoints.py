@@ -26,7 +26,15 @@ from services.projects.applications.schemas import (
     Withdrawal,
 )
 from services.projects.applications.service import ApplicationService
-from services.projects.auth import Applicant, CreditDep, Manager, NowDep, OrgAdmin, SettingsDep
+from services.projects.auth import (
+    Applicant,
+    CreditDep,
+    Drafter,
+    Manager,
+    NowDep,
+    OrgAdmin,
+    SettingsDep,
+)
 from services.projects.models import Application
 from services.projects.visibility import Access
 from shared.auth.dependencies import CurrentPrincipal
@@ -201,10 +209,10 @@ async def save_application(
     application_id: ApplicationId,
     data: ApplicationSave,
     applications: Applications,
-    applicant: Applicant,
+    drafter: Drafter,
     now: NowDep,
 ) -> ApplicationRead:
-    application = await applications.save(applicant, application_id, data, now)
+    application = await applications.save(drafter, application_id, data, now)
     return await read_model(applications, application)
 
 
@@ -265,7 +273,7 @@ async def upload_attachment(
     written: NewObjectsDep,
     objects: ObjectStoreDep,
     applications: Applications,
-    applicant: Applicant,
+    drafter: Drafter,
     settings: SettingsDep,
     now: NowDep,
     sessions: SessionmakerDep,
@@ -273,13 +281,13 @@ async def upload_attachment(
     # Checked in a session of its own, closed while the file streams in: no connection or
     # transaction is held for as long as a client takes to send 20 MB.
     async with sessions() as checking:
-        await ApplicationService(checking).ensure_attachable(applicant, application_id, now)
+        await ApplicationService(checking).ensure_attachable(drafter, application_id, now)
     form = UploadForm(
         request, max_bytes=settings.attachment_max_bytes, accepted=settings.attachment_types
     )
     upload = await form.store(objects, application_id)
     written.add(upload.object_key)
-    attachment = await applications.attach(applicant, application_id, upload, now)
+    attachment = await applications.attach(drafter, application_id, upload, now)
     return AttachmentRead.model_validate(attachment)
 
 
@@ -341,9 +349,9 @@ async def delete_attachment(
     objects: ObjectStoreDep,
     background: BackgroundTasks,
     applications: Applications,
-    applicant: Applicant,
+    drafter: Drafter,
 ) -> Response:
-    removed = await applications.remove_attachment(applicant, application_id, attachment_id)
+    removed = await applications.remove_attachment(drafter, application_id, attachment_id)
     # The file goes once the row's removal is committed (tasks run after the response,
     # which is sent after the commit): a failed commit leaves both as they were.
     if removed.object_key is not None:

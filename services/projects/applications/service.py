@@ -54,6 +54,8 @@ from services.projects.applications.schemas import (
     Endorsement,
     FormalDecision,
 )
+from services.projects.consortium.rules import check_submittable as check_consortium
+from services.projects.drafting import check_not_delegate, drafted_application
 from services.projects.exceptions import (
     ApplicationNotFound,
     AttachmentNotFound,
@@ -314,7 +316,8 @@ class ApplicationService:
     async def save(
         self, principal: Principal, application_id: UUID, data: ApplicationSave, now: datetime
     ) -> Application:
-        application = await self._own(principal, application_id)
+        """By its PI or a delegate; the version names who saved it."""
+        application = await drafted_application(self.session, principal, application_id)
         if application.status not in EDITABLE:
             raise InvalidTransition(application.status)
         if data.base_version != application.version:
@@ -327,7 +330,7 @@ class ApplicationService:
                 application_id=application.id,
                 version=number,
                 content=data.content.model_dump(mode="json"),
-                saved_by=application.applicant_id,
+                saved_by=principal.user_id,
                 saved_at=now,
             )
         )
@@ -382,9 +385,7 @@ class ApplicationService:
     ) -> None:
         """Checked before the upload is read, so nobody else makes us read a file (in a
         session of its own, closed before the file streams in: `attach` checks again)."""
-        application = await self.repository.get(application_id)
-        if application is None or application.applicant_id != principal.user_id:
-            raise ApplicationNotFound()
+        application = await drafted_application(self.session, principal, application_id, lock=False)
         if application.status not in EDITABLE:
             raise InvalidTransition(application.status)
         ensure_open(await self._call(application), now)
@@ -392,7 +393,7 @@ class ApplicationService:
     async def attach(
         self, principal: Principal, application_id: UUID, upload: Upload, now: datetime
     ) -> Attachment:
-        application = await self._own(principal, application_id)
+        application = await drafted_application(self.session, principal, application_id)
         if application.status not in EDITABLE:
             raise InvalidTransition(application.status)
         ensure_open(await self._call(application), now)
@@ -405,7 +406,7 @@ class ApplicationService:
             size_bytes=upload.size,
             sha256=upload.sha256,
             object_key=upload.object_key,
-            uploaded_by=application.applicant_id,
+            uploaded_by=principal.user_id,
             uploaded_at=now,
         )
         await self.repository.add_attachment(attachment)
@@ -446,7 +447,7 @@ class ApplicationService:
         as it stands) and none ever submitted (the agency's record). Its applicant's older
         drafts that listed it keep the reference, which now leads nowhere (404). The caller
         removes the file from the store once the row's removal is committed."""
-        application = await self._own(principal, application_id)
+        application = await drafted_application(self.session, principal, application_id)
         if application.status not in EDITABLE:
             raise InvalidTransition(application.status)
         found = await self.repository.attachment(application.id, attachment_id)
@@ -477,6 +478,8 @@ class ApplicationService:
         missing = formal_check.missing_fields(content)
         if missing:
             raise Incomplete(missing)
+        team = {m.user_id for m in content.team}
+        await check_consortium(self.session, application, content.budget.total, team)
         before = application.status
         await self.repository.touch(
             application,
@@ -553,6 +556,7 @@ class ApplicationService:
         if application is None or application.org_id != principal.org_id:
             raise ApplicationNotFound()
         await check_personal_duties(self.session, principal, application)
+        await check_not_delegate(self.session, principal, application)
         if application.status != ApplicationStatus.submitted:
             raise InvalidTransition(application.status)
         return application

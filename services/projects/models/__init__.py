@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from services.projects.models.base import Base, directory, events
 from services.projects.models.calls import Call
+from services.projects.models.collaboration import ConsortiumPart, Delegation, PartEndorsement
 from services.projects.models.evaluation import Engagement, Evaluation
 from services.projects.models.history import Transition
 from services.projects.models.lifecycle import (
@@ -57,7 +58,9 @@ __all__ = [
     "Call",
     "ChangeRequest",
     "Conflict",
+    "ConsortiumPart",
     "DeclaredConflict",
+    "Delegation",
     "Engagement",
     "Evaluation",
     "Expert",
@@ -73,6 +76,7 @@ __all__ = [
     "PanelSettings",
     "PanelShortlistEntry",
     "PanelStage",
+    "PartEndorsement",
     "Program",
     "ProgramEnvelope",
     "ProgramManager",
