@@ -13,6 +13,7 @@ from shared.contracts import (
     notices,
     programs,
     projects,
+    reports,
     review,
 )
 from shared.contracts.base import Contract, EventContract
@@ -45,6 +46,10 @@ EVENTS: tuple[type[EventContract], ...] = (
     projects.ObjectionDecidedV1,
     projects.ObjectionDecidedV2,
     projects.TaskBookReadyToSignV1,
+    reports.ReportDueSoonV1,
+    reports.ReportOverdueV1,
+    reports.ReportFinalOverdueV1,
+    reports.AcceptanceConcludedV1,
     applications.ApplicationDraftCreatedV1,
     applications.ApplicationSubmittedV1,
     applications.ApplicationEndorsementRequestedV1,

@@ -18,6 +18,7 @@ from services.projects.models.lifecycle import (
     TaskBook,
 )
 from services.projects.models.programs import Program, ProgramEnvelope, ProgramManager
+from services.projects.models.reporting import ReportDue, ReportPolicy, ReportSchedule
 from services.projects.models.review import (
     Assignment,
     AssignmentRun,
@@ -64,6 +65,9 @@ __all__ = [
     "ProgramManager",
     "Project",
     "Report",
+    "ReportDue",
+    "ReportPolicy",
+    "ReportSchedule",
     "ReviewRound",
     "ScoreSheet",
     "TaskBook",
