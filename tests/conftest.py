@@ -267,6 +267,8 @@ class RunningStack:
     admin_password: str
     # What notify mailed, when the stack was given the test's SMTP server.
     mail: SmtpServer | None = None
+    # The services' test clock (seconds ahead of the real time), when the stack was given one.
+    clock_file: Path | None = None
 
     @property
     def url(self) -> str:
@@ -317,6 +319,7 @@ def running_stack(
             "SCIPLAN_NOTIFY_EVENT_POLL_SECONDS": "0.4",
             "SCIPLAN_GATEWAY_EVENT_POLL_SECONDS": "0.4",
             "SCIPLAN_NOTIFY_DELIVERY_POLL_SECONDS": "0.4",
+            "SCIPLAN_PROJECTS_REPORT_REMINDER_SECONDS": "1",
             "SCIPLAN_NOTIFY_MAIL_DIR": str(log_dir / "mail"),
             "SCIPLAN_PROJECTS_OBJECTS_DIR": str(log_dir / "objects"),
             "SCIPLAN_PROJECTS_JWKS_CACHE_SECONDS": "1",
@@ -349,18 +352,31 @@ def running_stack(
 def stack(
     postgres_server_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningStack]:
-    """The stack every end-to-end test shares, on a database of its own."""
+    """The stack every end-to-end test shares, on a database of its own. Its clock stays at the
+    real time unless a test moves it (`clock_file`), and puts it back when done."""
+    logs = Path(tmp_path_factory.mktemp("stack-logs"))
+    clock_file = logs / "clock"
+    clock_file.write_text("0")
+    clocks = {
+        f"SCIPLAN_{s}_TEST_CLOCK_FILE": str(clock_file)
+        for s in ("PROJECTS", "CREDIT", "FUNDS", "NOTIFY")
+    }
     with (
         smtp_server() as mail,
         migrated_database(postgres_server_url, f"sciplan_e2e_{os.getpid()}") as url,
         running_stack(
             url,
-            Path(tmp_path_factory.mktemp("stack-logs")),
-            {"SCIPLAN_NOTIFY_SMTP_HOST": "127.0.0.1", "SCIPLAN_NOTIFY_SMTP_PORT": str(mail.port)},
+            logs,
+            {
+                "SCIPLAN_NOTIFY_SMTP_HOST": "127.0.0.1",
+                "SCIPLAN_NOTIFY_SMTP_PORT": str(mail.port),
+                **clocks,
+            },
             portal=True,
         ) as running,
     ):
         running.mail = mail
+        running.clock_file = clock_file
         yield running
 
 

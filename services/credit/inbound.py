@@ -21,10 +21,13 @@ from shared.clock import in_shanghai
 from shared.contracts.funds import VoucherFraudConfirmedV1
 from shared.contracts.notices import NoticeDeliveredV1
 from shared.contracts.programs import ReviewLateV1
-from shared.contracts.projects import CreditOrganization, ProjectTerminatedV1
+from shared.contracts.projects import CreditOrganization, CreditPerson, ProjectTerminatedV1
+from shared.contracts.reports import AcceptanceConcludedV1, ReportFinalOverdueV1
 from shared.events.handlers import CannotApply, Received, Subscription, subscriptions
 
 AT_FAULT_RULE = "TERMINATED_AT_FAULT"
+# The grade of an acceptance -> the rule of the record it proposes (others propose none).
+ACCEPTANCE_RULES = {"excellent": "EXCELLENT_ACCEPTANCE", "failed": "FAILED_ACCEPTANCE"}
 
 
 def _unit(party: CreditOrganization) -> SubjectRef:
@@ -128,8 +131,63 @@ def credit_handlers(settings: CreditSettings) -> dict[str, Subscription[Any]]:
             },
         )
 
+    def researcher(pi: CreditPerson, organization: CreditOrganization) -> dict[str, Any]:
+        return {
+            "subject": {
+                "kind": "person",
+                "name": pi.name,
+                "gateway_user_id": str(pi.gateway_user_id),
+            },
+            "capacity": "researcher",
+            "unit": _unit(organization).model_dump(),
+        }
+
+    async def final_report_overdue(
+        session: AsyncSession, event: Received[ReportFinalOverdueV1]
+    ) -> None:
+        payload = event.payload
+        await propose(
+            session,
+            event,
+            {
+                **researcher(payload.pi_credit, payload.organization),
+                "program_id": payload.program_id,
+                "rule_code": "MISSING_REPORT",
+                "facts": (
+                    f"项目 {payload.project_number} 的结题报告应于 {payload.due_on.isoformat()} "
+                    f"前提交，逾期 {payload.days_overdue} 天仍未提交"
+                ),
+                "handling_unit": payload.managing_agency,
+                "effective_from": effective(event),
+            },
+        )
+
+    async def acceptance_concluded(
+        session: AsyncSession, event: Received[AcceptanceConcludedV1]
+    ) -> None:
+        payload = event.payload
+        rule = ACCEPTANCE_RULES.get(payload.grade)
+        if rule is None:
+            return  # passed or conditional: nothing to record
+        outcome = "优秀" if payload.grade == "excellent" else "不通过"
+        comment = payload.comment[:1900]  # the facts hold at most 2,000 characters
+        await propose(
+            session,
+            event,
+            {
+                **researcher(payload.pi, payload.organization),
+                "program_id": payload.program_id,
+                "rule_code": rule,
+                "facts": f"项目 {payload.project_number} 验收结论为{outcome}：{comment}",
+                "handling_unit": payload.managing_agency,
+                "effective_from": effective(event),
+            },
+        )
+
     return subscriptions(
         Subscription(ProjectTerminatedV1, project_terminated),
+        Subscription(ReportFinalOverdueV1, final_report_overdue),
+        Subscription(AcceptanceConcludedV1, acceptance_concluded),
         Subscription(VoucherFraudConfirmedV1, voucher_fraud),
         Subscription(ReviewLateV1, review_late),
     )

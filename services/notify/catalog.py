@@ -78,6 +78,8 @@ TEMPLATES: dict[str, Template] = {
         Template("voucher_order_placed", "voucher"),
         Template("voucher_redemption_approved", "voucher"),
         Template("call_closing", "reminder"),
+        Template("report_due_soon", "reminder"),
+        Template("report_overdue", "reminder"),
     )
 }
 

@@ -55,6 +55,7 @@ from shared.contracts.projects import (
     ProjectTerminatedV1,
     TaskBookReadyToSignV1,
 )
+from shared.contracts.reports import ReportDueSoonV1, ReportOverdueV1
 from shared.contracts.review import (
     ReviewAssignedV1,
     ReviewDeclinedV1,
@@ -407,6 +408,42 @@ async def _declined(t: _Telling, e: ExpertApplicationDeclinedV1) -> None:
     )
 
 
+REPORT_KIND_NAMES = {
+    "annual": "年度报告",
+    "midterm": "中期报告",
+    "final": "结题报告",
+    "financial": "财务决算报告",
+    "progress": "进展报告",
+}
+
+
+def _report_params(e: ReportDueSoonV1 | ReportOverdueV1) -> dict[str, Any]:
+    return {
+        "project_number": e.project_number,
+        "title": e.title,
+        "kind": e.kind,
+        "kind_name": REPORT_KIND_NAMES[e.kind],
+        "period": e.period or "",
+        "due_on": e.due_on.isoformat(),
+    }
+
+
+async def _report_due_soon(t: _Telling, e: ReportDueSoonV1) -> None:
+    # Projects publishes one event per reminder it claims: told once per event and person.
+    await t.tell(
+        [e.pi.id],
+        "report_due_soon",
+        {**_report_params(e), "days_left": e.days_left},
+        About("project", str(e.project_id)),
+    )
+
+
+async def _report_overdue(t: _Telling, e: ReportOverdueV1) -> None:
+    await t.tell(
+        [e.pi.id], "report_overdue", _report_params(e), About("project", str(e.project_id))
+    )
+
+
 def projects_handlers(now: Now) -> Handlers:
     return subscriptions(
         _on(ExpertAdmittedV1, _admitted, now),
@@ -417,6 +454,8 @@ def projects_handlers(now: Now) -> Handlers:
         _on(ObjectionDecidedV1, _objection_decided, now),
         _on(ObjectionDecidedV2, _objection_decided, now),
         _on(TaskBookReadyToSignV1, _task_book, now),
+        _on(ReportDueSoonV1, _report_due_soon, now),
+        _on(ReportOverdueV1, _report_overdue, now),
         _on(ApplicationDraftCreatedV1, _draft_created, now),
         _on(ApplicationSubmittedV1, _submitted, now),
         _on(ApplicationEndorsementRequestedV1, _endorsement, now),

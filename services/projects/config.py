@@ -35,6 +35,10 @@ class ProjectsSettings(ServiceSettings, ObjectStoreSettings):
     assignment_run_wait_seconds: float = Field(default=20.0, ge=0, le=25)
     # How long the credit service may take to answer an eligibility check.
     credit_timeout_seconds: float = Field(default=5.0, gt=0)
+    # The reminder job of reports on schedule: how often it looks, and how many due reports
+    # it tells about in one transaction.
+    report_reminder_seconds: float = Field(default=300.0, gt=0)
+    report_reminder_batch: int = Field(default=200, ge=1, le=5000)
 
     def default_secrets(self) -> list[str]:
         return [*super().default_secrets(), *self.object_store_default_secrets()]

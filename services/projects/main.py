@@ -16,6 +16,8 @@ from services.projects.execution.endpoints import router as execution_router
 from services.projects.models import Base, directory, events
 from services.projects.overview.endpoints import router as overview_router
 from services.projects.programs.endpoints import router as programs_router
+from services.projects.reporting.endpoints import router as reporting_router
+from services.projects.reporting.reminders import report_reminder_worker
 from services.projects.review.admissions.endpoints import router as admissions_router
 from services.projects.review.assignments.endpoints import router as assignments_router
 from services.projects.review.experts.endpoints import router as experts_router
@@ -75,9 +77,10 @@ def create_app(
             strict_query(overview_router),
             strict_query(consortium_router),
             strict_query(delegation_router),
+            strict_query(reporting_router),
         ],
         public_routes=PUBLIC_ROUTES,
-        background=[close_at_shutdown],
+        background=[close_at_shutdown, report_reminder_worker],
     )
     app = create_service_app(parts, jwks_fetch=jwks_fetch)
     app.state.clock = service_clock(parts.settings.test_clock_file)

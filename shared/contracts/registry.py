@@ -14,6 +14,7 @@ from shared.contracts import (
     panels,
     programs,
     projects,
+    reports,
     review,
 )
 from shared.contracts.base import Contract, EventContract
@@ -46,6 +47,10 @@ EVENTS: tuple[type[EventContract], ...] = (
     projects.ObjectionDecidedV1,
     projects.ObjectionDecidedV2,
     projects.TaskBookReadyToSignV1,
+    reports.ReportDueSoonV1,
+    reports.ReportOverdueV1,
+    reports.ReportFinalOverdueV1,
+    reports.AcceptanceConcludedV1,
     applications.ApplicationDraftCreatedV1,
     applications.ApplicationSubmittedV1,
     applications.ApplicationEndorsementRequestedV1,

@@ -41,6 +41,7 @@ ALL_RULES = {
     "budget.indirect_within_tiers",
     "projects.limit",
     "credit.eligible",
+    "reports.none_overdue",
 }
 
 

@@ -98,6 +98,7 @@ async def test_who_reads_a_project_and_its_history(
         ("task_book.signed", "awaiting_contract", "awaiting_contract"),
         ("task_book.signed", "awaiting_contract", "awaiting_contract"),
         ("contracted", "awaiting_contract", "in_progress"),
+        ("report_schedule.created", "in_progress", "in_progress"),
     ]
     manager = str(projects.callers["manager"].user_id)
     assert story[-1]["actor_id"] == manager

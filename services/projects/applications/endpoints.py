@@ -425,9 +425,10 @@ async def rerun_formal_check(
     manager: Manager,
     credit: CreditDep,
     sessions: SessionmakerDep,
+    now: NowDep,
 ) -> FormalCheckRead:
     return FormalCheckRead.model_validate(
-        await applications.rerun_check(manager, application_id, credit, sessions)
+        await applications.rerun_check(manager, application_id, credit, sessions, now)
     )
 
 

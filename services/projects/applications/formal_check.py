@@ -32,6 +32,7 @@ BUDGET_RANGE = "budget.within_range"
 INDIRECT = "budget.indirect_within_tiers"
 PROJECT_LIMIT = "projects.limit"
 CREDIT = "credit.eligible"
+REPORTS = "reports.none_overdue"
 
 
 def missing_fields(content: ApplicationContent) -> list[str]:
@@ -90,6 +91,17 @@ async def _project_limit(
         detail=f"leads {running} active projects; the call allows fewer than "
         f"{call.max_active_projects_per_pi}",
     )
+
+
+def _reports(overdue: list[dict[str, Any]]) -> RuleResult:
+    """No report of a project the applicant leads is overdue at the check (each one named)."""
+    named = [
+        f"{r['project_number']} {r['kind']}{' ' + r['period'] if r['period'] else ''} "
+        f"due {r['due_on']}"
+        for r in overdue
+    ]
+    detail = "overdue: " + "; ".join(named) if named else "none overdue"
+    return RuleResult(rule=REPORTS, passed=not named, detail=detail)
 
 
 def _acceptable(answer: EligibilityV1, min_level: str) -> bool:
@@ -162,9 +174,11 @@ async def run(
     application: Application,
     call: Call,
     content: dict[str, Any],
+    overdue: list[dict[str, Any]],
 ) -> FormalCheck:
     """Every automatic rule on the submitted version, with the credit service's answers about
-    it (`asked` must be about this application); the check is returned unsaved."""
+    it (`asked` must be about this application) and the applicant's overdue reports at the
+    check; the check is returned unsaved."""
     assert application.submitted_version is not None
     assert asked.question == CreditQuestion.of(application)
     credit_result = _credit(asked, call)
@@ -175,6 +189,7 @@ async def run(
         results = [
             RuleResult(rule=FIELDS, passed=False, detail=f"invalid: {exc.error_count()} errors"),
             credit_result,
+            _reports(overdue),
         ]
     else:
         results = [
@@ -184,6 +199,7 @@ async def run(
             _indirect(parsed),
             await _project_limit(repository, application, call),
             credit_result,
+            _reports(overdue),
         ]
     return FormalCheck(
         application_id=application.id,

@@ -75,6 +75,8 @@ from services.projects.models import (
 )
 from services.projects.models.calls import CallState
 from services.projects.models.submissions import UNDER_REVIEW, ApplicationStatus
+from services.projects.reporting.notices import today
+from services.projects.reporting.service import ReportSchedules
 from services.projects.scope import check_duties, check_personal_duties, require_manager_of
 from services.projects.visibility import (
     Access,
@@ -471,6 +473,7 @@ class ApplicationService:
             raise InvalidTransition(application.status)
         call = await self._call(application, hold=True)
         ensure_open(call, now)
+        await ReportSchedules(self.session).refuse_if_overdue(application.applicant_id, now)
         try:
             content = ApplicationContent.model_validate(await self.content(application))
         except ValidationError as exc:  # only a version written around this API
@@ -534,7 +537,7 @@ class ApplicationService:
             return application
         _still_asked_about(asked, application)
         await self.repository.touch(application, status=ApplicationStatus.endorsed, updated_at=now)
-        check = await self._run_check(application, asked)
+        check = await self._run_check(application, asked, now)
         await self.repository.add_check(check)
         await self._record(
             application,
@@ -567,6 +570,7 @@ class ApplicationService:
         application_id: UUID,
         credit: CreditClient,
         sessions: async_sessionmaker[AsyncSession],
+        now: datetime,
     ) -> FormalCheck:
         async with sessions() as reading:
             found, _ = await ApplicationService(reading)._pending_check(principal, application_id)
@@ -574,7 +578,7 @@ class ApplicationService:
         application, pending = await self._pending_check(principal, application_id, lock=True)
         _still_asked_about(asked, application)
         before = _summary(pending)
-        fresh = await self._run_check(application, asked)
+        fresh = await self._run_check(application, asked, now)
         # The pending check takes the new results: one check per endorsement, its runs in history.
         pending.results, pending.credit = fresh.results, fresh.credit
         pending.automatic_passed = fresh.automatic_passed
@@ -637,12 +641,18 @@ class ApplicationService:
         await self.events.formal_check_done(application, call, check)
         return application
 
-    async def _run_check(self, application: Application, asked: CreditAnswers) -> FormalCheck:
-        """The automatic rules on the submitted version; the result is not stored yet."""
+    async def _run_check(
+        self, application: Application, asked: CreditAnswers, now: datetime
+    ) -> FormalCheck:
+        """The automatic rules on the submitted version (the applicant's overdue reports as of
+        `now`); the result is not stored yet."""
         assert application.submitted_version is not None
         content = await self.content(application, application.submitted_version)
+        overdue = await ReportSchedules(self.session).overdue_of(
+            application.applicant_id, today(now)
+        )
         return await formal_check.run(
-            self.repository, asked, application, await self._call(application), content
+            self.repository, asked, application, await self._call(application), content, overdue
         )
 
     async def _record(

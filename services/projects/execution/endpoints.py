@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Body, Query, status
 
-from services.projects.auth import Applicant, Manager, NowDep
+from services.projects.auth import Applicant, CreditDep, Manager, NowDep
 from services.projects.execution.changes import ChangeService
 from services.projects.execution.reports import ReportService, report_read
 from services.projects.execution.schemas import (
@@ -28,8 +28,9 @@ from services.projects.execution.service import ProjectService
 from services.projects.execution.termination import TerminationService
 from services.projects.models import Project, TaskBook
 from services.projects.models.lifecycle import ProjectStatus
+from services.projects.reporting.standing import credit_standing
 from shared.auth.dependencies import CurrentPrincipal
-from shared.db import SessionDep
+from shared.db import SessionDep, SessionmakerDep
 from shared.pagination import Page, PageDep, next_cursor, page_of, start_of
 
 router = APIRouter(prefix="/v1/projects", tags=["projects"])
@@ -129,9 +130,16 @@ async def draft_task_book(
     summary="Sign for the organization (its admin) or for the agency (a program manager)",
 )
 async def sign_task_book(
-    project_id: UUID, session: SessionDep, principal: CurrentPrincipal, now: NowDep
+    project_id: UUID,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    now: NowDep,
+    credit: CreditDep,
+    sessions: SessionmakerDep,
 ) -> ProjectDetail:
-    project, book = await ProjectService(session).sign(principal, project_id, now)
+    # Credit is asked first, holding nothing: the schedule of reports follows its level.
+    standing = await credit_standing(credit, sessions, project_id, now)
+    project, book = await ProjectService(session).sign(principal, project_id, now, standing)
     return project_detail(project, book)
 
 

@@ -1,10 +1,12 @@
-"""Annual, mid-term and final reports, and their review by the program's manager.
+"""Annual, mid-term, progress, financial and final reports, and their review by the program's
+manager. A filed report meets the earliest report its project owes of its kind (`reporting`).
 
-Annual and mid-term: pass | rectify (the PI files again) | terminate (the project ends for
-inability). Final: the acceptance (验收), passed | conditional | failed, judged on what the task
-book promised next to what was achieved, and on the experts' scores when the report was put to
-an acceptance round (shown with it; the decision stays the manager's). A report is reviewed
-once; one mid-term and one final report at a time await review.
+Annual, mid-term, progress and financial: pass | rectify (the PI files again) | terminate (the
+project ends for inability). Final: the acceptance (验收), passed (graded excellent or not) |
+conditional | failed, judged on what the task book promised next to what was achieved, and on
+the experts' scores when the report was put to an acceptance round (shown with it; the decision
+stays the manager's). A report is reviewed once; one mid-term and one final report at a time
+await review.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ from services.projects.models.lifecycle import (
     ProjectStatus,
     ReportStatus,
 )
+from services.projects.reporting.events import ReportingEvents
+from services.projects.reporting.service import ReportSchedules
 from services.projects.review.rounds.acceptance import achieved_vs_promised
 from shared.auth.tokens import Principal
 from shared.errors import Text
@@ -80,6 +84,7 @@ class ReportService:
         )
         self.session.add(report)
         await self.session.flush()
+        await ReportSchedules(self.session).met_by(report, now)
         await self._record(project, report, principal, None, f"report.{data.kind}.submitted")
         return report, await self._promised(project)
 
@@ -118,6 +123,7 @@ class ReportService:
                 )
             )
         report.status = outcomes[data.decision]
+        report.excellent = data.excellent
         report.review_comment = data.comment
         report.reviewed_by = principal.user_id
         report.reviewed_at = now
@@ -163,6 +169,10 @@ class ReportService:
                 details={"report_id": str(report.id), "conditions": data.conditions},
             )
             await self.events.accepted(project, data.decision, data.conditions)
+            grade = "excellent" if data.excellent else data.decision
+            await ReportingEvents(self.session).acceptance_concluded(
+                project, report, grade, data.comment
+            )
         elif data.decision == "failed":
             project.closed_at = now
             await move(
@@ -175,6 +185,9 @@ class ReportService:
                 details={"report_id": str(report.id)},
             )
             await self.events.acceptance_failed(project, data.comment)
+            await ReportingEvents(self.session).acceptance_concluded(
+                project, report, "failed", data.comment
+            )
 
     async def _promised(self, project: Project) -> list[dict[str, Any]]:
         book = await self.repo.task_book(project.id)
@@ -200,7 +213,8 @@ class ReportService:
             to_state=report.status,
             reason=data.comment if data else None,
             details={"kind": report.kind, "project_id": str(project.id)}
-            | ({"conditions": data.conditions} if data and data.conditions else {}),
+            | ({"conditions": data.conditions} if data and data.conditions else {})
+            | ({"excellent": True} if data and data.excellent else {}),
         )
 
 
@@ -227,6 +241,7 @@ def report_read(
         review_comment=report.review_comment,
         reviewed_by=report.reviewed_by,
         reviewed_at=report.reviewed_at,
+        excellent=report.excellent,
         comparison=compare(promised, report.content),
         expert_review=expert_review,
     )

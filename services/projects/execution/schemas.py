@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from services.projects.models.lifecycle import ChangeStatus, ReportStatus
 from services.projects.models.review import RoundState
+from services.projects.reporting.schemas import PlannedReportWrite, ReportKind
 from services.projects.schema_types import Name, Reason, ShanghaiTime
 from shared.contracts.vocabulary import TrancheMilestone
 from shared.money import NonNegativeFen
@@ -110,6 +111,8 @@ class TaskBookWrite(BaseModel):
     tranches: Annotated[list[Tranche], Field(min_length=1, max_length=12)]
     milestones: Annotated[list[Milestone], Field(max_length=50)] | None = None
     indicators: Annotated[list[Indicator], Field(max_length=50)] | None = None
+    # The task book's own schedule of reports; without it the program's policy makes one.
+    reports: Annotated[list[PlannedReportWrite], Field(min_length=1, max_length=40)] | None = None
     starts_on: date
     ends_on: date
 
@@ -121,6 +124,7 @@ class TaskBookRead(BaseModel):
     tranches: list[Tranche]
     milestones: list[dict[str, Any]]
     indicators: list[dict[str, Any]]
+    reports: list[dict[str, Any]] | None = None
     starts_on: date
     ends_on: date
     drafted_by: UUID
@@ -170,7 +174,7 @@ class ReportContent(BaseModel):
 class ReportCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["annual", "midterm", "final"]
+    kind: ReportKind
     period: Annotated[str, StringConstraints(max_length=20)] | None = None
     content: ReportContent
 
@@ -220,6 +224,7 @@ class ReportRead(BaseModel):
     review_comment: str | None
     reviewed_by: UUID | None
     reviewed_at: ShanghaiTime | None
+    excellent: bool = False
     comparison: list[IndicatorComparison]
     expert_review: ExpertReviewRead | None = Field(
         None,
@@ -241,11 +246,14 @@ class ReportReview(BaseModel):
     decision: AnnualDecision | AcceptanceResult
     comment: Reason
     conditions: Reason | None = None
+    excellent: bool = Field(False, description="a final report passed with the grade excellent")
 
     @model_validator(mode="after")
     def _conditions_when_conditional(self) -> ReportReview:
         if (self.decision == "conditional") != (self.conditions is not None):
             raise ValueError("conditions go with, and only with, decision 'conditional'")
+        if self.excellent and self.decision != "passed":
+            raise ValueError("excellent goes only with decision 'passed'")
         return self
 
 

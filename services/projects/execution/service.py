@@ -32,6 +32,9 @@ from services.projects.execution.schemas import Indicator, Milestone, TaskBookWr
 from services.projects.execution.transitions import end_notice_if_over, move, require_notice_over
 from services.projects.models import Project, TaskBook, Transition
 from services.projects.models.lifecycle import BEFORE_CONTRACT, ProjectStatus
+from services.projects.reporting.plan import plan_problems
+from services.projects.reporting.service import ReportSchedules
+from services.projects.reporting.standing import CreditStanding
 from services.projects.scope import check_duties, check_personal_duties, manages
 from services.projects.visibility import project_filter
 from shared.auth.roles import Role
@@ -96,12 +99,16 @@ class ProjectService:
         if book is not None and (book.org_signed_at or book.agency_signed_at):
             raise TaskBookSigned()
         _check_sums(data, project)
+        _check_reports(data)
         milestones, indicators = await self._promises(project, data)
         values: dict[str, Any] = {
             "budget": data.budget.model_dump(),
             "tranches": [t.model_dump() for t in data.tranches],
             "milestones": milestones,
             "indicators": indicators,
+            "reports": (
+                [r.model_dump(mode="json") for r in data.reports] if data.reports else None
+            ),
             "starts_on": data.starts_on,
             "ends_on": data.ends_on,
             "drafted_by": principal.user_id,
@@ -129,8 +136,14 @@ class ProjectService:
         return project, book
 
     async def sign(
-        self, principal: Principal, project_id: UUID, now: datetime
+        self,
+        principal: Principal,
+        project_id: UUID,
+        now: datetime,
+        standing: CreditStanding | None = None,
     ) -> tuple[Project, TaskBook]:
+        """`standing`: the credit the schedule of reports is made from, asked beforehand
+        (`reporting.standing.credit_standing`); None: standard supervision."""
         project = await readable_project(self.session, principal, project_id, lock=True)
         party = await self._party(principal, project)
         book = await self.repo.task_book(project.id, lock=True)
@@ -168,6 +181,9 @@ class ProjectService:
                 reason="任务书双方签署",
             )
             await self.events.contracted(project, book)
+            await ReportSchedules(self.session).make(
+                project, book, standing, actor=principal.subject
+            )
         return project, book
 
     async def _party(self, principal: Principal, project: Project) -> str:
@@ -215,6 +231,23 @@ class ProjectService:
         return (
             [m.model_dump(mode="json") for m in milestones],
             [i.model_dump(mode="json") for i in indicators],
+        )
+
+
+def _check_reports(data: TaskBookWrite) -> None:
+    if data.reports is None:
+        return
+    problems = plan_problems(
+        [r.model_dump(mode="json") for r in data.reports], data.starts_on, data.ends_on
+    )
+    if problems:
+        raise TaskBookInvalid(
+            Text(
+                "任务书的报告计划须有且仅有一份结题报告，各报告截止日期在项目开始后、结束后一年内",
+                "the task book's reports need exactly one final report, each due after the "
+                "start and at most a year after the end",
+            ),
+            extra={"problems": problems},
         )
 
 

@@ -27,6 +27,7 @@ from services.projects.models.panels import (
     PanelStage,
 )
 from services.projects.models.programs import Program, ProgramEnvelope, ProgramManager
+from services.projects.models.reporting import ReportDue, ReportPolicy, ReportSchedule
 from services.projects.models.review import (
     Assignment,
     AssignmentRun,
@@ -82,6 +83,9 @@ __all__ = [
     "ProgramManager",
     "Project",
     "Report",
+    "ReportDue",
+    "ReportPolicy",
+    "ReportSchedule",
     "ReviewRound",
     "ScoreSheet",
     "TaskBook",

@@ -37,7 +37,9 @@ BEFORE_CONTRACT = (ProjectStatus.in_notice, ProjectStatus.awaiting_contract)
 RUNNING = (*BEFORE_CONTRACT, ProjectStatus.in_progress)
 # Public from the notice on; a cancelled project (an upheld objection) never went ahead.
 PUBLIC_PROJECT_STATES = tuple(s for s in ProjectStatus if s != ProjectStatus.cancelled)
-REPORT_KINDS = ("annual", "midterm", "final")
+# financial: the final financial statement (财务决算); progress: the semi-annual report of a
+# project under enhanced supervision.
+REPORT_KINDS = ("annual", "midterm", "final", "financial", "progress")
 
 
 class ObjectionStatus(StrEnum):
@@ -166,6 +168,9 @@ class TaskBook(Base):
     tranches: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
     milestones: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
     indicators: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    # [{"kind": ..., "period": ..., "due_on": "YYYY-MM-DD"}]: the task book's own schedule of
+    # reports; None: the program's default schedule is made at signing.
+    reports: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
     starts_on: Mapped[date] = mapped_column()
     ends_on: Mapped[date] = mapped_column()
     drafted_by: Mapped[UUID] = mapped_column()
@@ -177,7 +182,7 @@ class TaskBook(Base):
 
 
 class Report(Base):
-    """An annual, mid-term or final (acceptance) report and its review."""
+    """An annual, mid-term, progress, financial or final (acceptance) report and its review."""
 
     __tablename__ = "reports"
     __table_args__ = (
@@ -200,6 +205,8 @@ class Report(Base):
     review_comment: Mapped[str | None] = mapped_column(sa.Text)
     reviewed_by: Mapped[UUID | None] = mapped_column()
     reviewed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # A final report accepted with the grade excellent (优秀): credit is proposed a good record.
+    excellent: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
 
 class ChangeRequest(Base):
