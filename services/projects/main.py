@@ -12,6 +12,8 @@ from services.projects.disclosure.endpoints import router as disclosure_router
 from services.projects.evaluation.endpoints import router as evaluation_router
 from services.projects.execution.endpoints import router as execution_router
 from services.projects.models import Base, directory, events
+from services.projects.outputs.endpoints import public_router as public_outputs_router
+from services.projects.outputs.endpoints import router as outputs_router
 from services.projects.overview.endpoints import router as overview_router
 from services.projects.programs.endpoints import router as programs_router
 from services.projects.review.admissions.endpoints import router as admissions_router
@@ -19,6 +21,8 @@ from services.projects.review.assignments.endpoints import router as assignments
 from services.projects.review.experts.endpoints import router as experts_router
 from services.projects.review.rounds.endpoints import router as rounds_router
 from services.projects.review.scoring.endpoints import router as scoring_router
+from services.projects.tech_reports.endpoints import public_router as public_tech_reports_router
+from services.projects.tech_reports.endpoints import router as tech_reports_router
 from shared.auth.jwks import FetchDocument
 from shared.clock import service_clock
 from shared.objectstore.requests import close_at_shutdown, install_object_store
@@ -37,6 +41,10 @@ PUBLIC_ROUTES = frozenset(
         ("GET", "/v1/public/projects"),
         ("GET", "/v1/public/projects/{number}"),
         ("POST", "/v1/public/projects/{project_id}/objections"),
+        # Outputs and 科技报告 abstracts whose embargo is over (docs/outputs.md).
+        ("GET", "/v1/public/output-statistics"),
+        ("GET", "/v1/public/tech-reports"),
+        ("GET", "/v1/public/tech-reports/{report_id}"),
     }
 )
 
@@ -69,6 +77,10 @@ def create_app(
             strict_query(disclosure_router),
             strict_query(evaluation_router),
             strict_query(overview_router),
+            strict_query(outputs_router),
+            strict_query(public_outputs_router),
+            strict_query(tech_reports_router),
+            strict_query(public_tech_reports_router),
         ],
         public_routes=PUBLIC_ROUTES,
         background=[close_at_shutdown],

@@ -17,6 +17,7 @@ from services.projects.models.lifecycle import (
     Report,
     TaskBook,
 )
+from services.projects.models.outputs import Output, TechReport
 from services.projects.models.programs import Program, ProgramEnvelope, ProgramManager
 from services.projects.models.review import (
     Assignment,
@@ -59,6 +60,7 @@ __all__ = [
     "NumberSequence",
     "Objection",
     "OrganizationLink",
+    "Output",
     "Program",
     "ProgramEnvelope",
     "ProgramManager",
@@ -67,6 +69,7 @@ __all__ = [
     "ReviewRound",
     "ScoreSheet",
     "TaskBook",
+    "TechReport",
     "Transition",
     "directory",
     "events",
