@@ -196,7 +196,7 @@ async def test_the_abstract_is_public_from_the_embargo_day_and_not_a_day_before(
 
 
 async def test_bad_reports_are_refused_and_one_final_report_is_kept(
-    session: AsyncSession, projects: Projects
+    session: AsyncSession, projects: Projects, tmp_path: Path
 ) -> None:
     [project_id] = await contracted_projects(session, projects, "applicant")  # 2026-03-10
     refused = [
@@ -222,6 +222,7 @@ async def test_bad_reports_are_refused_and_one_final_report_is_kept(
     duplicate = await upload(projects, project_id, second.json()["id"])
     assert duplicate.status_code == 409
     assert duplicate.json()["code"] == "tech_report.duplicate"
+    assert len(stored(tmp_path)) == 1  # the refused deposit's file was removed again
 
     accepted = await insert_project(session, projects, year=2025, status="accepted")
     late_annual = await describe(projects, str(accepted.id), described("annual"))
