@@ -8,7 +8,6 @@ A contracted project needs the notice period behind it, so the test runs on the 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -18,6 +17,14 @@ import pytest
 
 from shared.clock import in_shanghai
 from tests.e2e.helpers import e2e_client
+from tests.e2e.outputs_steps import (
+    PROMISED,
+    TRANSFER_FEN,
+    ProjectPeople,
+    accepted_against_outputs,
+    outputs_verified,
+    report_public_after_embargo,
+)
 from tests.e2e.story_steps import PDF, Story
 from tests.e2e.test_story_e2e import StoryStack, running_story_stack
 
@@ -25,7 +32,6 @@ pytestmark = pytest.mark.e2e
 
 ZDYF = "0193a5c0-0000-7000-8000-000000000002"  # 重点研发计划 (seeded)
 BUDGET = 80_000_000
-ABSTRACT = "本报告总结了盐碱地生物改良与工程措施的研究结果，以及在张掖示范区的推广成效。"
 
 
 @pytest.fixture
@@ -102,10 +108,7 @@ async def contracted_project(story: Story) -> str:
                 "indirect": 10_000_000,
             },
             "milestones": [{"name": "完成试验区建设", "due": "2027-12-31"}],
-            "indicators": [
-                {"name": "发表论文", "target": 2, "unit": "篇"},
-                {"name": "成果转化合同", "target": 1, "unit": "项"},
-            ],
+            "indicators": PROMISED,
             "attachments": attachments,
         }
 
@@ -196,151 +199,26 @@ async def test_outputs_verified_compared_at_acceptance_and_a_report_public_after
             client=client, running=outputs_stack.running, clock_file=outputs_stack.clock_file
         )
         await cast(story)
-        project_id = await contracted_project(story)
-        outputs = f"/projects/{project_id}/outputs"
-        today = in_shanghai(story.now()).date()
+        people = ProjectPeople(
+            project_id=await contracted_project(story),
+            pi="pi.out",
+            member="member.out",
+            org_admin="oa.out",
+            other_org_admin="oa2.out",
+            manager="pm.out",
+        )
+        await outputs_verified(story, people)
+        await accepted_against_outputs(story, people)
+        await report_public_after_embargo(story, people)
 
-        # The team registers; the organization verifies; another organization cannot.
-        papers = [
-            await story.ok(
-                "POST",
-                "projects",
-                outputs,
-                who,
-                json={
-                    "kind": "paper",
-                    "title": f"盐碱地改良研究（{n}）",
-                    "achieved_on": today.isoformat(),
-                    "doi": f"10.1016/j.geoderma.2026.{n:06d}",
-                    "journal": "Geoderma",
-                    "indicator": "发表论文",
-                },
-            )
-            for n, who in ((1, "pi.out"), (2, "member.out"))
-        ]
-        deal = await story.ok(
-            "POST",
-            "projects",
-            outputs,
-            "pi.out",
-            json={
-                "kind": "transfer",
-                "title": "盐碱地改良剂技术许可",
-                "achieved_on": today.isoformat(),
-                "contract_number": "GS-JS-2026-0042",
-                "licensee": "甘肃绿源农业科技有限公司",
-                "amount_fen": 120_000_000,
-                "mode": "license",
-                "indicator": "成果转化合同",
-            },
-        )
-        verification = {"decision": "verify"}
-        foreign = await story.call(
-            "POST",
-            "projects",
-            f"{outputs}/{papers[0]['id']}/verification",
-            "oa2.out",
-            json=verification,
-        )
-        assert foreign.status_code == 404, foreign.text
-        by_manager = await story.call(
-            "POST",
-            "projects",
-            f"{outputs}/{papers[0]['id']}/verification",
-            "pm.out",
-            json=verification,
-        )
-        assert by_manager.status_code == 403, by_manager.text
-        for output in (*papers, deal):
-            done = await story.ok(
-                "POST",
-                "projects",
-                f"{outputs}/{output['id']}/verification",
-                "oa.out",
-                json=verification,
-            )
-            assert done["status"] == "verified"
-
-        # At acceptance: each promised indicator next to the verified outputs.
-        final = await story.ok(
-            "POST",
-            "projects",
-            f"/projects/{project_id}/reports",
-            "pi.out",
-            json={
-                "kind": "final",
-                "content": {
-                    "summary": "完成全部研究任务。",
-                    "indicators": [
-                        {"name": "发表论文", "achieved": 2},
-                        {"name": "成果转化合同", "achieved": 1},
-                    ],
-                },
-            },
-        )
-        view = await story.ok("GET", "projects", f"/projects/{project_id}/indicators", "pm.out")
-        assert [(i["name"], i["target"], i["verified"], i["met"]) for i in view["indicators"]] == [
-            ("发表论文", 2, 2, True),
-            ("成果转化合同", 1, 1, True),
-        ]
-        accepted = await story.ok(
-            "POST",
-            "projects",
-            f"/projects/{project_id}/reports/{final['id']}/review",
-            "pm.out",
-            json={"decision": "passed", "comment": "考核指标全部完成，经核实的成果与任务书一致"},
-        )
-        assert accepted["status"] == "passed"
-        closed = await story.ok("GET", "projects", f"/projects/{project_id}/indicators", "oa.out")
-        assert closed["project_status"] == "accepted"
-        assert closed["as_of"] is not None
-
-        # The final 科技报告, embargoed ten days: the abstract is public from that day on, the
-        # document never is.
-        embargo_ends = today + timedelta(days=10)
-        described = await story.ok(
-            "POST",
-            "projects",
-            f"/projects/{project_id}/tech-reports",
-            "pi.out",
-            json={
-                "kind": "final",
-                "title": "河西走廊盐碱地改良关键技术研究最终科技报告",
-                "abstract": ABSTRACT,
-                "embargo_until": embargo_ends.isoformat(),
-            },
-        )
-        document = f"/projects/{project_id}/tech-reports/{described['id']}/document"
-        deposited = await story.call(
-            "PUT",
-            "projects",
-            document,
-            "pi.out",
-            files={"file": ("最终科技报告.pdf", PDF, "application/pdf")},
-        )
-        assert deposited.status_code == 200, deposited.text
-        assert deposited.json()["sha256"] == hashlib.sha256(PDF).hexdigest()
-        public = f"/public/tech-reports/{described['id']}"
-        assert (await story.call("GET", "projects", public, None)).status_code == 404
-        story.advance(days=9)  # the day before the embargo ends
-        assert (await story.call("GET", "projects", public, None)).status_code == 404
-        story.advance(days=1)
-        opened = await story.call("GET", "projects", public, None)
-        assert opened.status_code == 200, opened.text
-        assert opened.json()["abstract"] == ABSTRACT
-        assert opened.json()["public_from"] == embargo_ends.isoformat()
-        listed = await story.ok("GET", "projects", "/public/tech-reports", None)
-        assert [r["id"] for r in listed["items"]] == [described["id"]]
-        assert (await story.call("GET", "projects", document, None)).status_code == 401
-        assert (await story.call("GET", "projects", document, "oa2.out")).status_code == 404
-        got = await story.call("GET", "projects", document, "pm.out")
-        assert got.status_code == 200
-        assert hashlib.sha256(got.content).hexdigest() == deposited.json()["sha256"]
-
-        # The public aggregate of the year counts the verified outputs.
+        # The public aggregate of the year counts the verified outputs (this stack's only).
         stats = await story.ok(
-            "GET", "projects", "/public/output-statistics", None, params={"year": today.year}
+            "GET",
+            "projects",
+            "/public/output-statistics",
+            None,
+            params={"year": in_shanghai(story.now()).year},
         )
         [year] = stats["years"]
         assert year["outputs"]["paper"] == 2
-        assert year["transfers"] == {"count": 1, "amount_fen": 120_000_000}
+        assert year["transfers"] == {"count": 1, "amount_fen": TRANSFER_FEN}
