@@ -14,6 +14,8 @@ from services.projects.disclosure.endpoints import router as disclosure_router
 from services.projects.evaluation.endpoints import router as evaluation_router
 from services.projects.execution.endpoints import router as execution_router
 from services.projects.models import Base, directory, events
+from services.projects.outputs.endpoints import public_router as public_outputs_router
+from services.projects.outputs.endpoints import router as outputs_router
 from services.projects.overview.endpoints import router as overview_router
 from services.projects.programs.endpoints import router as programs_router
 from services.projects.reporting.endpoints import router as reporting_router
@@ -24,6 +26,8 @@ from services.projects.review.experts.endpoints import router as experts_router
 from services.projects.review.panels.endpoints import router as panels_router
 from services.projects.review.rounds.endpoints import router as rounds_router
 from services.projects.review.scoring.endpoints import router as scoring_router
+from services.projects.tech_reports.endpoints import public_router as public_tech_reports_router
+from services.projects.tech_reports.endpoints import router as tech_reports_router
 from shared.auth.jwks import FetchDocument
 from shared.clock import service_clock
 from shared.objectstore.requests import close_at_shutdown, install_object_store
@@ -42,6 +46,10 @@ PUBLIC_ROUTES = frozenset(
         ("GET", "/v1/public/projects"),
         ("GET", "/v1/public/projects/{number}"),
         ("POST", "/v1/public/projects/{project_id}/objections"),
+        # Outputs and 科技报告 abstracts whose embargo is over (docs/outputs.md).
+        ("GET", "/v1/public/output-statistics"),
+        ("GET", "/v1/public/tech-reports"),
+        ("GET", "/v1/public/tech-reports/{report_id}"),
     }
 )
 
@@ -78,6 +86,10 @@ def create_app(
             strict_query(consortium_router),
             strict_query(delegation_router),
             strict_query(reporting_router),
+            strict_query(outputs_router),
+            strict_query(public_outputs_router),
+            strict_query(tech_reports_router),
+            strict_query(public_tech_reports_router),
         ],
         public_routes=PUBLIC_ROUTES,
         background=[close_at_shutdown, report_reminder_worker],

@@ -18,6 +18,7 @@ from services.projects.models.lifecycle import (
     Report,
     TaskBook,
 )
+from services.projects.models.outputs import Output, TechReport
 from services.projects.models.panels import (
     PanelDraw,
     PanelMember,
@@ -71,6 +72,7 @@ __all__ = [
     "NumberSequence",
     "Objection",
     "OrganizationLink",
+    "Output",
     "PanelDraw",
     "PanelMember",
     "PanelScore",
@@ -89,6 +91,7 @@ __all__ = [
     "ReviewRound",
     "ScoreSheet",
     "TaskBook",
+    "TechReport",
     "Transition",
     "directory",
     "events",
