@@ -39,6 +39,10 @@ class ProjectsSettings(ServiceSettings, ObjectStoreSettings):
     # it tells about in one transaction.
     report_reminder_seconds: float = Field(default=300.0, gt=0)
     report_reminder_batch: int = Field(default=200, ge=1, le=5000)
+    # The expiry job of the standing project reserve: how often it looks, and how many
+    # entries it expires in one transaction.
+    reserve_expiry_seconds: float = Field(default=3600.0, gt=0)
+    reserve_expiry_batch: int = Field(default=200, ge=1, le=5000)
 
     def default_secrets(self) -> list[str]:
         return [*super().default_secrets(), *self.object_store_default_secrets()]

@@ -20,6 +20,8 @@ from services.projects.overview.endpoints import router as overview_router
 from services.projects.programs.endpoints import router as programs_router
 from services.projects.reporting.endpoints import router as reporting_router
 from services.projects.reporting.reminders import report_reminder_worker
+from services.projects.reserve.endpoints import router as reserve_router
+from services.projects.reserve.expiry import reserve_expiry_worker
 from services.projects.review.admissions.endpoints import router as admissions_router
 from services.projects.review.assignments.endpoints import router as assignments_router
 from services.projects.review.experts.endpoints import router as experts_router
@@ -79,6 +81,7 @@ def create_app(
             strict_query(scoring_router),
             strict_query(panels_router),
             strict_query(decisions_router),
+            strict_query(reserve_router),
             strict_query(execution_router),
             strict_query(disclosure_router),
             strict_query(evaluation_router),
@@ -92,7 +95,7 @@ def create_app(
             strict_query(public_tech_reports_router),
         ],
         public_routes=PUBLIC_ROUTES,
-        background=[close_at_shutdown, report_reminder_worker],
+        background=[close_at_shutdown, report_reminder_worker, reserve_expiry_worker],
     )
     app = create_service_app(parts, jwks_fetch=jwks_fetch)
     app.state.clock = service_clock(parts.settings.test_clock_file)

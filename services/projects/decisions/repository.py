@@ -18,7 +18,7 @@ from services.projects.models import (
     Project,
     directory,
 )
-from services.projects.models.submissions import DECIDED, UNDER_REVIEW
+from services.projects.models.submissions import DECIDED, UNDER_REVIEW, ApplicationStatus
 
 # Approved first (in number order), then the reserve, the undecided, and the rejected.
 RANK = sa.case(
@@ -45,19 +45,30 @@ class DecisionRepository:
         assert call is not None  # found a moment ago; calls are never deleted
         return call
 
-    async def applications_for_update(
-        self, call_id: UUID, ids: Sequence[UUID]
-    ) -> Sequence[Application]:
-        # Locked in id order, so two batches touching the same applications cannot deadlock.
-        return (
-            await self.session.scalars(
-                sa.select(Application)
-                .where(Application.call_id == call_id, Application.id.in_(ids))
-                .order_by(Application.id)
-                .with_for_update()
-                .execution_options(populate_existing=True)
+    async def decidable_for_update(
+        self, call: Call, ids: Sequence[UUID]
+    ) -> list[tuple[Application, Call]]:
+        """Those of `ids` a round of `call` decides, with the calls they applied to: the call's
+        own applications, and the standing reserve of the program's calls of that year or
+        before. Locked in id order, so two batches touching the same applications cannot
+        deadlock (the WHERE is checked again once a row's lock is had)."""
+        of_program_reserve = sa.and_(
+            Call.program_id == call.program_id,
+            Call.year <= call.year,
+            Application.status == ApplicationStatus.reserved,
+        )
+        rows = await self.session.execute(
+            sa.select(Application, Call)
+            .join(Call, Call.id == Application.call_id)
+            .where(
+                Application.id.in_(ids),
+                sa.or_(Application.call_id == call.id, of_program_reserve),
             )
-        ).all()
+            .order_by(Application.id)
+            .with_for_update(of=Application)
+            .execution_options(populate_existing=True)
+        )
+        return [(application, of) for application, of in rows]
 
     async def envelope_for_update(self, program_id: UUID, year: int) -> ProgramEnvelope | None:
         """Locked: decisions on one program's year take turns, so two cannot both fit."""

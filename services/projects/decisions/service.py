@@ -8,11 +8,15 @@ The first batch after the close moves the call published -> decided; later batch
 decided call go on (the reserve is drawn on as money is freed). in_review | reviewed ->
 approved | reserved | rejected; reserved -> approved (within the envelope) | rejected (the
 reserve is cleared); approved and rejected are final.
+
+A reserved application stays in its program's standing reserve after its call (see
+`services/projects/reserve`): a later call's round of the same program may decide it too, and
+approves it within that call's year's envelope, as its own applications.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -57,12 +61,25 @@ DECIDABLE_FROM = {
 
 @dataclass(frozen=True)
 class Checked:
-    """One item of a batch after its checks, with what an approval needs from the directory."""
+    """One item of a batch after its checks, with the call it applied to and what an approval
+    needs from the directory."""
 
     item: DecisionItem
     application: Application
+    call: Call
     pi: Mapping[str, Any] | None = None
     organization: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Round:
+    """Where a decision is taken: the year whose envelope pays an approval and its number, the
+    length of the public notice, and the call whose round it is (None: a program's own
+    decision on its standing reserve)."""
+
+    year: int
+    notice_days: int
+    call_id: UUID | None
 
 
 class DecisionService:
@@ -86,17 +103,16 @@ class DecisionService:
             raise CallStillOpen()  # more applications may come: nothing is decided before the close
         program = await self.programs.referenced(call.program_id)
         checked = await self._check(principal, call, batch.decisions)
-        await check_decisions(
-            self.session,
-            call.id,
-            [c.application.id for c in checked if c.item.decision == "approve"],
-        )
-        await self._within_envelope(program, call.year, checked)
+        await self.check_panels(checked, call.id)
+        await self.within_envelope(program, call.year, checked)
         if call.state == CallState.published:
             await self._mark_decided(principal, call, len(checked))
+        round_ = Round(year=call.year, notice_days=call.notice_days, call_id=call.id)
         results: list[tuple[Application, Project | None]] = []
         for one in checked:
-            results.append((one.application, await self._apply(principal, call, program, one, now)))
+            results.append(
+                (one.application, await self.apply(principal, program, one, now, round_))
+            )
         return results, await self.envelope(program.id, call.year)
 
     async def of_call(
@@ -137,36 +153,59 @@ class DecisionService:
                 Text("同一申报书在一批中出现多次", "an application appears twice in the batch"),
                 extra={"application_ids": twice},
             )
+        # The call's own applications, and the program's standing reserve from earlier calls.
         found = {
-            a.id: a
-            for a in await self.repo.applications_for_update(
-                call.id, [d.application_id for d in items]
+            a.id: (a, of)
+            for a, of in await self.repo.decidable_for_update(
+                call, [d.application_id for d in items]
             )
         }
-        pairs: list[tuple[DecisionItem, Application]] = []
+        triples: list[tuple[DecisionItem, Application, Call]] = []
         for item in items:
-            application = found.get(item.application_id)
-            if application is None:
+            application, of = found.get(item.application_id, (None, None))
+            if application is None or of is None:
                 raise ApplicationNotFound(extra={"application_id": str(item.application_id)})
+            triples.append((item, application, of))
+        return await self.check_items(principal, triples)
+
+    async def check_items(
+        self, principal: Principal, triples: Sequence[tuple[DecisionItem, Application, Call]]
+    ) -> list[Checked]:
+        """The checks of decisions on locked applications (with the calls they applied to):
+        each item's own rules, separation of duties, and the directory entries approvals name."""
+        for item, application, _ in triples:
             _check_item(item, application)
-            pairs.append((item, application))
         # One query for every team, and one each for the people and units approvals name.
-        await check_duties_of(self.session, principal, [a for _, a in pairs])
-        approved = [a for item, a in pairs if item.decision == "approve"]
+        await check_duties_of(self.session, principal, [a for _, a, _ in triples])
+        approved = [a for item, a, _ in triples if item.decision == "approve"]
         people = await self.directory.people(a.applicant_id for a in approved)
         units = await self.directory.organizations(a.org_id for a in approved)
         checked = []
-        for item, application in pairs:
+        for item, application, of in triples:
             if item.decision != "approve":
-                checked.append(Checked(item, application))
+                checked.append(Checked(item, application, of))
                 continue
             pi, unit = people.get(application.applicant_id), units.get(application.org_id)
             if pi is None or unit is None:
                 raise DirectoryUnknown(extra={"application_id": str(application.id)})
-            checked.append(Checked(item, application, pi, unit))
+            checked.append(Checked(item, application, of, pi, unit))
         return checked
 
-    async def _within_envelope(self, program: Program, year: int, checked: list[Checked]) -> None:
+    async def check_panels(self, checked: Sequence[Checked], round_call_id: UUID | None) -> None:
+        """The panel rules: the deciding call's (no decision before its stage closed), and
+        those of the call each approved application applied to."""
+        approved: dict[UUID, list[UUID]] = defaultdict(list)
+        if round_call_id is not None:
+            approved[round_call_id] = []
+        for one in checked:
+            if one.item.decision == "approve":
+                approved[one.call.id].append(one.application.id)
+        for call_id in sorted(approved):
+            await check_decisions(self.session, call_id, approved[call_id])
+
+    async def within_envelope(
+        self, program: Program, year: int, checked: Sequence[Checked]
+    ) -> None:
         asked = sum(c.item.approved_budget_fen or 0 for c in checked)
         if not asked:
             return
@@ -199,9 +238,11 @@ class DecisionService:
             details={"first_batch": decisions},
         )
 
-    async def _apply(
-        self, principal: Principal, call: Call, program: Program, one: Checked, now: datetime
+    async def apply(
+        self, principal: Principal, program: Program, one: Checked, now: datetime, round_: Round
     ) -> Project | None:
+        """Writes one checked decision taken in `round_`: the application's new state, the
+        project an approval makes (numbered in the round's year), the history and the events."""
         application, item = one.application, one.item
         from_state = application.status
         application.status = OUTCOME[item.decision]
@@ -212,7 +253,14 @@ class DecisionService:
         application.updated_at = now
         project = None
         if item.decision == "approve":
-            project = await self._project(call, program, one, now)
+            project = await self._project(program, one, now, round_)
+        # A decision on the standing reserve, not in the round of the call it applied to.
+        in_call = str(round_.call_id) if round_.call_id else None
+        from_reserve = (
+            {"from_reserve": True, "year": round_.year, "decided_in_call": in_call}
+            if round_.call_id != one.call.id
+            else {}
+        )
         await history.record(
             self.session,
             entity="application",
@@ -224,7 +272,8 @@ class DecisionService:
             to_state=application.status,
             reason=item.reason,
             details={"approved_budget_fen": item.approved_budget_fen}
-            | ({"project_number": project.number} if project else {}),
+            | ({"project_number": project.number} if project else {})
+            | from_reserve,
         )
         if project is not None:
             await history.record(
@@ -245,21 +294,23 @@ class DecisionService:
             await self.events.approved(project, program)
             assert one.organization is not None
             await self.events.public_notice_started(project, one.organization["credit_code"])
-        await self.application_events.decided(application, call, project)
+        await self.application_events.decided(application, one.call, project)
         return project
 
-    async def _project(self, call: Call, program: Program, one: Checked, now: datetime) -> Project:
-        application = one.application
+    async def _project(
+        self, program: Program, one: Checked, now: datetime, round_: Round
+    ) -> Project:
+        application, year = one.application, round_.year
         assert one.pi is not None
         assert one.organization is not None
         assert one.item.approved_budget_fen is not None
-        sequence = await self.repo.next_number(program.code, call.year)
+        sequence = await self.repo.next_number(program.code, year)
         project = Project(
             application_id=application.id,
-            number=f"{call.year}-{program.code}-{sequence:04d}",
-            call_id=call.id,
+            number=f"{year}-{program.code}-{sequence:04d}",
+            call_id=one.call.id,  # the call it applied to, whichever round approved it
             program_id=program.id,
-            year=call.year,
+            year=year,
             org_id=application.org_id,
             pi_id=application.applicant_id,
             pi_name=one.pi["display_name"],
@@ -268,7 +319,7 @@ class DecisionService:
             approved_budget_fen=one.item.approved_budget_fen,
             status=ProjectStatus.in_notice,
             notice_starts_at=now,
-            notice_ends_at=now + timedelta(days=call.notice_days),
+            notice_ends_at=now + timedelta(days=round_.notice_days),
         )
         self.session.add(project)
         await self.session.flush()

@@ -29,6 +29,7 @@ class Program(Base):
         sa.CheckConstraint(
             "active_to_year IS NULL OR active_to_year >= active_from_year", name="active_years"
         ),
+        sa.CheckConstraint("reserve_months BETWEEN 1 AND 120", name="reserve_months"),
     )
 
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid7)
@@ -44,6 +45,9 @@ class Program(Base):
     # budget range, required attachments, notice days).
     eligibility: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     review_template: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # How long a reserved application stays in the program's standing reserve (项目储备库)
+    # before it expires out of it.
+    reserve_months: Mapped[int] = mapped_column(default=24, server_default="24")
     retired_at: Mapped[datetime | None] = mapped_column(Timestamp)
     retired_by: Mapped[UUID | None] = mapped_column()
     retire_reason: Mapped[str | None] = mapped_column(sa.Text)

@@ -55,6 +55,13 @@ class Application(Base):
         ),
         sa.Index(None, "call_id", "status"),
         sa.Index(None, "org_id", "status"),
+        # The standing reserve, oldest first: what the program lists and the expiry job claims.
+        sa.Index(
+            "ix_applications_reserved",
+            "decided_at",
+            "id",
+            postgresql_where=sa.text("status = 'reserved'"),
+        ),
     )
 
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid7)
