@@ -10,8 +10,8 @@ from fastapi import APIRouter
 from services.projects.auth import Manager, NowDep
 from services.projects.decisions.endpoints import decision_read
 from services.projects.reserve.schemas import (
+    ReserveDecision,
     ReserveDrop,
-    ReserveFunded,
     ReserveFunding,
     ReserveList,
     ReserveTermRead,
@@ -47,7 +47,7 @@ async def list_reserve(
 
 @router.post(
     "/reserve/{application_id}/funding",
-    response_model=ReserveFunded,
+    response_model=ReserveDecision,
     summary="Fund a reserve entry by the program's own decision in a later fiscal year, "
     "within that year's envelope",
 )
@@ -58,16 +58,16 @@ async def fund_entry(
     session: SessionDep,
     manager: Manager,
     now: NowDep,
-) -> ReserveFunded:
+) -> ReserveDecision:
     application, project, envelope = await ReserveService(session).fund(
         manager, program_id, application_id, data, now
     )
-    return ReserveFunded(decision=decision_read(application, project), envelope=envelope)
+    return ReserveDecision(decision=decision_read(application, project), envelope=envelope)
 
 
 @router.post(
     "/reserve/{application_id}/drop",
-    response_model=ReserveFunded,
+    response_model=ReserveDecision,
     summary="Drop a reserve entry with a reason (the application is rejected)",
 )
 async def drop_entry(
@@ -77,9 +77,9 @@ async def drop_entry(
     session: SessionDep,
     manager: Manager,
     now: NowDep,
-) -> ReserveFunded:
+) -> ReserveDecision:
     application = await ReserveService(session).drop(manager, program_id, application_id, data, now)
-    return ReserveFunded(decision=decision_read(application, None), envelope=None)
+    return ReserveDecision(decision=decision_read(application, None), envelope=None)
 
 
 @router.put(

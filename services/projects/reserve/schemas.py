@@ -52,7 +52,7 @@ class ReserveFunding(BaseModel):
     reason: Reason
 
 
-class ReserveFunded(BaseModel):
+class ReserveDecision(BaseModel):
     decision: DecisionRead
     envelope: EnvelopeRead | None
 
