@@ -9,6 +9,7 @@ from services.projects.calls.endpoints import router as calls_router
 from services.projects.config import ProjectsSettings
 from services.projects.decisions.endpoints import router as decisions_router
 from services.projects.disclosure.endpoints import router as disclosure_router
+from services.projects.documents.endpoints import router as documents_router
 from services.projects.evaluation.endpoints import router as evaluation_router
 from services.projects.execution.endpoints import router as execution_router
 from services.projects.models import Base, directory, events
@@ -37,6 +38,11 @@ PUBLIC_ROUTES = frozenset(
         ("GET", "/v1/public/projects"),
         ("GET", "/v1/public/projects/{number}"),
         ("POST", "/v1/public/projects/{project_id}/objections"),
+        # Issued documents: anyone may check a copy, and read a call's public notice (公示).
+        ("GET", "/v1/public/documents/verification"),
+        ("POST", "/v1/public/documents/verification"),
+        ("GET", "/v1/public/calls/{call_id}/public-notices"),
+        ("GET", "/v1/public/documents/{document_id}/pdf"),
     }
 )
 
@@ -69,6 +75,7 @@ def create_app(
             strict_query(disclosure_router),
             strict_query(evaluation_router),
             strict_query(overview_router),
+            strict_query(documents_router),
         ],
         public_routes=PUBLIC_ROUTES,
         background=[close_at_shutdown],
