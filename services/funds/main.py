@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from services.funds.access.handlers import HANDLERS as access_handlers
 from services.funds.accounts.endpoints import router as accounts_router
 from services.funds.config import FundsSettings
+from services.funds.exports.endpoints import router as exports_router
 from services.funds.grants.endpoints import router as grants_router
 from services.funds.grants.handlers import HANDLERS as grant_handlers
 from services.funds.ledger.endpoints import router as transfers_router
@@ -41,6 +42,7 @@ def create_app(
             strict_query(reports_router),
             strict_query(grants_router),
             strict_query(vouchers_router),
+            strict_query(exports_router),
         ],
         public_routes=VOUCHER_PUBLIC_ROUTES,
         background=[expiry_sweeper, voucher_expiry_sweeper],

@@ -8,10 +8,12 @@ from services.projects.applications.endpoints import router as applications_rout
 from services.projects.calls.endpoints import router as calls_router
 from services.projects.config import ProjectsSettings
 from services.projects.decisions.endpoints import router as decisions_router
+from services.projects.disclosure.bulk_endpoints import router as bulk_router
 from services.projects.disclosure.endpoints import router as disclosure_router
 from services.projects.documents.endpoints import router as documents_router
 from services.projects.evaluation.endpoints import router as evaluation_router
 from services.projects.execution.endpoints import router as execution_router
+from services.projects.exports.endpoints import router as exports_router
 from services.projects.models import Base, directory, events
 from services.projects.overview.endpoints import router as overview_router
 from services.projects.programs.endpoints import router as programs_router
@@ -43,6 +45,10 @@ PUBLIC_ROUTES = frozenset(
         ("POST", "/v1/public/documents/verification"),
         ("GET", "/v1/public/calls/{call_id}/public-notices"),
         ("GET", "/v1/public/documents/{document_id}/pdf"),
+        # Bulk data of funded projects per year: what the public search shows, in files.
+        ("GET", "/v1/public/bulk/projects"),
+        ("GET", "/v1/public/bulk/projects/{year}.csv"),
+        ("GET", "/v1/public/bulk/projects/{year}.jsonl"),
     }
 )
 
@@ -76,6 +82,8 @@ def create_app(
             strict_query(evaluation_router),
             strict_query(overview_router),
             strict_query(documents_router),
+            strict_query(exports_router),
+            strict_query(bulk_router),
         ],
         public_routes=PUBLIC_ROUTES,
         background=[close_at_shutdown],
