@@ -69,7 +69,9 @@ def _issued(document: IssuedDocument, new: bool, response: Response) -> Document
     "/v1/projects/{project_id}/documents",
     response_model=DocumentRead,
     status_code=status.HTTP_201_CREATED,
-    responses={200: {"description": "Nothing it states changed: the current version"}},
+    responses={
+        200: {"model": DocumentRead, "description": "Nothing it states changed: the current one"}
+    },
     summary="Issue the task book, approval notice or acceptance certificate as PDF "
     "(a manager of the program)",
 )
@@ -93,7 +95,9 @@ async def issue_project_document(
     "/v1/calls/{call_id}/public-notice",
     response_model=DocumentRead,
     status_code=status.HTTP_201_CREATED,
-    responses={200: {"description": "Nothing it states changed: the current version"}},
+    responses={
+        200: {"model": DocumentRead, "description": "Nothing it states changed: the current one"}
+    },
     summary="Issue the public notice (公示) of the call's approved projects as PDF",
 )
 async def issue_public_notice(
