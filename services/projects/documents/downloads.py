@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 # Our documents are a few hundred kilobytes at most; anything far larger is not one of them.
 MAX_CHECKED_BYTES = 10 * 1024 * 1024
+# The file as it is, labelled as a PDF or as plain bytes (what generic clients send).
+ACCEPTED_TYPES = ("application/pdf", "application/octet-stream")
 
 
 async def document_response(
@@ -47,7 +49,8 @@ async def document_response(
 
 async def sha256_of_body(request: Request) -> str:
     """The SHA-256 of a PDF sent as the request body, read as it streams in."""
-    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/pdf":
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type not in ACCEPTED_TYPES:
         raise NotAPdf()
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_CHECKED_BYTES:

@@ -9,7 +9,11 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, Response, status
 
 from services.projects.auth import Manager, NowDep
-from services.projects.documents.downloads import document_response, sha256_of_body
+from services.projects.documents.downloads import (
+    ACCEPTED_TYPES,
+    document_response,
+    sha256_of_body,
+)
 from services.projects.documents.schemas import (
     DocumentIssue,
     DocumentRead,
@@ -214,10 +218,14 @@ async def verify_hash(session: SessionDep, sha256: SHA256) -> DocumentVerificati
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+            "content": {
+                media_type: {"schema": {"type": "string", "format": "binary"}}
+                for media_type in ACCEPTED_TYPES
+            },
         }
     },
-    summary="Is this PDF (the request body) a document we issued, and its current version? "
+    summary="Is this PDF (the request body, application/pdf or application/octet-stream) a "
+    "document we issued, and its current version? "
     "(public, no login; the gateway limits it per client address)",
 )
 async def verify_copy(request: Request, session: SessionDep) -> DocumentVerification:

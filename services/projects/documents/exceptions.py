@@ -26,7 +26,10 @@ class DocumentContentMissing(AppError):
 class NotAPdf(AppError):
     status = 415
     code = "document.not_pdf"
-    title = Text("请提交 PDF 文件（Content-Type: application/pdf）", "Send a PDF (application/pdf)")
+    title = Text(
+        "请以 application/pdf 或 application/octet-stream 提交文件",
+        "Send the file as application/pdf or application/octet-stream",
+    )
 
 
 class VerificationTooLarge(AppError):
