@@ -9,6 +9,7 @@ from services.funds.accounts.endpoints import router as accounts_router
 from services.funds.cofunding.endpoints import router as co_funding_router
 from services.funds.config import FundsSettings
 from services.funds.drawdowns.endpoints import router as drawdowns_router
+from services.funds.exports.endpoints import router as exports_router
 from services.funds.fiscal.endpoints import router as fiscal_router
 from services.funds.grants.endpoints import router as grants_router
 from services.funds.grants.handlers import HANDLERS as grant_handlers
@@ -47,6 +48,7 @@ def create_app(
             strict_query(fiscal_router),
             strict_query(drawdowns_router),
             strict_query(co_funding_router),
+            strict_query(exports_router),
         ],
         public_routes=VOUCHER_PUBLIC_ROUTES,
         background=[expiry_sweeper, voucher_expiry_sweeper],

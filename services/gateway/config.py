@@ -118,6 +118,8 @@ class GatewaySettings(ServiceSettings):
     # Real-name objections to projects in public notice (no login), per client address: each
     # is read and answered by a program manager (`public_writes.py`).
     public_objection_per_address: RateLimit = RateLimit(per_minute=5 / 60, burst=5)
+    # Copies of issued documents sent to be checked (no login), per client address.
+    public_document_check_per_address: RateLimit = RateLimit(per_minute=10, burst=20)
     # Asking notify (`notify_url`) to mail a one-time link gives up after this long.
     notify_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
     # Where the links in those mails lead: the page that takes the token from the fragment

@@ -27,6 +27,14 @@ class ObjectionsThrottled(TooManyRequests):
     )
 
 
+class DocumentChecksThrottled(TooManyRequests):
+    code = "document.verification_throttled"
+    title = Text(
+        "来自该地址的文件核验过多，请稍后再试",
+        "Too many document checks from this address; try again shortly",
+    )
+
+
 @dataclass(frozen=True)
 class PublicWrite:
     method: str
@@ -43,6 +51,15 @@ PUBLIC_WRITES = (
         "objection",
         lambda settings: settings.public_objection_per_address,
         ObjectionsThrottled,
+    ),
+    # Checking a copy of an issued document (the PDF as the body): it writes nothing, but
+    # hashes up to 10 MiB, so it has an allowance of its own.
+    PublicWrite(
+        "POST",
+        re.compile(r"/api/projects/v1/public/documents/verification"),
+        "document_check",
+        lambda settings: settings.public_document_check_per_address,
+        DocumentChecksThrottled,
     ),
 )
 

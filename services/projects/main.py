@@ -10,9 +10,12 @@ from services.projects.config import ProjectsSettings
 from services.projects.consortium.endpoints import router as consortium_router
 from services.projects.decisions.endpoints import router as decisions_router
 from services.projects.delegation.endpoints import router as delegation_router
+from services.projects.disclosure.bulk_endpoints import router as bulk_router
 from services.projects.disclosure.endpoints import router as disclosure_router
+from services.projects.documents.endpoints import router as documents_router
 from services.projects.evaluation.endpoints import router as evaluation_router
 from services.projects.execution.endpoints import router as execution_router
+from services.projects.exports.endpoints import router as exports_router
 from services.projects.models import Base, directory, events
 from services.projects.outputs.endpoints import public_router as public_outputs_router
 from services.projects.outputs.endpoints import router as outputs_router
@@ -52,6 +55,15 @@ PUBLIC_ROUTES = frozenset(
         ("GET", "/v1/public/output-statistics"),
         ("GET", "/v1/public/tech-reports"),
         ("GET", "/v1/public/tech-reports/{report_id}"),
+        # Issued documents: anyone may check a copy, and read a call's public notice (公示).
+        ("GET", "/v1/public/documents/verification"),
+        ("POST", "/v1/public/documents/verification"),
+        ("GET", "/v1/public/calls/{call_id}/public-notices"),
+        ("GET", "/v1/public/documents/{document_id}/pdf"),
+        # Bulk data of funded projects per year: what the public search shows, in files.
+        ("GET", "/v1/public/bulk/projects"),
+        ("GET", "/v1/public/bulk/projects/{year}.csv"),
+        ("GET", "/v1/public/bulk/projects/{year}.jsonl"),
     }
 )
 
@@ -93,6 +105,9 @@ def create_app(
             strict_query(public_outputs_router),
             strict_query(tech_reports_router),
             strict_query(public_tech_reports_router),
+            strict_query(documents_router),
+            strict_query(exports_router),
+            strict_query(bulk_router),
         ],
         public_routes=PUBLIC_ROUTES,
         background=[close_at_shutdown, report_reminder_worker, reserve_expiry_worker],

@@ -41,3 +41,12 @@ class PublicProject(BaseModel):
     # Only the category (misconduct, inability, request); the reasons stay in the history,
     # which only those who may read the project see.
     termination_cause: str | None
+
+
+class BulkYear(BaseModel):
+    """One year's file of funded projects, in both forms."""
+
+    year: int
+    projects: int
+    csv: str  # the path through the gateway
+    jsonl: str

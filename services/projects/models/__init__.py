@@ -8,6 +8,7 @@ from __future__ import annotations
 from services.projects.models.base import Base, directory, events
 from services.projects.models.calls import Call
 from services.projects.models.collaboration import ConsortiumPart, Delegation, PartEndorsement
+from services.projects.models.documents import DocumentNumberSequence, IssuedDocument
 from services.projects.models.evaluation import Engagement, Evaluation
 from services.projects.models.history import Transition
 from services.projects.models.lifecycle import (
@@ -63,12 +64,14 @@ __all__ = [
     "ConsortiumPart",
     "DeclaredConflict",
     "Delegation",
+    "DocumentNumberSequence",
     "Engagement",
     "Evaluation",
     "Expert",
     "ExpertApplication",
     "ExpertApplicationState",
     "FormalCheck",
+    "IssuedDocument",
     "NumberSequence",
     "Objection",
     "OrganizationLink",

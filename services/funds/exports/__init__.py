@@ -1,0 +1,1 @@
+"""Lists of the funds service as CSV or XLSX files."""

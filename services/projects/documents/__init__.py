@@ -1,0 +1,1 @@
+"""Documents the agency issues as PDF: numbered, hashed, verifiable by anyone."""

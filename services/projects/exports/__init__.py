@@ -1,0 +1,1 @@
+"""The lists a program manager works with, as CSV or XLSX files."""
