@@ -21,6 +21,7 @@ from shared.program_scope import StaffScope, scope_handlers, staff_scope
 from tests.projects.conftest import ZDYF, ZDZX, Projects
 from tests.projects.factories import insert_project
 from tests.projects.test_decisions import approved_projects
+from tests.projects.test_programs import add_fund
 
 
 async def replay(session: AsyncSession, after: int) -> int:
@@ -167,3 +168,16 @@ async def test_funds_learns_the_code_of_every_program_it_is_told_about(
             projects.callers[who].headers["Authorization"].removeprefix("Bearer ")
         )
         assert (await funds_scope(session, principal)).codes == {"ZDYF"}, who
+
+
+async def test_a_manager_who_adds_a_fund_is_known_as_its_manager(
+    session: AsyncSession, projects: Projects
+) -> None:
+    """Funds and credit learn who runs a new special fund from the event, as for any manager
+    assigned later: without it its creator was a stranger to its grants and records there."""
+    position = await last_event(session)
+    fund = await add_fund(projects, "manager", code="SCOPE1")
+    await replay(session, position)
+
+    assert UUID(fund["id"]) in (await scope_of(session, projects, "manager")).managed_programs
+    assert UUID(fund["id"]) not in (await scope_of(session, projects, "manager2")).managed_programs

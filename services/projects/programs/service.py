@@ -159,11 +159,10 @@ class ProgramService:
             for e in data.envelopes
         )
         # A manager who adds a fund runs it; admins run every program anyway.
-        if Role.admin not in principal.roles and principal.user_id is not None:
+        runs_it = principal.user_id if Role.admin not in principal.roles else None
+        if runs_it is not None:
             self.session.add(
-                ProgramManager(
-                    program_id=program.id, user_id=principal.user_id, granted_by=principal.user_id
-                )
+                ProgramManager(program_id=program.id, user_id=runs_it, granted_by=runs_it)
             )
         await self.session.flush()
         await self.session.refresh(program, ["created_at"])
@@ -195,6 +194,10 @@ class ProgramService:
                 envelopes=[YearlyEnvelope.model_validate(e) for e in envelopes],
             )
         )
+        if runs_it is not None:
+            # Credit and funds learn who manages what only from this event: without it the
+            # manager who added the fund would be a stranger to its grants and records there.
+            await self._announce_manager(ProgramManagerAssignedV1, program, runs_it)
         return program
 
     async def set_envelope(
