@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from shared.clock import SHANGHAI, in_shanghai
+from tests.conftest import wait_until
 from tests.e2e.story_steps import Story
 
 
@@ -47,6 +48,20 @@ async def overdue_for_the_manager(
     hidden = await story.call("GET", "projects", "/report-dues", pi, params={"state": "overdue"})
     assert hidden.status_code == 403, hidden.text
     return listed
+
+
+async def told_overdue(story: Story, pi: str, project_number: str) -> None:
+    """Notify tells the PI the report is overdue (the projects service's reminder job, at the
+    start of the day after the due date)."""
+
+    async def told() -> bool:
+        inbox = await story.ok("GET", "notify", "/me/notifications", pi)
+        return any(
+            n["template"] == "report_overdue" and project_number in n["subject"]
+            for n in inbox["items"]
+        )
+
+    await wait_until(told, seconds=30)
 
 
 async def refused_for_overdue(
