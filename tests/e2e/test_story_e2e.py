@@ -1128,6 +1128,7 @@ async def the_whole_story(story: Story) -> dict[str, Any]:
     # the organization's account.
     await contract(story, wang, BUDGET_A, "oa.lzu", own_schedule(today(story)))
     [y1] = [d for d in await scheduled(story, wang, "pi.wang") if d["period"] == "Y1"]
+    # (The generated task book PDF, verified by its hash, belongs here once it is in main.)
     first = await pay_tranche(story, wang, 1)
     assert first["released"] == BUDGET_A // 2
     assert await balance(story, first["funds_account_id"]) == BUDGET_A // 2
