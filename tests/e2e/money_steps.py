@@ -1,7 +1,8 @@
 """Steps of money across fiscal years (docs/money.md) through the gateway, each done by the
 role that does it in real life: a special fund of its own (so that its year-end close sweeps no
 other test's grants), a contracted project with a grant, a tranche paid, spending, the
-year-end close with carry-over, a drawdown approved and paid, the final accounts.
+year-end close with carry-over, a drawdown approved and paid, the final accounts; and the
+story's own close of its program's year (`year_closed`).
 
 Made for `tests/e2e/test_money_e2e.py` and for the story to take as they are: every step takes
 a `Story` (the running product, its clock, everyone's tokens) and the usernames it acts as.
@@ -10,7 +11,7 @@ a `Story` (the running product, its clock, everyone's tokens) and the usernames 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from shared.clock import SHANGHAI
@@ -368,3 +369,57 @@ async def final_accounts(story: Story, project_id: str, year: int, who: str) -> 
         "GET", "funds", f"/grants/{project_id}/final-accounts", who, params={"year": year}
     )
     return found
+
+
+async def year_closed(
+    story: Story, program_code: str, year: int, officer: str, overseer: str
+) -> dict[str, Any]:
+    """The clock moves into the next year; `officer` carries all the unspent money over and
+    closes `year`: next year's program fund holds what this year's did not spend; `overseer`
+    (the program's manager) reads the close. The close."""
+    new_year = datetime.combine(date(year + 1, 1, 1), time(1), SHANGHAI)
+    early = await story.call(
+        "POST",
+        "funds",
+        "/year-end-closes",
+        officer,
+        json={"id": new_id(), "program_code": program_code, "year": year},
+    )
+    if story.now() < new_year:  # not before the year is over
+        assert (early.status_code, early.json()["code"]) == (409, "fiscal.year_not_over")
+        story.move_to(new_year)
+    await story.ok(
+        "PUT",
+        "funds",
+        f"/carry-over-rules/{program_code}",
+        officer,
+        json={"rule": "carry_all", "reason": "专项资金结转下年继续使用"},
+    )
+    close = {"id": new_id(), "program_code": program_code, "year": year}
+    closed: dict[str, Any] = await story.ok(
+        "POST", "funds", "/year-end-closes", officer, json=close
+    )
+    again = await story.call("POST", "funds", "/year-end-closes", officer, json=close)
+    assert again.status_code == 200, again.text  # the same close, answered again
+    assert again.json()["id"] == closed["id"]
+    next_ledger = f"{program_code}-{year + 1}"
+    assert closed["next_ledger"] == next_ledger, closed
+    [program] = [line for line in closed["lines"] if line["kind"] == "program"]
+    assert program["carried_fen"] == program["unspent_fen"] > 0, program
+    assert (closed["carried_fen"], closed["returned_fen"]) == (program["unspent_fen"], 0), closed
+    carried_in = [t for t in program["transfers"] if t["code"] == "carry_over_in"]
+    assert [(t["ledger"], t["amount_fen"]) for t in carried_in] == [
+        (next_ledger, program["unspent_fen"])
+    ], program
+    funds = await story.ok(
+        "GET",
+        "funds",
+        "/accounts",
+        officer,
+        params={"ledger": next_ledger, "code": "program_fund"},
+    )
+    [fund] = funds["items"]
+    assert fund["credits_posted"] - fund["debits_posted"] == program["unspent_fen"], fund
+    read = await story.ok("GET", "funds", f"/year-end-closes/{program_code}/{year}", overseer)
+    assert read["id"] == closed["id"]
+    return closed

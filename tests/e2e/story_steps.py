@@ -55,6 +55,11 @@ class Story:
         self.offset += timedelta(**delta)
         self.clock_file.write_text(str(self.offset.total_seconds()))
 
+    def move_to(self, moment: datetime) -> None:
+        """Moves the clock forward to `moment` (the services' clock never goes back)."""
+        assert moment > self.now(), (moment, self.now())
+        self.advance(seconds=(moment - self.now()).total_seconds())
+
     async def call(
         self, method: str, service: str, path: str, who: str | None, **kwargs: Any
     ) -> httpx.Response:

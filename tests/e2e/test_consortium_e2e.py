@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import RunningStack
+from tests.e2e.consortium_steps import part_endorsed, parts_set
 from tests.e2e.helpers import e2e_client
 from tests.e2e.story_steps import PDF, Story
 
@@ -147,26 +148,20 @@ async def test_a_consortium_of_two_organizations_through_the_gateway(
             json={"base_version": 1, "content": _content(story, attachments)},
         )
         univ, firm = story.orgs["con.univ"]["id"], story.orgs["con.firm"]["id"]
-        consortium = await story.ok(
-            "PUT",
-            "projects",
-            f"{path}/consortium",
+        await parts_set(
+            story,
+            draft["id"],
             "con.pi",
-            json={
-                "parts": [
-                    {"org_id": univ, "budget_fen": 55_000_000, "work": "焊接工艺与控制算法"},
-                    {
-                        "org_id": firm,
-                        "budget_fen": 45_000_000,
-                        "work": "样机制造与产线示范",
-                        "co_pi_ids": [story.ids["con.copi"]],
-                    },
-                ]
-            },
+            [
+                {"org_id": univ, "budget_fen": 55_000_000, "work": "焊接工艺与控制算法"},
+                {
+                    "org_id": firm,
+                    "budget_fen": 45_000_000,
+                    "work": "样机制造与产线示范",
+                    "co_pi_ids": [story.ids["con.copi"]],
+                },
+            ],
         )
-        assert consortium["pending_org_ids"] == [firm]
-        waiting = await story.call("POST", "projects", f"{path}/submit", "con.pi")
-        assert (waiting.status_code, waiting.json()["code"]) == (409, "consortium.not_endorsed")
 
         # The enterprise's admin endorses its own part, never the lead's; an outsider sees
         # nothing.
@@ -189,12 +184,8 @@ async def test_a_consortium_of_two_organizations_through_the_gateway(
             json={"decision": "endorse"},
         )
         assert outsider.status_code == 404, outsider.text
-        endorsed = await story.ok(
-            "POST",
-            "projects",
-            f"{path}/consortium/parts/{firm}/endorsement",
-            "con.oa.firm",
-            json={"decision": "endorse", "reason": "同意承担样机制造与示范"},
+        endorsed = await part_endorsed(
+            story, draft["id"], firm, "con.oa.firm", "同意承担样机制造与示范"
         )
         assert endorsed["pending_org_ids"] == []
 

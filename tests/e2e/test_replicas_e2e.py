@@ -54,10 +54,11 @@ ENVIRONMENT = {
         for service in ("GATEWAY", "PROJECTS", "CREDIT", "FUNDS", "NOTIFY")
     },
     # A mail being sent is leased to one replica for a while, counted on the services' clock;
-    # the story moves that clock by weeks, which would end a lease mid-send and let the other
-    # replica send the mail again. Leases longer than the story's jumps keep this test about
-    # replicas, not about a clock that leaps.
-    "SCIPLAN_NOTIFY_SENDING_LEASE_SECONDS": str(90 * 86400),
+    # the story moves that clock by weeks, and by months into the next year for its year-end
+    # close, which would end a lease mid-send and let the other replica send the mail again.
+    # Leases longer than the story's jumps keep this test about replicas, not about a clock
+    # that leaps.
+    "SCIPLAN_NOTIFY_SENDING_LEASE_SECONDS": str(400 * 86400),
     # The sweeps of credit and funds run often, in both replicas, all through the story.
     "SCIPLAN_CREDIT_RATING_SWEEP_SECONDS": "1",
     "SCIPLAN_FUNDS_EXPIRY_SWEEP_SECONDS": "1",

@@ -2,9 +2,11 @@
 how a province runs a special fund from the call to the money, credit and evaluation.
 
 Every step is done by the role that does it in real life. The services' clock is moved with
-the test clock (`SCIPLAN_<SERVICE>_TEST_CLOCK_FILE`) over the notice period and the objection
-window; the stack and its database are the story's own. At the end, every event one service
-published has been consumed exactly once by each service that follows it.
+the test clock (`SCIPLAN_<SERVICE>_TEST_CLOCK_FILE`): to the coming first of July when the story
+begins (its fiscal year is that year, whatever year the test runs in), over the notice period,
+a report's due date and the objection window, and into the next year for the year-end close;
+the stack and its database are the story's own. At the end, every event one service published
+has been consumed exactly once by each service that follows it.
 """
 
 from __future__ import annotations
@@ -13,17 +15,36 @@ import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
 
+from shared.clock import SHANGHAI, in_shanghai
 from shared.db import asyncpg_dsn
 from shared.testing.plugin import migrated_database
 from tests.conftest import RunningStack, running_stack, wait_until
+from tests.e2e.consortium_steps import part_endorsed, parts_set
 from tests.e2e.helpers import e2e_client
+from tests.e2e.money_steps import year_closed
+from tests.e2e.outputs_steps import (
+    PROMISED,
+    ProjectPeople,
+    accepted_against_outputs,
+    outputs_verified,
+)
+from tests.e2e.panel_steps import panel_heard, panel_settings
+from tests.e2e.reports_steps import (
+    overdue_for_the_manager,
+    past,
+    refused_for_overdue,
+    report_filed,
+    scheduled,
+    today,
+    told_overdue,
+)
 from tests.e2e.story_steps import PDF, Story, new_id
 from tests.mail_catcher import smtp_server
 
@@ -101,6 +122,8 @@ async def cast(story: Story) -> None:
         ("pi.liu", "刘洋", ["applicant"], "gsaas"),
         ("oa.lzu", "张伟", ["org_admin"], "lzu"),
         ("oa.gsaas", "孙丽", ["org_admin"], "gsaas"),
+        ("copi.tian", "田课题", ["applicant"], "gsaas"),  # leads 农科院's part of 王芳's project
+        ("oa.nwnu", "周科研", ["org_admin"], "nwnu"),  # no part in 王芳's project
         ("ex.chen", "陈静", ["expert"], "lzu"),  # same organization as pi.wang: a conflict
         ("ex.zhao", "赵强", ["expert"], "nwnu"),
         ("ex.wu", "吴磊", ["expert"], "gau"),
@@ -126,7 +149,17 @@ def address_of(username: str) -> str | None:
 # --- projects: the fund, the call, the applications -------------------------------------------
 
 
-async def special_fund(story: Story) -> dict[str, Any]:
+def begin(story: Story) -> int:
+    """The clock moves to the coming first of July, 09:00 in Beijing: the story's dates are
+    then the same in any year (no holiday in its objection windows, half a year before the
+    year-end close). Its fiscal year."""
+    now = in_shanghai(story.now())
+    year = now.year if (now.month, now.day, now.hour) < (7, 1, 9) else now.year + 1
+    story.move_to(datetime(year, 7, 1, 9, tzinfo=SHANGHAI))
+    return year
+
+
+async def special_fund(story: Story, year: int) -> dict[str, Any]:
     fund: dict[str, Any] = await story.ok(
         "POST",
         "projects",
@@ -137,8 +170,8 @@ async def special_fund(story: Story) -> dict[str, Any]:
             "name_zh": "兰白科技创新专项",
             "name_en": "Lanbai Science and Technology Innovation Fund",
             "managing_agency": "甘肃省科学技术厅",
-            "active_from_year": 2026,
-            "envelopes": [{"year": 2026, "amount_fen": 1_000_000_000}],
+            "active_from_year": year,
+            "envelopes": [{"year": year, "amount_fen": 1_000_000_000}],
             "eligibility": {
                 "eligible_org_kinds": ["university", "research_institute"],
                 "budget_min_fen": 10_000_000,
@@ -169,7 +202,7 @@ async def open_call(
         "pm.lbcx",
         json={
             "program_id": fund["id"],
-            "year": 2026,
+            "year": fund["active_from_year"],
             "title": title,
             "guideline": "支持兰白试验区旱作农业、盐碱地治理与新材料方向。",
             "opens_at": (now - timedelta(minutes=1)).isoformat(),
@@ -186,32 +219,63 @@ async def open_call(
     return call
 
 
-def content(story: Story, pi: str, title: str, attachments: list[dict[str, str]]) -> dict[str, Any]:
+def content(
+    story: Story,
+    pi: str,
+    title: str,
+    attachments: list[dict[str, str]],
+    co_pi: str | None = None,
+    indicators: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    team = [{"user_id": story.ids[pi], "role": "负责人", "share": 100}]
+    if co_pi is not None:
+        team = [
+            {"user_id": story.ids[pi], "role": "负责人", "share": 70},
+            {"user_id": story.ids[co_pi], "role": "课题负责人", "share": 30},
+        ]
     return {
         "title": title,
         "abstract": "围绕兰白试验区的产业需求开展关键技术攻关与示范。",
         "keywords": ["盐碱地", "土壤改良"],
         "subject_codes": ["210.2010"],
-        "team": [{"user_id": story.ids[pi], "role": "负责人", "share": 100}],
+        "team": team,
         "budget": {
             "equipment": 10_000_000,
             "business": 40_000_000,
             "labour": 20_000_000,
             "indirect": 10_000_000,
         },
-        "milestones": [{"name": "完成试验区建设", "due": "2027-12-31"}],
-        "indicators": [{"name": "改良面积", "target": 5000, "unit": "亩"}],
+        "milestones": [{"name": "完成试验区建设", "due": f"{today(story).year + 1}-12-31"}],
+        "indicators": indicators or [{"name": "改良面积", "target": 5000, "unit": "亩"}],
         "attachments": attachments,
     }
 
 
 async def submitted(story: Story, call: dict[str, Any], pi: str, title: str) -> str:
+    application_id = await drafted(story, call, pi, title)
+    await story.ok("POST", "projects", f"/applications/{application_id}/submit", pi)
+    return application_id
+
+
+async def drafted(
+    story: Story,
+    call: dict[str, Any],
+    pi: str,
+    title: str,
+    co_pi: str | None = None,
+    indicators: list[dict[str, Any]] | None = None,
+) -> str:
+    """A complete draft, its feasibility report uploaded, not submitted yet."""
+
+    def written(attachments: list[dict[str, str]]) -> dict[str, Any]:
+        return content(story, pi, title, attachments, co_pi, indicators)
+
     draft = await story.ok(
         "POST",
         "projects",
         "/applications",
         pi,
-        json={"call_id": call["id"], "content": content(story, pi, title, [])},
+        json={"call_id": call["id"], "content": written([])},
     )
     application_id: str = draft["id"]
     uploaded = await story.call(
@@ -229,10 +293,31 @@ async def submitted(story: Story, call: dict[str, Any], pi: str, title: str) -> 
         "projects",
         f"/applications/{application_id}",
         pi,
-        json={"base_version": 1, "content": content(story, pi, title, attachments)},
+        json={"base_version": 1, "content": written(attachments)},
     )
-    await story.ok("POST", "projects", f"/applications/{application_id}/submit", pi)
     return application_id
+
+
+async def consortium(story: Story, application_id: str) -> None:
+    """王芳 leads for 兰州大学; 甘肃省农业科学院 takes part (田课题 its co-PI) and its admin
+    endorses that part before she can submit."""
+    lzu, gsaas = story.orgs["lzu"]["id"], story.orgs["gsaas"]["id"]
+    await parts_set(
+        story,
+        application_id,
+        "pi.wang",
+        [
+            {"org_id": lzu, "budget_fen": 50_000_000, "work": "改良菌剂研制与机理研究"},
+            {
+                "org_id": gsaas,
+                "budget_fen": 30_000_000,
+                "work": "张掖示范区田间试验与推广",
+                "co_pi_ids": [story.ids["copi.tian"]],
+            },
+        ],
+    )
+    endorsed = await part_endorsed(story, application_id, gsaas, "oa.gsaas", "同意承担田间试验")
+    assert endorsed["pending_org_ids"] == [], endorsed
 
 
 async def endorse(story: Story, application_id: str, org_admin: str) -> dict[str, Any]:
@@ -342,13 +427,13 @@ async def decide(
                     "application_id": applications["pi.wang"],
                     "decision": "approve",
                     "approved_budget_fen": BUDGET_A,
-                    "reason": "专家评审排名第一",
+                    "reason": "书面评审与答辩综合排名第一",
                 },
                 {
                     "application_id": applications["pi.liu"],
                     "decision": "approve",
                     "approved_budget_fen": BUDGET_B,
-                    "reason": "专家评审排名第二",
+                    "reason": "书面评审与答辩综合排名第二",
                 },
             ]
         },
@@ -382,8 +467,12 @@ async def public_notice(story: Story, projects: dict[str, str]) -> None:
     story.advance(days=8)
 
 
-def task_book(budget: int) -> dict[str, Any]:
-    return {
+def task_book(
+    budget: int, starts_on: date, reports: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """Starting on `starts_on`, ending at the end of the year after next; its own report
+    schedule if `reports`, else the program's."""
+    book: dict[str, Any] = {
         "budget": {
             "equipment": budget // 5,
             "business": budget // 2,
@@ -395,15 +484,33 @@ def task_book(budget: int) -> dict[str, Any]:
             {"name": "中期拨款", "amount_fen": budget * 3 // 8, "on": "midterm"},
             {"name": "验收后拨款", "amount_fen": budget // 8, "on": "acceptance"},
         ],
-        "starts_on": "2026-05-01",
-        "ends_on": "2028-12-31",
+        "starts_on": starts_on.isoformat(),
+        "ends_on": date(starts_on.year + 2, 12, 31).isoformat(),
     }
+    if reports is not None:
+        book["reports"] = reports
+    return book
 
 
-async def contract(story: Story, project_id: str, budget: int, org_admin: str) -> None:
-    await story.ok(
-        "PUT", "projects", f"/projects/{project_id}/task-book", "pm.lbcx", json=task_book(budget)
-    )
+def own_schedule(starts_on: date) -> list[dict[str, Any]]:
+    """王芳's task book: the first year's report two weeks in (an early look at a new
+    demonstration site), the final report 90 days after the end."""
+    ends_on = date(starts_on.year + 2, 12, 31)
+    return [
+        {"kind": "annual", "period": "Y1", "due_on": (starts_on + timedelta(days=14)).isoformat()},
+        {"kind": "final", "due_on": (ends_on + timedelta(days=90)).isoformat()},
+    ]
+
+
+async def contract(
+    story: Story,
+    project_id: str,
+    budget: int,
+    org_admin: str,
+    reports: list[dict[str, Any]] | None = None,
+) -> None:
+    book = task_book(budget, today(story), reports)
+    await story.ok("PUT", "projects", f"/projects/{project_id}/task-book", "pm.lbcx", json=book)
     await story.ok("POST", "projects", f"/projects/{project_id}/task-book/sign", org_admin)
     signed = await story.ok("POST", "projects", f"/projects/{project_id}/task-book/sign", "pm.lbcx")
     assert signed["status"] == "in_progress"
@@ -436,7 +543,7 @@ async def report(story: Story, project_id: str, pi: str, kind: str, decision: st
 # --- funds: envelopes, tranches, post-subsidy, spending, recovery -----------------------------
 
 
-async def fund_the_envelope(story: Story) -> None:
+async def fund_the_envelope(story: Story, year: int) -> None:
     await story.ok(
         "POST",
         "funds",
@@ -445,9 +552,9 @@ async def fund_the_envelope(story: Story) -> None:
         json={
             "id": new_id(),
             "program_code": FUND,
-            "year": 2026,
+            "year": year,
             "amount_fen": 1_000_000_000,
-            "note": "省级财政2026年度兰白专项资金",
+            "note": f"省级财政{year}年度兰白专项资金",
         },
     )
 
@@ -576,7 +683,7 @@ async def recover(story: Story, project_id: str, unspent: int) -> None:
 # --- innovation vouchers ----------------------------------------------------------------------
 
 
-async def vouchers(story: Story) -> None:
+async def vouchers(story: Story, year: int) -> None:
     program = await story.ok(
         "POST",
         "funds",
@@ -585,8 +692,8 @@ async def vouchers(story: Story) -> None:
         json={
             "id": new_id(),
             "code": "LZCX",
-            "name": "2026年兰州市科技创新券",
-            "year": 2026,
+            "name": f"{year}年兰州市科技创新券",
+            "year": year,
             "budget_fen": 50_000_000,
             "voucher_share_bp": 5000,
             "cap_per_group_fen": 20_000_000,
@@ -797,7 +904,7 @@ async def evaluate(story: Story, fund: dict[str, Any], project_id: str) -> None:
         json={
             "evaluator_id": story.ids["ev.sun"],
             "program_id": fund["id"],
-            "purpose": "兰白科技创新专项2026年度第三方绩效评估",
+            "purpose": f"兰白科技创新专项{fund['active_from_year']}年度第三方绩效评估",
         },
     )
     listed = await story.ok(
@@ -825,7 +932,7 @@ async def evaluate(story: Story, fund: dict[str, Any], project_id: str) -> None:
             "funds",
             "/grants/execution",
             "ev.sun",
-            params={"program_code": FUND, "year": 2026},
+            params={"program_code": FUND, "year": fund["active_from_year"]},
         )
         usage = reply["items"]
         return bool(usage)
@@ -899,7 +1006,7 @@ async def events_consumed_exactly_once(story: Story) -> None:
 
 # What each person's steps imply they were told (notify's templates), at least.
 TOLD = {
-    "pi.wang": {"account_created", "application_submitted", "formal_check_done"},
+    "pi.wang": {"account_created", "application_submitted", "formal_check_done", "report_overdue"},
     "oa.lzu": {"endorsement_requested", "task_book_ready", "payment_order_approved"},
     "oa.gsaas": {"endorsement_requested", "task_book_ready", "project_terminated"},
     "ex.zhao": {"review_assigned"},
@@ -964,14 +1071,22 @@ async def test_the_whole_story(story_stack: StoryStack) -> None:
 
 
 async def the_whole_story(story: Story) -> dict[str, Any]:
-    """From the call to the trial balance, by the people of `cast`; the special fund it made.
+    """From the call to the year-end close, by the people of `cast`; the special fund it made.
     Also run on two replicas of every service (test_replicas_e2e.py)."""
+    year = begin(story)
     await cast(story)
-    fund = await special_fund(story)
-    await fund_the_envelope(story)
-    call = await open_call(story, fund, "2026年度兰白科技创新专项")
+    fund = await special_fund(story, year)
+    await fund_the_envelope(story, year)
+    call = await open_call(story, fund, f"{year}年度兰白科技创新专项")
+    # The call's terms: a defence panel (答辩) after the written review, members drawn.
+    await panel_settings(story, call["id"], "pm.lbcx")
+    # 王芳's application is a consortium: 农科院's admin endorses its part before she submits.
+    title = "盐碱地生物改良关键技术"
+    wang_draft = await drafted(story, call, "pi.wang", title, "copi.tian", PROMISED)
+    await consortium(story, wang_draft)
+    await story.ok("POST", "projects", f"/applications/{wang_draft}/submit", "pi.wang")
     applications = {
-        "pi.wang": await submitted(story, call, "pi.wang", "盐碱地生物改良关键技术"),
+        "pi.wang": wang_draft,
         "pi.liu": await submitted(story, call, "pi.liu", "旱作农业节水关键技术"),
     }
     story.advance(hours=3)  # the call closes
@@ -987,12 +1102,33 @@ async def the_whole_story(story: Story) -> dict[str, Any]:
             json={"decision": "pass", "reason": "形式审查合格"},
         )
     await review(story, call, applications)
+    # The panel hears both (陈静 kept off it: she is of 王芳's university); the decision list
+    # is by the combined score: .4 * 88 + .6 * 92 = 90.4 before .4 * 78 + .6 * 70 = 73.2.
+    wang_app, liu_app = applications["pi.wang"], applications["pi.liu"]
+    ranking = await panel_heard(
+        story,
+        call["id"],
+        "pm.lbcx",
+        {wang_app: 92, liu_app: 70},
+        panel_size=2,
+        left_out=["ex.chen"],
+    )
+    assert [(i["application_id"], i["combined"], i["rank"]) for i in ranking] == [
+        (wang_app, 90.4, 1),
+        (liu_app, 73.2, 2),
+    ]
+    listed = await story.ok("GET", "projects", f"/calls/{call['id']}/decisions", "pm.lbcx")
+    assert listed["review_ranked_by"] == "combined", listed
+    assert [i["application_id"] for i in listed["items"]][:2] == [wang_app, liu_app]
     projects = await decide(story, call, applications)
     wang, liu = projects["pi.wang"], projects["pi.liu"]
     await public_notice(story, projects)
 
-    # The task book is signed: the first tranche reaches the organization's account.
-    await contract(story, wang, BUDGET_A, "oa.lzu")
+    # The task book is signed: its own report schedule is made, and the first tranche reaches
+    # the organization's account.
+    await contract(story, wang, BUDGET_A, "oa.lzu", own_schedule(today(story)))
+    [y1] = [d for d in await scheduled(story, wang, "pi.wang") if d["period"] == "Y1"]
+    # (The generated task book PDF, verified by its hash, belongs here once it is in main.)
     first = await pay_tranche(story, wang, 1)
     assert first["released"] == BUDGET_A // 2
     assert await balance(story, first["funds_account_id"]) == BUDGET_A // 2
@@ -1010,9 +1146,38 @@ async def the_whole_story(story: Story) -> dict[str, Any]:
     assert sorted(g["project_id"] for g in listed["items"]) == sorted([wang, liu])
 
     await spend(story, wang, "oa.lzu", "business", 12_000_000)
+    # The first year's report is due; 王芳 prepares her next application meanwhile. The due
+    # date passes: the manager lists the report overdue, notify tells her, and her
+    # application is refused until she files it.
+    later = await open_call(
+        story, fund, f"{year}年度兰白科技创新专项（第二批）", timedelta(days=30)
+    )
+    next_draft = await drafted(story, later, "pi.wang", "盐碱地改良技术集成示范")
+    past(story, y1["due_on"])
+    overdue = await overdue_for_the_manager(story, wang, "pm.lbcx", "pi.wang")
+    assert (overdue["id"], overdue["kind"], overdue["period"]) == (y1["id"], "annual", "Y1")
+    await told_overdue(story, "pi.wang", overdue["project_number"])
+    await refused_for_overdue(story, next_draft, "pi.wang", overdue["project_number"])
+    await report_filed(story, wang, "pi.wang", y1, "第一年度完成示范区选址与本底调查。")
+    resubmitted = await story.ok(
+        "POST", "projects", f"/applications/{next_draft}/submit", "pi.wang"
+    )
+    assert resubmitted["status"] == "submitted"
+
     await report(story, wang, "pi.wang", "midterm", "pass")
     await pay_tranche(story, wang, 2)
-    await report(story, wang, "pi.wang", "final", "passed")
+    # The team registers its outputs (田课题 of the partner institute too), 兰州大学 verifies
+    # them, and the acceptance holds them against the task book's indicators.
+    people = ProjectPeople(
+        project_id=wang,
+        pi="pi.wang",
+        member="copi.tian",
+        org_admin="oa.lzu",
+        other_org_admin="oa.nwnu",
+        manager="pm.lbcx",
+    )
+    await outputs_verified(story, people)
+    await accepted_against_outputs(story, people)
     accepted = await story.ok("GET", "projects", f"/projects/{wang}", "pm.lbcx")
     assert accepted["status"] == "accepted"
     await pay_tranche(story, wang, 3)
@@ -1027,7 +1192,7 @@ async def the_whole_story(story: Story) -> dict[str, Any]:
     await terminate_for_misconduct(story, liu)
     await recover(story, liu, BUDGET_B // 2 - 5_000_000)
     # The banned PI cannot apply to the next call: the formal check asks credit.
-    next_call = await open_call(story, fund, "2026年度兰白科技创新专项（第二批）")
+    next_call = await open_call(story, fund, f"{year}年度兰白科技创新专项（第三批）")
     again = await submitted(story, next_call, "pi.liu", "旱作农业节水关键技术（续）")
     story.advance(hours=3)
     checked = await endorse(story, again, "oa.gsaas")
@@ -1035,10 +1200,13 @@ async def the_whole_story(story: Story) -> dict[str, Any]:
     failed = [r for r in checked["formal_check"]["results"] if not r["passed"]]
     assert [r["rule"] for r in failed] == ["credit.eligible"], checked
 
-    await vouchers(story)
+    await vouchers(story, year)
     await evaluate(story, fund, wang)
+    # The year ends: what the fund did not spend is carried into next year's program fund.
+    await year_closed(story, FUND, year, "fo.zhou", "pm.lbcx")
     balanced = await story.ok("GET", "funds", "/reports/trial-balance", "fo.zhou")
     assert balanced["balanced"] is True
+    assert f"{FUND}-{year + 1}" in {ledger["ledger"] for ledger in balanced["ledgers"]}
     await events_consumed_exactly_once(story)
     await everyone_was_told(story)
     return fund
