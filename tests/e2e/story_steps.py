@@ -63,7 +63,7 @@ class Story:
     async def call(
         self, method: str, service: str, path: str, who: str | None, **kwargs: Any
     ) -> httpx.Response:
-        headers = self.tokens[who] if who else {}
+        headers = {**(self.tokens[who] if who else {}), **kwargs.pop("headers", {})}
         return await self.client.request(
             method, f"{self.api(service)}{path}", headers=headers, **kwargs
         )

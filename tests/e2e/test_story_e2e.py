@@ -27,6 +27,7 @@ from shared.db import asyncpg_dsn
 from shared.testing.plugin import migrated_database
 from tests.conftest import RunningStack, running_stack, wait_until
 from tests.e2e.consortium_steps import part_endorsed, parts_set
+from tests.e2e.documents_steps import task_book_issued_and_verified
 from tests.e2e.helpers import e2e_client
 from tests.e2e.money_steps import year_closed
 from tests.e2e.outputs_steps import (
@@ -1128,7 +1129,8 @@ async def the_whole_story(story: Story) -> dict[str, Any]:
     # the organization's account.
     await contract(story, wang, BUDGET_A, "oa.lzu", own_schedule(today(story)))
     [y1] = [d for d in await scheduled(story, wang, "pi.wang") if d["period"] == "Y1"]
-    # (The generated task book PDF, verified by its hash, belongs here once it is in main.)
+    # The manager issues the signed task book as PDF; the PI's copy checks out by its hash.
+    await task_book_issued_and_verified(story, wang, "pm.lbcx", "pi.wang")
     first = await pay_tranche(story, wang, 1)
     assert first["released"] == BUDGET_A // 2
     assert await balance(story, first["funds_account_id"]) == BUDGET_A // 2
