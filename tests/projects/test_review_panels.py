@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.projects.models import DeclaredConflict, PanelSettings, Transition
-from services.projects.review.panels import draw
+from services.projects.review import draw
 from tests.conftest import org_code
 from tests.projects.conftest import Caller, Projects, insert_call
 from tests.projects.review_factories import make_expert

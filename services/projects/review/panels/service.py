@@ -49,8 +49,9 @@ from services.projects.models.panels import (
     PanelSelection,
     PanelState,
 )
+from services.projects.review import draw
 from services.projects.review.assignments.candidates import eligibility
-from services.projects.review.panels import combined, draw
+from services.projects.review.panels import combined
 from services.projects.review.panels.exceptions import (
     ApprovalNotShortlisted,
     DrawRequired,
