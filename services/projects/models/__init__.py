@@ -32,6 +32,7 @@ from services.projects.models.programs import Program, ProgramEnvelope, ProgramM
 from services.projects.models.reporting import ReportDue, ReportPolicy, ReportSchedule
 from services.projects.models.review import (
     Assignment,
+    AssignmentDraw,
     AssignmentRun,
     AssignmentRunJob,
     Conflict,
@@ -41,6 +42,7 @@ from services.projects.models.review import (
     ExpertApplicationState,
     OrganizationLink,
     ReviewRound,
+    ReviewSettings,
     ScoreSheet,
 )
 from services.projects.models.submissions import (
@@ -54,6 +56,7 @@ __all__ = [
     "Application",
     "ApplicationVersion",
     "Assignment",
+    "AssignmentDraw",
     "AssignmentRun",
     "AssignmentRunJob",
     "Attachment",
@@ -92,6 +95,7 @@ __all__ = [
     "ReportPolicy",
     "ReportSchedule",
     "ReviewRound",
+    "ReviewSettings",
     "ScoreSheet",
     "TaskBook",
     "TechReport",

@@ -315,3 +315,49 @@ class ScoreSheet(Base):
     late: Mapped[bool] = mapped_column(default=False)
     reopened_by: Mapped[UUID | None] = mapped_column()
     reopened_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class AssignmentMethod(StrEnum):
+    """How a call's written review finds each application's experts."""
+
+    optimal = "optimal"  # the optimal assignment run (dry run, then apply)
+    random_draw = "random_draw"  # 随机抽取 from each application's qualified pool
+
+
+class ReviewSettings(Base):
+    """A call's terms for its written review; none: the optimal assignment. Fixed once the call
+    closes, like its panel settings."""
+
+    __tablename__ = "review_settings"
+    __table_args__ = (
+        sa.CheckConstraint(one_of("assignment_method", AssignmentMethod), name="assignment_method"),
+    )
+
+    call_id: Mapped[UUID] = mapped_column(sa.ForeignKey("calls.id"), primary_key=True)
+    assignment_method: Mapped[AssignmentMethod] = mapped_column(StateType(AssignmentMethod, 12))
+    set_by: Mapped[UUID] = mapped_column()
+    set_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class AssignmentDraw(Base):
+    """A random draw of a round's experts, recorded so that anyone can run it again
+    (`review/draw.py`, algorithm `sha256-rank-per-application/v1`)."""
+
+    __tablename__ = "assignment_draws"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid7)
+    round_id: Mapped[UUID] = mapped_column(sa.ForeignKey("review_rounds.id"), index=True)
+    algorithm: Mapped[str] = mapped_column(sa.String(40))
+    seed: Mapped[int] = mapped_column(sa.BigInteger)
+    reserves: Mapped[int] = mapped_column()
+    # The inputs besides the pools: each pooled expert's load left in the round before the
+    # draw, and (one expert per organization) their organizations and those already on each
+    # application: {"load_left": {expert: n}, "organizations": {expert: code} | null,
+    # "taken": {application: [code]}}
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # Per application, in id order: {"application_id", "wanted", "pool", "pool_hash", "order",
+    # "drawn", "reserves", "passed_over": [{"expert_id", "reason"}], "left_out": [{"expert_id",
+    # "reasons"}]} (left_out: in the field, not in the pool, and why)
+    applications: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    drawn_by: Mapped[UUID] = mapped_column()
+    drawn_at: Mapped[datetime] = mapped_column(Timestamp)
