@@ -9,6 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.projects.calls.service import managed_call
 from services.projects.exceptions import CallNotFound, NotManager
 from services.projects.models import Call, ReviewRound
+from services.projects.models.review import AssignmentMethod
+from services.projects.review.assignments.exceptions import DrawRequired, OptimalRequired
 from services.projects.review.assignments.repository import AssignmentRepository
 from services.projects.review.rounds.exceptions import RoundNotFound
 from shared.auth.tokens import Principal
@@ -44,3 +46,13 @@ def manager_id(principal: Principal) -> UUID:
     """The acting person (managed_round has refused callers who are not one)."""
     assert principal.user_id is not None
     return principal.user_id
+
+
+async def require_method(
+    session: AsyncSession, round_: ReviewRound, method: AssignmentMethod
+) -> None:
+    """Refuses to find a round's experts by any method but its call's (the optimal run for a
+    call that requires the random draw, or the other way round)."""
+    used = await AssignmentRepository(session).method_of(round_.call_id)
+    if used != method:
+        raise DrawRequired() if used == AssignmentMethod.random_draw else OptimalRequired()

@@ -336,6 +336,9 @@ class Candidates:
     experts: dict[str, Expert]
     ineligible: dict[UUID, list[Any]] = field(default_factory=dict)  # expert -> credit reasons
     unasked: set[UUID] = field(default_factory=set)  # candidates the credit service was not asked
+    # `build(..., why_out=True)`: per application, the experts of its field it may not have,
+    # each with the first reason that rules them out (a draw records them)
+    left_out: dict[UUID, list[tuple[UUID, str]]] = field(default_factory=dict)
 
     def explain(self, item: str, expert: str) -> dict[str, Any]:
         """Why this expert scores what they do for this application (`match`'s explanation),
@@ -351,12 +354,14 @@ def build(
     answers: Mapping[UUID, EligibilityV1],
     *,
     exclude: Mapping[UUID, Collection[UUID]] | None = None,
+    why_out: bool = False,
 ) -> Candidates:
     """The allowed pairs of the snapshot's items, the demand and the experts' capacity.
 
     `answers`: the credit service's, per expert (`eligibility`, asked before); an expert it
     does not cover is no candidate (`Candidates.unasked`). `exclude`: per application, experts
-    who must not be proposed for it (e.g. those who once declined it).
+    who must not be proposed for it (e.g. those who once declined it). `why_out`: name, per
+    application, each expert of its field left out and why (`Candidates.left_out`).
 
     Each pair in the field is counted once for its application's supply, under the first
     reason that rules it out, in this order: already on it, excluded (not counted), a
@@ -449,6 +454,14 @@ def build(
     flagged[np.array([expert_at[e] for e in ineligible], dtype=np.int64)] = 2
     reasons["not_eligible"] = possible & (flagged[pair_expert] == 2)
     chosen = possible & (flagged[pair_expert] == 0)
+    left_out: dict[UUID, list[tuple[UUID, str]]] = {}
+    if why_out:
+        named = [*reasons.items(), ("not_asked", possible & (flagged[pair_expert] == 1))]
+        for name, mask in named:
+            if name == "already_on":
+                continue
+            for i, e in zip(pair_item[mask].tolist(), pair_expert[mask].tolist(), strict=True):
+                left_out.setdefault(items[i].application_id, []).append((experts[e].user_id, name))
 
     counted = {
         name: np.bincount(pair_item[mask], minlength=n_items)
@@ -496,6 +509,7 @@ def build(
         experts={str(e.user_id): e for e in experts},
         ineligible=ineligible,
         unasked=unasked,
+        left_out=left_out,
     )
 
 

@@ -12,10 +12,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from services.projects.auth import CreditDep, Manager, NowDep, SettingsDep
-from services.projects.models import Assignment, AssignmentRun, AssignmentRunJob
+from services.projects.models import Assignment, AssignmentDraw, AssignmentRun, AssignmentRunJob
 from services.projects.models.review import (
     AssignmentStatus,
 )
+from services.projects.review.assignments.draws import DrawService
 from services.projects.review.assignments.invitations import (
     Declined,
     Invitation,
@@ -25,11 +26,15 @@ from services.projects.review.assignments.manual import AssignmentService
 from services.projects.review.assignments.repository import AssignmentFilter
 from services.projects.review.assignments.runs import RunService
 from services.projects.review.assignments.schemas import (
+    ApplicationDrawRead,
     ApplyOutcome,
+    AssignmentDrawRead,
+    AssignmentDrawVerification,
     AssignmentPage,
     AssignmentRead,
     Decline,
     DeclineOutcome,
+    DrawCreate,
     ManualAdd,
     MyAssignment,
     MyAssignmentPage,
@@ -39,6 +44,8 @@ from services.projects.review.assignments.schemas import (
     Removal,
     Replacement,
     ReviewedApplication,
+    ReviewSettingsRead,
+    ReviewSettingsWrite,
     RunCreate,
     RunJobRead,
     RunPage,
@@ -507,3 +514,77 @@ async def decline_assignment(
             reason=replaced.reason,
         ),
     )
+
+
+# --- the random draw (随机抽取), for calls that require it ----------------------------------------
+
+
+def draw_read(record: AssignmentDraw) -> AssignmentDrawRead:
+    return AssignmentDrawRead(
+        id=record.id,
+        round_id=record.round_id,
+        algorithm=record.algorithm,
+        seed=str(record.seed),
+        reserves=record.reserves,
+        load_left=record.inputs["load_left"],
+        organizations=record.inputs["organizations"],
+        applications=[ApplicationDrawRead.model_validate(a) for a in record.applications],
+        assignments=sum(len(a["drawn"]) for a in record.applications),
+        drawn_by=record.drawn_by,
+        drawn_at=record.drawn_at,
+    )
+
+
+@router.put(
+    "/v1/calls/{call_id}/review-settings",
+    response_model=ReviewSettingsRead,
+    summary="How the written review finds its experts: optimal run or random draw (随机抽取); "
+    "fixed once the call closes",
+)
+async def set_review_settings(
+    call_id: UUID, data: ReviewSettingsWrite, session: SessionDep, manager: Manager, now: NowDep
+) -> ReviewSettingsRead:
+    return await DrawService(session).set_settings(manager, call_id, data, now)
+
+
+@router.get("/v1/calls/{call_id}/review-settings", response_model=ReviewSettingsRead)
+async def get_review_settings(
+    call_id: UUID, session: SessionDep, manager: Manager
+) -> ReviewSettingsRead:
+    return await DrawService(session).settings(manager, call_id)
+
+
+@router.post(
+    "/v1/review-rounds/{round_id}/draws",
+    response_model=AssignmentDrawRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Draw at random the experts each application lacks, with reserves, and invite "
+    "them (409 assignment.optimal_required on a call that uses the optimal assignment)",
+)
+async def create_draw(
+    round_id: UUID,
+    data: DrawCreate,
+    session: SessionDep,
+    manager: Manager,
+    credit: CreditDep,
+    now: NowDep,
+    sessions: SessionmakerDep,
+) -> AssignmentDrawRead:
+    record = await DrawService(session).run(manager, round_id, data.reserves, credit, now, sessions)
+    return draw_read(record)
+
+
+@router.get("/v1/assignment-draws/{draw_id}", response_model=AssignmentDrawRead)
+async def get_draw(draw_id: UUID, session: SessionDep, manager: Manager) -> AssignmentDrawRead:
+    return draw_read(await DrawService(session).draw(manager, draw_id))
+
+
+@router.post(
+    "/v1/assignment-draws/{draw_id}/verify",
+    response_model=AssignmentDrawVerification,
+    summary="Run the draw again on its recorded pools, loads and seed; say whether it matches",
+)
+async def verify_draw(
+    draw_id: UUID, session: SessionDep, manager: Manager
+) -> AssignmentDrawVerification:
+    return await DrawService(session).verify(manager, draw_id)

@@ -96,3 +96,38 @@ class OutOfField(AppError):
         "The expert shares no subject with the application "
         "(set force_out_of_field with a reason to assign anyway)",
     )
+
+
+class DrawRequired(Conflict):
+    """The call's terms require the random draw: no optimal assignment run for its rounds."""
+
+    code = "assignment.draw_required"
+    title = Text(
+        "本指南规定随机抽取评审专家，不能使用优化分配",
+        "The call requires a random draw of experts, not the optimal assignment",
+    )
+
+
+class OptimalRequired(Conflict):
+    code = "assignment.optimal_required"
+    title = Text(
+        "本指南使用优化分配，不随机抽取评审专家",
+        "The call uses the optimal assignment, not a random draw",
+    )
+
+
+class NoDrawNeeded(Conflict):
+    code = "assignment.no_draw_needed"
+    title = Text("每份申报书都已有足够的专家", "Every application has its experts already")
+
+
+class DrawNotFound(NotFound):
+    code = "assignment_draw.not_found"
+    title = Text("抽取记录不存在", "Draw not found")
+
+
+class ReviewSettingsFixed(Conflict):
+    code = "review.settings_fixed"
+    title = Text(
+        "指南截止后评审方式不能再更改", "The review settings are fixed once the call has closed"
+    )

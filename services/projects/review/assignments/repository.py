@@ -16,6 +16,7 @@ from services.projects.models import (
     Application,
     ApplicationVersion,
     Assignment,
+    AssignmentDraw,
     AssignmentRun,
     AssignmentRunJob,
     Call,
@@ -25,12 +26,14 @@ from services.projects.models import (
     Project,
     Report,
     ReviewRound,
+    ReviewSettings,
     ScoreSheet,
     TaskBook,
     directory,
 )
 from services.projects.models.review import (
     LIVE_ASSIGNMENTS,
+    AssignmentMethod,
     AssignmentStatus,
     SheetStatus,
 )
@@ -129,6 +132,18 @@ class AssignmentRepository:
         )
         return set(rows.all())
 
+    async def ever_on_round(self, round_id: UUID) -> dict[UUID, set[UUID]]:
+        """`ever_on` for every application of the round at once."""
+        rows = await self.session.execute(
+            sa.select(Assignment.application_id, Assignment.expert_id).where(
+                Assignment.round_id == round_id
+            )
+        )
+        found: dict[UUID, set[UUID]] = {}
+        for application_id, expert_id in rows:
+            found.setdefault(application_id, set()).add(expert_id)
+        return found
+
     async def active_conflicts(self, round_id: UUID) -> list[tuple[UUID, UUID, str]]:
         """(application, expert, kind) of the round's stored conflicts nobody overrode."""
         rows = await self.session.execute(
@@ -222,6 +237,39 @@ class AssignmentRepository:
             .offset(offset)
         )
         return [(r[0], r[1], r[2]) for r in rows]
+
+    # --- the call's method and random draws ------------------------------------------------
+
+    async def review_settings(self, call_id: UUID) -> ReviewSettings | None:
+        return await self.session.get(ReviewSettings, call_id)
+
+    async def method_of(self, call_id: UUID) -> AssignmentMethod:
+        """How the call's rounds find their experts (no settings: the optimal assignment)."""
+        method = await self.session.scalar(
+            sa.select(ReviewSettings.assignment_method).where(ReviewSettings.call_id == call_id)
+        )
+        return AssignmentMethod(method) if method else AssignmentMethod.optimal
+
+    async def add_review_settings(self, settings: ReviewSettings) -> None:
+        self.session.add(settings)
+        await self.session.flush()
+
+    async def add_draw(self, draw: AssignmentDraw) -> AssignmentDraw:
+        self.session.add(draw)
+        await self.session.flush()
+        return draw
+
+    async def draw(self, draw_id: UUID) -> AssignmentDraw | None:
+        return await self.session.get(AssignmentDraw, draw_id)
+
+    async def draws_of(self, round_id: UUID) -> Sequence[AssignmentDraw]:
+        """The round's draws, earliest first."""
+        rows = await self.session.scalars(
+            sa.select(AssignmentDraw)
+            .where(AssignmentDraw.round_id == round_id)
+            .order_by(AssignmentDraw.drawn_at, AssignmentDraw.id)
+        )
+        return rows.all()
 
     # --- assignments -----------------------------------------------------------------------
 

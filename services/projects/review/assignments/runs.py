@@ -47,9 +47,18 @@ from services.projects.models import (
     ReviewRound,
     Transition,
 )
-from services.projects.models.review import AssignmentStatus, RoundState, RunJobStatus
+from services.projects.models.review import (
+    AssignmentMethod,
+    AssignmentStatus,
+    RoundState,
+    RunJobStatus,
+)
 from services.projects.review.assignments import events as assignment_events
-from services.projects.review.assignments.access import managed_round, manager_id
+from services.projects.review.assignments.access import (
+    managed_round,
+    manager_id,
+    require_method,
+)
 from services.projects.review.assignments.candidates import (
     Candidates,
     build,
@@ -133,6 +142,7 @@ class RunService:
         async with sessions() as reading:
             round_, _ = await managed_round(reading, principal, round_id)
             _assigning(round_)
+            await require_method(reading, round_, AssignmentMethod.optimal)
             asked = await to_ask(reading, round_, now)
         answers = await eligibility(credit, asked, now)
         async with sessions() as writing:
@@ -216,6 +226,7 @@ class RunService:
         assert run is not None
         _not_applied(run)
         _assigning(round_)
+        await require_method(self.session, round_, AssignmentMethod.optimal)
         # Whether anything changed is all that matters here: a conflict found since (or gone)
         # changes the fingerprint, and refuses the run; nothing needs storing.
         snap = await snapshot(self.session, round_, now)
@@ -252,7 +263,7 @@ class RunService:
         await self._record(principal, round_, run, created)
         short: list[dict[str, Any]] = list(run.result["unassignable"])
         if not short:
-            await start_reviewing(self.session, principal.subject, round_, run)
+            await start_reviewing(self.session, principal.subject, round_, {"run_id": str(run.id)})
         return run, created, round_, short
 
     async def _record(
@@ -436,9 +447,10 @@ def _still_eligible(answers: dict[UUID, EligibilityV1], pairs: list[dict[str, An
 
 
 async def start_reviewing(
-    session: AsyncSession, actor: str, round_: ReviewRound, run: AssignmentRun
+    session: AsyncSession, actor: str, round_: ReviewRound, details: dict[str, Any]
 ) -> None:
-    """assigning -> reviewing, once the applied run left no application short."""
+    """assigning -> reviewing, once the applied run (or a draw, `details` say which) left no
+    application short."""
     round_.state = RoundState.reviewing
     await session.flush()
     await history.record(
@@ -450,5 +462,5 @@ async def start_reviewing(
         from_state=RoundState.assigning,
         to_state=RoundState.reviewing,
         reason="every application has its experts",
-        details={"run_id": str(run.id)},
+        details=details,
     )

@@ -7,6 +7,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.projects.models.review import (
+    AssignmentMethod,
     AssignmentStatus,
     RoundState,
     RunJobStatus,
@@ -291,3 +292,89 @@ class DeclineOutcome(BaseModel):
     status: AssignmentStatus
     conflict_declared: bool
     replacement: Replacement
+
+
+# --- the random draw (随机抽取) ------------------------------------------------------------------
+
+
+class ReviewSettingsWrite(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    assignment_method: AssignmentMethod = Field(
+        description="optimal: the optimal assignment run; random_draw: each application's "
+        "experts drawn at random (随机抽取) from its qualified pool"
+    )
+
+
+class ReviewSettingsRead(BaseModel):
+    call_id: UUID
+    assignment_method: AssignmentMethod
+    set_by: UUID | None = Field(description="None: never set (the optimal assignment)")
+    set_at: ShanghaiTime | None
+
+
+class DrawCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reserves: int = Field(
+        default=2, ge=0, le=25, description="reserves per application, in draw order"
+    )
+
+
+class PassedOver(BaseModel):
+    expert_id: UUID
+    reason: str = Field(description="no_load_left or same_organization")
+
+
+class LeftOut(BaseModel):
+    expert_id: UUID
+    reasons: list[str] = Field(
+        description="in the field but not in the pool: conflicted, no_load_left, "
+        "same_organization, was_on (declined or removed before), credit, credit_unknown"
+    )
+
+
+class ApplicationDrawRead(BaseModel):
+    application_id: UUID
+    wanted: int
+    pool: list[UUID] = Field(description="the qualified experts, sorted")
+    pool_hash: str
+    order: list[UUID] = Field(description="the draw order, as far as it was walked")
+    drawn: list[UUID]
+    reserves: list[UUID]
+    passed_over: list[PassedOver]
+    left_out: list[LeftOut]
+    short_by: int
+
+
+class AssignmentDrawRead(BaseModel):
+    id: UUID
+    round_id: UUID
+    algorithm: str
+    seed: str = Field(description="decimal, as a string (it does not fit a JSON double)")
+    reserves: int
+    load_left: dict[str, int] = Field(description="each pooled expert's load left before it")
+    organizations: dict[str, str] | None = Field(
+        description="the pooled experts' organizations (one expert per organization only)"
+    )
+    applications: list[ApplicationDrawRead]
+    assignments: int = Field(description="how many assignments it made")
+    drawn_by: UUID
+    drawn_at: ShanghaiTime
+
+
+class ApplicationDrawCheck(BaseModel):
+    application_id: UUID
+    pool_hash_matches: bool
+    matches: bool
+
+
+class AssignmentDrawVerification(BaseModel):
+    draw_id: UUID
+    algorithm: str
+    seed: str
+    pool_hashes_match: bool = Field(description="every recorded pool hashes to its hash")
+    matches: bool = Field(
+        description="the re-run draws the same experts and reserves in the same order"
+    )
+    applications: list[ApplicationDrawCheck]
