@@ -184,6 +184,25 @@ async def test_each_method_refuses_the_other(session: AsyncSession, projects: Pr
         "POST", f"/v1/review-rounds/{round_.id}/assignment-runs", "manager", json={"seed": 0}
     )
     problem(refused, 409, "assignment.draw_required")
+    # Nor does the manager pick an expert by hand where the terms require a draw.
+    await run_draw(projects, round_)
+    drawn = await assignments(session, round_)
+    spare = await expert(session, projects, "专家外")
+    by_hand = {"expert_id": str(spare.user_id), "reason": "该专家熟悉此领域"}
+    added = await projects.call(
+        "POST",
+        f"/v1/review-rounds/{round_.id}/assignments",
+        "manager",
+        json={"application_id": str(drawn[0].application_id), **by_hand},
+    )
+    problem(added, 409, "assignment.draw_required")
+    swapped = await projects.call(
+        "POST", f"/v1/assignments/{drawn[0].id}/swap", "manager", json=by_hand
+    )
+    problem(swapped, 409, "assignment.draw_required")
+    assert [(a.expert_id, a.status) for a in await assignments(session, round_)] == [
+        (a.expert_id, a.status) for a in drawn
+    ]
 
     optimal = await drawn_round(session, projects, method="optimal", experts=False)
     refused = await projects.call(

@@ -22,10 +22,11 @@ from services.projects.models import Application, Assignment, ReviewRound
 from services.projects.models.review import (
     LIVE_ASSIGNMENTS,
     OPEN_ROUND_STATES,
+    AssignmentMethod,
     AssignmentStatus,
 )
 from services.projects.review.assignments import events as assignment_events
-from services.projects.review.assignments.access import managed_round, manager_id
+from services.projects.review.assignments.access import managed_round, manager_id, require_method
 from services.projects.review.assignments.checks import check_assignable, credit_of
 from services.projects.review.assignments.exceptions import AssignmentNotFound, ExpertNotFound
 from services.projects.review.assignments.repository import AssignmentFilter, AssignmentRepository
@@ -67,6 +68,8 @@ class AssignmentService:
             earlier = AssignmentService(reading)
             round_, _ = await managed_round(reading, principal, round_id)
             _open(round_)
+            # Experts chosen by hand would undo a draw the call's terms require (随机抽取).
+            await require_method(reading, round_, AssignmentMethod.optimal)
             await earlier._application(principal, round_, data.application_id)
             await earlier._expert(data.expert_id)
         answer = await credit_of(credit, data.expert_id, now)
@@ -105,7 +108,8 @@ class AssignmentService:
     ) -> tuple[tuple[Assignment, str], tuple[Assignment, str]]:
         async with sessions() as reading:
             earlier = AssignmentService(reading)
-            await earlier._live(principal, assignment_id, lock=False)
+            _, round_, _ = await earlier._live(principal, assignment_id, lock=False)
+            await require_method(reading, round_, AssignmentMethod.optimal)
             await earlier._expert(data.expert_id)
         answer = await credit_of(credit, data.expert_id, now)
         assignment, round_, application = await self._live(principal, assignment_id)
