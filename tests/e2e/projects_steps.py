@@ -8,8 +8,12 @@ from typing import Any
 import httpx
 
 from tests.conftest import RunningStack, bearer, wait_until
+from tests.e2e.story_steps import PDF
 
 ZDYF = "0193a5c0-0000-7000-8000-000000000002"  # 重点研发计划, seeded by migration
+# The field of the applications and experts, unless a test keeps to a field of its own (the
+# shared stack's experts stay: a test whose assignment must find only its own experts needs one).
+SUBJECT = "210.2010"
 
 
 async def login_as(client: httpx.AsyncClient, stack: RunningStack, username: str) -> dict[str, str]:
@@ -20,12 +24,14 @@ async def login_as(client: httpx.AsyncClient, stack: RunningStack, username: str
     return bearer(response.json()["access_token"])
 
 
-def application_content(applicant_id: str, attachments: list[dict[str, str]]) -> dict[str, Any]:
+def application_content(
+    applicant_id: str, attachments: list[dict[str, str]], subject: str = SUBJECT
+) -> dict[str, Any]:
     return {
         "title": "河西走廊盐碱地改良关键技术研究",
         "abstract": "研究盐碱地改良的生物与工程措施，并在张掖开展示范。",
         "keywords": ["盐碱地", "土壤改良"],
-        "subject_codes": ["210.2010"],
+        "subject_codes": [subject],
         "team": [{"user_id": applicant_id, "role": "负责人", "share": 100}],
         "budget": {
             "equipment": 10_000_000,
@@ -107,3 +113,37 @@ async def endorse_and_pass(
         json={"decision": "pass", "reason": "形式审查合格"},
     )
     assert passed.status_code == 200, passed.text
+
+
+async def submitted_application(
+    client: httpx.AsyncClient,
+    api: str,
+    pi: dict[str, str],
+    call: dict[str, Any],
+    pi_id: str,
+    subject: str = SUBJECT,
+) -> tuple[str, str]:
+    """The submitted application's id and its feasibility report's."""
+    draft = await client.post(
+        f"{api}/applications",
+        headers=pi,
+        json={"call_id": call["id"], "content": application_content(pi_id, [], subject)},
+    )
+    assert draft.status_code == 201, draft.text
+    application_id: str = draft.json()["id"]
+    uploaded = await client.post(
+        f"{api}/applications/{application_id}/attachments",
+        headers=pi,
+        data={"kind": "feasibility_report"},
+        files={"file": ("报告.pdf", PDF, "application/pdf")},
+    )
+    attachments = [{"id": uploaded.json()["id"], "kind": "feasibility_report"}]
+    saved = await client.put(
+        f"{api}/applications/{application_id}",
+        headers=pi,
+        json={"base_version": 1, "content": application_content(pi_id, attachments, subject)},
+    )
+    assert saved.status_code == 200, saved.text
+    submitted = await client.post(f"{api}/applications/{application_id}/submit", headers=pi)
+    assert submitted.status_code == 200, submitted.text
+    return application_id, attachments[0]["id"]

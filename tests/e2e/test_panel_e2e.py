@@ -21,11 +21,14 @@ from tests.e2e.projects_steps import (
     endorse_and_pass,
     login_as,
     published_call,
+    submitted_application,
 )
-from tests.e2e.test_review_e2e import _submitted_application
 
 pytestmark = pytest.mark.e2e
 
+# A field of its own: the shared stack keeps every test's experts, and the written review test
+# must find only its own in its field.
+PANEL_SUBJECT = "210.2030"
 EXPERTS = ("ex.panel.a", "ex.panel.b", "ex.panel.c", "ex.panel.home")
 
 
@@ -84,7 +87,7 @@ async def test_a_panel_stage_decides_on_both_stages_through_the_gateway(
                     json={
                         "title": "教授",
                         "region": "甘肃",
-                        "primary_subjects": ["210.2010"],
+                        "primary_subjects": [PANEL_SUBJECT],
                         "keywords": ["盐碱地"],
                         "max_load": 5,
                     },
@@ -118,7 +121,7 @@ async def test_a_panel_stage_decides_on_both_stages_through_the_gateway(
             200,
         )
         applications = [
-            (await _submitted_application(client, api, head, call, pi["id"]))[0]
+            (await submitted_application(client, api, head, call, pi["id"], PANEL_SUBJECT))[0]
             for head, pi in zip(pi_heads, pis, strict=True)
         ]
         closes_at = datetime.fromisoformat(call["closes_at"])

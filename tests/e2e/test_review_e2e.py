@@ -9,7 +9,6 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 
 from shared.credit_code import check_character
@@ -17,49 +16,19 @@ from tests.conftest import RunningStack, bearer, wait_until
 from tests.e2e.helpers import admin_token, create_org, create_user, e2e_client
 from tests.e2e.projects_steps import (
     ZDYF,
-    application_content,
     assign_manager,
     endorse_and_pass,
     login_as,
     published_call,
+    submitted_application,
 )
+from tests.e2e.story_steps import PDF
 
 pytestmark = pytest.mark.e2e
-
-PDF = b"%PDF-1.7\n" + b"1" * 2_000
 
 
 def _code(body: str) -> str:
     return body + check_character(body)
-
-
-async def _submitted_application(
-    client: httpx.AsyncClient, api: str, pi: dict[str, str], call: dict[str, Any], pi_id: str
-) -> tuple[str, str]:
-    """The submitted application's id and its feasibility report's."""
-    draft = await client.post(
-        f"{api}/applications",
-        headers=pi,
-        json={"call_id": call["id"], "content": application_content(pi_id, [])},
-    )
-    assert draft.status_code == 201, draft.text
-    application_id: str = draft.json()["id"]
-    uploaded = await client.post(
-        f"{api}/applications/{application_id}/attachments",
-        headers=pi,
-        data={"kind": "feasibility_report"},
-        files={"file": ("报告.pdf", PDF, "application/pdf")},
-    )
-    attachments = [{"id": uploaded.json()["id"], "kind": "feasibility_report"}]
-    saved = await client.put(
-        f"{api}/applications/{application_id}",
-        headers=pi,
-        json={"base_version": 1, "content": application_content(pi_id, attachments)},
-    )
-    assert saved.status_code == 200, saved.text
-    submitted = await client.post(f"{api}/applications/{application_id}/submit", headers=pi)
-    assert submitted.status_code == 200, submitted.text
-    return application_id, attachments[0]["id"]
 
 
 async def test_review_online_through_the_gateway(stack: RunningStack) -> None:
@@ -116,7 +85,7 @@ async def test_review_online_through_the_gateway(stack: RunningStack) -> None:
 
         await wait_until(pi_known)
         call = await published_call(client, api, manager, timedelta(seconds=12))
-        application_id, attachment_id = await _submitted_application(
+        application_id, attachment_id = await submitted_application(
             client, api, pi, call, pi_user["id"]
         )
         closes_at = datetime.fromisoformat(call["closes_at"])
