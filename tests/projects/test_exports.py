@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.tabular import in_batches
 from tests.projects.conftest import ZDYF, ZDZX, Projects, closed_call, insert_application
 from tests.projects.factories import insert_project
+from tests.projects.test_outputs import PAPER, paper, registered, team_project, verified
 from tests.projects.test_review_scoring_results import scored_round
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -200,3 +201,24 @@ async def test_bulk_data_per_year_is_what_public_disclosure_shows(
     assert (
         await projects.call("GET", "/v1/public/bulk/projects/1999.csv", None)
     ).status_code == 422
+
+
+async def test_a_projects_outputs_export_to_whoever_reads_the_project(
+    session: AsyncSession, projects: Projects
+) -> None:
+    project_id = await team_project(session, projects)
+    verified_id = await verified(projects, project_id, paper(1))
+    pending_id = await registered(projects, project_id, paper(2, title="=1+1"), "colleague")
+    path = f"projects/{project_id}/outputs"
+
+    rows = csv_rows(await export(projects, path, "manager"))
+    assert {r["id"]: r["status"] for r in rows} == {verified_id: "verified", pending_id: "pending"}
+    assert {r["title"] for r in rows} == {PAPER["title"], "'=1+1"}
+    only_verified = csv_rows(await export(projects, path, "colleague", status="verified"))
+    assert [r["id"] for r in only_verified] == [verified_id]
+    workbook = xlsx_rows(await export(projects, path, "org_admin", "xlsx"))
+    assert sorted(r["id"] for r in workbook) == sorted(r["id"] for r in rows)
+    # Whoever may not read the project gets no file of it.
+    for outsider in ("manager2", "applicant2", "stranger"):
+        refused = await export(projects, path, outsider)
+        assert refused.status_code in (403, 404), (outsider, refused.text)

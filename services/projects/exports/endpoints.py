@@ -25,6 +25,9 @@ from services.projects.execution.endpoints import project_read
 from services.projects.execution.schemas import ProjectRead
 from services.projects.execution.service import ProjectService
 from services.projects.models.lifecycle import ProjectStatus
+from services.projects.models.outputs import OutputKind, OutputStatus
+from services.projects.outputs.schemas import OutputRead
+from services.projects.outputs.service import OutputService
 from services.projects.review.scoring.results import RoundService
 from services.projects.review.scoring.schemas import ApplicationResult
 from shared.auth.dependencies import CurrentPrincipal
@@ -46,6 +49,7 @@ APPLICATION_COLUMNS = model_columns(ApplicationSummary)
 PROJECT_COLUMNS = model_columns(ProjectRead)
 DECISION_COLUMNS = model_columns(DecisionRead)
 RESULT_COLUMNS = model_columns(ApplicationResult)
+OUTPUT_COLUMNS = model_columns(OutputRead)
 STATISTICS = ("mean", "median", "trimmed_mean", "sd", "spread", "normalised_mean")
 REVIEW_COLUMNS = (
     "expert_id",
@@ -123,6 +127,33 @@ async def export_projects(
 
     return await export_response(
         export_format, f"projects-{_stamp(now)}", PROJECT_COLUMNS, in_batches(fetch)
+    )
+
+
+@router.get(
+    "/projects/{project_id}/outputs",
+    response_class=StreamingResponse,
+    responses=FILE_RESPONSES,
+    summary="A project's outputs, as a file (whoever reads the project; filters of the list)",
+)
+async def export_outputs(
+    project_id: UUID,
+    sessions: SessionmakerDep,
+    principal: CurrentPrincipal,
+    export_format: FormatQuery,
+    now: NowDep,
+    kind: OutputKind | None = None,
+    status: OutputStatus | None = None,
+) -> StreamingResponse:
+    async def fetch(offset: int, limit: int) -> Batch:
+        async with sessions() as session:
+            found = await OutputService(session).of_project(
+                principal, project_id, kind=kind, status=status, offset=offset, limit=limit
+            )
+        return [model_row(OutputRead.model_validate(o), OUTPUT_COLUMNS) for o in found]
+
+    return await export_response(
+        export_format, f"outputs-{_stamp(now)}", OUTPUT_COLUMNS, in_batches(fetch)
     )
 
 
