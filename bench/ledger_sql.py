@@ -1,6 +1,6 @@
 """PostgreSQL's own CPU for one ledger call of a single transfer, next to a bare INSERT.
 
-    .venv/bin/python -m bench.ledger_sql [--calls 3000]
+    .venv/bin/python -m bench.ledger_sql [--calls 3000] [--rounds 10]
 
 Starts a PostgreSQL (embedded under .sciplan/bench-pg unless SCIPLAN_DATABASE_URL names a
 server), a fresh database migrated as `make run` does, opens three accounts with SQL, and from
@@ -10,7 +10,8 @@ one asyncpg connection sends `funds.create_transfers` with a batch of one plain 
 `apply_transfers` itself, the version the database runs and the first version (loaded as a
 temporary function), so the two are compared in the same run; and a bare single-row INSERT
 into an ordinary table as the baseline. The CPU is the server process's own (/proc/<pid>/stat
-of the connection's backend), so the client's cost is left out.
+of the connection's backend), so the client's cost is left out. The scenarios take turns, a
+tenth of the calls at a time, as the account rows and the tables grow under all of them alike.
 """
 
 from __future__ import annotations
@@ -68,33 +69,50 @@ def one_transfer(debit: uuid.UUID, credit: uuid.UUID, amount: int) -> str:
     return orjson.dumps([transfer]).decode()
 
 
-async def cpu_per_call(
+async def cpu_seconds(
     connection: asyncpg.Connection, pid: int, calls: int, step: Callable[[], Awaitable[object]]
 ) -> float:
-    """Milliseconds of the backend's CPU per `step`, after a warm-up of a tenth as many."""
-    for _ in range(max(1, calls // 10)):
-        await step()
+    """Seconds of the backend's CPU for `calls` runs of `step`."""
     before = backend_cpu_seconds(pid)
     for _ in range(calls):
         await step()
-    return 1000 * (backend_cpu_seconds(pid) - before) / calls
+    return backend_cpu_seconds(pid) - before
 
 
-async def measure(server_url: str, calls: int) -> dict[str, float]:
+async def interleaved(
+    connection: asyncpg.Connection,
+    pid: int,
+    calls: int,
+    rounds: int,
+    steps: dict[str, Callable[[], Awaitable[object]]],
+) -> dict[str, float]:
+    """Milliseconds of the backend's CPU per call of each step, the steps taking turns in
+    `rounds` rounds (every step meets the same, growing, tables), after a warm-up of each."""
+    for step in steps.values():
+        await cpu_seconds(connection, pid, max(1, calls // 10), step)
+    spent = dict.fromkeys(steps, 0.0)
+    per_round = max(1, calls // rounds)
+    for _ in range(rounds):
+        for label, step in steps.items():
+            spent[label] += await cpu_seconds(connection, pid, per_round, step)
+    return {label: 1000 * seconds / (per_round * rounds) for label, seconds in spent.items()}
+
+
+async def measure(server_url: str, calls: int, rounds: int) -> dict[str, float]:
     url = await create_database(server_url, DATABASE, drop_first=True)
     try:
         stack = Stack(database_url=url, ports={}, host="127.0.0.1", environment="development")
         await asyncio.to_thread(stack.prepare, secrets.token_urlsafe(12))
         connection = await asyncpg.connect(asyncpg_dsn(async_url(url)))
         try:
-            return await _scenarios(connection, calls)
+            return await _scenarios(connection, calls, rounds)
         finally:
             await connection.close()
     finally:
         await drop_database(server_url, DATABASE)
 
 
-async def _scenarios(connection: asyncpg.Connection, calls: int) -> dict[str, float]:
+async def _scenarios(connection: asyncpg.Connection, calls: int, rounds: int) -> dict[str, float]:
     pid: int = await connection.fetchval("SELECT pg_backend_pid()")
     treasury, hot, payee = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     for account, name, limited in ((treasury, "treasury", False), (hot, "hot", True)):
@@ -131,27 +149,25 @@ async def _scenarios(connection: asyncpg.Connection, calls: int) -> dict[str, fl
             "INSERT INTO bench_bare VALUES ($1, $2, $3, 1, now())", uuid.uuid4(), hot, payee
         )
 
-    return {
-        "bare INSERT (baseline)": await cpu_per_call(connection, pid, calls, bare),
-        "ledger call, alone (autocommit)": await cpu_per_call(connection, pid, calls, alone),
-        "ledger call, BEGIN ... COMMIT": await cpu_per_call(connection, pid, calls, in_transaction),
-        "apply_transfers v1, alone": await cpu_per_call(
-            connection, pid, calls, apply("pg_temp.apply_transfers_v1")
-        ),
-        f"apply_transfers v{latest}, alone": await cpu_per_call(
-            connection, pid, calls, apply("funds.apply_transfers")
-        ),
+    steps = {
+        "bare INSERT (baseline)": bare,
+        "ledger call, alone (autocommit)": alone,
+        "ledger call, BEGIN ... COMMIT": in_transaction,
+        "apply_transfers v1, alone": apply("pg_temp.apply_transfers_v1"),
+        f"apply_transfers v{latest}, alone": apply("funds.apply_transfers"),
     }
+    return await interleaved(connection, pid, calls, rounds, steps)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=3000, help="calls per scenario (3000)")
+    parser.add_argument("--rounds", type=int, default=10, help="turns the scenarios take (10)")
     args = parser.parse_args()
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     load = os.getloadavg()
     with postgres_server() as (server_url, _):
-        figures = asyncio.run(measure(server_url, args.calls))
+        figures = asyncio.run(measure(server_url, args.calls, args.rounds))
     print(f"\nSciPlan ledger SQL  {started}  load average {load[0]:.2f}; {args.calls} calls each")
     baseline = figures["bare INSERT (baseline)"]
     print(f"{'statement':<36}{'PG CPU ms':>10}{'vs bare':>9}")
