@@ -7,21 +7,13 @@ program of the test's own, and removed at the end.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import secrets
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
 
 import sqlalchemy as sa
-from fastapi import FastAPI
-from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
-from services.projects.config import ProjectsSettings
-from services.projects.main import create_app
 from services.projects.models import (
     Application,
     Call,
@@ -33,65 +25,22 @@ from services.projects.models import (
 )
 from services.projects.reporting.reminders import remind_once
 from shared.ids import uuid7
-from shared.testing.plugin import running_app
-from tests.projects.conftest import TEMPLATE
+from tests.projects.replicas import both_until_done, program_with_a_call
 
 PROJECTS = 15
 NOW = datetime(2027, 6, 10, 2, 0, tzinfo=UTC)
-
-
-@contextlib.asynccontextmanager
-async def replica(database_url: str) -> AsyncIterator[FastAPI]:
-    settings = ProjectsSettings(
-        database_url=SecretStr(database_url),
-        report_reminder_seconds=3600,  # the test runs the passes itself
-        report_reminder_batch=4,  # several passes each, interleaved
-    )
-    app = create_app(settings)
-    async with running_app(app):  # its own pool: every pass commits, as in production
-        yield app
+BATCH = 4
 
 
 async def _world(sessions: async_sessionmaker[AsyncSession]) -> tuple[UUID, list[UUID]]:
     """A program of its own with PROJECTS running projects, each owing a report due soon and
     one overdue; committed."""
-    code = "R" + secrets.token_hex(3).upper()
-    program_id, dues = uuid7(), []
+    dues: list[UUID] = []
     async with sessions() as session, session.begin():
-        session.add(
-            Program(
-                id=program_id,
-                code=code,
-                kind="special",
-                name_zh="报告提醒测试专项",
-                name_en="Reminder test fund",
-                managing_agency="甘肃省科学技术厅",
-                active_from_year=2026,
-            )
+        fund, call = await program_with_a_call(
+            session, NOW, name_zh="报告提醒测试专项", call_state="published"
         )
-        await session.flush()
-        call = Call(
-            program_id=program_id,
-            year=2026,
-            title="提醒测试",
-            guideline="提醒测试",
-            opens_at=NOW - timedelta(days=400),
-            closes_at=NOW - timedelta(days=390),
-            eligible_org_kinds=["university"],
-            budget_min_fen=1,
-            budget_max_fen=100_000_000,
-            max_active_projects_per_pi=2,
-            min_credit_level="C",
-            required_attachments=[],
-            review_template=TEMPLATE,
-            experts_per_application=3,
-            notice_days=7,
-            state="published",
-            published_at=NOW - timedelta(days=400),
-            created_by=uuid7(),
-        )
-        session.add(call)
-        await session.flush()
+        program_id = fund.id
         for n in range(PROJECTS):
             pi, org = uuid7(), uuid7()
             application = Application(
@@ -109,7 +58,7 @@ async def _world(sessions: async_sessionmaker[AsyncSession]) -> tuple[UUID, list
             await session.flush()
             project = Project(
                 application_id=application.id,
-                number=f"2026-{code}-{n:04d}",
+                number=f"2026-{fund.code}-{n:04d}",
                 call_id=call.id,
                 program_id=program_id,
                 year=2026,
@@ -169,12 +118,6 @@ async def _remove(sessions: async_sessionmaker[AsyncSession], program_id: UUID) 
         await session.execute(sa.delete(Program).where(Program.id == program_id))
 
 
-async def _until_done(app: FastAPI) -> None:
-    """Passes while a full batch was claimed, as the job's loop runs them."""
-    while await remind_once(app, NOW) >= 4:
-        pass
-
-
 async def test_two_replicas_tell_each_reminder_and_each_overdue_report_once(
     database_url: str,
 ) -> None:
@@ -182,9 +125,14 @@ async def test_two_replicas_tell_each_reminder_and_each_overdue_report_once(
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     program_id, dues = await _world(sessions)
     try:
-        async with replica(database_url) as first, replica(database_url) as second:
-            await asyncio.gather(_until_done(first), _until_done(second))
-            await asyncio.gather(_until_done(first), _until_done(second))  # nothing is left
+        await both_until_done(
+            database_url,
+            remind_once,
+            NOW,
+            BATCH,
+            report_reminder_seconds=3600,  # the test runs the passes itself
+            report_reminder_batch=BATCH,  # several passes each, interleaved
+        )
 
         async with sessions() as session:
             told = (

@@ -7,84 +7,32 @@ program of the test's own, and removed at the end.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import secrets
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import sqlalchemy as sa
-from fastapi import FastAPI
-from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
-from services.projects.config import ProjectsSettings
-from services.projects.main import create_app
 from services.projects.models import Application, Call, Program, Transition, events
 from services.projects.reserve.expiry import expire_once
 from shared.ids import uuid7
-from shared.testing.plugin import running_app
-from tests.projects.conftest import TEMPLATE
+from tests.projects.replicas import both_until_done, program_with_a_call
 
 OLD, YOUNG = 13, 2
 NOW = datetime(2027, 6, 10, 2, 0, tzinfo=UTC)
 BATCH = 3
 
 
-@contextlib.asynccontextmanager
-async def replica(database_url: str) -> AsyncIterator[FastAPI]:
-    settings = ProjectsSettings(
-        database_url=SecretStr(database_url),
-        reserve_expiry_seconds=3600,  # the test runs the passes itself
-        reserve_expiry_batch=BATCH,  # several passes each, interleaved
-    )
-    app = create_app(settings)
-    async with running_app(app):  # its own pool: every pass commits, as in production
-        yield app
-
-
 async def _world(sessions: async_sessionmaker[AsyncSession]) -> tuple[UUID, list[UUID]]:
     """A program of its own keeping its reserve 6 months, with OLD entries reserved 7 months
     ago and YOUNG ones a month ago; committed. The ids of all of them, old first."""
-    program_id, entries = uuid7(), []
+    entries: list[UUID] = []
     async with sessions() as session, session.begin():
-        session.add(
-            Program(
-                id=program_id,
-                code="V" + secrets.token_hex(3).upper(),
-                kind="special",
-                name_zh="储备期满测试专项",
-                name_en="Reserve expiry test fund",
-                managing_agency="甘肃省科学技术厅",
-                active_from_year=2026,
-                reserve_months=6,
-            )
+        fund, call = await program_with_a_call(
+            session, NOW, name_zh="储备期满测试专项", call_state="decided", reserve_months=6
         )
-        await session.flush()
-        call = Call(
-            program_id=program_id,
-            year=2026,
-            title="储备测试",
-            guideline="储备测试",
-            opens_at=NOW - timedelta(days=400),
-            closes_at=NOW - timedelta(days=390),
-            eligible_org_kinds=["university"],
-            budget_min_fen=1,
-            budget_max_fen=100_000_000,
-            max_active_projects_per_pi=2,
-            min_credit_level="C",
-            required_attachments=[],
-            review_template=TEMPLATE,
-            experts_per_application=3,
-            notice_days=7,
-            state="decided",
-            published_at=NOW - timedelta(days=400),
-            created_by=uuid7(),
-        )
-        session.add(call)
-        await session.flush()
+        program_id = fund.id
         for n in range(OLD + YOUNG):
             application = Application(
                 call_id=call.id,
@@ -122,20 +70,19 @@ async def _remove(sessions: async_sessionmaker[AsyncSession], program_id: UUID) 
         await session.execute(sa.delete(Program).where(Program.id == program_id))
 
 
-async def _until_done(app: FastAPI) -> None:
-    """Passes while a full batch was claimed, as the job's loop runs them."""
-    while await expire_once(app, NOW) >= BATCH:
-        pass
-
-
 async def test_two_replicas_expire_each_old_entry_once(database_url: str) -> None:
     engine = create_async_engine(database_url)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     program_id, entries = await _world(sessions)
     try:
-        async with replica(database_url) as first, replica(database_url) as second:
-            await asyncio.gather(_until_done(first), _until_done(second))
-            await asyncio.gather(_until_done(first), _until_done(second))  # nothing is left
+        await both_until_done(
+            database_url,
+            expire_once,
+            NOW,
+            BATCH,
+            reserve_expiry_seconds=3600,  # the test runs the passes itself
+            reserve_expiry_batch=BATCH,  # several passes each, interleaved
+        )
 
         async with sessions() as session:
             statuses = dict(
