@@ -28,6 +28,16 @@ from services.funds.models.payments import PaymentOrderStatus
 from shared.ids import uuid7
 
 
+def _drawn_back_into(account_id: Any) -> sa.Select[int]:
+    """The sum of the drawdowns paid into a project's account (`account_id`: a value or a
+    column, for one grant or each grant of a list)."""
+    return sa.select(sa.func.coalesce(sa.func.sum(Transfer.amount), 0)).where(
+        Transfer.credit_account_id == account_id,
+        Transfer.code == "drawdown",
+        Transfer.kind == "post",
+    )
+
+
 class GrantRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -63,13 +73,7 @@ class GrantRepository:
     async def drawn_back(self, funds_account_id: UUID) -> int:
         """Carried-over money paid back to the project's account by drawdowns (a year-end
         close took it from there first: it is not released twice)."""
-        total = await self.session.scalar(
-            sa.select(sa.func.coalesce(sa.func.sum(Transfer.amount), 0)).where(
-                Transfer.credit_account_id == funds_account_id,
-                Transfer.code == "drawdown",
-                Transfer.kind == "post",
-            )
-        )
+        total = await self.session.scalar(_drawn_back_into(funds_account_id))
         return int(total or 0)
 
     # --- envelopes ---------------------------------------------------------------------------
@@ -180,7 +184,11 @@ class GrantRepository:
                 Grant.year,
                 sa.func.count().label("grants"),
                 sa.func.sum(Grant.approved_budget_fen).label("budget"),
-                sa.func.sum(funds.credits_posted).label("released"),
+                # What reached the project, less drawdowns of its own carried-over money.
+                sa.func.sum(
+                    funds.credits_posted
+                    - _drawn_back_into(Grant.funds_account_id).correlate(Grant).scalar_subquery()
+                ).label("released"),
                 sa.func.sum(spent.credits_posted).label("spent"),
             )
             .join(funds, funds.id == Grant.funds_account_id)

@@ -226,6 +226,13 @@ async def test_a_drawdown_is_requested_by_the_organization_and_approved_by_finan
     assert paid.json()["status"] == "paid"
     assert await balance(grants, project_carried_id(project_id)) == 150_000
     assert (await grants.grant(project_id))["available"] == 250_000
+    # The program's execution counts the money drawn back once, as the grant's own view does.
+    execution = await grants.call(
+        "GET", "/v1/grants/execution", "finance", params={"program_code": "ZDYF", "year": 2026}
+    )
+    assert execution.status_code == 200, execution.text
+    [row] = execution.json()["items"]
+    assert row["released"] == (await grants.grant(project_id))["released"]
 
     rejected_one = await grants.call("POST", path, "org_admin", json=ask(50_000, "labour"))
     rejected = await grants.call(
