@@ -46,15 +46,18 @@ async def sign(projects: Projects, project_id: str, who: str) -> Any:
     return await projects.call("POST", f"/v1/projects/{project_id}/task-book/sign", who)
 
 
-async def contracted_projects(session: AsyncSession, projects: Projects, *people: str) -> list[str]:
-    """Projects in progress (task book signed by both sides), one per person."""
+async def contracted_projects(
+    session: AsyncSession, projects: Projects, *people: str, book: dict[str, Any] | None = None
+) -> list[str]:
+    """Projects in progress (task book signed by both sides, `book` or `task_book()`), one per
+    person."""
     approved = await approved_projects(session, projects, *people)
     projects.clock.advance(days=8)
     ids = []
     for person, decision in zip(people, approved, strict=True):
         project_id = decision["project_id"]
         drafted = await projects.call(
-            "PUT", f"/v1/projects/{project_id}/task-book", "manager", json=task_book()
+            "PUT", f"/v1/projects/{project_id}/task-book", "manager", json=book or task_book()
         )
         assert drafted.status_code == 200, drafted.text
         assert (await sign(projects, project_id, ORG_ADMIN_OF[person])).status_code == 200

@@ -16,6 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.credit.config import CreditSettings
 from services.credit.inbound import credit_handlers
 from services.projects.models import events
+from services.projects.models.reporting import Supervision
+from services.projects.reporting.plan import program_plan, supervised
+from services.projects.reporting.policy import policy_from
 from services.projects.reporting.reminders import remind_once
 from shared.contracts.feed import EventV1
 from tests.conftest import org_code
@@ -28,8 +31,13 @@ from tests.projects.test_applications_helpers import (
     open_call,
     rules,
 )
-from tests.projects.test_decisions import approved_projects, outbox
-from tests.projects.test_execution import ORG_ADMIN_OF, contracted_projects, sign, task_book
+from tests.projects.test_decisions import BUDGET, approved_projects, outbox
+from tests.projects.test_execution import (
+    ORG_ADMIN_OF,
+    contracted_projects,
+    sign,
+    task_book,
+)
 from tests.projects.test_execution_reports import FINAL, file, review
 
 # The default schedule of a project running 2026-05-01 .. 2028-12-31 (test_execution.task_book).
@@ -221,7 +229,16 @@ async def test_supervision_follows_the_credit_level(
         )
         assert confirmed.status_code == 200, confirmed.text
 
-    trusted, watched = await contracted_projects(session, projects, "applicant", "applicant2")
+    # No tranche waits for the mid-term check: simplified supervision can do without its report.
+    paid_twice = task_book(
+        tranches=[
+            {"name": "首笔拨款", "amount_fen": BUDGET // 2, "on": "signing"},
+            {"name": "验收后拨款", "amount_fen": BUDGET // 2, "on": "acceptance"},
+        ]
+    )
+    trusted, watched = await contracted_projects(
+        session, projects, "applicant", "applicant2", book=paid_twice
+    )
 
     simplified = (await schedule(projects, trusted)).json()
     assert (simplified["supervision"], simplified["credit_level"]) == ("simplified", "A")
@@ -592,3 +609,15 @@ async def test_excellent_goes_only_with_a_passed_acceptance(
     refused = await review(projects, project_id, report.json()["id"], "failed", excellent=True)
     assert refused.status_code == 422
     assert await outbox(session, "project.acceptance_concluded") == []
+
+
+def test_simplified_supervision_keeps_the_midterm_report_a_tranche_waits_for() -> None:
+    """Without the report, the mid-term check never passes and its tranche is never paid."""
+    policy = policy_from(None)
+    start, end = date(2026, 5, 1), date(2028, 12, 31)
+    plan = program_plan(policy, start, end)
+    assert "midterm" in [p.kind for p in plan]
+    kept = supervised(plan, Supervision.simplified, policy, start, end, midterm_pays=True)
+    dropped = supervised(plan, Supervision.simplified, policy, start, end, midterm_pays=False)
+    assert sorted(p.kind for p in kept) == sorted(p.kind for p in plan)
+    assert sorted(p.kind for p in dropped) == sorted(p.kind for p in plan if p.kind != "midterm")

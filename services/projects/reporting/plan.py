@@ -62,9 +62,13 @@ def supervised(
     policy: ReportPolicyWrite,
     starts_on: date,
     ends_on: date,
+    *,
+    midterm_pays: bool = False,
 ) -> list[PlannedReport]:
-    """The plan as the supervision changes it, in order of due date."""
-    if supervision == Supervision.simplified:
+    """The plan as the supervision changes it, in order of due date. Simplified supervision
+    drops the mid-term report unless a tranche waits for the mid-term check (`midterm_pays`):
+    without the report that money would never be paid."""
+    if supervision == Supervision.simplified and not midterm_pays:
         plan = [p for p in plan if p.kind != "midterm"]
     elif supervision == Supervision.enhanced:
         plan = [p for p in plan if p.kind != "progress"]

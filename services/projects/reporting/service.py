@@ -50,6 +50,7 @@ from services.projects.reporting.schemas import DueDateChange
 from services.projects.reporting.standing import UNKNOWN, CreditStanding
 from services.projects.scope import managed_programs, require_manager_of
 from shared.auth.tokens import Principal
+from shared.contracts.vocabulary import TrancheMilestone
 from shared.errors import Text
 
 KIND_NAMES = {
@@ -119,7 +120,10 @@ class ReportSchedules:
         else:
             source = ScheduleSource.program
             plan = program_plan(policy, book.starts_on, book.ends_on)
-        plan = supervised(plan, supervision, policy, book.starts_on, book.ends_on)
+        midterm_pays = any(t.get("on") == TrancheMilestone.midterm for t in book.tranches)
+        plan = supervised(
+            plan, supervision, policy, book.starts_on, book.ends_on, midterm_pays=midterm_pays
+        )
         schedule = ReportSchedule(
             project_id=project.id,
             program_id=project.program_id,
