@@ -152,6 +152,18 @@ async def test_a_year_is_closed_once(grants: Grants) -> None:
     assert await balance(grants, program_fund_id("ZDYF-2027")) == 2_000_000
 
 
+async def test_years_are_closed_in_order(grants: Grants) -> None:
+    await grants.envelope(3_000_000)
+    await grants.envelope(2_000_000, year=2027)
+    assert (await rule(grants, "carry_all")).status_code == 200
+    grants.funds.clock.now = NEXT_YEAR.replace(year=2028)
+    early = await close(grants, year=2027)
+    assert (early.status_code, early.json()["code"]) == (409, "fiscal.previous_year_open")
+    assert early.json()["years"] == [2026]
+    assert (await close(grants, year=2026)).status_code == 201
+    assert (await close(grants, year=2027)).status_code == 201
+
+
 async def test_the_close_needs_a_rule_no_holds_and_a_finance_officer(grants: Grants) -> None:
     await grants.envelope(3_000_000)
     await grants.contract(tranches=SIGNING_ONLY)  # its signing order waits for approval
