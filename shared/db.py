@@ -192,10 +192,6 @@ SessionDep = Annotated[AsyncSession, Depends(_request_session, scope="function")
 SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(_sessionmaker)]
 # For endpoints that only read, with one statement: no transaction, nothing to commit.
 ReadDep = Annotated[AsyncConnection, Depends(_read_connection, scope="function")]
-# For endpoints whose whole write is one statement (a function that checks and writes all of
-# it): PostgreSQL runs a statement alone as its own transaction, so BEGIN and COMMIT, two more
-# round trips, are not sent.
-SingleStatementDep = ReadDep
 # The database itself, for an endpoint that chooses per request between one statement on an
 # autocommit connection and a session's transaction (and so holds only the one it uses).
 DatabaseDep = Annotated[Database, Depends(_database)]
