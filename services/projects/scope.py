@@ -1,9 +1,10 @@
 """Object-level rules: which programs a manager runs, and separation of duties.
 
 A program manager acts only on the programs assigned to them (admins on all). Nobody decides
-on, checks or evaluates an application that they, or their organization, applied for, or
-whose team they are on; an organization's admin does not endorse or sign for an application
-they applied for or are on the team of.
+on, checks or evaluates an application that they or their organization applied for (as the
+lead or as a participating organization of a consortium), or whose team they are on; an
+organization's admin does not endorse or sign for an application they applied for or are on
+the team of.
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.projects.exceptions import DutyConflict, NotManager
-from services.projects.models import Application, ApplicationVersion, ProgramManager
+from services.projects.models import (
+    Application,
+    ApplicationVersion,
+    ConsortiumPart,
+    ProgramManager,
+)
 from shared.auth.roles import Role
 from shared.auth.tokens import Principal
 
@@ -72,6 +78,21 @@ async def teams(
     return {a.id: found.get(a.id, set()) for a in applications}
 
 
+async def _partner_in_any(
+    session: AsyncSession, org_id: UUID, applications: Sequence[Application]
+) -> bool:
+    """Whether the organization takes part in a consortium of any of the applications."""
+    found = await session.scalar(
+        sa.select(ConsortiumPart.application_id)
+        .where(
+            ConsortiumPart.org_id == org_id,
+            ConsortiumPart.application_id.in_([a.id for a in applications]),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 def _personal_conflict(me: UUID | None, application: Application, team: set[UUID]) -> bool:
     return me is not None and (me == application.applicant_id or me in team)
 
@@ -102,6 +123,8 @@ async def check_duties_of(
     """`check_duties` for many applications at once (one query for their teams)."""
     my_org = principal.org_id
     if my_org is not None and any(a.org_id == my_org for a in applications):
+        raise DutyConflict()
+    if my_org is not None and await _partner_in_any(session, my_org, applications):
         raise DutyConflict()
     if principal.user_id is None:
         return

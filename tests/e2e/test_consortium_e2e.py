@@ -1,6 +1,7 @@
 """A consortium application through the gateway, as the people concerned: a university leads,
 an enterprise takes part; the enterprise's admin endorses its part (and cannot endorse the
-lead's), the PI submits, the university endorses the whole; the co-PI from the enterprise
+lead's), the PI submits, the university endorses the whole, a manager employed by the
+enterprise may not pass its formal check; the co-PI from the enterprise
 reads the application but cannot change it, and an outsider's admin reads nothing."""
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ async def _cast(story: Story) -> None:
     await story.organization("con.other", "天水华天科技股份有限公司", "enterprise", 933)
     people = [
         ("con.pm", "韩管理", ["program_manager"], None),
+        # a manager of the fund employed by the enterprise: not to check what it takes part in
+        ("con.pm.firm", "冯管理", ["program_manager"], "con.firm"),
         ("con.pi", "杨申报", ["applicant"], "con.univ"),
         ("con.copi", "朱课题", ["applicant"], "con.firm"),  # leads the enterprise's part
         ("con.oa", "秦科研", ["org_admin"], "con.univ"),
@@ -71,9 +74,10 @@ async def _open_call(story: Story) -> dict[str, Any]:
             },
         },
     )
-    await story.ok(
-        "PUT", "projects", f"/programs/{fund['id']}/managers/{story.ids['con.pm']}", "admin"
-    )
+    for manager in ("con.pm", "con.pm.firm"):
+        await story.ok(
+            "PUT", "projects", f"/programs/{fund['id']}/managers/{story.ids[manager]}", "admin"
+        )
     now = story.now()
     call: dict[str, Any] = await story.ok(
         "POST",
@@ -196,6 +200,14 @@ async def test_a_consortium_of_two_organizations_through_the_gateway(
             "POST", "projects", f"{path}/endorsement", "con.oa", json={"decision": "endorse"}
         )
         assert whole["status"] == "endorsed"
+
+        # The formal check: not by a manager of the participating enterprise, by the other.
+        check = f"{path}/formal-check/decision"
+        decision = {"decision": "pass", "reason": "形式审查合格"}
+        own = await story.call("POST", "projects", check, "con.pm.firm", json=decision)
+        assert (own.status_code, own.json()["code"]) == (403, "duty.conflict")
+        passed = await story.ok("POST", "projects", check, "con.pm", json=decision)
+        assert (passed["status"], passed["formal_check"]["outcome"]) == ("in_review", "passed")
 
         # The co-PI from the enterprise reads the application, its consortium and documents,
         # and changes none of it.

@@ -5,12 +5,14 @@ and why.
 The rules (one Conflict row per application, expert and rule):
 - team: the expert is the applicant or on the application's team;
 - same_org: the expert's organization is the applicant's, its parent or its subsidiary
-  (declared links or the directory's parent organizations);
+  (declared links or the directory's parent organizations), or the same of one of a
+  consortium's participating organizations;
 - avoid_list: the applicant asked to avoid the expert or the expert's organization;
 - co_applicant: the expert and the applicant or a team member were on the team of another
   application submitted within the round's window (`co_applicant_years` before the round
   opened, and anything since);
-- declared: the expert declared the applicant, a team member or the applicant's organization.
+- declared: the expert declared the applicant, a team member, the applicant's organization or
+  a participating organization of the consortium.
 
 Every rule starts from the round's applications and looks experts up by index (by user id,
 by organization code, by shared team), so the work grows with the conflicts there are, not
@@ -34,7 +36,7 @@ from services.projects.models import Conflict, DeclaredConflict, ReviewRound
 from services.projects.models.review import CONFLICT_KINDS
 from services.projects.review.rounds.items import RoundItem, round_items
 from services.projects.review.rounds.organizations import organization_graph
-from services.projects.review.rounds.repository import RoundRepository
+from services.projects.review.rounds.repository import RoundRepository, SameOrgPart
 from shared.clock import in_shanghai
 
 if TYPE_CHECKING:
@@ -79,14 +81,26 @@ SUMMARIES: dict[str, dict[str, str]] = {
         "zh": "专家所在单位是申请单位的下属单位",
         "en": "The expert's organization is a subsidiary of the applicant's",
     },
+    "same_org.partner_same": {
+        "zh": "专家与联合申报单位（参与单位）属同一单位",
+        "en": "The expert is of a participating organization of the consortium",
+    },
+    "same_org.partner_parent": {
+        "zh": "专家所在单位是联合申报单位（参与单位）的上级单位",
+        "en": "The expert's organization is a parent of a participating organization",
+    },
+    "same_org.partner_subsidiary": {
+        "zh": "专家所在单位是联合申报单位（参与单位）的下属单位",
+        "en": "The expert's organization is a subsidiary of a participating organization",
+    },
     "avoid_list": {
         "zh": "申请人要求该专家或其所在单位回避",
         "en": "The applicant asked to avoid the expert or their organization",
     },
     "declared": {
-        "zh": "专家本人申报了与申请人、项目组成员或申请单位的利益冲突",
-        "en": "The expert declared a conflict with the applicant, a team member "
-        "or the applicant's organization",
+        "zh": "专家本人申报了与申请人、项目组成员、申请单位或联合申报单位的利益冲突",
+        "en": "The expert declared a conflict with the applicant, a team member, "
+        "the applicant's organization or a participating organization",
     },
 }
 
@@ -165,10 +179,14 @@ def same_org_evidence(
     expert_org: dict[str, Any],
     relation: str,
     links: list[dict[str, Any]],
+    partner_org: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    return {
+    """`relation` and `links` go from the organization the expert is related to (the
+    applicant's, or the consortium partner `partner_org`) to the expert's."""
+    summary = f"same_org.partner_{relation}" if partner_org else f"same_org.{relation}"
+    evidence = {
         "rule": "same_org",
-        "summary": SUMMARIES[f"same_org.{relation}"],
+        "summary": SUMMARIES[summary],
         "application": application,
         "expert": expert,
         "applicant_org": applicant_org,
@@ -176,12 +194,20 @@ def same_org_evidence(
         "relation": relation,
         "links": links,
     }
+    if partner_org is not None:
+        evidence["partner_org"] = partner_org
+    return evidence
+
+
+def _org_codes(items: Iterable[RoundItem]) -> set[str]:
+    """Every organization of the items: the applicants' and the consortium partners'."""
+    return {code for item in items for code in item.org_codes}
 
 
 async def _same_org(
     repo: RoundRepository, items: list[RoundItem], only: Collection[UUID] | None
 ) -> list[FoundConflict]:
-    codes = {item.org_credit_code for item in items if item.org_credit_code}
+    codes = _org_codes(items)
     graph = await organization_graph(repo, codes)
     related = {code: graph.related(code) for code in codes}
     all_codes = {r.code for relations in related.values() for r in relations}
@@ -190,26 +216,34 @@ async def _same_org(
     by_code: dict[str, list[UUID]] = defaultdict(list)
     for row in sorted(rows, key=lambda r: r.user_id):
         by_code[row.org_credit_code].append(row.user_id)
-    names = await repo.organization_names(all_codes)
+    names = await repo.organization_names(all_codes)  # each item's own codes among them
     orgs = {code: {"credit_code": code, "name": names.get(code)} for code in all_codes}
     found: list[FoundConflict] = []
     for item in items:
-        if not item.org_credit_code:
-            continue
         application = _application(item)
-        applicant_org = orgs[item.org_credit_code]
-        for relation in related[item.org_credit_code]:
-            links = list(relation.path)  # from the applicant's organization to the expert's
-            for expert_id in by_code.get(relation.code, []):
-                evidence = same_org_evidence(
-                    application,
-                    experts[expert_id],
-                    applicant_org,
-                    orgs[relation.code],
-                    relation.relation,
-                    links,
-                )
-                found.append(FoundConflict(item.application_id, expert_id, "same_org", evidence))
+        lead = item.org_credit_code
+        applicant_org = {"credit_code": lead, "name": names.get(lead or "")}
+        told: set[UUID] = set()  # an expert related through two organizations: the first says
+        for code in item.org_codes:
+            partner = orgs[code] if item.is_partner(code) else None
+            for relation in related[code]:
+                links = list(relation.path)  # from that organization to the expert's
+                for expert_id in by_code.get(relation.code, []):
+                    if expert_id in told:
+                        continue
+                    told.add(expert_id)
+                    evidence = same_org_evidence(
+                        application,
+                        experts[expert_id],
+                        applicant_org,
+                        orgs[relation.code],
+                        relation.relation,
+                        links,
+                        partner,
+                    )
+                    found.append(
+                        FoundConflict(item.application_id, expert_id, "same_org", evidence)
+                    )
     return found
 
 
@@ -317,8 +351,7 @@ def _declaration(declaration: DeclaredConflict, matches: str) -> dict[str, Any]:
 async def _declared(
     repo: RoundRepository, items: list[RoundItem], only: Collection[UUID] | None
 ) -> list[FoundConflict]:
-    codes = {item.org_credit_code for item in items if item.org_credit_code}
-    declarations = await repo.declarations_about(_people(items), codes, only)
+    declarations = await repo.declarations_about(_people(items), _org_codes(items), only)
     by_person: dict[UUID, list[DeclaredConflict]] = defaultdict(list)
     by_code: dict[str, list[DeclaredConflict]] = defaultdict(list)
     for declaration in declarations:
@@ -333,8 +366,10 @@ async def _declared(
         for person in sorted(item.people):
             for declaration in by_person.get(person, []):
                 named[declaration.expert_id].append(_declaration(declaration, _role(item, person)))
-        for declaration in by_code.get(item.org_credit_code or "", []):
-            named[declaration.expert_id].append(_declaration(declaration, "applicant_org"))
+        for code in item.org_codes:
+            matches = "partner_org" if item.is_partner(code) else "applicant_org"
+            for declaration in by_code.get(code, []):
+                named[declaration.expert_id].append(_declaration(declaration, matches))
         application = _application(item)
         for expert_id in sorted(named):
             evidence = {
@@ -414,8 +449,9 @@ class SameOrganization:
     item: npt.NDArray[np.int64]
     expert: npt.NDArray[np.int64]
     experts: tuple[UUID, ...]
-    # what PostgreSQL needs to store them with their evidence
-    relations: list[tuple[str, str, str, str]]  # applicant's code, expert's code, relation, links
+    # what PostgreSQL needs to store them with their evidence: per relation the applicant's
+    # (or partner's) code, the expert's code, the relation and its links
+    relations: list[tuple[str, str, str, str]]
 
 
 @dataclass(frozen=True)
@@ -440,7 +476,7 @@ async def found_now(session: AsyncSession, round: ReviewRound) -> FoundNow:
 async def _same_org_arrays(repo: RoundRepository, items: list[RoundItem]) -> SameOrganization:
     import numpy as np
 
-    codes = {item.org_credit_code for item in items if item.org_credit_code}
+    codes = _org_codes(items)
     graph = await organization_graph(repo, codes)
     related = {code: graph.related(code) for code in codes}
     all_codes = {r.code for relations in related.values() for r in relations}
@@ -452,7 +488,12 @@ async def _same_org_arrays(repo: RoundRepository, items: list[RoundItem]) -> Sam
     owners: list[int] = []
     blocks: list[list[int]] = []
     for position, item in enumerate(items):
-        for relation in related.get(item.org_credit_code or "", []):
+        if len(item.org_codes) > 1:  # a consortium: an expert related to two parts counts once
+            block = {p for c in item.org_codes for r in related[c] for p in by_code[r.code]}
+            owners.append(position)
+            blocks.append(sorted(block))
+            continue
+        for relation in related[item.org_codes[0]] if item.org_codes else []:
             owners.append(position)
             blocks.append(by_code.get(relation.code, []))
     relations = [
@@ -504,16 +545,18 @@ async def store(
     gone = [key for key, overridden in stored.items() if key not in fresh and not overridden]
     await repo.delete_conflicts(round.id, gone)
     written = await repo.upsert_conflicts(round.id, now, rows)
-    bulk = [
-        (item.application_id, item.org_credit_code) for item in found.items if item.org_credit_code
-    ]
+    # Whole applications per statement: the pairs of one are ranked among its organizations.
+    bulk = [item for item in found.items if item.org_codes]
     gone_applications, gone_experts = _stale(found, await repo.same_org_keys(round.id))
     await repo.delete_same_org(round.id, gone_applications, gone_experts)
     added_bulk = written_bulk = 0
     for start in range(0, len(bulk), ITEMS_PER_STATEMENT):
-        new, changed = await repo.upsert_same_org(
-            round.id, now, bulk[start : start + ITEMS_PER_STATEMENT], found.same_org.relations
-        )
+        parts = [
+            SameOrgPart(item.application_id, code, item.org_credit_code, rank)
+            for item in bulk[start : start + ITEMS_PER_STATEMENT]
+            for rank, code in enumerate(item.org_codes)
+        ]
+        new, changed = await repo.upsert_same_org(round.id, now, parts, found.same_org.relations)
         added_bulk, written_bulk = added_bulk + new, written_bulk + changed
     counts = await repo.conflict_counts(round.id)
     refreshed = Refreshed(
@@ -575,11 +618,12 @@ async def with_evidence(
     repo = RoundRepository(session)
     titles = await repo.application_titles({a for a, _ in short})
     experts = _experts(await repo.experts_among({e for _, e in short}, None))
-    codes = {e[k] for e in short.values() for k in ("applicant_org_code", "expert_org_code")}
+    keys = ("applicant_org_code", "expert_org_code", "partner_org_code")
+    codes = {e[k] for e in short.values() for k in keys if e.get(k)}
     names = await repo.organization_names(codes)
 
-    def org(code: str) -> dict[str, Any]:
-        return {"credit_code": code, "name": names.get(code)}
+    def org(code: str | None) -> dict[str, Any]:
+        return {"credit_code": code, "name": names.get(code or "")}
 
     def completed(c: Conflict) -> dict[str, Any]:
         stored = short[(c.application_id, c.expert_id)]
@@ -591,6 +635,7 @@ async def with_evidence(
             org(stored["expert_org_code"]),
             stored["relation"],
             stored["links"],
+            org(stored["partner_org_code"]) if stored.get("partner_org_code") else None,
         )
 
     return [

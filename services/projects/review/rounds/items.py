@@ -35,6 +35,9 @@ class RoundItem:
     keywords: frozenset[str]
     title: str = ""
     org_name: str | None = None
+    # a consortium's participating organizations (not the lead): their codes count for the
+    # same-organization and declared rules as the lead's does
+    partner_codes: frozenset[str] = frozenset()
     # why the applicant asked to avoid someone: {str(user id) or credit code: reason}
     avoid_reasons: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
 
@@ -42,6 +45,16 @@ class RoundItem:
     def people(self) -> frozenset[UUID]:
         """The applicant and every team member."""
         return self.team_ids | {self.applicant_id}
+
+    @cached_property
+    def org_codes(self) -> tuple[str, ...]:
+        """The lead organization's code, then the partners' in code order: the order in
+        which a conflict found through several of them is told (the first one says it)."""
+        lead = (self.org_credit_code,) if self.org_credit_code else ()
+        return lead + tuple(sorted(self.partner_codes - set(lead)))
+
+    def is_partner(self, code: str) -> bool:
+        return code != self.org_credit_code
 
 
 def _strings(value: Any) -> list[str]:
@@ -86,6 +99,7 @@ def _item(row: Any) -> RoundItem:
         keywords=frozenset(_strings(row.keywords)),
         title=row.title,
         org_name=row.org_name,
+        partner_codes=frozenset(row.partner_codes or ()),
         avoid_reasons=reasons,
     )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -24,6 +24,7 @@ from services.projects.models import (
     ApplicationVersion,
     Call,
     Conflict,
+    ConsortiumPart,
     DeclaredConflict,
     Expert,
     OrganizationLink,
@@ -57,10 +58,21 @@ def _table(table: Any) -> str:
     return f"{found.schema}.{found.name}"
 
 
+class SameOrgPart(NamedTuple):
+    """One organization of an application, for the same-organization rule in bulk: the
+    applicant's (rank 0) or a consortium partner's (the first to relate an expert says it)."""
+
+    application_id: UUID
+    code: str
+    lead_code: str | None  # the applicant's organization
+    rank: int
+
+
 # The inputs of the same-organization rule for a whole round, as arrays, and its pairs.
 _SAME_ORG_INPUTS = """
-    i(application_id, code) AS (
-        SELECT * FROM unnest(CAST(:applications AS uuid[]), CAST(:codes AS text[]))),
+    i(application_id, code, lead_code, rank) AS (
+        SELECT * FROM unnest(CAST(:applications AS uuid[]), CAST(:codes AS text[]),
+                             CAST(:lead_codes AS text[]), CAST(:ranks AS int[]))),
     r(applicant_code, expert_code, relation, links) AS (
         SELECT * FROM unnest(CAST(:from_codes AS text[]), CAST(:to_codes AS text[]),
                              CAST(:relations AS text[]), CAST(:links AS text[])))"""
@@ -69,12 +81,14 @@ _SAME_ORG_PAIRS = f"""i JOIN r ON r.applicant_code = i.code
 
 
 def _same_org_parameters(
-    items: Sequence[tuple[UUID, str]], relations: Sequence[tuple[str, str, str, str]]
+    items: Sequence[SameOrgPart], relations: Sequence[tuple[str, str, str, str]]
 ) -> list[sa.BindParameter[Any]]:
     texts = ARRAY(sa.Text())
     return [
-        sa.bindparam("applications", [i[0] for i in items], ARRAY(sa.Uuid())),
-        sa.bindparam("codes", [i[1] for i in items], texts),
+        sa.bindparam("applications", [i.application_id for i in items], ARRAY(sa.Uuid())),
+        sa.bindparam("codes", [i.code for i in items], texts),
+        sa.bindparam("lead_codes", [i.lead_code for i in items], texts),
+        sa.bindparam("ranks", [i.rank for i in items], ARRAY(sa.Integer())),
         sa.bindparam("from_codes", [r[0] for r in relations], texts),
         sa.bindparam("to_codes", [r[1] for r in relations], texts),
         sa.bindparam("relations", [r[2] for r in relations], texts),
@@ -207,10 +221,19 @@ class RoundRepository:
         application_ids: Collection[UUID] | None,
     ) -> Sequence[Any]:
         """Per application: ids, title, the submitted version's subject codes, keywords, team
-        and avoid list, its organization's credit code and name, and the lead of its project
+        and avoid list, its organization's credit code and name, its consortium partners'
+        credit codes (None when alone), and the lead of its project
         (if it became one: a PI may have changed since). `statuses` None: any status."""
         content = ApplicationVersion.content
         orgs = directory.organizations
+        partner_orgs = orgs.alias("partner_orgs")
+        partner_codes = (
+            sa.select(sa.func.array_agg(partner_orgs.c.credit_code))
+            .select_from(ConsortiumPart)
+            .join(partner_orgs, partner_orgs.c.id == ConsortiumPart.org_id)
+            .where(ConsortiumPart.application_id == Application.id, ~ConsortiumPart.is_lead)
+            .scalar_subquery()
+        )
         query = (
             sa.select(
                 Application.id,
@@ -224,6 +247,7 @@ class RoundRepository:
                 orgs.c.credit_code,
                 orgs.c.name.label("org_name"),
                 Project.pi_id.label("project_lead"),
+                partner_codes.label("partner_codes"),
             )
             .join(
                 ApplicationVersion,
@@ -518,29 +542,38 @@ class RoundRepository:
         self,
         round_id: UUID,
         found_at: datetime,
-        items: Sequence[tuple[UUID, str]],
+        items: Sequence[SameOrgPart],
         relations: Sequence[tuple[str, str, str, str]],
     ) -> tuple[int, int]:
-        """Store the same-organization conflicts of `items` (application id, its organization's
-        code) with the experts of the organizations `relations` relate to theirs (applicant's
-        code, expert's code, relation, links as JSON text). A large round has millions: they
-        are written by PostgreSQL, their evidence short (the organizations, relation and
-        links; `conflicts.with_evidence` completes it when read). How many were inserted, and
-        inserted or changed."""
+        """Store the same-organization conflicts of `items` (every organization of each
+        application given) with the experts of the organizations `relations` relate to theirs
+        (applicant's code, expert's code, relation, links as JSON text). A large round has
+        millions: they are written by PostgreSQL, their evidence short (the organizations,
+        relation and links; `conflicts.with_evidence` completes it when read). How many were
+        inserted, and inserted or changed."""
         if not items or not relations:
             return 0, 0
+        # An expert related to two organizations of a consortium is one conflict: the first
+        # organization says it. Applications alone (nearly all) need no sort for that.
+        consortia = any(i.rank for i in items)
+        distinct = "DISTINCT ON (i.application_id, e.user_id)" if consortia else ""
+        ranked = "ORDER BY i.application_id, e.user_id, i.rank" if consortia else ""
         statement = sa.text(
             f"""WITH {_SAME_ORG_INPUTS},
             written AS (
                 INSERT INTO {_table(Conflict)} AS c
                     (round_id, application_id, expert_id, kind, evidence, found_at)
-                SELECT :round_id, i.application_id, e.user_id, 'same_org', jsonb_build_object(
+                SELECT {distinct}
+                    :round_id, i.application_id, e.user_id, 'same_org', jsonb_build_object(
                     'rule', 'same_org',
                     'relation', r.relation,
                     'links', CAST(r.links AS jsonb),
-                    'applicant_org_code', i.code,
-                    'expert_org_code', r.expert_code), :found_at
+                    'applicant_org_code', i.lead_code,
+                    'expert_org_code', r.expert_code) || CASE
+                        WHEN i.code IS NOT DISTINCT FROM i.lead_code THEN CAST('{{}}' AS jsonb)
+                        ELSE jsonb_build_object('partner_org_code', i.code) END, :found_at
                 FROM {_SAME_ORG_PAIRS}
+                {ranked}
                 ON CONFLICT (round_id, application_id, expert_id, kind)
                 DO UPDATE SET evidence = excluded.evidence
                 WHERE c.evidence IS DISTINCT FROM excluded.evidence
