@@ -148,3 +148,25 @@ async def test_the_invariant_check_catches_a_total_its_transfers_do_not_explain(
         ("account_totals_differ", ledger["project"]),
     }
     assert await ReportRepository(session).integrity_violations() == []
+
+
+async def test_a_transfer_finds_earlier_ones_by_index_never_by_reading_the_whole_ledger(
+    session: AsyncSession, funds: Funds
+) -> None:
+    # PL/pgSQL keeps each statement's plan; one made on a small table (a new database) could
+    # read every transfer and every failure on each call, a cost growing with the ledger.
+    treasury = await funds.account(code="treasury")
+    fund = await funds.account(code="program_fund", debits_must_not_exceed_credits=True)
+    scans = sa.text(
+        "SELECT coalesce(sum(seq_scan), 0) FROM pg_stat_xact_user_tables"
+        " WHERE schemaname = 'funds' AND relname IN ('transfers', 'transfer_failures')"
+    )
+    before = await session.scalar(scans)
+    for n in range(1, 21):  # a plain transfer, a hold with its post, a refusal: every lookup
+        hold = transfer(treasury, fund, 2, pending=True)
+        sent = [transfer(treasury, fund, n), hold, post(hold), transfer(fund, treasury, 10**9)]
+        assert outcomes(await funds.transfers(*sent)) == [
+            *["created"] * 3,
+            "transfer.exceeds_credits",
+        ]
+    assert await session.scalar(scans) == before
