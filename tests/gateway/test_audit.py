@@ -97,3 +97,17 @@ async def test_the_portals_forms_are_left_to_the_api_calls_they_make(
     await gateway_client.post("/login", data={"username": "x", "password": "y"})
     await gateway_client.post("/auth/token", data={"username": "nobody", "password": "wrong-one"})
     assert [e.path for e in await _entries(session)] == ["/auth/token"]
+
+
+async def test_the_database_hashes_any_text_as_verify_does(
+    gateway_client: AsyncClient, session: AsyncSession
+) -> None:
+    # The rows are numbered and hashed by PostgreSQL, checked by Python: non-ASCII text,
+    # quotes, backslashes and a missing actor must hash the same on both sides.
+    for path in ('/auth/项目/申报书"引号"', "/auth/back\\slash", "/auth/%E4%B8%AD"):
+        await gateway_client.post(path, headers={"X-Request-ID": 'req-"q"'})
+    entries = await _entries(session)
+    assert [e.path for e in entries] == ['/auth/项目/申报书"引号"', "/auth/back\\slash", "/auth/中"]
+    assert {e.actor for e in entries} == {None}
+    result = await verify(session)
+    assert (result.ok, result.checked) == (True, 3)

@@ -1,7 +1,9 @@
 """The audit log's hash chain: each row's hash covers its content and the previous row's hash.
 
 Rows are numbered without gaps under an advisory lock, so a deleted row shows as a gap, an
-edited row as a hash that no longer matches, and a reordered pair as broken links.
+edited row as a hash that no longer matches, and a reordered pair as broken links. The database
+numbers and hashes the rows it appends (`gateway.append_audit`, in the migration
+`audit_append_1`); `entry_hash` is the same hash, for `verify`.
 """
 
 from __future__ import annotations
@@ -31,10 +33,11 @@ class AuditRecord:
     client_address: str | None
 
 
-def entry_hash(seq: int, prev_hash: str, record: AuditRecord) -> str:
-    content = json.dumps(
+def content_after_seq(record: AuditRecord) -> str:
+    """The hashed JSON array [seq, at, actor, ...] after "[seq,": the database numbers the rows
+    and completes it (`gateway.append_audit`)."""
+    rest = json.dumps(
         [
-            seq,
             record.at.isoformat(),
             record.actor,
             record.method,
@@ -46,37 +49,20 @@ def entry_hash(seq: int, prev_hash: str, record: AuditRecord) -> str:
         ensure_ascii=False,
         separators=(",", ":"),
     )
+    return rest[1:]
+
+
+def entry_hash(seq: int, prev_hash: str, record: AuditRecord) -> str:
+    content = f"[{seq},{content_after_seq(record)}"
     return hashlib.sha256(f"{prev_hash}|{content}".encode()).hexdigest()
 
 
 async def append_all(repository: ChainAppender, records: list[AuditRecord]) -> list[int]:
     """Appends `records` in order, under the chain's lock; their sequence numbers."""
-    await repository.lock_chain()
-    seq, prev = await repository.last_link() or (0, GENESIS)
-    rows: list[dict[str, object]] = []
-    numbers: list[int] = []
-    for record in records:
-        seq += 1
-        digest = entry_hash(seq, prev, record)
-        rows.append(
-            {
-                "seq": seq,
-                "at": record.at,
-                "actor": record.actor,
-                "method": record.method,
-                "path": record.path,
-                "status": record.status,
-                "request_id": record.request_id,
-                "client_address": record.client_address,
-                "prev_hash": prev,
-                "hash": digest,
-            }
-        )
-        prev = digest
-        numbers.append(seq)
-    if rows:
-        await repository.insert(rows)
-    return numbers
+    if not records:
+        return []
+    last = await repository.append(records, [content_after_seq(r) for r in records])
+    return list(range(last - len(records) + 1, last + 1))
 
 
 @dataclass(frozen=True)

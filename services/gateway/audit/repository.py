@@ -1,13 +1,13 @@
 """The SQL of the audit log: appending under the chain's lock, reading in order.
 
 Appending runs on every write the gateway passes, so `ChainAppender` speaks to asyncpg
-directly (three statements a batch); SQLAlchemy's async path cost about 0.3 ms of CPU a
+directly (one statement a batch); SQLAlchemy's async path cost about 0.3 ms of CPU a
 statement (see `shared.db.CompiledRead`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 import asyncpg
 import sqlalchemy as sa
@@ -15,29 +15,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.gateway.models import AuditEntry
 
-AUDIT_LOCK_ID = 0x5C1_0002
-_COLUMNS = (
-    "seq",
-    "at",
-    "actor",
-    "method",
-    "path",
-    "status",
-    "request_id",
-    "client_address",
-    "prev_hash",
-    "hash",
-)
-_TYPES = ("int8", "timestamptz", "text", "text", "text", "int4", "text", "text", "text", "text")
-_INSERT = (
-    f"INSERT INTO gateway.audit_log ({', '.join(_COLUMNS)}) SELECT * FROM unnest("
-    + ", ".join(f"${i}::{kind}[]" for i, kind in enumerate(_TYPES, start=1))
-    + ")"
+if TYPE_CHECKING:
+    from services.gateway.audit.chain import AuditRecord
+
+_APPEND = (
+    "SELECT gateway.append_audit($1::timestamptz[], $2::text[], $3::text[], $4::text[],"
+    " $5::int4[], $6::text[], $7::text[], $8::text[])"
 )
 
 
 class ChainAppender:
-    """Appends rows at the end of the chain, on a driver connection inside a transaction."""
+    """Appends rows at the end of the chain, on a driver connection: in one statement, which
+    is its own transaction on an autocommit connection or part of the caller's."""
 
     def __init__(self, connection: asyncpg.Connection) -> None:
         self.connection = connection
@@ -48,21 +37,21 @@ class ChainAppender:
         raw = await (await session.connection()).get_raw_connection()
         return cls(raw.driver_connection)
 
-    async def lock_chain(self) -> None:
-        """Held until the transaction ends: one appender at a time numbers the rows."""
-        await self.connection.execute("SELECT pg_advisory_xact_lock($1)", AUDIT_LOCK_ID)
-
-    async def last_link(self) -> tuple[int, str] | None:
-        """(sequence number, hash) of the last row, if there is one."""
-        last = await self.connection.fetchrow(
-            "SELECT seq, hash FROM gateway.audit_log ORDER BY seq DESC LIMIT 1"
+    async def append(self, records: Sequence[AuditRecord], contents: Sequence[str]) -> int:
+        """Numbers, hashes and inserts the rows under the chain's lock; the last row's seq.
+        `contents` is each record's hashed JSON after its seq (`chain.content_after_seq`)."""
+        last: int = await self.connection.fetchval(
+            _APPEND,
+            [r.at for r in records],
+            [r.actor for r in records],
+            [r.method for r in records],
+            [r.path for r in records],
+            [r.status for r in records],
+            [r.request_id for r in records],
+            [r.client_address for r in records],
+            list(contents),
         )
-        return (last["seq"], last["hash"]) if last else None
-
-    async def insert(self, rows: list[dict[str, Any]]) -> None:
-        await self.connection.execute(
-            _INSERT, *([row[column] for row in rows] for column in _COLUMNS)
-        )
+        return last
 
 
 class AuditRepository:
