@@ -3,13 +3,16 @@ the trace id, inside a trace: `shared/tracing.py`)."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
-import sys
+import threading
+import time
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
+import orjson
 from opentelemetry import trace
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -42,11 +45,66 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        try:
+            return orjson.dumps(entry, default=str).decode()  # a tenth of json.dumps' time
+        except TypeError:  # what orjson refuses (an integer beyond 64 bits)
+            return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+class BufferedStreamHandler(logging.StreamHandler[TextIO]):
+    """Writes each record as it comes, but hands the lines to the operating system at most every
+    `flush_seconds` (a thread flushes what is waiting), and at once for a warning or an error
+    (with the lines before it) and at exit. The gateway logs a line per request: a system call
+    for each line was about a tenth of its CPU per request (bench/README.md, the CPU budget). A
+    process killed outright loses at most the last `flush_seconds` of info lines."""
+
+    def __init__(self, stream: TextIO, flush_seconds: float = 0.1) -> None:
+        super().__init__(stream)
+        self.flush_seconds = flush_seconds
+        self._waiting = False
+        threading.Thread(target=self._flush_now_and_then, name="log-flush", daemon=True).start()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.stream.write(self.format(record) + self.terminator)
+            if record.levelno >= logging.WARNING:
+                self.flush()
+            else:
+                self._waiting = True
+        except RecursionError:
+            raise
+        except Exception:
+            self.handleError(record)
+
+    def flush(self) -> None:
+        self._waiting = False
+        super().flush()
+
+    def _flush_now_and_then(self) -> None:
+        while True:
+            time.sleep(self.flush_seconds)
+            if self._waiting:
+                with self.lock:  # type: ignore[union-attr]  # set by Handler.createLock
+                    self.flush()
+
+
+def _stderr_unbuffered_by_line() -> TextIO:
+    """Standard error with a buffer of its own: Python's is flushed at every newline."""
+    raw = io.FileIO(2, "w", closefd=False)
+    return io.TextIOWrapper(
+        io.BufferedWriter(raw, buffer_size=1 << 16), encoding="utf-8", errors="backslashreplace"
+    )
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    # What the JSON line never shows, not worked out for each record (the caller's file and
+    # line, thread and process): half the cost of an access log line (Logging HOWTO,
+    # "Optimization").
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+    handler = BufferedStreamHandler(_stderr_unbuffered_by_line())
     handler.setFormatter(JsonFormatter(service))
     root = logging.getLogger()
     root.handlers[:] = [handler]
