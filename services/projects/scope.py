@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.projects.exceptions import DutyConflict, NotManager
@@ -86,7 +87,9 @@ async def _partner_in_any(
         sa.select(ConsortiumPart.application_id)
         .where(
             ConsortiumPart.org_id == org_id,
-            ConsortiumPart.application_id.in_([a.id for a in applications]),
+            # one array parameter, however many applications (a decision list has hundreds)
+            ConsortiumPart.application_id
+            == sa.any_(sa.literal([a.id for a in applications], ARRAY(sa.Uuid()))),
         )
         .limit(1)
     )

@@ -99,7 +99,7 @@ def _item(row: Any) -> RoundItem:
         keywords=frozenset(_strings(row.keywords)),
         title=row.title,
         org_name=row.org_name,
-        partner_codes=frozenset(row.partner_codes or ()),
+        partner_codes=frozenset(code for code in row.partner_codes or () if code),
         avoid_reasons=reasons,
     )
 
