@@ -8,12 +8,12 @@
 -- voids, duplicate ids, failures or holds need is run only when the batch has them.
 -- v3: the same answers for about half the CPU (bench/ledger_sql.py). Each statement's plan is
 -- made once per connection (the SET below), not again on every call. Every lookup of a
--- transfer by id is an index probe per batch entry (LATERAL ... LIMIT 1: the LIMIT keeps the
--- planner from flattening it), and accounts and holds are updated by index: never a join the
--- planner may turn into a hash join over a whole table. The arrays are aggregated from rows
--- already in order, one sort per statement instead of one per aggregate. (A plan made while
--- funds.transfers was small, in a new database before its first ANALYZE, read every transfer
--- and every failure on each call: a cost that grew with the ledger.)
+-- transfer by id is an index probe per batch entry (LATERAL ... OFFSET 0: the OFFSET keeps the
+-- planner from flattening it into a join; a LIMIT 1 would too, but makes a scan look cheap),
+-- and accounts and holds are updated by index: never a join the planner may run as a hash join
+-- over a whole table, as v2's lookups were, read every transfer and every failure on each call
+-- (a cost that grew with the ledger). The arrays are aggregated from rows already in order, one
+-- sort per statement instead of one per aggregate.
 CREATE OR REPLACE FUNCTION funds.apply_transfers(
   p_batch jsonb, p_actor text, p_now timestamptz, p_approved boolean
 ) RETURNS text[] LANGUAGE plpgsql
@@ -110,7 +110,7 @@ BEGIN
               FROM unnest(s_pid) WITH ORDINALITY AS s(pid, n)
               LEFT JOIN unnest(t_id) WITH ORDINALITY AS u(id, o) ON u.id = s.pid
              GROUP BY s.pid, s.n) q
-      LEFT JOIN LATERAL (SELECT * FROM funds.transfers t WHERE t.id = q.pid LIMIT 1) p ON true;
+      LEFT JOIN LATERAL (SELECT * FROM funds.transfers t WHERE t.id = q.pid OFFSET 0) p ON true;
   END IF;
 
   ids := ARRAY(SELECT DISTINCT a FROM (
@@ -137,8 +137,8 @@ BEGIN
   IF cardinality(s_pid) > 0 THEN
     SELECT array_agg(r.kind ORDER BY s.n) INTO s_resolved
       FROM unnest(s_pid) WITH ORDINALITY AS s(pid, n)
-      LEFT JOIN LATERAL (SELECT t.kind FROM funds.transfers t WHERE t.pending_id = s.pid LIMIT 1) r
-        ON true;
+      LEFT JOIN LATERAL (SELECT t.kind FROM funds.transfers t WHERE t.pending_id = s.pid
+                          OFFSET 0) r ON true;
   END IF;
 
   SELECT array_agg(CASE
@@ -148,10 +148,10 @@ BEGIN
              CASE WHEN fl.body_hash = u.h THEN fl.code ELSE 'transfer.exists_different' END
            END ORDER BY u.o) INTO pre
     FROM unnest(t_id, t_hash) WITH ORDINALITY AS u(id, h, o)
-    LEFT JOIN LATERAL (SELECT x.id, x.body_hash FROM funds.transfers x WHERE x.id = u.id LIMIT 1) t
-      ON true
+    LEFT JOIN LATERAL (SELECT x.id, x.body_hash FROM funds.transfers x WHERE x.id = u.id
+                        OFFSET 0) t ON true
     LEFT JOIN LATERAL (SELECT x.id, x.body_hash, x.code FROM funds.transfer_failures x
-                        WHERE x.id = u.id LIMIT 1) fl ON true;
+                        WHERE x.id = u.id OFFSET 0) fl ON true;
 
   res := array_fill(NULL::text, ARRAY[n]);
   o_dr := array_fill(NULL::uuid, ARRAY[n]);
