@@ -35,6 +35,7 @@ from services.gateway.headers import SecurityHeadersMiddleware
 from services.gateway.identity.endpoints import router as identity_router
 from services.gateway.models import events
 from services.gateway.own_tokens import OwnServiceTokens
+from services.gateway.proxy.fast_path import ProxyFastPath
 from services.gateway.proxy.forward import Forwarder
 from services.gateway.proxy.openapi import ServiceDocs, merge
 from services.gateway.ratelimit import RateLimiter
@@ -253,6 +254,14 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.public_routes = PUBLIC_ROUTES
     install_error_handlers(app)
     install_db_error_handlers(app)
+
+    async def forward(request: Request) -> Any:
+        return await request.app.state.forwarder(request)
+
+    proxy_route = ProxyRoute(
+        "/api/{service}/{path:path}", forward, methods=PROXY_METHODS, include_in_schema=False
+    )
+    app.add_middleware(ProxyFastPath, route=proxy_route)  # the innermost: after guard and audit
     app.add_middleware(GuardMiddleware, app_state=app.state, settings=settings)
     app.add_middleware(AuditMiddleware, app_state=app.state)
     install_input_bounds(app)
@@ -287,21 +296,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         documents = await request.app.state.service_docs.documents()
         return JSONResponse(merge(own_openapi(), documents))
 
-    async def forward(request: Request) -> Any:
-        return await request.app.state.forwarder(request)
-
     app.add_route("/openapi.json", openapi_json, methods=["GET"], include_in_schema=False)
     app.add_route("/docs", swagger_ui, methods=["GET"], include_in_schema=False)
     app.add_route("/docs/assets/{name:path}", asset, methods=["GET"], include_in_schema=False)
     app.add_route("/redoc", redoc, methods=["GET"], include_in_schema=False)
     # First: most requests are for the services, and the gateway's own routes never start
     # with /api/, so they need not be tried one by one before it.
-    app.router.routes.insert(
-        0,
-        ProxyRoute(
-            "/api/{service}/{path:path}", forward, methods=PROXY_METHODS, include_in_schema=False
-        ),
-    )
+    app.router.routes.insert(0, proxy_route)  # what ProxyFastPath does not take
 
     async def portal(request: Request) -> Any:
         return await request.app.state.forwarder.portal(request)
