@@ -5,6 +5,7 @@ problem response, and anything else it raises still reaches the outer error hand
 
 from __future__ import annotations
 
+from opentelemetry import trace
 from starlette.requests import Request
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -20,6 +21,10 @@ class ProxyFastPath:
             match, child = self.route.matches(scope)
             if match == Match.FULL:  # a method the route refuses goes on, to be told 405
                 scope.update(child)
+                span = trace.get_current_span()  # the request's server span, when tracing
+                if span.is_recording():  # named by its route, as FastAPI names those it routes
+                    span.set_attribute("http.route", self.route.path_format)
+                    span.update_name(f"{scope['method']} {self.route.path_format}")
                 response = await scope["app"].state.forwarder(Request(scope, receive))
                 await response(scope, receive, send)
                 return
