@@ -69,6 +69,7 @@ REQUEST_TIMEOUT_SECONDS = 60.0
 # Throughput against the bare endpoint: one transfer a request (issue 17), and batches.
 SINGLE_TARGET = 0.35
 BATCH_TARGET = 0.5
+BATCH_CONCURRENCY = 8  # connections for batches of more than one transfer, unless told
 
 
 # --- the load generator (a process of its own) ----------------------------------------------
@@ -521,7 +522,7 @@ def measure(args: argparse.Namespace, say: Callable[[str], None]) -> dict[str, A
             token = login(stack.gateway_url, password)
             if spec.kind == "ledger":
                 spec.headers = {"Authorization": f"Bearer {token}"}
-                spec.concurrency = args.concurrency
+                spec.concurrency = ledger_concurrency(args, spec.batch)
             spec.warmup_seconds, spec.duration_seconds = args.warmup, args.duration
             say(
                 f"{label}: {spec.warmup_seconds:g} s warm-up, {spec.duration_seconds:g} s"
@@ -536,6 +537,16 @@ def measure(args: argparse.Namespace, say: Callable[[str], None]) -> dict[str, A
     return {"measured": measured, "check": check, "pgbench": pgbench}
 
 
+def ledger_concurrency(args: argparse.Namespace, batch: int) -> int:
+    if args.concurrency is not None:
+        return int(args.concurrency)
+    return int(args.bare_concurrency) if batch == 1 else BATCH_CONCURRENCY
+
+
+def _concurrencies(args: argparse.Namespace) -> str:
+    return "/".join(str(ledger_concurrency(args, batch)) for batch in args.batch)
+
+
 def report(outcome: dict[str, Any], args: argparse.Namespace) -> str:
     measured: list[Measured] = outcome["measured"]
     check, pgbench = outcome["check"], outcome["pgbench"]
@@ -546,7 +557,7 @@ def report(outcome: dict[str, Any], args: argparse.Namespace) -> str:
         f"SciPlan funds: transfers  {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
         f"  {platform.node()}  {os.cpu_count()} CPUs  Python {platform.python_version()}",
         f"closed loop, {args.warmup:g} s warm-up + {args.duration:g} s measured per scenario;"
-        f" ledger scenarios {args.concurrency} connections, bare {args.bare_concurrency}",
+        f" ledger scenarios {_concurrencies(args)} connections, bare {args.bare_concurrency}",
         "NOTE: load generator, servers and PostgreSQL share the machine's CPUs; `others` is CPU",
         "used meanwhile outside the benchmark (other jobs): well above 0.1, rerun on a quiet box.",
         "",
@@ -607,7 +618,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=[1, 100, 1000],
         help="transfers per request, comma-separated for several runs (1,100,1000)",
     )
-    parser.add_argument("--concurrency", type=int, default=8, help="ledger connections (8)")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        help=(
+            "ledger connections (default: for one transfer a request as many as the bare"
+            f" endpoint's, so both run under the same offered load; {BATCH_CONCURRENCY} for"
+            " batches)"
+        ),
+    )
     parser.add_argument("--bare-concurrency", type=int, default=32, help="bare connections (32)")
     parser.add_argument("--accounts", type=int, default=1000, help="spread accounts (1000)")
     parser.add_argument("--pgbench-scale", type=int, default=1, help="pgbench scale (1)")
@@ -619,7 +638,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--duration must be within (0, 120] and --warmup within [0, 60]")
     if not all(1 <= b <= 8190 for b in args.batch):
         parser.error("--batch sizes must be within 1..8190")
-    if not 1 <= args.concurrency <= 256 or not 1 <= args.bare_concurrency <= 512:
+    if not 1 <= (args.concurrency or 1) <= 256 or not 1 <= args.bare_concurrency <= 512:
         parser.error("--concurrency must be within 1..256, --bare-concurrency within 1..512")
     if not 2 <= args.accounts <= 20_000:
         parser.error("--accounts must be within 2..20000")

@@ -22,3 +22,8 @@ class FundsSettings(ServiceSettings):
     projects_url: str = "http://127.0.0.1:8001"
     credit_url: str = "http://127.0.0.1:8002"
     credit_timeout_seconds: float = Field(default=5.0, gt=0)
+    # Ledger statements one actor may have running at once; batches arriving meanwhile wait
+    # and go together in the next statement (services/funds/ledger/coalescer.py).
+    ledger_statements_in_flight: int = Field(default=2, ge=1, le=64)
+    # ... unless those have run this long (waiting for a lock, say): then another one starts.
+    ledger_statement_stall_ms: int = Field(default=50, ge=1, le=60_000)

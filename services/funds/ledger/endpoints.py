@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, Header
+from fastapi import APIRouter, Body, Depends, Header, Request
 
 from services.funds.auth import LedgerReader, NowDep, TransferPoster
+from services.funds.config import FundsSettings
+from services.funds.ledger.coalescer import LedgerCoalescer
 from services.funds.ledger.schemas import BatchResults, TransferBatch, TransferView
 from services.funds.ledger.service import LedgerService, post_batch
 from shared.db import DatabaseDep, SessionDep
@@ -19,7 +21,23 @@ async def ledger_service(session: SessionDep) -> LedgerService:
     return LedgerService(session)
 
 
+async def ledger_coalescer(request: Request) -> LedgerCoalescer:
+    """The app's coalescer, made at the first batch for the app's current database."""
+    state = request.app.state
+    coalescer: LedgerCoalescer | None = getattr(state, "ledger_coalescer", None)
+    if coalescer is None or coalescer.database is not state.db:
+        settings: FundsSettings = state.settings
+        coalescer = state.ledger_coalescer = LedgerCoalescer(
+            state.db,
+            lambda: state.clock(),  # read at each statement: tests put their own clock
+            in_flight=settings.ledger_statements_in_flight,
+            stall_seconds=settings.ledger_statement_stall_ms / 1000,
+        )
+    return coalescer
+
+
 Ledger = Annotated[LedgerService, Depends(ledger_service)]
+Coalescer = Annotated[LedgerCoalescer, Depends(ledger_coalescer)]
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -48,12 +66,13 @@ IdempotencyKey = Annotated[
 async def create_transfers(
     batch: Annotated[TransferBatch, Body()],
     database: DatabaseDep,
+    coalescer: Coalescer,
     poster: TransferPoster,
     now: NowDep,
     idempotency_key: IdempotencyKey = None,
 ) -> BatchResults:
     return await post_batch(
-        database, batch, actor=poster.subject, now=now, idempotency_key=idempotency_key
+        database, coalescer, batch, actor=poster.subject, now=now, idempotency_key=idempotency_key
     )
 
 

@@ -26,8 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.funds.access.repository import AccessRepository
 from services.funds.access.scope import funds_scope
 from services.funds.exceptions import IdempotencyKeyReused, TransferNotFound
+from services.funds.ledger.coalescer import LedgerCoalescer
 from services.funds.ledger.codes import CREATED, EXISTS, outcome, refusal
-from services.funds.ledger.repository import LedgerRepository, create_transfers_alone
+from services.funds.ledger.repository import LedgerRepository
 from services.funds.ledger.schemas import (
     BatchResults,
     TransferIn,
@@ -70,24 +71,22 @@ def summarize(results: list[TransferResult]) -> BatchResults:
 
 async def post_batch(
     database: Database,
+    coalescer: LedgerCoalescer,
     batch: Sequence[TransferIn],
     *,
     actor: str,
     now: datetime,
     idempotency_key: str | None = None,
 ) -> BatchResults:
-    """A batch from the API. Without an Idempotency-Key it is one statement on an autocommit
-    connection (the ledger function is the whole write); with one, claiming the key, the batch
-    and keeping the answer commit together in a session's transaction. Either way the request
-    holds one connection of the pool, never two."""
+    """A batch from the API. Without an Idempotency-Key it goes to the coalescer, which sends it
+    in one statement on an autocommit connection (the ledger function is the whole write),
+    together with the same actor's batches that arrived while the previous statement ran. With
+    a key, claiming the key, the batch and keeping the answer commit together in a session's
+    transaction. Either way the request holds at most one connection of the pool."""
     if idempotency_key is None:
         if not batch:
             return summarize([])
-        async with database.reading() as connection:
-            # Every field, defaults included, as create_transfers sends it (the body hash).
-            canonical = batch_adapter.dump_json(list(batch)).decode()
-            answers = await create_transfers_alone(connection, canonical, actor=actor, now=now)
-        return summarize(_results(batch, answers))
+        return summarize(_results(batch, await coalescer.create(batch, actor=actor)))
     async with database.sessionmaker() as session, session.begin():
         return await LedgerService(session).create_batch(
             batch, actor=actor, now=now, idempotency_key=idempotency_key
