@@ -1,7 +1,8 @@
-"""The ceiling: a bare FastAPI hello endpoint, served with the options of `sciplan.serve`.
+"""The ceiling: a bare FastAPI hello endpoint, served with uvicorn's stock protocols.
 
-`python -m bench.hello PORT` runs it on 127.0.0.1 (uvloop, httptools, no access log), so the
-only difference from a SciPlan service is the application itself.
+`python -m bench.hello PORT` runs it on 127.0.0.1 (uvloop, httptools, no access log). The
+services differ in the application, and in writing each response in one piece
+(`shared/http_server.py`, which the baseline leaves out so that it stays uvicorn as shipped).
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ import sys
 import uvicorn
 from fastapi import FastAPI
 
+from shared.http_server import OneWriteHttpProtocol
 from shared.logging import configure_logging
 from shared.settings import ServiceSettings
 
@@ -87,7 +88,7 @@ def main() -> None:
         log_config=None,
         access_log=False,
         loop="uvloop",
-        http="httptools",
+        http=OneWriteHttpProtocol,  # httptools, each response in one write
         timeout_graceful_shutdown=5,
         # The client address is the TCP peer: uvicorn would otherwise take X-Forwarded-For from
         # 127.0.0.1 on its own; the gateway decides whom to believe (`trusted_proxies`).
