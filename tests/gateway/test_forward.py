@@ -222,6 +222,21 @@ async def test_the_gateway_proves_each_request_it_forwards(
     assert digest == hashlib.sha256(b'{"b": 2}').hexdigest()
 
 
+async def test_a_read_is_forwarded_without_a_proof_not_even_the_callers(
+    echo_upstream: str, gateway_client: AsyncClient, make_user: MakeUser, login: Login
+) -> None:
+    """Services ask for the proof on writes only; a read carries none, and one the caller
+    made up is dropped as on a write."""
+    token = (await login(await make_user(Role.applicant)))["access_token"]
+    response = await gateway_client.get(
+        "/api/credit/v1/things?q=1",
+        headers=bearer(token) | {PROOF_HEADER: "t=1,d=forged,s=forged"},
+    )
+    seen = response.json()
+    assert seen["method"] == "GET"
+    assert PROOF_HEADER.lower() not in seen["headers"]
+
+
 async def test_large_bodies_stream_through_with_their_proof_and_length(
     gateway: FastAPI,
     echo_upstream: str,
