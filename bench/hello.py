@@ -12,6 +12,8 @@ import sys
 import uvicorn
 from fastapi import FastAPI
 
+from shared.http_server import OneWriteHttpProtocol
+
 app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
 
 
@@ -22,6 +24,8 @@ async def hello() -> dict[str, str]:
 
 def main() -> None:
     port = int(sys.argv[1])
+    # `--one-write`: the services' protocol instead, for bench.http_protocol's comparison.
+    one_write = sys.argv[2:] == ["--one-write"]
     uvicorn.run(
         app,
         host="127.0.0.1",
@@ -30,7 +34,7 @@ def main() -> None:
         log_level="warning",
         access_log=False,
         loop="uvloop",
-        http="httptools",
+        http=OneWriteHttpProtocol if one_write else "httptools",
         timeout_graceful_shutdown=5,
     )
 
