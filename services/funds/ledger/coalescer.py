@@ -13,14 +13,15 @@ longer than that.
 
 Joining batches keeps their meaning:
 - Transfers are applied in order, and each succeeds or fails on its own. The only exception is a
-  linked chain, and a chain never crosses a batch's end. A batch that ends inside an open chain
-  is refused as a whole by the function, so `joinable` keeps it out.
+  linked chain, and a chain never crosses a batch's end. In a batch that ends inside a chain,
+  the function fails that open chain; joined to the next batch, the chain would run on into it
+  instead, so `joinable` keeps such a batch out.
 - Batches that arrive together have no order between them; joined, they run in arrival order.
 - The actor is one per statement, so batches of different actors are never joined.
 - The statement's `now` is read when it is sent.
 - A joined statement can fail for a reason other than the ledger being busy (which the client is
-  told to retry). Then each batch is sent again alone, so one batch's error never becomes
-  another's.
+  told to retry) or the database being out of reach. Then each batch is sent again alone, so
+  one batch's error never becomes another's.
 """
 
 from __future__ import annotations
