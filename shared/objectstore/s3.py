@@ -58,7 +58,10 @@ class S3Store:
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                timeout=self.timeout, auto_decompress=False, raise_for_status=False
+                timeout=self.timeout,
+                cookie_jar=aiohttp.DummyCookieJar(),  # nothing to keep: each request is signed
+                auto_decompress=False,
+                raise_for_status=False,
             )
         return self._session
 

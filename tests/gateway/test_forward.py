@@ -41,6 +41,10 @@ async def _echo(request: web.Request) -> web.Response:
         )
     if request.path == "/v1/large":
         return web.Response(body=LARGE, content_type="application/pdf")
+    if request.path == "/v1/sign-in":
+        signed_in = web.json_response({"signed_in": True})
+        signed_in.set_cookie("sp_session", "alices-session", httponly=True, path="/")
+        return signed_in
     return web.json_response(
         {
             "method": request.method,
@@ -235,6 +239,35 @@ async def test_a_read_is_forwarded_without_a_proof_not_even_the_callers(
     seen = response.json()
     assert seen["method"] == "GET"
     assert PROOF_HEADER.lower() not in seen["headers"]
+
+
+async def test_a_cookie_one_visitor_is_given_never_goes_up_with_anothers_request(
+    gateway: FastAPI,
+    echo_upstream: str,
+    gateway_client: AsyncClient,
+    make_user: MakeUser,
+    login: Login,
+) -> None:
+    """The gateway's one client session keeps no cookies: a session cookie an upstream sets
+    for Alice goes to Alice's browser only. (An upstream named by host name, as in
+    docker-compose: a cookie jar keeps cookies of host names, not of IP addresses.)"""
+    replicas = gateway.state.forwarder.replicas
+    replicas["credit"] = Replicas([echo_upstream.replace("127.0.0.1", "localhost")])
+    alice = (await login(await make_user(Role.applicant)))["access_token"]
+    bob = (await login(await make_user(Role.applicant)))["access_token"]
+
+    signed_in = await gateway_client.get("/api/credit/v1/sign-in", headers=bearer(alice))
+    assert signed_in.status_code == 200, signed_in.text
+    assert "sp_session=alices-session" in signed_in.headers["set-cookie"]
+    gateway_client.cookies.clear()  # what Alice's browser keeps, Bob's does not have
+
+    bare = await gateway_client.get("/api/credit/v1/things", headers=bearer(bob))
+    assert bare.status_code == 200, bare.text
+    assert "cookie" not in bare.json()["headers"]
+    own = await gateway_client.get(
+        "/api/credit/v1/things", headers=bearer(bob) | {"Cookie": "sp_session=bobs-session"}
+    )
+    assert own.json()["headers"]["cookie"] == "sp_session=bobs-session"
 
 
 async def test_large_bodies_stream_through_with_their_proof_and_length(
