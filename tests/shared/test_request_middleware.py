@@ -4,13 +4,14 @@ is logged: by the gateway always, by a service behind it only when it needs a lo
 from __future__ import annotations
 
 import logging
+import os
 
 import httpx
 import pytest
 from fastapi import FastAPI, HTTPException
 
 from shared.metrics import ServiceMetrics
-from shared.middleware import RequestIdMiddleware
+from shared.middleware import RequestIdMiddleware, RequestIds
 
 
 def app_with(*, log_every_request: bool) -> tuple[FastAPI, ServiceMetrics]:
@@ -39,6 +40,28 @@ async def test_the_request_id_is_the_callers_when_well_formed_and_made_otherwise
     assert kept.headers["X-Request-ID"] == "abc-123"
     assert made.headers["X-Request-ID"] not in ("", "no spaces <allowed>")
     assert len(made.headers["X-Request-ID"]) == 32
+
+
+def test_made_ids_never_repeat_within_a_process_across_processes_or_after_a_fork() -> None:
+    ids = RequestIds()
+    mine = [ids.new() for _ in range(1000)]
+    assert len(set(mine)) == 1000
+    assert all(len(made) == 32 and int(made, 16) >= 0 for made in mine)
+    another_process = RequestIds().new()  # another process: another random prefix
+    assert another_process[:16] != mine[0][:16]
+
+    reading, writing = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child makes its next id and exits at once
+        os.write(writing, ids.new().encode())
+        os._exit(0)
+    os.close(writing)
+    made_in_child = os.read(reading, 64).decode()
+    os.close(reading)
+    os.waitpid(child, 0)
+    assert len(made_in_child) == 32
+    assert made_in_child[:16] != mine[0][:16]  # not the parent's next id
+    assert made_in_child != ids.new()
 
 
 async def test_requests_are_counted_by_route_template_and_status() -> None:
