@@ -17,7 +17,7 @@ the warm-up).
 
 Two engines send the requests. `raw` (the default) keeps each connection as an asyncio
 protocol, writes a request prepared once as bytes and parses the answer with httptools, the
-parser uvicorn uses: about a quarter of aiohttp's CPU per request. That matters here because
+parser uvicorn uses: a quarter to a half of aiohttp's CPU per request. That matters here because
 the load generator shares the machine's two cores with what it measures: CPU it spends is CPU
 the servers do not get. `aiohttp` is the client earlier figures were measured with.
 """
@@ -240,10 +240,7 @@ class _Run:
                     if session is not None:
                         status = await self._aiohttp_get(session, targets[turn], headers)
                     else:
-                        if connection is None or not connection.reusable:
-                            if connection is not None:
-                                connection.close()
-                            connection = await RawConnection.open(*self.address)
+                        connection = await self._reusable(connection)
                         status = await connection.request(self.prepared[turn])
                     if status != 200:
                         error = f"status {status}"
@@ -258,6 +255,14 @@ class _Run:
         finally:
             if connection is not None:
                 connection.close()
+
+    async def _reusable(self, connection: RawConnection | None) -> RawConnection:
+        """`connection` if it can take another request, else a new one in its place."""
+        if connection is not None and connection.reusable:
+            return connection
+        if connection is not None:
+            connection.close()
+        return await RawConnection.open(*self.address)
 
     @staticmethod
     async def _aiohttp_get(

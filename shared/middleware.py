@@ -32,9 +32,10 @@ SLOW_SECONDS = 1.0
 
 class RequestIds:
     """Ids for requests that come without one: 32 hex digits, as a uuid4's, made of 64 random
-    bits fixed for the process and a counter. As unlikely to repeat across processes and
-    restarts, at a fraction of the cost (uuid4 asks the kernel for randomness every time, 2%
-    of the gateway's CPU per request). A forked child starts its own series."""
+    bits fixed for the process and a counter: two processes share a prefix once in 2**64, and
+    a caller may send an id of its own anyway, so nothing relies on them being unguessable.
+    uuid4 asked the kernel for randomness every time: 2% of the gateway's CPU per request.
+    A forked child starts its own series."""
 
     def __init__(self) -> None:
         self.reset()
