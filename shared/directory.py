@@ -7,7 +7,7 @@ person?" or "which organization is this user in?" is a local query.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -127,10 +127,37 @@ def _user_query(tables: DirectoryTables) -> CompiledRead:
 async def find_user(
     on: AsyncSession | AsyncConnection, tables: DirectoryTables, user_id: UUID
 ) -> Mapping[str, Any] | None:
-    """The user and their organization as the directory replica knows them (on every
-    `GET /v1/me`: one statement, straight to the driver)."""
+    """The user and their organization as the directory replica knows them (one statement,
+    straight to the driver)."""
     row = await _user_query(tables).first(on, user_id=user_id)
     return dict(row) if row is not None else None
+
+
+def caller_query(tables: DirectoryTables, extra: Sequence[sa.ColumnElement[Any]]) -> CompiledRead:
+    """One row for the caller `user_id` (NULL for a service account), whether or not the
+    directory knows them: their directory row and organization (NULLs if unknown) and the
+    `extra` columns, scalar subqueries of the service's own that may use the parameters
+    `user_id` and `org_id` (the organization the caller's token names).
+
+    `GET /v1/me`, which every portal page asks, reads all it shows in this one statement: each
+    further round trip to PostgreSQL cost the service about a tenth of the request's CPU.
+    """
+    users, orgs = tables.users, tables.organizations
+    caller = sa.select(sa.cast(sa.bindparam("user_id"), PgUUID).label("user_id")).subquery("caller")
+    return CompiledRead(
+        sa.select(
+            users.c.id,
+            users.c.display_name,
+            orgs.c.id.label("org_id"),
+            orgs.c.name.label("org_name"),
+            orgs.c.credit_code.label("org_credit_code"),
+            *extra,
+        ).select_from(
+            caller.outerjoin(users, users.c.id == caller.c.user_id).outerjoin(
+                orgs, users.c.org_id == orgs.c.id
+            )
+        )
+    )
 
 
 async def display_names(

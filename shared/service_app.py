@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -19,7 +19,6 @@ import sqlalchemy as sa
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.auth.active_users import ActiveUsers
 from shared.auth.dependencies import CurrentPrincipal
@@ -28,7 +27,7 @@ from shared.auth.jwks import FetchDocument, JwksCache, http_jwks_fetcher
 from shared.auth.service_account import ServiceTokens
 from shared.auth.tokens import Principal, TokenVerifier
 from shared.db import Database, ReadDep, install_db_error_handlers
-from shared.directory import DirectoryTables, directory_handlers, directory_lookup, find_user
+from shared.directory import DirectoryTables, caller_query, directory_handlers, directory_lookup
 from shared.errors import ServiceUnavailable, Text, install_error_handlers, problem_response
 from shared.events.consumer import EventConsumer
 from shared.events.dead_letter_routes import dead_letter_router
@@ -53,7 +52,15 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
 )
 
 
-MeDetails = Callable[[AsyncConnection, Principal], Awaitable[dict[str, Any]]]
+@dataclass(frozen=True)
+class MeDetails:
+    """What a service adds about the caller to `GET /v1/me` (under `details`), read in the same
+    statement as the caller's directory row (`shared.directory.caller_query`): `columns` are
+    labelled scalar subqueries on the parameters `user_id` and `org_id`, and `describe` makes
+    the details of that row and the caller's principal."""
+
+    columns: Sequence[sa.ColumnElement[Any]]
+    describe: Callable[[Mapping[str, Any], Principal], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -121,9 +128,12 @@ def _health_router(settings: ServiceSettings, parts: ServiceParts) -> APIRouter:
             detail=Text("数据库不可达", "Database unreachable"),
         )
 
+    details = parts.me_details
+    caller = caller_query(parts.directory, details.columns if details is not None else ())
+
     @router.get("/v1/me", response_model=MeResponse, summary="The caller as this service sees it")
     async def me(principal: CurrentPrincipal, connection: ReadDep) -> MeResponse:
-        # Autocommit, straight to the driver: each portal page asks (shared.db.CompiledRead).
+        # Autocommit, one statement straight to the driver: each portal page asks.
         view = MeResponse(
             service=settings.service_name,
             subject=principal.subject,
@@ -131,17 +141,19 @@ def _health_router(settings: ServiceSettings, parts: ServiceParts) -> APIRouter:
             roles=sorted(principal.roles),
             token_expires_at=principal.expires_at,
         )
-        if principal.user_id is not None:
-            row = await find_user(connection, parts.directory, principal.user_id)
-            if row is not None:
-                view.in_directory = True
-                view.display_name = row["display_name"]
-                if row["org_id"] is not None:
-                    view.organization = OrganizationView(
-                        id=row["org_id"], name=row["org_name"], credit_code=row["org_credit_code"]
-                    )
-        if parts.me_details is not None:
-            view.details = await parts.me_details(connection, principal)
+        if principal.user_id is None and details is None:
+            return view
+        row = await caller.first(connection, user_id=principal.user_id, org_id=principal.org_id)
+        assert row is not None  # the caller's row is there whether the directory knows them
+        if row["id"] is not None:
+            view.in_directory = True
+            view.display_name = row["display_name"]
+            if row["org_id"] is not None:
+                view.organization = OrganizationView(
+                    id=row["org_id"], name=row["org_name"], credit_code=row["org_credit_code"]
+                )
+        if details is not None:
+            view.details = details.describe(row, principal)
         return view
 
     return router

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from services.credit.config import CreditSettings
 from services.credit.files.endpoints import router as files_router
-from services.credit.files.service import me_details
+from services.credit.files.service import ME_DETAILS
 from services.credit.inbound import credit_handlers, delivery_handlers
 from services.credit.models import Base, directory, events, scope
 from services.credit.queries.endpoints import router as queries_router
@@ -57,7 +57,7 @@ def create_app(
         ],
         public_routes=PUBLIC_ROUTES,
         background=[rating_sweeper],
-        me_details=me_details,
+        me_details=ME_DETAILS,
         sources=sources,
     )
     app = create_service_app(parts, jwks_fetch=jwks_fetch)

@@ -159,3 +159,11 @@ async def test_an_organizations_administrator_sees_its_file(credit: Credit) -> N
     assert [r["id"] for r in files["organization"]["records"]] == [record["id"]]
     # its researchers do not
     assert (await credit.call("GET", "/v1/me/file", "applicant")).json()["organization"] is None
+    # `GET /v1/me` names the organization's file to its administrator alone (each portal page
+    # asks, so the caller's directory row and both subjects come in one statement).
+    admin = (await credit.call("GET", "/v1/me", "org_admin")).json()["details"]
+    assert admin["organization_credit_subject_id"] == record["subject_id"]
+    assert admin["credit_subject_id"] is None  # never named as a person
+    researcher = (await credit.call("GET", "/v1/me", "applicant")).json()["details"]
+    assert "organization_credit_subject_id" not in researcher
+    assert researcher["credit_subject_id"] is None

@@ -5,28 +5,22 @@ from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credit.models import Subject, SubjectLink
-from shared.db import CompiledRead
 
-# Asked on every `GET /v1/me` (each portal page): straight to the driver (`CompiledRead`).
-_OF_USER = CompiledRead(
-    sa.select(Subject.id).where(Subject.gateway_user_id == sa.bindparam("user_id"))
+# The caller's own subject and their organization's, read with the caller's directory row on
+# every `GET /v1/me` (`shared.directory.caller_query`: one statement for the whole answer).
+SUBJECTS_OF_CALLER = (
+    sa.select(Subject.id)
+    .where(Subject.gateway_user_id == sa.bindparam("user_id"))
+    .scalar_subquery()
+    .label("credit_subject_id"),
+    sa.select(Subject.id)
+    .where(Subject.gateway_org_id == sa.bindparam("org_id"))
+    .scalar_subquery()
+    .label("organization_credit_subject_id"),
 )
-_OF_ORG = CompiledRead(
-    sa.select(Subject.id).where(Subject.gateway_org_id == sa.bindparam("org_id"))
-)
-
-
-async def subject_id_of_user(on: AsyncConnection, user_id: UUID) -> UUID | None:
-    row = await _OF_USER.first(on, user_id=user_id)
-    return row["id"] if row is not None else None
-
-
-async def subject_id_of_organization(on: AsyncConnection, org_id: UUID) -> UUID | None:
-    row = await _OF_ORG.first(on, org_id=org_id)
-    return row["id"] if row is not None else None
 
 
 class SubjectRepository:
