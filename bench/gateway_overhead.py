@@ -468,6 +468,27 @@ def tracing_report(measured: list[Measured], sink: OtlpSink, ratio: float) -> li
     return lines
 
 
+def ceiling(direct: Measured, gateway: Measured) -> list[str]:
+    """What bounds gateway/direct on this box. Direct, one process of the service is the limit:
+    1 / its CPU per request. Through the gateway every process of the path shares the CPUs, so
+    throughput is at most CPUs / (the path's CPU per request), and at most 1 / (the service's
+    CPU per request there) too. A cheaper service raises the direct side more than the other:
+    the ratio then asks for a gateway cheaper still."""
+    path = sum(gateway.cpu_median(name) for name in ("gateway", "credit", "postgres", "loadgen"))
+    service, service_via = direct.cpu_median("credit"), gateway.cpu_median("credit")
+    cpus = os.cpu_count() or 1
+    if not path or not service or not service_via:
+        return []
+    bound = min(cpus * service / path, service / service_via)
+    return [
+        f"ceiling: through the gateway a request costs {path:.3f} ms of CPU in all (gateway,"
+        f" credit, PostgreSQL, load generator) and credit {service_via:.3f} of it; direct,",
+        f"credit's {service:.3f} ms on one core is the limit. So gateway/direct is at most"
+        f" min({cpus} x {service:.3f} / {path:.3f}, {service:.3f} / {service_via:.3f}) ="
+        f" {bound:.2f} here, with every CPU busy",
+    ]
+
+
 def report(measured: list[Measured], args: argparse.Namespace, sink: OtlpSink | None) -> str:
     by_key = {m.scenario.key: m for m in measured}
     hello_rps = by_key["hello"].median("requests_per_second")
@@ -509,6 +530,7 @@ def report(measured: list[Measured], args: argparse.Namespace, sink: OtlpSink | 
         f"{spread})",
         f"gateway p50 adds {gateway.median('p50_ms') - direct.median('p50_ms'):+.2f} ms,"
         f" p99 adds {gateway.median('p99_ms') - direct.median('p99_ms'):+.2f} ms over direct",
+        *ceiling(direct, gateway),
         "",
         "busy: share of all CPUs in use during the scenario; others: CPUs used meanwhile outside",
         "the benchmark's processes (kernel, other jobs: if well above 0.1, rerun on a quiet box).",
