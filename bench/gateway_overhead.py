@@ -486,6 +486,8 @@ def ceiling(direct: Measured, gateway: Measured) -> list[str]:
         f"credit's {service:.3f} ms on one core is the limit. So gateway/direct is at most"
         f" min({cpus} x {service:.3f} / {path:.3f}, {service:.3f} / {service_via:.3f}) ="
         f" {bound:.2f} here, with every CPU busy",
+        f"the gateway's CPU per request: {gateway.cpu_median('gateway') / service:.2f} x"
+        " credit's direct (a ratio of costs, whatever the number of cores)",
     ]
 
 
