@@ -4,9 +4,10 @@ aiohttp rather than httpx: measured here, an httpx 0.28 client proxied about 600
 worker against about 4,500 for aiohttp (httpcore re-imports sniffio on every request).
 
 The session keeps no cookies. It is shared by every request a process makes on anyone's
-behalf, the gateway's forwarding included: a cookie jar would keep a session cookie an
-upstream set for one visitor (of a host name; a jar skips IP addresses) and send it up with
-everyone's later requests, even in place of their own.
+behalf: a cookie jar would keep a session cookie an upstream set for one visitor (of a host
+name; a jar skips IP addresses) and send it up with everyone's later requests, even in place of
+their own. (The gateway forwards with a leaner client of its own, which has no jar at all:
+`services/gateway/proxy/upstream.py`.)
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 
 A process traces when its settings name an OTLP/HTTP collector (`<prefix>OTLP_ENDPOINT`).
 Then FastAPI's own telemetry makes a server span for each request, in the trace the caller's
-`traceparent` names; the outgoing HTTP calls (`shared/http.py`) make client spans and pass the
-context on; a published event keeps the context in its outbox row, and the consumer applies it
-in a span of that same trace. Without an endpoint nothing is set up: FastAPI sees no provider
+`traceparent` names; the outgoing HTTP calls (`shared/http.py`, and the gateway's forwarding
+in `services/gateway/proxy/upstream.py`) make client spans and pass the context on; a published
+event keeps the context in its outbox row, and the consumer applies it in a span of that same
+trace. Without an endpoint nothing is set up: FastAPI sees no provider
 and skips its telemetry, and the rest checks for an active span and finds none.
 
 The SDK and the exporter are imported only when a process traces (they take about half a
@@ -134,63 +135,82 @@ def inject_trace_context(headers: MutableMapping[str, str]) -> None:
         _PROPAGATOR.inject(headers)
 
 
+def start_client_span(
+    tracer: Tracer, method: str, *, host: str, port: int, url: str, peer: str | None
+) -> tuple[Span, dict[str, str]] | None:
+    """A client span for a call made within a trace, and the headers that pass its context on;
+    None outside a trace (the feeds' polls, token refreshes at start). `url` without its query;
+    `peer` names what the call reaches ("credit")."""
+    if not _in_a_trace():
+        return None
+    attributes: dict[str, Any] = {
+        "http.request.method": method,
+        "server.address": host,
+        "server.port": port,
+        "url.full": url,
+    }
+    if peer:
+        attributes["peer.service"] = peer
+    span = tracer.start_span(
+        f"{method} {peer}" if peer else method, kind=SpanKind.CLIENT, attributes=attributes
+    )
+    carrier: dict[str, str] = {}
+    _PROPAGATOR.inject(carrier, context=trace.set_span_in_context(span))
+    return span, carrier
+
+
+def end_client_span(span: Span, status: int) -> None:
+    span.set_attribute("http.response.status_code", status)
+    if status >= 500:
+        span.set_attribute("error.type", str(status))
+        span.set_status(StatusCode.ERROR)
+    span.end()
+
+
+def fail_client_span(span: Span, exception: BaseException) -> None:
+    span.set_attribute("error.type", type(exception).__qualname__)
+    span.set_status(StatusCode.ERROR)
+    span.end()
+
+
 def client_tracing(tracer: Tracer) -> aiohttp.TraceConfig:
     """Client spans for an aiohttp session's calls made within a trace, their context sent
-    along; calls outside one (the feeds' polls, token refreshes at start) are left alone.
-    A call may name what it reaches: `trace_request_ctx={"peer": "credit"}`."""
+    along. A call may name what it reaches: `trace_request_ctx={"peer": "credit"}`."""
 
     async def started(
         session: aiohttp.ClientSession,
         context: SimpleNamespace,
         params: aiohttp.TraceRequestStartParams,
     ) -> None:
-        context.span = None
-        if not _in_a_trace():
-            return
-        peer = (context.trace_request_ctx or {}).get("peer")
         url = params.url
-        attributes: dict[str, Any] = {
-            "http.request.method": params.method,
-            "server.address": url.host or "",
-            "server.port": url.port or 0,
-            "url.full": str(url.with_query(None)),
-        }
-        if peer:
-            attributes["peer.service"] = peer
-        span = tracer.start_span(
-            f"{params.method} {peer}" if peer else params.method,
-            kind=SpanKind.CLIENT,
-            attributes=attributes,
+        context.span = None
+        traced = start_client_span(
+            tracer,
+            params.method,
+            host=url.host or "",
+            port=url.port or 0,
+            url=str(url.with_query(None)),
+            peer=(context.trace_request_ctx or {}).get("peer"),
         )
-        _PROPAGATOR.inject(params.headers, context=trace.set_span_in_context(span))
-        context.span = span
+        if traced is not None:
+            context.span, carrier = traced
+            params.headers.update(carrier)
 
     async def ended(
         session: aiohttp.ClientSession,
         context: SimpleNamespace,
         params: aiohttp.TraceRequestEndParams,
     ) -> None:
-        span: Span | None = context.span
-        if span is None:
-            return
-        status = params.response.status
-        span.set_attribute("http.response.status_code", status)
-        if status >= 500:
-            span.set_attribute("error.type", str(status))
-            span.set_status(StatusCode.ERROR)
-        span.end()
+        if context.span is not None:
+            end_client_span(context.span, params.response.status)
 
     async def failed(
         session: aiohttp.ClientSession,
         context: SimpleNamespace,
         params: aiohttp.TraceRequestExceptionParams,
     ) -> None:
-        span: Span | None = context.span
-        if span is None:
-            return
-        span.set_attribute("error.type", type(params.exception).__qualname__)
-        span.set_status(StatusCode.ERROR)
-        span.end()
+        if context.span is not None:
+            fail_client_span(context.span, params.exception)
 
     config = aiohttp.TraceConfig()
     config.on_request_start.append(started)

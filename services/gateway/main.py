@@ -38,6 +38,7 @@ from services.gateway.own_tokens import OwnServiceTokens
 from services.gateway.proxy.fast_path import ProxyFastPath
 from services.gateway.proxy.forward import Forwarder
 from services.gateway.proxy.openapi import ServiceDocs, merge
+from services.gateway.proxy.upstream import UpstreamClient
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.registrations.endpoints import admin_router as registrations_admin_router
 from services.gateway.registrations.endpoints import public_router as registrations_router
@@ -175,7 +176,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             # exchange the hot bucket rows are not locked across a WAL flush on every request.
             server_settings={"synchronous_commit": "off"},
         )
-        http = client_session(settings.proxy_timeout_seconds, limit=500, tracer=tracer)
+        # The services' own calls (docs, notices, the event feed); forwarding has its own client.
+        http = client_session(settings.proxy_timeout_seconds, tracer=tracer)
+        upstreams = UpstreamClient(
+            read_seconds=settings.proxy_timeout_seconds, limit=500, tracer=tracer
+        )
         key_store = KeyStore(db, settings.key_cache_seconds)
         app.state.db = db
         app.state.http = http
@@ -207,7 +212,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             settings.db_pool_size,
             lease_fraction=settings.rate_limit_lease_fraction,
         )
-        app.state.forwarder = Forwarder(settings, http)
+        app.state.forwarder = Forwarder(settings, upstreams)
         replicas = app.state.forwarder.replicas
         app.state.service_docs = ServiceDocs(replicas, http)
         own_tokens = OwnServiceTokens(app.state.token_issuer)
@@ -232,6 +237,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                 await asyncio.gather(consuming, return_exceptions=True)
             await app.state.audit_writer.stop()
             await http.close()
+            await upstreams.close()
             await pool.close()
             await db.dispose()
             if tracing is not None:

@@ -19,14 +19,16 @@ from typing import TypeVar
 
 import aiohttp
 
+from services.gateway.proxy.upstream import Dropped, NotConnected
+
 log = logging.getLogger(__name__)
 
 REST_SECONDS = 5.0
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Nothing was sent: the connection was never made.
-NOT_CONNECTED = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
+NOT_CONNECTED = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError, NotConnected)
 # The request may have arrived: the connection broke before the answer's status line.
-DROPPED = (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)
+DROPPED = (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, Dropped)
 
 Answer = TypeVar("Answer")
 

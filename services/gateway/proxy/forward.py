@@ -11,7 +11,8 @@ Large bodies never sit in memory: a request body over `IN_MEMORY_BYTES` (a file 
 in a temporary file while its SHA-256 is computed for the gateway's proof, which goes in a
 header before the body, then streams up from there; a response over that size streams
 through as it comes. The timeout is per read, as a proxy's is: a service that goes quiet for
-`proxy_timeout_seconds` is a 504, one that takes long to send a large file is not.
+`proxy_timeout_seconds` is a 504, one that takes long to send a large file is not. The
+exchange itself is `upstream.py`'s, a client made for this one job.
 """
 
 from __future__ import annotations
@@ -24,8 +25,6 @@ import tempfile
 from collections.abc import AsyncIterator, Awaitable
 from typing import IO
 
-import aiohttp
-import yarl
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
@@ -37,6 +36,7 @@ from services.gateway.proxy.paths import (
     public_path,
     upstream_target,
 )
+from services.gateway.proxy.upstream import Answer, StreamedBody, UpstreamClient, UpstreamError
 from services.gateway.replicas import Replicas
 from shared.auth.gateway_proof import HEADER as PROOF_HEADER
 from shared.auth.gateway_proof import SAFE_METHODS, sign
@@ -162,8 +162,8 @@ class _RelayedResponse(StreamingResponse):
     """The upstream's body as it comes; the upstream connection is released however the
     response ends (a client that goes away midway included)."""
 
-    def __init__(self, upstream: aiohttp.ClientResponse, status_code: int) -> None:
-        super().__init__(upstream.content.iter_chunked(FILE_CHUNK_BYTES), status_code=status_code)
+    def __init__(self, upstream: Answer, status_code: int) -> None:
+        super().__init__(upstream.chunks(), status_code=status_code)
         self.upstream = upstream
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -174,12 +174,9 @@ class _RelayedResponse(StreamingResponse):
 
 
 class Forwarder:
-    def __init__(self, settings: GatewaySettings, session: aiohttp.ClientSession) -> None:
+    def __init__(self, settings: GatewaySettings, client: UpstreamClient) -> None:
         self.settings = settings
-        self.session = session
-        self.timeout = aiohttp.ClientTimeout(
-            total=None, connect=3, sock_read=settings.proxy_timeout_seconds
-        )
+        self.client = client
         self.proof_key = settings.gateway_proof_key.get_secret_value()
         self.replicas = {name: Replicas(urls) for name, urls in settings.upstreams.items()}
         portal = settings.portal_urls
@@ -254,11 +251,10 @@ class Forwarder:
         headers.append(("X-Forwarded-For", str(state.get("client_address", ""))))
         if service is not None:
             headers.append(("X-Forwarded-Prefix", f"/api/{service}"))
-        if spooled is not None:
-            headers.append(("Content-Length", str(spooled.size)))
+        # A spooled body is read from its start again for each replica tried.
+        data = StreamedBody(spooled.chunks, spooled.size) if spooled else held
 
-        def send(base: str) -> Awaitable[aiohttp.ClientResponse]:
-            url = yarl.URL(base + target, encoded=True)
+        def send(base: str) -> Awaitable[Answer]:
             signed = headers
             # Services ask for the proof on writes only (GatewayProofMiddleware), so a read
             # goes unsigned: two hashes and an HMAC less on the gateway's busiest path.
@@ -266,28 +262,21 @@ class Forwarder:
                 proof = sign(
                     self.proof_key,
                     method=request.method,
-                    target=url.raw_path_qs,
+                    target=self.client.origin(base).prefix + target,  # the path the service sees
                     authorization=request.headers.get("authorization", ""),
                     body=held,
                     body_sha256=spooled.sha256 if spooled else None,
                 )
                 signed = [*headers, (PROOF_HEADER, proof)]
-            # A spooled body is read from its start again for each replica tried.
-            return self.session.request(
-                request.method,
-                url,
-                headers=signed,
-                data=spooled.chunks() if spooled else (held or None),
-                allow_redirects=False,
-                timeout=self.timeout,
-                trace_request_ctx={"peer": service or "portal"},
+            return self.client.request(
+                request.method, base, target, signed, data, peer=service or "portal"
             )
 
         try:
             base, upstream = await replicas.ask(request.method, send)
             relayed = False
             try:
-                out = [(k, v) for k, v in upstream.headers.items() if k.lower() not in NOT_RETURNED]
+                out = [(k, v) for k, v in upstream.headers if k.lower() not in NOT_RETURNED]
                 out = _public_locations(out, base, service)
                 relayed = _relayed(upstream, service)
                 content = b"" if relayed else await upstream.read()
@@ -297,7 +286,7 @@ class Forwarder:
         except TimeoutError:
             log.warning("upstream timeout", extra={"service": service or "portal"})
             return problem_response(request, status=504, code="gateway.timeout", title=TIMEOUT)
-        except (aiohttp.ClientError, OSError, asyncio.IncompleteReadError) as exc:
+        except (UpstreamError, OSError) as exc:
             log.warning("upstream unreachable: %r", exc, extra={"service": service or "portal"})
             return problem_response(
                 request, status=502, code="gateway.bad_gateway", title=UNREACHABLE
@@ -325,7 +314,7 @@ class ForeignRedirect(Exception):
     pass
 
 
-def _relayed(upstream: aiohttp.ClientResponse, service: str | None) -> bool:
+def _relayed(upstream: Answer, service: str | None) -> bool:
     """Whether the answer streams through: a large one (or one of unknown length) that the
     gateway does not rewrite (a service's problem gets the client's path) or refuse (a
     redirect elsewhere)."""
