@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import pytest
@@ -230,7 +230,7 @@ async def test_a_large_answer_is_not_read_faster_than_it_is_taken() -> None:
 async def test_a_streamed_body_goes_with_its_length_and_may_be_sent_twice() -> None:
     parts = [b"a" * 100_000, b"b" * 50_000]
 
-    async def chunks() -> AsyncIterator[bytes]:
+    async def chunks() -> AsyncGenerator[bytes, None]:
         for part in parts:
             yield part
 

@@ -22,7 +22,7 @@ import hashlib
 import json
 import logging
 import tempfile
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncGenerator, Awaitable
 from typing import IO
 
 from starlette.requests import ClientDisconnect, Request
@@ -114,7 +114,7 @@ class SpooledBody:
         self.size = 0
         self.sha256 = ""
 
-    async def chunks(self) -> AsyncIterator[bytes]:
+    async def chunks(self) -> AsyncGenerator[bytes, None]:
         await asyncio.to_thread(self.file.seek, 0)
         while chunk := await asyncio.to_thread(self.file.read, FILE_CHUNK_BYTES):
             yield chunk

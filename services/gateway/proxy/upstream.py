@@ -31,9 +31,10 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import ssl
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import cast
 from urllib.parse import urlsplit
@@ -90,7 +91,7 @@ class StreamedBody:
     """A request body sent as it is read, of a length known beforehand (`Content-Length`).
     `chunks()` reads it from its start, each time it is called."""
 
-    def __init__(self, chunks: Callable[[], AsyncIterator[bytes]], size: int) -> None:
+    def __init__(self, chunks: Callable[[], AsyncGenerator[bytes, None]], size: int) -> None:
         self.chunks = chunks
         self.size = size
 
@@ -449,14 +450,15 @@ class UpstreamClient:
                 raise Dropped("the connection closed before the request went")
             if isinstance(body, StreamedBody):
                 transport.write(head)
-                async for chunk in body.chunks():
-                    if answer.status:  # answered before the end (refused): stop sending
-                        answer._sent_whole = False  # and never use the connection again
-                        break
-                    await connection.drain()
-                    if connection.transport is None:
-                        break
-                    connection.transport.write(chunk)
+                async with contextlib.aclosing(body.chunks()) as chunks:  # its file, at once
+                    async for chunk in chunks:
+                        if answer.status:  # answered before the end (refused): stop sending
+                            answer._sent_whole = False  # and never use the connection again
+                            break
+                        await connection.drain()
+                        if connection.transport is None:
+                            break
+                        connection.transport.write(chunk)
             else:
                 transport.write(head + body if body else head)
             while answer.status == 0:
