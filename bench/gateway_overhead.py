@@ -2,7 +2,7 @@
 and a bare FastAPI hello as the ceiling, measured in the same run.
 
     .venv/bin/python -m bench.gateway_overhead [--duration 8] [--warmup 2] [--concurrency 32]
-                                               [--tracing] [--loadgen raw|aiohttp]
+                                               [--rounds 5] [--tracing] [--loadgen raw|aiohttp]
 
 Starts a PostgreSQL (embedded under .sciplan/bench-pg unless SCIPLAN_DATABASE_URL names a
 server), a fresh database `sciplan_bench`, the services as `make run` does (log level INFO,
@@ -564,7 +564,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=8.0, help="measured seconds (8)")
     parser.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds (2)")
     parser.add_argument("--concurrency", type=int, default=32, help="connections (32)")
-    parser.add_argument("--rounds", type=int, default=1, help="repeat all scenarios (1)")
+    # One round swings by about 15% on a 2-core machine; the medians of five hold still.
+    parser.add_argument("--rounds", type=int, default=5, help="repeat all scenarios (5)")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     parser.add_argument(
         "--tracing",
