@@ -42,9 +42,9 @@ from urllib.parse import urlsplit
 import httptools
 from opentelemetry.trace import Tracer
 
+from shared.auth.gateway_proof import SAFE_METHODS
 from shared.tracing import end_client_span, fail_client_span, start_client_span
 
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # uvicorn closes a connection idle for 5 s; one that rested this long is not used again.
 IDLE_SECONDS = 4.0
 # An answer being relayed is not read from the socket while this much waits for the client.
@@ -285,9 +285,6 @@ class _Connection(asyncio.Protocol):
             self._break(BrokenAnswer("the service switched protocols"))
         except httptools.HttpParserError as exc:
             self._break(BrokenAnswer(f"not HTTP: {exc}"))
-
-    def eof_received(self) -> bool | None:
-        return None  # the transport closes; connection_lost says what that means
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
